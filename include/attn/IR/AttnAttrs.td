@@ -1,0 +1,271 @@
+//===- AttnAttrs.td - attn attributes ----------------------*- tablegen -*-===//
+//
+// Enums, mask atoms, score modifications and sparsity descriptors of
+// `attn.attention`. Index conventions used in every description below:
+//   i  query index within its sequence,   0 <= i < Sq
+//   j  key index within its sequence,     0 <= j < Sk
+//   off = 0 for top-left alignment, Sk - Sq for bottom-right alignment
+//         (the query row i then sits at absolute position i + off).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef ATTN_IR_ATTNATTRS_TD
+#define ATTN_IR_ATTNATTRS_TD
+
+include "attn/IR/AttnDialect.td"
+include "attn/IR/AttnInterfaces.td"
+include "mlir/IR/AttrTypeBase.td"
+include "mlir/IR/EnumAttr.td"
+
+//===----------------------------------------------------------------------===//
+// Enums
+//===----------------------------------------------------------------------===//
+
+def Attn_Layout : I32EnumAttr<"Layout", "memory layout of q/k/v/out", [
+    I32EnumAttrCase<"bshd", 0>, I32EnumAttrCase<"bhsd", 1>]> {
+  let cppNamespace = "::mlir::attn";
+  let genSpecializedAttr = 0;
+}
+def Attn_LayoutAttr : EnumAttr<Attn_Dialect, Attn_Layout, "layout">;
+
+def Attn_Alignment : I32EnumAttr<"Alignment",
+    "where query row 0 sits against the keys when Sq != Sk", [
+    I32EnumAttrCase<"top_left", 0>, I32EnumAttrCase<"bottom_right", 1>]> {
+  let cppNamespace = "::mlir::attn";
+}
+
+def Attn_GateKind : I32EnumAttr<"GateKind", "gate function", [
+    I32EnumAttrCase<"logsigmoid", 0>, I32EnumAttrCase<"linear", 1>]> {
+  let cppNamespace = "::mlir::attn";
+}
+
+//===----------------------------------------------------------------------===//
+// Parameters
+//===----------------------------------------------------------------------===//
+
+/// A real number written as a plain float literal (`30.0`), kept as an f64
+/// FloatAttr so that it hashes and compares exactly.
+class Attn_FloatParameter<string desc> :
+    AttrOrTypeParameter<"::mlir::FloatAttr", desc> {
+  let parser = "::mlir::attn::parseFloatParameter($_parser)";
+  let printer = "::mlir::attn::printFloatParameter($_printer, $_self)";
+}
+class Attn_OptionalFloatParameter<string desc> : Attn_FloatParameter<desc> {
+  let defaultValue = "::mlir::FloatAttr()";
+}
+
+/// A `true` / `false` keyword, default false.
+class Attn_BoolParameter<string desc> : AttrOrTypeParameter<"bool", desc> {
+  let parser = "::mlir::attn::parseBoolParameter($_parser)";
+  let printer = "$_printer << ($_self ? \"true\" : \"false\")";
+  let defaultValue = "false";
+}
+
+class Attn_Attr<string name, string mnemonicName, list<Trait> traits = []>
+    : AttrDef<Attn_Dialect, name, traits> {
+  let mnemonic = mnemonicName;
+}
+
+//===----------------------------------------------------------------------===//
+// Mask atoms
+//===----------------------------------------------------------------------===//
+
+class Attn_MaskAttr<string name, string mnemonicName, bit analytic>
+    : Attn_Attr<name, mnemonicName,
+                [Attn_MaskAttrInterface]> {
+  code extraAnalytic = !if(analytic, "true", "false");
+  let extraClassDeclaration = [{
+    bool isAnalytic() const { return }] # extraAnalytic # [{; }
+  }];
+}
+
+def Attn_CausalAttr : Attn_MaskAttr<"Causal", "causal", 1> {
+  let summary = "causal mask: keep j <= i + off";
+  let description = [{
+    `#attn.causal<top_left>` keeps key j for query i when j <= i (PyTorch
+    SDPA's `is_causal`); `#attn.causal<bottom_right>` keeps j <= i + Sk - Sq,
+    as FlashAttention 2+ does when Sq != Sk (the last query sees every key).
+    With bottom-right alignment and Sq > Sk, rows i < Sq - Sk keep no key.
+  }];
+  let parameters = (ins EnumParameter<Attn_Alignment>:$align);
+  let assemblyFormat = "`<` $align `>`";
+}
+
+def Attn_SlidingWindowAttr
+    : Attn_MaskAttr<"SlidingWindow", "sliding_window", 1> {
+  let summary = "local attention band: i + off - left <= j <= i + off + right";
+  let description = [{
+    Keeps key j for query i when `i + off - left <= j <= i + off + right`.
+    An extent of -1 is unbounded on that side, so `left = -1, right = 0` is
+    causal. This is flash_attn's `window_size = (left, right)` (bottom-right
+    aligned) and FlashInfer's `window_left` (with `right = 0`).
+  }];
+  let parameters = (ins "int64_t":$left, "int64_t":$right,
+                        EnumParameter<Attn_Alignment>:$align);
+  let assemblyFormat = "`<` struct(params) `>`";
+  let genVerifyDecl = 1;
+}
+
+def Attn_PrefixLMAttr : Attn_MaskAttr<"PrefixLM", "prefix_lm", 1> {
+  let summary = "prefix-LM: keep j < prefix, or j <= i + off";
+  let description = [{
+    Bidirectional attention over the first `prefix` keys and causal
+    attention after them: keep j for query i when `j < prefix || j <= i + off`.
+  }];
+  let parameters = (ins "int64_t":$prefix,
+                        EnumParameter<Attn_Alignment>:$align);
+  let assemblyFormat = "`<` struct(params) `>`";
+  let genVerifyDecl = 1;
+}
+
+def Attn_ChunkedAttr : Attn_MaskAttr<"Chunked", "chunked", 1> {
+  let summary = "chunked local attention: keep floor((i+off)/C) == floor(j/C)";
+  let description = [{
+    Splits positions into chunks of `size` tokens (Llama 4's chunked
+    attention) and keeps key j for query i when both lie in the same chunk:
+    `floor((i + off) / size) == floor(j / size)`. Compose with
+    `#attn.causal` for the causal variant.
+  }];
+  let parameters = (ins "int64_t":$size, EnumParameter<Attn_Alignment>:$align);
+  let assemblyFormat = "`<` struct(params) `>`";
+  let genVerifyDecl = 1;
+}
+
+def Attn_DocumentAttr : Attn_MaskAttr<"Document", "document", 0> {
+  let summary = "document mask: keep doc_q[b, i] == doc_kv[b, j]";
+  let description = [{
+    Keeps key j for query i when both tokens belong to the same document,
+    read from the `doc_ids_q` and `doc_ids_kv` operands (pass the same
+    tensor twice for packed self-attention). Tile classification reads the
+    document ids, so it is not analytic.
+  }];
+}
+
+def Attn_CustomMaskAttr : Attn_MaskAttr<"CustomMask", "custom_mask", 0> {
+  let summary = "mask given as a tensor operand (bool or packed bits)";
+  let description = [{
+    Keeps key j for query i where the `custom_mask` operand holds true.
+    An `i1` operand holds one element per (i, j); an `i8` operand holds
+    FlashInfer-style packed bits, little-endian within each byte: bit
+    `j % 8` of byte `j / 8` of row i. See `attn.attention` for the shapes.
+  }];
+}
+
+def Attn_MaskModAttr : Attn_MaskAttr<"MaskMod", "mask_mod", 0> {
+  let summary = "mask given by the op's `mask_mod` region";
+  let description = [{
+    Keeps key j for query i where the op's `mask_mod` region, called with
+    (b, h, i, j), yields true (FlexAttention's `mask_mod`).
+  }];
+}
+
+def Attn_OrMaskAttr : Attn_MaskAttr<"OrMask", "or", 0> {
+  let summary = "disjunction of mask atoms";
+  let description = [{
+    Keeps a key when at least one member keeps it, e.g.
+    `#attn.or<[#attn.causal<top_left>, #attn.document]>`.
+  }];
+  let parameters = (ins "::mlir::ArrayAttr":$members);
+  let assemblyFormat = "`<` $members `>`";
+  let genVerifyDecl = 1;
+  let extraClassDeclaration = [{
+    /// Analytic when every member is.
+    bool isAnalytic() const;
+  }];
+}
+
+//===----------------------------------------------------------------------===//
+// Score modifications
+//===----------------------------------------------------------------------===//
+
+class Attn_ScoreModAttr<string name, string mnemonicName>
+    : Attn_Attr<name, mnemonicName, [Attn_ScoreModAttrInterface]>;
+
+def Attn_SoftcapAttr : Attn_ScoreModAttr<"Softcap", "softcap"> {
+  let summary = "logit soft-capping: s' = cap * tanh(s / cap)";
+  let description = [{
+    Gemma-2 / Grok style soft-capping (FlashInfer's `logits_soft_cap`).
+    `cap` must be positive.
+  }];
+  let parameters = (ins Attn_FloatParameter<"cap">:$cap);
+  let assemblyFormat = "`<` $cap `>`";
+  let genVerifyDecl = 1;
+}
+
+def Attn_AlibiAttr : Attn_ScoreModAttr<"Alibi", "alibi"> {
+  let summary = "ALiBi: s' = s - slope[b, h] * |i + Sk - Sq - j|";
+  let description = [{
+    Linear position bias with one slope per head (or per batch and head)
+    from the `alibi_slopes` operand, on flash_attn's convention: the
+    distance is measured with bottom-right alignment.
+  }];
+}
+
+def Attn_BiasAttr : Attn_ScoreModAttr<"Bias", "bias"> {
+  let summary = "additive bias: s' = s + bias[b, h, i, j]";
+  let description = [{
+    Adds the `bias` operand (broadcast over batch and heads where its
+    leading dimensions are 1).
+  }];
+}
+
+def Attn_ScoreModRegionAttr : Attn_ScoreModAttr<"ScoreModRegion", "score_mod"> {
+  let summary = "score modification given by the op's `score_mod` region";
+  let description = [{
+    s' = score_mod(s, b, h, i, j), the op's `score_mod` region
+    (FlexAttention's `score_mod`).
+  }];
+}
+
+//===----------------------------------------------------------------------===//
+// Sparsity
+//===----------------------------------------------------------------------===//
+
+def Attn_BlockSparseAttr : Attn_Attr<"BlockSparse", "block_sparse"> {
+  let summary = "block-sparse mask (FlexAttention BlockMask)";
+  let description = [{
+    The attention matrix is cut into blocks of `q_block x kv_block`. For
+    query block m, the operands list which key blocks may hold a kept pair:
+    `kv_indices[b, h, m, 0 .. kv_num_blocks[b, h, m])`. Keys in unlisted
+    blocks are masked. The optional `full_kv_num_blocks` /
+    `full_kv_indices` list blocks known to be completely kept, so that no
+    other mask needs to be evaluated there (FlexAttention's full blocks).
+  }];
+  let parameters = (ins "int64_t":$q_block, "int64_t":$kv_block);
+  let assemblyFormat = "`<` struct(params) `>`";
+  let genVerifyDecl = 1;
+}
+
+def Attn_SparseSoftmaxAttr : Attn_Attr<"SparseSoftmax", "sparse_softmax"> {
+  let summary = "threshold sparse softmax (flash_sparse_attn_func)";
+  let description = [{
+    Keys are visited in blocks of `kv_block`. For query row i, after block t
+    updates the running maximum to m_i(t), the block's largest normalized
+    weight is w = exp(max_{j in t} s_ij - m_i(t)). If w < threshold, block
+    t contributes nothing to row i (neither to the sum nor to the output).
+    `threshold` absent means flash_sparse_attn's default, head_dim / Sk.
+  }];
+  let parameters = (ins Attn_OptionalFloatParameter<"threshold">:$threshold,
+                        DefaultValuedParameter<"int64_t", "64">:$kv_block);
+  let assemblyFormat = "(`<` struct(params)^ `>`)?";
+  let genVerifyDecl = 1;
+}
+
+def Attn_GateAttr : Attn_Attr<"Gate", "gate"> {
+  let summary = "gated attention (flash_gated_attn_func)";
+  let description = [{
+    With alpha [B, Hq, Sq] and delta [B, Hkv, Sk] operands, the gate of the
+    pair (i, j) is g = logsigmoid(alpha[b,h,i] + delta[b,h/G,j]) for
+    `logsigmoid`, or g = alpha + delta for `linear`. The gate is added to
+    the score (a multiplicative gate on the weights). When `threshold` is
+    given, a pair with g < tau is dropped, where tau = threshold, or
+    threshold - ln(Sk) when `adaptive` (longer contexts keep weaker gates).
+  }];
+  let parameters = (ins EnumParameter<Attn_GateKind>:$kind,
+                        Attn_OptionalFloatParameter<"threshold">:$threshold,
+                        Attn_BoolParameter<"adaptive">:$adaptive);
+  let assemblyFormat = "`<` struct(params) `>`";
+  let genVerifyDecl = 1;
+}
+
+#endif // ATTN_IR_ATTNATTRS_TD

@@ -1,0 +1,32 @@
+//===- AttnOps.h - attn operations ------------------------------*- C++ -*-===//
+
+#ifndef ATTN_IR_ATTNOPS_H
+#define ATTN_IR_ATTNOPS_H
+
+#include "attn/IR/AttnAttrs.h"
+#include "attn/IR/AttnDialect.h"
+#include "mlir/Bytecode/BytecodeOpInterface.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/OpDefinition.h"
+#include "mlir/Interfaces/ControlFlowInterfaces.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+
+namespace mlir::attn {
+/// Sizes of one attention problem as read off the types of q, k and v.
+/// Dynamic sizes are ShapedType::kDynamic. For varlen problems `batch` is
+/// cu_seqlens size - 1 and seqQ / seqK are the packed token counts.
+struct ProblemShape {
+  int64_t batch;
+  int64_t seqQ;
+  int64_t seqK;
+  int64_t headsQ;
+  int64_t headsKV;
+  int64_t headDim;
+  int64_t headDimV;
+};
+} // namespace mlir::attn
+
+#define GET_OP_CLASSES
+#include "attn/IR/AttnOps.h.inc"
+
+#endif // ATTN_IR_ATTNOPS_H

@@ -1,0 +1,153 @@
+//===- AttnOps.td - attn operations ------------------------*- tablegen -*-===//
+
+#ifndef ATTN_IR_ATTNOPS_TD
+#define ATTN_IR_ATTNOPS_TD
+
+include "attn/IR/AttnAttrs.td"
+include "mlir/IR/OpBase.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+include "mlir/Interfaces/ControlFlowInterfaces.td"
+
+class Attn_Op<string mnemonic, list<Trait> traits = []>
+    : Op<Attn_Dialect, mnemonic, traits>;
+
+def Attn_AttentionOp : Attn_Op<"attention", [
+    AttrSizedOperandSegments, RecursiveMemoryEffects]> {
+  let summary = "softmax(mods(scale * Q K^T) + masks) V, optionally with lse";
+  let description = [{
+    Scaled-dot-product attention with every mask, score modification and
+    sparsity pattern stated in the IR.
+
+    **Shapes.** With the default `layout = bshd`, q is [B, Sq, Hq, D], k is
+    [B, Sk, Hkv, D], v is [B, Sk, Hkv, Dv] and out is [B, Sq, Hq, Dv]; with
+    `bhsd` the head and sequence dimensions swap. With `cu_seqlens_q` /
+    `cu_seqlens_k` (varlen), the batch is packed: q is [Tq, Hq, D], k is
+    [Tk, Hkv, D], v is [Tk, Hkv, Dv], out is [Tq, Hq, Dv], and sequence b
+    occupies rows cu_seqlens[b] .. cu_seqlens[b+1]. B and the sequence
+    lengths may be dynamic; D and Dv are static multiples of 8 in [8, 256].
+    Hq must be a multiple of Hkv (GQA/MQA): query head h reads kv head
+    h / (Hq / Hkv). q, k, v share one element type (f16, bf16 or f32); out
+    has it too. The optional `lse` result is f32 [B, Hq, Sq] ([Hq, Tq] for
+    varlen).
+
+    **Math.** For batch b, query head h, query row i and key j (indices
+    within the sequence):
+
+        s_ij  = mods(scale * <q_i, k_j>)            scale defaults to 1/sqrt(D)
+        keep_ij = AND over `masks` (and block-sparse, varlen, gate rules)
+        m_i   = max over kept j of s_ij
+        l_i   = sum over kept j of exp(s_ij - m_i) + exp(sink_h - m_i)
+        out_i = sum over kept j of exp(s_ij - m_i) / l_i * v_j
+        lse_i = m_i + ln(l_i)
+
+    `mods` applies the `score_mods` array in order (softcap, ALiBi, bias,
+    the `score_mod` region). With sinks, m_i also takes sink_h into account
+    and the sink adds weight to the denominator only. A row with no kept key
+    (and no sink) gives out_i = 0 and lse_i = -inf, never NaN. Varlen rows
+    and keys past `seqused_q[b]` / `seqused_k[b]` are not attended
+    (`out` rows past seqused_q are 0).
+
+    **Operand shapes** (dense / varlen):
+    - `doc_ids_q`: [B, Sq] / [Tq], `doc_ids_kv`: [B, Sk] / [Tk], integers.
+    - `custom_mask`: i1 [B|1, Hq|1, Sq, Sk], or i8 packed bits
+      [B|1, Hq|1, Sq, ceil(Sk/8)]; varlen: rank 1, each sequence's
+      [q_len, k_len] matrix flattened row-major after the previous one (i8:
+      each sequence packed from a fresh byte).
+    - `alibi_slopes`: f32 [Hq] or [B, Hq].
+    - `bias`: float [B|1, Hq|1, Sq, Sk] (dense only).
+    - `kv_num_blocks` / `full_kv_num_blocks`: i32 [B|1, Hq|1, ceil(Sq/q_block)],
+      `kv_indices` / `full_kv_indices`: i32 [..., ceil(Sk/kv_block)] (dense only).
+    - `sinks`: float [Hq].
+    - `gate_alpha`: float [B, Hq, Sq] / [Hq, Tq], `gate_delta`: float
+      [B, Hkv, Sk] / [Hkv, Tk].
+    - `cu_seqlens_q`, `cu_seqlens_k`: i32 [B + 1]; `seqused_q`,
+      `seqused_k`: i32 [B].
+
+    **Regions.** `mask_mod` takes (b, h, i, j : index) and yields i1;
+    `score_mod` takes (s : f32, b, h, i, j : index) and yields f32. Both may
+    use values defined above the op (captured tensors such as ALiBi slopes
+    or document ids, read with `tensor.extract`).
+
+    Example:
+
+    ```mlir
+    %out, %lse = attn.attention %q, %k, %v
+        {masks = [#attn.causal<bottom_right>], score_mods = [#attn.softcap<30.0>]}
+        : tensor<2x?x16x128xbf16>, tensor<2x?x4x128xbf16>, tensor<2x?x4x128xbf16>
+        -> tensor<2x?x16x128xbf16>, tensor<2x16x?xf32>
+    ```
+  }];
+
+  let arguments = (ins
+    AnyRankedTensor:$q, AnyRankedTensor:$k, AnyRankedTensor:$v,
+    Optional<AnyRankedTensor>:$cu_seqlens_q,
+    Optional<AnyRankedTensor>:$cu_seqlens_k,
+    Optional<AnyRankedTensor>:$seqused_q,
+    Optional<AnyRankedTensor>:$seqused_k,
+    Optional<AnyRankedTensor>:$doc_ids_q,
+    Optional<AnyRankedTensor>:$doc_ids_kv,
+    Optional<AnyRankedTensor>:$custom_mask,
+    Optional<AnyRankedTensor>:$alibi_slopes,
+    Optional<AnyRankedTensor>:$bias,
+    Optional<AnyRankedTensor>:$kv_num_blocks,
+    Optional<AnyRankedTensor>:$kv_indices,
+    Optional<AnyRankedTensor>:$full_kv_num_blocks,
+    Optional<AnyRankedTensor>:$full_kv_indices,
+    Optional<AnyRankedTensor>:$sinks,
+    Optional<AnyRankedTensor>:$gate_alpha,
+    Optional<AnyRankedTensor>:$gate_delta,
+    DefaultValuedAttr<Attn_LayoutAttr, "::mlir::attn::Layout::bshd">:$layout,
+    OptionalAttr<F32Attr>:$scale,
+    OptionalAttr<ArrayAttr>:$masks,
+    OptionalAttr<ArrayAttr>:$score_mods,
+    OptionalAttr<Attn_BlockSparseAttr>:$block_sparse,
+    OptionalAttr<Attn_SparseSoftmaxAttr>:$sparse_softmax,
+    OptionalAttr<Attn_GateAttr>:$gate
+  );
+  let results = (outs AnyRankedTensor:$out, Optional<AnyRankedTensor>:$lse);
+  let regions = (region AnyRegion:$mask_mod, AnyRegion:$score_mod);
+
+  let assemblyFormat = [{
+    $q `,` $k `,` $v
+    (`cu_seqlens_q` `(` $cu_seqlens_q^ `:` type($cu_seqlens_q) `)`)?
+    (`cu_seqlens_k` `(` $cu_seqlens_k^ `:` type($cu_seqlens_k) `)`)?
+    (`seqused_q` `(` $seqused_q^ `:` type($seqused_q) `)`)?
+    (`seqused_k` `(` $seqused_k^ `:` type($seqused_k) `)`)?
+    (`doc_ids_q` `(` $doc_ids_q^ `:` type($doc_ids_q) `)`)?
+    (`doc_ids_kv` `(` $doc_ids_kv^ `:` type($doc_ids_kv) `)`)?
+    (`custom_mask` `(` $custom_mask^ `:` type($custom_mask) `)`)?
+    (`alibi_slopes` `(` $alibi_slopes^ `:` type($alibi_slopes) `)`)?
+    (`bias` `(` $bias^ `:` type($bias) `)`)?
+    (`kv_num_blocks` `(` $kv_num_blocks^ `:` type($kv_num_blocks) `)`)?
+    (`kv_indices` `(` $kv_indices^ `:` type($kv_indices) `)`)?
+    (`full_kv_num_blocks` `(` $full_kv_num_blocks^ `:` type($full_kv_num_blocks) `)`)?
+    (`full_kv_indices` `(` $full_kv_indices^ `:` type($full_kv_indices) `)`)?
+    (`sinks` `(` $sinks^ `:` type($sinks) `)`)?
+    (`gate_alpha` `(` $gate_alpha^ `:` type($gate_alpha) `)`)?
+    (`gate_delta` `(` $gate_delta^ `:` type($gate_delta) `)`)?
+    attr-dict `:` type($q) `,` type($k) `,` type($v) `->` type(results)
+    (`mask_mod` $mask_mod^)?
+    (`score_mod` $score_mod^)?
+  }];
+
+  let hasVerifier = 1;
+  let hasRegionVerifier = 1;
+
+  let extraClassDeclaration = [{
+    /// Whether q/k/v are packed sequences described by cu_seqlens.
+    bool isVarlen() { return getCuSeqlensQ() != nullptr; }
+    /// The problem sizes read off q/k/v (ShapedType::kDynamic where unknown).
+    ProblemShape getProblemShape();
+    /// The softmax scale: the `scale` attribute or 1/sqrt(head_dim).
+    double getEffectiveScale();
+  }];
+}
+
+def Attn_YieldOp : Attn_Op<"yield", [
+    Pure, Terminator, ReturnLike, HasParent<"AttentionOp">]> {
+  let summary = "returns the value of a mask_mod or score_mod region";
+  let arguments = (ins AnyType:$value);
+  let assemblyFormat = "$value attr-dict `:` type($value)";
+}
+
+#endif // ATTN_IR_ATTNOPS_TD

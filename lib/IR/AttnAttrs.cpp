@@ -1,0 +1,131 @@
+//===- AttnAttrs.cpp - attn attributes ------------------------------------===//
+
+#include "attn/IR/AttnAttrs.h"
+#include "attn/IR/AttnDialect.h"
+
+#include "llvm/ADT/TypeSwitch.h"
+
+using namespace mlir;
+using namespace mlir::attn;
+
+#include "attn/IR/AttnAttrInterfaces.cpp.inc"
+#include "attn/IR/AttnEnums.cpp.inc"
+
+#define GET_ATTRDEF_CLASSES
+#include "attn/IR/AttnAttrs.cpp.inc"
+
+void AttnDialect::registerAttributes() {
+  addAttributes<
+#define GET_ATTRDEF_LIST
+#include "attn/IR/AttnAttrs.cpp.inc"
+      >();
+}
+
+FailureOr<FloatAttr> mlir::attn::parseFloatParameter(AsmParser &parser) {
+  double value;
+  if (parser.parseFloat(value))
+    return failure();
+  return FloatAttr::get(Float64Type::get(parser.getContext()), value);
+}
+
+void mlir::attn::printFloatParameter(AsmPrinter &printer, FloatAttr value) {
+  printer.printFloat(value.getValue());
+}
+
+FailureOr<bool> mlir::attn::parseBoolParameter(AsmParser &parser) {
+  if (succeeded(parser.parseOptionalKeyword("true")))
+    return true;
+  if (succeeded(parser.parseOptionalKeyword("false")))
+    return false;
+  return parser.emitError(parser.getCurrentLocation(),
+                          "expected 'true' or 'false'");
+}
+
+//===----------------------------------------------------------------------===//
+// Attribute verifiers
+//===----------------------------------------------------------------------===//
+
+/// Window extents are token counts or -1 (unbounded).
+LogicalResult
+SlidingWindowAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                          int64_t left, int64_t right, Alignment) {
+  if (left < -1 || right < -1)
+    return emitError() << "sliding_window extents must be >= 0 or -1 "
+                          "(unbounded), got left = "
+                       << left << ", right = " << right;
+  return success();
+}
+
+LogicalResult PrefixLMAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                   int64_t prefix, Alignment) {
+  if (prefix < 0)
+    return emitError() << "prefix_lm prefix must be >= 0, got " << prefix;
+  return success();
+}
+
+LogicalResult ChunkedAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                  int64_t size, Alignment) {
+  if (size <= 0)
+    return emitError() << "chunked size must be > 0, got " << size;
+  return success();
+}
+
+LogicalResult OrMaskAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                 ArrayAttr members) {
+  if (members.size() < 2)
+    return emitError() << "or needs at least two mask members, got "
+                       << members.size();
+  for (Attribute member : members)
+    if (!isa<MaskAttrInterface>(member))
+      return emitError() << "or members must be mask attributes, got "
+                         << member;
+  return success();
+}
+
+bool OrMaskAttr::isAnalytic() const {
+  return llvm::all_of(getMembers(), [](Attribute member) {
+    return cast<MaskAttrInterface>(member).isAnalytic();
+  });
+}
+
+LogicalResult SoftcapAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                  FloatAttr cap) {
+  double value = cap.getValueAsDouble();
+  if (!(value > 0.0) || !std::isfinite(value))
+    return emitError() << "softcap cap must be a finite number > 0, got "
+                       << value;
+  return success();
+}
+
+LogicalResult
+BlockSparseAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                        int64_t qBlock, int64_t kvBlock) {
+  if (qBlock <= 0 || kvBlock <= 0)
+    return emitError() << "block_sparse block sizes must be > 0, got q_block = "
+                       << qBlock << ", kv_block = " << kvBlock;
+  return success();
+}
+
+LogicalResult
+SparseSoftmaxAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                          FloatAttr threshold, int64_t kvBlock) {
+  if (threshold) {
+    double value = threshold.getValueAsDouble();
+    if (!(value >= 0.0 && value < 1.0))
+      return emitError() << "sparse_softmax threshold must be in [0, 1), got "
+                         << value;
+  }
+  if (kvBlock <= 0)
+    return emitError() << "sparse_softmax kv_block must be > 0, got "
+                       << kvBlock;
+  return success();
+}
+
+LogicalResult GateAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                               GateKind, FloatAttr threshold, bool adaptive) {
+  if (threshold && !std::isfinite(threshold.getValueAsDouble()))
+    return emitError() << "gate threshold must be finite";
+  if (adaptive && !threshold)
+    return emitError() << "gate adaptive = true needs a threshold to adapt";
+  return success();
+}

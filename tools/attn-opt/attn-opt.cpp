@@ -1,0 +1,28 @@
+//===- attn-opt.cpp - The attn optimizer driver ---------------------------===//
+//
+// mlir-opt with the attn dialect and passes, plus the upstream dialects and
+// passes that the CPU and GPU lowerings produce and use.
+//
+//===----------------------------------------------------------------------===//
+
+#include "attn/IR/AttnDialect.h"
+#include "attn/Transforms/Passes.h"
+
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/InitAllDialects.h"
+#include "mlir/InitAllExtensions.h"
+#include "mlir/InitAllPasses.h"
+#include "mlir/Tools/mlir-opt/MlirOptMain.h"
+
+int main(int argc, char **argv) {
+  mlir::registerAllPasses();
+  mlir::attn::registerAttnPasses();
+
+  mlir::DialectRegistry registry;
+  mlir::registerAllDialects(registry);
+  mlir::registerAllExtensions(registry);
+  registry.insert<mlir::attn::AttnDialect>();
+
+  return mlir::asMainReturnCode(
+      mlir::MlirOptMain(argc, argv, "Attn optimizer driver\n", registry));
+}
