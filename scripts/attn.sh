@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Attn's entry point on a fresh Debian 12 machine (CUDA toolkit optional, in
+# /usr/local/cuda):
+#   bash scripts/attn.sh run    install what is missing, build, run the main job
+#   bash scripts/attn.sh test   install what is missing, build, run every test
+# ATTN_BUILD_DIR (default: build) and ATTN_JOBS (default: 2) may be set.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BUILD="${ATTN_BUILD_DIR:-$ROOT/build}"
+JOBS="${ATTN_JOBS:-2}"
+LLVM_PREFIX=/usr/lib/llvm-22
+PACKAGES=(cmake ninja-build g++ ccache libmlir-22-dev mlir-22-tools llvm-22-dev
+          llvm-22-tools python3-numpy python3-pytest)
+
+log() { printf '==> %s\n' "$*"; }
+
+install_missing() {
+  local missing=()
+  for pkg in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" ||
+      missing+=("$pkg")
+  done
+  [ ${#missing[@]} -eq 0 ] && return
+  log "installing ${missing[*]}"
+  local sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo=sudo
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+    --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+build() {
+  if [ ! -f "$BUILD/build.ninja" ]; then
+    log "configuring $BUILD"
+    cmake -G Ninja -S "$ROOT" -B "$BUILD" \
+      -DCMAKE_BUILD_TYPE=Release \
+      -DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache \
+      -DMLIR_DIR="$LLVM_PREFIX/lib/cmake/mlir" \
+      -DLLVM_EXTERNAL_LIT="$LLVM_PREFIX/bin/lit" >/dev/null
+  fi
+  log "building"
+  ninja -C "$BUILD" -j "$JOBS"
+}
+
+case "${1:-}" in
+run)
+  install_missing
+  build
+  example="${2:-$ROOT/examples/causal_gqa.mlir}"
+  log "attn-opt --attn-materialize-defaults $example"
+  "$BUILD/bin/attn-opt" --attn-materialize-defaults "$example"
+  ;;
+test)
+  install_missing
+  build
+  log "lit: check-attn"
+  ninja -C "$BUILD" -j "$JOBS" check-attn
+  ;;
+*)
+  echo "usage: bash scripts/attn.sh run [example.mlir] | test" >&2
+  exit 2
+  ;;
+esac

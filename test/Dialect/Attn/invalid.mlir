@@ -1,0 +1,724 @@
+// RUN: attn-opt %s --split-input-file --verify-diagnostics
+
+// One case per verifier rule of attn.attention; each names the operand or
+// attribute and the rule it breaks.
+
+// q/k/v hold f16, bf16 or f32.
+func.func @f(%q: tensor<1x64x4x64xi32>, %k: tensor<1x64x4x64xi32>, %v: tensor<1x64x4x64xi32>) {
+  // expected-error @+1 {{q must hold f16, bf16 or f32 elements, got 'i32'}}
+  %o = attn.attention %q, %k, %v : tensor<1x64x4x64xi32>, tensor<1x64x4x64xi32>, tensor<1x64x4x64xi32> -> tensor<1x64x4x64xi32>
+  return
+}
+
+// -----
+
+// k and v share q's element type.
+func.func @f(%q: tensor<1x64x4x64xf16>, %k: tensor<1x64x4x64xf32>, %v: tensor<1x64x4x64xf16>) {
+  // expected-error @+1 {{k element type must match q ('f16'), got 'f32'}}
+  %o = attn.attention %q, %k, %v : tensor<1x64x4x64xf16>, tensor<1x64x4x64xf32>, tensor<1x64x4x64xf16> -> tensor<1x64x4x64xf16>
+  return
+}
+
+// -----
+
+// Dense q/k/v have rank 4.
+func.func @f(%q: tensor<64x4x64xf16>, %k: tensor<1x64x4x64xf16>, %v: tensor<1x64x4x64xf16>) {
+  // expected-error @+1 {{q must have rank 4 [B, S, H, D] (bshd), got rank 3}}
+  %o = attn.attention %q, %k, %v : tensor<64x4x64xf16>, tensor<1x64x4x64xf16>, tensor<1x64x4x64xf16> -> tensor<1x64x4x64xf16>
+  return
+}
+
+// -----
+
+// Varlen q/k/v have rank 3.
+func.func @f(%q: tensor<1x64x4x64xf16>, %k: tensor<1x64x4x64xf16>, %v: tensor<1x64x4x64xf16>, %c: tensor<2xi32>) {
+  // expected-error @+1 {{q must have rank 3 [T, H, D] (varlen), got rank 4}}
+  %o = attn.attention %q, %k, %v cu_seqlens_q(%c : tensor<2xi32>) cu_seqlens_k(%c : tensor<2xi32>) : tensor<1x64x4x64xf16>, tensor<1x64x4x64xf16>, tensor<1x64x4x64xf16> -> tensor<1x64x4x64xf16>
+  return
+}
+
+// -----
+
+// head_dim is static.
+func.func @f(%q: tensor<1x64x4x?xf16>, %k: tensor<1x64x4x?xf16>, %v: tensor<1x64x4x?xf16>) {
+  // expected-error @+1 {{q head_dim must be static}}
+  %o = attn.attention %q, %k, %v : tensor<1x64x4x?xf16>, tensor<1x64x4x?xf16>, tensor<1x64x4x?xf16> -> tensor<1x64x4x?xf16>
+  return
+}
+
+// -----
+
+// head_dim is a multiple of 8 in [8, 256].
+func.func @f(%q: tensor<1x64x4x12xf16>, %k: tensor<1x64x4x12xf16>, %v: tensor<1x64x4x12xf16>) {
+  // expected-error @+1 {{q head_dim must be a multiple of 8 in [8, 256], got 12}}
+  %o = attn.attention %q, %k, %v : tensor<1x64x4x12xf16>, tensor<1x64x4x12xf16>, tensor<1x64x4x12xf16> -> tensor<1x64x4x12xf16>
+  return
+}
+
+// -----
+
+// The value head dim obeys the same limit.
+func.func @f(%q: tensor<1x64x4x64xf16>, %k: tensor<1x64x4x64xf16>, %v: tensor<1x64x4x512xf16>) {
+  // expected-error @+1 {{v head_dim must be a multiple of 8 in [8, 256], got 512}}
+  %o = attn.attention %q, %k, %v : tensor<1x64x4x64xf16>, tensor<1x64x4x64xf16>, tensor<1x64x4x512xf16> -> tensor<1x64x4x512xf16>
+  return
+}
+
+// -----
+
+// k head_dim equals q head_dim.
+func.func @f(%q: tensor<1x64x4x64xf16>, %k: tensor<1x64x4x128xf16>, %v: tensor<1x64x4x64xf16>) {
+  // expected-error @+1 {{k head_dim must equal q head_dim (64), got 128}}
+  %o = attn.attention %q, %k, %v : tensor<1x64x4x64xf16>, tensor<1x64x4x128xf16>, tensor<1x64x4x64xf16> -> tensor<1x64x4x64xf16>
+  return
+}
+
+// -----
+
+// k batch equals q batch.
+func.func @f(%q: tensor<1x64x4x64xf16>, %k: tensor<2x64x4x64xf16>, %v: tensor<1x64x4x64xf16>) {
+  // expected-error @+1 {{k batch must equal q batch (1), got 2}}
+  %o = attn.attention %q, %k, %v : tensor<1x64x4x64xf16>, tensor<2x64x4x64xf16>, tensor<1x64x4x64xf16> -> tensor<1x64x4x64xf16>
+  return
+}
+
+// -----
+
+// v batch equals q batch.
+func.func @f(%q: tensor<1x64x4x64xf16>, %k: tensor<1x64x4x64xf16>, %v: tensor<3x64x4x64xf16>) {
+  // expected-error @+1 {{v batch must equal q batch (1), got 3}}
+  %o = attn.attention %q, %k, %v : tensor<1x64x4x64xf16>, tensor<1x64x4x64xf16>, tensor<3x64x4x64xf16> -> tensor<1x64x4x64xf16>
+  return
+}
+
+// -----
+
+// k and v have one sequence length.
+func.func @f(%q: tensor<1x64x4x64xf16>, %k: tensor<1x64x4x64xf16>, %v: tensor<1x32x4x64xf16>) {
+  // expected-error @+1 {{v sequence length must equal k sequence length (64), got 32}}
+  %o = attn.attention %q, %k, %v : tensor<1x64x4x64xf16>, tensor<1x64x4x64xf16>, tensor<1x32x4x64xf16> -> tensor<1x64x4x64xf16>
+  return
+}
+
+// -----
+
+// k and v have the same heads.
+func.func @f(%q: tensor<1x64x4x64xf16>, %k: tensor<1x64x2x64xf16>, %v: tensor<1x64x1x64xf16>) {
+  // expected-error @+1 {{v heads must equal k heads (2), got 1}}
+  %o = attn.attention %q, %k, %v : tensor<1x64x4x64xf16>, tensor<1x64x2x64xf16>, tensor<1x64x1x64xf16> -> tensor<1x64x4x64xf16>
+  return
+}
+
+// -----
+
+// GQA: q heads are a multiple of kv heads.
+func.func @f(%q: tensor<1x64x4x64xf16>, %k: tensor<1x64x3x64xf16>, %v: tensor<1x64x3x64xf16>) {
+  // expected-error @+1 {{q heads (4) must be a multiple of k/v heads (3) for GQA/MQA}}
+  %o = attn.attention %q, %k, %v : tensor<1x64x4x64xf16>, tensor<1x64x3x64xf16>, tensor<1x64x3x64xf16> -> tensor<1x64x4x64xf16>
+  return
+}
+
+// -----
+
+// Varlen needs the bshd (packed thd) layout.
+func.func @f(%q: tensor<64x4x64xf16>, %k: tensor<64x4x64xf16>, %v: tensor<64x4x64xf16>, %c: tensor<2xi32>) {
+  // expected-error @+1 {{varlen (cu_seqlens) operands need layout bshd (packed [tokens, heads, dim]), got layout bhsd}}
+  %o = attn.attention %q, %k, %v cu_seqlens_q(%c : tensor<2xi32>) cu_seqlens_k(%c : tensor<2xi32>) {layout = #attn<layout bhsd>} : tensor<64x4x64xf16>, tensor<64x4x64xf16>, tensor<64x4x64xf16> -> tensor<64x4x64xf16>
+  return
+}
+
+// -----
+
+// out has q's element type.
+func.func @f(%q: tensor<1x64x4x64xf16>, %k: tensor<1x64x4x64xf16>, %v: tensor<1x64x4x64xf16>) {
+  // expected-error @+1 {{out element type must match q ('f16'), got 'f32'}}
+  %o = attn.attention %q, %k, %v : tensor<1x64x4x64xf16>, tensor<1x64x4x64xf16>, tensor<1x64x4x64xf16> -> tensor<1x64x4x64xf32>
+  return
+}
+
+// -----
+
+// out is [B, Sq, Hq, Dv].
+func.func @f(%q: tensor<1x64x4x64xf16>, %k: tensor<1x64x4x64xf16>, %v: tensor<1x64x4x64xf16>) {
+  // expected-error @+1 {{out dimension 2 (Hq) must be 4 to match [B, Sq, Hq, Dv], got 8}}
+  %o = attn.attention %q, %k, %v : tensor<1x64x4x64xf16>, tensor<1x64x4x64xf16>, tensor<1x64x4x64xf16> -> tensor<1x64x8x64xf16>
+  return
+}
+
+// -----
+
+// out follows the bhsd layout too: q [B=1, Hq=4, Sq=64, D=64] gives out
+// [1, 4, 64, 64], not the bshd-shaped [1, 64, 4, 64].
+func.func @f(%q: tensor<1x4x64x64xf16>, %k: tensor<1x4x64x64xf16>, %v: tensor<1x4x64x64xf16>) {
+  // expected-error @+1 {{out dimension 1 (Hq) must be 4 to match [B, Hq, Sq, Dv], got 64}}
+  %o = attn.attention %q, %k, %v {layout = #attn<layout bhsd>} : tensor<1x4x64x64xf16>, tensor<1x4x64x64xf16>, tensor<1x4x64x64xf16> -> tensor<1x64x4x64xf16>
+  return
+}
+
+// -----
+
+// lse is f32.
+func.func @f(%q: tensor<1x64x4x64xf16>, %k: tensor<1x64x4x64xf16>, %v: tensor<1x64x4x64xf16>) {
+  // expected-error @+1 {{lse must hold f32 elements, got 'f16'}}
+  %o, %l = attn.attention %q, %k, %v : tensor<1x64x4x64xf16>, tensor<1x64x4x64xf16>, tensor<1x64x4x64xf16> -> tensor<1x64x4x64xf16>, tensor<1x4x64xf16>
+  return
+}
+
+// -----
+
+// lse is [B, Hq, Sq].
+func.func @f(%q: tensor<1x64x4x64xf16>, %k: tensor<1x64x4x64xf16>, %v: tensor<1x64x4x64xf16>) {
+  // expected-error @+1 {{lse dimension 1 (Hq) must be 4 to match [B, Hq, Sq], got 64}}
+  %o, %l = attn.attention %q, %k, %v : tensor<1x64x4x64xf16>, tensor<1x64x4x64xf16>, tensor<1x64x4x64xf16> -> tensor<1x64x4x64xf16>, tensor<1x64x4xf32>
+  return
+}
+
+// -----
+
+// scale is finite and positive.
+func.func @f(%q: tensor<1x64x4x64xf16>, %k: tensor<1x64x4x64xf16>, %v: tensor<1x64x4x64xf16>) {
+  // expected-error @+1 {{scale must be a finite number > 0, got -1}}
+  %o = attn.attention %q, %k, %v {scale = -1.0 : f32} : tensor<1x64x4x64xf16>, tensor<1x64x4x64xf16>, tensor<1x64x4x64xf16> -> tensor<1x64x4x64xf16>
+  return
+}
+
+// -----
+
+// cu_seqlens_q and cu_seqlens_k come together.
+func.func @f(%q: tensor<64x4x64xf16>, %k: tensor<64x4x64xf16>, %v: tensor<64x4x64xf16>, %c: tensor<2xi32>) {
+  // expected-error @+1 {{cu_seqlens_q and cu_seqlens_k must be given together}}
+  %o = attn.attention %q, %k, %v cu_seqlens_q(%c : tensor<2xi32>) : tensor<64x4x64xf16>, tensor<64x4x64xf16>, tensor<64x4x64xf16> -> tensor<64x4x64xf16>
+  return
+}
+
+// -----
+
+// cu_seqlens hold i32.
+func.func @f(%q: tensor<64x4x64xf16>, %k: tensor<64x4x64xf16>, %v: tensor<64x4x64xf16>, %c: tensor<2xi64>) {
+  // expected-error @+1 {{cu_seqlens_q must hold i32 elements, got 'i64'}}
+  %o = attn.attention %q, %k, %v cu_seqlens_q(%c : tensor<2xi64>) cu_seqlens_k(%c : tensor<2xi64>) : tensor<64x4x64xf16>, tensor<64x4x64xf16>, tensor<64x4x64xf16> -> tensor<64x4x64xf16>
+  return
+}
+
+// -----
+
+// cu_seqlens_q and cu_seqlens_k have B+1 entries each.
+func.func @f(%q: tensor<64x4x64xf16>, %k: tensor<64x4x64xf16>, %v: tensor<64x4x64xf16>, %c: tensor<3xi32>, %d: tensor<4xi32>) {
+  // expected-error @+1 {{cu_seqlens_k dimension 0 (B+1) must be 3 to match [B+1], got 4}}
+  %o = attn.attention %q, %k, %v cu_seqlens_q(%c : tensor<3xi32>) cu_seqlens_k(%d : tensor<4xi32>) : tensor<64x4x64xf16>, tensor<64x4x64xf16>, tensor<64x4x64xf16> -> tensor<64x4x64xf16>
+  return
+}
+
+// -----
+
+// cu_seqlens describe at least one sequence.
+func.func @f(%q: tensor<64x4x64xf16>, %k: tensor<64x4x64xf16>, %v: tensor<64x4x64xf16>, %c: tensor<1xi32>) {
+  // expected-error @+1 {{cu_seqlens_q must hold at least 2 offsets (B+1 with B >= 1), got 1}}
+  %o = attn.attention %q, %k, %v cu_seqlens_q(%c : tensor<1xi32>) cu_seqlens_k(%c : tensor<1xi32>) : tensor<64x4x64xf16>, tensor<64x4x64xf16>, tensor<64x4x64xf16> -> tensor<64x4x64xf16>
+  return
+}
+
+// -----
+
+// seqused needs varlen operands.
+func.func @f(%q: tensor<1x64x4x64xf16>, %k: tensor<1x64x4x64xf16>, %v: tensor<1x64x4x64xf16>, %u: tensor<1xi32>) {
+  // expected-error @+1 {{seqused_q needs varlen operands cu_seqlens_q/cu_seqlens_k}}
+  %o = attn.attention %q, %k, %v seqused_q(%u : tensor<1xi32>) : tensor<1x64x4x64xf16>, tensor<1x64x4x64xf16>, tensor<1x64x4x64xf16> -> tensor<1x64x4x64xf16>
+  return
+}
+
+// -----
+
+// seqused is [B].
+func.func @f(%q: tensor<64x4x64xf16>, %k: tensor<64x4x64xf16>, %v: tensor<64x4x64xf16>, %c: tensor<3xi32>, %u: tensor<3xi32>) {
+  // expected-error @+1 {{seqused_k dimension 0 (B) must be 2 to match [B], got 3}}
+  %o = attn.attention %q, %k, %v cu_seqlens_q(%c : tensor<3xi32>) cu_seqlens_k(%c : tensor<3xi32>) seqused_k(%u : tensor<3xi32>) : tensor<64x4x64xf16>, tensor<64x4x64xf16>, tensor<64x4x64xf16> -> tensor<64x4x64xf16>
+  return
+}
+
+// -----
+
+// varlen excludes the bias operand.
+func.func @f(%q: tensor<64x4x64xf16>, %k: tensor<64x4x64xf16>, %v: tensor<64x4x64xf16>, %c: tensor<3xi32>, %b: tensor<1x1x64x64xf16>) {
+  // expected-error @+1 {{bias is not supported with varlen (cu_seqlens); express it as a score_mod region}}
+  %o = attn.attention %q, %k, %v cu_seqlens_q(%c : tensor<3xi32>) cu_seqlens_k(%c : tensor<3xi32>) bias(%b : tensor<1x1x64x64xf16>) {score_mods = [#attn.bias]} : tensor<64x4x64xf16>, tensor<64x4x64xf16>, tensor<64x4x64xf16> -> tensor<64x4x64xf16>
+  return
+}
+
+// -----
+
+// varlen excludes block-sparse operands.
+func.func @f(%q: tensor<64x4x64xf16>, %k: tensor<64x4x64xf16>, %v: tensor<64x4x64xf16>, %c: tensor<3xi32>, %n: tensor<1x1x1xi32>, %i: tensor<1x1x1x1xi32>) {
+  // expected-error @+1 {{block_sparse operands are not supported with varlen (cu_seqlens); use masks instead}}
+  %o = attn.attention %q, %k, %v cu_seqlens_q(%c : tensor<3xi32>) cu_seqlens_k(%c : tensor<3xi32>) kv_num_blocks(%n : tensor<1x1x1xi32>) kv_indices(%i : tensor<1x1x1x1xi32>) {block_sparse = #attn.block_sparse<q_block = 64, kv_block = 64>} : tensor<64x4x64xf16>, tensor<64x4x64xf16>, tensor<64x4x64xf16> -> tensor<64x4x64xf16>
+  return
+}
+
+// -----
+
+// masks hold mask attributes only.
+func.func @f(%q: tensor<1x64x4x64xf16>, %k: tensor<1x64x4x64xf16>, %v: tensor<1x64x4x64xf16>) {
+  // expected-error @+1 {{masks elements must be mask attributes (#attn.causal, #attn.sliding_window, ...), got #attn.softcap<2.000000e+00>}}
+  %o = attn.attention %q, %k, %v {masks = [#attn.softcap<2.0>]} : tensor<1x64x4x64xf16>, tensor<1x64x4x64xf16>, tensor<1x64x4x64xf16> -> tensor<1x64x4x64xf16>
+  return
+}
+
+// -----
+
+// Window extents are >= 0 or -1.
+func.func @f(%q: tensor<1x64x4x64xf16>, %k: tensor<1x64x4x64xf16>, %v: tensor<1x64x4x64xf16>) {
+  // expected-error @+1 {{sliding_window extents must be >= 0 or -1 (unbounded), got left = -2, right = 0}}
+  %o = attn.attention %q, %k, %v {masks = [#attn.sliding_window<left = -2, right = 0, align = top_left>]} : tensor<1x64x4x64xf16>, tensor<1x64x4x64xf16>, tensor<1x64x4x64xf16> -> tensor<1x64x4x64xf16>
+  return
+}
+
+// -----
+
+// The prefix length is >= 0.
+func.func @f(%q: tensor<1x64x4x64xf16>, %k: tensor<1x64x4x64xf16>, %v: tensor<1x64x4x64xf16>) {
+  // expected-error @+1 {{prefix_lm prefix must be >= 0, got -1}}
+  %o = attn.attention %q, %k, %v {masks = [#attn.prefix_lm<prefix = -1, align = top_left>]} : tensor<1x64x4x64xf16>, tensor<1x64x4x64xf16>, tensor<1x64x4x64xf16> -> tensor<1x64x4x64xf16>
+  return
+}
+
+// -----
+
+// The chunk size is > 0.
+func.func @f(%q: tensor<1x64x4x64xf16>, %k: tensor<1x64x4x64xf16>, %v: tensor<1x64x4x64xf16>) {
+  // expected-error @+1 {{chunked size must be > 0, got 0}}
+  %o = attn.attention %q, %k, %v {masks = [#attn.chunked<size = 0, align = top_left>]} : tensor<1x64x4x64xf16>, tensor<1x64x4x64xf16>, tensor<1x64x4x64xf16> -> tensor<1x64x4x64xf16>
+  return
+}
+
+// -----
+
+// #attn.or has at least two members.
+func.func @f(%q: tensor<1x64x4x64xf16>, %k: tensor<1x64x4x64xf16>, %v: tensor<1x64x4x64xf16>) {
+  // expected-error @+1 {{or needs at least two mask members, got 1}}
+  %o = attn.attention %q, %k, %v {masks = [#attn.or<[#attn.causal<top_left>]>]} : tensor<1x64x4x64xf16>, tensor<1x64x4x64xf16>, tensor<1x64x4x64xf16> -> tensor<1x64x4x64xf16>
+  return
+}
+
+// -----
+
+// #attn.or members are masks.
+func.func @f(%q: tensor<1x64x4x64xf16>, %k: tensor<1x64x4x64xf16>, %v: tensor<1x64x4x64xf16>) {
+  // expected-error @+1 {{or members must be mask attributes, got #attn.alibi}}
+  %o = attn.attention %q, %k, %v {masks = [#attn.or<[#attn.causal<top_left>, #attn.alibi]>]} : tensor<1x64x4x64xf16>, tensor<1x64x4x64xf16>, tensor<1x64x4x64xf16> -> tensor<1x64x4x64xf16>
+  return
+}
+
+// -----
+
+// #attn.document needs document ids.
+func.func @f(%q: tensor<1x64x4x64xf16>, %k: tensor<1x64x4x64xf16>, %v: tensor<1x64x4x64xf16>) {
+  // expected-error @+1 {{#attn.document mask needs the doc_ids_q operand}}
+  %o = attn.attention %q, %k, %v {masks = [#attn.document]} : tensor<1x64x4x64xf16>, tensor<1x64x4x64xf16>, tensor<1x64x4x64xf16> -> tensor<1x64x4x64xf16>
+  return
+}
+
+// -----
+
+// Document ids need #attn.document.
+func.func @f(%q: tensor<1x64x4x64xf16>, %k: tensor<1x64x4x64xf16>, %v: tensor<1x64x4x64xf16>, %d: tensor<1x64xi32>) {
+  // expected-error @+1 {{doc_ids_q is given but no #attn.document mask uses it}}
+  %o = attn.attention %q, %k, %v doc_ids_q(%d : tensor<1x64xi32>) doc_ids_kv(%d : tensor<1x64xi32>) : tensor<1x64x4x64xf16>, tensor<1x64x4x64xf16>, tensor<1x64x4x64xf16> -> tensor<1x64x4x64xf16>
+  return
+}
+
+// -----
+
+// Document ids are integers.
+func.func @f(%q: tensor<1x64x4x64xf16>, %k: tensor<1x64x4x64xf16>, %v: tensor<1x64x4x64xf16>, %d: tensor<1x64xf32>) {
+  // expected-error @+1 {{doc_ids_q must hold integer document ids, got 'f32'}}
+  %o = attn.attention %q, %k, %v doc_ids_q(%d : tensor<1x64xf32>) doc_ids_kv(%d : tensor<1x64xf32>) {masks = [#attn.document]} : tensor<1x64x4x64xf16>, tensor<1x64x4x64xf16>, tensor<1x64x4x64xf16> -> tensor<1x64x4x64xf16>
+  return
+}
+
+// -----
+
+// Document ids are [B, S].
+func.func @f(%q: tensor<1x64x4x64xf16>, %k: tensor<1x64x4x64xf16>, %v: tensor<1x64x4x64xf16>, %d: tensor<1x64xi32>, %e: tensor<1x32xi32>) {
+  // expected-error @+1 {{doc_ids_kv dimension 1 (Sk) must be 64 to match [B, Sk], got 32}}
+  %o = attn.attention %q, %k, %v doc_ids_q(%d : tensor<1x64xi32>) doc_ids_kv(%e : tensor<1x32xi32>) {masks = [#attn.document]} : tensor<1x64x4x64xf16>, tensor<1x64x4x64xf16>, tensor<1x64x4x64xf16> -> tensor<1x64x4x64xf16>
+  return
+}
+
+// -----
+
+// #attn.custom_mask needs the custom_mask operand.
+func.func @f(%q: tensor<1x64x4x64xf16>, %k: tensor<1x64x4x64xf16>, %v: tensor<1x64x4x64xf16>) {
+  // expected-error @+1 {{#attn.custom_mask mask needs the custom_mask operand}}
+  %o = attn.attention %q, %k, %v {masks = [#attn.custom_mask]} : tensor<1x64x4x64xf16>, tensor<1x64x4x64xf16>, tensor<1x64x4x64xf16> -> tensor<1x64x4x64xf16>
+  return
+}
+
+// -----
+
+// The custom mask needs #attn.custom_mask.
+func.func @f(%q: tensor<1x64x4x64xf16>, %k: tensor<1x64x4x64xf16>, %v: tensor<1x64x4x64xf16>, %m: tensor<1x1x64x64xi1>) {
+  // expected-error @+1 {{custom_mask is given but no #attn.custom_mask mask uses it}}
+  %o = attn.attention %q, %k, %v custom_mask(%m : tensor<1x1x64x64xi1>) : tensor<1x64x4x64xf16>, tensor<1x64x4x64xf16>, tensor<1x64x4x64xf16> -> tensor<1x64x4x64xf16>
+  return
+}
+
+// -----
+
+// The custom mask is i1 or packed i8.
+func.func @f(%q: tensor<1x64x4x64xf16>, %k: tensor<1x64x4x64xf16>, %v: tensor<1x64x4x64xf16>, %m: tensor<1x1x64x64xf32>) {
+  // expected-error @+1 {{custom_mask must hold i1 (one per pair) or i8 (packed bits) elements, got 'f32'}}
+  %o = attn.attention %q, %k, %v custom_mask(%m : tensor<1x1x64x64xf32>) {masks = [#attn.custom_mask]} : tensor<1x64x4x64xf16>, tensor<1x64x4x64xf16>, tensor<1x64x4x64xf16> -> tensor<1x64x4x64xf16>
+  return
+}
+
+// -----
+
+// A dense custom mask is [B|1, Hq|1, Sq, Sk].
+func.func @f(%q: tensor<1x64x4x64xf16>, %k: tensor<1x64x4x64xf16>, %v: tensor<1x64x4x64xf16>, %m: tensor<1x2x64x64xi1>) {
+  // expected-error @+1 {{custom_mask dimension 1 (Hq) must be 1 or 4 to match [B|1, Hq|1, Sq, Sk], got 2}}
+  %o = attn.attention %q, %k, %v custom_mask(%m : tensor<1x2x64x64xi1>) {masks = [#attn.custom_mask]} : tensor<1x64x4x64xf16>, tensor<1x64x4x64xf16>, tensor<1x64x4x64xf16> -> tensor<1x64x4x64xf16>
+  return
+}
+
+// -----
+
+// A packed custom mask has ceil(Sk/8) bytes per row.
+func.func @f(%q: tensor<1x64x4x64xf16>, %k: tensor<1x64x4x64xf16>, %v: tensor<1x64x4x64xf16>, %m: tensor<1x1x64x64xi8>) {
+  // expected-error @+1 {{custom_mask dimension 3 (ceil(Sk/8)) must be 8 to match [B|1, Hq|1, Sq, ceil(Sk/8)], got 64}}
+  %o = attn.attention %q, %k, %v custom_mask(%m : tensor<1x1x64x64xi8>) {masks = [#attn.custom_mask]} : tensor<1x64x4x64xf16>, tensor<1x64x4x64xf16>, tensor<1x64x4x64xf16> -> tensor<1x64x4x64xf16>
+  return
+}
+
+// -----
+
+// A varlen custom mask is flattened (rank 1).
+func.func @f(%q: tensor<64x4x64xf16>, %k: tensor<64x4x64xf16>, %v: tensor<64x4x64xf16>, %c: tensor<3xi32>, %m: tensor<64x64xi1>) {
+  // expected-error @+1 {{custom_mask must have rank 1 [sum(q_len*k_len)], got 'tensor<64x64xi1>'}}
+  %o = attn.attention %q, %k, %v cu_seqlens_q(%c : tensor<3xi32>) cu_seqlens_k(%c : tensor<3xi32>) custom_mask(%m : tensor<64x64xi1>) {masks = [#attn.custom_mask]} : tensor<64x4x64xf16>, tensor<64x4x64xf16>, tensor<64x4x64xf16> -> tensor<64x4x64xf16>
+  return
+}
+
+// -----
+
+// score_mods hold score modifications only.
+func.func @f(%q: tensor<1x64x4x64xf16>, %k: tensor<1x64x4x64xf16>, %v: tensor<1x64x4x64xf16>) {
+  // expected-error @+1 {{score_mods elements must be score modification attributes (#attn.softcap, #attn.alibi, #attn.bias, #attn.score_mod), got #attn.causal<top_left>}}
+  %o = attn.attention %q, %k, %v {score_mods = [#attn.causal<top_left>]} : tensor<1x64x4x64xf16>, tensor<1x64x4x64xf16>, tensor<1x64x4x64xf16> -> tensor<1x64x4x64xf16>
+  return
+}
+
+// -----
+
+// The softcap is positive.
+func.func @f(%q: tensor<1x64x4x64xf16>, %k: tensor<1x64x4x64xf16>, %v: tensor<1x64x4x64xf16>) {
+  // expected-error @+1 {{softcap cap must be a finite number > 0, got 0}}
+  %o = attn.attention %q, %k, %v {score_mods = [#attn.softcap<0.0>]} : tensor<1x64x4x64xf16>, tensor<1x64x4x64xf16>, tensor<1x64x4x64xf16> -> tensor<1x64x4x64xf16>
+  return
+}
+
+// -----
+
+// #attn.alibi needs slopes.
+func.func @f(%q: tensor<1x64x4x64xf16>, %k: tensor<1x64x4x64xf16>, %v: tensor<1x64x4x64xf16>) {
+  // expected-error @+1 {{#attn.alibi score_mod needs the alibi_slopes operand}}
+  %o = attn.attention %q, %k, %v {score_mods = [#attn.alibi]} : tensor<1x64x4x64xf16>, tensor<1x64x4x64xf16>, tensor<1x64x4x64xf16> -> tensor<1x64x4x64xf16>
+  return
+}
+
+// -----
+
+// Slopes need #attn.alibi.
+func.func @f(%q: tensor<1x64x4x64xf16>, %k: tensor<1x64x4x64xf16>, %v: tensor<1x64x4x64xf16>, %s: tensor<4xf32>) {
+  // expected-error @+1 {{alibi_slopes is given but no #attn.alibi score_mod uses it}}
+  %o = attn.attention %q, %k, %v alibi_slopes(%s : tensor<4xf32>) : tensor<1x64x4x64xf16>, tensor<1x64x4x64xf16>, tensor<1x64x4x64xf16> -> tensor<1x64x4x64xf16>
+  return
+}
+
+// -----
+
+// Slopes are f32.
+func.func @f(%q: tensor<1x64x4x64xf16>, %k: tensor<1x64x4x64xf16>, %v: tensor<1x64x4x64xf16>, %s: tensor<4xf16>) {
+  // expected-error @+1 {{alibi_slopes must hold f32 elements, got 'f16'}}
+  %o = attn.attention %q, %k, %v alibi_slopes(%s : tensor<4xf16>) {score_mods = [#attn.alibi]} : tensor<1x64x4x64xf16>, tensor<1x64x4x64xf16>, tensor<1x64x4x64xf16> -> tensor<1x64x4x64xf16>
+  return
+}
+
+// -----
+
+// Slopes are [Hq].
+func.func @f(%q: tensor<1x64x4x64xf16>, %k: tensor<1x64x4x64xf16>, %v: tensor<1x64x4x64xf16>, %s: tensor<8xf32>) {
+  // expected-error @+1 {{alibi_slopes dimension 0 (Hq) must be 4 to match [Hq], got 8}}
+  %o = attn.attention %q, %k, %v alibi_slopes(%s : tensor<8xf32>) {score_mods = [#attn.alibi]} : tensor<1x64x4x64xf16>, tensor<1x64x4x64xf16>, tensor<1x64x4x64xf16> -> tensor<1x64x4x64xf16>
+  return
+}
+
+// -----
+
+// Batched slopes are [B, Hq].
+func.func @f(%q: tensor<1x64x4x64xf16>, %k: tensor<1x64x4x64xf16>, %v: tensor<1x64x4x64xf16>, %s: tensor<2x4xf32>) {
+  // expected-error @+1 {{alibi_slopes dimension 0 (B) must be 1 to match [B, Hq], got 2}}
+  %o = attn.attention %q, %k, %v alibi_slopes(%s : tensor<2x4xf32>) {score_mods = [#attn.alibi]} : tensor<1x64x4x64xf16>, tensor<1x64x4x64xf16>, tensor<1x64x4x64xf16> -> tensor<1x64x4x64xf16>
+  return
+}
+
+// -----
+
+// #attn.bias needs the bias operand.
+func.func @f(%q: tensor<1x64x4x64xf16>, %k: tensor<1x64x4x64xf16>, %v: tensor<1x64x4x64xf16>) {
+  // expected-error @+1 {{#attn.bias score_mod needs the bias operand}}
+  %o = attn.attention %q, %k, %v {score_mods = [#attn.bias]} : tensor<1x64x4x64xf16>, tensor<1x64x4x64xf16>, tensor<1x64x4x64xf16> -> tensor<1x64x4x64xf16>
+  return
+}
+
+// -----
+
+// The bias is a float tensor.
+func.func @f(%q: tensor<1x64x4x64xf16>, %k: tensor<1x64x4x64xf16>, %v: tensor<1x64x4x64xf16>, %b: tensor<1x1x64x64xi32>) {
+  // expected-error @+1 {{bias must hold f16, bf16 or f32 elements, got 'i32'}}
+  %o = attn.attention %q, %k, %v bias(%b : tensor<1x1x64x64xi32>) {score_mods = [#attn.bias]} : tensor<1x64x4x64xf16>, tensor<1x64x4x64xf16>, tensor<1x64x4x64xf16> -> tensor<1x64x4x64xf16>
+  return
+}
+
+// -----
+
+// The bias is [B|1, Hq|1, Sq, Sk].
+func.func @f(%q: tensor<1x64x4x64xf16>, %k: tensor<1x64x4x64xf16>, %v: tensor<1x64x4x64xf16>, %b: tensor<1x1x64x32xf32>) {
+  // expected-error @+1 {{bias dimension 3 (Sk) must be 64 to match [B|1, Hq|1, Sq, Sk], got 32}}
+  %o = attn.attention %q, %k, %v bias(%b : tensor<1x1x64x32xf32>) {score_mods = [#attn.bias]} : tensor<1x64x4x64xf16>, tensor<1x64x4x64xf16>, tensor<1x64x4x64xf16> -> tensor<1x64x4x64xf16>
+  return
+}
+
+// -----
+
+// #attn.mask_mod needs a region.
+func.func @f(%q: tensor<1x64x4x64xf16>, %k: tensor<1x64x4x64xf16>, %v: tensor<1x64x4x64xf16>) {
+  // expected-error @+1 {{#attn.mask_mod mask needs a mask_mod region}}
+  %o = attn.attention %q, %k, %v {masks = [#attn.mask_mod]} : tensor<1x64x4x64xf16>, tensor<1x64x4x64xf16>, tensor<1x64x4x64xf16> -> tensor<1x64x4x64xf16>
+  return
+}
+
+// -----
+
+// A mask_mod region needs #attn.mask_mod.
+func.func @f(%q: tensor<1x64x4x64xf16>, %k: tensor<1x64x4x64xf16>, %v: tensor<1x64x4x64xf16>) {
+  // expected-error @+1 {{mask_mod region is given but no #attn.mask_mod mask uses it}}
+  %o = attn.attention %q, %k, %v : tensor<1x64x4x64xf16>, tensor<1x64x4x64xf16>, tensor<1x64x4x64xf16> -> tensor<1x64x4x64xf16> mask_mod {
+  ^bb0(%b: index, %h: index, %i: index, %j: index):
+    %t = arith.constant true
+    attn.yield %t : i1
+  }
+  return
+}
+
+// -----
+
+// mask_mod takes (b, h, q_idx, kv_idx).
+func.func @f(%q: tensor<1x64x4x64xf16>, %k: tensor<1x64x4x64xf16>, %v: tensor<1x64x4x64xf16>) {
+  // expected-error @+1 {{mask_mod region must take (b, h, q_idx, kv_idx : index), got 2 argument(s)}}
+  %o = attn.attention %q, %k, %v {masks = [#attn.mask_mod]} : tensor<1x64x4x64xf16>, tensor<1x64x4x64xf16>, tensor<1x64x4x64xf16> -> tensor<1x64x4x64xf16> mask_mod {
+  ^bb0(%i: index, %j: index):
+    %t = arith.constant true
+    attn.yield %t : i1
+  }
+  return
+}
+
+// -----
+
+// mask_mod yields i1.
+func.func @f(%q: tensor<1x64x4x64xf16>, %k: tensor<1x64x4x64xf16>, %v: tensor<1x64x4x64xf16>) {
+  // expected-error @+1 {{mask_mod region must yield 'i1', got 'f32'}}
+  %o = attn.attention %q, %k, %v {masks = [#attn.mask_mod]} : tensor<1x64x4x64xf16>, tensor<1x64x4x64xf16>, tensor<1x64x4x64xf16> -> tensor<1x64x4x64xf16> mask_mod {
+  ^bb0(%b: index, %h: index, %i: index, %j: index):
+    %t = arith.constant 1.0 : f32
+    attn.yield %t : f32
+  }
+  return
+}
+
+// -----
+
+// #attn.score_mod needs a region.
+func.func @f(%q: tensor<1x64x4x64xf16>, %k: tensor<1x64x4x64xf16>, %v: tensor<1x64x4x64xf16>) {
+  // expected-error @+1 {{#attn.score_mod needs a score_mod region}}
+  %o = attn.attention %q, %k, %v {score_mods = [#attn.score_mod]} : tensor<1x64x4x64xf16>, tensor<1x64x4x64xf16>, tensor<1x64x4x64xf16> -> tensor<1x64x4x64xf16>
+  return
+}
+
+// -----
+
+// score_mod takes (score, b, h, q_idx, kv_idx).
+func.func @f(%q: tensor<1x64x4x64xf16>, %k: tensor<1x64x4x64xf16>, %v: tensor<1x64x4x64xf16>) {
+  // expected-error @+1 {{score_mod region must take (score : f32, b, h, q_idx, kv_idx : index), got 1 argument(s)}}
+  %o = attn.attention %q, %k, %v {score_mods = [#attn.score_mod]} : tensor<1x64x4x64xf16>, tensor<1x64x4x64xf16>, tensor<1x64x4x64xf16> -> tensor<1x64x4x64xf16> score_mod {
+  ^bb0(%s: f32):
+    attn.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+// score_mod yields f32.
+func.func @f(%q: tensor<1x64x4x64xf16>, %k: tensor<1x64x4x64xf16>, %v: tensor<1x64x4x64xf16>) {
+  // expected-error @+1 {{score_mod region must yield 'f32', got 'i32'}}
+  %o = attn.attention %q, %k, %v {score_mods = [#attn.score_mod]} : tensor<1x64x4x64xf16>, tensor<1x64x4x64xf16>, tensor<1x64x4x64xf16> -> tensor<1x64x4x64xf16> score_mod {
+  ^bb0(%s: f32, %b: index, %h: index, %i: index, %j: index):
+    %c = arith.constant 1 : i32
+    attn.yield %c : i32
+  }
+  return
+}
+
+// -----
+
+// Block sizes are > 0.
+func.func @f(%q: tensor<1x64x4x64xf16>, %k: tensor<1x64x4x64xf16>, %v: tensor<1x64x4x64xf16>) {
+  // expected-error @+1 {{block_sparse block sizes must be > 0, got q_block = 0, kv_block = 16}}
+  %o = attn.attention %q, %k, %v {block_sparse = #attn.block_sparse<q_block = 0, kv_block = 16>} : tensor<1x64x4x64xf16>, tensor<1x64x4x64xf16>, tensor<1x64x4x64xf16> -> tensor<1x64x4x64xf16>
+  return
+}
+
+// -----
+
+// #attn.block_sparse needs kv_num_blocks.
+func.func @f(%q: tensor<1x64x4x64xf16>, %k: tensor<1x64x4x64xf16>, %v: tensor<1x64x4x64xf16>) {
+  // expected-error @+1 {{#attn.block_sparse attribute needs the kv_num_blocks operand}}
+  %o = attn.attention %q, %k, %v {block_sparse = #attn.block_sparse<q_block = 32, kv_block = 16>} : tensor<1x64x4x64xf16>, tensor<1x64x4x64xf16>, tensor<1x64x4x64xf16> -> tensor<1x64x4x64xf16>
+  return
+}
+
+// -----
+
+// Block operands need #attn.block_sparse.
+func.func @f(%q: tensor<1x64x4x64xf16>, %k: tensor<1x64x4x64xf16>, %v: tensor<1x64x4x64xf16>, %n: tensor<1x4x2xi32>, %i: tensor<1x4x2x4xi32>) {
+  // expected-error @+1 {{kv_num_blocks is given but no #attn.block_sparse attribute uses it}}
+  %o = attn.attention %q, %k, %v kv_num_blocks(%n : tensor<1x4x2xi32>) kv_indices(%i : tensor<1x4x2x4xi32>) : tensor<1x64x4x64xf16>, tensor<1x64x4x64xf16>, tensor<1x64x4x64xf16> -> tensor<1x64x4x64xf16>
+  return
+}
+
+// -----
+
+// Block counts and indices are i32.
+func.func @f(%q: tensor<1x64x4x64xf16>, %k: tensor<1x64x4x64xf16>, %v: tensor<1x64x4x64xf16>, %n: tensor<1x4x2xi64>, %i: tensor<1x4x2x4xi32>) {
+  // expected-error @+1 {{kv_num_blocks must hold i32 elements, got 'i64'}}
+  %o = attn.attention %q, %k, %v kv_num_blocks(%n : tensor<1x4x2xi64>) kv_indices(%i : tensor<1x4x2x4xi32>) {block_sparse = #attn.block_sparse<q_block = 32, kv_block = 16>} : tensor<1x64x4x64xf16>, tensor<1x64x4x64xf16>, tensor<1x64x4x64xf16> -> tensor<1x64x4x64xf16>
+  return
+}
+
+// -----
+
+// kv_num_blocks is [B|1, Hq|1, ceil(Sq/q_block)].
+func.func @f(%q: tensor<1x64x4x64xf16>, %k: tensor<1x64x4x64xf16>, %v: tensor<1x64x4x64xf16>, %n: tensor<1x4x3xi32>, %i: tensor<1x4x2x4xi32>) {
+  // expected-error @+1 {{kv_num_blocks dimension 2 (ceil(Sq/q_block)) must be 2 to match [B|1, Hq|1, ceil(Sq/q_block)], got 3}}
+  %o = attn.attention %q, %k, %v kv_num_blocks(%n : tensor<1x4x3xi32>) kv_indices(%i : tensor<1x4x2x4xi32>) {block_sparse = #attn.block_sparse<q_block = 32, kv_block = 16>} : tensor<1x64x4x64xf16>, tensor<1x64x4x64xf16>, tensor<1x64x4x64xf16> -> tensor<1x64x4x64xf16>
+  return
+}
+
+// -----
+
+// kv_indices has ceil(Sk/kv_block) columns.
+func.func @f(%q: tensor<1x64x4x64xf16>, %k: tensor<1x64x4x64xf16>, %v: tensor<1x64x4x64xf16>, %n: tensor<1x4x2xi32>, %i: tensor<1x4x2x2xi32>) {
+  // expected-error @+1 {{kv_indices dimension 3 (ceil(Sk/kv_block)) must be 4 to match [B|1, Hq|1, ceil(Sq/q_block), ceil(Sk/kv_block)], got 2}}
+  %o = attn.attention %q, %k, %v kv_num_blocks(%n : tensor<1x4x2xi32>) kv_indices(%i : tensor<1x4x2x2xi32>) {block_sparse = #attn.block_sparse<q_block = 32, kv_block = 16>} : tensor<1x64x4x64xf16>, tensor<1x64x4x64xf16>, tensor<1x64x4x64xf16> -> tensor<1x64x4x64xf16>
+  return
+}
+
+// -----
+
+// Full-block operands come in pairs.
+func.func @f(%q: tensor<1x64x4x64xf16>, %k: tensor<1x64x4x64xf16>, %v: tensor<1x64x4x64xf16>, %n: tensor<1x4x2xi32>, %i: tensor<1x4x2x4xi32>) {
+  // expected-error @+1 {{full_kv_num_blocks and full_kv_indices must be given together}}
+  %o = attn.attention %q, %k, %v kv_num_blocks(%n : tensor<1x4x2xi32>) kv_indices(%i : tensor<1x4x2x4xi32>) full_kv_num_blocks(%n : tensor<1x4x2xi32>) {block_sparse = #attn.block_sparse<q_block = 32, kv_block = 16>} : tensor<1x64x4x64xf16>, tensor<1x64x4x64xf16>, tensor<1x64x4x64xf16> -> tensor<1x64x4x64xf16>
+  return
+}
+
+// -----
+
+// sparse_softmax threshold lies in [0, 1).
+func.func @f(%q: tensor<1x64x4x64xf16>, %k: tensor<1x64x4x64xf16>, %v: tensor<1x64x4x64xf16>) {
+  // expected-error @+1 {{sparse_softmax threshold must be in [0, 1), got 1.5}}
+  %o = attn.attention %q, %k, %v {sparse_softmax = #attn.sparse_softmax<threshold = 1.5>} : tensor<1x64x4x64xf16>, tensor<1x64x4x64xf16>, tensor<1x64x4x64xf16> -> tensor<1x64x4x64xf16>
+  return
+}
+
+// -----
+
+// sparse_softmax blocks are > 0.
+func.func @f(%q: tensor<1x64x4x64xf16>, %k: tensor<1x64x4x64xf16>, %v: tensor<1x64x4x64xf16>) {
+  // expected-error @+1 {{sparse_softmax kv_block must be > 0, got 0}}
+  %o = attn.attention %q, %k, %v {sparse_softmax = #attn.sparse_softmax<kv_block = 0>} : tensor<1x64x4x64xf16>, tensor<1x64x4x64xf16>, tensor<1x64x4x64xf16> -> tensor<1x64x4x64xf16>
+  return
+}
+
+// -----
+
+// An adaptive gate needs a threshold.
+func.func @f(%q: tensor<1x64x4x64xf16>, %k: tensor<1x64x4x64xf16>, %v: tensor<1x64x4x64xf16>) {
+  // expected-error @+1 {{gate adaptive = true needs a threshold to adapt}}
+  %o = attn.attention %q, %k, %v {gate = #attn.gate<kind = linear, adaptive = true>} : tensor<1x64x4x64xf16>, tensor<1x64x4x64xf16>, tensor<1x64x4x64xf16> -> tensor<1x64x4x64xf16>
+  return
+}
+
+// -----
+
+// #attn.gate needs alpha.
+func.func @f(%q: tensor<1x64x4x64xf16>, %k: tensor<1x64x4x64xf16>, %v: tensor<1x64x4x64xf16>) {
+  // expected-error @+1 {{#attn.gate attribute needs the gate_alpha operand}}
+  %o = attn.attention %q, %k, %v {gate = #attn.gate<kind = linear>} : tensor<1x64x4x64xf16>, tensor<1x64x4x64xf16>, tensor<1x64x4x64xf16> -> tensor<1x64x4x64xf16>
+  return
+}
+
+// -----
+
+// Gate operands need #attn.gate.
+func.func @f(%q: tensor<1x64x4x64xf16>, %k: tensor<1x64x4x64xf16>, %v: tensor<1x64x4x64xf16>, %a: tensor<1x4x64xf32>, %d: tensor<1x4x64xf32>) {
+  // expected-error @+1 {{gate_alpha is given but no #attn.gate attribute uses it}}
+  %o = attn.attention %q, %k, %v gate_alpha(%a : tensor<1x4x64xf32>) gate_delta(%d : tensor<1x4x64xf32>) : tensor<1x64x4x64xf16>, tensor<1x64x4x64xf16>, tensor<1x64x4x64xf16> -> tensor<1x64x4x64xf16>
+  return
+}
+
+// -----
+
+// alpha is [B, Hq, Sq].
+func.func @f(%q: tensor<1x64x4x64xf16>, %k: tensor<1x64x4x64xf16>, %v: tensor<1x64x4x64xf16>, %a: tensor<1x64x4xf32>, %d: tensor<1x4x64xf32>) {
+  // expected-error @+1 {{gate_alpha dimension 1 (Hq) must be 4 to match [B, Hq, Sq], got 64}}
+  %o = attn.attention %q, %k, %v gate_alpha(%a : tensor<1x64x4xf32>) gate_delta(%d : tensor<1x4x64xf32>) {gate = #attn.gate<kind = linear>} : tensor<1x64x4x64xf16>, tensor<1x64x4x64xf16>, tensor<1x64x4x64xf16> -> tensor<1x64x4x64xf16>
+  return
+}
+
+// -----
+
+// delta is [B, Hkv, Sk] and floating point.
+func.func @f(%q: tensor<1x64x4x64xf16>, %k: tensor<1x64x4x64xf16>, %v: tensor<1x64x4x64xf16>, %a: tensor<1x4x64xf32>, %d: tensor<1x4x64xi8>) {
+  // expected-error @+1 {{gate_delta must hold f16, bf16 or f32 elements, got 'i8'}}
+  %o = attn.attention %q, %k, %v gate_alpha(%a : tensor<1x4x64xf32>) gate_delta(%d : tensor<1x4x64xi8>) {gate = #attn.gate<kind = linear>} : tensor<1x64x4x64xf16>, tensor<1x64x4x64xf16>, tensor<1x64x4x64xf16> -> tensor<1x64x4x64xf16>
+  return
+}
+
+// -----
+
+// Sinks are [Hq].
+func.func @f(%q: tensor<1x64x4x64xf16>, %k: tensor<1x64x4x64xf16>, %v: tensor<1x64x4x64xf16>, %s: tensor<2xf32>) {
+  // expected-error @+1 {{sinks dimension 0 (Hq) must be 4 to match [Hq], got 2}}
+  %o = attn.attention %q, %k, %v sinks(%s : tensor<2xf32>) : tensor<1x64x4x64xf16>, tensor<1x64x4x64xf16>, tensor<1x64x4x64xf16> -> tensor<1x64x4x64xf16>
+  return
+}
+
+// -----
+
+// Sinks are floating point.
+func.func @f(%q: tensor<1x64x4x64xf16>, %k: tensor<1x64x4x64xf16>, %v: tensor<1x64x4x64xf16>, %s: tensor<4xi32>) {
+  // expected-error @+1 {{sinks must hold f16, bf16 or f32 elements, got 'i32'}}
+  %o = attn.attention %q, %k, %v sinks(%s : tensor<4xi32>) : tensor<1x64x4x64xf16>, tensor<1x64x4x64xf16>, tensor<1x64x4x64xf16> -> tensor<1x64x4x64xf16>
+  return
+}
+
+// -----
+
+// attn.yield lives in an attn.attention region.
+func.func @f(%x: f32) {
+  // expected-error @+1 {{'attn.yield' op expects parent op 'attn.attention'}}
+  attn.yield %x : f32
+  return
+}
