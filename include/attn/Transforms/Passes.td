@@ -15,4 +15,36 @@ def AttnMaterializeDefaults : Pass<"attn-materialize-defaults"> {
   }];
 }
 
+def AttnCanonicalizeMasks : Pass<"attn-canonicalize-masks"> {
+  let summary = "Bring the masks of attn.attention to one canonical form";
+  let description = [{
+    Rewrites the `masks` array of every `attn.attention` so that equal mask
+    sets have one spelling, which the tile classification and the code
+    generators then rely on:
+    - `#attn.sliding_window<left = -1, right = -1>` keeps every key: dropped;
+    - `#attn.sliding_window<left = -1, right = 0, align = a>` is
+      `#attn.causal<a>`;
+    - nested `#attn.or` are flattened, duplicate members removed, an `or`
+      with a keep-everything member dropped and a one-member `or` replaced
+      by its member;
+    - duplicate atoms are removed (conjunction is idempotent);
+    - analytic atoms come first, in a fixed order, then the atoms that read
+      operands or regions; an empty array is removed.
+  }];
+}
+
+def AttnTestTileClasses : Pass<"attn-test-tile-classes"> {
+  let summary = "Report the empty/full/partial class of every tile (testing)";
+  let description = [{
+    For each `attn.attention` with static, non-varlen sequence lengths,
+    emits a remark with one line per query tile and one letter per kv tile:
+    `E` (empty: never visited), `F` (full: no mask code), `P` (partial:
+    masks evaluated per element). This prints what the tiling pass decides.
+  }];
+  let options = [
+    Option<"qTile", "q-tile", "int64_t", /*default=*/"64", "query rows per tile">,
+    Option<"kvTile", "kv-tile", "int64_t", /*default=*/"64", "keys per tile">,
+  ];
+}
+
 #endif // ATTN_TRANSFORMS_PASSES_TD

@@ -1,0 +1,59 @@
+//===- TestTileClasses.cpp - print the tile classification ----------------===//
+
+#include "attn/Analysis/TileClassification.h"
+#include "attn/IR/AttnOps.h"
+#include "attn/Transforms/Passes.h"
+
+#include <string>
+
+namespace mlir::attn {
+#define GEN_PASS_DEF_ATTNTESTTILECLASSES
+#include "attn/Transforms/Passes.h.inc"
+} // namespace mlir::attn
+
+using namespace mlir;
+using namespace mlir::attn;
+
+namespace {
+struct TestTileClassesPass
+    : public attn::impl::AttnTestTileClassesBase<TestTileClassesPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    if (qTile <= 0 || kvTile <= 0) {
+      getOperation()->emitError("q-tile and kv-tile must be > 0");
+      return signalPassFailure();
+    }
+    getOperation()->walk([&](AttentionOp op) {
+      ProblemShape shape = op.getProblemShape();
+      if (op.isVarlen() || ShapedType::isDynamic(shape.seqQ) ||
+          ShapedType::isDynamic(shape.seqK)) {
+        op.emitRemark("tile classes need static, non-varlen lengths");
+        return;
+      }
+      StaticArith arith;
+      std::string report = "tile classes (E empty, F full, P partial):";
+      for (int64_t q0 = 0; q0 < shape.seqQ; q0 += qTile) {
+        int64_t q1 = std::min(q0 + qTile, shape.seqQ);
+        RowTileKeys<int64_t> keys = analyzeRowTile(
+            arith, op.getMasksAttr(), q0, q1, shape.seqQ, shape.seqK);
+        report += "\n";
+        for (int64_t k0 = 0; k0 < shape.seqK; k0 += kvTile) {
+          switch (classifyTile(keys, k0, k0 + kvTile, shape.seqK)) {
+          case TileClass::Empty:
+            report += "E";
+            break;
+          case TileClass::Full:
+            report += "F";
+            break;
+          case TileClass::Partial:
+            report += "P";
+            break;
+          }
+        }
+      }
+      op.emitRemark(report);
+    });
+  }
+};
+} // namespace
