@@ -511,22 +511,22 @@ private:
 
 /// Checks that `region` is one block with the given argument types whose
 /// attn.yield returns `resultType`.
-LogicalResult verifyFunctionRegion(AttentionOp op, Region &region,
+LogicalResult verifyFunctionRegion(Operation *op, Region &region,
                                    StringRef name, TypeRange argTypes,
-                                   StringRef signature, Type resultType) {
+                                   StringRef signature, TypeRange resultType) {
   if (!region.hasOneBlock())
-    return op.emitOpError() << name << " region must have exactly one block";
+    return op->emitOpError() << name << " region must have exactly one block";
   Block &block = region.front();
   if (block.getArgumentTypes() != argTypes)
-    return op.emitOpError() << name << " region must take " << signature
+    return op->emitOpError() << name << " region must take " << signature
                             << ", got " << block.getNumArguments()
                             << " argument(s)";
   auto yield = dyn_cast<YieldOp>(block.getTerminator());
   if (!yield)
-    return op.emitOpError() << name << " region must end with attn.yield";
-  if (yield.getValue().getType() != resultType)
-    return op.emitOpError() << name << " region must yield " << resultType
-                            << ", got " << yield.getValue().getType();
+    return op->emitOpError() << name << " region must end with attn.yield";
+  if (yield.getValues().getTypes() != TypeRange(resultType))
+    return op->emitOpError() << name << " region must yield " << resultType
+                            << ", got " << yield.getValues().getTypes();
   return success();
 }
 
@@ -597,5 +597,25 @@ LogicalResult AttentionOp::verifyRegions() {
                                   "(score : f32, b, h, q_idx, kv_idx : index)",
                                   f32)))
     return failure();
+  return success();
+}
+
+LogicalResult TileUpdateOp::verifyRegions() {
+  if (getElement().empty())
+    return success();
+  Type index = IndexType::get(getContext());
+  Type f32 = Float32Type::get(getContext());
+  return verifyFunctionRegion(*this, getElement(), "element", {f32, index, index},
+                              "(score : f32, row, col : index)",
+                              {f32, IntegerType::get(getContext(), 1)});
+}
+
+LogicalResult SoftmaxFinalizeOp::verify() {
+  int64_t accCols = getAcc().getType().getDimSize(1);
+  int64_t outCols = getOut().getType().getDimSize(1);
+  if (!ShapedType::isDynamic(accCols) && !ShapedType::isDynamic(outCols) &&
+      accCols != outCols)
+    return emitOpError() << "out must have as many columns as acc (" << accCols
+                         << "), got " << outCols;
   return success();
 }

@@ -5,6 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "attn/CPU/Pipeline.h"
 #include "attn/IR/AttnDialect.h"
 #include "attn/Transforms/Passes.h"
 
@@ -17,6 +18,7 @@
 int main(int argc, char **argv) {
   mlir::registerAllPasses();
   mlir::attn::registerAttnPasses();
+  mlir::attn::registerLowerToCpuPipeline();
 
   mlir::DialectRegistry registry;
   mlir::registerAllDialects(registry);

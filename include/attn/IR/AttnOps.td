@@ -7,6 +7,7 @@ include "attn/IR/AttnAttrs.td"
 include "mlir/IR/OpBase.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
 include "mlir/Interfaces/ControlFlowInterfaces.td"
+include "mlir/IR/CommonTypeConstraints.td"
 
 class Attn_Op<string mnemonic, list<Trait> traits = []>
     : Op<Attn_Dialect, mnemonic, traits>;
@@ -144,10 +145,98 @@ def Attn_AttentionOp : Attn_Op<"attention", [
 }
 
 def Attn_YieldOp : Attn_Op<"yield", [
-    Pure, Terminator, ReturnLike, HasParent<"AttentionOp">]> {
-  let summary = "returns the value of a mask_mod or score_mod region";
-  let arguments = (ins AnyType:$value);
-  let assemblyFormat = "$value attr-dict `:` type($value)";
+    Pure, Terminator, ReturnLike,
+    ParentOneOf<["AttentionOp", "TileUpdateOp"]>]> {
+  let summary = "returns the values of an attn region";
+  let description = [{
+    Terminates `mask_mod` (one i1), `score_mod` (one f32) and the
+    `element` region of `attn.tile_update` (score f32, keep i1).
+  }];
+  let arguments = (ins Variadic<AnyType>:$values);
+  let assemblyFormat = "$values attr-dict `:` type($values)";
+}
+
+//===----------------------------------------------------------------------===//
+// Tiled level: the online-softmax state of one query tile
+//===----------------------------------------------------------------------===//
+
+def Attn_SoftmaxInitOp : Attn_Op<"softmax_init"> {
+  let summary = "m = lowest finite f32, l = 0, acc = 0";
+  let description = [{
+    Initializes the online-softmax state of one query tile: running maximum
+    `m` [rows] (in log2 units) to the lowest finite f32 (never -inf, so that
+    m - m' stays finite), running sum `l` [rows] and accumulator
+    `acc` [rows, Dv] to 0.
+  }];
+  let arguments = (ins Arg<MemRefRankOf<[F32], [1]>, "", [MemWrite]>:$m,
+                       Arg<MemRefRankOf<[F32], [1]>, "", [MemWrite]>:$l,
+                       Arg<MemRefRankOf<[F32], [2]>, "", [MemWrite]>:$acc);
+  let assemblyFormat = [{
+    $m `,` $l `,` $acc attr-dict `:` type($m) `,` type($l) `,` type($acc)
+  }];
+}
+
+def Attn_TileUpdateOp : Attn_Op<"tile_update", [RecursiveMemoryEffects]> {
+  let summary = "fold one kv tile into the online-softmax state";
+  let description = [{
+    For every row r < rows(q) and key c < rows(k):
+
+        s_rc        = scale * <q_r, k_c>
+        (s_rc, keep) = element(s_rc, r, c)      (identity, true without region)
+        t_rc        = s_rc * log2(e)
+        m'_r        = max(m_r, max over kept c of t_rc)
+        p_rc        = keep ? exp2(t_rc - m'_r) : 0
+        l_r         = l_r * exp2(m_r - m'_r) + sum_c p_rc
+        acc_r       = acc_r * exp2(m_r - m'_r) + sum_c p_rc * v_c
+        m_r         = m'_r
+
+    With `threshold` (sparse softmax), a row whose largest weight in this
+    tile, exp2(max_c t_rc - m'_r), is below the threshold skips the tile.
+    The `element` region receives (s : f32, r, c : index) and yields the
+    modified score and whether the pair is kept: the tiling pass puts the
+    score modifications, gates and (on partial tiles only) masks there.
+  }];
+  let arguments = (ins Arg<MemRefRankOf<[F16, BF16, F32], [2]>, "", [MemRead]>:$q,
+                       Arg<MemRefRankOf<[F16, BF16, F32], [2]>, "", [MemRead]>:$k,
+                       Arg<MemRefRankOf<[F16, BF16, F32], [2]>, "", [MemRead]>:$v,
+                       Arg<MemRefRankOf<[F32], [1]>, "", [MemRead, MemWrite]>:$m,
+                       Arg<MemRefRankOf<[F32], [1]>, "", [MemRead, MemWrite]>:$l,
+                       Arg<MemRefRankOf<[F32], [2]>, "", [MemRead, MemWrite]>:$acc,
+                       Optional<F32>:$threshold,
+                       F32Attr:$scale);
+  let regions = (region AnyRegion:$element);
+  let assemblyFormat = [{
+    $q `,` $k `,` $v `into` $m `,` $l `,` $acc
+    (`threshold` `(` $threshold^ `)`)? attr-dict
+    `:` type($q) `,` type($k) `,` type($v) `,` type($m) `,` type($l) `,`
+        type($acc)
+    (`element` $element^)?
+  }];
+  let hasRegionVerifier = 1;
+}
+
+def Attn_SoftmaxFinalizeOp : Attn_Op<"softmax_finalize", [
+    AttrSizedOperandSegments]> {
+  let summary = "out = acc / l, lse = (m + log2 l) ln 2";
+  let description = [{
+    Writes rows [0, rows(out)) of one query tile. With a `sink` logit
+    (natural units), m' = max(m, sink * log2 e), l' = l * exp2(m - m') +
+    exp2(sink * log2 e - m') and acc is rescaled by exp2(m - m'). Then
+    out_r = acc_r / l_r, or 0 where l_r = 0 (nothing kept), and
+    lse_r = (m_r + log2 l_r) * ln 2, or -inf where l_r = 0.
+  }];
+  let arguments = (ins Arg<MemRefRankOf<[F32], [1]>, "", [MemRead]>:$m,
+                       Arg<MemRefRankOf<[F32], [1]>, "", [MemRead]>:$l,
+                       Arg<MemRefRankOf<[F32], [2]>, "", [MemRead]>:$acc,
+                       Arg<MemRefRankOf<[F16, BF16, F32], [2]>, "", [MemWrite]>:$out,
+                       Arg<Optional<MemRefRankOf<[F32], [1]>>, "", [MemWrite]>:$lse,
+                       Optional<F32>:$sink);
+  let assemblyFormat = [{
+    $m `,` $l `,` $acc `into` $out (`lse` `(` $lse^ `:` type($lse) `)`)?
+    (`sink` `(` $sink^ `)`)? attr-dict
+    `:` type($m) `,` type($l) `,` type($acc) `,` type($out)
+  }];
+  let hasVerifier = 1;
 }
 
 #endif // ATTN_IR_ATTNOPS_TD

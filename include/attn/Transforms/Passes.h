@@ -3,11 +3,21 @@
 #ifndef ATTN_TRANSFORMS_PASSES_H
 #define ATTN_TRANSFORMS_PASSES_H
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/IR/PatternMatch.h"
 #include "mlir/Pass/Pass.h"
 
 namespace mlir::attn {
 #define GEN_PASS_DECL
 #include "attn/Transforms/Passes.h.inc"
+
+/// Patterns lowering attn.softmax_init, attn.tile_update and
+/// attn.softmax_finalize to scf loops and f32 arithmetic.
+void populateOnlineSoftmaxPatterns(RewritePatternSet &patterns);
 
 #define GEN_PASS_REGISTRATION
 #include "attn/Transforms/Passes.h.inc"

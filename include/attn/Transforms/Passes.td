@@ -47,4 +47,46 @@ def AttnTestTileClasses : Pass<"attn-test-tile-classes"> {
   ];
 }
 
+def AttnTile : Pass<"attn-tile"> {
+  let summary = "Tile attn.attention into FlashAttention loops on buffers";
+  let description = [{
+    Replaces every `attn.attention` by loops over (batch, query head, query
+    tile) on buffers and, inside, a loop over only the kv tiles that the
+    mask analysis cannot prove empty, split into partial tiles (masks
+    evaluated per element) and full tiles (no mask code). Each kv tile is
+    folded into the running softmax state by `attn.tile_update`, whose
+    `element` region holds the score modifications, gates and, on partial
+    tiles, the masks. Varlen sequences take their offsets and lengths from
+    cu_seqlens / seqused; GQA maps query head h to kv head h / (Hq / Hkv).
+    With `#attn.block_sparse`, the tiles are the listed blocks and the tile
+    sizes are the attribute's.
+  }];
+  let options = [
+    Option<"qTile", "q-tile", "int64_t", /*default=*/"64", "query rows per tile">,
+    Option<"kvTile", "kv-tile", "int64_t", /*default=*/"64", "keys per kv tile">,
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::bufferization::BufferizationDialect",
+                           "::mlir::math::MathDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::scf::SCFDialect"];
+}
+
+def AttnOnlineSoftmax : Pass<"attn-online-softmax"> {
+  let summary = "Lower the online-softmax ops to loops and arithmetic";
+  let description = [{
+    Expands `attn.softmax_init`, `attn.tile_update` and
+    `attn.softmax_finalize` into scf loops over rows, keys and head
+    dimensions with f32 arithmetic: S = Q K^T * scale, the element region,
+    the running max in log2 units, P = exp2(S log2 e - m'), the rescaled
+    running sum and accumulator, the sparse-softmax skip, sinks, and the
+    final out = acc / l (0 where l = 0) and lse = (m + log2 l) ln 2 (-inf
+    where l = 0).
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::math::MathDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::scf::SCFDialect"];
+}
+
 #endif // ATTN_TRANSFORMS_PASSES_TD

@@ -1,0 +1,271 @@
+//===- ElementCodegen.cpp - per-element masks, score mods and gates -------===//
+//
+// Emits, for one (query row i, key j) pair, the modified score and whether
+// the pair is kept, following the definitions in AttnAttrs.td. The result
+// becomes the `element` region of attn.tile_update.
+//
+//===----------------------------------------------------------------------===//
+
+#include "TilingContext.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/IR/IRMapping.h"
+
+using namespace mlir;
+using namespace mlir::attn;
+
+namespace {
+/// Emits the element code inside the region's block.
+class ElementEmitter {
+public:
+  ElementEmitter(OpBuilder &builder, Location loc, AttentionOp op,
+                 const AttentionBuffers &buffers, const TilePosition &pos,
+                 Value i, Value j)
+      : b(builder), loc(loc), op(op), buf(buffers), pos(pos), i(i), j(j) {}
+
+  Value index(int64_t value) {
+    return arith::ConstantIndexOp::create(b, loc, value);
+  }
+  Value f32(double value) {
+    return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(value));
+  }
+  Value toF32(Value value) {
+    if (value.getType().isF32())
+      return value;
+    return arith::ExtFOp::create(b, loc, b.getF32Type(), value);
+  }
+  Value indexToF32(Value value) {
+    Value asInt = arith::IndexCastOp::create(b, loc, b.getI64Type(), value);
+    return arith::SIToFPOp::create(b, loc, b.getF32Type(), asInt);
+  }
+  Value cmp(arith::CmpIPredicate pred, Value x, Value y) {
+    return arith::CmpIOp::create(b, loc, pred, x, y);
+  }
+  Value andI1(Value x, Value y) { return arith::AndIOp::create(b, loc, x, y); }
+
+  /// i + off for the given alignment: the query's absolute position.
+  Value alignedRow(Alignment align) {
+    if (align == Alignment::top_left)
+      return i;
+    Value off = arith::SubIOp::create(b, loc, pos.seqK, pos.seqQ);
+    return arith::AddIOp::create(b, loc, i, off);
+  }
+
+  /// Index into a [X|1, Y|1, ...] operand: 0 along broadcast dimensions.
+  Value broadcastIndex(Value buffer, unsigned dim, Value index) {
+    return cast<MemRefType>(buffer.getType()).getDimSize(dim) == 1
+               ? this->index(0)
+               : index;
+  }
+
+  Value load(Value buffer, ArrayRef<Value> indices) {
+    return memref::LoadOp::create(b, loc, buffer, indices);
+  }
+
+  /// keep(i, j) of one mask atom.
+  Value keeps(Attribute atom) {
+    using P = arith::CmpIPredicate;
+    if (auto causal = dyn_cast<CausalAttr>(atom))
+      return cmp(P::sle, j, alignedRow(causal.getAlign()));
+    if (auto window = dyn_cast<SlidingWindowAttr>(atom)) {
+      Value row = alignedRow(window.getAlign());
+      Value keep = arith::ConstantIntOp::create(b, loc, 1, 1);
+      if (window.getLeft() >= 0)
+        keep = andI1(keep, cmp(P::sge, j,
+                               arith::SubIOp::create(
+                                   b, loc, row, index(window.getLeft()))));
+      if (window.getRight() >= 0)
+        keep = andI1(keep, cmp(P::sle, j,
+                               arith::AddIOp::create(
+                                   b, loc, row, index(window.getRight()))));
+      return keep;
+    }
+    if (auto prefix = dyn_cast<PrefixLMAttr>(atom))
+      return arith::OrIOp::create(
+          b, loc, cmp(P::slt, j, index(prefix.getPrefix())),
+          cmp(P::sle, j, alignedRow(prefix.getAlign())));
+    if (auto chunked = dyn_cast<ChunkedAttr>(atom)) {
+      Value size = index(chunked.getSize());
+      return cmp(P::eq,
+                 arith::FloorDivSIOp::create(
+                     b, loc, alignedRow(chunked.getAlign()), size),
+                 arith::FloorDivSIOp::create(b, loc, j, size));
+    }
+    if (isa<DocumentAttr>(atom))
+      return cmp(P::eq, tokenLoad(buf.docIdsQ, pos.qStart, i),
+                 tokenLoad(buf.docIdsKv, pos.kStart, j));
+    if (isa<CustomMaskAttr>(atom))
+      return customMaskBit();
+    if (isa<MaskModAttr>(atom))
+      return inlineRegion(op.getMaskMod(), {pos.b, pos.h, i, j});
+    auto orMask = cast<OrMaskAttr>(atom);
+    Value any = arith::ConstantIntOp::create(b, loc, 0, 1);
+    for (Attribute member : orMask.getMembers())
+      any = arith::OrIOp::create(b, loc, any, keeps(member));
+    return any;
+  }
+
+  /// A per-token operand: [B, S] dense, [T] varlen.
+  Value tokenLoad(Value buffer, Value start, Value index) {
+    if (cast<MemRefType>(buffer.getType()).getRank() == 1)
+      return load(buffer, {arith::AddIOp::create(b, loc, start, index)});
+    return load(buffer, {pos.b, index});
+  }
+
+  Value customMaskBit() {
+    Value mask = buf.customMask;
+    bool packed = cast<MemRefType>(mask.getType()).getElementType().isInteger(8);
+    if (cast<MemRefType>(mask.getType()).getRank() == 1) {
+      // Varlen: this sequence's [q_len, k_len] matrix flattened row-major at
+      // maskBase (in bytes when packed, each sequence from a fresh byte).
+      Value flat = arith::AddIOp::create(
+          b, loc, arith::MulIOp::create(b, loc, i, pos.layoutSeqK), j);
+      if (!packed)
+        return load(mask, {arith::AddIOp::create(b, loc, pos.maskBase, flat)});
+      return packedBit(mask, {}, pos.maskBase, flat);
+    }
+    SmallVector<Value> lead = {broadcastIndex(mask, 0, pos.b),
+                               broadcastIndex(mask, 1, pos.h), i};
+    if (!packed) {
+      lead.push_back(j);
+      return load(mask, lead);
+    }
+    return packedBit(mask, lead, index(0), j);
+  }
+
+  /// Bit `bit % 8` of byte `base + bit / 8` (little-endian within a byte).
+  Value packedBit(Value mask, ArrayRef<Value> lead, Value base, Value bit) {
+    Value eight = index(8);
+    SmallVector<Value> indices(lead);
+    indices.push_back(arith::AddIOp::create(
+        b, loc, base, arith::DivUIOp::create(b, loc, bit, eight)));
+    Value byte = load(mask, indices);
+    Value shift = arith::IndexCastOp::create(
+        b, loc, b.getI8Type(), arith::RemUIOp::create(b, loc, bit, eight));
+    Value shifted = arith::ShRUIOp::create(b, loc, byte, shift);
+    Value one = arith::ConstantIntOp::create(b, loc, 1, 8);
+    return cmp(arith::CmpIPredicate::ne,
+               arith::AndIOp::create(b, loc, shifted, one),
+               arith::ConstantIntOp::create(b, loc, 0, 8));
+  }
+
+  /// Clones a one-block region with its arguments bound to `args`; returns
+  /// the yielded value.
+  Value inlineRegion(Region &region, ArrayRef<Value> args) {
+    Block &body = region.front();
+    IRMapping mapping;
+    mapping.map(body.getArguments(), args);
+    for (Operation &nested : body.without_terminator())
+      b.clone(nested, mapping);
+    auto yield = cast<YieldOp>(body.getTerminator());
+    return mapping.lookupOrDefault(yield.getValues().front());
+  }
+
+  /// s' of one score modification.
+  Value modify(Attribute mod, Value s) {
+    if (auto softcap = dyn_cast<SoftcapAttr>(mod)) {
+      Value cap = f32(softcap.getCap().getValueAsDouble());
+      Value t = math::TanhOp::create(b, loc,
+                                     arith::DivFOp::create(b, loc, s, cap));
+      return arith::MulFOp::create(b, loc, cap, t);
+    }
+    if (isa<AlibiAttr>(mod)) {
+      // s - slope * |i + Sk - Sq - j|
+      Value slopes = buf.alibiSlopes;
+      Value slope =
+          cast<MemRefType>(slopes.getType()).getRank() == 2
+              ? load(slopes, {pos.b, pos.h})
+              : load(slopes, {pos.h});
+      Value dist = arith::SubIOp::create(
+          b, loc, alignedRow(Alignment::bottom_right), j);
+      Value absDist = math::AbsFOp::create(b, loc, indexToF32(dist));
+      return arith::SubFOp::create(
+          b, loc, s, arith::MulFOp::create(b, loc, slope, absDist));
+    }
+    if (isa<BiasAttr>(mod)) {
+      Value bias = load(buf.bias, {broadcastIndex(buf.bias, 0, pos.b),
+                                   broadcastIndex(buf.bias, 1, pos.h), i, j});
+      return arith::AddFOp::create(b, loc, s, toF32(bias));
+    }
+    return inlineRegion(op.getScoreMod(), {s, pos.b, pos.h, i, j});
+  }
+
+  /// Adds the gate to the score; with a threshold, also drops the pair when
+  /// the gate falls below it.
+  std::pair<Value, Value> gate(GateAttr gate, Value s, Value keep) {
+    bool varlen = cast<MemRefType>(buf.gateAlpha.getType()).getRank() == 2;
+    Value alpha =
+        varlen ? load(buf.gateAlpha,
+                      {pos.h, arith::AddIOp::create(b, loc, pos.qStart, i)})
+               : load(buf.gateAlpha, {pos.b, pos.h, i});
+    Value delta =
+        varlen ? load(buf.gateDelta,
+                      {pos.hk, arith::AddIOp::create(b, loc, pos.kStart, j)})
+               : load(buf.gateDelta, {pos.b, pos.hk, j});
+    Value x = arith::AddFOp::create(b, loc, toF32(alpha), toF32(delta));
+    Value g = x;
+    if (gate.getKind() == GateKind::logsigmoid) {
+      // logsigmoid(x) = min(x, 0) - log1p(exp(-|x|)), stable for any x.
+      Value negAbs = arith::NegFOp::create(b, loc, math::AbsFOp::create(b, loc, x));
+      Value soft = math::Log1pOp::create(b, loc, math::ExpOp::create(b, loc, negAbs));
+      g = arith::SubFOp::create(
+          b, loc, arith::MinimumFOp::create(b, loc, x, f32(0.0)), soft);
+    }
+    s = arith::AddFOp::create(b, loc, s, g);
+    if (FloatAttr threshold = gate.getThreshold()) {
+      Value tau = f32(threshold.getValueAsDouble());
+      if (gate.getAdaptive())
+        tau = arith::SubFOp::create(
+            b, loc, tau, math::LogOp::create(b, loc, indexToF32(pos.seqK)));
+      keep = andI1(keep, arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGE,
+                                               g, tau));
+    }
+    return {s, keep};
+  }
+
+private:
+  OpBuilder &b;
+  Location loc;
+  AttentionOp op;
+  const AttentionBuffers &buf;
+  const TilePosition &pos;
+  Value i, j;
+};
+} // namespace
+
+void mlir::attn::buildElementRegion(OpBuilder &builder, AttentionOp op,
+                                    const AttentionBuffers &buffers,
+                                    const TilePosition &pos, bool partial,
+                                    Region &region) {
+  ArrayAttr masks = op.getMasksAttr();
+  ArrayAttr mods = op.getScoreModsAttr();
+  bool hasMasks = partial && masks && !masks.empty();
+  bool hasMods = mods && !mods.empty();
+  GateAttr gate = op.getGateAttr();
+  if (!hasMasks && !hasMods && !gate)
+    return;
+
+  Location loc = op.getLoc();
+  OpBuilder::InsertionGuard guard(builder);
+  Type index = builder.getIndexType();
+  Block *block = builder.createBlock(&region, region.end(),
+                                     {builder.getF32Type(), index, index},
+                                     {loc, loc, loc});
+  Value s = block->getArgument(0);
+  Value i = arith::AddIOp::create(builder, loc, pos.q0, block->getArgument(1));
+  Value j = arith::AddIOp::create(builder, loc, pos.k0, block->getArgument(2));
+  ElementEmitter emit(builder, loc, op, buffers, pos, i, j);
+
+  Value keep = arith::ConstantIntOp::create(builder, loc, 1, 1);
+  if (hasMasks)
+    for (Attribute atom : masks)
+      keep = emit.andI1(keep, emit.keeps(atom));
+  if (hasMods)
+    for (Attribute mod : mods)
+      s = emit.modify(mod, s);
+  if (gate)
+    std::tie(s, keep) = emit.gate(gate, s, keep);
+  YieldOp::create(builder, loc, ValueRange{s, keep});
+}

@@ -1,0 +1,58 @@
+//===- TilingContext.h - values shared by the tiling code -------*- C++ -*-===//
+//
+// Internal to lib/Transforms: the buffers and loop values that the tiling
+// pass builds and the element code (masks, score modifications, gates)
+// reads.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef ATTN_LIB_TRANSFORMS_TILINGCONTEXT_H
+#define ATTN_LIB_TRANSFORMS_TILINGCONTEXT_H
+
+#include "attn/IR/AttnOps.h"
+
+#include "mlir/IR/Builders.h"
+
+namespace mlir::attn {
+
+/// Memref views of the attention op's operands (null where absent) and of
+/// its results.
+struct AttentionBuffers {
+  Value q, k, v;
+  Value cuSeqlensQ, cuSeqlensK, sequsedQ, sequsedK;
+  Value docIdsQ, docIdsKv, customMask, alibiSlopes, bias;
+  Value kvNumBlocks, kvIndices, fullKvNumBlocks, fullKvIndices;
+  Value sinks, gateAlpha, gateDelta;
+  Value out, lse;
+};
+
+/// Index values of the current (batch, head, query tile, kv tile), all
+/// relative to one sequence: query row i = q0 + r, key j = k0 + c.
+struct TilePosition {
+  Value b;      ///< batch (sequence) index
+  Value h;      ///< query head
+  Value hk;     ///< kv head, h / (Hq / Hkv)
+  Value qStart; ///< first packed row of the sequence (0 unless varlen)
+  Value kStart; ///< first packed key of the sequence (0 unless varlen)
+  Value seqQ;   ///< query length of the sequence (after seqused_q)
+  Value seqK;   ///< key length of the sequence (after seqused_k)
+  Value layoutSeqQ; ///< query length from cu_seqlens (rows in memory)
+  Value layoutSeqK; ///< key length from cu_seqlens (row pitch of a varlen
+                    ///< custom mask)
+  Value maskBase;   ///< varlen custom mask: offset of this sequence's
+                    ///< matrix (elements, or bytes when packed)
+  Value q0;     ///< first query row of the tile
+  Value k0;     ///< first key of the tile
+};
+
+/// Builds the `element` region of an attn.tile_update: score modifications
+/// and gates on every tile, masks only when `partial`. Leaves the region
+/// empty when there is nothing to compute.
+void buildElementRegion(OpBuilder &builder, AttentionOp op,
+                        const AttentionBuffers &buffers,
+                        const TilePosition &pos, bool partial,
+                        Region &region);
+
+} // namespace mlir::attn
+
+#endif // ATTN_LIB_TRANSFORMS_TILINGCONTEXT_H
