@@ -48,8 +48,8 @@ run)
   install_missing
   build
   example="${2:-$ROOT/examples/causal_gqa.mlir}"
-  log "attn-opt --attn-materialize-defaults $example"
-  "$BUILD/bin/attn-opt" --attn-materialize-defaults "$example"
+  log "attn-opt --attn-lower-to-cpu $example"
+  "$BUILD/bin/attn-opt" --attn-lower-to-cpu "$example"
   ;;
 test)
   install_missing

@@ -2,6 +2,8 @@
 
 #include "attn/Analysis/TileClassification.h"
 
+#include <algorithm>
+
 using namespace mlir;
 using namespace mlir::attn;
 
@@ -11,7 +13,9 @@ TileClass mlir::attn::classifyTile(const RowTileKeys<int64_t> &keys,
   int64_t liveLo = *keys.live.lo, liveHi = *keys.live.hi;
   if (k1 <= liveLo || k0 >= liveHi || liveLo >= liveHi)
     return TileClass::Empty;
-  if (k1 <= seqK && keys.full && *keys.full->lo <= k0 && k1 <= *keys.full->hi)
+  // The last tile may be ragged: it only holds the keys [k0, Sk), and the
+  // kernel's tile is that short, so no padding key needs masking.
+  if (keys.full && *keys.full->lo <= k0 && std::min(k1, seqK) <= *keys.full->hi)
     return TileClass::Full;
   return TileClass::Partial;
 }

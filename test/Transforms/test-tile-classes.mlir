@@ -117,13 +117,27 @@ func.func @or_mask_mod(%q: tensor<1x8x1x8xf32>) -> tensor<1x8x1x8xf32> {
 
 // -----
 
-// No mask, Sq = Sk = 5: the last kv tile [4,6) reaches past Sk and must mask
-// its padding key, so it is partial.
+// No mask, Sq = Sk = 5: the last kv tile is ragged (only key 4) and, being
+// cut at Sk, holds no padding key: it is full too.
 // CHECK-LABEL: remark: tile classes
-// CHECK-NEXT: FFP
-// CHECK-NEXT: FFP
-// CHECK-NEXT: FFP
+// CHECK-NEXT: FFF
+// CHECK-NEXT: FFF
+// CHECK-NEXT: FFF
+
 func.func @ragged(%q: tensor<1x5x1x8xf32>) -> tensor<1x5x1x8xf32> {
   %o = attn.attention %q, %q, %q : tensor<1x5x1x8xf32>, tensor<1x5x1x8xf32>, tensor<1x5x1x8xf32> -> tensor<1x5x1x8xf32>
+  return %o : tensor<1x5x1x8xf32>
+}
+
+// -----
+
+// Causal, Sq = Sk = 5: the last row tile is ragged too (row 4 only), and
+// row 4 keeps key 4, so the ragged corner tile [4,5)x[4,5) is full.
+// CHECK-LABEL: remark: tile classes
+// CHECK-NEXT: PEE
+// CHECK-NEXT: FPE
+// CHECK-NEXT: FFF
+func.func @ragged_causal(%q: tensor<1x5x1x8xf32>) -> tensor<1x5x1x8xf32> {
+  %o = attn.attention %q, %q, %q {masks = [#attn.causal<top_left>]} : tensor<1x5x1x8xf32>, tensor<1x5x1x8xf32>, tensor<1x5x1x8xf32> -> tensor<1x5x1x8xf32>
   return %o : tensor<1x5x1x8xf32>
 }

@@ -228,9 +228,8 @@ analyzeRowTile(A &a, ArrayAttr masks, typename A::Num q0, typename A::Num q1,
   return keys;
 }
 
-/// Classifies the kv tile [k0, k1) against rows [q0, q1), both clipped to the
-/// sequence lengths by the caller. A tile that reaches past Sk is partial:
-/// the padding keys must be masked.
+/// Classifies the kv tile [k0, min(k1, Sk)) for the row tile `keys` was
+/// computed for. The last tile may be ragged; it holds only real keys.
 TileClass classifyTile(const RowTileKeys<int64_t> &keys, int64_t k0,
                        int64_t k1, int64_t seqK);
 

@@ -718,7 +718,7 @@ func.func @f(%q: tensor<1x64x4x64xf16>, %k: tensor<1x64x4x64xf16>, %v: tensor<1x
 
 // attn.yield lives in an attn.attention region.
 func.func @f(%x: f32) {
-  // expected-error @+1 {{'attn.yield' op expects parent op 'attn.attention'}}
+  // expected-error @+1 {{'attn.yield' op expects parent op to be one of 'attn.attention, attn.tile_update'}}
   attn.yield %x : f32
   return
 }

@@ -1,0 +1,94 @@
+// RUN: attn-opt %s --split-input-file --attn-tile="q-tile=16 kv-tile=8" --canonicalize --cse | FileCheck %s
+
+// Causal (top-left) self-attention, GQA 4/2. Per (b, h, q-tile): kv tiles
+// [ktLo, fullLo) and [fullHi, ktHi) are partial (their element region holds
+// the causal test j <= i), [fullLo, fullHi) are full (no element region:
+// nothing to mask or modify). The kv head is h / 2.
+// CHECK-LABEL: func @causal_gqa
+// CHECK: %[[Q:.*]] = bufferization.to_buffer %arg0 read_only
+// CHECK: %[[OUT:.*]] = memref.alloc
+// CHECK: scf.for %[[B:.*]] =
+// CHECK: scf.for %[[H:.*]] =
+// CHECK: %[[HK:.*]] = arith.divui %[[H]], %c2
+// CHECK: scf.for %[[QT:.*]] =
+// CHECK: attn.softmax_init
+// CHECK: memref.subview %[[Q]][%[[B]], %{{.*}}, %[[H]], 0]
+// CHECK: scf.for
+// CHECK: attn.tile_update {{.*}} element {
+// CHECK: arith.cmpi sle
+// CHECK: attn.yield
+// CHECK: scf.for
+// CHECK: attn.tile_update
+// CHECK-NOT: element
+// CHECK: }
+// CHECK: scf.for
+// CHECK: attn.tile_update {{.*}} element {
+// CHECK: attn.softmax_finalize
+// CHECK: bufferization.to_tensor %[[OUT]] restrict writable
+func.func @causal_gqa(%q: tensor<2x?x4x16xf32>, %k: tensor<2x?x2x16xf32>, %v: tensor<2x?x2x16xf32>) -> tensor<2x?x4x16xf32> {
+  %o = attn.attention %q, %k, %v {masks = [#attn.causal<top_left>]} : tensor<2x?x4x16xf32>, tensor<2x?x2x16xf32>, tensor<2x?x2x16xf32> -> tensor<2x?x4x16xf32>
+  return %o : tensor<2x?x4x16xf32>
+}
+
+// -----
+
+// A score modification applies on every tile, full ones included: the full
+// loop's tile_update has an element region with the softcap
+// 30 * tanh(s / 30) and a constant-true keep.
+// CHECK-LABEL: func @softcap
+// CHECK: attn.tile_update {{.*}} element {
+// CHECK: math.tanh
+// CHECK: attn.yield %{{.*}}, %true
+func.func @softcap(%q: tensor<1x?x2x16xf32>) -> tensor<1x?x2x16xf32> {
+  %o = attn.attention %q, %q, %q {score_mods = [#attn.softcap<30.0>]} : tensor<1x?x2x16xf32>, tensor<1x?x2x16xf32>, tensor<1x?x2x16xf32> -> tensor<1x?x2x16xf32>
+  return %o : tensor<1x?x2x16xf32>
+}
+
+// -----
+
+// Varlen: sequence b spans rows cu[b] .. cu[b+1] (read as i32, after
+// canonicalization straight from the tensor); the lse slice is [Hq, Tq].
+// CHECK-LABEL: func @varlen
+// CHECK: scf.for %[[B:.*]] = %c0 to %c2
+// CHECK: tensor.extract %arg1[%[[B]]] : tensor<3xi32>
+// CHECK: attn.softmax_finalize {{.*}} lse(%{{.*}} : memref<?xf32, strided<[1], offset: ?>>)
+func.func @varlen(%q: tensor<?x2x16xf32>, %cu: tensor<3xi32>) -> (tensor<?x2x16xf32>, tensor<2x?xf32>) {
+  %o, %l = attn.attention %q, %q, %q cu_seqlens_q(%cu : tensor<3xi32>) cu_seqlens_k(%cu : tensor<3xi32>) : tensor<?x2x16xf32>, tensor<?x2x16xf32>, tensor<?x2x16xf32> -> tensor<?x2x16xf32>, tensor<2x?xf32>
+  return %o, %l : tensor<?x2x16xf32>, tensor<2x?xf32>
+}
+
+// -----
+
+// Block sparse: tiles come from the lists, not from a range. For query block
+// m, n runs over kv_num_blocks[b, h, m] entries of kv_indices (partial,
+// masked), then the full lists (no mask code). Tile sizes are the
+// attribute's 32 x 16, whatever the pass options say.
+// CHECK-LABEL: func @block_sparse
+// CHECK: arith.minsi %{{.*}}, %c32
+// CHECK: tensor.extract %arg1[%c0, %c0, %{{.*}}] : tensor<1x1x2xi32>
+// CHECK: scf.for
+// CHECK: tensor.extract %arg2[%c0, %c0, %{{.*}}, %{{.*}}] : tensor<1x1x2x4xi32>
+// CHECK: attn.tile_update {{.*}} element {
+// CHECK: tensor.extract %arg3[%c0, %c0, %{{.*}}] : tensor<1x1x2xi32>
+// CHECK: scf.for
+// CHECK: tensor.extract %arg4
+// CHECK: attn.tile_update
+// CHECK-NOT: element
+// CHECK: attn.softmax_finalize
+func.func @block_sparse(%q: tensor<1x64x1x16xf32>, %n: tensor<1x1x2xi32>, %i: tensor<1x1x2x4xi32>, %fn: tensor<1x1x2xi32>, %fi: tensor<1x1x2x4xi32>) -> tensor<1x64x1x16xf32> {
+  %o = attn.attention %q, %q, %q kv_num_blocks(%n : tensor<1x1x2xi32>) kv_indices(%i : tensor<1x1x2x4xi32>) full_kv_num_blocks(%fn : tensor<1x1x2xi32>) full_kv_indices(%fi : tensor<1x1x2x4xi32>) {block_sparse = #attn.block_sparse<q_block = 32, kv_block = 16>, masks = [#attn.causal<top_left>]} : tensor<1x64x1x16xf32>, tensor<1x64x1x16xf32>, tensor<1x64x1x16xf32> -> tensor<1x64x1x16xf32>
+  return %o : tensor<1x64x1x16xf32>
+}
+
+// -----
+
+// Sparse softmax with the default threshold head_dim / Sk = 16 / Sk, passed
+// to every tile_update.
+// CHECK-LABEL: func @sparse_softmax
+// CHECK: %[[SK:.*]] = arith.sitofp
+// CHECK: %[[T:.*]] = arith.divf %cst{{.*}}, %[[SK]] : f32
+// CHECK: attn.tile_update {{.*}} threshold(%[[T]])
+func.func @sparse_softmax(%q: tensor<1x?x1x16xf32>) -> tensor<1x?x1x16xf32> {
+  %o = attn.attention %q, %q, %q {sparse_softmax = #attn.sparse_softmax} : tensor<1x?x1x16xf32>, tensor<1x?x1x16xf32>, tensor<1x?x1x16xf32> -> tensor<1x?x1x16xf32>
+  return %o : tensor<1x?x1x16xf32>
+}
