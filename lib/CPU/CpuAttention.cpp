@@ -3,6 +3,7 @@
 #include "attn/CPU/CpuAttention.h"
 #include "attn/CPU/Pipeline.h"
 #include "attn/IR/AttnDialect.h"
+#include "attn/IR/AttnOps.h"
 
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -115,6 +116,61 @@ void buildEntry(ModuleOp module, func::FuncOp callee) {
   callee.setPrivate();
 }
 
+/// The entry slot of `value`: its argument index if it is an argument of
+/// `callee`, or numInputs + result index if `callee` returns it directly.
+std::optional<size_t> slotOf(func::FuncOp callee, Value value) {
+  if (auto arg = dyn_cast<BlockArgument>(value))
+    if (arg.getOwner() == &callee.getBody().front())
+      return arg.getArgNumber();
+  for (Block &block : callee.getBody())
+    if (auto ret = dyn_cast<func::ReturnOp>(block.getTerminator()))
+      for (auto [index, returned] : llvm::enumerate(ret.getOperands()))
+        if (returned == value)
+          return callee.getNumArguments() + index;
+  return std::nullopt;
+}
+
+/// Groups of entry dimensions that every attn.attention in `callee` needs
+/// equal: batch, query rows and key rows of q/k/v/out/lse, and the batch of
+/// the varlen offsets.
+std::vector<std::vector<std::pair<size_t, int64_t>>>
+collectEqualDims(func::FuncOp callee) {
+  std::vector<std::vector<std::pair<size_t, int64_t>>> groups;
+  callee.walk([&](AttentionOp op) {
+    std::vector<std::pair<size_t, int64_t>> batch, rowsQ, rowsK, offsets;
+    auto add = [&](auto &group, Value value, int64_t dim) {
+      if (std::optional<size_t> slot = slotOf(callee, value))
+        group.push_back({*slot, dim});
+    };
+    bool bshd = op.getLayout() == Layout::bshd;
+    if (op.isVarlen()) {
+      for (Value v : {op.getQ(), op.getOut()})
+        add(rowsQ, v, 0);
+      for (Value v : {op.getK(), op.getV()})
+        add(rowsK, v, 0);
+      if (op.getLse())
+        add(rowsQ, op.getLse(), 1);
+      add(offsets, op.getCuSeqlensQ(), 0);
+      add(offsets, op.getCuSeqlensK(), 0);
+    } else {
+      for (Value v : {op.getQ(), op.getK(), op.getV(), op.getOut()})
+        add(batch, v, 0);
+      for (Value v : {op.getQ(), op.getOut()})
+        add(rowsQ, v, bshd ? 1 : 2);
+      for (Value v : {op.getK(), op.getV()})
+        add(rowsK, v, bshd ? 1 : 2);
+      if (Value lse = op.getLse()) {
+        add(batch, lse, 0);
+        add(rowsQ, lse, 2);
+      }
+    }
+    for (auto *group : {&batch, &rowsQ, &rowsK, &offsets})
+      if (group->size() > 1)
+        groups.push_back(*group);
+  });
+  return groups;
+}
+
 /// A ranked memref descriptor as the C interface lays it out:
 /// {allocated, aligned, offset, sizes[rank], strides[rank]}.
 struct Descriptor {
@@ -142,9 +198,16 @@ struct ArgSpec {
   std::vector<int64_t> shape; // ShapedType::kDynamic where dynamic
 };
 
+/// A dimension of an entry argument: (argument slot, dimension index).
+using DimRef = std::pair<size_t, int64_t>;
+
 struct CompiledAttention::Impl {
   std::unique_ptr<ExecutionEngine> engine;
   std::vector<ArgSpec> signature; // inputs then results
+  /// Dimensions that the attention op requires to be equal (batch, sequence
+  /// lengths, packed token counts); checked on every run because dynamic
+  /// sizes are only known then, and a mismatch would read out of bounds.
+  std::vector<std::vector<DimRef>> equalDims;
   size_t numInputs = 0;
   std::string lowered;
 };
@@ -209,6 +272,7 @@ CompiledAttention::compile(llvm::StringRef source,
                               tensor.getShape().end())});
   }
   impl->numInputs = callee.getNumArguments();
+  impl->equalDims = collectEqualDims(callee);
   buildEntry(*module, callee);
 
   PassManager pm(&context);
@@ -284,6 +348,24 @@ llvm::Error CompiledAttention::run(llvm::ArrayRef<HostBuffer> args,
     }
     descriptors.emplace_back(buffer);
   }
+  auto sizeOf = [&](DimRef ref) {
+    return ref.first < impl->numInputs
+               ? args[ref.first].shape[ref.second]
+               : results[ref.first - impl->numInputs].shape[ref.second];
+  };
+  auto dimName = [&](DimRef ref) {
+    bool input = ref.first < impl->numInputs;
+    return (input ? "argument " : "result ") +
+           std::to_string(input ? ref.first : ref.first - impl->numInputs) +
+           " dimension " + std::to_string(ref.second);
+  };
+  for (const std::vector<DimRef> &group : impl->equalDims)
+    for (DimRef ref : group)
+      if (sizeOf(ref) != sizeOf(group.front()))
+        return makeError("attn cpu: " + dimName(ref) + " (" +
+                         std::to_string(sizeOf(ref)) + ") must equal " +
+                         dimName(group.front()) + " (" +
+                         std::to_string(sizeOf(group.front())) + ")");
   // The packed C-interface wrapper takes a pointer to each argument, and
   // each argument is a pointer to a descriptor.
   std::vector<void *> pointers(descriptors.size());

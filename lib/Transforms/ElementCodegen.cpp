@@ -11,6 +11,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/IRMapping.h"
 
 using namespace mlir;
@@ -122,9 +123,27 @@ public:
       // maskBase (in bytes when packed, each sequence from a fresh byte).
       Value flat = arith::AddIOp::create(
           b, loc, arith::MulIOp::create(b, loc, i, pos.layoutSeqK), j);
-      if (!packed)
-        return load(mask, {arith::AddIOp::create(b, loc, pos.maskBase, flat)});
-      return packedBit(mask, {}, pos.maskBase, flat);
+      // A mask shorter than cu_seqlens implies is read as "masked" past its
+      // end instead of out of bounds.
+      Value cell = packed ? arith::AddIOp::create(
+                                b, loc, pos.maskBase,
+                                arith::DivUIOp::create(b, loc, flat, index(8)))
+                          : arith::AddIOp::create(b, loc, pos.maskBase, flat);
+      Value size = memref::DimOp::create(b, loc, mask, 0);
+      Value inside = cmp(arith::CmpIPredicate::ult, cell, size);
+      auto guarded = scf::IfOp::create(
+          b, loc, inside,
+          [&](OpBuilder &, Location) {
+            Value bit = packed ? packedBit(mask, {}, pos.maskBase, flat)
+                               : load(mask, {cell});
+            scf::YieldOp::create(b, loc, bit);
+          },
+          [&](OpBuilder &, Location) {
+            scf::YieldOp::create(b, loc,
+                                 ValueRange{arith::ConstantIntOp::create(
+                                     b, loc, 0, 1)});
+          });
+      return guarded.getResult(0);
     }
     SmallVector<Value> lead = {broadcastIndex(mask, 0, pos.b),
                                broadcastIndex(mask, 1, pos.h), i};

@@ -187,15 +187,22 @@ private:
       return pos.maskBase;
     }
     Value next = arith::AddIOp::create(b, loc, pos.b, index(1));
-    pos.qStart = loadIndex(buf.cuSeqlensQ, {pos.b});
-    pos.kStart = loadIndex(buf.cuSeqlensK, {pos.b});
-    Value lenQ = arith::SubIOp::create(
-        b, loc, loadIndex(buf.cuSeqlensQ, {next}), pos.qStart);
-    Value lenK = arith::SubIOp::create(
-        b, loc, loadIndex(buf.cuSeqlensK, {next}), pos.kStart);
-    // Guard against decreasing offsets: a negative length visits nothing.
-    lenQ = maxIdx(lenQ, zero);
-    lenK = maxIdx(lenK, zero);
+    // Offsets are clamped into [0, T] and lengths to >= 0, so that corrupt
+    // cu_seqlens can never make a tile read or write outside q/k/v/out.
+    auto offset = [&](Value cu, Value at, Value total) {
+      return minIdx(maxIdx(loadIndex(cu, {at}), zero), total);
+    };
+    Value totalQ = dim(buf.q, 0), totalK = dim(buf.k, 0);
+    pos.qStart = offset(buf.cuSeqlensQ, pos.b, totalQ);
+    pos.kStart = offset(buf.cuSeqlensK, pos.b, totalK);
+    Value lenQ = maxIdx(arith::SubIOp::create(
+                            b, loc, offset(buf.cuSeqlensQ, next, totalQ),
+                            pos.qStart),
+                        zero);
+    Value lenK = maxIdx(arith::SubIOp::create(
+                            b, loc, offset(buf.cuSeqlensK, next, totalK),
+                            pos.kStart),
+                        zero);
     pos.layoutSeqQ = lenQ;
     pos.layoutSeqK = lenK;
     pos.seqQ = buf.sequsedQ
