@@ -57,25 +57,6 @@ std::optional<ElementType> hostTypeOf(Type type) {
   return std::nullopt;
 }
 
-const char *nameOf(ElementType type) {
-  switch (type) {
-  case ElementType::F16:
-    return "f16";
-  case ElementType::BF16:
-    return "bf16";
-  case ElementType::F32:
-    return "f32";
-  case ElementType::I1:
-    return "i1";
-  case ElementType::I8:
-    return "i8";
-  case ElementType::I32:
-    return "i32";
-  case ElementType::I64:
-    return "i64";
-  }
-  return "?";
-}
 
 /// Wraps `callee` (tensors in, tensors out) in `attn_entry(memrefs in...,
 /// memrefs out...)` with a C interface, so that results land in caller
@@ -200,6 +181,26 @@ struct ArgSpec {
 
 /// A dimension of an entry argument: (argument slot, dimension index).
 using DimRef = std::pair<size_t, int64_t>;
+
+const char *cpu::elementTypeName(ElementType type) {
+  switch (type) {
+  case ElementType::F16:
+    return "f16";
+  case ElementType::BF16:
+    return "bf16";
+  case ElementType::F32:
+    return "f32";
+  case ElementType::I1:
+    return "i1";
+  case ElementType::I8:
+    return "i8";
+  case ElementType::I32:
+    return "i32";
+  case ElementType::I64:
+    return "i64";
+  }
+  return "?";
+}
 
 struct CompiledAttention::Impl {
   std::unique_ptr<ExecutionEngine> engine;
@@ -330,8 +331,8 @@ llvm::Error CompiledAttention::run(llvm::ArrayRef<HostBuffer> args,
       return makeError("attn cpu: " + what + " has a null data pointer");
     if (buffer.type != spec.type)
       return makeError("attn cpu: " + what + " must hold " +
-                       nameOf(spec.type) + " elements, got " +
-                       nameOf(buffer.type));
+                       elementTypeName(spec.type) + " elements, got " +
+                       elementTypeName(buffer.type));
     if (buffer.shape.size() != spec.shape.size())
       return makeError("attn cpu: " + what + " must have rank " +
                        std::to_string(spec.shape.size()) + ", got " +

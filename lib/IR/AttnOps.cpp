@@ -9,6 +9,7 @@
 #include "attn/IR/AttnOps.h"
 
 #include "mlir/IR/Builders.h"
+#include "mlir/IR/IRMapping.h"
 #include "mlir/IR/OpImplementation.h"
 #include "llvm/ADT/STLExtras.h"
 
@@ -618,4 +619,17 @@ LogicalResult SoftmaxFinalizeOp::verify() {
     return emitOpError() << "out must have as many columns as acc (" << accCols
                          << "), got " << outCols;
   return success();
+}
+
+SmallVector<Value> mlir::attn::inlineYieldingRegion(OpBuilder &builder,
+                                                    Region &region,
+                                                    ValueRange args) {
+  Block &body = region.front();
+  IRMapping mapping;
+  mapping.map(body.getArguments(), args);
+  for (Operation &nested : body.without_terminator())
+    builder.clone(nested, mapping);
+  return llvm::map_to_vector(
+      cast<YieldOp>(body.getTerminator()).getValues(),
+      [&](Value value) { return mapping.lookupOrDefault(value); });
 }

@@ -12,7 +12,6 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
-#include "mlir/IR/IRMapping.h"
 
 using namespace mlir;
 using namespace mlir::attn;
@@ -100,7 +99,8 @@ public:
     if (isa<CustomMaskAttr>(atom))
       return customMaskBit();
     if (isa<MaskModAttr>(atom))
-      return inlineRegion(op.getMaskMod(), {pos.b, pos.h, i, j});
+      return inlineYieldingRegion(b, op.getMaskMod(), {pos.b, pos.h, i, j})
+          .front();
     auto orMask = cast<OrMaskAttr>(atom);
     Value any = arith::ConstantIntOp::create(b, loc, 0, 1);
     for (Attribute member : orMask.getMembers())
@@ -170,18 +170,6 @@ public:
                arith::ConstantIntOp::create(b, loc, 0, 8));
   }
 
-  /// Clones a one-block region with its arguments bound to `args`; returns
-  /// the yielded value.
-  Value inlineRegion(Region &region, ArrayRef<Value> args) {
-    Block &body = region.front();
-    IRMapping mapping;
-    mapping.map(body.getArguments(), args);
-    for (Operation &nested : body.without_terminator())
-      b.clone(nested, mapping);
-    auto yield = cast<YieldOp>(body.getTerminator());
-    return mapping.lookupOrDefault(yield.getValues().front());
-  }
-
   /// s' of one score modification.
   Value modify(Attribute mod, Value s) {
     if (auto softcap = dyn_cast<SoftcapAttr>(mod)) {
@@ -208,7 +196,8 @@ public:
                                    broadcastIndex(buf.bias, 1, pos.h), i, j});
       return arith::AddFOp::create(b, loc, s, toF32(bias));
     }
-    return inlineRegion(op.getScoreMod(), {s, pos.b, pos.h, i, j});
+    return inlineYieldingRegion(b, op.getScoreMod(), {s, pos.b, pos.h, i, j})
+        .front();
   }
 
   /// Adds the gate to the score; with a threshold, also drops the pair when

@@ -20,7 +20,6 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
-#include "mlir/IR/IRMapping.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
@@ -196,17 +195,11 @@ struct LowerTileUpdate : public OpRewritePattern<TileUpdateOp> {
   /// (s, keep) from the element region, or (s, true) without one.
   static std::pair<Value, Value> applyElement(TileUpdateOp op, OpBuilder &b,
                                               Value s, Value r, Value c) {
-    Region &region = op.getElement();
-    if (region.empty())
+    if (op.getElement().empty())
       return {s, arith::ConstantIntOp::create(b, op.getLoc(), 1, 1)};
-    Block &body = region.front();
-    IRMapping mapping;
-    mapping.map(body.getArguments(), ValueRange{s, r, c});
-    for (Operation &nested : body.without_terminator())
-      b.clone(nested, mapping);
-    auto yield = cast<YieldOp>(body.getTerminator());
-    return {mapping.lookupOrDefault(yield.getValues()[0]),
-            mapping.lookupOrDefault(yield.getValues()[1])};
+    SmallVector<Value> values =
+        inlineYieldingRegion(b, op.getElement(), {s, r, c});
+    return {values[0], values[1]};
   }
 };
 

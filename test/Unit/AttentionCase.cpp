@@ -49,25 +49,6 @@ float attn_test::fromBFloat16(uint16_t bits) {
 }
 
 namespace {
-const char *typeName(ElementType type) {
-  switch (type) {
-  case ElementType::F16:
-    return "f16";
-  case ElementType::BF16:
-    return "bf16";
-  case ElementType::F32:
-    return "f32";
-  case ElementType::I1:
-    return "i1";
-  case ElementType::I8:
-    return "i8";
-  case ElementType::I32:
-    return "i32";
-  case ElementType::I64:
-    return "i64";
-  }
-  return "?";
-}
 
 size_t byteWidth(ElementType type) {
   switch (type) {
@@ -120,7 +101,7 @@ std::string tensorType(const std::vector<std::string> &dims, ElementType type) {
   std::string text = "tensor<";
   for (const std::string &d : dims)
     text += d + "x";
-  return text + typeName(type) + ">";
+  return text + mlir::attn::cpu::elementTypeName(type) + ">";
 }
 } // namespace
 

@@ -25,6 +25,9 @@ namespace mlir::attn::cpu {
 /// I1 as one byte per element.
 enum class ElementType { F16, BF16, F32, I1, I8, I32, I64 };
 
+/// The MLIR spelling of an element type ("f16", "i32", ...).
+const char *elementTypeName(ElementType type);
+
 /// A dense, row-major host tensor that the caller owns.
 struct HostBuffer {
   void *data = nullptr;

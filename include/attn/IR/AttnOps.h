@@ -29,4 +29,12 @@ struct ProblemShape {
 #define GET_OP_CLASSES
 #include "attn/IR/AttnOps.h.inc"
 
+namespace mlir::attn {
+/// Clones the body of a one-block region ending in attn.yield at the
+/// builder's insertion point, with the block arguments bound to `args`;
+/// returns the values the yield would return.
+SmallVector<Value> inlineYieldingRegion(OpBuilder &builder, Region &region,
+                                        ValueRange args);
+} // namespace mlir::attn
+
 #endif // ATTN_IR_ATTNOPS_H
