@@ -1,0 +1,224 @@
+//===- Artifact.cpp - the kernel artifact format --------------------------===//
+
+#include "attn/Runtime/Artifact.h"
+
+#include <cstring>
+
+using namespace attn::runtime;
+
+namespace {
+constexpr char kMagic[8] = {'A', 'T', 'T', 'N', 'K', 'R', 'N', '\0'};
+constexpr uint32_t kMaxRank = 8;
+
+uint32_t crc32(const uint8_t *data, size_t size) {
+  uint32_t crc = 0xFFFFFFFFu;
+  for (size_t i = 0; i < size; ++i) {
+    crc ^= data[i];
+    for (int bit = 0; bit < 8; ++bit)
+      crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1u)));
+  }
+  return ~crc;
+}
+
+class Writer {
+public:
+  template <typename T>
+  void pod(T value) {
+    uint8_t bytes[sizeof(T)];
+    std::memcpy(bytes, &value, sizeof(T));
+    out.insert(out.end(), bytes, bytes + sizeof(T));
+  }
+  void blob(const void *data, size_t size) {
+    pod<uint32_t>(static_cast<uint32_t>(size));
+    const auto *bytes = static_cast<const uint8_t *>(data);
+    out.insert(out.end(), bytes, bytes + size);
+  }
+  void string(const std::string &s) { blob(s.data(), s.size()); }
+  std::vector<uint8_t> out;
+};
+
+/// Bounds-checked reads; the first failure sticks and names the field.
+class Reader {
+public:
+  Reader(const uint8_t *data, size_t size) : data(data), size(size) {}
+  template <typename T>
+  bool pod(T &value, const char *what) {
+    if (!need(sizeof(T), what))
+      return false;
+    std::memcpy(&value, data + pos, sizeof(T));
+    pos += sizeof(T);
+    return true;
+  }
+  bool string(std::string &s, const char *what) {
+    uint32_t length;
+    if (!pod(length, what) || !need(length, what))
+      return false;
+    s.assign(reinterpret_cast<const char *>(data + pos), length);
+    pos += length;
+    return true;
+  }
+  bool bytes(std::vector<uint8_t> &b, const char *what) {
+    uint32_t length;
+    if (!pod(length, what) || !need(length, what))
+      return false;
+    b.assign(data + pos, data + pos + length);
+    pos += length;
+    return true;
+  }
+  bool atEnd() const { return pos == size; }
+  std::string error;
+
+private:
+  bool need(size_t n, const char *what) {
+    if (n <= size - pos)
+      return true;
+    if (error.empty())
+      error = std::string("truncated artifact while reading ") + what;
+    return false;
+  }
+  const uint8_t *data;
+  size_t size;
+  size_t pos = 0;
+};
+} // namespace
+
+std::vector<uint8_t>
+attn::runtime::serializeArtifact(const ArtifactDesc &artifact) {
+  Writer payload;
+  payload.string(artifact.entry);
+  payload.string(artifact.key);
+  payload.string(artifact.target);
+  for (uint32_t b : artifact.block)
+    payload.pod(b);
+  payload.pod(artifact.dynamicSharedBytes);
+  for (const GridDim &g : artifact.grid) {
+    payload.pod(g.param);
+    payload.pod(g.dim);
+    payload.pod(g.value);
+  }
+  payload.pod<uint32_t>(artifact.params.size());
+  for (const ParamDesc &p : artifact.params) {
+    payload.string(p.name);
+    payload.pod<uint32_t>(p.kind);
+    payload.pod(p.dtype);
+    payload.pod<uint32_t>(p.shape.size());
+    for (int64_t s : p.shape)
+      payload.pod(s);
+    payload.pod(p.alignment);
+    payload.pod<uint8_t>(p.innermostContiguous);
+  }
+  payload.pod<uint32_t>(artifact.binaryKind);
+  payload.blob(artifact.binary.data(), artifact.binary.size());
+
+  Writer file;
+  file.out.insert(file.out.end(), kMagic, kMagic + sizeof(kMagic));
+  file.pod(ArtifactDesc::kVersion);
+  file.pod<uint64_t>(payload.out.size());
+  file.out.insert(file.out.end(), payload.out.begin(), payload.out.end());
+  file.pod(crc32(payload.out.data(), payload.out.size()));
+  return file.out;
+}
+
+bool attn::runtime::parseArtifact(const uint8_t *data, size_t size,
+                                  ArtifactDesc &artifact, std::string &error) {
+  if (!data) {
+    error = "artifact data is null";
+    return false;
+  }
+  if (size < sizeof(kMagic) || std::memcmp(data, kMagic, sizeof(kMagic)) != 0) {
+    error = "not an Attn kernel artifact (bad magic)";
+    return false;
+  }
+  Reader header(data + sizeof(kMagic), size - sizeof(kMagic));
+  uint32_t version;
+  uint64_t payloadSize;
+  if (!header.pod(version, "version") ||
+      !header.pod(payloadSize, "payload size")) {
+    error = header.error;
+    return false;
+  }
+  if (version != ArtifactDesc::kVersion) {
+    error = "unsupported artifact version " + std::to_string(version) +
+            " (this runtime reads version " +
+            std::to_string(ArtifactDesc::kVersion) + ")";
+    return false;
+  }
+  size_t headerSize = sizeof(kMagic) + 4 + 8;
+  if (payloadSize > size - headerSize || size - headerSize - payloadSize != 4) {
+    error = "truncated artifact: header promises " +
+            std::to_string(payloadSize) + " payload bytes, file has " +
+            std::to_string(size - headerSize) + " after the header";
+    return false;
+  }
+  const uint8_t *payload = data + headerSize;
+  uint32_t storedCrc;
+  std::memcpy(&storedCrc, payload + payloadSize, 4);
+  if (crc32(payload, payloadSize) != storedCrc) {
+    error = "corrupt artifact: checksum mismatch";
+    return false;
+  }
+
+  Reader r(payload, payloadSize);
+  ArtifactDesc a;
+  uint32_t numParams = 0, binaryKind = 0;
+  bool ok = r.string(a.entry, "entry") && r.string(a.key, "key") &&
+            r.string(a.target, "target");
+  for (uint32_t &b : a.block)
+    ok = ok && r.pod(b, "block size");
+  ok = ok && r.pod(a.dynamicSharedBytes, "shared memory size");
+  for (GridDim &g : a.grid)
+    ok = ok && r.pod(g.param, "grid") && r.pod(g.dim, "grid") &&
+         r.pod(g.value, "grid");
+  ok = ok && r.pod(numParams, "parameter count");
+  for (uint32_t i = 0; ok && i < numParams; ++i) {
+    ParamDesc p;
+    uint32_t kind = 0, rank = 0;
+    uint8_t contiguous = 0;
+    ok = r.string(p.name, "parameter name") && r.pod(kind, "parameter kind") &&
+         r.pod(p.dtype, "parameter dtype") && r.pod(rank, "parameter rank");
+    if (ok && (kind > ParamDesc::F32 || rank > kMaxRank)) {
+      error = "corrupt artifact: parameter " + std::to_string(i) +
+              " has kind " + std::to_string(kind) + " and rank " +
+              std::to_string(rank);
+      return false;
+    }
+    p.kind = static_cast<ParamDesc::Kind>(kind);
+    p.shape.resize(rank);
+    for (int64_t &s : p.shape)
+      ok = ok && r.pod(s, "parameter shape");
+    ok = ok && r.pod(p.alignment, "parameter alignment") &&
+         r.pod(contiguous, "parameter contiguity");
+    p.innermostContiguous = contiguous != 0;
+    a.params.push_back(std::move(p));
+  }
+  ok = ok && r.pod(binaryKind, "binary kind") && r.bytes(a.binary, "binary");
+  if (!ok) {
+    error = r.error.empty() ? error : r.error;
+    return false;
+  }
+  if (!r.atEnd()) {
+    error = "corrupt artifact: trailing bytes after the binary";
+    return false;
+  }
+  if (binaryKind > ArtifactDesc::Ptx || a.entry.empty() || a.binary.empty()) {
+    error = "corrupt artifact: unknown binary kind, empty entry or empty binary";
+    return false;
+  }
+  for (const GridDim &g : a.grid)
+    if (g.value <= 0 || g.param >= static_cast<int32_t>(a.params.size()) ||
+        (g.param >= 0 &&
+         (a.params[g.param].kind != ParamDesc::Tensor || g.dim < 0 ||
+          g.dim >= static_cast<int32_t>(a.params[g.param].shape.size())))) {
+      error = "corrupt artifact: grid rule refers to a missing tensor "
+              "dimension or has a non-positive value";
+      return false;
+    }
+  for (uint32_t b : a.block)
+    if (b == 0) {
+      error = "corrupt artifact: zero block size";
+      return false;
+    }
+  a.binaryKind = static_cast<ArtifactDesc::BinaryKind>(binaryKind);
+  artifact = std::move(a);
+  return true;
+}

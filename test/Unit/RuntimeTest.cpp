@@ -1,0 +1,255 @@
+//===- RuntimeTest.cpp - the runtime's error paths (no GPU needed) --------===//
+//
+// Artifacts round-trip; every corrupt, truncated or foreign artifact and
+// every argument that disagrees with the artifact gets a status and a
+// message, without crashing; launching where there is no driver, no GPU or
+// no context says so. These run in CI, where there is no GPU.
+//
+//===----------------------------------------------------------------------===//
+
+#include "attn/Runtime/Artifact.h"
+#include "attn/Runtime/Runtime.hpp"
+
+#include <gtest/gtest.h>
+
+#include <dlfcn.h>
+
+#include <cstdio>
+#include <string>
+
+using namespace attn;
+using namespace attn::runtime;
+
+namespace {
+/// A small artifact: out[B, S, H, 64] f16 from q (same shape) and a scalar.
+ArtifactDesc sampleArtifact() {
+  ArtifactDesc a;
+  a.entry = "attn_fwd";
+  a.key = "f16.d64.causal.bq64.bk64";
+  a.target = "sm_80";
+  a.block[0] = 128;
+  a.dynamicSharedBytes = 64 * 1024;
+  ParamDesc q{"q", ParamDesc::Tensor, ATTN_DTYPE_F16, {-1, -1, 8, 64}, 16, true};
+  ParamDesc out{"out", ParamDesc::Tensor, ATTN_DTYPE_F16, {-1, -1, 8, 64}, 16,
+                true};
+  ParamDesc scale{"scale", ParamDesc::F32, 0, {}, 0, false};
+  a.params = {q, out, scale};
+  a.grid[0] = {0, 1, 64}; // ceil(S / 64)
+  a.grid[1] = {-1, 0, 8}; // heads
+  a.grid[2] = {0, 0, 1};  // batch
+  a.binaryKind = ArtifactDesc::Ptx;
+  std::string ptx = ".version 8.0\n.target sm_80\n.address_size 64\n";
+  a.binary.assign(ptx.begin(), ptx.end());
+  return a;
+}
+
+class RuntimeArgs : public ::testing::Test {
+protected:
+  void SetUp() override {
+    bytes = serializeArtifact(sampleArtifact());
+    ASSERT_TRUE(Kernel::load(bytes.data(), bytes.size(), kernel));
+    storage.resize(2 * 100 * 8 * 64 + 64);
+  }
+  std::vector<attn_arg> goodArgs() {
+    void *aligned = storage.data();
+    attn_arg scale{};
+    scale.kind = ATTN_ARG_F32;
+    scale.f32 = 0.125f;
+    return {tensorArg(aligned, ATTN_DTYPE_F16, {2, 100, 8, 64}),
+            tensorArg(aligned, ATTN_DTYPE_F16, {2, 100, 8, 64}), scale};
+  }
+  std::vector<uint8_t> bytes;
+  Kernel kernel;
+  std::vector<uint16_t> storage;
+};
+
+TEST(RuntimeArtifact, RoundTrips) {
+  ArtifactDesc a = sampleArtifact();
+  std::vector<uint8_t> bytes = serializeArtifact(a);
+  ArtifactDesc b;
+  std::string error;
+  ASSERT_TRUE(parseArtifact(bytes.data(), bytes.size(), b, error)) << error;
+  EXPECT_EQ(b.entry, a.entry);
+  EXPECT_EQ(b.key, a.key);
+  EXPECT_EQ(b.target, a.target);
+  EXPECT_EQ(b.block[0], 128u);
+  EXPECT_EQ(b.dynamicSharedBytes, a.dynamicSharedBytes);
+  ASSERT_EQ(b.params.size(), 3u);
+  EXPECT_EQ(b.params[1].name, "out");
+  EXPECT_EQ(b.params[0].shape, a.params[0].shape);
+  EXPECT_EQ(b.params[2].kind, ParamDesc::F32);
+  EXPECT_EQ(b.grid[0].value, 64);
+  EXPECT_EQ(b.binary, a.binary);
+}
+
+TEST(RuntimeArtifact, EveryTruncationIsRejected) {
+  std::vector<uint8_t> bytes = serializeArtifact(sampleArtifact());
+  for (size_t size = 0; size < bytes.size(); ++size) {
+    attn_kernel *kernel = nullptr;
+    EXPECT_EQ(attn_kernel_load(bytes.data(), size, &kernel),
+              ATTN_ERROR_INVALID_ARTIFACT)
+        << "size " << size;
+    EXPECT_EQ(kernel, nullptr);
+    EXPECT_STRNE(attn_last_error(), "");
+  }
+}
+
+TEST(RuntimeArtifact, EveryFlippedByteIsRejected) {
+  std::vector<uint8_t> bytes = serializeArtifact(sampleArtifact());
+  for (size_t i = 0; i < bytes.size(); ++i) {
+    std::vector<uint8_t> corrupt = bytes;
+    corrupt[i] ^= 0x5A;
+    attn_kernel *kernel = nullptr;
+    EXPECT_EQ(attn_kernel_load(corrupt.data(), corrupt.size(), &kernel),
+              ATTN_ERROR_INVALID_ARTIFACT)
+        << "byte " << i;
+  }
+}
+
+TEST(RuntimeArtifact, MessagesSayWhatIsWrong) {
+  attn_kernel *kernel = nullptr;
+  const char junk[] = "definitely not an artifact";
+  EXPECT_EQ(attn_kernel_load(junk, sizeof(junk), &kernel),
+            ATTN_ERROR_INVALID_ARTIFACT);
+  EXPECT_NE(std::string(attn_last_error()).find("bad magic"), std::string::npos);
+
+  std::vector<uint8_t> bytes = serializeArtifact(sampleArtifact());
+  bytes[bytes.size() / 2] ^= 1;
+  EXPECT_EQ(attn_kernel_load(bytes.data(), bytes.size(), &kernel),
+            ATTN_ERROR_INVALID_ARTIFACT);
+  EXPECT_NE(std::string(attn_last_error()).find("checksum"), std::string::npos);
+
+  bytes = serializeArtifact(sampleArtifact());
+  bytes[8] = 7; // version
+  EXPECT_EQ(attn_kernel_load(bytes.data(), bytes.size(), &kernel),
+            ATTN_ERROR_INVALID_ARTIFACT);
+  EXPECT_NE(std::string(attn_last_error()).find("unsupported artifact version 7"),
+            std::string::npos);
+}
+
+TEST(RuntimeArtifact, NullsAndFiles) {
+  attn_kernel *kernel = nullptr;
+  EXPECT_EQ(attn_kernel_load(nullptr, 10, &kernel), ATTN_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(attn_kernel_load("x", 1, nullptr), ATTN_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(attn_kernel_load_file(nullptr, &kernel), ATTN_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(attn_kernel_load_file("/nonexistent/kernel.attn", &kernel),
+            ATTN_ERROR_IO);
+  EXPECT_NE(std::string(attn_last_error()).find("/nonexistent/kernel.attn"),
+            std::string::npos);
+  EXPECT_EQ(attn_kernel_prepare(nullptr), ATTN_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(attn_kernel_launch(nullptr, nullptr, 0, nullptr),
+            ATTN_ERROR_INVALID_ARGUMENT);
+  attn_kernel_free(nullptr); // allowed
+  EXPECT_STREQ(attn_kernel_entry(nullptr), "");
+
+  // A written file loads back.
+  std::vector<uint8_t> bytes = serializeArtifact(sampleArtifact());
+  std::string path = ::testing::TempDir() + "/sample.attn";
+  FILE *f = std::fopen(path.c_str(), "wb");
+  ASSERT_NE(f, nullptr);
+  std::fwrite(bytes.data(), 1, bytes.size(), f);
+  std::fclose(f);
+  Kernel k;
+  Status status = Kernel::loadFile(path, k);
+  ASSERT_TRUE(status) << status.message;
+  EXPECT_EQ(k.entry(), "attn_fwd");
+  EXPECT_EQ(k.key(), "f16.d64.causal.bq64.bk64");
+}
+
+attn_status checkArgs(const Kernel &, const std::vector<attn_arg> &args,
+                      const std::vector<uint8_t> &bytes) {
+  attn_kernel *raw = nullptr;
+  attn_kernel_load(bytes.data(), bytes.size(), &raw);
+  attn_status status = attn_kernel_check_args(raw, args.data(), args.size());
+  attn_kernel_free(raw);
+  return status;
+}
+
+TEST_F(RuntimeArgs, GoodArgumentsPassTheChecks) {
+  EXPECT_EQ(checkArgs(kernel, goodArgs(), bytes), ATTN_SUCCESS)
+      << attn_last_error();
+}
+
+TEST_F(RuntimeArgs, CountKindAndNull) {
+  std::vector<attn_arg> args = goodArgs();
+  args.pop_back();
+  EXPECT_EQ(checkArgs(kernel, args, bytes), ATTN_ERROR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(attn_last_error()).find("takes 3 arguments, got 2"),
+            std::string::npos);
+  args = goodArgs();
+  args[2].kind = ATTN_ARG_I64;
+  EXPECT_EQ(checkArgs(kernel, args, bytes), ATTN_ERROR_MISMATCH);
+  EXPECT_NE(std::string(attn_last_error()).find("(scale) must be a f32 scalar"),
+            std::string::npos);
+  args = goodArgs();
+  args[1].tensor.data = nullptr;
+  EXPECT_EQ(checkArgs(kernel, args, bytes), ATTN_ERROR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(attn_last_error()).find("(out) has a null data pointer"),
+            std::string::npos);
+}
+
+TEST_F(RuntimeArgs, DtypeRankShape) {
+  std::vector<attn_arg> args = goodArgs();
+  args[0].tensor.dtype = ATTN_DTYPE_BF16;
+  EXPECT_EQ(checkArgs(kernel, args, bytes), ATTN_ERROR_MISMATCH);
+  EXPECT_NE(std::string(attn_last_error()).find("must hold f16, got bf16"),
+            std::string::npos);
+  args = goodArgs();
+  args[0].tensor.rank = 3;
+  EXPECT_EQ(checkArgs(kernel, args, bytes), ATTN_ERROR_MISMATCH);
+  EXPECT_NE(std::string(attn_last_error()).find("must have rank 4, got 3"),
+            std::string::npos);
+  args = goodArgs();
+  args[0].tensor.shape[3] = 128;
+  EXPECT_EQ(checkArgs(kernel, args, bytes), ATTN_ERROR_MISMATCH);
+  EXPECT_NE(std::string(attn_last_error()).find("dimension 3 must be 64, got 128"),
+            std::string::npos);
+  args = goodArgs();
+  args[0].tensor.shape[1] = -1;
+  EXPECT_EQ(checkArgs(kernel, args, bytes), ATTN_ERROR_MISMATCH);
+}
+
+TEST_F(RuntimeArgs, StridesAndAlignment) {
+  std::vector<attn_arg> args = goodArgs();
+  args[0].tensor.strides[3] = 2;
+  EXPECT_EQ(checkArgs(kernel, args, bytes), ATTN_ERROR_MISMATCH);
+  EXPECT_NE(std::string(attn_last_error()).find("contiguous in its last dimension"),
+            std::string::npos);
+  args = goodArgs();
+  args[0].tensor.data = static_cast<char *>(args[0].tensor.data) + 2;
+  EXPECT_EQ(checkArgs(kernel, args, bytes), ATTN_ERROR_MISMATCH);
+  EXPECT_NE(std::string(attn_last_error()).find("16-byte aligned"),
+            std::string::npos);
+  args = goodArgs();
+  args[0].tensor.strides[2] = 65; // rows of 65 halves break 16-byte loads
+  EXPECT_EQ(checkArgs(kernel, args, bytes), ATTN_ERROR_MISMATCH);
+  EXPECT_NE(std::string(attn_last_error()).find("multiple of 8 elements"),
+            std::string::npos);
+}
+
+TEST_F(RuntimeArgs, LaunchSaysWhyItCannotRun) {
+  // Without a driver (CI): NO_DRIVER; with a driver but no context on this
+  // thread: NO_CONTEXT (or NO_DEVICE on a machine without a GPU).
+  void *driver = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
+  Status status = kernel.launch(goodArgs());
+  if (!driver) {
+    EXPECT_EQ(status.code, ATTN_ERROR_NO_DRIVER) << status.message;
+    EXPECT_NE(status.message.find("libcuda.so.1"), std::string::npos);
+  } else {
+    EXPECT_TRUE(status.code == ATTN_ERROR_NO_CONTEXT ||
+                status.code == ATTN_ERROR_NO_DEVICE)
+        << status.message;
+    dlclose(driver);
+  }
+  // Argument errors are reported before the driver is touched.
+  std::vector<attn_arg> args = goodArgs();
+  args[0].tensor.dtype = ATTN_DTYPE_F32;
+  EXPECT_EQ(kernel.launch(args).code, ATTN_ERROR_MISMATCH);
+}
+
+TEST_F(RuntimeArgs, EmptyProblemLaunchesNothing) {
+  std::vector<attn_arg> args = goodArgs();
+  args[0].tensor.shape[1] = 0; // no query rows: grid x = 0
+  EXPECT_EQ(kernel.launch(args).code, ATTN_SUCCESS) << attn_last_error();
+}
+} // namespace
