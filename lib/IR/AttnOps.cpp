@@ -449,6 +449,12 @@ private:
                         "#attn.block_sparse attribute uses it";
     if (!present)
       return success();
+    if (SparseSoftmaxAttr sparse = op.getSparseSoftmaxAttr();
+        sparse && sparse.getKvBlock() != blocks.getKvBlock())
+      return error() << "sparse_softmax kv_block (" << sparse.getKvBlock()
+                     << ") must equal block_sparse kv_block ("
+                     << blocks.getKvBlock()
+                     << "): both define the key blocks that are visited";
     int64_t qBlocks = ceilDivOrDyn(shape.seqQ, blocks.getQBlock());
     int64_t kvBlocks = ceilDivOrDyn(kvSeq(), blocks.getKvBlock());
     SmallVector<DimSpec> countDims = {{"B", shape.batch, true},

@@ -635,6 +635,15 @@ func.func @f(%q: tensor<1x64x4x64xf16>, %k: tensor<1x64x4x64xf16>, %v: tensor<1x
 
 // -----
 
+// With block sparsity, the sparse-softmax key blocks are the block mask's.
+func.func @f(%q: tensor<1x64x4x64xf16>, %k: tensor<1x64x4x64xf16>, %v: tensor<1x64x4x64xf16>, %n: tensor<1x4x2xi32>, %i: tensor<1x4x2x4xi32>) {
+  // expected-error @+1 {{sparse_softmax kv_block (32) must equal block_sparse kv_block (16): both define the key blocks that are visited}}
+  %o = attn.attention %q, %k, %v kv_num_blocks(%n : tensor<1x4x2xi32>) kv_indices(%i : tensor<1x4x2x4xi32>) {block_sparse = #attn.block_sparse<q_block = 32, kv_block = 16>, sparse_softmax = #attn.sparse_softmax<kv_block = 32>} : tensor<1x64x4x64xf16>, tensor<1x64x4x64xf16>, tensor<1x64x4x64xf16> -> tensor<1x64x4x64xf16>
+  return
+}
+
+// -----
+
 // sparse_softmax threshold lies in [0, 1).
 func.func @f(%q: tensor<1x64x4x64xf16>, %k: tensor<1x64x4x64xf16>, %v: tensor<1x64x4x64xf16>) {
   // expected-error @+1 {{sparse_softmax threshold must be in [0, 1), got 1.5}}
