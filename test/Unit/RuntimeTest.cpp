@@ -156,7 +156,8 @@ TEST(RuntimeArtifact, NullsAndFiles) {
   EXPECT_EQ(k.key(), "f16.d64.causal.bq64.bk64");
 }
 
-attn_status checkArgs(const Kernel &, const std::vector<attn_arg> &args,
+/// attn_kernel_check_args on a fresh load of `bytes`.
+attn_status checkArgs(const std::vector<attn_arg> &args,
                       const std::vector<uint8_t> &bytes) {
   attn_kernel *raw = nullptr;
   attn_kernel_load(bytes.data(), bytes.size(), &raw);
@@ -166,24 +167,24 @@ attn_status checkArgs(const Kernel &, const std::vector<attn_arg> &args,
 }
 
 TEST_F(RuntimeArgs, GoodArgumentsPassTheChecks) {
-  EXPECT_EQ(checkArgs(kernel, goodArgs(), bytes), ATTN_SUCCESS)
+  EXPECT_EQ(checkArgs(goodArgs(), bytes), ATTN_SUCCESS)
       << attn_last_error();
 }
 
 TEST_F(RuntimeArgs, CountKindAndNull) {
   std::vector<attn_arg> args = goodArgs();
   args.pop_back();
-  EXPECT_EQ(checkArgs(kernel, args, bytes), ATTN_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(checkArgs(args, bytes), ATTN_ERROR_INVALID_ARGUMENT);
   EXPECT_NE(std::string(attn_last_error()).find("takes 3 arguments, got 2"),
             std::string::npos);
   args = goodArgs();
   args[2].kind = ATTN_ARG_I64;
-  EXPECT_EQ(checkArgs(kernel, args, bytes), ATTN_ERROR_MISMATCH);
+  EXPECT_EQ(checkArgs(args, bytes), ATTN_ERROR_MISMATCH);
   EXPECT_NE(std::string(attn_last_error()).find("(scale) must be a f32 scalar"),
             std::string::npos);
   args = goodArgs();
   args[1].tensor.data = nullptr;
-  EXPECT_EQ(checkArgs(kernel, args, bytes), ATTN_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(checkArgs(args, bytes), ATTN_ERROR_INVALID_ARGUMENT);
   EXPECT_NE(std::string(attn_last_error()).find("(out) has a null data pointer"),
             std::string::npos);
 }
@@ -191,38 +192,38 @@ TEST_F(RuntimeArgs, CountKindAndNull) {
 TEST_F(RuntimeArgs, DtypeRankShape) {
   std::vector<attn_arg> args = goodArgs();
   args[0].tensor.dtype = ATTN_DTYPE_BF16;
-  EXPECT_EQ(checkArgs(kernel, args, bytes), ATTN_ERROR_MISMATCH);
+  EXPECT_EQ(checkArgs(args, bytes), ATTN_ERROR_MISMATCH);
   EXPECT_NE(std::string(attn_last_error()).find("must hold f16, got bf16"),
             std::string::npos);
   args = goodArgs();
   args[0].tensor.rank = 3;
-  EXPECT_EQ(checkArgs(kernel, args, bytes), ATTN_ERROR_MISMATCH);
+  EXPECT_EQ(checkArgs(args, bytes), ATTN_ERROR_MISMATCH);
   EXPECT_NE(std::string(attn_last_error()).find("must have rank 4, got 3"),
             std::string::npos);
   args = goodArgs();
   args[0].tensor.shape[3] = 128;
-  EXPECT_EQ(checkArgs(kernel, args, bytes), ATTN_ERROR_MISMATCH);
+  EXPECT_EQ(checkArgs(args, bytes), ATTN_ERROR_MISMATCH);
   EXPECT_NE(std::string(attn_last_error()).find("dimension 3 must be 64, got 128"),
             std::string::npos);
   args = goodArgs();
   args[0].tensor.shape[1] = -1;
-  EXPECT_EQ(checkArgs(kernel, args, bytes), ATTN_ERROR_MISMATCH);
+  EXPECT_EQ(checkArgs(args, bytes), ATTN_ERROR_MISMATCH);
 }
 
 TEST_F(RuntimeArgs, StridesAndAlignment) {
   std::vector<attn_arg> args = goodArgs();
   args[0].tensor.strides[3] = 2;
-  EXPECT_EQ(checkArgs(kernel, args, bytes), ATTN_ERROR_MISMATCH);
+  EXPECT_EQ(checkArgs(args, bytes), ATTN_ERROR_MISMATCH);
   EXPECT_NE(std::string(attn_last_error()).find("contiguous in its last dimension"),
             std::string::npos);
   args = goodArgs();
   args[0].tensor.data = static_cast<char *>(args[0].tensor.data) + 2;
-  EXPECT_EQ(checkArgs(kernel, args, bytes), ATTN_ERROR_MISMATCH);
+  EXPECT_EQ(checkArgs(args, bytes), ATTN_ERROR_MISMATCH);
   EXPECT_NE(std::string(attn_last_error()).find("16-byte aligned"),
             std::string::npos);
   args = goodArgs();
   args[0].tensor.strides[2] = 65; // rows of 65 halves break 16-byte loads
-  EXPECT_EQ(checkArgs(kernel, args, bytes), ATTN_ERROR_MISMATCH);
+  EXPECT_EQ(checkArgs(args, bytes), ATTN_ERROR_MISMATCH);
   EXPECT_NE(std::string(attn_last_error()).find("multiple of 8 elements"),
             std::string::npos);
 }
