@@ -6,7 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "TilingContext.h"
+#include "attn/Transforms/TilingContext.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -243,37 +243,47 @@ private:
 };
 } // namespace
 
+bool mlir::attn::hasElementCode(AttentionOp op, bool partial) {
+  ArrayAttr masks = op.getMasksAttr();
+  ArrayAttr mods = op.getScoreModsAttr();
+  return (partial && masks && !masks.empty()) || (mods && !mods.empty()) ||
+         op.getGateAttr();
+}
+
+std::pair<Value, Value> mlir::attn::emitElement(OpBuilder &builder,
+                                                AttentionOp op,
+                                                const AttentionBuffers &buffers,
+                                                const TilePosition &pos,
+                                                bool partial, Value s, Value i,
+                                                Value j) {
+  ElementEmitter emit(builder, op.getLoc(), op, buffers, pos, i, j);
+  Value keep = arith::ConstantIntOp::create(builder, op.getLoc(), 1, 1);
+  if (ArrayAttr masks = op.getMasksAttr(); partial && masks)
+    for (Attribute atom : masks)
+      keep = emit.andI1(keep, emit.keeps(atom));
+  if (ArrayAttr mods = op.getScoreModsAttr())
+    for (Attribute mod : mods)
+      s = emit.modify(mod, s);
+  if (GateAttr gate = op.getGateAttr())
+    std::tie(s, keep) = emit.gate(gate, s, keep);
+  return {s, keep};
+}
+
 void mlir::attn::buildElementRegion(OpBuilder &builder, AttentionOp op,
                                     const AttentionBuffers &buffers,
                                     const TilePosition &pos, bool partial,
                                     Region &region) {
-  ArrayAttr masks = op.getMasksAttr();
-  ArrayAttr mods = op.getScoreModsAttr();
-  bool hasMasks = partial && masks && !masks.empty();
-  bool hasMods = mods && !mods.empty();
-  GateAttr gate = op.getGateAttr();
-  if (!hasMasks && !hasMods && !gate)
+  if (!hasElementCode(op, partial))
     return;
-
   Location loc = op.getLoc();
   OpBuilder::InsertionGuard guard(builder);
   Type index = builder.getIndexType();
   Block *block = builder.createBlock(&region, region.end(),
                                      {builder.getF32Type(), index, index},
                                      {loc, loc, loc});
-  Value s = block->getArgument(0);
   Value i = arith::AddIOp::create(builder, loc, pos.q0, block->getArgument(1));
   Value j = arith::AddIOp::create(builder, loc, pos.k0, block->getArgument(2));
-  ElementEmitter emit(builder, loc, op, buffers, pos, i, j);
-
-  Value keep = arith::ConstantIntOp::create(builder, loc, 1, 1);
-  if (hasMasks)
-    for (Attribute atom : masks)
-      keep = emit.andI1(keep, emit.keeps(atom));
-  if (hasMods)
-    for (Attribute mod : mods)
-      s = emit.modify(mod, s);
-  if (gate)
-    std::tie(s, keep) = emit.gate(gate, s, keep);
+  auto [s, keep] = emitElement(builder, op, buffers, pos, partial,
+                               block->getArgument(0), i, j);
   YieldOp::create(builder, loc, ValueRange{s, keep});
 }

@@ -19,7 +19,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "TilingContext.h"
+#include "attn/Transforms/TilingContext.h"
 #include "attn/Analysis/TileClassification.h"
 #include "attn/Transforms/Passes.h"
 

@@ -1,13 +1,13 @@
 //===- TilingContext.h - values shared by the tiling code -------*- C++ -*-===//
 //
-// Internal to lib/Transforms: the buffers and loop values that the tiling
-// pass builds and the element code (masks, score modifications, gates)
-// reads.
+// The buffers and loop values that a tiled lowering (the CPU tiling pass,
+// the GPU kernel generator) builds, and the element code (masks, score
+// modifications, gates) that both share.
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef ATTN_LIB_TRANSFORMS_TILINGCONTEXT_H
-#define ATTN_LIB_TRANSFORMS_TILINGCONTEXT_H
+#ifndef ATTN_TRANSFORMS_TILINGCONTEXT_H
+#define ATTN_TRANSFORMS_TILINGCONTEXT_H
 
 #include "attn/IR/AttnOps.h"
 
@@ -45,6 +45,17 @@ struct TilePosition {
   Value k0;     ///< first key of the tile
 };
 
+/// Whether a tile needs element code: score modifications and gates on
+/// every tile, masks on partial ones.
+bool hasElementCode(AttentionOp op, bool partial);
+
+/// Emits, at the builder's insertion point, the modified score and the keep
+/// flag of the pair (query row i, key j), both indices within the sequence.
+std::pair<Value, Value> emitElement(OpBuilder &builder, AttentionOp op,
+                                    const AttentionBuffers &buffers,
+                                    const TilePosition &pos, bool partial,
+                                    Value s, Value i, Value j);
+
 /// Builds the `element` region of an attn.tile_update: score modifications
 /// and gates on every tile, masks only when `partial`. Leaves the region
 /// empty when there is nothing to compute.
@@ -55,4 +66,4 @@ void buildElementRegion(OpBuilder &builder, AttentionOp op,
 
 } // namespace mlir::attn
 
-#endif // ATTN_LIB_TRANSFORMS_TILINGCONTEXT_H
+#endif // ATTN_TRANSFORMS_TILINGCONTEXT_H
