@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "attn/CPU/Pipeline.h"
+#include "attn/Conversion/Passes.h"
 #include "attn/IR/AttnDialect.h"
 #include "attn/Transforms/Passes.h"
 
@@ -20,6 +21,7 @@ int main(int argc, char **argv) {
   mlir::registerAllPasses();
   mlir::attn::registerAttnPasses();
   mlir::attn::registerLowerToCpuPipeline();
+  mlir::attn::registerAttnConversionPasses();
 
   mlir::DialectRegistry registry;
   mlir::registerAllDialects(registry);

@@ -1,0 +1,642 @@
+//===- AttentionToGPUKernel.cpp - attn.attention -> tensor-core kernel ----===//
+//
+// Generates, for a function holding one attn.attention, a gpu.module with a
+// FlashAttention-2 forward kernel on the sm_80 tensor-core path
+// (docs/gpu-kernel-design.md):
+//
+//   one CTA of 4 warps per (query tile of 64 rows, head, batch); each warp
+//   owns 16 rows; K/V tiles of 64 keys stream through two shared-memory
+//   stages with cp.async (nvgpu.device_async_copy); S = Q K^T and O += P V
+//   run on nvgpu.mma.sync m16n8k16 with operands from nvgpu.ldmatrix; row
+//   max and row sum use warp shuffles; exp2 becomes ex2.approx.
+//
+// The kv range and the empty / full / partial classes come from the mask
+// analysis, the per-element masks, score modifications and gates from the
+// element code shared with the CPU path (TilingContext.h).
+//
+// Kernel parameters: the function's arguments, then its results, all as
+// memrefs (the runtime artifact ABI). The kernel carries its launch
+// description as attributes: attn.block, attn.grid, attn.shared_bytes.
+//
+//===----------------------------------------------------------------------===//
+
+#include "attn/Analysis/TileClassification.h"
+#include "attn/Conversion/Passes.h"
+#include "attn/IR/AttnOps.h"
+#include "attn/Transforms/TilingContext.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/Builders.h"
+
+#include <cfloat>
+#include <cmath>
+
+namespace mlir::attn {
+#define GEN_PASS_DEF_ATTNGPUKERNELS
+#include "attn/Conversion/Passes.h.inc"
+} // namespace mlir::attn
+
+using namespace mlir;
+using namespace mlir::attn;
+
+namespace {
+constexpr int64_t kWarps = 4;
+constexpr int64_t kRowsPerWarp = 16;
+constexpr int64_t kBlockQ = kWarps * kRowsPerWarp; // 64
+constexpr int64_t kBlockK = 64;
+constexpr int64_t kPad = 8; // halves of padding per shared-memory row
+constexpr double kLog2E = 1.4426950408889634;
+constexpr double kLn2 = 0.6931471805599453;
+
+/// Why `op` cannot (yet) become a GPU kernel, or "" when it can.
+std::string unsupportedReason(AttentionOp op) {
+  ProblemShape shape = op.getProblemShape();
+  Type element = op.getQ().getType().getElementType();
+  if (!element.isF16() && !element.isBF16())
+    return "the GPU kernel needs f16 or bf16 q/k/v";
+  if (op.isVarlen())
+    return "varlen (cu_seqlens) is not supported by the GPU kernel yet";
+  if (op.getLayout() != Layout::bshd)
+    return "the GPU kernel needs the bshd layout";
+  if (shape.headDim != shape.headDimV ||
+      (shape.headDim != 64 && shape.headDim != 128))
+    return "the GPU kernel supports head_dim = value head dim = 64 or 128";
+  if (op.getBlockSparseAttr() || op.getSparseSoftmaxAttr())
+    return "block-sparse and sparse-softmax attention are not supported by "
+           "the GPU kernel yet";
+  for (Region *region : {&op.getMaskMod(), &op.getScoreMod()}) {
+    bool captures = false;
+    region->walk([&](Operation *nested) {
+      for (Value operand : nested->getOperands())
+        if (!region->isAncestor(operand.getParentRegion()))
+          captures = true;
+    });
+    if (captures)
+      return "mask_mod/score_mod regions that read values from outside the "
+             "region are not supported by the GPU kernel yet";
+  }
+  return "";
+}
+
+/// Builds the kernel body.
+class KernelBuilder {
+public:
+  KernelBuilder(OpBuilder &b, Location loc, AttentionOp op,
+                const AttentionBuffers &buf)
+      : b(b), loc(loc), op(op), buf(buf) {
+    shape = op.getProblemShape();
+    elementType = op.getQ().getType().getElementType();
+    headDim = shape.headDim;
+    pitch = headDim + kPad;
+  }
+
+  /// Bytes of dynamic shared memory: Q tile and two K and V stages.
+  static int64_t sharedBytes(int64_t headDim) {
+    return (kBlockQ + 4 * kBlockK) * (headDim + kPad) * 2;
+  }
+
+  void build() {
+    f32 = b.getF32Type();
+    Value tid = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
+    warp = arith::DivUIOp::create(b, loc, tid, index(32));
+    lane = arith::RemUIOp::create(b, loc, tid, index(32));
+    group = arith::DivUIOp::create(b, loc, lane, index(4));
+    quad = arith::RemUIOp::create(b, loc, lane, index(4));
+    this->tid = tid;
+
+    pos.b = gpu::BlockIdOp::create(b, loc, gpu::Dimension::z);
+    pos.h = gpu::BlockIdOp::create(b, loc, gpu::Dimension::y);
+    pos.hk = arith::DivUIOp::create(b, loc, pos.h,
+                                    index(shape.headsQ / shape.headsKV));
+    Value qt = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
+    pos.q0 = arith::MulIOp::create(b, loc, qt, index(kBlockQ));
+    pos.qStart = pos.kStart = index(0);
+    pos.seqQ = pos.layoutSeqQ = memref::DimOp::create(b, loc, buf.q, 1);
+    pos.seqK = pos.layoutSeqK = memref::DimOp::create(b, loc, buf.k, 1);
+    pos.maskBase = index(0);
+
+    createSharedViews();
+    loadTile(buf.q, qShared, nullptr, pos.h, pos.q0, pos.seqQ);
+    Value qGroup = commitGroup();
+
+    // The kv tiles that can hold a kept key for these 64 rows.
+    IndexArith arith{b, loc};
+    Value q1 = minIdx(arith::AddIOp::create(b, loc, pos.q0, index(kBlockQ)),
+                      pos.seqQ);
+    RowTileKeys<Value> keys = analyzeRowTile(arith, op.getMasksAttr(), pos.q0,
+                                             q1, pos.seqQ, pos.seqK);
+    Value liveLo = maxIdx(*keys.live.lo, index(0));
+    Value liveHi = minIdx(*keys.live.hi, pos.seqK);
+    Value ktLo = arith::FloorDivSIOp::create(b, loc, liveLo, index(kBlockK));
+    Value ktHi = maxIdx(ktLo, arith::CeilDivSIOp::create(b, loc, liveHi,
+                                                        index(kBlockK)));
+    // Full tiles: inside the full interval and not ragged (the padding keys
+    // of a ragged tile are zero-filled and must be masked).
+    fullLo = fullHi = ktLo;
+    if (keys.full) {
+      fullLo = minIdx(maxIdx(arith::CeilDivSIOp::create(b, loc, *keys.full->lo,
+                                                        index(kBlockK)),
+                             ktLo),
+                      ktHi);
+      Value hi = minIdx(*keys.full->hi, pos.seqK);
+      fullHi = minIdx(
+          maxIdx(arith::FloorDivSIOp::create(b, loc, hi, index(kBlockK)), fullLo),
+          ktHi);
+    }
+
+    // Prologue: K/V tile ktLo into stage 0.
+    loadKV(ktLo, index(0), ktHi);
+    Value kvGroup = commitGroup();
+    nvgpu::DeviceAsyncWaitOp::create(b, loc, qGroup, b.getI32IntegerAttr(1));
+    gpu::BarrierOp::create(b, loc);
+    loadQFragments();
+
+    // Loop state: m and l for rows g and g + 8, then the O accumulators.
+    SmallVector<Value> init = {f(-FLT_MAX), f(-FLT_MAX), f(0.0), f(0.0)};
+    auto accType = VectorType::get({2, 2}, f32);
+    Value zeroAcc = arith::ConstantOp::create(
+        b, loc, accType, DenseElementsAttr::get(accType, 0.0f));
+    for (int64_t n = 0; n < headDim / 8; ++n)
+      init.push_back(zeroAcc);
+    init.push_back(kvGroup);
+    auto loop = scf::ForOp::create(b, loc, ktLo, ktHi, index(1), init);
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(loop.getBody());
+      SmallVector<Value> state(loop.getRegionIterArgs());
+      Value kt = loop.getInductionVar();
+      SmallVector<Value> next = iteration(kt, ktLo, ktHi, state);
+      scf::YieldOp::create(b, loc, next);
+    }
+    SmallVector<Value> results(loop.getResults());
+    finalize(results);
+  }
+
+private:
+  Value index(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
+  Value f(double v) {
+    return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v));
+  }
+  Value minIdx(Value x, Value y) { return arith::MinSIOp::create(b, loc, x, y); }
+  Value maxIdx(Value x, Value y) { return arith::MaxSIOp::create(b, loc, x, y); }
+  Value addIdx(Value x, Value y) { return arith::AddIOp::create(b, loc, x, y); }
+  Value mulIdx(Value x, int64_t c) {
+    return arith::MulIOp::create(b, loc, x, index(c));
+  }
+
+  void createSharedViews() {
+    auto workgroup = gpu::AddressSpaceAttr::get(b.getContext(),
+                                                gpu::AddressSpace::Workgroup);
+    auto bytesType = MemRefType::get({ShapedType::kDynamic}, b.getI8Type(),
+                                     MemRefLayoutAttrInterface{}, workgroup);
+    Value smem = gpu::DynamicSharedMemoryOp::create(b, loc, bytesType);
+    auto view = [&](ArrayRef<int64_t> dims, int64_t offsetBytes) -> Value {
+      auto type = MemRefType::get(dims, elementType, MemRefLayoutAttrInterface{},
+                                  workgroup);
+      return memref::ViewOp::create(b, loc, type, smem, index(offsetBytes),
+                                    ValueRange{});
+    };
+    int64_t tileBytes = kBlockQ * pitch * 2;
+    qShared = view({kBlockQ, pitch}, 0);
+    kShared = view({2, kBlockK, pitch}, tileBytes);
+    vShared = view({2, kBlockK, pitch}, tileBytes + 2 * kBlockK * pitch * 2);
+  }
+
+  /// Copies rows [row0, row0 + 64) of head `head` of `src` (zero-filling
+  /// rows at or past `rows`) into `dst` (2-D, or stage `stage` of a 3-D
+  /// buffer), 16 bytes per cp.async.
+  void loadTile(Value src, Value dst, Value stage, Value head, Value row0,
+                Value rows) {
+    int64_t chunksPerRow = headDim / 8;
+    int64_t perThread = kBlockQ * chunksPerRow / (kWarps * 32);
+    for (int64_t it = 0; it < perThread; ++it) {
+      Value chunk = addIdx(tid, index(it * kWarps * 32));
+      Value r = arith::DivUIOp::create(b, loc, chunk, index(chunksPerRow));
+      Value col = mulIdx(arith::RemUIOp::create(b, loc, chunk,
+                                                index(chunksPerRow)),
+                         8);
+      Value row = addIdx(row0, r);
+      Value inside = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt,
+                                           row, rows);
+      // Out-of-range rows read nothing (zero fill) from a clamped address.
+      Value safeRow = arith::SelectOp::create(b, loc, inside, row, index(0));
+      Value count = arith::SelectOp::create(b, loc, inside, index(8), index(0));
+      SmallVector<Value> dstIdx;
+      if (stage)
+        dstIdx.push_back(stage);
+      dstIdx.append({r, col});
+      nvgpu::DeviceAsyncCopyOp::create(
+          b, loc, nvgpu::DeviceAsyncTokenType::get(b.getContext()), dst,
+          dstIdx, src, ValueRange{pos.b, safeRow, head, col},
+          b.getIndexAttr(8), count, /*bypassL1=*/b.getUnitAttr());
+    }
+  }
+
+  Value commitGroup() {
+    return nvgpu::DeviceAsyncCreateGroupOp::create(
+        b, loc, nvgpu::DeviceAsyncTokenType::get(b.getContext()), ValueRange{});
+  }
+
+  /// K and V of kv tile `kt` into `stage`; a tile at or past ktHi is
+  /// zero-filled (keeps one group per iteration, so the wait count is fixed).
+  void loadKV(Value kt, Value stage, Value ktHi) {
+    Value row0 = mulIdx(kt, kBlockK);
+    Value live = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, kt,
+                                       ktHi);
+    Value rows = arith::SelectOp::create(b, loc, live, pos.seqK, index(0));
+    loadTile(buf.k, kShared, stage, pos.hk, row0, rows);
+    loadTile(buf.v, vShared, stage, pos.hk, row0, rows);
+  }
+
+  void loadQFragments() {
+    auto fragType = VectorType::get({4, 2}, elementType);
+    Value row = addIdx(mulIdx(warp, kRowsPerWarp),
+                       arith::RemUIOp::create(b, loc, lane, index(16)));
+    Value colHalf = mulIdx(arith::DivUIOp::create(b, loc, lane, index(16)), 8);
+    for (int64_t kk = 0; kk < headDim / 16; ++kk)
+      qFrags.push_back(nvgpu::LdMatrixOp::create(
+          b, loc, fragType, qShared,
+          ValueRange{row, addIdx(colHalf, index(kk * 16))}, false, 4));
+  }
+
+  /// One kv tile; returns the next loop state.
+  SmallVector<Value> iteration(Value kt, Value ktLo, Value ktHi,
+                               ArrayRef<Value> state) {
+    Value stage = arith::RemUIOp::create(
+        b, loc, arith::SubIOp::create(b, loc, kt, ktLo), index(2));
+    Value nextStage = arith::SubIOp::create(b, loc, index(1), stage);
+    // Prefetch tile kt + 1 while this one is computed.
+    loadKV(addIdx(kt, index(1)), nextStage, ktHi);
+    Value nextGroup = commitGroup();
+    nvgpu::DeviceAsyncWaitOp::create(b, loc, state.back(),
+                                     b.getI32IntegerAttr(1));
+    gpu::BarrierOp::create(b, loc);
+
+    // S = Q K^T for 8 key blocks of 8.
+    auto accType = VectorType::get({2, 2}, f32);
+    auto bType = VectorType::get({2, 2}, elementType);
+    Value zeroAcc = arith::ConstantOp::create(
+        b, loc, accType, DenseElementsAttr::get(accType, 0.0f));
+    Value kRow = arith::RemUIOp::create(b, loc, lane, index(8));
+    Value kCol = mulIdx(arith::RemUIOp::create(
+                            b, loc, arith::DivUIOp::create(b, loc, lane, index(8)),
+                            index(2)),
+                        8);
+    SmallVector<Value> scores;
+    for (int64_t n = 0; n < kBlockK / 8; ++n) {
+      Value acc = zeroAcc;
+      for (int64_t kk = 0; kk < headDim / 16; ++kk) {
+        Value frag = nvgpu::LdMatrixOp::create(
+            b, loc, bType, kShared,
+            ValueRange{stage, addIdx(kRow, index(n * 8)),
+                       addIdx(kCol, index(kk * 16))},
+            false, 2);
+        acc = nvgpu::MmaSyncOp::create(b, loc, qFrags[kk], frag, acc,
+                                       ArrayRef<int64_t>{16, 8, 16});
+      }
+      scores.push_back(acc);
+    }
+
+    // Scale, element code (masks only on partial tiles), log2 units.
+    Value k0 = mulIdx(kt, kBlockK);
+    Value isFull = arith::AndIOp::create(
+        b, loc,
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge, kt, fullLo),
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, kt, fullHi));
+    SmallVector<Type> resultTypes(2 * scores.size(), accType);
+    auto branch = scf::IfOp::create(b, loc, resultTypes, isFull,
+                                    /*withElseRegion=*/true);
+    for (bool full : {true, false}) {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(full ? branch.thenBlock() : branch.elseBlock());
+      SmallVector<Value> yielded = scoreTile(scores, k0, /*partial=*/!full);
+      scf::YieldOp::create(b, loc, yielded);
+    }
+    SmallVector<Value> t(branch.getResults().take_front(scores.size()));
+    SmallVector<Value> keep(branch.getResults().drop_front(scores.size()));
+
+    // Online softmax for rows g (x = 0) and g + 8 (x = 1).
+    auto kept = [&](size_t n, int x, int y) -> Value {
+      return arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT,
+                                   extract(keep[n], x, y), f(0.0));
+    };
+    SmallVector<Value> next;
+    Value mNew[2], corr[2];
+    for (int x = 0; x < 2; ++x) {
+      Value rowMax = f(-FLT_MAX);
+      for (size_t n = 0; n < t.size(); ++n)
+        for (int y = 0; y < 2; ++y)
+          rowMax = arith::MaximumFOp::create(
+              b, loc, rowMax,
+              arith::SelectOp::create(b, loc, kept(n, x, y), extract(t[n], x, y),
+                                      f(-FLT_MAX)));
+      rowMax = quadReduce(rowMax, /*max=*/true);
+      mNew[x] = arith::MaximumFOp::create(b, loc, state[x], rowMax);
+      corr[x] = math::Exp2Op::create(
+          b, loc, arith::SubFOp::create(b, loc, state[x], mNew[x]));
+    }
+    SmallVector<Value> probs;
+    Value rowSum[2] = {f(0.0), f(0.0)};
+    for (size_t n = 0; n < t.size(); ++n) {
+      Value p = zeroAcc;
+      for (int x = 0; x < 2; ++x)
+        for (int y = 0; y < 2; ++y) {
+          Value e = math::Exp2Op::create(
+              b, loc, arith::SubFOp::create(b, loc, extract(t[n], x, y), mNew[x]));
+          e = arith::SelectOp::create(b, loc, kept(n, x, y), e, f(0.0));
+          rowSum[x] = arith::AddFOp::create(b, loc, rowSum[x], e);
+          p = vector::InsertOp::create(b, loc, e, p, ArrayRef<int64_t>{x, y});
+        }
+      probs.push_back(p);
+    }
+    next.push_back(mNew[0]);
+    next.push_back(mNew[1]);
+    for (int x = 0; x < 2; ++x)
+      next.push_back(arith::AddFOp::create(
+          b, loc, arith::MulFOp::create(b, loc, state[2 + x], corr[x]),
+          rowSum[x]));
+
+    // O = O * corr + P V.
+    SmallVector<Value> outAcc;
+    for (int64_t nd = 0; nd < headDim / 8; ++nd)
+      outAcc.push_back(rescale(state[4 + nd], corr[0], corr[1]));
+    auto aType = VectorType::get({4, 2}, elementType);
+    Value vRow = arith::RemUIOp::create(b, loc, lane, index(16));
+    for (int64_t kb = 0; kb < kBlockK / 16; ++kb) {
+      // The accumulators of key blocks 2kb and 2kb+1 form the A operand.
+      Value a = arith::ConstantOp::create(
+          b, loc, aType, DenseElementsAttr::get(aType, APFloat::getZero(
+                                                           cast<FloatType>(elementType).getFloatSemantics())));
+      int64_t slot = 0;
+      for (int64_t half = 0; half < 2; ++half)
+        for (int x = 0; x < 2; ++x) {
+          Value pair = vector::ExtractOp::create(b, loc, probs[2 * kb + half],
+                                                 ArrayRef<int64_t>{x});
+          Value narrow = arith::TruncFOp::create(
+              b, loc, VectorType::get({2}, elementType), pair);
+          a = vector::InsertOp::create(b, loc, narrow, a,
+                                       ArrayRef<int64_t>{slot++});
+        }
+      for (int64_t nd = 0; nd < headDim / 8; ++nd) {
+        Value frag = nvgpu::LdMatrixOp::create(
+            b, loc, bType, vShared,
+            ValueRange{stage, addIdx(vRow, index(kb * 16)), index(nd * 8)},
+            true, 2);
+        outAcc[nd] = nvgpu::MmaSyncOp::create(b, loc, a, frag, outAcc[nd],
+                                              ArrayRef<int64_t>{16, 8, 16});
+      }
+    }
+    next.append(outAcc.begin(), outAcc.end());
+    // Every warp is done with this stage before it is refilled.
+    gpu::BarrierOp::create(b, loc);
+    next.push_back(nextGroup);
+    return next;
+  }
+
+  Value extract(Value vec, int64_t x, int64_t y) {
+    return vector::ExtractOp::create(b, loc, vec, ArrayRef<int64_t>{x, y});
+  }
+
+  Value rescale(Value acc, Value c0, Value c1) {
+    for (int x = 0; x < 2; ++x)
+      for (int y = 0; y < 2; ++y)
+        acc = vector::InsertOp::create(
+            b, loc,
+            arith::MulFOp::create(b, loc, extract(acc, x, y), x ? c1 : c0), acc,
+            ArrayRef<int64_t>{x, y});
+    return acc;
+  }
+
+  /// Reduces over the 4 lanes that share a row (xor 1, xor 2).
+  Value quadReduce(Value v, bool max) {
+    for (int32_t offset : {1, 2}) {
+      Value other = gpu::ShuffleOp::create(b, loc, v, offset, 32,
+                                           gpu::ShuffleMode::XOR)
+                        .getShuffleResult();
+      v = max ? Value(arith::MaximumFOp::create(b, loc, v, other))
+              : Value(arith::AddFOp::create(b, loc, v, other));
+    }
+    return v;
+  }
+
+  /// Scores in log2 units and keep flags of the 8 accumulators.
+  SmallVector<Value> scoreTile(ArrayRef<Value> scores, Value k0, bool partial) {
+    auto accType = VectorType::get({2, 2}, f32);
+    Value scale = f(op.getEffectiveScale());
+    Value log2e = f(kLog2E);
+    SmallVector<Value> ts, keeps;
+    TilePosition tilePos = pos;
+    tilePos.k0 = k0;
+    bool element = hasElementCode(op, partial);
+    for (size_t n = 0; n < scores.size(); ++n) {
+      Value t = scores[n];
+      Value keep = arith::ConstantOp::create(
+          b, loc, accType, DenseElementsAttr::get(accType, 1.0f));
+      for (int x = 0; x < 2; ++x)
+        for (int y = 0; y < 2; ++y) {
+          Value s = arith::MulFOp::create(b, loc, extract(scores[n], x, y), scale);
+          Value i = addIdx(pos.q0, addIdx(mulIdx(warp, kRowsPerWarp),
+                                          addIdx(group, index(8 * x))));
+          Value j = addIdx(k0, addIdx(index(8 * n + y), mulIdx(quad, 2)));
+          Value kept = arith::ConstantIntOp::create(b, loc, 1, 1);
+          if (element)
+            std::tie(s, kept) =
+                emitElement(b, op, buf, tilePos, partial, s, i, j);
+          if (partial)
+            kept = arith::AndIOp::create(
+                b, loc, kept,
+                arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, j,
+                                      pos.seqK));
+          t = vector::InsertOp::create(b, loc,
+                                       arith::MulFOp::create(b, loc, s, log2e),
+                                       t, ArrayRef<int64_t>{x, y});
+          keep = vector::InsertOp::create(
+              b, loc, arith::SelectOp::create(b, loc, kept, f(1.0), f(0.0)),
+              keep, ArrayRef<int64_t>{x, y});
+        }
+      ts.push_back(t);
+      keeps.push_back(keep);
+    }
+    // Keep flags travel as 0.0 / 1.0 so that both branches yield vectors of
+    // one type; they are compared back to i1 by the caller.
+    SmallVector<Value> result(ts);
+    result.append(keeps.begin(), keeps.end());
+    return result;
+  }
+
+  void finalize(ArrayRef<Value> results) {
+    Value m[2] = {results[0], results[1]};
+    Value l[2] = {quadReduce(results[2], false), quadReduce(results[3], false)};
+    Value factor[2] = {f(1.0), f(1.0)};
+    if (buf.sinks) {
+      Value sink = memref::LoadOp::create(b, loc, buf.sinks, ValueRange{pos.h});
+      if (!sink.getType().isF32())
+        sink = arith::ExtFOp::create(b, loc, f32, sink);
+      Value ts = arith::MulFOp::create(b, loc, sink, f(kLog2E));
+      for (int x = 0; x < 2; ++x) {
+        Value mNew = arith::MaximumFOp::create(b, loc, m[x], ts);
+        factor[x] = math::Exp2Op::create(b, loc,
+                                         arith::SubFOp::create(b, loc, m[x], mNew));
+        l[x] = arith::AddFOp::create(
+            b, loc, arith::MulFOp::create(b, loc, l[x], factor[x]),
+            math::Exp2Op::create(b, loc, arith::SubFOp::create(b, loc, ts, mNew)));
+        m[x] = mNew;
+      }
+    }
+    for (int x = 0; x < 2; ++x) {
+      Value row = addIdx(pos.q0, addIdx(mulIdx(warp, kRowsPerWarp),
+                                        addIdx(group, index(8 * x))));
+      Value inside = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt,
+                                           row, pos.seqQ);
+      Value any = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, l[x],
+                                        f(0.0));
+      Value inverse = arith::SelectOp::create(
+          b, loc, any, arith::DivFOp::create(b, loc, factor[x], l[x]), f(0.0));
+      auto ifOp = scf::IfOp::create(b, loc, inside, /*withElse=*/false);
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(ifOp.thenBlock());
+      for (int64_t nd = 0; nd < headDim / 8; ++nd)
+        for (int y = 0; y < 2; ++y) {
+          Value col = addIdx(index(nd * 8 + y), mulIdx(quad, 2));
+          Value value = arith::MulFOp::create(
+              b, loc, extract(results[4 + nd], x, y), inverse);
+          value = arith::TruncFOp::create(b, loc, elementType, value);
+          memref::StoreOp::create(b, loc, value, buf.out,
+                                  ValueRange{pos.b, row, pos.h, col});
+        }
+      if (buf.lse) {
+        Value isLeader = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                                               quad, index(0));
+        auto leader = scf::IfOp::create(b, loc, isLeader, false);
+        b.setInsertionPointToStart(leader.thenBlock());
+        Value lse = arith::MulFOp::create(
+            b, loc,
+            arith::AddFOp::create(b, loc, m[x],
+                                  math::Log2Op::create(b, loc, l[x])),
+            f(kLn2));
+        lse = arith::SelectOp::create(b, loc, any, lse, f(-INFINITY));
+        memref::StoreOp::create(b, loc, lse, buf.lse,
+                                ValueRange{pos.b, pos.h, row});
+      }
+    }
+  }
+
+  OpBuilder &b;
+  Location loc;
+  AttentionOp op;
+  const AttentionBuffers &buf;
+  ProblemShape shape;
+  Type elementType, f32;
+  int64_t headDim, pitch;
+  TilePosition pos;
+  Value tid, warp, lane, group, quad;
+  Value qShared, kShared, vShared;
+  Value fullLo, fullHi;
+  SmallVector<Value> qFrags;
+};
+
+struct GPUKernelsPass : public attn::impl::AttnGPUKernelsBase<GPUKernelsPass> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    SmallVector<func::FuncOp> funcs(module.getOps<func::FuncOp>());
+    for (func::FuncOp func : funcs)
+      if (failed(convert(module, func)))
+        return signalPassFailure();
+  }
+
+  LogicalResult convert(ModuleOp module, func::FuncOp func) {
+    SmallVector<AttentionOp> ops;
+    func.walk([&](AttentionOp op) { ops.push_back(op); });
+    if (ops.empty())
+      return success();
+    if (ops.size() != 1)
+      return func.emitError("attn-gpu-kernels: one attn.attention per function");
+    AttentionOp op = ops.front();
+    if (std::string why = unsupportedReason(op); !why.empty())
+      return op.emitError("attn-gpu-kernels: ") << why;
+    auto ret = cast<func::ReturnOp>(func.getBody().back().getTerminator());
+    if (ret.getOperands() != ValueRange(op.getResults()))
+      return func.emitError("attn-gpu-kernels: the function must return the "
+                            "attn.attention results directly");
+
+    // Kernel parameters: function arguments, then results, as memrefs.
+    SmallVector<Type> params;
+    for (Type t : llvm::concat<const Type>(func.getArgumentTypes(),
+                                           func.getResultTypes())) {
+      auto tensor = dyn_cast<RankedTensorType>(t);
+      if (!tensor)
+        return func.emitError("attn-gpu-kernels: arguments and results must be "
+                              "ranked tensors");
+      params.push_back(MemRefType::get(tensor.getShape(), tensor.getElementType()));
+    }
+
+    OpBuilder b(module.getBodyRegion());
+    b.setInsertionPointToEnd(module.getBody());
+    Location loc = func.getLoc();
+    module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
+                    b.getUnitAttr());
+    auto gpuModule = gpu::GPUModuleOp::create(
+        b, loc, (func.getName() + "_kernels").str());
+    b.setInsertionPointToStart(gpuModule.getBody());
+    auto kernel = gpu::GPUFuncOp::create(b, loc, (func.getName() + "_kernel").str(),
+                                         b.getFunctionType(params, {}));
+    kernel->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
+    int64_t headDim = op.getProblemShape().headDim;
+    int64_t shared = KernelBuilder::sharedBytes(headDim);
+    kernel->setAttr("attn.block", b.getDenseI64ArrayAttr({kWarps * 32, 1, 1}));
+    kernel->setAttr("attn.shared_bytes", b.getI64IntegerAttr(shared));
+    kernel.setKnownBlockSizeAttr(
+        b.getDenseI32ArrayAttr({int32_t(kWarps * 32), 1, 1}));
+
+    // Map the op's operands to kernel arguments.
+    Block &entry = kernel.getBody().front();
+    auto argFor = [&](Value tensor) -> Value {
+      if (!tensor)
+        return nullptr;
+      if (auto arg = dyn_cast<BlockArgument>(tensor);
+          arg && arg.getOwner() == &func.getBody().front())
+        return entry.getArgument(arg.getArgNumber());
+      return nullptr;
+    };
+    AttentionBuffers buf;
+    buf.q = argFor(op.getQ());
+    buf.k = argFor(op.getK());
+    buf.v = argFor(op.getV());
+    buf.docIdsQ = argFor(op.getDocIdsQ());
+    buf.docIdsKv = argFor(op.getDocIdsKv());
+    buf.customMask = argFor(op.getCustomMask());
+    buf.alibiSlopes = argFor(op.getAlibiSlopes());
+    buf.bias = argFor(op.getBias());
+    buf.sinks = argFor(op.getSinks());
+    buf.gateAlpha = argFor(op.getGateAlpha());
+    buf.gateDelta = argFor(op.getGateDelta());
+    for (Value operand : op->getOperands())
+      if (!argFor(operand))
+        return op.emitError("attn-gpu-kernels: every attn.attention operand "
+                            "must be an argument of the function");
+    unsigned numArgs = func.getNumArguments();
+    buf.out = entry.getArgument(numArgs);
+    if (op.getLse())
+      buf.lse = entry.getArgument(numArgs + 1);
+    // grid = (ceil(Sq / 64), Hq, B), from q (parameter index of q).
+    unsigned qParam = cast<BlockArgument>(op.getQ()).getArgNumber();
+    kernel->setAttr("attn.grid",
+                    b.getDenseI64ArrayAttr({int64_t(qParam), 1, kBlockQ, -1, 0,
+                                            op.getProblemShape().headsQ,
+                                            int64_t(qParam), 0, 1}));
+
+    b.setInsertionPointToStart(&entry);
+    KernelBuilder(b, op.getLoc(), op, buf).build();
+    gpu::ReturnOp::create(b, loc);
+    func.erase();
+    return success();
+  }
+};
+} // namespace
