@@ -7,6 +7,7 @@
 
 #include "attn/CPU/Pipeline.h"
 #include "attn/Conversion/Passes.h"
+#include "attn/GPU/Pipeline.h"
 #include "attn/IR/AttnDialect.h"
 #include "attn/Transforms/Passes.h"
 
@@ -22,6 +23,7 @@ int main(int argc, char **argv) {
   mlir::attn::registerAttnPasses();
   mlir::attn::registerLowerToCpuPipeline();
   mlir::attn::registerAttnConversionPasses();
+  mlir::attn::registerLowerToGpuPipeline();
 
   mlir::DialectRegistry registry;
   mlir::registerAllDialects(registry);

@@ -28,6 +28,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
@@ -59,8 +60,9 @@ constexpr double kLn2 = 0.6931471805599453;
 std::string unsupportedReason(AttentionOp op) {
   ProblemShape shape = op.getProblemShape();
   Type element = op.getQ().getType().getElementType();
-  if (!element.isF16() && !element.isBF16())
-    return "the GPU kernel needs f16 or bf16 q/k/v";
+  if (!element.isF16())
+    return "the GPU kernel needs f16 q/k/v (bf16 needs nvvm.mma.sync with "
+           "bf16 operands, not done yet)";
   if (op.isVarlen())
     return "varlen (cu_seqlens) is not supported by the GPU kernel yet";
   if (op.getLayout() != Layout::bshd)
@@ -185,6 +187,15 @@ private:
     return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v));
   }
   Value minIdx(Value x, Value y) { return arith::MinSIOp::create(b, loc, x, y); }
+  /// ex2.approx / lg2.approx straight from the NVVM intrinsics: math.exp2
+  /// would become a libdevice call, which needs the CUDA toolkit to link.
+  Value approx(StringRef intrinsic, Value x) {
+    return LLVM::CallIntrinsicOp::create(b, loc, b.getF32Type(),
+                                         b.getStringAttr(intrinsic), x)
+        .getResult(0);
+  }
+  Value exp2(Value x) { return approx("llvm.nvvm.ex2.approx.f32", x); }
+  Value log2(Value x) { return approx("llvm.nvvm.lg2.approx.f", x); }
   Value maxIdx(Value x, Value y) { return arith::MaxSIOp::create(b, loc, x, y); }
   Value addIdx(Value x, Value y) { return arith::AddIOp::create(b, loc, x, y); }
   Value mulIdx(Value x, int64_t c) {
@@ -339,8 +350,7 @@ private:
                                       f(-FLT_MAX)));
       rowMax = quadReduce(rowMax, /*max=*/true);
       mNew[x] = arith::MaximumFOp::create(b, loc, state[x], rowMax);
-      corr[x] = math::Exp2Op::create(
-          b, loc, arith::SubFOp::create(b, loc, state[x], mNew[x]));
+      corr[x] = exp2(arith::SubFOp::create(b, loc, state[x], mNew[x]));
     }
     SmallVector<Value> probs;
     Value rowSum[2] = {f(0.0), f(0.0)};
@@ -348,8 +358,7 @@ private:
       Value p = zeroAcc;
       for (int x = 0; x < 2; ++x)
         for (int y = 0; y < 2; ++y) {
-          Value e = math::Exp2Op::create(
-              b, loc, arith::SubFOp::create(b, loc, extract(t[n], x, y), mNew[x]));
+          Value e = exp2(arith::SubFOp::create(b, loc, extract(t[n], x, y), mNew[x]));
           e = arith::SelectOp::create(b, loc, kept(n, x, y), e, f(0.0));
           rowSum[x] = arith::AddFOp::create(b, loc, rowSum[x], e);
           p = vector::InsertOp::create(b, loc, e, p, ArrayRef<int64_t>{x, y});
@@ -482,11 +491,10 @@ private:
       Value ts = arith::MulFOp::create(b, loc, sink, f(kLog2E));
       for (int x = 0; x < 2; ++x) {
         Value mNew = arith::MaximumFOp::create(b, loc, m[x], ts);
-        factor[x] = math::Exp2Op::create(b, loc,
-                                         arith::SubFOp::create(b, loc, m[x], mNew));
+        factor[x] = exp2(arith::SubFOp::create(b, loc, m[x], mNew));
         l[x] = arith::AddFOp::create(
             b, loc, arith::MulFOp::create(b, loc, l[x], factor[x]),
-            math::Exp2Op::create(b, loc, arith::SubFOp::create(b, loc, ts, mNew)));
+            exp2(arith::SubFOp::create(b, loc, ts, mNew)));
         m[x] = mNew;
       }
     }
@@ -519,7 +527,7 @@ private:
         Value lse = arith::MulFOp::create(
             b, loc,
             arith::AddFOp::create(b, loc, m[x],
-                                  math::Log2Op::create(b, loc, l[x])),
+                                  log2(l[x])),
             f(kLn2));
         lse = arith::SelectOp::create(b, loc, any, lse, f(-INFINITY));
         memref::StoreOp::create(b, loc, lse, buf.lse,

@@ -1,0 +1,51 @@
+//===- Pipeline.cpp - the GPU lowering pipeline ---------------------------===//
+
+#include "attn/GPU/Pipeline.h"
+#include "attn/Conversion/Passes.h"
+
+#include "mlir/Conversion/Passes.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/GPU/Transforms/Passes.h"
+#include "mlir/Dialect/LLVMIR/Transforms/Passes.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Transforms/Passes.h"
+
+using namespace mlir;
+
+void attn::buildLowerToGpuPipeline(OpPassManager &pm,
+                                   const GpuPipelineOptions &options) {
+  pm.addPass(createAttnGPUKernels());
+  buildGpuKernelsToBinaryPipeline(pm, options);
+}
+
+void attn::buildGpuKernelsToBinaryPipeline(OpPassManager &pm,
+                                           const GpuPipelineOptions &options) {
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+  GpuNVVMAttachTargetOptions target;
+  target.chip = options.chip;
+  target.features = options.features;
+  target.optLevel = 3;
+  pm.addPass(createGpuNVVMAttachTarget(target));
+  pm.addPass(createSCFToControlFlowPass());
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createConvertNVGPUToNVVMPass());
+  pm.addNestedPass<gpu::GPUModuleOp>(createConvertGpuOpsToNVVMOps());
+  pm.addPass(createConvertVectorToLLVMPass());
+  pm.addPass(createArithToLLVMConversionPass());
+  pm.addPass(createConvertIndexToLLVMPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
+  GpuModuleToBinaryPassOptions binary;
+  binary.compilationTarget = options.format;
+  pm.addPass(createGpuModuleToBinaryPass(binary));
+}
+
+void attn::registerLowerToGpuPipeline() {
+  PassPipelineRegistration<GpuPipelineOptions>(
+      "attn-lower-to-gpu",
+      "Lower attn.attention to tensor-core GPU kernels in a gpu.binary (PTX "
+      "or cubin)",
+      buildLowerToGpuPipeline);
+}

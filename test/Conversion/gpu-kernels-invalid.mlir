@@ -1,0 +1,24 @@
+// RUN: attn-opt %s --split-input-file --attn-gpu-kernels --verify-diagnostics
+
+// What the GPU kernel does not cover yet is said, not miscompiled.
+func.func @bf16(%q: tensor<1x64x2x64xbf16>) -> tensor<1x64x2x64xbf16> {
+  // expected-error @+1 {{attn-gpu-kernels: the GPU kernel needs f16 q/k/v}}
+  %o = attn.attention %q, %q, %q : tensor<1x64x2x64xbf16>, tensor<1x64x2x64xbf16>, tensor<1x64x2x64xbf16> -> tensor<1x64x2x64xbf16>
+  return %o : tensor<1x64x2x64xbf16>
+}
+
+// -----
+
+func.func @head_dim(%q: tensor<1x64x2x32xf16>) -> tensor<1x64x2x32xf16> {
+  // expected-error @+1 {{attn-gpu-kernels: the GPU kernel supports head_dim = value head dim = 64 or 128}}
+  %o = attn.attention %q, %q, %q : tensor<1x64x2x32xf16>, tensor<1x64x2x32xf16>, tensor<1x64x2x32xf16> -> tensor<1x64x2x32xf16>
+  return %o : tensor<1x64x2x32xf16>
+}
+
+// -----
+
+func.func @varlen(%q: tensor<?x2x64xf16>, %cu: tensor<3xi32>) -> tensor<?x2x64xf16> {
+  // expected-error @+1 {{attn-gpu-kernels: varlen (cu_seqlens) is not supported by the GPU kernel yet}}
+  %o = attn.attention %q, %q, %q cu_seqlens_q(%cu : tensor<3xi32>) cu_seqlens_k(%cu : tensor<3xi32>) : tensor<?x2x64xf16>, tensor<?x2x64xf16>, tensor<?x2x64xf16> -> tensor<?x2x64xf16>
+  return %o : tensor<?x2x64xf16>
+}

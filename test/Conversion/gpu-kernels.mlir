@@ -1,0 +1,39 @@
+// RUN: attn-opt %s --attn-gpu-kernels --canonicalize | FileCheck %s --check-prefix=KERNEL
+// RUN: attn-opt %s --attn-lower-to-gpu="chip=sm_80 format=isa" | FileCheck %s --check-prefix=PTX
+
+// Causal GQA attention, f16, head_dim 64, with lse: the function becomes a
+// gpu.module whose kernel takes (q, k, v, out, lse) as memrefs. One CTA of
+// 128 threads per (64-row query tile, head, batch): grid = (ceil(Sq/64) from
+// q dim 1, 8 heads, B from q dim 0); Q tile + two K and V stages of 64 x 72
+// halves = 46080 bytes of dynamic shared memory.
+// KERNEL: gpu.module @causal_kernels
+// KERNEL: gpu.func @causal_kernel(%{{.*}}: memref<?x?x8x64xf16>, %{{.*}}: memref<?x?x2x64xf16>, %{{.*}}: memref<?x?x2x64xf16>, %{{.*}}: memref<?x?x8x64xf16>, %{{.*}}: memref<?x8x?xf32>) kernel
+// KERNEL-SAME: attn.block = array<i64: 128, 1, 1>, attn.grid = array<i64: 0, 1, 64, -1, 0, 8, 0, 0, 1>, attn.shared_bytes = 46080
+// K/V tiles stream global -> shared with 16-byte cp.async, zero-filled past Sk:
+// KERNEL: gpu.dynamic_shared_memory
+// KERNEL: nvgpu.device_async_copy {{.*}}, 8, %{{.*}} {bypassL1}
+// KERNEL: nvgpu.device_async_create_group
+// Q fragments once, then S = Q K^T and O += P V on m16n8k16 tensor cores:
+// KERNEL: nvgpu.ldmatrix {{.*}} {numTiles = 4 : i32, transpose = false}
+// KERNEL: scf.for
+// KERNEL: nvgpu.device_async_wait
+// KERNEL: nvgpu.mma.sync({{.*}}) {mmaShape = [16, 8, 16]}
+// Row max across the 4 lanes of a row, exp2 in log2 units:
+// KERNEL: gpu.shuffle  xor
+// KERNEL: llvm.call_intrinsic "llvm.nvvm.ex2.approx.f32"
+// KERNEL: nvgpu.ldmatrix {{.*}} {numTiles = 2 : i32, transpose = true}
+// KERNEL-NOT: func.func @causal
+
+// In the PTX, the tensor-core instructions are there and nothing calls out
+// PTX: gpu.binary @causal_kernels
+// PTX-DAG: cp.async.cg.shared.global
+// PTX-DAG: ldmatrix.sync.aligned.m8n8.x4.shared.b16
+// PTX-DAG: ldmatrix.sync.aligned.m8n8.x2.trans.shared.b16
+// PTX-DAG: mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32
+// PTX-DAG: ex2.approx
+// PTX-DAG: shfl.sync.bfly
+// PTX-NOT: .extern .func
+func.func @causal(%q: tensor<?x?x8x64xf16>, %k: tensor<?x?x2x64xf16>, %v: tensor<?x?x2x64xf16>) -> (tensor<?x?x8x64xf16>, tensor<?x8x?xf32>) {
+  %o, %l = attn.attention %q, %k, %v {masks = [#attn.causal<bottom_right>]} : tensor<?x?x8x64xf16>, tensor<?x?x2x64xf16>, tensor<?x?x2x64xf16> -> tensor<?x?x8x64xf16>, tensor<?x8x?xf32>
+  return %o, %l : tensor<?x?x8x64xf16>, tensor<?x8x?xf32>
+}
