@@ -315,28 +315,88 @@ private:
       scores.push_back(acc);
     }
 
-    // Scale, element code (masks only on partial tiles), log2 units.
+    // Full tiles and partial tiles run separate code: the full branch has
+    // no mask code at all (FA2's split of masked and unmasked iterations).
     Value k0 = mulIdx(kt, kBlockK);
     Value isFull = arith::AndIOp::create(
         b, loc,
         arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge, kt, fullLo),
         arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, kt, fullHi));
-    SmallVector<Type> resultTypes(2 * scores.size(), accType);
-    auto branch = scf::IfOp::create(b, loc, resultTypes, isFull,
-                                    /*withElseRegion=*/true);
+    SmallVector<Value> carried(state.drop_back());
+    auto branch = scf::IfOp::create(b, loc, ValueRange(carried).getTypes(),
+                                    isFull, /*withElseRegion=*/true);
     for (bool full : {true, false}) {
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(full ? branch.thenBlock() : branch.elseBlock());
-      SmallVector<Value> yielded = scoreTile(scores, k0, /*partial=*/!full);
+      SmallVector<Value> yielded =
+          softmaxAndPV(scores, k0, /*partial=*/!full, carried, stage);
       scf::YieldOp::create(b, loc, yielded);
     }
-    SmallVector<Value> t(branch.getResults().take_front(scores.size()));
-    SmallVector<Value> keep(branch.getResults().drop_front(scores.size()));
+    SmallVector<Value> next(branch.getResults());
+    // Every warp is done with this stage before it is refilled.
+    gpu::BarrierOp::create(b, loc);
+    next.push_back(nextGroup);
+    return next;
+  }
+
+  /// The online-softmax update and O += P V for one tile; `state` is
+  /// (m0, m1, l0, l1, O...). Returns the next state.
+  SmallVector<Value> softmaxAndPV(ArrayRef<Value> scores, Value k0,
+                                  bool partial, ArrayRef<Value> state,
+                                  Value stage) {
+    auto accType = VectorType::get({2, 2}, f32);
+    auto bType = VectorType::get({2, 2}, elementType);
+    Value zeroAcc = arith::ConstantOp::create(
+        b, loc, accType, DenseElementsAttr::get(accType, 0.0f));
+    // t = element(scale * s) * log2 e; keep[n][x][y] (null: kept).
+    SmallVector<Value> t;
+    SmallVector<std::array<Value, 4>> keep;
+    bool element = hasElementCode(op, partial);
+    TilePosition tilePos = pos;
+    tilePos.k0 = k0;
+    Value scaleLog2e = f(op.getEffectiveScale() * kLog2E);
+    for (size_t n = 0; n < scores.size(); ++n) {
+      std::array<Value, 4> flags = {};
+      if (!element && !partial) {
+        // Plain full tile: one vector multiply, nothing masked.
+        Value splat = vector::BroadcastOp::create(b, loc, accType, scaleLog2e);
+        t.push_back(arith::MulFOp::create(b, loc, scores[n], splat));
+        keep.push_back(flags);
+        continue;
+      }
+      Value tn = scores[n];
+      for (int x = 0; x < 2; ++x)
+        for (int y = 0; y < 2; ++y) {
+          Value s = extract(scores[n], x, y);
+          Value i = addIdx(pos.q0, addIdx(mulIdx(warp, kRowsPerWarp),
+                                          addIdx(group, index(8 * x))));
+          Value j = addIdx(k0, addIdx(index(8 * n + y), mulIdx(quad, 2)));
+          Value kept;
+          if (element) {
+            s = arith::MulFOp::create(b, loc, s, f(op.getEffectiveScale()));
+            std::tie(s, kept) =
+                emitElement(b, op, buf, tilePos, partial, s, i, j);
+            s = arith::MulFOp::create(b, loc, s, f(kLog2E));
+          } else {
+            s = arith::MulFOp::create(b, loc, s, scaleLog2e);
+          }
+          if (partial) {
+            Value inRange = arith::CmpIOp::create(
+                b, loc, arith::CmpIPredicate::slt, j, pos.seqK);
+            kept = kept ? Value(arith::AndIOp::create(b, loc, kept, inRange))
+                        : inRange;
+          }
+          flags[2 * x + y] = kept;
+          tn = vector::InsertOp::create(b, loc, s, tn, ArrayRef<int64_t>{x, y});
+        }
+      t.push_back(tn);
+      keep.push_back(flags);
+    }
 
     // Online softmax for rows g (x = 0) and g + 8 (x = 1).
-    auto kept = [&](size_t n, int x, int y) -> Value {
-      return arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT,
-                                   extract(keep[n], x, y), f(0.0));
+    auto masked = [&](size_t n, int x, int y, Value v, Value otherwise) {
+      Value k = keep[n][2 * x + y];
+      return k ? Value(arith::SelectOp::create(b, loc, k, v, otherwise)) : v;
     };
     SmallVector<Value> next;
     Value mNew[2], corr[2];
@@ -346,8 +406,7 @@ private:
         for (int y = 0; y < 2; ++y)
           rowMax = arith::MaximumFOp::create(
               b, loc, rowMax,
-              arith::SelectOp::create(b, loc, kept(n, x, y), extract(t[n], x, y),
-                                      f(-FLT_MAX)));
+              masked(n, x, y, extract(t[n], x, y), f(-FLT_MAX)));
       rowMax = quadReduce(rowMax, /*max=*/true);
       mNew[x] = arith::MaximumFOp::create(b, loc, state[x], rowMax);
       corr[x] = exp2(arith::SubFOp::create(b, loc, state[x], mNew[x]));
@@ -358,8 +417,9 @@ private:
       Value p = zeroAcc;
       for (int x = 0; x < 2; ++x)
         for (int y = 0; y < 2; ++y) {
-          Value e = exp2(arith::SubFOp::create(b, loc, extract(t[n], x, y), mNew[x]));
-          e = arith::SelectOp::create(b, loc, kept(n, x, y), e, f(0.0));
+          Value e = exp2(
+              arith::SubFOp::create(b, loc, extract(t[n], x, y), mNew[x]));
+          e = masked(n, x, y, e, f(0.0));
           rowSum[x] = arith::AddFOp::create(b, loc, rowSum[x], e);
           p = vector::InsertOp::create(b, loc, e, p, ArrayRef<int64_t>{x, y});
         }
@@ -372,17 +432,20 @@ private:
           b, loc, arith::MulFOp::create(b, loc, state[2 + x], corr[x]),
           rowSum[x]));
 
-    // O = O * corr + P V.
+    // O = O * corr + P V; the accumulators of key blocks 2kb and 2kb+1 are
+    // the A operand of k-block kb.
     SmallVector<Value> outAcc;
     for (int64_t nd = 0; nd < headDim / 8; ++nd)
       outAcc.push_back(rescale(state[4 + nd], corr[0], corr[1]));
     auto aType = VectorType::get({4, 2}, elementType);
     Value vRow = arith::RemUIOp::create(b, loc, lane, index(16));
+    Value zeroA = arith::ConstantOp::create(
+        b, loc, aType,
+        DenseElementsAttr::get(
+            aType, APFloat::getZero(
+                       cast<FloatType>(elementType).getFloatSemantics())));
     for (int64_t kb = 0; kb < kBlockK / 16; ++kb) {
-      // The accumulators of key blocks 2kb and 2kb+1 form the A operand.
-      Value a = arith::ConstantOp::create(
-          b, loc, aType, DenseElementsAttr::get(aType, APFloat::getZero(
-                                                           cast<FloatType>(elementType).getFloatSemantics())));
+      Value a = zeroA;
       int64_t slot = 0;
       for (int64_t half = 0; half < 2; ++half)
         for (int x = 0; x < 2; ++x) {
@@ -403,9 +466,6 @@ private:
       }
     }
     next.append(outAcc.begin(), outAcc.end());
-    // Every warp is done with this stage before it is refilled.
-    gpu::BarrierOp::create(b, loc);
-    next.push_back(nextGroup);
     return next;
   }
 
@@ -433,51 +493,6 @@ private:
               : Value(arith::AddFOp::create(b, loc, v, other));
     }
     return v;
-  }
-
-  /// Scores in log2 units and keep flags of the 8 accumulators.
-  SmallVector<Value> scoreTile(ArrayRef<Value> scores, Value k0, bool partial) {
-    auto accType = VectorType::get({2, 2}, f32);
-    Value scale = f(op.getEffectiveScale());
-    Value log2e = f(kLog2E);
-    SmallVector<Value> ts, keeps;
-    TilePosition tilePos = pos;
-    tilePos.k0 = k0;
-    bool element = hasElementCode(op, partial);
-    for (size_t n = 0; n < scores.size(); ++n) {
-      Value t = scores[n];
-      Value keep = arith::ConstantOp::create(
-          b, loc, accType, DenseElementsAttr::get(accType, 1.0f));
-      for (int x = 0; x < 2; ++x)
-        for (int y = 0; y < 2; ++y) {
-          Value s = arith::MulFOp::create(b, loc, extract(scores[n], x, y), scale);
-          Value i = addIdx(pos.q0, addIdx(mulIdx(warp, kRowsPerWarp),
-                                          addIdx(group, index(8 * x))));
-          Value j = addIdx(k0, addIdx(index(8 * n + y), mulIdx(quad, 2)));
-          Value kept = arith::ConstantIntOp::create(b, loc, 1, 1);
-          if (element)
-            std::tie(s, kept) =
-                emitElement(b, op, buf, tilePos, partial, s, i, j);
-          if (partial)
-            kept = arith::AndIOp::create(
-                b, loc, kept,
-                arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, j,
-                                      pos.seqK));
-          t = vector::InsertOp::create(b, loc,
-                                       arith::MulFOp::create(b, loc, s, log2e),
-                                       t, ArrayRef<int64_t>{x, y});
-          keep = vector::InsertOp::create(
-              b, loc, arith::SelectOp::create(b, loc, kept, f(1.0), f(0.0)),
-              keep, ArrayRef<int64_t>{x, y});
-        }
-      ts.push_back(t);
-      keeps.push_back(keep);
-    }
-    // Keep flags travel as 0.0 / 1.0 so that both branches yield vectors of
-    // one type; they are compared back to i1 by the caller.
-    SmallVector<Value> result(ts);
-    result.append(keeps.begin(), keeps.end());
-    return result;
   }
 
   void finalize(ArrayRef<Value> results) {
