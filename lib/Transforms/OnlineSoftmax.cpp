@@ -15,6 +15,7 @@
 
 #include "attn/IR/AttnOps.h"
 #include "attn/Transforms/Passes.h"
+#include "attn/Transforms/TilingContext.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -35,8 +36,6 @@ using namespace mlir;
 using namespace mlir::attn;
 
 namespace {
-constexpr double kLog2E = 1.4426950408889634;
-constexpr double kLn2 = 0.6931471805599453;
 
 /// Small helpers over one builder and location.
 struct Emitter {

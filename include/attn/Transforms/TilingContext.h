@@ -15,6 +15,11 @@
 
 namespace mlir::attn {
 
+/// log2(e) and ln(2): scores are kept in log2 units so that every
+/// exponential is an exp2 (one ex2 instruction on the GPU).
+constexpr double kLog2E = 1.4426950408889634;
+constexpr double kLn2 = 0.6931471805599453;
+
 /// Memref views of the attention op's operands (null where absent) and of
 /// its results.
 struct AttentionBuffers {

@@ -53,8 +53,6 @@ constexpr int64_t kRowsPerWarp = 16;
 constexpr int64_t kBlockQ = kWarps * kRowsPerWarp; // 64
 constexpr int64_t kBlockK = 64;
 constexpr int64_t kPad = 8; // halves of padding per shared-memory row
-constexpr double kLog2E = 1.4426950408889634;
-constexpr double kLn2 = 0.6931471805599453;
 
 /// Why `op` cannot (yet) become a GPU kernel, or "" when it can.
 std::string unsupportedReason(AttentionOp op) {
