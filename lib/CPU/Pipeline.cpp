@@ -16,8 +16,7 @@ using namespace mlir;
 void attn::buildLowerToCpuPipeline(OpPassManager &pm,
                                    const CpuPipelineOptions &options) {
   // Level 0 -> 1 -> 2 -> 3: the attn passes.
-  pm.addPass(createAttnCanonicalizeMasks());
-  pm.addPass(createAttnMaterializeDefaults());
+  buildAttnFrontendPipeline(pm);
   AttnTileOptions tile;
   tile.qTile = options.qTile;
   tile.kvTile = options.kvTile;

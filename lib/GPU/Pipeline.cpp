@@ -2,6 +2,7 @@
 
 #include "attn/GPU/Pipeline.h"
 #include "attn/Conversion/Passes.h"
+#include "attn/Transforms/Passes.h"
 
 #include "mlir/Conversion/Passes.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -15,6 +16,7 @@ using namespace mlir;
 
 void attn::buildLowerToGpuPipeline(OpPassManager &pm,
                                    const GpuPipelineOptions &options) {
+  buildAttnFrontendPipeline(pm);
   pm.addPass(createAttnGPUKernels());
   buildGpuKernelsToBinaryPipeline(pm, options);
 }

@@ -29,3 +29,8 @@ struct MaterializeDefaultsPass
   }
 };
 } // namespace
+
+void mlir::attn::buildAttnFrontendPipeline(OpPassManager &pm) {
+  pm.addPass(createAttnCanonicalizeMasks());
+  pm.addPass(createAttnMaterializeDefaults());
+}

@@ -16,6 +16,7 @@
 #include "attn/IR/AttnDialect.h"
 #include "attn/Runtime/Artifact.h"
 #include "attn/Runtime/attn_runtime.h"
+#include "attn/Transforms/Passes.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/IR/BuiltinOps.h"
@@ -140,6 +141,7 @@ int main(int argc, char **argv) {
     return fail("cannot parse " + inputFile);
 
   PassManager kernels(&context);
+  mlir::attn::buildAttnFrontendPipeline(kernels);
   kernels.addPass(mlir::attn::createAttnGPUKernels());
   if (failed(kernels.run(*module)))
     return fail("kernel generation failed");

@@ -10,6 +10,7 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Pass/Pass.h"
+#include "mlir/Pass/PassManager.h"
 
 namespace mlir::attn {
 #define GEN_PASS_DECL
@@ -18,6 +19,10 @@ namespace mlir::attn {
 /// Patterns lowering attn.softmax_init, attn.tile_update and
 /// attn.softmax_finalize to scf loops and f32 arithmetic.
 void populateOnlineSoftmaxPatterns(RewritePatternSet &patterns);
+
+/// Levels 0 -> 1 shared by every backend: canonical masks, then every
+/// defaulted attribute written out.
+void buildAttnFrontendPipeline(OpPassManager &pm);
 
 #define GEN_PASS_REGISTRATION
 #include "attn/Transforms/Passes.h.inc"
