@@ -1,10 +1,10 @@
 // RUN: attn-opt %s --split-input-file --attn-gpu-kernels --verify-diagnostics
 
 // What the GPU kernel does not cover yet is said, not miscompiled.
-func.func @bf16(%q: tensor<1x64x2x64xbf16>) -> tensor<1x64x2x64xbf16> {
-  // expected-error @+1 {{attn-gpu-kernels: the GPU kernel needs f16 q/k/v}}
-  %o = attn.attention %q, %q, %q : tensor<1x64x2x64xbf16>, tensor<1x64x2x64xbf16>, tensor<1x64x2x64xbf16> -> tensor<1x64x2x64xbf16>
-  return %o : tensor<1x64x2x64xbf16>
+func.func @f32(%q: tensor<1x64x2x64xf32>) -> tensor<1x64x2x64xf32> {
+  // expected-error @+1 {{attn-gpu-kernels: the GPU kernel needs f16 or bf16 q/k/v}}
+  %o = attn.attention %q, %q, %q : tensor<1x64x2x64xf32>, tensor<1x64x2x64xf32>, tensor<1x64x2x64xf32> -> tensor<1x64x2x64xf32>
+  return %o : tensor<1x64x2x64xf32>
 }
 
 // -----

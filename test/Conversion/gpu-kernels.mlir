@@ -37,3 +37,19 @@ func.func @causal(%q: tensor<?x?x8x64xf16>, %k: tensor<?x?x2x64xf16>, %v: tensor
   %o, %l = attn.attention %q, %k, %v {masks = [#attn.causal<bottom_right>]} : tensor<?x?x8x64xf16>, tensor<?x?x2x64xf16>, tensor<?x?x2x64xf16> -> tensor<?x?x8x64xf16>, tensor<?x8x?xf32>
   return %o, %l : tensor<?x?x8x64xf16>, tensor<?x8x?xf32>
 }
+
+// bf16 in, f32 accumulate: nvgpu.mma.sync cannot type bf16 operands, so the
+// same register fragments (two bf16 per i32) feed nvvm.mma.sync directly;
+// P is rounded to bf16 before P V, as FlashAttention does.
+// KERNEL: gpu.module @dense_bf16_kernels
+// KERNEL: nvgpu.ldmatrix {{.*}} -> vector<4x2xbf16>
+// KERNEL: llvm.bitcast {{.*}} : vector<2xbf16> to i32
+// KERNEL: nvvm.mma.sync {{.*}} multiplicandAPtxType = #nvvm.mma_type<bf16>, multiplicandBPtxType = #nvvm.mma_type<bf16>
+// KERNEL: arith.truncf {{.*}} : vector<2xf32> to vector<2xbf16>
+// PTX: gpu.binary @dense_bf16_kernels
+// PTX: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
+// PTX-NOT: .extern .func
+func.func @dense_bf16(%q: tensor<?x?x4x128xbf16>, %k: tensor<?x?x4x128xbf16>, %v: tensor<?x?x4x128xbf16>) -> tensor<?x?x4x128xbf16> {
+  %o = attn.attention %q, %k, %v : tensor<?x?x4x128xbf16>, tensor<?x?x4x128xbf16>, tensor<?x?x4x128xbf16> -> tensor<?x?x4x128xbf16>
+  return %o : tensor<?x?x4x128xbf16>
+}

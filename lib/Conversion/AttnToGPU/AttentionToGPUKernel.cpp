@@ -29,6 +29,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
@@ -58,9 +59,8 @@ constexpr int64_t kPad = 8; // halves of padding per shared-memory row
 std::string unsupportedReason(AttentionOp op) {
   ProblemShape shape = op.getProblemShape();
   Type element = op.getQ().getType().getElementType();
-  if (!element.isF16())
-    return "the GPU kernel needs f16 q/k/v (bf16 needs nvvm.mma.sync with "
-           "bf16 operands, not done yet)";
+  if (!element.isF16() && !element.isBF16())
+    return "the GPU kernel needs f16 or bf16 q/k/v";
   if (op.isVarlen())
     return "varlen (cu_seqlens) is not supported by the GPU kernel yet";
   if (op.getLayout() != Layout::bshd)
@@ -307,8 +307,7 @@ private:
             ValueRange{stage, addIdx(kRow, index(n * 8)),
                        addIdx(kCol, index(kk * 16))},
             false, 2);
-        acc = nvgpu::MmaSyncOp::create(b, loc, qFrags[kk], frag, acc,
-                                       ArrayRef<int64_t>{16, 8, 16});
+        acc = mma(qFrags[kk], frag, acc);
       }
       scores.push_back(acc);
     }
@@ -459,12 +458,50 @@ private:
             b, loc, bType, vShared,
             ValueRange{stage, addIdx(vRow, index(kb * 16)), index(nd * 8)},
             true, 2);
-        outAcc[nd] = nvgpu::MmaSyncOp::create(b, loc, a, frag, outAcc[nd],
-                                              ArrayRef<int64_t>{16, 8, 16});
+        outAcc[nd] = mma(a, frag, outAcc[nd]);
       }
     }
     next.append(outAcc.begin(), outAcc.end());
     return next;
+  }
+
+  /// acc += a * b on one m16n8k16 tensor-core tile (a: 4x2, b: 2x2 of the
+  /// element type, acc: 2x2 f32 per thread). f16 goes through
+  /// nvgpu.mma.sync; nvgpu cannot type bf16 operands, so bf16 goes straight
+  /// to nvvm.mma.sync on the same register fragments reinterpreted as i32
+  /// pairs (the PTX instruction's own operand form).
+  Value mma(Value a, Value bFrag, Value acc) {
+    if (elementType.isF16())
+      return nvgpu::MmaSyncOp::create(b, loc, a, bFrag, acc,
+                                      ArrayRef<int64_t>{16, 8, 16});
+    auto packed = [&](Value fragment, int64_t rows) {
+      SmallVector<Value> regs;
+      for (int64_t r = 0; r < rows; ++r)
+        regs.push_back(LLVM::BitcastOp::create(
+            b, loc, b.getI32Type(),
+            vector::ExtractOp::create(b, loc, fragment, ArrayRef<int64_t>{r})));
+      return regs;
+    };
+    SmallVector<Value> c;
+    for (int x = 0; x < 2; ++x)
+      for (int y = 0; y < 2; ++y)
+        c.push_back(extract(acc, x, y));
+    auto resultType = LLVM::LLVMStructType::getLiteral(
+        b.getContext(), SmallVector<Type>(4, f32));
+    Value d = NVVM::MmaOp::create(
+        b, loc, resultType, packed(a, 4), packed(bFrag, 2), c,
+        ArrayRef<int64_t>{16, 8, 16}, std::nullopt, std::nullopt,
+        std::array<NVVM::MMATypes, 2>{NVVM::MMATypes::bf16,
+                                      NVVM::MMATypes::bf16},
+        std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
+                                       NVVM::MMALayout::col});
+    for (int x = 0; x < 2; ++x)
+      for (int y = 0; y < 2; ++y)
+        acc = vector::InsertOp::create(
+            b, loc,
+            LLVM::ExtractValueOp::create(b, loc, d, ArrayRef<int64_t>{2 * x + y}),
+            acc, ArrayRef<int64_t>{x, y});
+    return acc;
   }
 
   Value extract(Value vec, int64_t x, int64_t y) {
