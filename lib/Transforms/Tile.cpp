@@ -178,42 +178,11 @@ private:
   /// Fills the per-sequence fields of `pos`; returns the varlen custom-mask
   /// offset of the next sequence.
   Value sequenceBounds(TilePosition &pos) {
-    Value zero = index(0);
-    if (!varlen) {
-      unsigned seqDim = op.getLayout() == Layout::bshd ? 1 : 2;
-      pos.qStart = pos.kStart = zero;
-      pos.seqQ = pos.layoutSeqQ = dim(buf.q, seqDim);
-      pos.seqK = pos.layoutSeqK = dim(buf.k, seqDim);
+    emitSequenceBounds(b, loc, op, buf, pos);
+    if (!varlen || !buf.customMask)
       return pos.maskBase;
-    }
-    Value next = arith::AddIOp::create(b, loc, pos.b, index(1));
-    // Offsets are clamped into [0, T] and lengths to >= 0, so that corrupt
-    // cu_seqlens can never make a tile read or write outside q/k/v/out.
-    auto offset = [&](Value cu, Value at, Value total) {
-      return minIdx(maxIdx(loadIndex(cu, {at}), zero), total);
-    };
-    Value totalQ = dim(buf.q, 0), totalK = dim(buf.k, 0);
-    pos.qStart = offset(buf.cuSeqlensQ, pos.b, totalQ);
-    pos.kStart = offset(buf.cuSeqlensK, pos.b, totalK);
-    Value lenQ = maxIdx(arith::SubIOp::create(
-                            b, loc, offset(buf.cuSeqlensQ, next, totalQ),
-                            pos.qStart),
-                        zero);
-    Value lenK = maxIdx(arith::SubIOp::create(
-                            b, loc, offset(buf.cuSeqlensK, next, totalK),
-                            pos.kStart),
-                        zero);
-    pos.layoutSeqQ = lenQ;
-    pos.layoutSeqK = lenK;
-    pos.seqQ = buf.sequsedQ
-                   ? maxIdx(minIdx(loadIndex(buf.sequsedQ, {pos.b}), lenQ), zero)
-                   : lenQ;
-    pos.seqK = buf.sequsedK
-                   ? maxIdx(minIdx(loadIndex(buf.sequsedK, {pos.b}), lenK), zero)
-                   : lenK;
-    if (!buf.customMask)
-      return pos.maskBase;
-    Value cells = arith::MulIOp::create(b, loc, lenQ, lenK);
+    Value cells =
+        arith::MulIOp::create(b, loc, pos.layoutSeqQ, pos.layoutSeqK);
     if (cast<MemRefType>(buf.customMask.getType()).getElementType().isInteger(8))
       cells = ceilDiv(cells, 8);
     return arith::AddIOp::create(b, loc, pos.maskBase, cells);

@@ -17,8 +17,8 @@ func.func @head_dim(%q: tensor<1x64x2x32xf16>) -> tensor<1x64x2x32xf16> {
 
 // -----
 
-func.func @varlen(%q: tensor<?x2x64xf16>, %cu: tensor<3xi32>) -> tensor<?x2x64xf16> {
-  // expected-error @+1 {{attn-gpu-kernels: varlen (cu_seqlens) is not supported by the GPU kernel yet}}
-  %o = attn.attention %q, %q, %q cu_seqlens_q(%cu : tensor<3xi32>) cu_seqlens_k(%cu : tensor<3xi32>) : tensor<?x2x64xf16>, tensor<?x2x64xf16>, tensor<?x2x64xf16> -> tensor<?x2x64xf16>
+func.func @varlen_custom_mask(%q: tensor<?x2x64xf16>, %cu: tensor<3xi32>, %m: tensor<?xi1>) -> tensor<?x2x64xf16> {
+  // expected-error @+1 {{attn-gpu-kernels: a varlen custom_mask is not supported by the GPU kernel yet}}
+  %o = attn.attention %q, %q, %q cu_seqlens_q(%cu : tensor<3xi32>) cu_seqlens_k(%cu : tensor<3xi32>) custom_mask(%m : tensor<?xi1>) {masks = [#attn.custom_mask]} : tensor<?x2x64xf16>, tensor<?x2x64xf16>, tensor<?x2x64xf16> -> tensor<?x2x64xf16>
   return %o : tensor<?x2x64xf16>
 }

@@ -53,3 +53,20 @@ func.func @dense_bf16(%q: tensor<?x?x4x128xbf16>, %k: tensor<?x?x4x128xbf16>, %v
   %o = attn.attention %q, %k, %v : tensor<?x?x4x128xbf16>, tensor<?x?x4x128xbf16>, tensor<?x?x4x128xbf16> -> tensor<?x?x4x128xbf16>
   return %o : tensor<?x?x4x128xbf16>
 }
+
+// Varlen: q/k/v packed as [T, H, D] with cu_seqlens. The grid covers every
+// packed row for each of the B + 1 slots of cu_seqlens_q (parameter 3, dim
+// 0): grid = (ceil(T / 64), 2, len(cu_seqlens_q)); a CTA past the batch or
+// past its sequence's rows returns before touching memory.
+// KERNEL: gpu.func @varlen_kernel
+// KERNEL-SAME: attn.grid = array<i64: 0, 0, 64, -1, 0, 2, 3, 0, 1>
+// KERNEL: %[[B:.*]] = gpu.block_id  z
+// KERNEL: %[[INBATCH:.*]] = arith.cmpi slt, %[[B]], %{{.*}} : index
+// KERNEL: scf.if %[[INBATCH]] {
+// KERNEL: memref.load %arg3
+// KERNEL: scf.if
+// KERNEL: nvgpu.device_async_copy
+func.func @varlen(%q: tensor<?x2x64xf16>, %k: tensor<?x2x64xf16>, %v: tensor<?x2x64xf16>, %cu_q: tensor<?xi32>, %cu_k: tensor<?xi32>) -> tensor<?x2x64xf16> {
+  %o = attn.attention %q, %k, %v cu_seqlens_q(%cu_q : tensor<?xi32>) cu_seqlens_k(%cu_k : tensor<?xi32>) {masks = [#attn.causal<bottom_right>]} : tensor<?x2x64xf16>, tensor<?x2x64xf16>, tensor<?x2x64xf16> -> tensor<?x2x64xf16>
+  return %o : tensor<?x2x64xf16>
+}

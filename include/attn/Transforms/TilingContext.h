@@ -50,6 +50,12 @@ struct TilePosition {
   Value k0;     ///< first key of the tile
 };
 
+/// Fills pos.qStart/kStart, seqQ/seqK and layoutSeqQ/K of sequence pos.b:
+/// offsets from cu_seqlens (clamped into the packed buffers) and lengths
+/// after seqused for varlen ops; 0 and the sequence dimension otherwise.
+void emitSequenceBounds(OpBuilder &builder, Location loc, AttentionOp op,
+                        const AttentionBuffers &buffers, TilePosition &pos);
+
 /// Whether a tile needs element code: score modifications and gates on
 /// every tile, masks on partial ones.
 bool hasElementCode(AttentionOp op, bool partial);

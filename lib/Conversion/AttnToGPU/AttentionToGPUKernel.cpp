@@ -61,8 +61,8 @@ std::string unsupportedReason(AttentionOp op) {
   Type element = op.getQ().getType().getElementType();
   if (!element.isF16() && !element.isBF16())
     return "the GPU kernel needs f16 or bf16 q/k/v";
-  if (op.isVarlen())
-    return "varlen (cu_seqlens) is not supported by the GPU kernel yet";
+  if (op.isVarlen() && op.getCustomMask())
+    return "a varlen custom_mask is not supported by the GPU kernel yet";
   if (op.getLayout() != Layout::bshd)
     return "the GPU kernel needs the bshd layout";
   if (shape.headDim != shape.headDimV ||
@@ -117,13 +117,24 @@ public:
                                     index(shape.headsQ / shape.headsKV));
     Value qt = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
     pos.q0 = arith::MulIOp::create(b, loc, qt, index(kBlockQ));
-    pos.qStart = pos.kStart = index(0);
-    pos.seqQ = pos.layoutSeqQ = memref::DimOp::create(b, loc, buf.q, 1);
-    pos.seqK = pos.layoutSeqK = memref::DimOp::create(b, loc, buf.k, 1);
     pos.maskBase = index(0);
+    if (op.isVarlen()) {
+      // The grid covers the longest possible sequence (all T rows) for
+      // each of B + 1 batch slots; CTAs past the batch or past their
+      // sequence's rows leave at once.
+      Value batch = arith::SubIOp::create(
+          b, loc, memref::DimOp::create(b, loc, buf.cuSeqlensQ, 0), index(1));
+      exitUnless(arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt,
+                                       pos.b, batch));
+      emitSequenceBounds(b, loc, op, buf, pos);
+      exitUnless(arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt,
+                                       pos.q0, pos.seqQ));
+    } else {
+      emitSequenceBounds(b, loc, op, buf, pos);
+    }
 
     createSharedViews();
-    loadTile(buf.q, qShared, nullptr, pos.h, pos.q0, pos.seqQ);
+    loadTile(buf.q, qShared, nullptr, pos.h, pos.qStart, pos.q0, pos.seqQ);
     Value qGroup = commitGroup();
 
     // The kv tiles that can hold a kept key for these 64 rows.
@@ -218,11 +229,27 @@ private:
     vShared = view({2, kBlockK, pitch}, tileBytes + 2 * kBlockK * pitch * 2);
   }
 
-  /// Copies rows [row0, row0 + 64) of head `head` of `src` (zero-filling
-  /// rows at or past `rows`) into `dst` (2-D, or stage `stage` of a 3-D
-  /// buffer), 16 bytes per cp.async.
-  void loadTile(Value src, Value dst, Value stage, Value head, Value row0,
-                Value rows) {
+  /// Continues only where `cond` holds: the rest of the kernel body is built
+  /// inside an scf.if (a CTA with nothing to do returns at once).
+  void exitUnless(Value cond) {
+    auto ifOp = scf::IfOp::create(b, loc, cond, /*withElseRegion=*/false);
+    b.setInsertionPointToStart(ifOp.thenBlock());
+  }
+
+  /// Indices of (sequence row `row`, head, column) in a [B, S, H, D] tensor,
+  /// or in a packed varlen [T, H, D] one whose sequence starts at `start`.
+  SmallVector<Value> rowIndices(Value start, Value row, Value head, Value col) {
+    if (op.isVarlen())
+      return {addIdx(start, row), head, col};
+    return {pos.b, row, head, col};
+  }
+
+  /// Copies rows [row0, row0 + 64) of head `head` of the sequence starting
+  /// at packed row `start` of `src` (zero-filling rows at or past `rows`)
+  /// into `dst` (2-D, or stage `stage` of a 3-D buffer), 16 bytes per
+  /// cp.async.
+  void loadTile(Value src, Value dst, Value stage, Value head, Value start,
+                Value row0, Value rows) {
     int64_t chunksPerRow = headDim / 8;
     int64_t perThread = kBlockQ * chunksPerRow / (kWarps * 32);
     for (int64_t it = 0; it < perThread; ++it) {
@@ -243,7 +270,7 @@ private:
       dstIdx.append({r, col});
       nvgpu::DeviceAsyncCopyOp::create(
           b, loc, nvgpu::DeviceAsyncTokenType::get(b.getContext()), dst,
-          dstIdx, src, ValueRange{pos.b, safeRow, head, col},
+          dstIdx, src, rowIndices(start, safeRow, head, col),
           b.getIndexAttr(8), count, /*bypassL1=*/b.getUnitAttr());
     }
   }
@@ -260,8 +287,8 @@ private:
     Value live = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, kt,
                                        ktHi);
     Value rows = arith::SelectOp::create(b, loc, live, pos.seqK, index(0));
-    loadTile(buf.k, kShared, stage, pos.hk, row0, rows);
-    loadTile(buf.v, vShared, stage, pos.hk, row0, rows);
+    loadTile(buf.k, kShared, stage, pos.hk, pos.kStart, row0, rows);
+    loadTile(buf.v, vShared, stage, pos.hk, pos.kStart, row0, rows);
   }
 
   void loadQFragments() {
@@ -567,7 +594,7 @@ private:
               b, loc, extract(results[4 + nd], x, y), inverse);
           value = arith::TruncFOp::create(b, loc, elementType, value);
           memref::StoreOp::create(b, loc, value, buf.out,
-                                  ValueRange{pos.b, row, pos.h, col});
+                                  rowIndices(pos.qStart, row, pos.h, col));
         }
       if (buf.lse) {
         Value isLeader = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
@@ -580,8 +607,10 @@ private:
                                   log2(l[x])),
             f(kLn2));
         lse = arith::SelectOp::create(b, loc, any, lse, f(-INFINITY));
-        memref::StoreOp::create(b, loc, lse, buf.lse,
-                                ValueRange{pos.b, pos.h, row});
+        SmallVector<Value> at = {pos.h, addIdx(pos.qStart, row)};
+        if (!op.isVarlen())
+          at = {pos.b, pos.h, row};
+        memref::StoreOp::create(b, loc, lse, buf.lse, at);
       }
     }
   }
@@ -667,6 +696,10 @@ struct GPUKernelsPass : public attn::impl::AttnGPUKernelsBase<GPUKernelsPass> {
     buf.q = argFor(op.getQ());
     buf.k = argFor(op.getK());
     buf.v = argFor(op.getV());
+    buf.cuSeqlensQ = argFor(op.getCuSeqlensQ());
+    buf.cuSeqlensK = argFor(op.getCuSeqlensK());
+    buf.sequsedQ = argFor(op.getSequsedQ());
+    buf.sequsedK = argFor(op.getSequsedK());
     buf.docIdsQ = argFor(op.getDocIdsQ());
     buf.docIdsKv = argFor(op.getDocIdsKv());
     buf.customMask = argFor(op.getCustomMask());
@@ -683,15 +716,22 @@ struct GPUKernelsPass : public attn::impl::AttnGPUKernelsBase<GPUKernelsPass> {
     buf.out = entry.getArgument(numArgs);
     if (op.getLse())
       buf.lse = entry.getArgument(numArgs + 1);
-    // grid = (ceil(Sq / 64), Hq, B), from q (parameter index of q).
-    unsigned qParam = cast<BlockArgument>(op.getQ()).getArgNumber();
+    // grid = (ceil(Sq / 64), Hq, B), from q (parameter index of q); varlen:
+    // (ceil(T / 64), Hq, B + 1) from q and cu_seqlens_q.
+    int64_t qParam = cast<BlockArgument>(op.getQ()).getArgNumber();
+    int64_t batchParam = qParam, rowDim = 1;
+    if (op.isVarlen()) {
+      batchParam = cast<BlockArgument>(op.getCuSeqlensQ()).getArgNumber();
+      rowDim = 0;
+    }
     kernel->setAttr("attn.grid",
-                    b.getDenseI64ArrayAttr({int64_t(qParam), 1, kBlockQ, -1, 0,
+                    b.getDenseI64ArrayAttr({qParam, rowDim, kBlockQ, -1, 0,
                                             op.getProblemShape().headsQ,
-                                            int64_t(qParam), 0, 1}));
+                                            batchParam, 0, 1}));
 
     b.setInsertionPointToStart(&entry);
     KernelBuilder(b, op.getLoc(), op, buf).build();
+    b.setInsertionPointToEnd(&entry); // build() may end inside an scf.if
     gpu::ReturnOp::create(b, loc);
     func.erase();
     return success();

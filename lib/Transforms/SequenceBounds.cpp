@@ -1,0 +1,69 @@
+//===- SequenceBounds.cpp - where one sequence lives in q/k/v -------------===//
+//
+// The rows of sequence `b`: its offsets into the packed varlen buffers
+// (cu_seqlens) and its lengths (after seqused). Shared by the CPU tiling and
+// the GPU kernel generator so both read a batch the same way.
+//
+//===----------------------------------------------------------------------===//
+
+#include "attn/Transforms/TilingContext.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+
+using namespace mlir;
+using namespace mlir::attn;
+
+void mlir::attn::emitSequenceBounds(OpBuilder &b, Location loc, AttentionOp op,
+                                    const AttentionBuffers &buf,
+                                    TilePosition &pos) {
+  auto index = [&](int64_t v) -> Value {
+    return arith::ConstantIndexOp::create(b, loc, v);
+  };
+  auto dim = [&](Value memref, int64_t d) -> Value {
+    return memref::DimOp::create(b, loc, memref, d);
+  };
+  auto minIdx = [&](Value x, Value y) -> Value {
+    return arith::MinSIOp::create(b, loc, x, y);
+  };
+  auto maxIdx = [&](Value x, Value y) -> Value {
+    return arith::MaxSIOp::create(b, loc, x, y);
+  };
+  auto loadIndex = [&](Value memref, Value at) -> Value {
+    Value value = memref::LoadOp::create(b, loc, memref, ValueRange{at});
+    return arith::IndexCastOp::create(b, loc, b.getIndexType(), value);
+  };
+  Value zero = index(0);
+  if (!op.isVarlen()) {
+    unsigned seqDim = op.getLayout() == Layout::bshd ? 1 : 2;
+    pos.qStart = pos.kStart = zero;
+    pos.seqQ = pos.layoutSeqQ = dim(buf.q, seqDim);
+    pos.seqK = pos.layoutSeqK = dim(buf.k, seqDim);
+    return;
+  }
+  Value next = arith::AddIOp::create(b, loc, pos.b, index(1));
+  // Offsets are clamped into [0, T] and lengths to >= 0, so that corrupt
+  // cu_seqlens can never make a tile read or write outside q/k/v/out.
+  auto offset = [&](Value cu, Value at, Value total) {
+    return minIdx(maxIdx(loadIndex(cu, at), zero), total);
+  };
+  Value totalQ = dim(buf.q, 0), totalK = dim(buf.k, 0);
+  pos.qStart = offset(buf.cuSeqlensQ, pos.b, totalQ);
+  pos.kStart = offset(buf.cuSeqlensK, pos.b, totalK);
+  Value lenQ = maxIdx(
+      arith::SubIOp::create(b, loc, offset(buf.cuSeqlensQ, next, totalQ),
+                            pos.qStart),
+      zero);
+  Value lenK = maxIdx(
+      arith::SubIOp::create(b, loc, offset(buf.cuSeqlensK, next, totalK),
+                            pos.kStart),
+      zero);
+  pos.layoutSeqQ = lenQ;
+  pos.layoutSeqK = lenK;
+  pos.seqQ = buf.sequsedQ
+                 ? maxIdx(minIdx(loadIndex(buf.sequsedQ, pos.b), lenQ), zero)
+                 : lenQ;
+  pos.seqK = buf.sequsedK
+                 ? maxIdx(minIdx(loadIndex(buf.sequsedK, pos.b), lenK), zero)
+                 : lenK;
+}
