@@ -22,3 +22,20 @@ func.func @varlen_custom_mask(%q: tensor<?x2x64xf16>, %cu: tensor<3xi32>, %m: te
   %o = attn.attention %q, %q, %q cu_seqlens_q(%cu : tensor<3xi32>) cu_seqlens_k(%cu : tensor<3xi32>) custom_mask(%m : tensor<?xi1>) {masks = [#attn.custom_mask]} : tensor<?x2x64xf16>, tensor<?x2x64xf16>, tensor<?x2x64xf16> -> tensor<?x2x64xf16>
   return %o : tensor<?x2x64xf16>
 }
+
+// -----
+
+// A 64-row query tile must lie inside one query block of the BlockMask.
+func.func @small_blocks(%q: tensor<1x64x2x64xf16>, %n: tensor<1x2x2xi32>, %i: tensor<1x2x2x2xi32>) -> tensor<1x64x2x64xf16> {
+  // expected-error @+1 {{attn-gpu-kernels: block_sparse q_block and kv_block must be multiples of 64 for the GPU kernel}}
+  %o = attn.attention %q, %q, %q kv_num_blocks(%n : tensor<1x2x2xi32>) kv_indices(%i : tensor<1x2x2x2xi32>) {block_sparse = #attn.block_sparse<q_block = 32, kv_block = 32>} : tensor<1x64x2x64xf16>, tensor<1x64x2x64xf16>, tensor<1x64x2x64xf16> -> tensor<1x64x2x64xf16>
+  return %o : tensor<1x64x2x64xf16>
+}
+
+// -----
+
+func.func @sparse_softmax(%q: tensor<1x64x2x64xf16>) -> tensor<1x64x2x64xf16> {
+  // expected-error @+1 {{attn-gpu-kernels: sparse-softmax attention is not supported by the GPU kernel yet}}
+  %o = attn.attention %q, %q, %q {sparse_softmax = #attn.sparse_softmax} : tensor<1x64x2x64xf16>, tensor<1x64x2x64xf16>, tensor<1x64x2x64xf16> -> tensor<1x64x2x64xf16>
+  return %o : tensor<1x64x2x64xf16>
+}

@@ -70,3 +70,23 @@ func.func @varlen(%q: tensor<?x2x64xf16>, %k: tensor<?x2x64xf16>, %v: tensor<?x2
   %o = attn.attention %q, %k, %v cu_seqlens_q(%cu_q : tensor<?xi32>) cu_seqlens_k(%cu_k : tensor<?xi32>) {masks = [#attn.causal<bottom_right>]} : tensor<?x2x64xf16>, tensor<?x2x64xf16>, tensor<?x2x64xf16> -> tensor<?x2x64xf16>
   return %o : tensor<?x2x64xf16>
 }
+
+// Block-sparse (FlexAttention BlockMask, 128 x 128 blocks): the kv steps
+// come from the lists of this tile's query block qb = q0 / 128, partial
+// blocks (kv_indices) first, then full ones (full_kv_indices); each block is
+// two 64-key tiles. Steps past the lists never read them.
+// KERNEL: gpu.func @sparse_kernel
+// KERNEL: %[[QB:.*]] = arith.divui %{{.*}}, %c128 : index
+// KERNEL: memref.load %arg1[%{{.*}}, %{{.*}}, %[[QB]]] : memref<2x4x8xi32>
+// KERNEL: memref.load %arg3[%{{.*}}, %{{.*}}, %[[QB]]] : memref<2x4x8xi32>
+// KERNEL: scf.if %{{.*}} -> (index)
+// KERNEL: memref.load %arg2[%{{.*}}, %{{.*}}, %[[QB]], %{{.*}}] : memref<2x4x8x8xi32>
+// KERNEL: memref.load %arg4[%{{.*}}, %{{.*}}, %[[QB]], %{{.*}}] : memref<2x4x8x8xi32>
+func.func @sparse(%q: tensor<2x1024x4x64xf16>, %num: tensor<2x4x8xi32>, %idx: tensor<2x4x8x8xi32>,
+                  %fnum: tensor<2x4x8xi32>, %fidx: tensor<2x4x8x8xi32>) -> tensor<2x1024x4x64xf16> {
+  %o = attn.attention %q, %q, %q kv_num_blocks(%num : tensor<2x4x8xi32>) kv_indices(%idx : tensor<2x4x8x8xi32>)
+      full_kv_num_blocks(%fnum : tensor<2x4x8xi32>) full_kv_indices(%fidx : tensor<2x4x8x8xi32>)
+      {block_sparse = #attn.block_sparse<q_block = 128, kv_block = 128>}
+      : tensor<2x1024x4x64xf16>, tensor<2x1024x4x64xf16>, tensor<2x1024x4x64xf16> -> tensor<2x1024x4x64xf16>
+  return %o : tensor<2x1024x4x64xf16>
+}

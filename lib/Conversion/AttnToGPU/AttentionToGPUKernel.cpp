@@ -38,6 +38,7 @@
 #include "mlir/IR/Builders.h"
 
 #include <cfloat>
+#include <functional>
 #include <cmath>
 
 namespace mlir::attn {
@@ -68,9 +69,12 @@ std::string unsupportedReason(AttentionOp op) {
   if (shape.headDim != shape.headDimV ||
       (shape.headDim != 64 && shape.headDim != 128))
     return "the GPU kernel supports head_dim = value head dim = 64 or 128";
-  if (op.getBlockSparseAttr() || op.getSparseSoftmaxAttr())
-    return "block-sparse and sparse-softmax attention are not supported by "
-           "the GPU kernel yet";
+  if (op.getSparseSoftmaxAttr())
+    return "sparse-softmax attention is not supported by the GPU kernel yet";
+  if (BlockSparseAttr blocks = op.getBlockSparseAttr();
+      blocks && (blocks.getQBlock() % kBlockQ || blocks.getKvBlock() % kBlockK))
+    return "block_sparse q_block and kv_block must be multiples of 64 for the "
+           "GPU kernel";
   for (Region *region : {&op.getMaskMod(), &op.getScoreMod()}) {
     bool captures = false;
     region->walk([&](Operation *nested) {
@@ -137,33 +141,13 @@ public:
     loadTile(buf.q, qShared, nullptr, pos.h, pos.qStart, pos.q0, pos.seqQ);
     Value qGroup = commitGroup();
 
-    // The kv tiles that can hold a kept key for these 64 rows.
-    IndexArith arith{b, loc};
-    Value q1 = minIdx(arith::AddIOp::create(b, loc, pos.q0, index(kBlockQ)),
-                      pos.seqQ);
-    RowTileKeys<Value> keys = analyzeRowTile(arith, op.getMasksAttr(), pos.q0,
-                                             q1, pos.seqQ, pos.seqK);
-    Value liveLo = maxIdx(*keys.live.lo, index(0));
-    Value liveHi = minIdx(*keys.live.hi, pos.seqK);
-    Value ktLo = arith::FloorDivSIOp::create(b, loc, liveLo, index(kBlockK));
-    Value ktHi = maxIdx(ktLo, arith::CeilDivSIOp::create(b, loc, liveHi,
-                                                        index(kBlockK)));
-    // Full tiles: inside the full interval and not ragged (the padding keys
-    // of a ragged tile are zero-filled and must be masked).
-    fullLo = fullHi = ktLo;
-    if (keys.full) {
-      fullLo = minIdx(maxIdx(arith::CeilDivSIOp::create(b, loc, *keys.full->lo,
-                                                        index(kBlockK)),
-                             ktLo),
-                      ktHi);
-      Value hi = minIdx(*keys.full->hi, pos.seqK);
-      fullHi = minIdx(
-          maxIdx(arith::FloorDivSIOp::create(b, loc, hi, index(kBlockK)), fullLo),
-          ktHi);
-    }
+    if (op.getBlockSparseAttr())
+      scheduleListedBlocks();
+    else
+      scheduleKvRange();
 
-    // Prologue: K/V tile ktLo into stage 0.
-    loadKV(ktLo, index(0), ktHi);
+    // Prologue: the first K/V tile into stage 0.
+    loadKV(index(0), index(0));
     Value kvGroup = commitGroup();
     nvgpu::DeviceAsyncWaitOp::create(b, loc, qGroup, b.getI32IntegerAttr(1));
     gpu::BarrierOp::create(b, loc);
@@ -177,13 +161,12 @@ public:
     for (int64_t n = 0; n < headDim / 8; ++n)
       init.push_back(zeroAcc);
     init.push_back(kvGroup);
-    auto loop = scf::ForOp::create(b, loc, ktLo, ktHi, index(1), init);
+    auto loop = scf::ForOp::create(b, loc, index(0), tileCount, index(1), init);
     {
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(loop.getBody());
       SmallVector<Value> state(loop.getRegionIterArgs());
-      Value kt = loop.getInductionVar();
-      SmallVector<Value> next = iteration(kt, ktLo, ktHi, state);
+      SmallVector<Value> next = iteration(loop.getInductionVar(), state);
       scf::YieldOp::create(b, loc, next);
     }
     SmallVector<Value> results(loop.getResults());
@@ -191,6 +174,130 @@ public:
   }
 
 private:
+  /// The kv tiles the mask analysis keeps for these 64 rows, in order:
+  /// step t visits tile ktLo + t; tiles inside the full interval (and not
+  /// ragged: the zero-filled padding keys of a ragged tile must be masked)
+  /// run the mask-free code.
+  void scheduleKvRange() {
+    IndexArith arith{b, loc};
+    Value q1 = minIdx(arith::AddIOp::create(b, loc, pos.q0, index(kBlockQ)),
+                      pos.seqQ);
+    RowTileKeys<Value> keys = analyzeRowTile(arith, op.getMasksAttr(), pos.q0,
+                                             q1, pos.seqQ, pos.seqK);
+    Value liveLo = maxIdx(*keys.live.lo, index(0));
+    Value liveHi = minIdx(*keys.live.hi, pos.seqK);
+    Value ktLo = arith::FloorDivSIOp::create(b, loc, liveLo, index(kBlockK));
+    Value ktHi = maxIdx(ktLo, arith::CeilDivSIOp::create(b, loc, liveHi,
+                                                        index(kBlockK)));
+    Value fullLo = ktLo, fullHi = ktLo;
+    if (keys.full) {
+      fullLo = minIdx(maxIdx(arith::CeilDivSIOp::create(b, loc, *keys.full->lo,
+                                                        index(kBlockK)),
+                             ktLo),
+                      ktHi);
+      Value hi = minIdx(*keys.full->hi, pos.seqK);
+      fullHi = minIdx(
+          maxIdx(arith::FloorDivSIOp::create(b, loc, hi, index(kBlockK)), fullLo),
+          ktHi);
+    }
+    tileCount = arith::SubIOp::create(b, loc, ktHi, ktLo);
+    tileAt = [this, ktLo](Value t) { return addIdx(ktLo, t); };
+    isFullTile = [this, fullLo, fullHi](Value, Value kt) -> Value {
+      return arith::AndIOp::create(
+          b, loc,
+          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge, kt, fullLo),
+          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, kt, fullHi));
+    };
+  }
+
+  /// Block-sparse (FlexAttention BlockMask): the kv blocks listed for this
+  /// tile's query block, partial ones first (masks evaluated), then the full
+  /// ones (no mask code unless ragged). A block of kv_block keys is
+  /// kv_block / 64 consecutive tiles; step t maps to a listed block and a
+  /// tile inside it.
+  void scheduleListedBlocks() {
+    BlockSparseAttr blocks = op.getBlockSparseAttr();
+    int64_t ratio = blocks.getKvBlock() / kBlockK;
+    Value qb = arith::DivUIOp::create(b, loc, pos.q0,
+                                      index(blocks.getQBlock()));
+    // Captured by value: tileAt and isFullTile run after this returns.
+    auto at = [=, this](Value memref, Value last) {
+      auto type = cast<MemRefType>(memref.getType());
+      SmallVector<Value> idx = {type.getDimSize(0) == 1 ? index(0) : pos.b,
+                                type.getDimSize(1) == 1 ? index(0) : pos.h, qb};
+      if (last)
+        idx.push_back(last);
+      return idx;
+    };
+    auto loadIdx = [this](Value memref, ArrayRef<Value> idx) -> Value {
+      return arith::IndexCastOp::create(
+          b, loc, b.getIndexType(), memref::LoadOp::create(b, loc, memref, idx));
+    };
+    // Tiles listed: a corrupt count is clamped to the list's columns.
+    auto listedTiles = [&](Value counts, Value indices) -> Value {
+      if (!counts)
+        return index(0);
+      Value n = loadIdx(counts, at(counts, nullptr));
+      Value columns = memref::DimOp::create(b, loc, indices, 3);
+      return mulIdx(maxIdx(minIdx(n, columns), index(0)), ratio);
+    };
+    Value partialTiles = listedTiles(buf.kvNumBlocks, buf.kvIndices);
+    tileCount = addIdx(partialTiles,
+                       listedTiles(buf.fullKvNumBlocks, buf.fullKvIndices));
+    Value lastTile = arith::CeilDivSIOp::create(b, loc, pos.seqK,
+                                                index(kBlockK));
+    Value count = tileCount;
+    tileAt = [=, this](Value t) -> Value {
+      // Step t reads its list entry only when t < count; a step past the
+      // end (the prefetch after the last tile) maps to the empty tile at Sk.
+      auto lookup = [&](Value indices, Value tt) -> Value {
+        Value block = loadIdx(
+            indices,
+            at(indices, arith::DivUIOp::create(b, loc, tt, index(ratio))));
+        return addIdx(mulIdx(block, ratio),
+                      arith::RemUIOp::create(b, loc, tt, index(ratio)));
+      };
+      Value inPartial = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt,
+                                              t, partialTiles);
+      Value inList = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt,
+                                           t, count);
+      auto outer = scf::IfOp::create(b, loc, b.getIndexType(), inPartial,
+                                     /*withElseRegion=*/true);
+      {
+        OpBuilder::InsertionGuard guard(b);
+        b.setInsertionPointToStart(outer.thenBlock());
+        scf::YieldOp::create(b, loc, lookup(buf.kvIndices, t));
+        b.setInsertionPointToStart(outer.elseBlock());
+        Value result = lastTile;
+        if (buf.fullKvIndices) {
+          auto inner = scf::IfOp::create(b, loc, b.getIndexType(), inList,
+                                         /*withElseRegion=*/true);
+          b.setInsertionPointToStart(inner.thenBlock());
+          scf::YieldOp::create(
+              b, loc,
+              lookup(buf.fullKvIndices,
+                     arith::SubIOp::create(b, loc, t, partialTiles)));
+          b.setInsertionPointToStart(inner.elseBlock());
+          scf::YieldOp::create(b, loc, lastTile);
+          b.setInsertionPointAfter(inner);
+          result = inner.getResult(0);
+        }
+        scf::YieldOp::create(b, loc, result);
+      }
+      // A listed block outside the sequence would read out of bounds.
+      return maxIdx(minIdx(outer.getResult(0), lastTile), index(0));
+    };
+    isFullTile = [=, this](Value t, Value kt) -> Value {
+      Value end = mulIdx(addIdx(kt, index(1)), kBlockK);
+      return arith::AndIOp::create(
+          b, loc,
+          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge, t,
+                                partialTiles),
+          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sle, end,
+                                pos.seqK));
+    };
+  }
+
   Value index(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
   Value f(double v) {
     return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v));
@@ -280,12 +387,12 @@ private:
         b, loc, nvgpu::DeviceAsyncTokenType::get(b.getContext()), ValueRange{});
   }
 
-  /// K and V of kv tile `kt` into `stage`; a tile at or past ktHi is
+  /// K and V of the tile of step `t` into `stage`; a step past the last is
   /// zero-filled (keeps one group per iteration, so the wait count is fixed).
-  void loadKV(Value kt, Value stage, Value ktHi) {
-    Value row0 = mulIdx(kt, kBlockK);
-    Value live = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, kt,
-                                       ktHi);
+  void loadKV(Value t, Value stage) {
+    Value row0 = mulIdx(tileAt(t), kBlockK);
+    Value live = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, t,
+                                       tileCount);
     Value rows = arith::SelectOp::create(b, loc, live, pos.seqK, index(0));
     loadTile(buf.k, kShared, stage, pos.hk, pos.kStart, row0, rows);
     loadTile(buf.v, vShared, stage, pos.hk, pos.kStart, row0, rows);
@@ -302,14 +409,13 @@ private:
           ValueRange{row, addIdx(colHalf, index(kk * 16))}, false, 4));
   }
 
-  /// One kv tile; returns the next loop state.
-  SmallVector<Value> iteration(Value kt, Value ktLo, Value ktHi,
-                               ArrayRef<Value> state) {
-    Value stage = arith::RemUIOp::create(
-        b, loc, arith::SubIOp::create(b, loc, kt, ktLo), index(2));
+  /// Step t of the kv schedule; returns the next loop state.
+  SmallVector<Value> iteration(Value t, ArrayRef<Value> state) {
+    Value stage = arith::RemUIOp::create(b, loc, t, index(2));
     Value nextStage = arith::SubIOp::create(b, loc, index(1), stage);
-    // Prefetch tile kt + 1 while this one is computed.
-    loadKV(addIdx(kt, index(1)), nextStage, ktHi);
+    // Prefetch step t + 1 while this one is computed.
+    loadKV(addIdx(t, index(1)), nextStage);
+    Value kt = tileAt(t);
     Value nextGroup = commitGroup();
     nvgpu::DeviceAsyncWaitOp::create(b, loc, state.back(),
                                      b.getI32IntegerAttr(1));
@@ -342,10 +448,7 @@ private:
     // Full tiles and partial tiles run separate code: the full branch has
     // no mask code at all (FA2's split of masked and unmasked iterations).
     Value k0 = mulIdx(kt, kBlockK);
-    Value isFull = arith::AndIOp::create(
-        b, loc,
-        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge, kt, fullLo),
-        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, kt, fullHi));
+    Value isFull = isFullTile(t, kt);
     SmallVector<Value> carried(state.drop_back());
     auto branch = scf::IfOp::create(b, loc, ValueRange(carried).getTypes(),
                                     isFull, /*withElseRegion=*/true);
@@ -625,7 +728,11 @@ private:
   TilePosition pos;
   Value tid, warp, lane, group, quad;
   Value qShared, kShared, vShared;
-  Value fullLo, fullHi;
+  /// The kv schedule: steps [0, tileCount), the tile of a step, and whether
+  /// a step's tile runs the mask-free code.
+  Value tileCount;
+  std::function<Value(Value)> tileAt;
+  std::function<Value(Value, Value)> isFullTile;
   SmallVector<Value> qFrags;
 };
 
@@ -705,6 +812,10 @@ struct GPUKernelsPass : public attn::impl::AttnGPUKernelsBase<GPUKernelsPass> {
     buf.customMask = argFor(op.getCustomMask());
     buf.alibiSlopes = argFor(op.getAlibiSlopes());
     buf.bias = argFor(op.getBias());
+    buf.kvNumBlocks = argFor(op.getKvNumBlocks());
+    buf.kvIndices = argFor(op.getKvIndices());
+    buf.fullKvNumBlocks = argFor(op.getFullKvNumBlocks());
+    buf.fullKvIndices = argFor(op.getFullKvIndices());
     buf.sinks = argFor(op.getSinks());
     buf.gateAlpha = argFor(op.getGateAlpha());
     buf.gateDelta = argFor(op.getGateDelta());
