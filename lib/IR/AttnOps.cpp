@@ -627,14 +627,15 @@ LogicalResult SoftmaxFinalizeOp::verify() {
   return success();
 }
 
-SmallVector<Value> mlir::attn::inlineYieldingRegion(OpBuilder &builder,
-                                                    Region &region,
-                                                    ValueRange args) {
+SmallVector<Value> mlir::attn::inlineYieldingRegion(
+    OpBuilder &builder, Region &region, ValueRange args,
+    function_ref<bool(Operation &, IRMapping &)> replace) {
   Block &body = region.front();
   IRMapping mapping;
   mapping.map(body.getArguments(), args);
   for (Operation &nested : body.without_terminator())
-    builder.clone(nested, mapping);
+    if (!replace || !replace(nested, mapping))
+      builder.clone(nested, mapping);
   return llvm::map_to_vector(
       cast<YieldOp>(body.getTerminator()).getValues(),
       [&](Value value) { return mapping.lookupOrDefault(value); });

@@ -12,6 +12,7 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 
 using namespace mlir;
 using namespace mlir::attn;
@@ -44,6 +45,26 @@ public:
     return arith::CmpIOp::create(b, loc, pred, x, y);
   }
   Value andI1(Value x, Value y) { return arith::AndIOp::create(b, loc, x, y); }
+
+  /// The value a mask_mod/score_mod region yields for `args`; reads of
+  /// captured tensors go to their buffers where the caller mapped them.
+  Value inlineUserRegion(Region &region, ValueRange args) {
+    auto readCaptured = [&](Operation &nested, IRMapping &mapping) {
+      auto extract = dyn_cast<tensor::ExtractOp>(nested);
+      if (!extract || !buf.captured)
+        return false;
+      Value memref = buf.captured(extract.getTensor());
+      if (!memref)
+        return false;
+      SmallVector<Value> indices = llvm::map_to_vector(
+          extract.getIndices(),
+          [&](Value v) { return mapping.lookupOrDefault(v); });
+      mapping.map(extract.getResult(),
+                  memref::LoadOp::create(b, loc, memref, indices).getResult());
+      return true;
+    };
+    return inlineYieldingRegion(b, region, args, readCaptured).front();
+  }
 
   /// i + off for the given alignment: the query's absolute position.
   Value alignedRow(Alignment align) {
@@ -99,8 +120,7 @@ public:
     if (isa<CustomMaskAttr>(atom))
       return customMaskBit();
     if (isa<MaskModAttr>(atom))
-      return inlineYieldingRegion(b, op.getMaskMod(), {pos.b, pos.h, i, j})
-          .front();
+      return inlineUserRegion(op.getMaskMod(), {pos.b, pos.h, i, j});
     auto orMask = cast<OrMaskAttr>(atom);
     Value any = arith::ConstantIntOp::create(b, loc, 0, 1);
     for (Attribute member : orMask.getMembers())
@@ -196,8 +216,7 @@ public:
                                    broadcastIndex(buf.bias, 1, pos.h), i, j});
       return arith::AddFOp::create(b, loc, s, toF32(bias));
     }
-    return inlineYieldingRegion(b, op.getScoreMod(), {s, pos.b, pos.h, i, j})
-        .front();
+    return inlineUserRegion(op.getScoreMod(), {s, pos.b, pos.h, i, j});
   }
 
   /// Adds the gate to the score; with a threshold, also drops the pair when

@@ -39,3 +39,21 @@ func.func @sparse_softmax(%q: tensor<1x64x2x64xf16>) -> tensor<1x64x2x64xf16> {
   %o = attn.attention %q, %q, %q {sparse_softmax = #attn.sparse_softmax} : tensor<1x64x2x64xf16>, tensor<1x64x2x64xf16>, tensor<1x64x2x64xf16> -> tensor<1x64x2x64xf16>
   return %o : tensor<1x64x2x64xf16>
 }
+
+// -----
+
+// Captured tensors are read element by element; a region that hands one to
+// another op (here tensor.dim) cannot become kernel code.
+func.func @capture_not_extract(%q: tensor<1x64x2x64xf16>, %t: tensor<?xf32>) -> tensor<1x64x2x64xf16> {
+  // expected-error @+1 {{attn-gpu-kernels: a captured tensor may only be read with tensor.extract in a region compiled for the GPU ('tensor.dim' uses one)}}
+  %o = attn.attention %q, %q, %q {score_mods = [#attn.score_mod]} : tensor<1x64x2x64xf16>, tensor<1x64x2x64xf16>, tensor<1x64x2x64xf16> -> tensor<1x64x2x64xf16> score_mod {
+  ^bb0(%s: f32, %b: index, %h: index, %i: index, %j: index):
+    %c0 = arith.constant 0 : index
+    %n = tensor.dim %t, %c0 : tensor<?xf32>
+    %ni = arith.index_cast %n : index to i64
+    %nf = arith.sitofp %ni : i64 to f32
+    %r = arith.addf %s, %nf : f32
+    attn.yield %r : f32
+  }
+  return %o : tensor<1x64x2x64xf16>
+}

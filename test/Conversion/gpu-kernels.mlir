@@ -90,3 +90,23 @@ func.func @sparse(%q: tensor<2x1024x4x64xf16>, %num: tensor<2x4x8xi32>, %idx: te
       : tensor<2x1024x4x64xf16>, tensor<2x1024x4x64xf16>, tensor<2x1024x4x64xf16> -> tensor<2x1024x4x64xf16>
   return %o : tensor<2x1024x4x64xf16>
 }
+
+// A score_mod region that captures a tensor (FlexAttention's ALiBi-style
+// s + slope[h] * (j - i)): the capture is kernel parameter 3 and
+// tensor.extract becomes a load from it.
+// KERNEL: gpu.func @captured_kernel(%{{.*}}, %{{.*}}, %{{.*}}, %[[SLOPES:.*]]: memref<4xf32>, %{{.*}}: memref<?x?x4x64xf16>)
+// KERNEL: memref.load %[[SLOPES]][%block_id_y] : memref<4xf32>
+// KERNEL-NOT: tensor.extract
+func.func @captured(%q: tensor<?x?x4x64xf16>, %k: tensor<?x?x4x64xf16>, %v: tensor<?x?x4x64xf16>, %slopes: tensor<4xf32>) -> tensor<?x?x4x64xf16> {
+  %o = attn.attention %q, %k, %v {score_mods = [#attn.score_mod]} : tensor<?x?x4x64xf16>, tensor<?x?x4x64xf16>, tensor<?x?x4x64xf16> -> tensor<?x?x4x64xf16> score_mod {
+  ^bb0(%s: f32, %b: index, %h: index, %i: index, %j: index):
+    %w = tensor.extract %slopes[%h] : tensor<4xf32>
+    %d = arith.subi %j, %i : index
+    %di = arith.index_cast %d : index to i64
+    %df = arith.sitofp %di : i64 to f32
+    %t = arith.mulf %w, %df : f32
+    %r = arith.addf %s, %t : f32
+    attn.yield %r : f32
+  }
+  return %o : tensor<?x?x4x64xf16>
+}

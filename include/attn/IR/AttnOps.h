@@ -7,6 +7,7 @@
 #include "attn/IR/AttnDialect.h"
 #include "mlir/Bytecode/BytecodeOpInterface.h"
 #include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/IRMapping.h"
 #include "mlir/IR/OpDefinition.h"
 #include "mlir/Interfaces/ControlFlowInterfaces.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
@@ -32,9 +33,12 @@ struct ProblemShape {
 namespace mlir::attn {
 /// Clones the body of a one-block region ending in attn.yield at the
 /// builder's insertion point, with the block arguments bound to `args`;
-/// returns the values the yield would return.
-SmallVector<Value> inlineYieldingRegion(OpBuilder &builder, Region &region,
-                                        ValueRange args);
+/// returns the values the yield would return. `replace`, when given, may
+/// emit its own code for an op (mapping its results) and return true to
+/// skip the clone.
+SmallVector<Value>
+inlineYieldingRegion(OpBuilder &builder, Region &region, ValueRange args,
+                     function_ref<bool(Operation &, IRMapping &)> replace = {});
 } // namespace mlir::attn
 
 #endif // ATTN_IR_ATTNOPS_H

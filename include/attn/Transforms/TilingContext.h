@@ -13,6 +13,8 @@
 
 #include "mlir/IR/Builders.h"
 
+#include <functional>
+
 namespace mlir::attn {
 
 /// log2(e) and ln(2): scores are kept in log2 units so that every
@@ -29,6 +31,10 @@ struct AttentionBuffers {
   Value kvNumBlocks, kvIndices, fullKvNumBlocks, fullKvIndices;
   Value sinks, gateAlpha, gateDelta;
   Value out, lse;
+  /// Set by the GPU kernel generator: the memref holding a tensor that a
+  /// mask_mod/score_mod region captures (null for anything else), so that
+  /// the region's tensor.extract becomes a memref.load.
+  std::function<Value(Value)> captured;
 };
 
 /// Index values of the current (batch, head, query tile, kv tile), all

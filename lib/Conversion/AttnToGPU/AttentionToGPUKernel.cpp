@@ -34,6 +34,7 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/Builders.h"
 
@@ -75,16 +76,26 @@ std::string unsupportedReason(AttentionOp op) {
       blocks && (blocks.getQBlock() % kBlockQ || blocks.getKvBlock() % kBlockK))
     return "block_sparse q_block and kv_block must be multiples of 64 for the "
            "GPU kernel";
+  // Regions may read captured tensors, function arguments, with
+  // tensor.extract only (it becomes a load from the kernel parameter).
   for (Region *region : {&op.getMaskMod(), &op.getScoreMod()}) {
-    bool captures = false;
+    std::string why;
     region->walk([&](Operation *nested) {
-      for (Value operand : nested->getOperands())
-        if (!region->isAncestor(operand.getParentRegion()))
-          captures = true;
+      for (Value operand : nested->getOperands()) {
+        if (region->isAncestor(operand.getParentRegion()))
+          continue;
+        if (!isa<BlockArgument>(operand) ||
+            !isa<RankedTensorType>(operand.getType()))
+          why = "mask_mod/score_mod regions may capture only function "
+                "arguments that are tensors";
+        else if (!isa<tensor::ExtractOp>(nested))
+          why = "a captured tensor may only be read with tensor.extract in "
+                "a region compiled for the GPU ('" +
+                nested->getName().getStringRef().str() + "' uses one)";
+      }
     });
-    if (captures)
-      return "mask_mod/score_mod regions that read values from outside the "
-             "region are not supported by the GPU kernel yet";
+    if (!why.empty())
+      return why;
   }
   return "";
 }
@@ -823,6 +834,12 @@ struct GPUKernelsPass : public attn::impl::AttnGPUKernelsBase<GPUKernelsPass> {
       if (!argFor(operand))
         return op.emitError("attn-gpu-kernels: every attn.attention operand "
                             "must be an argument of the function");
+    buf.captured = [&func, &entry](Value tensor) -> Value {
+      auto arg = dyn_cast<BlockArgument>(tensor);
+      if (!arg || arg.getOwner() != &func.getBody().front())
+        return nullptr;
+      return entry.getArgument(arg.getArgNumber());
+    };
     unsigned numArgs = func.getNumArguments();
     buf.out = entry.getArgument(numArgs);
     if (op.getLse())
