@@ -1,8 +1,21 @@
 #!/usr/bin/env bash
-# The tests that need a GPU, run on the device machine from the repository
-# root after building here (bash scripts/attn.sh test). Carry:
-#   build/test/GPU  build/lib/libAttnRuntime.so
-# They skip cleanly where there is no driver or GPU (as in CI).
-set -euo pipefail
+# Everything that needs a GPU, run on the device machine from the repository
+# root after building and compiling the kernels here:
+#   bash scripts/attn.sh test
+#   /usr/bin/python3 bench/gpu_suite.py --compile
+#   /usr/bin/python3 bench/gpu_bench.py --compile
+# Carry: build/lib/libAttnRuntime.so build/test/GPU build/examples
+#        build/gpu_suite build/gpu_bench
+# `bash scripts/gpu-tests.sh` runs the tests; add `--bench [plot.png]` to
+# time the kernels too. The C++ tests skip cleanly where there is no driver
+# or GPU (as in CI).
+set -uo pipefail
 nvidia-smi --query-gpu=name,driver_version --format=csv
-build/test/GPU/AttnGpuRuntimeTests
+status=0
+build/test/GPU/AttnGpuRuntimeTests --gtest_brief=1 || status=1
+build/examples/attention-layer/attn-attention-layer || status=1
+python3 bench/gpu_suite.py || status=1
+if [[ "${1:-}" == "--bench" ]]; then
+  python3 bench/gpu_bench.py ${2:+--plot "$2"} || status=1
+fi
+exit $status

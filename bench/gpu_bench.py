@@ -1,0 +1,195 @@
+"""GPU benchmark: Attn's kernels side by side with torch SDPA (flash, cuDNN)
+and torch.compile(flex_attention), on the convention of ../shared/anchors.md.
+
+  here:        /usr/bin/python3 bench/gpu_bench.py --compile   (writes
+               build/gpu_bench/<case>.attn with build/bin/attn-compile)
+  GPU machine: python3 bench/gpu_bench.py [--plot PATH]       (carry
+               build/lib/libAttnRuntime.so and build/gpu_bench)
+
+bf16, batch x seqlen = 16384 tokens, hidden 2048 (heads = 2048 / d),
+FLOPs = 4 b h sq sk d (halved when causal), median of
+triton.testing.do_bench. The masked / modified variants (b=4, h=16, s=4096,
+d=128, causal) count only the kept pairs. Prints markdown tables with
+ratios; --plot saves a bar chart (needs matplotlib).
+"""
+import math
+import os
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "python"))
+
+from attn._ir import Alibi, AttentionSpec, Causal, Document, SlidingWindow, Softcap  # noqa: E402
+
+OUT_DIR = os.path.join(ROOT, "build", "gpu_bench")
+SEQLENS = (512, 1024, 2048, 4096, 8192, 16384)
+
+
+def grid_spec(d, causal):
+    return AttentionSpec(dtype="bf16", heads_q=2048 // d, heads_kv=2048 // d, head_dim=d,
+                         masks=(Causal(),) if causal else (), lse=True)
+
+
+VARIANTS = {
+    "window1024": AttentionSpec(dtype="bf16", heads_q=16, heads_kv=16, head_dim=128,
+                                masks=(SlidingWindow(1024, 0),)),
+    "softcap30": AttentionSpec(dtype="bf16", heads_q=16, heads_kv=16, head_dim=128,
+                               masks=(Causal(),), score_mods=(Softcap(30.0),)),
+    "alibi": AttentionSpec(dtype="bf16", heads_q=16, heads_kv=16, head_dim=128,
+                           masks=(Causal(),), score_mods=(Alibi(),)),
+    "document6": AttentionSpec(dtype="bf16", heads_q=16, heads_kv=16, head_dim=128,
+                               masks=(Document(), Causal())),
+    "gqa32_8": AttentionSpec(dtype="bf16", heads_q=32, heads_kv=8, head_dim=128,
+                             masks=(Causal(),)),
+}
+
+
+def kernels():
+    ks = {f"d{d}_{'causal' if c else 'dense'}": grid_spec(d, c)
+          for d in (64, 128) for c in (False, True)}
+    ks.update(VARIANTS)
+    return ks
+
+
+def compile_all():
+    os.makedirs(OUT_DIR, exist_ok=True)
+    tool = os.path.join(ROOT, "build", "bin", "attn-compile")
+    for name, spec in kernels().items():
+        src = os.path.join(OUT_DIR, name + ".mlir")
+        with open(src, "w") as f:
+            f.write(spec.to_mlir(name))
+        subprocess.run([tool, src, "-o", os.path.join(OUT_DIR, name + ".attn"),
+                        "--chip=sm_90", "--format=bin"], check=True)
+
+
+def main():
+    if "--compile" in sys.argv:
+        compile_all()
+        return
+    import torch
+    import torch.nn.functional as F
+    import triton.testing
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+    from torch.nn.attention.flex_attention import create_block_mask, flex_attention
+    from attn._runtime import Kernel
+
+    flex = torch.compile(flex_attention)
+    bench = lambda fn: triton.testing.do_bench(fn, return_mode="median")
+    print(torch.cuda.get_device_name(), torch.__version__)
+
+    def sdpa(backend, q, k, v, causal, gqa=False):
+        try:
+            with sdpa_kernel(backend):
+                return bench(lambda: F.scaled_dot_product_attention(
+                    q, k, v, is_causal=causal, enable_gqa=gqa))
+        except Exception:
+            return float("nan")
+
+    rows = []
+    for d in (64, 128):
+        h = 2048 // d
+        for causal in (False, True):
+            name = f"d{d}_{'causal' if causal else 'dense'}"
+            kernel = Kernel(os.path.join(OUT_DIR, name + ".attn"))
+            for seq in SEQLENS:
+                b = 16384 // seq
+                q, k, v = (torch.randn(b, seq, h, d, device="cuda", dtype=torch.bfloat16)
+                           for _ in range(3))
+                out = torch.empty_like(q)
+                lse = torch.empty(b, h, seq, device="cuda")
+                qt, kt, vt = (x.transpose(1, 2).contiguous() for x in (q, k, v))
+                flops = 4 * b * h * seq * seq * d * (0.5 if causal else 1.0)
+                t_attn = bench(lambda: kernel(q, k, v, out, lse))
+                t_flash = sdpa(SDPBackend.FLASH_ATTENTION, qt, kt, vt, causal)
+                t_cudnn = sdpa(SDPBackend.CUDNN_ATTENTION, qt, kt, vt, causal)
+                mask = None
+                if causal:
+                    mask = create_block_mask(lambda b_, h_, i, j: j <= i, None, None, seq, seq)
+                t_flex = bench(lambda: flex(qt, kt, vt, block_mask=mask))
+                tf = lambda ms: flops / ms * 1e-9
+                rows.append((d, seq, causal, tf(t_attn), tf(t_flash), tf(t_cudnn), tf(t_flex)))
+                del q, k, v, qt, kt, vt, out, lse
+    print("\n| d | seqlen | causal | attn | flash (FA2) | cudnn | flex | attn/flash | attn/flex |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for d, seq, causal, a, fl, cu, fx in rows:
+        print(f"| {d} | {seq} | {'yes' if causal else 'no'} | {a:.0f} | {fl:.0f} | {cu:.0f} | "
+              f"{fx:.0f} | {a / fl:.2f} | {a / fx:.2f} |")
+
+    # Variants: b=4, s=4096, d=128, bf16, TFLOP/s over kept pairs.
+    b, s, d = 4, 4096, 128
+    vrows = []
+    for name, spec in VARIANTS.items():
+        hq, hkv = spec.heads_q, spec.heads_kv
+        kernel = Kernel(os.path.join(OUT_DIR, name + ".attn"))
+        q = torch.randn(b, s, hq, d, device="cuda", dtype=torch.bfloat16)
+        k, v = (torch.randn(b, s, hkv, d, device="cuda", dtype=torch.bfloat16) for _ in range(2))
+        out = torch.empty_like(q)
+        qt, kt, vt = (x.transpose(1, 2).contiguous() for x in (q, k, v))
+        i = torch.arange(s, device="cuda")[:, None]
+        j = torch.arange(s, device="cuda")[None, :]
+        args = [q, k, v]
+        score_mod = None
+        if name == "window1024":
+            mask_fn = lambda b_, h_, qi, kj: (kj <= qi) & (kj >= qi - 1024)
+            keep = (j <= i) & (j >= i - 1024)
+        elif name == "document6":
+            bounds = torch.linspace(0, s, 7, device="cuda").long()
+            docs = torch.bucketize(torch.arange(s, device="cuda"), bounds[1:-1], right=True)
+            docs_b = docs.int().expand(b, s).contiguous()
+            args += [docs_b, docs_b]
+            mask_fn = lambda b_, h_, qi, kj: (kj <= qi) & (docs[qi] == docs[kj])
+            keep = (j <= i) & (docs[:, None] == docs[None, :])
+        else:
+            mask_fn = lambda b_, h_, qi, kj: kj <= qi
+            keep = j <= i
+        if name == "softcap30":
+            score_mod = lambda sc, b_, h_, qi, kj: 30.0 * torch.tanh(sc / 30.0)
+        elif name == "alibi":
+            slopes = torch.exp2(-8.0 * torch.arange(1, hq + 1, device="cuda") / hq)
+            args.append(slopes.float())
+            score_mod = lambda sc, b_, h_, qi, kj: sc - slopes[h_] * (qi - kj).abs()
+        flops = 4 * b * hq * d * keep.sum().item()
+        t_attn = bench(lambda: kernel(*args, out))
+        bm = create_block_mask(mask_fn, None, None, s, s)
+        gqa = hq != hkv
+        t_flex = bench(lambda: flex(qt, kt, vt, score_mod=score_mod, block_mask=bm,
+                                    enable_gqa=gqa))
+        t_flash = t_cudnn = float("nan")
+        if name == "gqa32_8":
+            t_flash = sdpa(SDPBackend.FLASH_ATTENTION, qt, kt, vt, True, gqa=True)
+            t_cudnn = sdpa(SDPBackend.CUDNN_ATTENTION, qt, kt, vt, True, gqa=True)
+        tf = lambda ms: flops / ms * 1e-9
+        vrows.append((name, tf(t_attn), tf(t_flex), tf(t_flash), tf(t_cudnn)))
+    print("\n| variant (b=4 h=16 s=4096 d=128 causal) | attn | flex | flash | cudnn | attn/flex |")
+    print("|---|---|---|---|---|---|")
+    for name, a, fx, fl, cu in vrows:
+        print(f"| {name} | {a:.0f} | {fx:.0f} | {fl:.0f} | {cu:.0f} | {a / fx:.2f} |")
+
+    if "--plot" in sys.argv:
+        path = sys.argv[sys.argv.index("--plot") + 1]
+        try:
+            import matplotlib
+            matplotlib.use("Agg")
+            import matplotlib.pyplot as plt
+        except ImportError:
+            print("no matplotlib: plot skipped")
+            return
+        fig, axes = plt.subplots(1, 4, figsize=(20, 4), sharey=True)
+        for ax, (d, causal) in zip(axes, [(64, False), (64, True), (128, False), (128, True)]):
+            sel = [r for r in rows if r[0] == d and r[2] == causal]
+            xs = range(len(sel))
+            for n, (label, col) in enumerate([("attn", 3), ("flash", 4), ("cudnn", 5), ("flex", 6)]):
+                ax.bar([x + n * 0.2 for x in xs], [r[col] for r in sel], 0.2, label=label)
+            ax.set_xticks([x + 0.3 for x in xs], [str(r[1]) for r in sel])
+            ax.set_title(f"d={d} {'causal' if causal else 'non-causal'} (bf16)")
+            ax.set_xlabel("seqlen")
+        axes[0].set_ylabel("TFLOP/s")
+        axes[0].legend()
+        fig.tight_layout()
+        fig.savefig(path, dpi=100)
+        print(f"plot saved to {path}")
+
+
+if __name__ == "__main__":
+    main()

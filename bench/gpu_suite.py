@@ -1,0 +1,271 @@
+"""GPU correctness suite: every kernel family against float64 numpy.
+
+Two steps, because the GPU machine has no MLIR:
+
+  here:        /usr/bin/python3 bench/gpu_suite.py --compile   (writes
+               build/gpu_suite/<case>.attn with build/bin/attn-compile)
+  GPU machine: python3 bench/gpu_suite.py                      (carry
+               build/lib/libAttnRuntime.so and build/gpu_suite)
+
+Each case is an AttentionSpec (python/attn/_ir.py) and a list of shapes.
+Inputs are fresh random tensors; outputs are poisoned with NaN first; every
+element of out and lse is compared with attn.reference.spec_reference
+(float64). A case passes when ||out - ref|| / ||ref|| < 2e-3 (f16) or 1e-2
+(bf16: 8 mantissa bits), max |lse - ref| < 1e-2, every row written, and
+fully masked rows give out 0 and lse -inf.
+"""
+import os
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "python"))
+
+from attn._ir import (Alibi, AttentionSpec, Bias, Causal, Chunked,  # noqa: E402
+                      CustomMask, Document, MaskMod, Or, PrefixLM, ScoreMod,
+                      SlidingWindow, Softcap)
+
+OUT_DIR = os.path.join(ROOT, "build", "gpu_suite")
+
+SLOPE_MOD = """
+%w = tensor.extract %slopes[%h] : tensor<{hq}xf32>
+%d = arith.subi %j, %i : index
+%di = arith.index_cast %d : index to i64
+%df = arith.sitofp %di : i64 to f32
+%t = arith.mulf %w, %df : f32
+%r = arith.addf %s, %t : f32
+attn.yield %r : f32
+"""
+# keep j + 8 <= i: the first 8 rows keep nothing (out 0, lse -inf).
+LAG_MASK = """
+%c8 = arith.constant 8 : index
+%jj = arith.addi %j, %c8 : index
+%keep = arith.cmpi ule, %jj, %i : index
+attn.yield %keep : i1
+"""
+
+
+def S(**kw):
+    kw.setdefault("lse", True)
+    return AttentionSpec(**kw)
+
+
+# name -> (spec, [(batch, sq, sk)] or varlen [lengths_q], [lengths_k]),
+# python callables for the regions (reference only)
+CASES = {
+    "dense_d64_f16_gqa": (S(dtype="f16", heads_q=8, heads_kv=2, head_dim=64),
+                          [(2, 300, 700), (1, 17, 33)]),
+    "dense_d128_bf16": (S(dtype="bf16", heads_q=4, heads_kv=4, head_dim=128),
+                        [(2, 1000, 1000), (1, 1, 65)]),
+    "causal_tl_d128_bf16": (S(dtype="bf16", heads_q=4, heads_kv=4, head_dim=128,
+                              masks=(Causal("top_left"),)), [(2, 1000, 1000)]),
+    "causal_br_d64_bf16_gqa": (S(dtype="bf16", heads_q=8, heads_kv=2, head_dim=64,
+                                 masks=(Causal("bottom_right"),)),
+                               [(2, 300, 700), (1, 700, 300)]),
+    "causal_d128_f16_4k": (S(dtype="f16", heads_q=4, heads_kv=4, head_dim=128,
+                             masks=(Causal(),)), [(1, 4096, 4096)]),
+    "window_d128_f16": (S(dtype="f16", heads_q=4, heads_kv=4, head_dim=128,
+                          masks=(SlidingWindow(100, 0, "bottom_right"),)),
+                        [(2, 1000, 1000), (1, 500, 900)]),
+    "prefix_lm_d64_f16": (S(dtype="f16", heads_q=4, heads_kv=4, head_dim=64,
+                            masks=(PrefixLM(200),)), [(1, 777, 777)]),
+    "chunked_d64_bf16": (S(dtype="bf16", heads_q=4, heads_kv=2, head_dim=64,
+                           masks=(Chunked(128), Causal())), [(1, 1000, 1000)]),
+    "document_causal_d128_f16": (S(dtype="f16", heads_q=4, heads_kv=4, head_dim=128,
+                                   masks=(Document(), Causal())), [(2, 1000, 1000)]),
+    "custom_mask_d64_f16": (S(dtype="f16", heads_q=4, heads_kv=4, head_dim=64,
+                              masks=(CustomMask(),)), [(2, 200, 300)]),
+    "custom_mask_packed_d64_bf16": (S(dtype="bf16", heads_q=4, heads_kv=4, head_dim=64,
+                                      masks=(CustomMask(packed=True),)), [(1, 200, 300)]),
+    "or_window_prefix_d64_f16": (S(dtype="f16", heads_q=4, heads_kv=4, head_dim=64,
+                                   masks=(Or((SlidingWindow(64, 0), PrefixLM(100))),)),
+                                 [(1, 600, 600)]),
+    "softcap_causal_d128_bf16": (S(dtype="bf16", heads_q=4, heads_kv=2, head_dim=128,
+                                   masks=(Causal(),), score_mods=(Softcap(30.0),)),
+                                 [(2, 1000, 1000)]),
+    "alibi_bias_d64_f16": (S(dtype="f16", heads_q=4, heads_kv=4, head_dim=64,
+                             score_mods=(Alibi(per_batch=True), Bias())), [(2, 300, 400)]),
+    "score_mod_capture_d128_f16": (S(dtype="f16", heads_q=4, heads_kv=4, head_dim=128,
+                                     score_mods=(ScoreMod(),),
+                                     score_mod=SLOPE_MOD.format(hq=4),
+                                     captures=(("slopes", "tensor<4xf32>"),)),
+                                   [(2, 500, 500)]),
+    "mask_mod_lag_d64_bf16": (S(dtype="bf16", heads_q=4, heads_kv=4, head_dim=64,
+                                masks=(MaskMod(),), mask_mod=LAG_MASK), [(1, 300, 300)]),
+    "sinks_causal_d64_f16": (S(dtype="f16", heads_q=4, heads_kv=4, head_dim=64,
+                               masks=(Causal(),), sinks=True), [(2, 500, 500)]),
+    "varlen_causal_br_d128_bf16": (S(dtype="bf16", heads_q=4, heads_kv=2, head_dim=128,
+                                     varlen=True, seqused=True,
+                                     masks=(Causal("bottom_right"),)),
+                                   [([100, 1000, 0, 600], [150, 1000, 5, 600])]),
+    "varlen_dense_d64_f16": (S(dtype="f16", heads_q=8, heads_kv=8, head_dim=64,
+                               varlen=True), [([17, 300, 64], [40, 300, 1])]),
+    "block_sparse_d64_f16": (S(dtype="f16", heads_q=4, heads_kv=4, head_dim=64,
+                               masks=(Causal(),), block_sparse=(128, 128),
+                               full_blocks=True), [(2, 1000, 1000)]),
+}
+
+
+def lag_mask(b, h, i, j):
+    return j + 8 <= i
+
+
+def compile_all():
+    os.makedirs(OUT_DIR, exist_ok=True)
+    tool = os.path.join(ROOT, "build", "bin", "attn-compile")
+    for name, (spec, _) in CASES.items():
+        src = os.path.join(OUT_DIR, name + ".mlir")
+        with open(src, "w") as f:
+            f.write(spec.to_mlir(name))
+        subprocess.run([tool, src, "-o", os.path.join(OUT_DIR, name + ".attn"),
+                        "--chip=sm_90", "--format=bin"], check=True)
+
+
+def make_inputs(spec, shape, torch, gen):
+    """Named torch tensors (on the GPU) for every function argument."""
+    dt = {"f16": torch.float16, "bf16": torch.bfloat16}[spec.dtype]
+    dev = "cuda"
+    hq, hkv, d, dv = spec.heads_q, spec.heads_kv, spec.head_dim, spec.dv
+    args = {}
+    if spec.varlen:
+        lq, lk = shape
+        cu_q = [0]
+        cu_k = [0]
+        for a, c in zip(lq, lk):
+            cu_q.append(cu_q[-1] + a)
+            cu_k.append(cu_k[-1] + c)
+        tq, tk = cu_q[-1], cu_k[-1]
+        args["q"] = torch.randn(tq, hq, d, device=dev, dtype=dt)
+        args["k"] = torch.randn(tk, hkv, d, device=dev, dtype=dt)
+        args["v"] = torch.randn(tk, hkv, dv, device=dev, dtype=dt)
+        args["cu_seqlens_q"] = torch.tensor(cu_q, device=dev, dtype=torch.int32)
+        args["cu_seqlens_k"] = torch.tensor(cu_k, device=dev, dtype=torch.int32)
+        if spec.seqused:
+            args["seqused_q"] = torch.tensor([max(0, a - 7) for a in lq], device=dev,
+                                             dtype=torch.int32)
+            args["seqused_k"] = torch.tensor([max(0, c - 3) for c in lk], device=dev,
+                                             dtype=torch.int32)
+        batch = len(lq)
+        sq = sk = None
+    else:
+        batch, sq, sk = shape
+        args["q"] = torch.randn(batch, sq, hq, d, device=dev, dtype=dt)
+        args["k"] = torch.randn(batch, sk, hkv, d, device=dev, dtype=dt)
+        args["v"] = torch.randn(batch, sk, hkv, dv, device=dev, dtype=dt)
+    for name, _ in spec.operand_types():
+        if name in args:
+            continue
+        if name in ("doc_ids_q", "doc_ids_kv"):
+            n = sq if name == "doc_ids_q" else sk
+            # Sorted document ids: runs of random length.
+            ids = torch.cumsum((torch.rand(batch, n, generator=gen) < 0.004).int(), 1)
+            args[name] = ids.to(dev, torch.int32)
+        elif name == "custom_mask":
+            bits = torch.rand(batch, hq, sq, sk, generator=gen) < 0.7
+            bits[:, :, 5, :] = False  # one fully masked row
+            if spec.masks[0].packed:
+                import numpy as np
+                packed = np.packbits(bits.numpy(), axis=-1, bitorder="little")
+                args[name] = torch.from_numpy(packed.view(np.int8)).to(dev)
+            else:
+                args[name] = bits.to(dev)
+        elif name == "alibi_slopes":
+            args[name] = (torch.rand(batch, hq, generator=gen) * 0.1).to(dev)
+        elif name == "bias":
+            args[name] = torch.randn(batch, hq, sq, sk, generator=gen).to(dev)
+        elif name in ("kv_num_blocks", "kv_indices", "full_kv_num_blocks",
+                      "full_kv_indices"):
+            continue  # below
+        elif name == "sinks":
+            args[name] = torch.randn(hq, generator=gen).to(dev)
+        else:
+            raise KeyError(name)
+    if spec.block_sparse:
+        qb, kb = spec.block_sparse
+        nq, nk = -(-sq // qb), -(-sk // kb)
+        # Causal block structure: diagonal blocks partial, a random subset of
+        # the blocks below the diagonal full, the rest dropped.
+        num = torch.zeros(batch, hq, nq, dtype=torch.int32)
+        idx = torch.zeros(batch, hq, nq, nk, dtype=torch.int32)
+        fnum = torch.zeros_like(num)
+        fidx = torch.zeros_like(idx)
+        for b in range(batch):
+            for h in range(hq):
+                for m in range(nq):
+                    num[b, h, m] = 1
+                    idx[b, h, m, 0] = m
+                    full = [n for n in range(m) if torch.rand(1, generator=gen).item() < 0.6]
+                    fnum[b, h, m] = len(full)
+                    for c, n in enumerate(full):
+                        fidx[b, h, m, c] = n
+        args.update(kv_num_blocks=num.to(dev), kv_indices=idx.to(dev),
+                    full_kv_num_blocks=fnum.to(dev), full_kv_indices=fidx.to(dev))
+    for name, _ in spec.captures:
+        args[name] = (torch.rand(hq, generator=gen) * 0.05).to(dev)
+    return args
+
+
+def run_case(name, spec, shape, torch, gen):
+    import numpy as np
+    from attn._runtime import Kernel
+    from attn.reference import spec_reference
+    kernel = Kernel(os.path.join(OUT_DIR, name + ".attn"))
+    args = make_inputs(spec, shape, torch, gen)
+    q = args["q"]
+    out = torch.full(q.shape[:-1] + (spec.dv,), float("nan"), device="cuda", dtype=q.dtype)
+    if spec.varlen:
+        lse = torch.full((spec.heads_q, q.shape[0]), float("nan"), device="cuda")
+    else:
+        lse = torch.full((q.shape[0], spec.heads_q, q.shape[1]), float("nan"), device="cuda")
+    kernel(*[args[n] for n in spec.argument_names()], out, lse)
+    torch.cuda.synchronize()
+    np_args = {n: (t.double() if t.is_floating_point() else t).cpu().numpy()
+               for n, t in args.items()}
+    slopes = np_args.get("slopes")
+    ref, ref_lse = spec_reference(
+        spec, np_args, mask_mod=lag_mask,
+        score_mod=(lambda s, b, h, i, j: s + slopes[h] * (j - i)) if slopes is not None else None)
+    got = out.double().cpu().numpy()
+    got_lse = lse.double().cpu().numpy()
+    written = not np.isnan(got).any() and not np.isnan(got_lse).any()
+    rel = np.linalg.norm(got - ref) / max(np.linalg.norm(ref), 1e-30)
+    finite = np.isfinite(ref_lse)
+    lse_err = np.abs(got_lse[finite] - ref_lse[finite]).max() if finite.any() else 0.0
+    masked_ok = bool(np.all(np.isneginf(got_lse[~finite])))
+    # lse is [B, H, S] ([H, T] varlen); out rows are [B, S, H] ([T, H]).
+    empty_rows = (~finite).T if spec.varlen else (~finite).transpose(0, 2, 1)
+    masked_rows_zero = bool(np.all(got[empty_rows] == 0))
+    tol = 1e-2 if spec.dtype == "bf16" else 2e-3
+    ok = rel < tol and written and masked_ok and masked_rows_zero and lse_err < 1e-2
+    print(f"{'PASS' if ok else 'FAIL'} {name} {shape}: rel {rel:.2e}, max abs "
+          f"{np.abs(got - ref).max():.2e}, lse {lse_err:.2e}, fully masked rows "
+          f"{int((~finite).sum())} (out 0 and lse -inf: {masked_ok and masked_rows_zero}), "
+          f"all written {written}")
+    return ok
+
+
+def main():
+    if "--compile" in sys.argv:
+        compile_all()
+        return
+    import torch
+    torch.manual_seed(0)
+    gen = torch.Generator().manual_seed(1)
+    print(torch.cuda.get_device_name(), torch.__version__)
+    results = []
+    only = [a for a in sys.argv[1:] if not a.startswith("-")]
+    for name, (spec, shapes) in CASES.items():
+        if only and name not in only:
+            continue
+        for shape in shapes:
+            try:
+                results.append(run_case(name, spec, shape, torch, gen))
+            except Exception as e:  # report and go on
+                print(f"FAIL {name} {shape}: {type(e).__name__}: {e}")
+                results.append(False)
+    print(f"{sum(results)} passed, {len(results) - sum(results)} failed")
+    sys.exit(0 if all(results) else 1)
+
+
+if __name__ == "__main__":
+    main()

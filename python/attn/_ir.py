@@ -1,0 +1,312 @@
+"""Attention specifications and the `attn` dialect IR they stand for.
+
+An :class:`AttentionSpec` is everything a kernel is specialized on (dtype,
+heads, head dims, layout, masks, score mods, sparsity, sinks, varlen, lse);
+batch and sequence lengths stay dynamic, so a new length never needs a new
+kernel. ``spec.to_mlir()`` prints the function that ``attn-compile`` and the
+CPU backend take: its arguments are q, k, v, then the named operands the
+spec needs (in the op's order), then tensors captured by regions; its
+results are out and, with ``lse``, the log-sum-exp.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Optional, Tuple
+
+ELEMENT_TYPES = ("f16", "bf16", "f32")
+ALIGNMENTS = ("top_left", "bottom_right")
+
+
+def _check_align(align):
+    if align not in ALIGNMENTS:
+        raise ValueError(f"alignment must be one of {ALIGNMENTS}, got {align!r}")
+
+
+# ----------------------------------------------------------------- masks ---
+@dataclass(frozen=True)
+class Causal:
+    """keep j <= i (+ Sk - Sq when bottom_right)."""
+    align: str = "top_left"
+
+    def __post_init__(self):
+        _check_align(self.align)
+
+    def attr(self):
+        return f"#attn.causal<{self.align}>"
+
+
+@dataclass(frozen=True)
+class SlidingWindow:
+    """keep pos - left <= j <= pos + right (a negative side is unbounded)."""
+    left: int
+    right: int
+    align: str = "top_left"
+
+    def __post_init__(self):
+        _check_align(self.align)
+
+    def attr(self):
+        return (f"#attn.sliding_window<left = {self.left}, right = {self.right}, "
+                f"align = {self.align}>")
+
+
+@dataclass(frozen=True)
+class PrefixLM:
+    """keep j < prefix or causal."""
+    prefix: int
+    align: str = "top_left"
+
+    def attr(self):
+        return f"#attn.prefix_lm<prefix = {self.prefix}, align = {self.align}>"
+
+
+@dataclass(frozen=True)
+class Chunked:
+    """keep floor(pos / size) == floor(j / size)."""
+    size: int
+    align: str = "top_left"
+
+    def attr(self):
+        return f"#attn.chunked<size = {self.size}, align = {self.align}>"
+
+
+@dataclass(frozen=True)
+class Document:
+    """keep doc_ids_q[i] == doc_ids_kv[j]."""
+
+    def attr(self):
+        return "#attn.document"
+
+
+@dataclass(frozen=True)
+class CustomMask:
+    """keep custom_mask[b, h, i, j] (bool, or FlashInfer bit-packed)."""
+    packed: bool = False
+
+    def attr(self):
+        return "#attn.custom_mask"
+
+
+@dataclass(frozen=True)
+class MaskMod:
+    """keep = the spec's mask_mod region."""
+
+    def attr(self):
+        return "#attn.mask_mod"
+
+
+@dataclass(frozen=True)
+class Or:
+    """keep when any member keeps."""
+    members: Tuple[object, ...]
+
+    def attr(self):
+        return "#attn.or<[" + ", ".join(m.attr() for m in self.members) + "]>"
+
+
+# ------------------------------------------------------------ score mods ---
+@dataclass(frozen=True)
+class Softcap:
+    """s' = cap * tanh(s / cap)."""
+    cap: float
+
+    def attr(self):
+        return f"#attn.softcap<{float(self.cap)!r}>"
+
+
+@dataclass(frozen=True)
+class Alibi:
+    """s' = s - slope[b, h] * |i + Sk - Sq - j|."""
+    per_batch: bool = False
+
+    def attr(self):
+        return "#attn.alibi"
+
+
+@dataclass(frozen=True)
+class Bias:
+    """s' = s + bias[b, h, i, j]."""
+
+    def attr(self):
+        return "#attn.bias"
+
+
+@dataclass(frozen=True)
+class ScoreMod:
+    """s' = the spec's score_mod region."""
+
+    def attr(self):
+        return "#attn.score_mod"
+
+
+def _atoms(masks):
+    for m in masks:
+        if isinstance(m, Or):
+            yield from _atoms(m.members)
+        else:
+            yield m
+
+
+def _fmt_float(x):
+    return repr(float(x))
+
+
+@dataclass(frozen=True)
+class AttentionSpec:
+    """What one compiled kernel is specialized for."""
+    dtype: str = "f16"
+    heads_q: int = 1
+    heads_kv: int = 1
+    head_dim: int = 64
+    head_dim_v: Optional[int] = None
+    layout: str = "bshd"
+    varlen: bool = False
+    seqused: bool = False
+    masks: Tuple[object, ...] = ()
+    score_mods: Tuple[object, ...] = ()
+    scale: Optional[float] = None
+    sinks: bool = False
+    block_sparse: Optional[Tuple[int, int]] = None  # (q_block, kv_block)
+    full_blocks: bool = False
+    sparse_softmax: Optional[Tuple[Optional[float], int]] = None  # (threshold, kv_block)
+    gate: Optional[Tuple[str, Optional[float], bool]] = None  # (kind, threshold, adaptive)
+    lse: bool = False
+    mask_mod: Optional[str] = None   # region body over %b %h %i %j : index
+    score_mod: Optional[str] = None  # region body over %s : f32, %b %h %i %j
+    captures: Tuple[Tuple[str, str], ...] = ()  # (name, tensor type)
+
+    def __post_init__(self):
+        if self.dtype not in ELEMENT_TYPES:
+            raise ValueError(f"dtype must be one of {ELEMENT_TYPES}, got {self.dtype!r}")
+        if self.layout not in ("bshd", "bhsd"):
+            raise ValueError(f"layout must be 'bshd' or 'bhsd', got {self.layout!r}")
+        if self.heads_kv <= 0 or self.heads_q % self.heads_kv:
+            raise ValueError(f"heads_q ({self.heads_q}) must be a multiple of "
+                             f"heads_kv ({self.heads_kv})")
+
+    @property
+    def dv(self):
+        return self.head_dim_v if self.head_dim_v is not None else self.head_dim
+
+    # ----------------------------------------------------------- operands ---
+    def operand_types(self):
+        """[(name, tensor type)] of the named operands, in the op's order."""
+        hq, hkv = self.heads_q, self.heads_kv
+        atoms = list(_atoms(self.masks))
+        ops = []
+        if self.varlen:
+            ops += [("cu_seqlens_q", "tensor<?xi32>"), ("cu_seqlens_k", "tensor<?xi32>")]
+            if self.seqused:
+                ops += [("seqused_q", "tensor<?xi32>"), ("seqused_k", "tensor<?xi32>")]
+        if any(isinstance(a, Document) for a in atoms):
+            t = "tensor<?xi32>" if self.varlen else "tensor<?x?xi32>"
+            ops += [("doc_ids_q", t), ("doc_ids_kv", t)]
+        custom = [a for a in atoms if isinstance(a, CustomMask)]
+        if custom:
+            et = "i8" if custom[0].packed else "i1"
+            ops.append(("custom_mask", f"tensor<?x{et}>" if self.varlen
+                        else f"tensor<?x?x?x?x{et}>"))
+        for mod in self.score_mods:
+            if isinstance(mod, Alibi):
+                ops.append(("alibi_slopes", f"tensor<?x{hq}xf32>" if mod.per_batch
+                            else f"tensor<{hq}xf32>"))
+        if any(isinstance(m, Bias) for m in self.score_mods):
+            ops.append(("bias", "tensor<?x?x?x?xf32>"))
+        if self.block_sparse:
+            ops += [("kv_num_blocks", "tensor<?x?x?xi32>"),
+                    ("kv_indices", "tensor<?x?x?x?xi32>")]
+            if self.full_blocks:
+                ops += [("full_kv_num_blocks", "tensor<?x?x?xi32>"),
+                        ("full_kv_indices", "tensor<?x?x?x?xi32>")]
+        if self.sinks:
+            ops.append(("sinks", f"tensor<{hq}xf32>"))
+        if self.gate:
+            if self.varlen:
+                ops += [("gate_alpha", f"tensor<{hq}x?xf32>"),
+                        ("gate_delta", f"tensor<{hkv}x?xf32>")]
+            else:
+                ops += [("gate_alpha", f"tensor<?x{hq}x?xf32>"),
+                        ("gate_delta", f"tensor<?x{hkv}x?xf32>")]
+        return ops
+
+    def argument_names(self):
+        """Names of the function's arguments, in order (kernel ABI)."""
+        return (["q", "k", "v"] + [n for n, _ in self.operand_types()]
+                + [n for n, _ in self.captures])
+
+    def _qkv_type(self, heads, dim):
+        if self.varlen:
+            return f"tensor<?x{heads}x{dim}x{self.dtype}>"
+        if self.layout == "bshd":
+            return f"tensor<?x?x{heads}x{dim}x{self.dtype}>"
+        return f"tensor<?x{heads}x?x{dim}x{self.dtype}>"
+
+    def result_types(self):
+        types = [self._qkv_type(self.heads_q, self.dv)]
+        if self.lse:
+            types.append(f"tensor<{self.heads_q}x?xf32>" if self.varlen
+                         else f"tensor<?x{self.heads_q}x?xf32>")
+        return types
+
+    # ---------------------------------------------------------------- IR ---
+    def _attributes(self):
+        attrs = []
+        if self.layout != "bshd":
+            attrs.append(f"layout = #attn<layout {self.layout}>")
+        if self.scale is not None:
+            attrs.append(f"scale = {_fmt_float(self.scale)} : f32")
+        if self.masks:
+            attrs.append("masks = [" + ", ".join(m.attr() for m in self.masks) + "]")
+        if self.score_mods:
+            attrs.append("score_mods = [" + ", ".join(m.attr() for m in self.score_mods) + "]")
+        if self.block_sparse:
+            qb, kb = self.block_sparse
+            attrs.append(f"block_sparse = #attn.block_sparse<q_block = {qb}, kv_block = {kb}>")
+        if self.sparse_softmax:
+            threshold, kb = self.sparse_softmax
+            params = [f"kv_block = {kb}"]
+            if threshold is not None:
+                params.insert(0, f"threshold = {_fmt_float(threshold)}")
+            attrs.append("sparse_softmax = #attn.sparse_softmax<" + ", ".join(params) + ">")
+        if self.gate:
+            kind, threshold, adaptive = self.gate
+            params = [f"kind = {kind}"]
+            if threshold is not None:
+                params.append(f"threshold = {_fmt_float(threshold)}")
+            if adaptive:
+                params.append("adaptive = true")
+            attrs.append("gate = #attn.gate<" + ", ".join(params) + ">")
+        return "{" + ", ".join(attrs) + "}" if attrs else ""
+
+    def to_mlir(self, name="attention"):
+        q_t = self._qkv_type(self.heads_q, self.head_dim)
+        k_t = self._qkv_type(self.heads_kv, self.head_dim)
+        v_t = self._qkv_type(self.heads_kv, self.dv)
+        operands = self.operand_types()
+        args = [f"%q: {q_t}", f"%k: {k_t}", f"%v: {v_t}"]
+        args += [f"%{n}: {t}" for n, t in operands]
+        args += [f"%{n}: {t}" for n, t in self.captures]
+        results = self.result_types()
+        named = " ".join(f"{n}(%{n} : {t})" for n, t in operands)
+        res_names = ["%out", "%lse"][:len(results)]
+        lines = [f"func.func @{name}({', '.join(args)}) -> ({', '.join(results)}) {{",
+                 f"  {', '.join(res_names)} = attn.attention %q, %k, %v {named} "
+                 f"{self._attributes()} : {q_t}, {k_t}, {v_t} -> {', '.join(results)}"]
+        if self.mask_mod is not None:
+            lines.append("  mask_mod {\n  ^bb0(%b: index, %h: index, %i: index, %j: index):\n"
+                         + _indent(self.mask_mod) + "\n  }")
+        if self.score_mod is not None:
+            lines.append("  score_mod {\n  ^bb0(%s: f32, %b: index, %h: index, %i: index, "
+                         "%j: index):\n" + _indent(self.score_mod) + "\n  }")
+        lines.append(f"  return {', '.join(res_names)} : {', '.join(results)}")
+        lines.append("}")
+        return "\n".join(lines) + "\n"
+
+    def key(self):
+        """A stable name for the specialization (the kernel cache key)."""
+        return hashlib.sha256(self.to_mlir("k").encode()).hexdigest()[:20]
+
+
+def _indent(body):
+    return "\n".join("    " + line.strip() for line in body.strip().splitlines())

@@ -1,0 +1,168 @@
+"""Attention by definition, in float64 numpy: the oracle of the tests.
+
+``spec_reference(spec, args)`` evaluates an :class:`~attn._ir.AttentionSpec`
+on named numpy arrays (the kernel's arguments), following the op's
+definition in docs (AttnOps.td): masks and score mods per element, GQA,
+varlen with seqused, block-sparse lists, sinks; a row with no kept key gives
+out 0 and lse -inf. Python callables stand in for mask_mod / score_mod
+regions: ``mask_mod(b, h, i, j)`` and ``score_mod(s, b, h, i, j)`` on
+broadcast integer arrays.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ._ir import (Alibi, Bias, Causal, Chunked, CustomMask, Document, MaskMod,
+                  Or, PrefixLM, ScoreMod, SlidingWindow, Softcap)
+
+
+def _offset(align, sq, sk):
+    return sk - sq if align == "bottom_right" else 0
+
+
+def _keep(mask, ctx):
+    i, j, sq, sk = ctx["i"], ctx["j"], ctx["sq"], ctx["sk"]
+    if isinstance(mask, Causal):
+        return j <= i + _offset(mask.align, sq, sk)
+    if isinstance(mask, SlidingWindow):
+        pos = i + _offset(mask.align, sq, sk)
+        keep = np.ones(np.broadcast(i, j).shape, bool)
+        if mask.left >= 0:
+            keep &= j >= pos - mask.left
+        if mask.right >= 0:
+            keep &= j <= pos + mask.right
+        return keep
+    if isinstance(mask, PrefixLM):
+        return (j < mask.prefix) | (j <= i + _offset(mask.align, sq, sk))
+    if isinstance(mask, Chunked):
+        pos = i + _offset(mask.align, sq, sk)
+        return np.floor_divide(pos, mask.size) == np.floor_divide(j, mask.size)
+    if isinstance(mask, Document):
+        return ctx["doc_q"][:, None] == ctx["doc_k"][None, :]
+    if isinstance(mask, CustomMask):
+        return ctx["custom"]
+    if isinstance(mask, MaskMod):
+        return np.broadcast_to(ctx["mask_mod"](ctx["b"], ctx["h"], i, j), (sq, sk))
+    if isinstance(mask, Or):
+        keep = np.zeros((sq, sk), bool)
+        for m in mask.members:
+            keep |= _keep(m, ctx)
+        return keep
+    raise TypeError(f"unknown mask {mask!r}")
+
+
+def _unpack_bits(packed, sk):
+    bits = np.unpackbits(packed.astype(np.uint8), axis=-1, bitorder="little")
+    return bits[..., :sk].astype(bool)
+
+
+def spec_reference(spec, args, mask_mod=None, score_mod=None):
+    """(out, lse) of `spec` on the named numpy arrays `args`, in float64."""
+    q, k, v = (np.asarray(args[n], dtype=np.float64) for n in ("q", "k", "v"))
+    group = spec.heads_q // spec.heads_kv
+    scale = spec.scale if spec.scale is not None else 1.0 / math.sqrt(spec.head_dim)
+    out = np.zeros(q.shape[:-1] + (spec.dv,))
+
+    if spec.varlen:
+        cu_q = np.asarray(args["cu_seqlens_q"]).astype(np.int64)
+        cu_k = np.asarray(args["cu_seqlens_k"]).astype(np.int64)
+        batch = len(cu_q) - 1
+        lse = np.full((spec.heads_q, q.shape[0]), -np.inf)
+    else:
+        batch = q.shape[0]
+        sdim = 1 if spec.layout == "bshd" else 2
+        lse = np.full((batch, spec.heads_q, q.shape[sdim]), -np.inf)
+
+    for b in range(batch):
+        if spec.varlen:
+            q0, k0 = cu_q[b], cu_k[b]
+            lq, lk = cu_q[b + 1] - q0, cu_k[b + 1] - k0
+            sq, sk = lq, lk
+            if spec.seqused:
+                sq = min(int(args["seqused_q"][b]), lq)
+                sk = min(int(args["seqused_k"][b]), lk)
+        else:
+            sq, sk = q.shape[sdim], k.shape[sdim]
+        i = np.arange(sq)[:, None]
+        j = np.arange(sk)[None, :]
+        for h in range(spec.heads_q):
+            hk = h // group
+            if spec.varlen:
+                qb, kb, vb = q[q0:q0 + sq, h], k[k0:k0 + sk, hk], v[k0:k0 + sk, hk]
+            elif spec.layout == "bshd":
+                qb, kb, vb = q[b, :, h], k[b, :, hk], v[b, :, hk]
+            else:
+                qb, kb, vb = q[b, h], k[b, hk], v[b, hk]
+            s = scale * (qb @ kb.T)
+            ctx = {"i": i, "j": j, "sq": sq, "sk": sk, "b": b, "h": h,
+                   "mask_mod": mask_mod}
+            if "doc_ids_q" in args:
+                dq, dk = np.asarray(args["doc_ids_q"]), np.asarray(args["doc_ids_kv"])
+                ctx["doc_q"] = dq[q0:q0 + sq] if spec.varlen else dq[b, :sq]
+                ctx["doc_k"] = dk[k0:k0 + sk] if spec.varlen else dk[b, :sk]
+            if "custom_mask" in args and not spec.varlen:
+                cm = np.asarray(args["custom_mask"])
+                cm = cm[0 if cm.shape[0] == 1 else b, 0 if cm.shape[1] == 1 else h]
+                ctx["custom"] = (_unpack_bits(cm, sk) if cm.dtype != bool else cm)[:sq, :sk]
+            for mod in spec.score_mods:
+                if isinstance(mod, Softcap):
+                    s = mod.cap * np.tanh(s / mod.cap)
+                elif isinstance(mod, Alibi):
+                    sl = np.asarray(args["alibi_slopes"], dtype=np.float64)
+                    slope = sl[b, h] if sl.ndim == 2 else sl[h]
+                    s = s - slope * np.abs(i + sk - sq - j)
+                elif isinstance(mod, Bias):
+                    bias = np.asarray(args["bias"], dtype=np.float64)
+                    bias = bias[0 if bias.shape[0] == 1 else b, 0 if bias.shape[1] == 1 else h]
+                    s = s + bias[:sq, :sk]
+                elif isinstance(mod, ScoreMod):
+                    s = np.broadcast_to(score_mod(s, b, h, i, j), s.shape).astype(np.float64)
+            keep = np.ones((sq, sk), bool)
+            for m in spec.masks:
+                keep &= _keep(m, ctx)
+            if spec.block_sparse:
+                # Masks apply in the partial blocks; full blocks keep all.
+                partial, full = _listed_blocks(spec, args, b, h, sq, sk)
+                keep = (keep & partial) | full
+            s = np.where(keep, s, -np.inf)
+            m = s.max(axis=1, initial=-np.inf)
+            if spec.sinks:
+                m = np.maximum(m, float(args["sinks"][h]))
+            safe_m = np.where(np.isfinite(m), m, 0.0)
+            p = np.where(keep, np.exp(s - safe_m[:, None]), 0.0)
+            l = p.sum(axis=1)
+            if spec.sinks:
+                l = l + np.exp(float(args["sinks"][h]) - safe_m)
+            o = np.where(l[:, None] > 0, (p @ vb) / np.where(l > 0, l, 1)[:, None], 0.0)
+            row_lse = np.where(l > 0, safe_m + np.log(np.where(l > 0, l, 1)), -np.inf)
+            if spec.varlen:
+                out[q0:q0 + sq, h] = o
+                lse[h, q0:q0 + sq] = row_lse
+            elif spec.layout == "bshd":
+                out[b, :, h] = o
+                lse[b, h] = row_lse
+            else:
+                out[b, h] = o
+                lse[b, h] = row_lse
+    return out, lse
+
+
+def _listed_blocks(spec, args, b, h, sq, sk):
+    """(partial, full): the pairs inside listed partial / full blocks."""
+    qb, kb = spec.block_sparse
+    result = []
+    for num_name, idx_name in (("kv_num_blocks", "kv_indices"),
+                               ("full_kv_num_blocks", "full_kv_indices")):
+        keep = np.zeros((sq, sk), bool)
+        result.append(keep)
+        if num_name not in args:
+            continue
+        num, idx = np.asarray(args[num_name]), np.asarray(args[idx_name])
+        nb = num[0 if num.shape[0] == 1 else b, 0 if num.shape[1] == 1 else h]
+        ib = idx[0 if idx.shape[0] == 1 else b, 0 if idx.shape[1] == 1 else h]
+        for m in range((sq + qb - 1) // qb):
+            for n in ib[m, :max(0, min(int(nb[m]), ib.shape[1]))]:
+                keep[m * qb:(m + 1) * qb, int(n) * kb:(int(n) + 1) * kb] = True
+    return tuple(result)
