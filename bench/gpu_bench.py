@@ -74,7 +74,15 @@ def main():
     from torch.nn.attention.flex_attention import create_block_mask, flex_attention
     from attn._runtime import Kernel
 
-    flex = torch.compile(flex_attention)
+    # One compiled flex kernel per (shape, mask, score_mod): raise dynamo's
+    # recompile limit so that none falls back to the eager (unfused) path.
+    import torch._dynamo
+    for knob, value in (("recompile_limit", 1024), ("cache_size_limit", 1024),
+                        ("accumulated_recompile_limit", 4096),
+                        ("accumulated_cache_size_limit", 4096)):
+        if hasattr(torch._dynamo.config, knob):
+            setattr(torch._dynamo.config, knob, value)
+    flex = torch.compile(flex_attention, dynamic=False)
     bench = lambda fn: triton.testing.do_bench(fn, return_mode="median")
     print(torch.cuda.get_device_name(), torch.__version__)
 

@@ -142,8 +142,9 @@ public:
       exitUnless(arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt,
                                        pos.b, batch));
       emitSequenceBounds(b, loc, op, buf, pos);
+      // Rows in [seqused_q, len) are written too (out 0, lse -inf).
       exitUnless(arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt,
-                                       pos.q0, pos.seqQ));
+                                       pos.q0, pos.layoutSeqQ));
     } else {
       emitSequenceBounds(b, loc, op, buf, pos);
     }
@@ -156,6 +157,12 @@ public:
       scheduleListedBlocks();
     else
       scheduleKvRange();
+    // A tile wholly past seqused_q attends to nothing.
+    tileCount = arith::SelectOp::create(
+        b, loc,
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, pos.q0,
+                              pos.seqQ),
+        tileCount, index(0));
 
     // Prologue: the first K/V tile into stage 0.
     loadKV(index(0), index(0));
@@ -692,10 +699,15 @@ private:
     for (int x = 0; x < 2; ++x) {
       Value row = addIdx(pos.q0, addIdx(mulIdx(warp, kRowsPerWarp),
                                         addIdx(group, index(8 * x))));
+      // Rows past seqused_q (inside the sequence's rows) keep no key.
       Value inside = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt,
-                                           row, pos.seqQ);
-      Value any = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, l[x],
-                                        f(0.0));
+                                           row, pos.layoutSeqQ);
+      Value any = arith::AndIOp::create(
+          b, loc,
+          arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, l[x],
+                                f(0.0)),
+          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, row,
+                                pos.seqQ));
       Value inverse = arith::SelectOp::create(
           b, loc, any, arith::DivFOp::create(b, loc, factor[x], l[x]), f(0.0));
       auto ifOp = scf::IfOp::create(b, loc, inside, /*withElse=*/false);
