@@ -1,0 +1,74 @@
+/*===- attn_compiler.h - C API of the Attn compiler ----------------*- C -*-===*\
+|*                                                                            *|
+|* libAttnCompiler: compiles attention IR (an `attn.attention` function, as   *|
+|* MLIR text) into GPU kernel artifacts for libAttnRuntime, and into CPU      *|
+|* functions it runs on host buffers. A plain C ABI so that the Python        *|
+|* package reaches it through ctypes. Every call returns 0 on success or a    *|
+|* nonzero status with a thread-local message (attnc_last_error); none        *|
+|* crashes on bad input.                                                      *|
+|*                                                                            *|
+\*===----------------------------------------------------------------------===*/
+
+#ifndef ATTN_COMPILER_ATTN_COMPILER_H
+#define ATTN_COMPILER_ATTN_COMPILER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// Element types of host buffers (f16/bf16 as their 16 bits, i1 as bytes).
+typedef enum attnc_dtype {
+  ATTNC_F16 = 0,
+  ATTNC_BF16 = 1,
+  ATTNC_F32 = 2,
+  ATTNC_I1 = 3,
+  ATTNC_I8 = 4,
+  ATTNC_I32 = 5,
+  ATTNC_I64 = 6
+} attnc_dtype;
+
+#define ATTNC_MAX_RANK 8
+
+/// A dense row-major host tensor owned by the caller.
+typedef struct attnc_buffer {
+  void *data;
+  int32_t dtype; ///< attnc_dtype
+  int32_t rank;
+  int64_t shape[ATTNC_MAX_RANK];
+} attnc_buffer;
+
+/// Compiles `source` for GPU `chip` ("sm_80", "sm_90") as `format` ("isa":
+/// PTX, "bin": cubin). On success *data (freed with attnc_free) holds
+/// *size bytes of kernel artifact.
+int attnc_compile_kernel(const char *source, const char *chip,
+                         const char *format, uint8_t **data, size_t *size);
+
+/// Frees memory returned by this library.
+void attnc_free(void *data);
+
+/// One attention function compiled for the CPU (LLVM, ExecutionEngine).
+typedef struct attnc_cpu_function attnc_cpu_function;
+
+/// Compiles `source` for the CPU.
+int attnc_cpu_compile(const char *source, attnc_cpu_function **function);
+
+/// Runs `function`: `args` in argument order, `results` (preallocated) in
+/// result order. Checks pointers, dtypes, ranks and sizes first.
+int attnc_cpu_run(const attnc_cpu_function *function, const attnc_buffer *args,
+                  size_t num_args, const attnc_buffer *results,
+                  size_t num_results);
+
+/// Frees a compiled CPU function (null is allowed).
+void attnc_cpu_free(attnc_cpu_function *function);
+
+/// The message of the last failed call on this thread ("" if none).
+const char *attnc_last_error(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* ATTN_COMPILER_ATTN_COMPILER_H */

@@ -1,0 +1,143 @@
+//===- KernelArtifact.cpp - attn.attention -> runtime artifact ------------===//
+
+#include "attn/GPU/KernelArtifact.h"
+#include "attn/Conversion/Passes.h"
+#include "attn/GPU/Pipeline.h"
+#include "attn/IR/AttnDialect.h"
+#include "attn/Runtime/Artifact.h"
+#include "attn/Runtime/attn_runtime.h"
+#include "attn/Transforms/Passes.h"
+
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/InitAllDialects.h"
+#include "mlir/InitAllExtensions.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Target/LLVMIR/Dialect/All.h"
+
+#include "llvm/Support/raw_ostream.h"
+
+#include <optional>
+
+using namespace mlir;
+using namespace ::attn::runtime;
+
+namespace {
+std::optional<uint32_t> dtypeOf(Type type) {
+  if (type.isF16())
+    return ATTN_DTYPE_F16;
+  if (type.isBF16())
+    return ATTN_DTYPE_BF16;
+  if (type.isF32())
+    return ATTN_DTYPE_F32;
+  if (type.isInteger(1))
+    return ATTN_DTYPE_BOOL;
+  if (type.isInteger(8))
+    return ATTN_DTYPE_I8;
+  if (type.isInteger(32))
+    return ATTN_DTYPE_I32;
+  if (type.isInteger(64))
+    return ATTN_DTYPE_I64;
+  return std::nullopt;
+}
+
+/// Launch description and parameters from the generated gpu.func.
+LogicalResult describeKernel(gpu::GPUFuncOp kernel, ArtifactDesc &a) {
+  a.entry = kernel.getName().str();
+  auto block = kernel->getAttrOfType<DenseI64ArrayAttr>("attn.block");
+  auto grid = kernel->getAttrOfType<DenseI64ArrayAttr>("attn.grid");
+  auto shared = kernel->getAttrOfType<IntegerAttr>("attn.shared_bytes");
+  if (!block || !grid || !shared || grid.size() != 9)
+    return kernel.emitError("kernel lacks its attn launch attributes");
+  for (int i = 0; i < 3; ++i) {
+    a.block[i] = block[i];
+    a.grid[i] = {int32_t(grid[3 * i]), int32_t(grid[3 * i + 1]),
+                 grid[3 * i + 2]};
+  }
+  a.dynamicSharedBytes = shared.getInt();
+  for (auto [index, type] : llvm::enumerate(kernel.getArgumentTypes())) {
+    auto memref = cast<MemRefType>(type);
+    std::optional<uint32_t> dtype = dtypeOf(memref.getElementType());
+    if (!dtype)
+      return kernel.emitError("unsupported parameter type ") << type;
+    ParamDesc p;
+    p.name = "arg" + std::to_string(index);
+    p.kind = ParamDesc::Tensor;
+    p.dtype = *dtype;
+    p.shape.assign(memref.getShape().begin(), memref.getShape().end());
+    for (int64_t &s : p.shape)
+      if (ShapedType::isDynamic(s))
+        s = -1;
+    // q/k/v are read 16 bytes at a time (cp.async); the rest by element.
+    bool vectorized = index < 3;
+    unsigned bytes = std::max(1u, memref.getElementTypeBitWidth() / 8);
+    p.alignment = vectorized ? 16 : bytes;
+    p.innermostContiguous = vectorized;
+    a.params.push_back(std::move(p));
+  }
+  return success();
+}
+} // namespace
+
+llvm::Expected<mlir::attn::KernelArtifact>
+mlir::attn::compileKernelArtifact(llvm::StringRef source, llvm::StringRef chip,
+                                  llvm::StringRef format) {
+  if (format != "isa" && format != "bin")
+    return llvm::createStringError("attn compile: format must be 'isa' or "
+                                   "'bin', got '" + format.str() + "'");
+  DialectRegistry registry;
+  registerAllDialects(registry);
+  registerAllExtensions(registry);
+  registerAllToLLVMIRTranslations(registry);
+  registry.insert<AttnDialect>();
+  MLIRContext context(registry);
+  std::string diagnostics;
+  llvm::raw_string_ostream diagStream(diagnostics);
+  ScopedDiagnosticHandler handler(&context, [&](Diagnostic &diag) {
+    diagStream << diag.getLocation() << ": " << diag << "\n";
+    return success();
+  });
+  auto error = [&](const llvm::Twine &what) {
+    return llvm::createStringError("attn compile: " + what.str() +
+                                   (diagnostics.empty() ? "" : ":\n") +
+                                   diagnostics);
+  };
+
+  OwningOpRef<ModuleOp> module =
+      parseSourceString<ModuleOp>(source, &context, "attention.mlir");
+  if (!module)
+    return error("cannot parse the module");
+  PassManager kernels(&context);
+  buildAttnFrontendPipeline(kernels);
+  kernels.addPass(createAttnGPUKernels());
+  if (failed(kernels.run(*module)))
+    return error("kernel generation failed");
+  auto gpuModules = llvm::to_vector(module->getOps<gpu::GPUModuleOp>());
+  if (gpuModules.size() != 1)
+    return error("the input must hold exactly one function with an "
+                 "attn.attention");
+  ArtifactDesc artifact;
+  gpu::GPUFuncOp kernel = *gpuModules.front().getOps<gpu::GPUFuncOp>().begin();
+  if (failed(describeKernel(kernel, artifact)))
+    return error("cannot describe the kernel");
+
+  PassManager binary(&context);
+  GpuPipelineOptions options;
+  options.chip = chip.str();
+  options.format = format.str();
+  buildGpuKernelsToBinaryPipeline(binary, options);
+  if (failed(binary.run(*module)))
+    return error("lowering to " + format + " failed");
+  auto binaries = llvm::to_vector(module->getOps<gpu::BinaryOp>());
+  auto object = cast<gpu::ObjectAttr>(binaries.front().getObjects()[0]);
+  StringRef bytes = object.getObject().getValue();
+  artifact.binary.assign(bytes.begin(), bytes.end());
+  artifact.binaryKind =
+      format == "bin" ? ArtifactDesc::Cubin : ArtifactDesc::Ptx;
+  artifact.target = chip.str();
+  artifact.key = artifact.entry + "." + chip.str();
+  return KernelArtifact{artifact.entry, serializeArtifact(artifact)};
+}
