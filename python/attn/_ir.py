@@ -303,6 +303,18 @@ class AttentionSpec:
         lines.append("}")
         return "\n".join(lines) + "\n"
 
+    def summary(self):
+        """A short human description (for error messages)."""
+        parts = [f"{self.dtype}", f"heads {self.heads_q}/{self.heads_kv}",
+                 f"head_dim {self.head_dim}" + (f"/{self.dv}" if self.dv != self.head_dim else ""),
+                 self.layout if not self.varlen else "varlen"]
+        parts += [m.attr() for m in self.masks] + [m.attr() for m in self.score_mods]
+        if self.block_sparse:
+            parts.append(f"block_sparse {self.block_sparse}")
+        if self.lse:
+            parts.append("lse")
+        return ", ".join(parts)
+
     def key(self):
         """A stable name for the specialization (the kernel cache key)."""
         return hashlib.sha256(self.to_mlir("k").encode()).hexdigest()[:20]

@@ -110,3 +110,13 @@ func.func @captured(%q: tensor<?x?x4x64xf16>, %k: tensor<?x?x4x64xf16>, %v: tens
   }
   return %o : tensor<?x?x4x64xf16>
 }
+
+// BHSD (FlexAttention's layout): rows are q dim 2, so grid.x = ceil(Sq / 64)
+// reads dimension 2 of parameter 0, and tiles are read at [b, h, row, col].
+// KERNEL: gpu.func @bhsd_kernel
+// KERNEL-SAME: attn.grid = array<i64: 0, 2, 64, -1, 0, 4, 0, 0, 1>
+// KERNEL: nvgpu.device_async_copy %arg0[%block_id_z, %block_id_y, %{{.*}}, %{{.*}}]
+func.func @bhsd(%q: tensor<?x4x?x64xbf16>, %k: tensor<?x4x?x64xbf16>, %v: tensor<?x4x?x64xbf16>) -> tensor<?x4x?x64xbf16> {
+  %o = attn.attention %q, %k, %v {layout = #attn<layout bhsd>, masks = [#attn.causal<top_left>]} : tensor<?x4x?x64xbf16>, tensor<?x4x?x64xbf16>, tensor<?x4x?x64xbf16> -> tensor<?x4x?x64xbf16>
+  return %o : tensor<?x4x?x64xbf16>
+}

@@ -65,8 +65,6 @@ std::string unsupportedReason(AttentionOp op) {
     return "the GPU kernel needs f16 or bf16 q/k/v";
   if (op.isVarlen() && op.getCustomMask())
     return "a varlen custom_mask is not supported by the GPU kernel yet";
-  if (op.getLayout() != Layout::bshd)
-    return "the GPU kernel needs the bshd layout";
   if (shape.headDim != shape.headDimV ||
       (shape.headDim != 64 && shape.headDim != 128))
     return "the GPU kernel supports head_dim = value head dim = 64 or 128";
@@ -361,11 +359,14 @@ private:
     b.setInsertionPointToStart(ifOp.thenBlock());
   }
 
-  /// Indices of (sequence row `row`, head, column) in a [B, S, H, D] tensor,
-  /// or in a packed varlen [T, H, D] one whose sequence starts at `start`.
+  /// Indices of (sequence row `row`, head, column) in a [B, S, H, D] or
+  /// [B, H, S, D] tensor, or in a packed varlen [T, H, D] one whose sequence
+  /// starts at `start`.
   SmallVector<Value> rowIndices(Value start, Value row, Value head, Value col) {
     if (op.isVarlen())
       return {addIdx(start, row), head, col};
+    if (op.getLayout() == Layout::bhsd)
+      return {pos.b, head, row, col};
     return {pos.b, row, head, col};
   }
 
@@ -859,7 +860,8 @@ struct GPUKernelsPass : public attn::impl::AttnGPUKernelsBase<GPUKernelsPass> {
     // grid = (ceil(Sq / 64), Hq, B), from q (parameter index of q); varlen:
     // (ceil(T / 64), Hq, B + 1) from q and cu_seqlens_q.
     int64_t qParam = cast<BlockArgument>(op.getQ()).getArgNumber();
-    int64_t batchParam = qParam, rowDim = 1;
+    int64_t batchParam = qParam;
+    int64_t rowDim = op.getLayout() == Layout::bhsd ? 2 : 1;
     if (op.isVarlen()) {
       batchParam = cast<BlockArgument>(op.getCuSeqlensQ()).getArgNumber();
       rowDim = 0;

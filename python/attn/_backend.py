@@ -1,0 +1,234 @@
+"""Runs an AttentionSpec on arrays: torch CUDA tensors on the GPU (kernel
+artifacts through libAttnRuntime), numpy arrays and CPU torch tensors on the
+CPU backend (libAttnCompiler). Kernels are cached by specialization: in
+memory, on disk ($ATTN_CACHE_DIR, default ~/.cache/attn), and looked up in
+prebuilt directories ($ATTN_KERNEL_DIR, ':'-separated) where no compiler is
+installed. Batch and sequence lengths are dynamic in every kernel, so a new
+length never recompiles."""
+from __future__ import annotations
+
+import os
+import threading
+
+from . import _compiler
+
+_FLOAT_NAMES = {"float16": "f16", "bfloat16": "bf16", "float32": "f32"}
+_lock = threading.Lock()
+_gpu_kernels = {}
+_cpu_functions = {}
+stats = {"compiled": 0, "disk_hits": 0, "memory_hits": 0}
+
+# compile-only mode (prebuilding kernels for a machine without the compiler)
+_prebuild = threading.local()
+
+
+class KernelNotFoundError(RuntimeError):
+    """No compiled kernel for a specialization and no compiler to build it."""
+
+
+def is_torch(x):
+    return type(x).__module__.split(".")[0] == "torch"
+
+
+def dtype_name(x):
+    """'float16', 'bfloat16', 'float32', 'int32', 'bool', ... of an array."""
+    if is_torch(x):
+        return str(x.dtype).replace("torch.", "")
+    return str(getattr(x, "dtype", type(x).__name__))
+
+
+def element_type(x):
+    """The spec dtype ('f16', 'bf16', 'f32') of a float array, or None."""
+    return _FLOAT_NAMES.get(dtype_name(x))
+
+
+def on_gpu(x):
+    if getattr(_prebuild, "dir", None) is not None:
+        return True
+    return is_torch(x) and x.device.type == "cuda"
+
+
+def cache_dir():
+    return os.environ.get("ATTN_CACHE_DIR",
+                          os.path.join(os.path.expanduser("~"), ".cache", "attn"))
+
+
+def _chip(device_index):
+    import torch
+    major, minor = torch.cuda.get_device_capability(device_index)
+    return f"sm_{major}{minor}"
+
+
+def gpu_kernel(spec, chip):
+    """The runtime Kernel for `spec` on `chip` (compiling it if needed)."""
+    from ._runtime import Kernel
+    key = f"{spec.key()}-{chip}"
+    with _lock:
+        if key in _gpu_kernels:
+            stats["memory_hits"] += 1
+            return _gpu_kernels[key]
+        dirs = [cache_dir()] + [d for d in os.environ.get("ATTN_KERNEL_DIR", "").split(":") if d]
+        for d in dirs:
+            path = os.path.join(d, key + ".attn")
+            if os.path.exists(path):
+                stats["disk_hits"] += 1
+                kernel = _gpu_kernels[key] = Kernel(path)
+                return kernel
+        if not _compiler.available():
+            raise KernelNotFoundError(
+                f"no compiled kernel '{key}.attn' for this attention ({spec.summary()}) "
+                f"in {dirs}, and {_compiler.missing_reason()}. Prebuild it on a machine "
+                f"with the compiler (attn.prebuild) and set ATTN_KERNEL_DIR.")
+        data = _compile_artifact(spec, chip)
+        os.makedirs(dirs[0], exist_ok=True)
+        tmp = os.path.join(dirs[0], f".{key}.{os.getpid()}.tmp")
+        with open(tmp, "wb") as f:
+            f.write(data)
+        os.replace(tmp, os.path.join(dirs[0], key + ".attn"))
+        kernel = _gpu_kernels[key] = Kernel(data=data)
+        return kernel
+
+
+def _compile_artifact(spec, chip):
+    stats["compiled"] += 1
+    source = spec.to_mlir("attention")
+    try:
+        return _compiler.compile_kernel(source, chip, "bin")
+    except _compiler.CompileError as e:
+        if "ptxas" not in str(e):
+            raise
+        return _compiler.compile_kernel(source, chip, "isa")  # driver JIT
+
+
+def cpu_function(spec):
+    key = spec.key()
+    with _lock:
+        fn = _cpu_functions.get(key)
+        if fn is None:
+            stats["compiled"] += 1
+            fn = _cpu_functions[key] = _compiler.CpuFunction(spec.to_mlir("attention"))
+        else:
+            stats["memory_hits"] += 1
+        return fn
+
+
+class prebuild:
+    """``with attn.prebuild(dir, chip="sm_90"):`` compiles the GPU kernel of
+    every call made inside into `dir` instead of running it (call the APIs
+    with attn.meta_tensor stand-ins); ATTN_KERNEL_DIR=dir then serves them
+    on a machine without the compiler."""
+
+    def __init__(self, directory, chip="sm_90"):
+        self.directory, self.chip = directory, chip
+
+    def __enter__(self):
+        _prebuild.dir, _prebuild.chip = self.directory, self.chip
+        return self
+
+    def __exit__(self, *exc):
+        _prebuild.dir = None
+
+
+class MetaTensor:
+    """Shape and dtype only: stands for a CUDA tensor in attn.prebuild."""
+
+    def __init__(self, shape, dtype):
+        self.shape, self.dtype = tuple(shape), dtype
+        self.device = type("Device", (), {"type": "cuda", "index": 0})()
+        self.is_cuda = True
+
+    def dim(self):
+        return len(self.shape)
+
+    @property
+    def ndim(self):
+        return len(self.shape)
+
+
+def meta_tensor(shape, dtype="bfloat16"):
+    return MetaTensor(shape, dtype)
+
+
+def _out_shapes(spec, q):
+    out = tuple(q.shape[:-1]) + (spec.dv,)
+    if spec.varlen:
+        lse = (spec.heads_q, q.shape[0])
+    elif spec.layout == "bshd":
+        lse = (q.shape[0], spec.heads_q, q.shape[1])
+    else:
+        lse = (q.shape[0], spec.heads_q, q.shape[2])
+    return out, lse
+
+
+def execute(spec, named):
+    """(out, lse or None) of `spec` on the named arrays (all on one device)."""
+    q = named["q"]
+    args = [named[n] for n in spec.argument_names()]
+    out_shape, lse_shape = _out_shapes(spec, q)
+    if getattr(_prebuild, "dir", None) is not None:
+        key = f"{spec.key()}-{_prebuild.chip}"
+        path = os.path.join(_prebuild.dir, key + ".attn")
+        if not os.path.exists(path):
+            os.makedirs(_prebuild.dir, exist_ok=True)
+            with open(path, "wb") as f:
+                f.write(_compile_artifact(spec, _prebuild.chip))
+        return None, None
+    if on_gpu(q):
+        return _execute_gpu(spec, q, args, out_shape, lse_shape)
+    return _execute_cpu(spec, q, args, out_shape, lse_shape)
+
+
+def _execute_gpu(spec, q, args, out_shape, lse_shape):
+    import torch
+    for a in args:
+        if not (is_torch(a) and a.device == q.device):
+            raise ValueError(f"all tensors must be on {q.device}; got one on "
+                             f"{getattr(a, 'device', 'the host')}")
+    with torch.cuda.device(q.device):
+        kernel = gpu_kernel(spec, _chip(q.device.index))
+        out = torch.empty(out_shape, device=q.device, dtype=q.dtype)
+        results = [out]
+        lse = None
+        if spec.lse:
+            lse = torch.empty(lse_shape, device=q.device, dtype=torch.float32)
+            results.append(lse)
+        kernel(*[a.contiguous() if i < 3 else a for i, a in enumerate(args)], *results)
+    return out, lse
+
+
+def _to_numpy(x):
+    """(contiguous numpy array, attnc dtype name) of a host array."""
+    import numpy as np
+    if is_torch(x):
+        x = x.detach().cpu().contiguous()
+        if str(x.dtype) == "torch.bfloat16":
+            import torch
+            return np.ascontiguousarray(x.view(torch.int16).numpy().view(np.uint16)), "bf16"
+        x = x.numpy()
+    x = np.ascontiguousarray(x)
+    name = {"float16": "f16", "float32": "f32", "bool": "bool", "int8": "int8",
+            "int32": "int32", "int64": "int64"}.get(x.dtype.name)
+    if name is None:
+        raise TypeError(f"unsupported array dtype {x.dtype}")
+    return x, name
+
+
+def _execute_cpu(spec, q, args, out_shape, lse_shape):
+    import numpy as np
+    fn = cpu_function(spec)
+    host = [_to_numpy(a) for a in args]
+    np_dtype = {"f16": np.float16, "bf16": np.uint16, "f32": np.float32}[spec.dtype]
+    out = np.empty(out_shape, dtype=np_dtype)
+    results = [(out, spec.dtype)]
+    lse = None
+    if spec.lse:
+        lse = np.empty(lse_shape, dtype=np.float32)
+        results.append((lse, "f32"))
+    fn.run(host, results)
+    if is_torch(q):
+        import torch
+        out_t = torch.from_numpy(out)
+        if spec.dtype == "bf16":
+            out_t = out_t.view(torch.int16).view(torch.bfloat16)
+        return out_t, (torch.from_numpy(lse) if lse is not None else None)
+    return out, lse

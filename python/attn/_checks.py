@@ -1,0 +1,90 @@
+"""Argument checks shared by the public functions: every bad input is a
+ValueError or TypeError that names the argument, before anything runs."""
+from __future__ import annotations
+
+from ._backend import dtype_name, element_type, is_torch, on_gpu
+
+GPU_HEAD_DIMS = (64, 128)
+
+
+def check_qkv(q, k, v, rank, layout_name, *, gqa=True):
+    """Checks q/k/v; returns the spec dtype."""
+    for name, t in (("q", q), ("k", k), ("v", v)):
+        if not hasattr(t, "shape") or not hasattr(t, "dtype"):
+            raise TypeError(f"{name} must be a tensor (torch or numpy), got {type(t).__name__}")
+        if len(t.shape) != rank:
+            raise ValueError(f"{name} must have {rank} dimensions {layout_name}, "
+                             f"got shape {tuple(t.shape)}")
+    dt = element_type(q)
+    if dt is None:
+        raise TypeError(f"q has dtype {dtype_name(q)}; supported: float16, bfloat16, float32")
+    for name, t in (("k", k), ("v", v)):
+        if dtype_name(t) != dtype_name(q):
+            raise TypeError(f"{name} has dtype {dtype_name(t)} but q has {dtype_name(q)}; "
+                            f"q, k and v must share one dtype")
+    gpu = [on_gpu(t) for t in (q, k, v)]
+    if any(gpu) and not all(gpu):
+        raise ValueError("q, k and v must all be CUDA tensors or all be host tensors")
+    if all(gpu):
+        devs = {str(t.device) for t in (q, k, v)}
+        if len(devs) > 1:
+            raise ValueError(f"q, k and v are on different devices: {sorted(devs)}")
+        if dt == "f32":
+            raise TypeError("the GPU kernels take float16 or bfloat16 tensors; "
+                            "float32 runs on the CPU backend")
+    if not all(gpu) and any(is_torch(t) for t in (q, k, v)) is False and dt == "bf16":
+        raise TypeError("numpy has no bfloat16; pass torch tensors for bf16")
+    d = q.shape[-1]
+    if k.shape[-1] != d:
+        raise ValueError(f"k head_dim {k.shape[-1]} != q head_dim {d}")
+    if d % 8 or not 8 <= d <= 256 or v.shape[-1] % 8 or not 8 <= v.shape[-1] <= 256:
+        raise ValueError(f"head_dim must be a multiple of 8 in [8, 256], got q/k {d}, "
+                         f"v {v.shape[-1]}")
+    if all(gpu) and (d not in GPU_HEAD_DIMS or v.shape[-1] != d):
+        raise ValueError(f"the GPU kernels support head_dim 64 or 128 with the value head "
+                         f"dim equal to it, got {d} and {v.shape[-1]}")
+    return dt
+
+
+def check_heads(hq, hkv, enable_gqa=True):
+    if hkv <= 0 or hq % hkv:
+        raise ValueError(f"the number of query heads ({hq}) must be a multiple of the "
+                         f"number of kv heads ({hkv})")
+    if hq != hkv and not enable_gqa:
+        raise ValueError(f"q has {hq} heads and k/v {hkv}: pass enable_gqa=True for "
+                         f"grouped-query attention")
+
+
+def check_same(name, got, want):
+    if tuple(got) != tuple(want):
+        raise ValueError(f"{name} must have shape {tuple(want)}, got {tuple(got)}")
+
+
+def check_scale(scale, name="scale"):
+    if scale is None:
+        return None
+    if not isinstance(scale, (int, float)) or isinstance(scale, bool):
+        raise TypeError(f"{name} must be a float, got {type(scale).__name__}")
+    if not scale > 0:
+        raise ValueError(f"{name} must be positive, got {scale}")
+    return float(scale)
+
+
+def check_int_tensor(name, t, length=None, device_of=None):
+    if not hasattr(t, "shape") or dtype_name(t) not in ("int32", "int64"):
+        raise TypeError(f"{name} must be an int32 tensor, got "
+                        f"{dtype_name(t) if hasattr(t, 'dtype') else type(t).__name__}")
+    if len(t.shape) != 1 or (length is not None and t.shape[0] != length):
+        raise ValueError(f"{name} must have shape ({length if length is not None else 'n'},), "
+                         f"got {tuple(t.shape)}")
+    if device_of is not None and on_gpu(t) != on_gpu(device_of):
+        raise ValueError(f"{name} must be on the same device as q")
+
+
+def as_int32(t):
+    if dtype_name(t) == "int32":
+        return t
+    if is_torch(t):
+        import torch
+        return t.to(torch.int32)
+    return t.astype("int32")

@@ -1,0 +1,92 @@
+"""FlexAttention-style API: flex_attention with Python score_mod / mask_mod
+traced into the kernel (no Python runs per element)."""
+from __future__ import annotations
+
+from ._backend import execute, is_torch, on_gpu
+from ._checks import check_heads, check_qkv, check_scale
+from ._ir import AttentionSpec, MaskMod, ScoreMod
+from ._tracer import trace
+from .masks import BlockMask
+
+
+def _capture_arrays(captures, q):
+    """Captured 1-D arrays as kernel arguments on q's device, in the element
+    type the region reads (f32 / i32 / i64)."""
+    import numpy as np
+    out = {}
+    for name, array, elem in captures:
+        if on_gpu(q):
+            import torch
+            t = array if is_torch(array) else torch.from_numpy(np.asarray(array))
+            dt = {"f32": torch.float32, "i32": torch.int32, "i64": torch.int64}[elem]
+            out[name] = t.to(device=q.device, dtype=dt).contiguous()
+        else:
+            a = array.detach().cpu().numpy() if is_torch(array) else np.asarray(array)
+            out[name] = np.ascontiguousarray(a.astype({"f32": np.float32, "i32": np.int32,
+                                                       "i64": np.int64}[elem]))
+    return out
+
+
+def traced_regions(score_mod, mask_mod):
+    """(spec fields, capture arrays) for optional score_mod / mask_mod."""
+    fields, captures = {}, []
+    if score_mod is not None:
+        body, caps = trace(score_mod, "score")
+        body, caps = _rename(body, caps, "s")
+        fields.update(score_mod=body, score_mods=(ScoreMod(),))
+        captures += caps
+    if mask_mod is not None:
+        body, caps = trace(mask_mod, "mask")
+        body, caps = _rename(body, caps, "m")
+        fields.update(mask_mod=body)
+        captures += caps
+    return fields, captures
+
+
+def _rename(body, caps, prefix):
+    renamed = []
+    for name, array, elem in caps:
+        new = prefix + name
+        body = body.replace(f"%{name}[", f"%{new}[")
+        renamed.append((new, array, elem))
+    return body, renamed
+
+
+def flex_attention(query, key, value, score_mod=None, block_mask=None, scale=None,
+                   enable_gqa=False, return_lse=False, kernel_options=None):
+    """softmax(score_mod(scale * Q K^T) masked by block_mask) V.
+
+    query [B, Hq, Sq, D], key/value [B, Hkv, Sk, D] (torch CUDA tensors run on
+    the GPU; numpy arrays or CPU tensors on the CPU backend). score_mod(score,
+    b, h, q_idx, kv_idx) and the block mask's mask_mod are traced once into
+    the compiled kernel. Returns out [B, Hq, Sq, D] (and lse [B, Hq, Sq] with
+    return_lse=True); a query row with no kept key gives 0 (lse -inf)."""
+    dt = check_qkv(query, key, value, 4, "[B, H, S, D]")
+    b, hq, sq, d = query.shape
+    if tuple(key.shape[:1]) != (b,) or tuple(value.shape[:3]) != tuple(key.shape[:3]):
+        raise ValueError(f"key/value must be [B={b}, Hkv, Sk, D]: got key "
+                         f"{tuple(key.shape)}, value {tuple(value.shape)}")
+    check_heads(hq, key.shape[1], enable_gqa)
+    scale = check_scale(scale)
+    if block_mask is not None and not isinstance(block_mask, BlockMask):
+        raise TypeError(f"block_mask must be an attn.BlockMask (from "
+                        f"attn.create_block_mask), got {type(block_mask).__name__}")
+    masks, mask_mod = (), None
+    if block_mask is not None:
+        if (block_mask.query_len, block_mask.key_len) != (sq, key.shape[2]):
+            raise ValueError(f"block_mask was made for Q_LEN={block_mask.query_len}, "
+                             f"KV_LEN={block_mask.key_len}, but the inputs have "
+                             f"Sq={sq}, Sk={key.shape[2]}")
+        masks, mask_mod = block_mask.masks, block_mask.mask_mod
+    fields, captures = traced_regions(score_mod, mask_mod)
+    if mask_mod is not None:
+        masks = masks + (MaskMod(),)
+    spec = AttentionSpec(dtype=dt, heads_q=hq, heads_kv=key.shape[1], head_dim=d,
+                         head_dim_v=value.shape[-1], layout="bhsd", masks=masks,
+                         scale=scale, lse=bool(return_lse),
+                         captures=tuple((n, f"tensor<?x{e}>") for n, _, e in captures),
+                         **fields)
+    named = {"q": query, "k": key, "v": value}
+    named.update(_capture_arrays(captures, query))
+    out, lse = execute(spec, named)
+    return (out, lse) if return_lse else out

@@ -1,0 +1,176 @@
+"""The mask DSL: block masks that carry the exact token-level mask.
+
+``create_block_mask`` takes either a pattern name (the DIY FlashAttention
+API: "causal", "full", "sliding_window", "prefix_lm") or, FlexAttention
+style, a ``mask_mod(b, h, q_idx, kv_idx)`` function. The BlockMask keeps the
+exact mask (our mask attributes, or the traced mask_mod) for the compiler,
+and the block-level ``mask_matrix`` for inspection and
+``apply_to_scores``."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Optional, Tuple
+
+from ._ir import Causal, Or, PrefixLM, SlidingWindow
+
+PATTERNS = ("causal", "full", "sliding_window", "prefix_lm")
+
+
+@dataclass
+class BlockMask:
+    """Block-level view of an attention mask, plus the exact mask.
+
+    mask_matrix: bool [n_query_blocks, n_key_blocks] (numpy): blocks holding
+    at least one kept pair. masks: our mask atoms (AND-ed); mask_mod: a
+    Python mask_mod traced into the kernel (AND-ed too)."""
+    mask_matrix: object
+    query_block_size: int
+    key_block_size: int
+    mask_type: str
+    masks: Tuple[object, ...] = ()
+    mask_mod: Optional[Callable] = None
+    query_len: int = 0
+    key_len: int = 0
+
+    @property
+    def shape(self):
+        return tuple(self.mask_matrix.shape)
+
+    def token_mask(self):
+        """bool [query_len, key_len] (numpy) of kept pairs."""
+        import numpy as np
+        from .reference import _keep
+        i = np.arange(self.query_len)[:, None]
+        j = np.arange(self.key_len)[None, :]
+        ctx = {"i": i, "j": j, "sq": self.query_len, "sk": self.key_len}
+        keep = np.ones((self.query_len, self.key_len), bool)
+        for m in self.masks:
+            keep &= _keep(m, ctx)
+        if self.mask_mod is not None:
+            keep &= np.broadcast_to(np.asarray(self.mask_mod(0, 0, i, j), bool), keep.shape)
+        return keep
+
+    def apply_to_scores(self, scores, score_mod=None):
+        """scores [..., query_len, key_len] with masked pairs set to -inf
+        (after score_mod(score, b, h, q_idx, kv_idx) if given)."""
+        import numpy as np
+        keep = self.token_mask()
+        if tuple(scores.shape[-2:]) != keep.shape:
+            raise ValueError(f"scores end in {tuple(scores.shape[-2:])}, the mask is "
+                             f"{keep.shape}")
+        if score_mod is not None:
+            i = np.arange(self.query_len)[:, None]
+            j = np.arange(self.key_len)[None, :]
+            scores = score_mod(scores, 0, 0, i, j)
+        if type(scores).__module__.split(".")[0] == "torch":
+            import torch
+            return scores.masked_fill(~torch.from_numpy(keep).to(scores.device), float("-inf"))
+        return np.where(keep, scores, -np.inf)
+
+
+def _block_matrix(keep, qb, kb):
+    import numpy as np
+    sq, sk = keep.shape
+    nq, nk = -(-sq // qb), -(-sk // kb)
+    padded = np.zeros((nq * qb, nk * kb), bool)
+    padded[:sq, :sk] = keep
+    return padded.reshape(nq, qb, nk, kb).any(axis=(1, 3))
+
+
+def _finish(masks, mask_mod, mask_type, query_len, key_len, qb, kb):
+    bm = BlockMask(None, qb, kb, mask_type, tuple(masks), mask_mod, query_len, key_len)
+    try:
+        bm.mask_matrix = _block_matrix(bm.token_mask(), qb, kb)
+    except Exception:  # a mask_mod numpy cannot evaluate: every block may hold pairs
+        import numpy as np
+        bm.mask_matrix = np.ones((-(-query_len // qb), -(-key_len // kb)), bool)
+    return bm
+
+
+def create_block_mask(pattern, *args, block_size: int = 128, causal: bool = False,
+                      sliding_window: Optional[int] = None, prefix_len: Optional[int] = None,
+                      BLOCK_SIZE: Optional[int] = None, device=None, **kwargs):
+    """DIY form: create_block_mask(pattern, query_len, key_len, block_size=128,
+    causal=False, sliding_window=None, prefix_len=None).
+    FlexAttention form: create_block_mask(mask_mod, B, H, Q_LEN, KV_LEN,
+    device=None, BLOCK_SIZE=128)."""
+    if kwargs:
+        raise TypeError(f"create_block_mask got unexpected arguments {sorted(kwargs)}")
+    if callable(pattern):
+        if len(args) != 4:
+            raise TypeError("create_block_mask(mask_mod, B, H, Q_LEN, KV_LEN): expected 4 "
+                            f"sizes after mask_mod, got {len(args)}")
+        _, _, qlen, klen = args
+        bs = BLOCK_SIZE or block_size
+        _check_lengths(qlen, klen, bs)
+        return _finish((), pattern, getattr(pattern, "__name__", "mask_mod"), qlen, klen, bs, bs)
+    if causal and pattern is None:
+        pattern = "causal"
+    if not isinstance(pattern, str) or pattern not in PATTERNS:
+        raise ValueError(f"unknown mask pattern {pattern!r}; expected one of {PATTERNS} "
+                         f"or a mask_mod function")
+    if len(args) != 2:
+        raise TypeError(f"create_block_mask('{pattern}', query_len, key_len): expected 2 "
+                        f"lengths, got {len(args)}")
+    qlen, klen = args
+    _check_lengths(qlen, klen, block_size)
+    if pattern == "causal":
+        masks = (Causal(),)
+    elif pattern == "full":
+        masks = ()
+    elif pattern == "sliding_window":
+        if sliding_window is None or sliding_window < 1:
+            raise ValueError("pattern 'sliding_window' needs sliding_window >= 1")
+        masks = (SlidingWindow(sliding_window - 1, 0),)
+    else:
+        if prefix_len is None or prefix_len < 0:
+            raise ValueError("pattern 'prefix_lm' needs prefix_len >= 0")
+        masks = (PrefixLM(prefix_len),)
+    return _finish(masks, None, pattern, qlen, klen, block_size, block_size)
+
+
+def _check_lengths(qlen, klen, bs):
+    for name, x in (("query_len", qlen), ("key_len", klen), ("block_size", bs)):
+        if not isinstance(x, int) or isinstance(x, bool) or x <= 0:
+            raise ValueError(f"{name} must be a positive int, got {x!r}")
+
+
+def compose_block_masks(mask1: BlockMask, mask2: BlockMask, operation: str = "intersect"):
+    """AND ("intersect") or OR ("union") of two masks of the same shape."""
+    if not isinstance(mask1, BlockMask) or not isinstance(mask2, BlockMask):
+        raise TypeError("compose_block_masks takes two BlockMask objects")
+    if mask1.shape != mask2.shape or (mask1.query_len, mask1.key_len) != (
+            mask2.query_len, mask2.key_len):
+        raise ValueError(f"masks have different shapes: {mask1.shape} vs {mask2.shape}")
+    if operation == "intersect":
+        mods = [m for m in (mask1.mask_mod, mask2.mask_mod) if m is not None]
+        if len(mods) == 2:
+            f1, f2 = mods
+            mod = lambda b, h, i, j: f1(b, h, i, j) & f2(b, h, i, j)
+        else:
+            mod = mods[0] if mods else None
+        masks = mask1.masks + mask2.masks
+    elif operation == "union":
+        if mask1.mask_mod is not None or mask2.mask_mod is not None:
+            f1 = _as_mod(mask1)
+            f2 = _as_mod(mask2)
+            mod, masks = (lambda b, h, i, j: f1(b, h, i, j) | f2(b, h, i, j)), ()
+        elif not mask1.masks or not mask2.masks:
+            mod, masks = None, ()  # one side keeps everything
+        elif len(mask1.masks) == 1 and len(mask2.masks) == 1:
+            mod, masks = None, (Or((mask1.masks[0], mask2.masks[0])),)
+        else:
+            raise ValueError("union of masks that are themselves intersections is not "
+                             "supported; express it as one mask_mod")
+    else:
+        raise ValueError(f"unknown operation {operation!r}; expected 'intersect' or 'union'")
+    return _finish(masks, mod, f"{mask1.mask_type}_{operation}_{mask2.mask_type}",
+                   mask1.query_len, mask1.key_len, mask1.query_block_size,
+                   mask1.key_block_size)
+
+
+def _as_mod(bm):
+    if bm.masks:
+        raise ValueError("union of a pattern mask with a mask_mod is not supported; "
+                         "write both as one mask_mod")
+    return bm.mask_mod
