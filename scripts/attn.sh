@@ -58,6 +58,11 @@ test)
   ninja -C "$BUILD" -j "$JOBS" check-attn
   log "ctest: unit tests"
   ctest --test-dir "$BUILD" --output-on-failure -j "$JOBS"
+  # Debian's python3 (with python3-numpy / python3-pytest), not a pyenv one.
+  log "pytest: python package (CPU backend)"
+  ATTN_COMPILER_LIB="$BUILD/lib/libAttnCompiler.so" \
+    ATTN_RUNTIME_LIB="$BUILD/lib/libAttnRuntime.so" \
+    /usr/bin/python3 -m pytest -q -p no:cacheprovider "$ROOT/python/tests"
   ;;
 *)
   echo "usage: bash scripts/attn.sh run [example.mlir] | test" >&2

@@ -1,0 +1,179 @@
+"""The flash-sparse-attention API: flash_dense_attn_func,
+flash_sparse_attn_func, flash_gated_attn_func and their _varlen_ forms.
+Layout [batch, seqlen, heads, head_dim] (varlen: [total, heads, head_dim]);
+causal masks are bottom-right aligned as in flash-attn; window_size =
+(left, right) with None for unbounded."""
+from __future__ import annotations
+
+from ._backend import execute, is_torch, on_gpu
+from ._checks import as_int32, check_heads, check_int_tensor, check_qkv, check_scale
+from ._ir import AttentionSpec, Causal, SlidingWindow
+
+
+def _masks(is_causal, window_size):
+    if not isinstance(window_size, (tuple, list)) or len(window_size) != 2:
+        raise TypeError(f"window_size must be a (left, right) pair, got {window_size!r}")
+    left, right = window_size
+    for name, x in (("left", left), ("right", right)):
+        if x is not None and (not isinstance(x, int) or isinstance(x, bool) or x < -1):
+            raise ValueError(f"window_size {name} must be None, -1 or a non-negative int, "
+                             f"got {x!r}")
+    masks = [Causal("bottom_right")] if is_causal else []
+    left = -1 if left is None else left
+    right = -1 if right is None else right
+    if left >= 0 or right >= 0:
+        masks.append(SlidingWindow(left, right, "bottom_right"))
+    return tuple(masks)
+
+
+def _threshold(name, x):
+    if x is None:
+        return None
+    if not isinstance(x, (int, float)) or isinstance(x, bool):
+        raise TypeError(f"{name} must be a float, got {type(x).__name__}")
+    return float(x)
+
+
+def _gpu_unsupported(q, what):
+    if on_gpu(q):
+        raise NotImplementedError(
+            f"{what} is not compiled for the GPU yet (the GPU kernel has no threshold "
+            f"sparse softmax / gates); it runs on the CPU backend with host tensors")
+
+
+def _run(query, key, value, *, varlen, is_causal, softmax_scale, window_size, return_lse,
+         extra=None, sparse=None, gate=None, cu=None, seqused=None):
+    rank = 3 if varlen else 4
+    dt = check_qkv(query, key, value, rank, "[total, heads, head_dim]" if varlen
+                   else "[batch, seqlen, heads, head_dim]")
+    hq, hkv = query.shape[-2], key.shape[-2]
+    check_heads(hq, hkv)
+    if tuple(value.shape[:-1]) != tuple(key.shape[:-1]):
+        raise ValueError(f"value must match key except in head_dim: key "
+                         f"{tuple(key.shape)}, value {tuple(value.shape)}")
+    if not varlen and key.shape[0] != query.shape[0]:
+        raise ValueError(f"key batch {key.shape[0]} != query batch {query.shape[0]}")
+    scale = check_scale(softmax_scale, "softmax_scale")
+    named = {"q": query, "k": key, "v": value}
+    use_seqused = False
+    if varlen:
+        cu_q, cu_k = cu
+        check_int_tensor("cu_seqlens_q", cu_q, device_of=query)
+        check_int_tensor("cu_seqlens_k", cu_k, length=cu_q.shape[0], device_of=query)
+        if cu_q.shape[0] < 2:
+            raise ValueError("cu_seqlens_q must hold batch + 1 >= 2 offsets")
+        named.update(cu_seqlens_q=as_int32(cu_q), cu_seqlens_k=as_int32(cu_k))
+        sq_used, sk_used = seqused
+        if (sq_used is None) != (sk_used is None):
+            raise ValueError("pass both seqused_q and seqused_k, or neither")
+        if sq_used is not None:
+            for name, t in (("seqused_q", sq_used), ("seqused_k", sk_used)):
+                check_int_tensor(name, t, length=cu_q.shape[0] - 1, device_of=query)
+            named.update(seqused_q=as_int32(sq_used), seqused_k=as_int32(sk_used))
+            use_seqused = True
+    if extra:
+        named.update(extra)
+    spec = AttentionSpec(dtype=dt, heads_q=hq, heads_kv=hkv, head_dim=query.shape[-1],
+                         head_dim_v=value.shape[-1], varlen=varlen, seqused=use_seqused,
+                         masks=_masks(is_causal, window_size), scale=scale,
+                         sparse_softmax=sparse, gate=gate, lse=bool(return_lse))
+    out, lse = execute(spec, named)
+    if not return_lse:
+        return out
+    if varlen and lse is not None:
+        lse = lse.t().contiguous() if is_torch(lse) else lse.T.copy()  # [total, heads]
+    return out, lse
+
+
+def flash_dense_attn_func(query, key, value, is_causal=False, softmax_scale=None,
+                          window_size=(None, None), return_lse=False):
+    """Dense attention; out [B, Sq, Hq, D] (and lse [B, Hq, Sq])."""
+    return _run(query, key, value, varlen=False, is_causal=is_causal,
+                softmax_scale=softmax_scale, window_size=window_size, return_lse=return_lse)
+
+
+def flash_dense_attn_varlen_func(query, key, value, cu_seqlens_q, cu_seqlens_k, max_seqlen_q,
+                                 max_seqlen_k, is_causal=False, softmax_scale=None,
+                                 window_size=(None, None), seqused_q=None, seqused_k=None,
+                                 return_lse=False):
+    """Packed sequences; out [Tq, Hq, D] (and lse [Tq, Hq])."""
+    return _run(query, key, value, varlen=True, is_causal=is_causal,
+                softmax_scale=softmax_scale, window_size=window_size, return_lse=return_lse,
+                cu=(cu_seqlens_q, cu_seqlens_k), seqused=(seqused_q, seqused_k))
+
+
+def flash_sparse_attn_func(query, key, value, is_causal=False, softmax_scale=None,
+                           softmax_threshold=None, window_size=(None, None), return_lse=False):
+    """Threshold sparse softmax: a block of 64 keys whose largest weight is
+    below softmax_threshold (default head_dim / Sk) contributes nothing."""
+    _gpu_unsupported(query, "flash_sparse_attn_func")
+    return _run(query, key, value, varlen=False, is_causal=is_causal,
+                softmax_scale=softmax_scale, window_size=window_size, return_lse=return_lse,
+                sparse=(_threshold("softmax_threshold", softmax_threshold), 64))
+
+
+def flash_sparse_attn_varlen_func(query, key, value, cu_seqlens_q, cu_seqlens_k, max_seqlen_q,
+                                  max_seqlen_k, is_causal=False, softmax_scale=None,
+                                  softmax_threshold=None, window_size=(None, None),
+                                  seqused_q=None, seqused_k=None, return_lse=False):
+    _gpu_unsupported(query, "flash_sparse_attn_varlen_func")
+    return _run(query, key, value, varlen=True, is_causal=is_causal,
+                softmax_scale=softmax_scale, window_size=window_size, return_lse=return_lse,
+                cu=(cu_seqlens_q, cu_seqlens_k), seqused=(seqused_q, seqused_k),
+                sparse=(_threshold("softmax_threshold", softmax_threshold), 64))
+
+
+def _gate_args(query, key, alpha, delta, varlen, gate_threshold, is_logsigmoid_gate,
+               is_adapt_gate):
+    hq, hkv = query.shape[-2], key.shape[-2]
+    if varlen:
+        want_a, want_d = (hq, query.shape[0]), (hkv, key.shape[0])
+    else:
+        want_a = (query.shape[0], hq, query.shape[1])
+        want_d = (key.shape[0], hkv, key.shape[1])
+    for name, t, want in (("alpha", alpha, want_a), ("delta", delta, want_d)):
+        if not hasattr(t, "shape"):
+            raise TypeError(f"{name} must be a tensor")
+        if tuple(t.shape) != want:
+            raise ValueError(f"{name} must have shape {want}, got {tuple(t.shape)}")
+    kind = "logsigmoid" if is_logsigmoid_gate else "linear"
+    gate = (kind, _threshold("gate_threshold", gate_threshold), bool(is_adapt_gate))
+
+    def f32(t):
+        if is_torch(t):
+            import torch
+            return t.to(torch.float32).contiguous()
+        return t.astype("float32")
+    return {"gate_alpha": f32(alpha), "gate_delta": f32(delta)}, gate
+
+
+def flash_gated_attn_func(query, key, value, alpha, delta, is_causal=False, softmax_scale=None,
+                          softmax_threshold=None, gate_threshold=None, is_logsigmoid_gate=True,
+                          is_adapt_gate=True, window_size=(None, None), return_lse=False):
+    """Gated attention: alpha [B, Hq, Sq], delta [B, Hkv, Sk]."""
+    _gpu_unsupported(query, "flash_gated_attn_func")
+    extra, gate = _gate_args(query, key, alpha, delta, False, gate_threshold,
+                             is_logsigmoid_gate, is_adapt_gate)
+    sparse = None if softmax_threshold is None else (
+        _threshold("softmax_threshold", softmax_threshold), 64)
+    return _run(query, key, value, varlen=False, is_causal=is_causal,
+                softmax_scale=softmax_scale, window_size=window_size, return_lse=return_lse,
+                extra=extra, gate=gate, sparse=sparse)
+
+
+def flash_gated_attn_varlen_func(query, key, value, alpha, delta, cu_seqlens_q, cu_seqlens_k,
+                                 max_seqlen_q, max_seqlen_k, is_causal=False,
+                                 softmax_scale=None, softmax_threshold=None,
+                                 gate_threshold=None, is_logsigmoid_gate=True,
+                                 is_adapt_gate=True, window_size=(None, None),
+                                 seqused_q=None, seqused_k=None, return_lse=False):
+    """Gated varlen attention: alpha [Hq, Tq], delta [Hkv, Tk]."""
+    _gpu_unsupported(query, "flash_gated_attn_varlen_func")
+    extra, gate = _gate_args(query, key, alpha, delta, True, gate_threshold,
+                             is_logsigmoid_gate, is_adapt_gate)
+    sparse = None if softmax_threshold is None else (
+        _threshold("softmax_threshold", softmax_threshold), 64)
+    return _run(query, key, value, varlen=True, is_causal=is_causal,
+                softmax_scale=softmax_scale, window_size=window_size, return_lse=return_lse,
+                cu=(cu_seqlens_q, cu_seqlens_k), seqused=(seqused_q, seqused_k),
+                extra=extra, gate=gate, sparse=sparse)

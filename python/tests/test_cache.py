@@ -1,0 +1,66 @@
+"""Kernel caching: one compilation per specialization, never per length;
+prebuilt GPU kernels on disk; a clear error when neither a kernel nor the
+compiler exists."""
+import os
+
+import numpy as np
+import pytest
+
+import attn
+from attn import _backend, _compiler
+from attn._ir import AttentionSpec, Causal
+
+
+def test_new_lengths_do_not_recompile(rng):
+    before = attn.stats["compiled"]
+    for s in (17, 64, 129):
+        q = rng.standard_normal((1, 2, s, 32)).astype(np.float32)
+        attn.flex_attention(q, q, q, block_mask=attn.create_block_mask("causal", s, s))
+    assert attn.stats["compiled"] == before + 1
+    q = rng.standard_normal((1, 2, 20, 32)).astype(np.float32)
+    attn.flex_attention(q, q, q)  # no mask: another specialization
+    assert attn.stats["compiled"] == before + 2
+
+
+def test_spec_key_is_the_specialization():
+    a = AttentionSpec(dtype="bf16", heads_q=8, heads_kv=2, head_dim=128, masks=(Causal(),))
+    b = AttentionSpec(dtype="bf16", heads_q=8, heads_kv=2, head_dim=128, masks=(Causal(),))
+    c = AttentionSpec(dtype="f16", heads_q=8, heads_kv=2, head_dim=128, masks=(Causal(),))
+    assert a.key() == b.key() != c.key()
+
+
+def test_prebuild_writes_gpu_kernels_once(tmp_path):
+    q = attn.meta_tensor((2, 128, 4, 64), "bfloat16")
+    before = attn.stats["compiled"]
+    with attn.prebuild(str(tmp_path), chip="sm_90"):
+        attn.flash_dense_attn_func(q, q, q, is_causal=True)
+        attn.flash_dense_attn_func(q, q, q, is_causal=True)
+    files = os.listdir(tmp_path)
+    assert len(files) == 1 and files[0].endswith("-sm_90.attn")
+    assert attn.stats["compiled"] == before + 1
+    # The runtime can load what was written (no GPU needed to parse it).
+    from attn._runtime import Kernel
+    assert Kernel(str(tmp_path / files[0])).key.endswith("sm_90")
+
+
+def test_prebuilt_kernels_are_found_without_the_compiler(tmp_path, monkeypatch):
+    spec = AttentionSpec(dtype="f16", heads_q=4, heads_kv=4, head_dim=64, masks=(Causal(),))
+    q = attn.meta_tensor((1, 64, 4, 64), "float16")
+    with attn.prebuild(str(tmp_path), chip="sm_90"):
+        attn.flash_dense_attn_func(q, q, q, is_causal=True)
+    monkeypatch.setattr(_compiler, "_LIB", None)
+    monkeypatch.setattr(_compiler, "_MISSING", "libAttnCompiler.so not found (test)")
+    monkeypatch.setenv("ATTN_KERNEL_DIR", str(tmp_path))
+    spec_used = AttentionSpec(dtype="f16", heads_q=4, heads_kv=4, head_dim=64,
+                              masks=(Causal("bottom_right"),))
+    assert _backend.gpu_kernel(spec_used, "sm_90").key.endswith("sm_90")
+    with pytest.raises(attn.KernelNotFoundError, match=r"no compiled kernel .*sm_80.*f16"):
+        _backend.gpu_kernel(spec, "sm_80")
+
+
+def test_compile_errors_carry_the_diagnostics():
+    with pytest.raises(attn.CompileError, match="cannot parse"):
+        _compiler.compile_kernel("func.func @x(", "sm_90", "isa")
+    with pytest.raises(attn.CompileError, match="GPU kernel needs f16 or bf16"):
+        spec = AttentionSpec(dtype="f32", heads_q=2, heads_kv=2, head_dim=64)
+        _compiler.compile_kernel(spec.to_mlir(), "sm_90", "isa")
