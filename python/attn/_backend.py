@@ -132,10 +132,11 @@ class prebuild:
 class MetaTensor:
     """Shape and dtype only: stands for a CUDA tensor in attn.prebuild."""
 
+    device = "cuda:0"
+    is_cuda = True
+
     def __init__(self, shape, dtype):
         self.shape, self.dtype = tuple(shape), dtype
-        self.device = type("Device", (), {"type": "cuda", "index": 0})()
-        self.is_cuda = True
 
     def dim(self):
         return len(self.shape)

@@ -231,7 +231,10 @@ class Tracer:
     def unary(self, fn, x):
         x = self.lift(x, None)
         if fn == "abs" and x.kind == "index":
-            return Value(self, self.emit(f"math.absi {x.name} : index"), "index")
+            # max(x, -x): math.absi has no lowering for index on the GPU path.
+            zero = self.lift(0, "index")
+            neg = self.emit(f"arith.subi {zero.name}, {x.name} : index")
+            return Value(self, self.emit(f"arith.maxsi {x.name}, {neg} : index"), "index")
         x = self.to_f32(x)
         if fn == "sigmoid":
             n = self.emit(f"arith.negf {x.name} : f32")
@@ -281,7 +284,8 @@ class Tracer:
 def _is_array(x):
     mod = type(x).__module__.split(".")[0]
     return (mod == "numpy" and type(x).__name__ == "ndarray") or (
-        mod == "torch" and type(x).__name__ in ("Tensor", "Parameter"))
+        mod == "torch" and type(x).__name__ in ("Tensor", "Parameter")) or (
+        type(x).__name__ == "MetaTensor")
 
 
 def _rebind(fn, tracer):

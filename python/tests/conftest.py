@@ -9,9 +9,9 @@ sys.path.insert(0, ROOT)
 
 @pytest.fixture(autouse=True)
 def _private_cache(tmp_path, monkeypatch):
-    """Every test gets its own on-disk kernel cache."""
+    """Every test gets its own on-disk kernel cache (prebuilt kernels still
+    come from ATTN_KERNEL_DIR when set)."""
     monkeypatch.setenv("ATTN_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.delenv("ATTN_KERNEL_DIR", raising=False)
 
 
 @pytest.fixture

@@ -1,0 +1,147 @@
+"""The GPU checks of every public function, written once for two uses:
+
+* on the GPU machine (test_gpu_api.py): `env` makes torch CUDA tensors and
+  the case compares with a float64 torch reference;
+* here (prebuild.py): `env` makes attn.meta_tensor stand-ins under
+  attn.prebuild, which compiles exactly the kernels the cases will ask for.
+
+A case is f(env) -> list of (label, got, want, kind) comparisons, kind
+'out' (relative norm error) or 'lse' (max abs error over finite entries).
+`env.F` is torch (there) or attn (here): where/tanh exist in both.
+"""
+import math
+
+
+def ref_attention(env, q, k, v, keep=None, score=None, scale=None, zero_rows=None):
+    """float64 torch reference on [B, H, S, D] tensors (GQA by repeat)."""
+    torch = env.torch
+    q, k, v = q.double(), k.double(), v.double()
+    g = q.shape[1] // k.shape[1]
+    k, v = k.repeat_interleave(g, 1), v.repeat_interleave(g, 1)
+    s = (q @ k.transpose(-1, -2)) * (scale if scale is not None else 1 / math.sqrt(q.shape[-1]))
+    i = torch.arange(q.shape[2], device=q.device)[:, None]
+    j = torch.arange(k.shape[2], device=q.device)[None, :]
+    h = torch.arange(q.shape[1], device=q.device)[:, None, None]
+    if score is not None:
+        s = score(s, h, i, j)
+    if keep is not None:
+        s = s.masked_fill(~keep(h, i, j), float("-inf"))
+    lse = torch.logsumexp(s, -1)
+    out = torch.softmax(s, -1).nan_to_num(0.0) @ v
+    return out, lse
+
+
+def flex_alibi_causal_gqa(env):
+    torch, F = env.torch, env.F
+    q, k, v = env.randn(2, 8, 600, 128, "bfloat16"), env.randn(2, 2, 600, 128, "bfloat16"), \
+        env.randn(2, 2, 600, 128, "bfloat16")
+    slopes = env.rand(8, "float32") * 0.1
+
+    def alibi(score, b, h, q_idx, kv_idx):
+        return score - slopes[h] * abs(q_idx - kv_idx)
+    mask = env.attn.create_block_mask(lambda b, h, qi, kj: kj <= qi, 2, 8, 600, 600)
+    out, lse = env.attn.flex_attention(q, k, v, score_mod=alibi, block_mask=mask,
+                                       enable_gqa=True, return_lse=True)
+    if env.prebuild:
+        return []
+    want, wlse = ref_attention(env, q, k, v, keep=lambda h, i, j: j <= i,
+                               score=lambda s, h, i, j: s - slopes.double()[h] * (i - j).abs())
+    return [("out", out, want, "out"), ("lse", lse, wlse, "lse")]
+
+
+def flex_softcap_window_f16(env):
+    F = env.F
+    q, k, v = (env.randn(1, 4, 1000, 64, "float16") for _ in range(3))
+    mask = env.attn.create_block_mask("sliding_window", 1000, 1000, sliding_window=256)
+    out = env.attn.flex_attention(q, k, v, block_mask=mask, scale=0.1,
+                                  score_mod=lambda s, b, h, i, j: 30.0 * F.tanh(s / 30.0))
+    if env.prebuild:
+        return []
+    want, _ = ref_attention(env, q, k, v, keep=lambda h, i, j: (j <= i) & (j > i - 256),
+                            score=lambda s, h, i, j: 30.0 * env.torch.tanh(s / 30.0), scale=0.1)
+    return [("out", out, want, "out")]
+
+
+def flex_document_mask(env):
+    torch, F = env.torch, env.F
+    q, k, v = (env.randn(1, 4, 900, 64, "bfloat16") for _ in range(3))
+    docs = env.doc_ids(900, 5)
+
+    def same_doc_causal(b, h, qi, kj):
+        return (docs[qi] == docs[kj]) & (kj <= qi)
+    mask = env.attn.create_block_mask(same_doc_causal, 1, 4, 900, 900)
+    out = env.attn.flex_attention(q, k, v, block_mask=mask)
+    if env.prebuild:
+        return []
+    want, _ = ref_attention(env, q, k, v, keep=lambda h, i, j:
+                            (docs[i] == docs[j]) & (j <= i))
+    return [("out", out, want, "out")]
+
+
+def dense_causal_gqa_window(env):
+    q, k, v = env.randn(2, 500, 8, 128, "bfloat16"), env.randn(2, 700, 2, 128, "bfloat16"), \
+        env.randn(2, 700, 2, 128, "bfloat16")
+    out, lse = env.attn.flash_dense_attn_func(q, k, v, is_causal=True, window_size=(128, None),
+                                              return_lse=True)
+    if env.prebuild:
+        return []
+    t = lambda x: x.transpose(1, 2)
+    want, wlse = ref_attention(env, t(q), t(k), t(v), keep=lambda h, i, j:
+                               (j <= i + 200) & (j >= i + 200 - 128))
+    return [("out", out, t(want), "out"), ("lse", lse, wlse, "lse")]
+
+
+def dense_varlen_seqused(env):
+    torch = env.torch
+    lq, lk = [100, 700, 1, 300], [150, 700, 64, 299]
+    cu_q, cu_k = env.cumsum(lq), env.cumsum(lk)
+    used_q, used_k = env.ints([100, 650, 1, 300]), env.ints([150, 700, 10, 299])
+    q = env.randn(sum(lq), 4, 64, "float16")
+    k, v = env.randn(sum(lk), 4, 64, "float16"), env.randn(sum(lk), 4, 64, "float16")
+    out, lse = env.attn.flash_dense_attn_varlen_func(
+        q, k, v, cu_q, cu_k, 700, 700, is_causal=True, seqused_q=used_q, seqused_k=used_k,
+        return_lse=True)
+    if env.prebuild:
+        return []
+    checks = []
+    for b in range(4):
+        q0, k0 = sum(lq[:b]), sum(lk[:b])
+        nq, nk = int(used_q[b]), int(used_k[b])
+        qs, ks, vs = (x[None].transpose(1, 2) for x in
+                      (q[q0:q0 + nq], k[k0:k0 + nk], v[k0:k0 + nk]))
+        want, wlse = ref_attention(env, qs, ks, vs, keep=lambda h, i, j: j <= i + nk - nq)
+        checks.append((f"out[{b}]", out[q0:q0 + nq], want[0].transpose(0, 1), "out"))
+        checks.append((f"lse[{b}]", lse[q0:q0 + nq], wlse[0].transpose(0, 1), "lse"))
+        rest = out[q0 + nq:q0 + lq[b]]
+        checks.append((f"rows past seqused[{b}]", rest, torch.zeros_like(rest).double(), "zero"))
+    return checks
+
+
+def diy_v1_seq_lens(env):
+    q, k, v = (env.randn(2, 8, 512, 64, "float16") for _ in range(3))
+    lens = env.ints([512, 300])
+    out = env.attn.flash_attention(q, k, v, causal=True, seq_lens=lens)
+    if env.prebuild:
+        return []
+    checks = []
+    for b, n in enumerate([512, 300]):
+        want = env.attn.reference_attention(q[b:b + 1, :, :n], k[b:b + 1, :, :n],
+                                            v[b:b + 1, :, :n], causal=True).double()
+        checks.append((f"out[{b}]", out[b:b + 1, :, :n], want, "out"))
+    checks.append(("rows past seq_len", out[1, :, 300:], env.torch.zeros(8, 212, 64).double()
+                   .to(out.device), "zero"))
+    return checks
+
+
+def diy_v2_causal_bf16(env):
+    q, k, v = (env.randn(2, 1024, 4, 128, "bfloat16") for _ in range(3))
+    out = env.attn.flash_attention_v2(q, k, v, causal=True, sm_scale=0.07)
+    if env.prebuild:
+        return []
+    t = lambda x: x.transpose(1, 2)
+    want, _ = ref_attention(env, t(q), t(k), t(v), keep=lambda h, i, j: j <= i, scale=0.07)
+    return [("out", out, t(want), "out")]
+
+
+CASES = [flex_alibi_causal_gqa, flex_softcap_window_f16, flex_document_mask,
+         dense_causal_gqa_window, dense_varlen_seqused, diy_v1_seq_lens, diy_v2_causal_bf16]

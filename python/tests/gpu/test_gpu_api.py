@@ -1,0 +1,88 @@
+"""Every public function on the GPU against float64 torch (device machine;
+skipped without torch/CUDA). Kernels come from the compiler when present,
+else from ATTN_KERNEL_DIR (python/tests/gpu/prebuild.py).
+
+    ATTN_KERNEL_DIR=build/python_kernels python3 -m pytest python/tests/gpu -v
+"""
+import os
+import sys
+
+import pytest
+
+torch = pytest.importorskip("torch")
+if not torch.cuda.is_available():
+    pytest.skip("no CUDA GPU", allow_module_level=True)
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import attn  # noqa: E402
+import cases  # noqa: E402
+
+
+class TorchEnv:
+    prebuild = False
+    attn = attn
+    F = torch
+    torch = torch
+
+    def __init__(self):
+        self.g = torch.Generator(device="cuda").manual_seed(7)
+
+    def randn(self, *shape):
+        *dims, dtype = shape
+        return torch.randn(*dims, device="cuda", dtype=getattr(torch, dtype), generator=self.g)
+
+    def rand(self, n, dtype):
+        return torch.rand(n, device="cuda", dtype=getattr(torch, dtype), generator=self.g)
+
+    def doc_ids(self, n, docs):
+        cuts = torch.sort(torch.randperm(n - 1, device="cuda", generator=self.g)[:docs - 1]
+                          + 1).values
+        return torch.bucketize(torch.arange(n, device="cuda"), cuts, right=True).int()
+
+    def ints(self, values):
+        return torch.tensor(values, device="cuda", dtype=torch.int32)
+
+    def cumsum(self, lens):
+        return torch.tensor([0] + list(torch.tensor(lens).cumsum(0)), device="cuda",
+                            dtype=torch.int32)
+
+
+@pytest.mark.parametrize("case", cases.CASES, ids=lambda c: c.__name__)
+def test_public_function_on_gpu(case):
+    checks = case(TorchEnv())
+    assert checks
+    for label, got, want, kind in checks:
+        got = got.double()
+        want = want.double().to(got.device)
+        assert not torch.isnan(got).any(), f"{label}: NaN in the output"
+        if kind == "out":
+            rel = ((got - want).norm() / want.norm()).item()
+            tol = 1.2e-2 if case.__name__.endswith(("bf16", "gqa", "mask")) else 2e-3
+            print(f"{case.__name__} {label}: rel {rel:.2e}")
+            assert rel < tol, f"{label}: relative error {rel:.2e} >= {tol}"
+        elif kind == "lse":
+            finite = torch.isfinite(want)
+            err = (got[finite] - want[finite]).abs().max().item()
+            print(f"{case.__name__} {label}: lse max err {err:.2e}")
+            assert err < 1e-2 and torch.isneginf(got[~finite]).all()
+        else:
+            assert (got == 0).all(), f"{label}: not zero"
+
+
+def test_unsupported_on_gpu_says_so():
+    q = torch.randn(1, 64, 2, 64, device="cuda", dtype=torch.float16)
+    with pytest.raises(NotImplementedError, match="CPU backend"):
+        attn.flash_sparse_attn_func(q, q, q, softmax_threshold=0.01)
+    with pytest.raises(TypeError, match="float16 or bfloat16"):
+        attn.flash_dense_attn_func(q.float(), q.float(), q.float())
+    with pytest.raises(ValueError, match="head_dim 64 or 128"):
+        x = torch.randn(1, 64, 2, 32, device="cuda", dtype=torch.float16)
+        attn.flash_dense_attn_func(x, x, x)
+    with pytest.raises(ValueError, match="all be CUDA tensors"):
+        attn.flash_dense_attn_func(q, q.cpu(), q)
+
+
+def test_detect_gpu_and_tools():
+    caps = attn.detect_gpu()
+    assert caps.compute_capability >= (8, 0) and caps.num_sms > 0
+    print(caps)
