@@ -4,8 +4,9 @@
 #   bash scripts/attn.sh test
 #   /usr/bin/python3 bench/gpu_suite.py --compile
 #   /usr/bin/python3 bench/gpu_bench.py --compile
+#   /usr/bin/python3 python/tests/gpu/prebuild.py build/python_kernels
 # Carry: build/lib/libAttnRuntime.so build/test/GPU build/examples
-#        build/gpu_suite build/gpu_bench
+#        build/gpu_suite build/gpu_bench build/python_kernels
 # `bash scripts/gpu-tests.sh` runs the tests; add `--bench [plot.png]` to
 # time the kernels too. The C++ tests skip cleanly where there is no driver
 # or GPU (as in CI).
@@ -15,6 +16,8 @@ status=0
 build/test/GPU/AttnGpuRuntimeTests --gtest_brief=1 || status=1
 build/examples/attention-layer/attn-attention-layer || status=1
 python3 bench/gpu_suite.py || status=1
+ATTN_KERNEL_DIR="$PWD/build/python_kernels" \
+  python3 -m pytest -q -p no:cacheprovider python/tests/gpu || status=1
 if [[ "${1:-}" == "--bench" ]]; then
   python3 bench/gpu_bench.py ${2:+--plot "$2"} || status=1
 fi
