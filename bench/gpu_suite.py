@@ -103,6 +103,17 @@ CASES = {
     "block_sparse_d64_f16": (S(dtype="f16", heads_q=4, heads_kv=4, head_dim=64,
                                masks=(Causal(),), block_sparse=(128, 128),
                                full_blocks=True), [(2, 1000, 1000)]),
+    "sparse_softmax_causal_d64_f16": (S(dtype="f16", heads_q=4, heads_kv=4, head_dim=64,
+                                        masks=(Causal("bottom_right"),),
+                                        sparse_softmax=(0.05, 64)), [(2, 700, 700)]),
+    "sparse_softmax_default_d128_bf16": (S(dtype="bf16", heads_q=4, heads_kv=2, head_dim=128,
+                                           sparse_softmax=(None, 64)), [(1, 1000, 1000)]),
+    "gated_logsigmoid_adaptive_d64_f16": (S(dtype="f16", heads_q=4, heads_kv=2, head_dim=64,
+                                            masks=(Causal("bottom_right"),),
+                                            gate=("logsigmoid", -3.0, True)),
+                                          [(2, 300, 500)]),
+    "gated_linear_d128_bf16": (S(dtype="bf16", heads_q=4, heads_kv=4, head_dim=128,
+                                 gate=("linear", -1.0, False)), [(1, 600, 600)]),
 }
 
 
@@ -176,6 +187,10 @@ def make_inputs(spec, shape, torch, gen):
         elif name in ("kv_num_blocks", "kv_indices", "full_kv_num_blocks",
                       "full_kv_indices"):
             continue  # below
+        elif name == "gate_alpha":
+            args[name] = torch.randn(batch, hq, sq, generator=gen).to(dev)
+        elif name == "gate_delta":
+            args[name] = torch.randn(batch, hkv, sk, generator=gen).to(dev)
         elif name == "sinks":
             args[name] = torch.randn(hq, generator=gen).to(dev)
         else:

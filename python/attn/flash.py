@@ -34,13 +34,6 @@ def _threshold(name, x):
     return float(x)
 
 
-def _gpu_unsupported(q, what):
-    if on_gpu(q):
-        raise NotImplementedError(
-            f"{what} is not compiled for the GPU yet (the GPU kernel has no threshold "
-            f"sparse softmax / gates); it runs on the CPU backend with host tensors")
-
-
 def _run(query, key, value, *, varlen, is_causal, softmax_scale, window_size, return_lse,
          extra=None, sparse=None, gate=None, cu=None, seqused=None):
     rank = 3 if varlen else 4
@@ -106,7 +99,6 @@ def flash_sparse_attn_func(query, key, value, is_causal=False, softmax_scale=Non
                            softmax_threshold=None, window_size=(None, None), return_lse=False):
     """Threshold sparse softmax: a block of 64 keys whose largest weight is
     below softmax_threshold (default head_dim / Sk) contributes nothing."""
-    _gpu_unsupported(query, "flash_sparse_attn_func")
     return _run(query, key, value, varlen=False, is_causal=is_causal,
                 softmax_scale=softmax_scale, window_size=window_size, return_lse=return_lse,
                 sparse=(_threshold("softmax_threshold", softmax_threshold), 64))
@@ -116,7 +108,6 @@ def flash_sparse_attn_varlen_func(query, key, value, cu_seqlens_q, cu_seqlens_k,
                                   max_seqlen_k, is_causal=False, softmax_scale=None,
                                   softmax_threshold=None, window_size=(None, None),
                                   seqused_q=None, seqused_k=None, return_lse=False):
-    _gpu_unsupported(query, "flash_sparse_attn_varlen_func")
     return _run(query, key, value, varlen=True, is_causal=is_causal,
                 softmax_scale=softmax_scale, window_size=window_size, return_lse=return_lse,
                 cu=(cu_seqlens_q, cu_seqlens_k), seqused=(seqused_q, seqused_k),
@@ -140,6 +131,8 @@ def _gate_args(query, key, alpha, delta, varlen, gate_threshold, is_logsigmoid_g
     gate = (kind, _threshold("gate_threshold", gate_threshold), bool(is_adapt_gate))
 
     def f32(t):
+        if not hasattr(t, "astype") and not is_torch(t):
+            return t  # attn.meta_tensor (prebuild): nothing runs
         if is_torch(t):
             import torch
             return t.to(torch.float32).contiguous()
@@ -151,7 +144,6 @@ def flash_gated_attn_func(query, key, value, alpha, delta, is_causal=False, soft
                           softmax_threshold=None, gate_threshold=None, is_logsigmoid_gate=True,
                           is_adapt_gate=True, window_size=(None, None), return_lse=False):
     """Gated attention: alpha [B, Hq, Sq], delta [B, Hkv, Sk]."""
-    _gpu_unsupported(query, "flash_gated_attn_func")
     extra, gate = _gate_args(query, key, alpha, delta, False, gate_threshold,
                              is_logsigmoid_gate, is_adapt_gate)
     sparse = None if softmax_threshold is None else (
@@ -168,7 +160,6 @@ def flash_gated_attn_varlen_func(query, key, value, alpha, delta, cu_seqlens_q, 
                                  is_adapt_gate=True, window_size=(None, None),
                                  seqused_q=None, seqused_k=None, return_lse=False):
     """Gated varlen attention: alpha [Hq, Tq], delta [Hkv, Tk]."""
-    _gpu_unsupported(query, "flash_gated_attn_varlen_func")
     extra, gate = _gate_args(query, key, alpha, delta, True, gate_threshold,
                              is_logsigmoid_gate, is_adapt_gate)
     sparse = None if softmax_threshold is None else (

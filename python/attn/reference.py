@@ -120,6 +120,21 @@ def spec_reference(spec, args, mask_mod=None, score_mod=None):
                 elif isinstance(mod, ScoreMod):
                     s = np.broadcast_to(score_mod(s, b, h, i, j), s.shape).astype(np.float64)
             keep = np.ones((sq, sk), bool)
+            if spec.gate:
+                kind, threshold, adaptive = spec.gate
+                alpha = np.asarray(args["gate_alpha"], np.float64)
+                delta = np.asarray(args["gate_delta"], np.float64)
+                if spec.varlen:
+                    a, dl = alpha[h, q0:q0 + sq], delta[hk, k0:k0 + sk]
+                else:
+                    a, dl = alpha[b, h, :sq], delta[b, hk, :sk]
+                g = a[:, None] + dl[None, :]
+                if kind == "logsigmoid":
+                    g = -np.logaddexp(0.0, -g)
+                s = s + g
+                if threshold is not None:
+                    tau = threshold - math.log(sk) if adaptive else threshold
+                    keep &= g >= tau
             for m in spec.masks:
                 keep &= _keep(m, ctx)
             if spec.block_sparse:
@@ -127,6 +142,23 @@ def spec_reference(spec, args, mask_mod=None, score_mod=None):
                 partial, full = _listed_blocks(spec, args, b, h, sq, sk)
                 keep = (keep & partial) | full
             s = np.where(keep, s, -np.inf)
+            if spec.sparse_softmax:
+                # Blocks of kv_block keys in order; a block whose largest
+                # weight exp(max s - m') is below the threshold is skipped.
+                threshold, kvb = spec.sparse_softmax
+                if threshold is None:
+                    threshold = spec.head_dim / sk
+                keep = keep.copy()
+                m_run = np.full(sq, -np.finfo(np.float32).max, np.float64)
+                for c0 in range(0, sk, kvb):
+                    blk = s[:, c0:c0 + kvb]
+                    bmax = np.max(np.where(keep[:, c0:c0 + kvb], blk, -np.inf), axis=1,
+                                  initial=-np.finfo(np.float32).max)
+                    m_new = np.maximum(m_run, bmax)
+                    apply = np.exp(bmax - m_new) >= threshold
+                    keep[~apply, c0:c0 + kvb] = False
+                    m_run = np.where(apply, m_new, m_run)
+                s = np.where(keep, s, -np.inf)
             m = s.max(axis=1, initial=-np.inf)
             if spec.sinks:
                 m = np.maximum(m, float(args["sinks"][h]))

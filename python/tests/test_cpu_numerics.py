@@ -162,3 +162,32 @@ def test_f16_inputs(rng):
     spec = AttentionSpec(dtype="f16", heads_q=2, heads_kv=2, head_dim=64, layout="bhsd")
     ref, _ = spec_reference(spec, {"q": q, "k": k, "v": v})
     assert rel(out, ref) < 2e-3
+
+
+@pytest.mark.parametrize("threshold", [None, 0.02, 0.3])
+def test_sparse_softmax_matches_the_reference(rng, threshold):
+    q, k, v = (rand(rng, 1, 300, 2, 64) * 2 for _ in range(3))
+    out, lse = attn.flash_sparse_attn_func(q, k, v, is_causal=True, softmax_threshold=threshold,
+                                           return_lse=True)
+    spec = AttentionSpec(dtype="f32", heads_q=2, heads_kv=2, head_dim=64,
+                         masks=(Causal("bottom_right"),), sparse_softmax=(threshold, 64), lse=True)
+    ref, ref_lse = spec_reference(spec, {"q": q, "k": k, "v": v})
+    assert rel(out, ref) < 1e-5 and np.abs(lse - ref_lse).max() < 1e-4
+
+
+@pytest.mark.parametrize("logsigmoid,threshold,adaptive", [(True, None, False),
+                                                           (True, -3.0, True),
+                                                           (False, -1.0, False)])
+def test_gated_matches_the_reference(rng, logsigmoid, threshold, adaptive):
+    q, k, v = (rand(rng, 2, 100, 4, 32) for _ in range(3))
+    kk, vv = rand(rng, 2, 120, 2, 32), rand(rng, 2, 120, 2, 32)
+    alpha, delta = rand(rng, 2, 4, 100), rand(rng, 2, 2, 120)
+    out = attn.flash_gated_attn_func(q, kk, vv, alpha, delta, is_causal=True,
+                                     gate_threshold=threshold, is_logsigmoid_gate=logsigmoid,
+                                     is_adapt_gate=adaptive)
+    spec = AttentionSpec(dtype="f32", heads_q=4, heads_kv=2, head_dim=32,
+                         masks=(Causal("bottom_right"),),
+                         gate=("logsigmoid" if logsigmoid else "linear", threshold, adaptive))
+    ref, _ = spec_reference(spec, {"q": q, "k": kk, "v": vv, "gate_alpha": alpha,
+                                   "gate_delta": delta})
+    assert rel(out, ref) < 1e-5

@@ -35,8 +35,8 @@ func.func @small_blocks(%q: tensor<1x64x2x64xf16>, %n: tensor<1x2x2xi32>, %i: te
 // -----
 
 func.func @sparse_softmax(%q: tensor<1x64x2x64xf16>) -> tensor<1x64x2x64xf16> {
-  // expected-error @+1 {{attn-gpu-kernels: sparse-softmax attention is not supported by the GPU kernel yet}}
-  %o = attn.attention %q, %q, %q {sparse_softmax = #attn.sparse_softmax} : tensor<1x64x2x64xf16>, tensor<1x64x2x64xf16>, tensor<1x64x2x64xf16> -> tensor<1x64x2x64xf16>
+  // expected-error @+1 {{attn-gpu-kernels: sparse_softmax kv_block must be 64 (the GPU kernel's key tile)}}
+  %o = attn.attention %q, %q, %q {sparse_softmax = #attn.sparse_softmax<threshold = 0.01, kv_block = 128>} : tensor<1x64x2x64xf16>, tensor<1x64x2x64xf16>, tensor<1x64x2x64xf16> -> tensor<1x64x2x64xf16>
   return %o : tensor<1x64x2x64xf16>
 }
 

@@ -68,8 +68,9 @@ std::string unsupportedReason(AttentionOp op) {
   if (shape.headDim != shape.headDimV ||
       (shape.headDim != 64 && shape.headDim != 128))
     return "the GPU kernel supports head_dim = value head dim = 64 or 128";
-  if (op.getSparseSoftmaxAttr())
-    return "sparse-softmax attention is not supported by the GPU kernel yet";
+  if (SparseSoftmaxAttr sparse = op.getSparseSoftmaxAttr();
+      sparse && sparse.getKvBlock() != kBlockK)
+    return "sparse_softmax kv_block must be 64 (the GPU kernel's key tile)";
   if (BlockSparseAttr blocks = op.getBlockSparseAttr();
       blocks && (blocks.getQBlock() % kBlockQ || blocks.getKvBlock() % kBlockK))
     return "block_sparse q_block and kv_block must be multiples of 64 for the "
@@ -314,6 +315,19 @@ private:
     };
   }
 
+  /// The sparse-softmax threshold (null without sparse softmax):
+  /// the attribute's, or flash_sparse_attn's default head_dim / Sk.
+  Value sparseThreshold() {
+    SparseSoftmaxAttr sparse = op.getSparseSoftmaxAttr();
+    if (!sparse)
+      return nullptr;
+    if (FloatAttr threshold = sparse.getThreshold())
+      return f(threshold.getValueAsDouble());
+    Value seqK = arith::SIToFPOp::create(
+        b, loc, f32, arith::IndexCastOp::create(b, loc, b.getI64Type(), pos.seqK));
+    return arith::DivFOp::create(b, loc, f(shape.headDim), seqK);
+  }
+
   Value index(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
   Value f(double v) {
     return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v));
@@ -545,7 +559,7 @@ private:
       return k ? Value(arith::SelectOp::create(b, loc, k, v, otherwise)) : v;
     };
     SmallVector<Value> next;
-    Value mNew[2], corr[2];
+    Value mNew[2], corr[2], apply[2] = {};
     for (int x = 0; x < 2; ++x) {
       Value rowMax = f(-FLT_MAX);
       for (size_t n = 0; n < t.size(); ++n)
@@ -555,6 +569,14 @@ private:
               masked(n, x, y, extract(t[n], x, y), f(-FLT_MAX)));
       rowMax = quadReduce(rowMax, /*max=*/true);
       mNew[x] = arith::MaximumFOp::create(b, loc, state[x], rowMax);
+      if (Value threshold = sparseThreshold()) {
+        // Sparse softmax: a tile whose largest weight exp(max s - m') is
+        // below the threshold leaves the row's m, l and acc untouched.
+        apply[x] = arith::CmpFOp::create(
+            b, loc, arith::CmpFPredicate::OGE,
+            exp2(arith::SubFOp::create(b, loc, rowMax, mNew[x])), threshold);
+        mNew[x] = arith::SelectOp::create(b, loc, apply[x], mNew[x], state[x]);
+      }
       corr[x] = exp2(arith::SubFOp::create(b, loc, state[x], mNew[x]));
     }
     SmallVector<Value> probs;
@@ -566,6 +588,8 @@ private:
           Value e = exp2(
               arith::SubFOp::create(b, loc, extract(t[n], x, y), mNew[x]));
           e = masked(n, x, y, e, f(0.0));
+          if (apply[x])
+            e = arith::SelectOp::create(b, loc, apply[x], e, f(0.0));
           rowSum[x] = arith::AddFOp::create(b, loc, rowSum[x], e);
           p = vector::InsertOp::create(b, loc, e, p, ArrayRef<int64_t>{x, y});
         }

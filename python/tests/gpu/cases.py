@@ -143,5 +143,44 @@ def diy_v2_causal_bf16(env):
     return [("out", out, t(want), "out")]
 
 
-CASES = [flex_alibi_causal_gqa, flex_softcap_window_f16, flex_document_mask,
+def _spec_ref(env, spec, named):
+    """float64 numpy oracle (attn.reference) for features torch has no
+    one-liner for (threshold sparse softmax, gates)."""
+    from attn.reference import spec_reference
+    host = {n: (t.double() if t.is_floating_point() else t).cpu().numpy()
+            for n, t in named.items()}
+    out, lse = spec_reference(spec, host)
+    return env.torch.from_numpy(out), env.torch.from_numpy(lse)
+
+
+def sparse_softmax_causal(env):
+    q, k, v = (env.randn(1, 700, 4, 64, "bfloat16") for _ in range(3))
+    out, lse = env.attn.flash_sparse_attn_func(q, k, v, is_causal=True, softmax_threshold=0.05,
+                                               return_lse=True)
+    if env.prebuild:
+        return []
+    from attn._ir import AttentionSpec, Causal
+    spec = AttentionSpec(dtype="bf16", heads_q=4, heads_kv=4, head_dim=64,
+                         masks=(Causal("bottom_right"),), sparse_softmax=(0.05, 64), lse=True)
+    want, wlse = _spec_ref(env, spec, {"q": q, "k": k, "v": v})
+    return [("out", out, want, "out"), ("lse", lse, wlse, "lse")]
+
+
+def gated_logsigmoid(env):
+    q, k, v = (env.randn(2, 400, 4, 128, "float16") for _ in range(3))
+    alpha, delta = env.randn(2, 4, 400, "float32"), env.randn(2, 4, 400, "float32")
+    out = env.attn.flash_gated_attn_func(q, k, v, alpha, delta, is_causal=True,
+                                         gate_threshold=-3.0, is_logsigmoid_gate=True,
+                                         is_adapt_gate=True)
+    if env.prebuild:
+        return []
+    from attn._ir import AttentionSpec, Causal
+    spec = AttentionSpec(dtype="f16", heads_q=4, heads_kv=4, head_dim=128,
+                         masks=(Causal("bottom_right"),), gate=("logsigmoid", -3.0, True))
+    want, _ = _spec_ref(env, spec, {"q": q, "k": k, "v": v, "gate_alpha": alpha,
+                                    "gate_delta": delta})
+    return [("out", out, want, "out")]
+
+
+CASES = [sparse_softmax_causal, gated_logsigmoid, flex_alibi_causal_gqa, flex_softcap_window_f16, flex_document_mask,
          dense_causal_gqa_window, dense_varlen_seqused, diy_v1_seq_lens, diy_v2_causal_bf16]
