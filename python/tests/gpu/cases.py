@@ -182,5 +182,65 @@ def gated_logsigmoid(env):
     return [("out", out, want, "out")]
 
 
-CASES = [sparse_softmax_causal, gated_logsigmoid, flex_alibi_causal_gqa, flex_softcap_window_f16, flex_document_mask,
+def _varlen_pieces(env, lq, lk, hq, hkv, d, dtype):
+    q = env.randn(sum(lq), hq, d, dtype)
+    k, v = env.randn(sum(lk), hkv, d, dtype), env.randn(sum(lk), hkv, d, dtype)
+    return q, k, v, env.cumsum(lq), env.cumsum(lk)
+
+
+def sparse_softmax_varlen(env):
+    lq, lk = [300, 1, 500], [300, 64, 700]
+    q, k, v, cu_q, cu_k = _varlen_pieces(env, lq, lk, 4, 4, 64, "float16")
+    out = env.attn.flash_sparse_attn_varlen_func(q, k, v, cu_q, cu_k, 500, 700,
+                                                 is_causal=True, softmax_threshold=0.05)
+    if env.prebuild:
+        return []
+    from attn._ir import AttentionSpec, Causal
+    spec = AttentionSpec(dtype="f16", heads_q=4, heads_kv=4, head_dim=64, varlen=True,
+                         masks=(Causal("bottom_right"),), sparse_softmax=(0.05, 64))
+    want, _ = _spec_ref(env, spec, {"q": q, "k": k, "v": v, "cu_seqlens_q": cu_q,
+                                    "cu_seqlens_k": cu_k})
+    return [("out", out, want, "out")]
+
+
+def gated_varlen(env):
+    lq, lk = [200, 450], [260, 450]
+    q, k, v, cu_q, cu_k = _varlen_pieces(env, lq, lk, 4, 2, 128, "bfloat16")
+    alpha, delta = env.randn(4, sum(lq), "float32"), env.randn(2, sum(lk), "float32")
+    out, lse = env.attn.flash_gated_attn_varlen_func(
+        q, k, v, alpha, delta, cu_q, cu_k, 450, 450, is_causal=True, gate_threshold=-2.0,
+        is_logsigmoid_gate=True, is_adapt_gate=False, return_lse=True)
+    if env.prebuild:
+        return []
+    from attn._ir import AttentionSpec, Causal
+    spec = AttentionSpec(dtype="bf16", heads_q=4, heads_kv=2, head_dim=128, varlen=True,
+                         masks=(Causal("bottom_right"),), gate=("logsigmoid", -2.0, False),
+                         lse=True)
+    want, wlse = _spec_ref(env, spec, {"q": q, "k": k, "v": v, "cu_seqlens_q": cu_q,
+                                       "cu_seqlens_k": cu_k, "gate_alpha": alpha,
+                                       "gate_delta": delta})
+    return [("out", out, want, "out"), ("lse", lse, wlse.T, "lse")]
+
+
+def tools_validate_and_benchmark(env):
+    """validate_attention and BenchmarkRunner drive flash_attention (BHSD)."""
+    if env.prebuild:
+        q = env.randn(2, 8, 512, 64, "float16")
+        env.attn.flash_attention(q, q, q, causal=True)
+        q = env.randn(4, 16, 512, 64, "float16")
+        env.attn.flash_attention(q, q, q, causal=False)
+        return []
+    ok, diff = env.attn.validate_attention(env.attn.flash_attention, batch=2, heads=8,
+                                           seq_len=512, head_dim=64, causal=True)
+    assert ok, f"validate_attention: max diff {diff:.2e}"
+    runner = env.attn.BenchmarkRunner(warmup=2, rep=5)
+    results = runner.benchmark_attention(env.attn.flash_attention, seq_lengths=[512, 1024])
+    runner.print_comparison_table(results)
+    assert all(r["tflops"] > 1 for r in results)
+    zero = env.torch.zeros(1, dtype=env.torch.float64)
+    return [("validate_attention max diff", zero + diff, zero, "small")]
+
+
+CASES = [tools_validate_and_benchmark, sparse_softmax_varlen, gated_varlen,
+         sparse_softmax_causal, gated_logsigmoid, flex_alibi_causal_gqa, flex_softcap_window_f16, flex_document_mask,
          dense_causal_gqa_window, dense_varlen_seqused, diy_v1_seq_lens, diy_v2_causal_bf16]

@@ -66,6 +66,8 @@ def test_public_function_on_gpu(case):
             err = (got[finite] - want[finite]).abs().max().item()
             print(f"{case.__name__} {label}: lse max err {err:.2e}")
             assert err < 1e-2 and torch.isneginf(got[~finite]).all()
+        elif kind == "small":
+            assert (got - want).abs().max().item() < 4e-3, label
         else:
             assert (got == 0).all(), f"{label}: not zero"
 
