@@ -5,6 +5,7 @@
 #include "attn/GPU/KernelArtifact.h"
 
 #include <cstdlib>
+#include <optional>
 #include <cstring>
 #include <string>
 
@@ -25,37 +26,53 @@ int fail(std::string message) {
 int failWith(llvm::Error error) { return fail(llvm::toString(std::move(error))); }
 
 /// Host buffers from C descriptors; false (with the message set) on a bad one.
-bool toHostBuffers(const attnc_buffer *buffers, size_t count, const char *what,
+bool toHostBuffers(const attn_tensor *tensors, size_t count, const char *what,
                    std::vector<cpu::HostBuffer> &out) {
-  if (count && !buffers) {
+  if (count && !tensors) {
     fail(std::string("attnc_cpu_run: ") + what + " is null");
     return false;
   }
-  static const cpu::ElementType types[] = {
-      cpu::ElementType::F16, cpu::ElementType::BF16, cpu::ElementType::F32,
-      cpu::ElementType::I1,  cpu::ElementType::I8,   cpu::ElementType::I32,
-      cpu::ElementType::I64};
   for (size_t i = 0; i < count; ++i) {
-    const attnc_buffer &b = buffers[i];
+    const attn_tensor &t = tensors[i];
     std::string where =
         std::string("attnc_cpu_run: ") + what + " " + std::to_string(i);
-    if (b.dtype < 0 || b.dtype > ATTNC_I64) {
-      fail(where + ": unknown dtype code " + std::to_string(b.dtype));
+    std::optional<cpu::ElementType> type;
+    switch (t.dtype) {
+    case ATTN_DTYPE_F16:  type = cpu::ElementType::F16;  break;
+    case ATTN_DTYPE_BF16: type = cpu::ElementType::BF16; break;
+    case ATTN_DTYPE_F32:  type = cpu::ElementType::F32;  break;
+    case ATTN_DTYPE_I8:   type = cpu::ElementType::I8;   break;
+    case ATTN_DTYPE_I32:  type = cpu::ElementType::I32;  break;
+    case ATTN_DTYPE_I64:  type = cpu::ElementType::I64;  break;
+    case ATTN_DTYPE_BOOL: type = cpu::ElementType::I1;   break;
+    }
+    if (!type) {
+      fail(where + ": unknown dtype code " + std::to_string(t.dtype));
       return false;
     }
-    if (b.rank < 0 || b.rank > ATTNC_MAX_RANK) {
-      fail(where + ": rank " + std::to_string(b.rank) + " outside [0, 8]");
+    if (t.rank < 0 || t.rank > ATTN_MAX_RANK) {
+      fail(where + ": rank " + std::to_string(t.rank) + " outside [0, 8]");
       return false;
     }
     cpu::HostBuffer host;
-    host.data = b.data;
-    host.type = types[b.dtype];
-    host.shape.assign(b.shape, b.shape + b.rank);
-    for (int64_t s : host.shape)
-      if (s < 0) {
-        fail(where + ": negative size " + std::to_string(s));
+    host.data = t.data;
+    host.type = *type;
+    host.shape.assign(t.shape, t.shape + t.rank);
+    // The CPU functions take dense row-major buffers.
+    int64_t stride = 1;
+    for (int d = t.rank - 1; d >= 0; --d) {
+      if (t.shape[d] < 0) {
+        fail(where + ": negative size " + std::to_string(t.shape[d]));
         return false;
       }
+      if (t.shape[d] > 1 && t.strides[d] != stride) {
+        fail(where + ": not dense row-major (stride " +
+             std::to_string(t.strides[d]) + " in dimension " +
+             std::to_string(d) + ", expected " + std::to_string(stride) + ")");
+        return false;
+      }
+      stride *= t.shape[d];
+    }
     out.push_back(std::move(host));
   }
   return true;
@@ -95,8 +112,8 @@ int attnc_cpu_compile(const char *source, attnc_cpu_function **function) {
   return 0;
 }
 
-int attnc_cpu_run(const attnc_cpu_function *function, const attnc_buffer *args,
-                  size_t num_args, const attnc_buffer *results,
+int attnc_cpu_run(const attnc_cpu_function *function, const attn_tensor *args,
+                  size_t num_args, const attn_tensor *results,
                   size_t num_results) {
   if (!function)
     return fail("attnc_cpu_run: null function");

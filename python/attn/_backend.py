@@ -11,8 +11,10 @@ import os
 import threading
 
 from . import _compiler
+from ._native import DTYPE_CODES
 
 _FLOAT_NAMES = {"float16": "f16", "bfloat16": "bf16", "float32": "f32"}
+_TYPE_NAMES = {v: k for k, v in _FLOAT_NAMES.items()}
 _lock = threading.Lock()
 _gpu_kernels = {}
 _cpu_functions = {}
@@ -198,20 +200,19 @@ def _execute_gpu(spec, q, args, out_shape, lse_shape):
 
 
 def _to_numpy(x):
-    """(contiguous numpy array, attnc dtype name) of a host array."""
+    """(contiguous numpy array, dtype name) of a host array; bfloat16
+    travels as its uint16 bits."""
     import numpy as np
     if is_torch(x):
         x = x.detach().cpu().contiguous()
         if str(x.dtype) == "torch.bfloat16":
             import torch
-            return np.ascontiguousarray(x.view(torch.int16).numpy().view(np.uint16)), "bf16"
+            return np.ascontiguousarray(x.view(torch.int16).numpy().view(np.uint16)), "bfloat16"
         x = x.numpy()
     x = np.ascontiguousarray(x)
-    name = {"float16": "f16", "float32": "f32", "bool": "bool", "int8": "int8",
-            "int32": "int32", "int64": "int64"}.get(x.dtype.name)
-    if name is None:
+    if x.dtype.name not in DTYPE_CODES or x.dtype.name == "bfloat16":
         raise TypeError(f"unsupported array dtype {x.dtype}")
-    return x, name
+    return x, x.dtype.name
 
 
 def _execute_cpu(spec, q, args, out_shape, lse_shape):
@@ -220,11 +221,11 @@ def _execute_cpu(spec, q, args, out_shape, lse_shape):
     host = [_to_numpy(a) for a in args]
     np_dtype = {"f16": np.float16, "bf16": np.uint16, "f32": np.float32}[spec.dtype]
     out = np.empty(out_shape, dtype=np_dtype)
-    results = [(out, spec.dtype)]
+    results = [(out, _TYPE_NAMES[spec.dtype])]
     lse = None
     if spec.lse:
         lse = np.empty(lse_shape, dtype=np.float32)
-        results.append((lse, "f32"))
+        results.append((lse, "float32"))
     fn.run(host, results)
     if is_torch(q):
         import torch

@@ -9,20 +9,7 @@ from __future__ import annotations
 import ctypes
 import os
 
-MAX_RANK = 8
-DTYPE_CODES = {"float16": 0, "bfloat16": 1, "float32": 2, "int8": 3,
-               "int32": 4, "int64": 5, "bool": 6}
-
-
-class _Tensor(ctypes.Structure):
-    _fields_ = [("data", ctypes.c_void_p), ("dtype", ctypes.c_int),
-                ("rank", ctypes.c_int32), ("shape", ctypes.c_int64 * MAX_RANK),
-                ("strides", ctypes.c_int64 * MAX_RANK)]
-
-
-class _Arg(ctypes.Structure):
-    _fields_ = [("kind", ctypes.c_int), ("tensor", _Tensor),
-                ("i64", ctypes.c_int64), ("f32", ctypes.c_float)]
+from ._native import DTYPE_CODES, Arg, fill_tensor, load
 
 
 class RuntimeError_(RuntimeError):
@@ -32,39 +19,19 @@ class RuntimeError_(RuntimeError):
 _LIB = None
 
 
-def _candidates():
-    env = os.environ.get("ATTN_RUNTIME_LIB")
-    if env:
-        yield env
-    here = os.path.dirname(os.path.abspath(__file__))
-    yield os.path.join(here, "lib", "libAttnRuntime.so")
-    root = os.path.dirname(os.path.dirname(here))
-    yield os.path.join(root, "build", "lib", "libAttnRuntime.so")
-    yield "libAttnRuntime.so"
-
-
 def library():
-    """The loaded runtime library (searched: $ATTN_RUNTIME_LIB, the package,
-    the checkout's build/lib, the loader path)."""
+    """The loaded runtime library ($ATTN_RUNTIME_LIB, the package's lib/, the
+    checkout's build/lib)."""
     global _LIB
     if _LIB is not None:
         return _LIB
-    errors = []
-    for path in _candidates():
-        if os.path.sep in path and not os.path.exists(path):
-            continue
-        try:
-            lib = ctypes.CDLL(path)
-            break
-        except OSError as e:
-            errors.append(f"{path}: {e}")
-    else:
-        raise OSError("libAttnRuntime.so not found (set ATTN_RUNTIME_LIB); tried: "
-                      + "; ".join(errors or [str(p) for p in _candidates()]))
+    lib, missing = load("ATTN_RUNTIME_LIB", "libAttnRuntime.so")
+    if lib is None:
+        raise OSError(missing)
     lib.attn_kernel_load_file.argtypes = [ctypes.c_char_p, ctypes.POINTER(ctypes.c_void_p)]
     lib.attn_kernel_load.argtypes = [ctypes.c_void_p, ctypes.c_size_t,
                                      ctypes.POINTER(ctypes.c_void_p)]
-    lib.attn_kernel_launch.argtypes = [ctypes.c_void_p, ctypes.POINTER(_Arg),
+    lib.attn_kernel_launch.argtypes = [ctypes.c_void_p, ctypes.POINTER(Arg),
                                        ctypes.c_size_t, ctypes.c_void_p]
     lib.attn_kernel_free.argtypes = [ctypes.c_void_p]
     lib.attn_kernel_key.argtypes = [ctypes.c_void_p]
@@ -79,17 +46,12 @@ def _fail(lib, status):
 
 
 def _tensor_arg(t):
-    a = _Arg()
+    a = Arg()
     a.kind = 0
-    a.tensor.data = t.data_ptr()
     name = str(t.dtype).replace("torch.", "")
     if name not in DTYPE_CODES:
         raise TypeError(f"tensor dtype {t.dtype} cannot be passed to a kernel")
-    a.tensor.dtype = DTYPE_CODES[name]
-    a.tensor.rank = t.dim()
-    for d in range(t.dim()):
-        a.tensor.shape[d] = t.shape[d]
-        a.tensor.strides[d] = t.stride(d)
+    fill_tensor(a.tensor, t.data_ptr(), DTYPE_CODES[name], t.shape, t.stride())
     return a
 
 
@@ -116,7 +78,7 @@ class Kernel:
 
     def __call__(self, *tensors, stream=None):
         import torch
-        args = (_Arg * len(tensors))(*[_tensor_arg(t) for t in tensors])
+        args = (Arg * len(tensors))(*[_tensor_arg(t) for t in tensors])
         if stream is None:
             stream = torch.cuda.current_stream().cuda_stream
         status = self._lib.attn_kernel_launch(self.handle, args, len(tensors),

@@ -12,33 +12,14 @@
 #ifndef ATTN_COMPILER_ATTN_COMPILER_H
 #define ATTN_COMPILER_ATTN_COMPILER_H
 
+#include "attn/Runtime/attn_runtime.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-/// Element types of host buffers (f16/bf16 as their 16 bits, i1 as bytes).
-typedef enum attnc_dtype {
-  ATTNC_F16 = 0,
-  ATTNC_BF16 = 1,
-  ATTNC_F32 = 2,
-  ATTNC_I1 = 3,
-  ATTNC_I8 = 4,
-  ATTNC_I32 = 5,
-  ATTNC_I64 = 6
-} attnc_dtype;
-
-#define ATTNC_MAX_RANK 8
-
-/// A dense row-major host tensor owned by the caller.
-typedef struct attnc_buffer {
-  void *data;
-  int32_t dtype; ///< attnc_dtype
-  int32_t rank;
-  int64_t shape[ATTNC_MAX_RANK];
-} attnc_buffer;
 
 /// Compiles `source` for GPU `chip` ("sm_80", "sm_90") as `format` ("isa":
 /// PTX, "bin": cubin). On success *data (freed with attnc_free) holds
@@ -55,10 +36,12 @@ typedef struct attnc_cpu_function attnc_cpu_function;
 /// Compiles `source` for the CPU.
 int attnc_cpu_compile(const char *source, attnc_cpu_function **function);
 
-/// Runs `function`: `args` in argument order, `results` (preallocated) in
-/// result order. Checks pointers, dtypes, ranks and sizes first.
-int attnc_cpu_run(const attnc_cpu_function *function, const attnc_buffer *args,
-                  size_t num_args, const attnc_buffer *results,
+/// Runs `function` on host tensors (the runtime's attn_tensor, dense and
+/// row-major; bool is one byte per element, bf16 its 16 bits): `args` in
+/// argument order, `results` (preallocated) in result order. Checks
+/// pointers, dtypes, ranks, strides and sizes first.
+int attnc_cpu_run(const attnc_cpu_function *function, const attn_tensor *args,
+                  size_t num_args, const attn_tensor *results,
                   size_t num_results);
 
 /// Frees a compiled CPU function (null is allowed).
