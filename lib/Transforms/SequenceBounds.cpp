@@ -1,8 +1,9 @@
 //===- SequenceBounds.cpp - where one sequence lives in q/k/v -------------===//
 //
 // The rows of sequence `b`: its offsets into the packed varlen buffers
-// (cu_seqlens) and its lengths (after seqused). Shared by the CPU tiling and
-// the GPU kernel generator so both read a batch the same way.
+// (cu_seqlens) and its lengths (after seqused), and what depends on them
+// (the default sparse-softmax threshold). Shared by the CPU tiling and the
+// GPU kernel generator so both read a batch the same way.
 //
 //===----------------------------------------------------------------------===//
 
@@ -66,4 +67,21 @@ void mlir::attn::emitSequenceBounds(OpBuilder &b, Location loc, AttentionOp op,
   pos.seqK = buf.sequsedK
                  ? maxIdx(minIdx(loadIndex(buf.sequsedK, pos.b), lenK), zero)
                  : lenK;
+}
+
+Value mlir::attn::emitSparseThreshold(OpBuilder &b, Location loc,
+                                      AttentionOp op, const TilePosition &pos) {
+  SparseSoftmaxAttr sparse = op.getSparseSoftmaxAttr();
+  if (!sparse)
+    return nullptr;
+  if (FloatAttr threshold = sparse.getThreshold())
+    return arith::ConstantOp::create(
+        b, loc, b.getF32FloatAttr(threshold.getValueAsDouble()));
+  // flash_sparse_attn's default: head_dim / Sk.
+  Value headDim = arith::ConstantOp::create(
+      b, loc, b.getF32FloatAttr(op.getProblemShape().headDim));
+  Value seqK = arith::SIToFPOp::create(
+      b, loc, b.getF32Type(),
+      arith::IndexCastOp::create(b, loc, b.getI64Type(), pos.seqK));
+  return arith::DivFOp::create(b, loc, headDim, seqK);
 }

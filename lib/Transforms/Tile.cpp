@@ -188,23 +188,6 @@ private:
     return arith::AddIOp::create(b, loc, pos.maskBase, cells);
   }
 
-  /// The sparse-softmax threshold of the current sequence, if any.
-  Value sparseThreshold(const TilePosition &pos) {
-    SparseSoftmaxAttr sparse = op.getSparseSoftmaxAttr();
-    if (!sparse)
-      return nullptr;
-    if (FloatAttr threshold = sparse.getThreshold())
-      return arith::ConstantOp::create(
-          b, loc, b.getF32FloatAttr(threshold.getValueAsDouble()));
-    // flash_sparse_attn's default: head_dim / Sk.
-    Value headDim = arith::ConstantOp::create(
-        b, loc, b.getF32FloatAttr(op.getProblemShape().headDim));
-    Value seqK = arith::SIToFPOp::create(
-        b, loc, b.getF32Type(),
-        arith::IndexCastOp::create(b, loc, b.getI64Type(), pos.seqK));
-    return arith::DivFOp::create(b, loc, headDim, seqK);
-  }
-
   /// A [len, D] view of `rows` rows of q/k/v/out starting at sequence row
   /// `start + first` of head `head`.
   Value rowsView(Value memref, Value batchIdx, Value head, Value start,
@@ -267,7 +250,7 @@ private:
       rowBase = pos.seqQ;
       rowEnd = pos.layoutSeqQ;
     }
-    Value threshold = sparseThreshold(pos);
+    Value threshold = emitSparseThreshold(b, loc, op, pos);
     Value sink;
     if (buf.sinks) {
       sink = memref::LoadOp::create(b, loc, buf.sinks, ValueRange{pos.h});

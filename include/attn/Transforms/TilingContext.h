@@ -62,6 +62,12 @@ struct TilePosition {
 void emitSequenceBounds(OpBuilder &builder, Location loc, AttentionOp op,
                         const AttentionBuffers &buffers, TilePosition &pos);
 
+/// The sparse-softmax threshold of sequence pos.b as an f32 value (the
+/// attribute's, or flash_sparse_attn's default head_dim / Sk), or null
+/// without sparse softmax.
+Value emitSparseThreshold(OpBuilder &builder, Location loc, AttentionOp op,
+                          const TilePosition &pos);
+
 /// Whether a tile needs element code: score modifications and gates on
 /// every tile, masks on partial ones.
 bool hasElementCode(AttentionOp op, bool partial);

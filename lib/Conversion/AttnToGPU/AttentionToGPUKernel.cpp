@@ -132,21 +132,21 @@ public:
     Value qt = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
     pos.q0 = arith::MulIOp::create(b, loc, qt, index(kBlockQ));
     pos.maskBase = index(0);
+    // Varlen: the grid covers the longest possible sequence (all T rows)
+    // for each of B + 1 batch slots; CTAs past the batch or past their
+    // sequence's rows leave at once. Rows in [seqused_q, len) are still
+    // written (out 0, lse -inf).
     if (op.isVarlen()) {
-      // The grid covers the longest possible sequence (all T rows) for
-      // each of B + 1 batch slots; CTAs past the batch or past their
-      // sequence's rows leave at once.
       Value batch = arith::SubIOp::create(
           b, loc, memref::DimOp::create(b, loc, buf.cuSeqlensQ, 0), index(1));
       exitUnless(arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt,
                                        pos.b, batch));
-      emitSequenceBounds(b, loc, op, buf, pos);
-      // Rows in [seqused_q, len) are written too (out 0, lse -inf).
+    }
+    emitSequenceBounds(b, loc, op, buf, pos);
+    if (op.isVarlen())
       exitUnless(arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt,
                                        pos.q0, pos.layoutSeqQ));
-    } else {
-      emitSequenceBounds(b, loc, op, buf, pos);
-    }
+    sparseThreshold = emitSparseThreshold(b, loc, op, pos);
 
     createSharedViews();
     loadTile(buf.q, qShared, nullptr, pos.h, pos.qStart, pos.q0, pos.seqQ);
@@ -164,19 +164,21 @@ public:
         tileCount, index(0));
 
     // Prologue: the first K/V tile into stage 0.
-    loadKV(index(0), index(0));
+    Value firstTile = loadKV(index(0), index(0));
     Value kvGroup = commitGroup();
     nvgpu::DeviceAsyncWaitOp::create(b, loc, qGroup, b.getI32IntegerAttr(1));
     gpu::BarrierOp::create(b, loc);
     loadQFragments();
 
-    // Loop state: m and l for rows g and g + 8, then the O accumulators.
+    // Loop state: m and l for rows g and g + 8, the O accumulators, the
+    // tile of the current step and its cp.async group.
     SmallVector<Value> init = {f(-FLT_MAX), f(-FLT_MAX), f(0.0), f(0.0)};
     auto accType = VectorType::get({2, 2}, f32);
     Value zeroAcc = arith::ConstantOp::create(
         b, loc, accType, DenseElementsAttr::get(accType, 0.0f));
     for (int64_t n = 0; n < headDim / 8; ++n)
       init.push_back(zeroAcc);
+    init.push_back(firstTile);
     init.push_back(kvGroup);
     auto loop = scf::ForOp::create(b, loc, index(0), tileCount, index(1), init);
     {
@@ -315,19 +317,6 @@ private:
     };
   }
 
-  /// The sparse-softmax threshold (null without sparse softmax):
-  /// the attribute's, or flash_sparse_attn's default head_dim / Sk.
-  Value sparseThreshold() {
-    SparseSoftmaxAttr sparse = op.getSparseSoftmaxAttr();
-    if (!sparse)
-      return nullptr;
-    if (FloatAttr threshold = sparse.getThreshold())
-      return f(threshold.getValueAsDouble());
-    Value seqK = arith::SIToFPOp::create(
-        b, loc, f32, arith::IndexCastOp::create(b, loc, b.getI64Type(), pos.seqK));
-    return arith::DivFOp::create(b, loc, f(shape.headDim), seqK);
-  }
-
   Value index(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
   Value f(double v) {
     return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v));
@@ -422,13 +411,16 @@ private:
 
   /// K and V of the tile of step `t` into `stage`; a step past the last is
   /// zero-filled (keeps one group per iteration, so the wait count is fixed).
-  void loadKV(Value t, Value stage) {
-    Value row0 = mulIdx(tileAt(t), kBlockK);
+  /// Returns the tile.
+  Value loadKV(Value t, Value stage) {
+    Value kt = tileAt(t);
+    Value row0 = mulIdx(kt, kBlockK);
     Value live = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, t,
                                        tileCount);
     Value rows = arith::SelectOp::create(b, loc, live, pos.seqK, index(0));
     loadTile(buf.k, kShared, stage, pos.hk, pos.kStart, row0, rows);
     loadTile(buf.v, vShared, stage, pos.hk, pos.kStart, row0, rows);
+    return kt;
   }
 
   void loadQFragments() {
@@ -442,13 +434,14 @@ private:
           ValueRange{row, addIdx(colHalf, index(kk * 16))}, false, 4));
   }
 
-  /// Step t of the kv schedule; returns the next loop state.
+  /// Step t of the kv schedule (its tile was found when it was prefetched);
+  /// returns the next loop state.
   SmallVector<Value> iteration(Value t, ArrayRef<Value> state) {
     Value stage = arith::RemUIOp::create(b, loc, t, index(2));
     Value nextStage = arith::SubIOp::create(b, loc, index(1), stage);
+    Value kt = state[state.size() - 2];
     // Prefetch step t + 1 while this one is computed.
-    loadKV(addIdx(t, index(1)), nextStage);
-    Value kt = tileAt(t);
+    Value nextTile = loadKV(addIdx(t, index(1)), nextStage);
     Value nextGroup = commitGroup();
     nvgpu::DeviceAsyncWaitOp::create(b, loc, state.back(),
                                      b.getI32IntegerAttr(1));
@@ -482,7 +475,7 @@ private:
     // no mask code at all (FA2's split of masked and unmasked iterations).
     Value k0 = mulIdx(kt, kBlockK);
     Value isFull = isFullTile(t, kt);
-    SmallVector<Value> carried(state.drop_back());
+    SmallVector<Value> carried(state.drop_back(2));
     auto branch = scf::IfOp::create(b, loc, ValueRange(carried).getTypes(),
                                     isFull, /*withElseRegion=*/true);
     for (bool full : {true, false}) {
@@ -495,6 +488,7 @@ private:
     SmallVector<Value> next(branch.getResults());
     // Every warp is done with this stage before it is refilled.
     gpu::BarrierOp::create(b, loc);
+    next.push_back(nextTile);
     next.push_back(nextGroup);
     return next;
   }
@@ -569,12 +563,13 @@ private:
               masked(n, x, y, extract(t[n], x, y), f(-FLT_MAX)));
       rowMax = quadReduce(rowMax, /*max=*/true);
       mNew[x] = arith::MaximumFOp::create(b, loc, state[x], rowMax);
-      if (Value threshold = sparseThreshold()) {
+      if (sparseThreshold) {
         // Sparse softmax: a tile whose largest weight exp(max s - m') is
         // below the threshold leaves the row's m, l and acc untouched.
         apply[x] = arith::CmpFOp::create(
             b, loc, arith::CmpFPredicate::OGE,
-            exp2(arith::SubFOp::create(b, loc, rowMax, mNew[x])), threshold);
+            exp2(arith::SubFOp::create(b, loc, rowMax, mNew[x])),
+            sparseThreshold);
         mNew[x] = arith::SelectOp::create(b, loc, apply[x], mNew[x], state[x]);
       }
       corr[x] = exp2(arith::SubFOp::create(b, loc, state[x], mNew[x]));
@@ -781,6 +776,8 @@ private:
   Value tileCount;
   std::function<Value(Value)> tileAt;
   std::function<Value(Value, Value)> isFullTile;
+  /// The sparse-softmax threshold of this sequence (null without).
+  Value sparseThreshold;
   SmallVector<Value> qFrags;
 };
 
