@@ -2,12 +2,12 @@
 // this binary (attn_layer_kernel, generated from layer.mlir) and checks every
 // output against attention computed in double on the host.
 //
-// Device memory comes from the CUDA driver, opened with dlopen like the
-// runtime does, so the program builds and starts anywhere; it exits with 77
+// Device memory comes from the CUDA driver, opened at run time like the
+// runtime does (attn/Runtime/CudaDriver.hpp), so the program builds and
+// starts anywhere; it exits with 77
 // ("skipped") where there is no driver or GPU.
+#include <attn/Runtime/CudaDriver.hpp>
 #include <attn/Runtime/Runtime.hpp>
-
-#include <dlfcn.h>
 
 #include <cmath>
 #include <cstdint>
@@ -35,27 +35,19 @@ struct Driver {
   int (*memcpyDtoH)(void *, uint64_t, size_t);
 
   bool open() {
-    void *lib = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
-    if (!lib)
-      return false;
-    bool all = true;
-    auto sym = [&](auto &fn, const char *name) {
-      fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(
-          dlsym(lib, name));
-      all = all && fn;
-    };
-    sym(init, "cuInit");
-    sym(deviceGet, "cuDeviceGet");
-    sym(primaryCtxRetain, "cuDevicePrimaryCtxRetain");
-    sym(ctxSetCurrent, "cuCtxSetCurrent");
-    sym(ctxSynchronize, "cuCtxSynchronize");
-    sym(memAlloc, "cuMemAlloc_v2");
-    sym(memFree, "cuMemFree_v2");
-    sym(memcpyHtoD, "cuMemcpyHtoD_v2");
-    sym(memcpyDtoH, "cuMemcpyDtoH_v2");
+    attn::CudaDriverLibrary lib;
+    lib.bind(init, "cuInit");
+    lib.bind(deviceGet, "cuDeviceGet");
+    lib.bind(primaryCtxRetain, "cuDevicePrimaryCtxRetain");
+    lib.bind(ctxSetCurrent, "cuCtxSetCurrent");
+    lib.bind(ctxSynchronize, "cuCtxSynchronize");
+    lib.bind(memAlloc, "cuMemAlloc_v2");
+    lib.bind(memFree, "cuMemFree_v2");
+    lib.bind(memcpyHtoD, "cuMemcpyHtoD_v2");
+    lib.bind(memcpyDtoH, "cuMemcpyDtoH_v2");
     int device = 0;
     void *ctx = nullptr;
-    return all && init(0) == 0 && deviceGet(&device, 0) == 0 &&
+    return lib.ok() && init(0) == 0 && deviceGet(&device, 0) == 0 &&
            primaryCtxRetain(&ctx, device) == 0 && ctxSetCurrent(ctx) == 0;
   }
 };

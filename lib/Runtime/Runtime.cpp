@@ -2,6 +2,7 @@
 
 #include "attn/Runtime/Artifact.h"
 #include "attn/Runtime/attn_runtime.h"
+#include "attn/Runtime/CudaDriver.hpp"
 
 #include <dlfcn.h>
 
@@ -67,29 +68,23 @@ struct Driver {
 const Driver &driver() {
   static Driver d = [] {
     Driver d{};
-    void *lib = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
-    if (!lib) {
+    ::attn::CudaDriverLibrary lib;
+    if (!lib.opened()) {
       d.loadStatus = ATTN_ERROR_NO_DRIVER;
       const char *why = dlerror();
       d.loadError = std::string("cannot open the CUDA driver libcuda.so.1: ") +
                     (why ? why : "unknown reason");
       return d;
     }
-    bool ok = true;
-    auto sym = [&](auto &fn, const char *name) {
-      fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(
-          dlsym(lib, name));
-      ok = ok && fn;
-    };
-    sym(d.init, "cuInit");
-    sym(d.deviceGetCount, "cuDeviceGetCount");
-    sym(d.ctxGetCurrent, "cuCtxGetCurrent");
-    sym(d.moduleLoadData, "cuModuleLoadData");
-    sym(d.moduleGetFunction, "cuModuleGetFunction");
-    sym(d.funcSetAttribute, "cuFuncSetAttribute");
-    sym(d.launchKernel, "cuLaunchKernel");
-    sym(d.getErrorString, "cuGetErrorString");
-    if (!ok) {
+    lib.bind(d.init, "cuInit");
+    lib.bind(d.deviceGetCount, "cuDeviceGetCount");
+    lib.bind(d.ctxGetCurrent, "cuCtxGetCurrent");
+    lib.bind(d.moduleLoadData, "cuModuleLoadData");
+    lib.bind(d.moduleGetFunction, "cuModuleGetFunction");
+    lib.bind(d.funcSetAttribute, "cuFuncSetAttribute");
+    lib.bind(d.launchKernel, "cuLaunchKernel");
+    lib.bind(d.getErrorString, "cuGetErrorString");
+    if (!lib.ok()) {
       d.loadStatus = ATTN_ERROR_NO_DRIVER;
       d.loadError = "libcuda.so.1 lacks a driver entry point the runtime needs";
       return d;

@@ -10,11 +10,11 @@
 //===----------------------------------------------------------------------===//
 
 #include "attn/Runtime/Artifact.h"
+#include "attn/Runtime/CudaDriver.hpp"
 #include "attn/Runtime/Runtime.hpp"
 
 #include <gtest/gtest.h>
 
-#include <dlfcn.h>
 #include <unistd.h>
 
 #include <cmath>
@@ -51,33 +51,25 @@ struct TestDriver {
   bool ok = false;
 
   TestDriver() {
-    void *lib = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
-    if (!lib)
-      return;
-    bool all = true;
-    auto sym = [&](auto &fn, const char *name) {
-      fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(
-          dlsym(lib, name));
-      all = all && fn;
-    };
-    sym(init, "cuInit");
-    sym(deviceGet, "cuDeviceGet");
-    sym(deviceGetCount, "cuDeviceGetCount");
-    sym(primaryCtxRetain, "cuDevicePrimaryCtxRetain");
-    sym(ctxSetCurrent, "cuCtxSetCurrent");
-    sym(ctxSynchronize, "cuCtxSynchronize");
-    sym(memAlloc, "cuMemAlloc_v2");
-    sym(memFree, "cuMemFree_v2");
-    sym(memsetD32, "cuMemsetD32_v2");
-    sym(memcpyDtoH, "cuMemcpyDtoH_v2");
-    sym(streamCreate, "cuStreamCreate");
-    sym(streamSynchronize, "cuStreamSynchronize");
-    sym(streamBeginCapture, "cuStreamBeginCapture_v2");
-    sym(streamEndCapture, "cuStreamEndCapture");
-    sym(graphInstantiate, "cuGraphInstantiateWithFlags");
-    sym(graphLaunch, "cuGraphLaunch");
+    CudaDriverLibrary lib;
+    lib.bind(init, "cuInit");
+    lib.bind(deviceGet, "cuDeviceGet");
+    lib.bind(deviceGetCount, "cuDeviceGetCount");
+    lib.bind(primaryCtxRetain, "cuDevicePrimaryCtxRetain");
+    lib.bind(ctxSetCurrent, "cuCtxSetCurrent");
+    lib.bind(ctxSynchronize, "cuCtxSynchronize");
+    lib.bind(memAlloc, "cuMemAlloc_v2");
+    lib.bind(memFree, "cuMemFree_v2");
+    lib.bind(memsetD32, "cuMemsetD32_v2");
+    lib.bind(memcpyDtoH, "cuMemcpyDtoH_v2");
+    lib.bind(streamCreate, "cuStreamCreate");
+    lib.bind(streamSynchronize, "cuStreamSynchronize");
+    lib.bind(streamBeginCapture, "cuStreamBeginCapture_v2");
+    lib.bind(streamEndCapture, "cuStreamEndCapture");
+    lib.bind(graphInstantiate, "cuGraphInstantiateWithFlags");
+    lib.bind(graphLaunch, "cuGraphLaunch");
     int count = 0;
-    ok = all && init(0) == 0 && deviceGetCount(&count) == 0 && count > 0;
+    ok = lib.ok() && init(0) == 0 && deviceGetCount(&count) == 0 && count > 0;
   }
 };
 
