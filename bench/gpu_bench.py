@@ -14,11 +14,9 @@ ratios; --plot saves a bar chart (needs matplotlib).
 """
 import math
 import os
-import subprocess
 import sys
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, "python"))
+from bench_kernels import ROOT, compile_specs  # noqa: E402  (puts attn on sys.path)
 
 from attn._ir import Alibi, AttentionSpec, Causal, Document, SlidingWindow, Softcap  # noqa: E402
 
@@ -53,14 +51,7 @@ def kernels():
 
 
 def compile_all():
-    os.makedirs(OUT_DIR, exist_ok=True)
-    tool = os.path.join(ROOT, "build", "bin", "attn-compile")
-    for name, spec in kernels().items():
-        src = os.path.join(OUT_DIR, name + ".mlir")
-        with open(src, "w") as f:
-            f.write(spec.to_mlir(name))
-        subprocess.run([tool, src, "-o", os.path.join(OUT_DIR, name + ".attn"),
-                        "--chip=sm_90", "--format=bin"], check=True)
+    compile_specs(kernels().items(), OUT_DIR)
 
 
 def main():

@@ -10,14 +10,12 @@ problem (b=4, h=16, s=4096), for Nsight Compute on the device:
 build/gpu_bench with build/lib/libAttnRuntime.so).
 """
 import os
-import sys
 
 import torch
 import torch.nn.functional as F
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, "python"))
+from bench_kernels import ROOT  # noqa: E402  (puts attn on sys.path)
 from attn._runtime import Kernel  # noqa: E402
 
 b, s, h, d = 4, 4096, 16, 128

@@ -15,11 +15,9 @@ element of out and lse is compared with attn.reference.spec_reference
 fully masked rows give out 0 and lse -inf.
 """
 import os
-import subprocess
 import sys
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, "python"))
+from bench_kernels import ROOT, compile_specs  # noqa: E402  (puts attn on sys.path)
 
 from attn._ir import (Alibi, AttentionSpec, Bias, Causal, Chunked,  # noqa: E402
                       CustomMask, Document, MaskMod, Or, PrefixLM, ScoreMod,
@@ -122,14 +120,7 @@ def lag_mask(b, h, i, j):
 
 
 def compile_all():
-    os.makedirs(OUT_DIR, exist_ok=True)
-    tool = os.path.join(ROOT, "build", "bin", "attn-compile")
-    for name, (spec, _) in CASES.items():
-        src = os.path.join(OUT_DIR, name + ".mlir")
-        with open(src, "w") as f:
-            f.write(spec.to_mlir(name))
-        subprocess.run([tool, src, "-o", os.path.join(OUT_DIR, name + ".attn"),
-                        "--chip=sm_90", "--format=bin"], check=True)
+    compile_specs(((n, spec) for n, (spec, _) in CASES.items()), OUT_DIR)
 
 
 def make_inputs(spec, shape, torch, gen):

@@ -81,14 +81,20 @@ def gpu_kernel(spec, chip):
                 f"no compiled kernel '{key}.attn' for this attention ({spec.summary()}) "
                 f"in {dirs}, and {_compiler.missing_reason()}. Prebuild it on a machine "
                 f"with the compiler (attn.prebuild) and set ATTN_KERNEL_DIR.")
-        data = _compile_artifact(spec, chip)
-        os.makedirs(dirs[0], exist_ok=True)
-        tmp = os.path.join(dirs[0], f".{key}.{os.getpid()}.tmp")
-        with open(tmp, "wb") as f:
-            f.write(data)
-        os.replace(tmp, os.path.join(dirs[0], key + ".attn"))
-        kernel = _gpu_kernels[key] = Kernel(data=data)
+        kernel = _gpu_kernels[key] = Kernel(data=_compile_into(dirs[0], key, spec, chip))
         return kernel
+
+
+def _compile_into(directory, key, spec, chip):
+    """Compiles `spec` for `chip` into directory/key.attn (atomically, so a
+    concurrent reader never sees half a file); returns the artifact."""
+    data = _compile_artifact(spec, chip)
+    os.makedirs(directory, exist_ok=True)
+    tmp = os.path.join(directory, f".{key}.{os.getpid()}.tmp")
+    with open(tmp, "wb") as f:
+        f.write(data)
+    os.replace(tmp, os.path.join(directory, key + ".attn"))
+    return data
 
 
 def _compile_artifact(spec, chip):
@@ -165,17 +171,14 @@ def _out_shapes(spec, q):
 
 def execute(spec, named):
     """(out, lse or None) of `spec` on the named arrays (all on one device)."""
+    if getattr(_prebuild, "dir", None) is not None:
+        key = f"{spec.key()}-{_prebuild.chip}"
+        if not os.path.exists(os.path.join(_prebuild.dir, key + ".attn")):
+            _compile_into(_prebuild.dir, key, spec, _prebuild.chip)
+        return None, None
     q = named["q"]
     args = [named[n] for n in spec.argument_names()]
     out_shape, lse_shape = _out_shapes(spec, q)
-    if getattr(_prebuild, "dir", None) is not None:
-        key = f"{spec.key()}-{_prebuild.chip}"
-        path = os.path.join(_prebuild.dir, key + ".attn")
-        if not os.path.exists(path):
-            os.makedirs(_prebuild.dir, exist_ok=True)
-            with open(path, "wb") as f:
-                f.write(_compile_artifact(spec, _prebuild.chip))
-        return None, None
     if on_gpu(q):
         return _execute_gpu(spec, q, args, out_shape, lse_shape)
     return _execute_cpu(spec, q, args, out_shape, lse_shape)

@@ -32,8 +32,6 @@ def check_qkv(q, k, v, rank, layout_name, *, gqa=True):
         if dt == "f32":
             raise TypeError("the GPU kernels take float16 or bfloat16 tensors; "
                             "float32 runs on the CPU backend")
-    if not all(gpu) and any(is_torch(t) for t in (q, k, v)) is False and dt == "bf16":
-        raise TypeError("numpy has no bfloat16; pass torch tensors for bf16")
     d = q.shape[-1]
     if k.shape[-1] != d:
         raise ValueError(f"k head_dim {k.shape[-1]} != q head_dim {d}")
@@ -88,3 +86,12 @@ def as_int32(t):
         import torch
         return t.to(torch.int32)
     return t.astype("int32")
+
+
+def as_float32(t):
+    if is_torch(t):
+        import torch
+        return t.to(torch.float32).contiguous()
+    if not hasattr(t, "astype"):
+        return t  # attn.meta_tensor (prebuild): nothing runs
+    return t.astype("float32")

@@ -19,9 +19,6 @@ class TraceError(TypeError):
     """A construct the tracer cannot turn into IR."""
 
 
-_TYPES = {"index": "index", "f32": "f32", "i1": "i1"}
-
-
 class Value:
     """A symbolic SSA value of kind 'index', 'f32' or 'i1'."""
     __array_priority__ = 1000
@@ -76,10 +73,10 @@ class Value:
     @classmethod
     def __torch_function__(cls, func, types_, args=(), kwargs=None):
         name = getattr(func, "__name__", str(func))
-        if name == "__getitem__" and isinstance(args[0], Captured) is False:
-            tensor = args[0]
+        if name == "__getitem__":
+            # A tensor the closure rebinding did not see (e.g. an attribute).
             tracer = next(a.t for a in args if isinstance(a, Value))
-            return tracer.captured_by_identity(tensor)[args[1]]
+            return tracer.capture(args[0])[args[1]]
         return _dispatch(name, args, kwargs or {}, "torch")
 
     def __array_ufunc__(self, ufunc, method, *args, **kwargs):
@@ -112,11 +109,8 @@ def _dispatch(name, args, kwargs, origin):
         return _MATH[name](*args)
     alias = _UFUNC_ALIASES.get(name)
     if alias:
-        first = args[0]
-        if not isinstance(first, Value):
-            other = next(a for a in args if isinstance(a, Value))
-            return getattr(other.t, "lift")(first, None).__getattribute__(alias)(*args[1:])
-        return getattr(first, alias)(*args[1:])
+        tracer = next(a.t for a in args if isinstance(a, Value))
+        return getattr(tracer.lift(args[0], None), alias)(*args[1:])
     raise TraceError(f"{origin}.{name} is not supported in score_mod / mask_mod "
                      f"(supported: arithmetic, comparisons, &, |, ~, abs, where, "
                      f"tanh, exp, log, sigmoid, sqrt, indexing captured 1-D tensors)")
@@ -145,7 +139,8 @@ class Captured:
 
 
 class Tracer:
-    def __init__(self):
+    def __init__(self, prefix=""):
+        self.prefix = prefix  # of capture names, unique across regions
         self.lines = []
         self.count = 0
         self.captures = []  # (name, array, elem)
@@ -252,9 +247,9 @@ class Tracer:
             raise TraceError("where() needs a boolean condition")
         a, b = self._pair(a, b) if not (isinstance(a, bool) and isinstance(b, bool)) else (
             self.lift(a, "i1"), self.lift(b, "i1"))
-        t = _TYPES[a.kind]
-        return Value(self, self.emit(f"arith.select {cond.name}, {a.name}, {b.name} : {t}"),
-                     a.kind)
+        # A value's kind is its MLIR type name.
+        return Value(self, self.emit(
+            f"arith.select {cond.name}, {a.name}, {b.name} : {a.kind}"), a.kind)
 
     # -- captures ----------------------------------------------------------
     def capture(self, array):
@@ -272,13 +267,10 @@ class Tracer:
             elem = "i64" if "64" in dt else "i32"
         else:
             raise TraceError(f"cannot capture a tensor of dtype {dt}")
-        c = Captured(self, f"cap{len(self.captures)}", array, elem)
+        c = Captured(self, f"{self.prefix}cap{len(self.captures)}", array, elem)
         self.captures.append(c)
         self._by_id[key] = c
         return c
-
-    def captured_by_identity(self, array):
-        return self.capture(array)
 
 
 def _is_array(x):
@@ -312,10 +304,11 @@ def _rebind(fn, tracer):
     return types.FunctionType(fn.__code__, globs, fn.__name__, fn.__defaults__, closure)
 
 
-def trace(fn, kind):
+def trace(fn, kind, prefix=""):
     """(region body text, [(capture name, array, element type)]) of a
-    score_mod (kind 'score') or mask_mod (kind 'mask')."""
-    t = Tracer()
+    score_mod (kind 'score') or mask_mod (kind 'mask'); capture names start
+    with `prefix`."""
+    t = Tracer(prefix)
     traced = _rebind(fn, t)
     b, h, i, j = (Value(t, n, "index") for n in ("%b", "%h", "%i", "%j"))
     try:
@@ -324,7 +317,7 @@ def trace(fn, kind):
         else:
             result = traced(b, h, i, j)
     except TraceError:
-        raise
+        raise  # TraceError is a TypeError: keep its own message
     except TypeError as e:
         raise TraceError(f"{kind}_mod could not be traced: {e}") from None
     if kind == "score":

@@ -5,8 +5,9 @@ causal masks are bottom-right aligned as in flash-attn; window_size =
 (left, right) with None for unbounded."""
 from __future__ import annotations
 
-from ._backend import execute, is_torch, on_gpu
-from ._checks import as_int32, check_heads, check_int_tensor, check_qkv, check_scale
+from ._backend import execute, is_torch
+from ._checks import (as_float32, as_int32, check_heads, check_int_tensor, check_qkv,
+                      check_scale)
 from ._ir import AttentionSpec, Causal, SlidingWindow
 
 
@@ -35,7 +36,11 @@ def _threshold(name, x):
 
 
 def _run(query, key, value, *, varlen, is_causal, softmax_scale, window_size, return_lse,
-         extra=None, sparse=None, gate=None, cu=None, seqused=None):
+         sparse=False, softmax_threshold=None, gating=None, cu=None, seqused=None):
+    """The one implementation behind every function here. sparse: threshold
+    sparse softmax (always for the sparse functions; for the gated ones when
+    a softmax_threshold is given); gating: (alpha, delta, gate_threshold,
+    is_logsigmoid_gate, is_adapt_gate)."""
     rank = 3 if varlen else 4
     dt = check_qkv(query, key, value, rank, "[total, heads, head_dim]" if varlen
                    else "[batch, seqlen, heads, head_dim]")
@@ -64,12 +69,16 @@ def _run(query, key, value, *, varlen, is_causal, softmax_scale, window_size, re
                 check_int_tensor(name, t, length=cu_q.shape[0] - 1, device_of=query)
             named.update(seqused_q=as_int32(sq_used), seqused_k=as_int32(sk_used))
             use_seqused = True
-    if extra:
+    gate = None
+    if gating is not None:
+        extra, gate = _gate_args(query, key, varlen, *gating)
         named.update(extra)
+    threshold = _threshold("softmax_threshold", softmax_threshold)
+    sparse_softmax = (threshold, 64) if sparse or threshold is not None else None
     spec = AttentionSpec(dtype=dt, heads_q=hq, heads_kv=hkv, head_dim=query.shape[-1],
                          head_dim_v=value.shape[-1], varlen=varlen, seqused=use_seqused,
                          masks=_masks(is_causal, window_size), scale=scale,
-                         sparse_softmax=sparse, gate=gate, lse=bool(return_lse))
+                         sparse_softmax=sparse_softmax, gate=gate, lse=bool(return_lse))
     out, lse = execute(spec, named)
     if not return_lse:
         return out
@@ -101,7 +110,7 @@ def flash_sparse_attn_func(query, key, value, is_causal=False, softmax_scale=Non
     below softmax_threshold (default head_dim / Sk) contributes nothing."""
     return _run(query, key, value, varlen=False, is_causal=is_causal,
                 softmax_scale=softmax_scale, window_size=window_size, return_lse=return_lse,
-                sparse=(_threshold("softmax_threshold", softmax_threshold), 64))
+                sparse=True, softmax_threshold=softmax_threshold)
 
 
 def flash_sparse_attn_varlen_func(query, key, value, cu_seqlens_q, cu_seqlens_k, max_seqlen_q,
@@ -111,11 +120,12 @@ def flash_sparse_attn_varlen_func(query, key, value, cu_seqlens_q, cu_seqlens_k,
     return _run(query, key, value, varlen=True, is_causal=is_causal,
                 softmax_scale=softmax_scale, window_size=window_size, return_lse=return_lse,
                 cu=(cu_seqlens_q, cu_seqlens_k), seqused=(seqused_q, seqused_k),
-                sparse=(_threshold("softmax_threshold", softmax_threshold), 64))
+                sparse=True, softmax_threshold=softmax_threshold)
 
 
-def _gate_args(query, key, alpha, delta, varlen, gate_threshold, is_logsigmoid_gate,
+def _gate_args(query, key, varlen, alpha, delta, gate_threshold, is_logsigmoid_gate,
                is_adapt_gate):
+    """(named gate operands, gate attribute tuple), after checking shapes."""
     hq, hkv = query.shape[-2], key.shape[-2]
     if varlen:
         want_a, want_d = (hq, query.shape[0]), (hkv, key.shape[0])
@@ -129,28 +139,17 @@ def _gate_args(query, key, alpha, delta, varlen, gate_threshold, is_logsigmoid_g
             raise ValueError(f"{name} must have shape {want}, got {tuple(t.shape)}")
     kind = "logsigmoid" if is_logsigmoid_gate else "linear"
     gate = (kind, _threshold("gate_threshold", gate_threshold), bool(is_adapt_gate))
-
-    def f32(t):
-        if not hasattr(t, "astype") and not is_torch(t):
-            return t  # attn.meta_tensor (prebuild): nothing runs
-        if is_torch(t):
-            import torch
-            return t.to(torch.float32).contiguous()
-        return t.astype("float32")
-    return {"gate_alpha": f32(alpha), "gate_delta": f32(delta)}, gate
+    return {"gate_alpha": as_float32(alpha), "gate_delta": as_float32(delta)}, gate
 
 
 def flash_gated_attn_func(query, key, value, alpha, delta, is_causal=False, softmax_scale=None,
                           softmax_threshold=None, gate_threshold=None, is_logsigmoid_gate=True,
                           is_adapt_gate=True, window_size=(None, None), return_lse=False):
     """Gated attention: alpha [B, Hq, Sq], delta [B, Hkv, Sk]."""
-    extra, gate = _gate_args(query, key, alpha, delta, False, gate_threshold,
-                             is_logsigmoid_gate, is_adapt_gate)
-    sparse = None if softmax_threshold is None else (
-        _threshold("softmax_threshold", softmax_threshold), 64)
     return _run(query, key, value, varlen=False, is_causal=is_causal,
                 softmax_scale=softmax_scale, window_size=window_size, return_lse=return_lse,
-                extra=extra, gate=gate, sparse=sparse)
+                softmax_threshold=softmax_threshold,
+                gating=(alpha, delta, gate_threshold, is_logsigmoid_gate, is_adapt_gate))
 
 
 def flash_gated_attn_varlen_func(query, key, value, alpha, delta, cu_seqlens_q, cu_seqlens_k,
@@ -160,11 +159,8 @@ def flash_gated_attn_varlen_func(query, key, value, alpha, delta, cu_seqlens_q, 
                                  is_adapt_gate=True, window_size=(None, None),
                                  seqused_q=None, seqused_k=None, return_lse=False):
     """Gated varlen attention: alpha [Hq, Tq], delta [Hkv, Tk]."""
-    extra, gate = _gate_args(query, key, alpha, delta, True, gate_threshold,
-                             is_logsigmoid_gate, is_adapt_gate)
-    sparse = None if softmax_threshold is None else (
-        _threshold("softmax_threshold", softmax_threshold), 64)
     return _run(query, key, value, varlen=True, is_causal=is_causal,
                 softmax_scale=softmax_scale, window_size=window_size, return_lse=return_lse,
                 cu=(cu_seqlens_q, cu_seqlens_k), seqused=(seqused_q, seqused_k),
-                extra=extra, gate=gate, sparse=sparse)
+                softmax_threshold=softmax_threshold,
+                gating=(alpha, delta, gate_threshold, is_logsigmoid_gate, is_adapt_gate))

@@ -34,25 +34,14 @@ def traced_regions(score_mod, mask_mod):
     """(spec fields, capture arrays) for optional score_mod / mask_mod."""
     fields, captures = {}, []
     if score_mod is not None:
-        body, caps = trace(score_mod, "score")
-        body, caps = _rename(body, caps, "s")
+        body, caps = trace(score_mod, "score", prefix="s")
         fields.update(score_mod=body, score_mods=(ScoreMod(),))
         captures += caps
     if mask_mod is not None:
-        body, caps = trace(mask_mod, "mask")
-        body, caps = _rename(body, caps, "m")
+        body, caps = trace(mask_mod, "mask", prefix="m")
         fields.update(mask_mod=body)
         captures += caps
     return fields, captures
-
-
-def _rename(body, caps, prefix):
-    renamed = []
-    for name, array, elem in caps:
-        new = prefix + name
-        body = body.replace(f"%{name}[", f"%{new}[")
-        renamed.append((new, array, elem))
-    return body, renamed
 
 
 def flex_attention(query, key, value, score_mod=None, block_mask=None, scale=None,

@@ -1,0 +1,22 @@
+"""What the GPU scripts in bench/ share: the checkout's paths (and the
+`attn` package on sys.path), and compiling named AttentionSpecs into kernel
+artifacts with build/bin/attn-compile on this machine (the GPU machine has
+no MLIR)."""
+import os
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "python"))
+
+
+def compile_specs(specs, out_dir, chip="sm_90"):
+    """out_dir/<name>.mlir and <name>.attn for each (name, spec)."""
+    os.makedirs(out_dir, exist_ok=True)
+    tool = os.path.join(ROOT, "build", "bin", "attn-compile")
+    for name, spec in specs:
+        src = os.path.join(out_dir, name + ".mlir")
+        with open(src, "w") as f:
+            f.write(spec.to_mlir(name))
+        subprocess.run([tool, src, "-o", os.path.join(out_dir, name + ".attn"),
+                        f"--chip={chip}", "--format=bin"], check=True)
