@@ -76,8 +76,8 @@ int main() {
     return kSkipped;
   }
   attn::Kernel kernel;
-  if (attn::Status s = attn::Kernel::load(attn_layer_kernel,
-                                          attn_layer_kernel_size, kernel);
+  if (attn::Status s =
+          attn::Kernel::load(attn_layer_kernel, attn_layer_kernel_size, kernel);
       !s) {
     std::printf("load failed: %s\n", s.message.c_str());
     return 1;
@@ -93,18 +93,21 @@ int main() {
       x = toBf16(normal(rng));
     return v;
   };
-  std::vector<uint16_t> q = random(B * Sq * Hq * D), k = random(B * Sk * Hkv * D),
+  std::vector<uint16_t> q = random(B * Sq * Hq * D),
+                        k = random(B * Sk * Hkv * D),
                         v = random(B * Sk * Hkv * D);
   std::vector<uint16_t> out(B * Sq * Hq * D, 0x7FC0); // NaN poison
   std::vector<float> lse(B * Hq * Sq, NAN);
 
   auto upload = [&](const void *host, size_t bytes) {
     uint64_t ptr = 0;
-    if (cuda.memAlloc(&ptr, bytes) != 0 || cuda.memcpyHtoD(ptr, host, bytes) != 0)
+    if (cuda.memAlloc(&ptr, bytes) != 0 ||
+        cuda.memcpyHtoD(ptr, host, bytes) != 0)
       return uint64_t(0);
     return ptr;
   };
-  uint64_t dq = upload(q.data(), q.size() * 2), dk = upload(k.data(), k.size() * 2),
+  uint64_t dq = upload(q.data(), q.size() * 2),
+           dk = upload(k.data(), k.size() * 2),
            dv = upload(v.data(), v.size() * 2),
            dout = upload(out.data(), out.size() * 2),
            dlse = upload(lse.data(), lse.size() * 4);
@@ -160,8 +163,8 @@ int main() {
           errSq += (got - ref) * (got - ref);
           refSq += ref * ref;
         }
-        lseErr = std::max(lseErr,
-                          std::abs(lse[(b * Hq + h) * Sq + i] - (m + std::log(l))));
+        lseErr = std::max(
+            lseErr, std::abs(lse[(b * Hq + h) * Sq + i] - (m + std::log(l))));
       }
   double rel = std::sqrt(errSq / refSq);
   // bf16 output: one rounding of 2^-8 relative; 1e-2 leaves room for the

@@ -1,12 +1,12 @@
 //===- CompilerCApi.cpp - libAttnCompiler's C entry points ----------------===//
 
-#include "attn/Compiler/attn_compiler.h"
 #include "attn/CPU/CpuAttention.h"
+#include "attn/Compiler/attn_compiler.h"
 #include "attn/GPU/KernelArtifact.h"
 
 #include <cstdlib>
-#include <optional>
 #include <cstring>
+#include <optional>
 #include <string>
 
 using namespace mlir::attn;
@@ -23,7 +23,9 @@ int fail(std::string message) {
   return 1;
 }
 
-int failWith(llvm::Error error) { return fail(llvm::toString(std::move(error))); }
+int failWith(llvm::Error error) {
+  return fail(llvm::toString(std::move(error)));
+}
 
 /// Host buffers from C descriptors; false (with the message set) on a bad one.
 bool toHostBuffers(const attn_tensor *tensors, size_t count, const char *what,
@@ -38,13 +40,27 @@ bool toHostBuffers(const attn_tensor *tensors, size_t count, const char *what,
         std::string("attnc_cpu_run: ") + what + " " + std::to_string(i);
     std::optional<cpu::ElementType> type;
     switch (t.dtype) {
-    case ATTN_DTYPE_F16:  type = cpu::ElementType::F16;  break;
-    case ATTN_DTYPE_BF16: type = cpu::ElementType::BF16; break;
-    case ATTN_DTYPE_F32:  type = cpu::ElementType::F32;  break;
-    case ATTN_DTYPE_I8:   type = cpu::ElementType::I8;   break;
-    case ATTN_DTYPE_I32:  type = cpu::ElementType::I32;  break;
-    case ATTN_DTYPE_I64:  type = cpu::ElementType::I64;  break;
-    case ATTN_DTYPE_BOOL: type = cpu::ElementType::I1;   break;
+    case ATTN_DTYPE_F16:
+      type = cpu::ElementType::F16;
+      break;
+    case ATTN_DTYPE_BF16:
+      type = cpu::ElementType::BF16;
+      break;
+    case ATTN_DTYPE_F32:
+      type = cpu::ElementType::F32;
+      break;
+    case ATTN_DTYPE_I8:
+      type = cpu::ElementType::I8;
+      break;
+    case ATTN_DTYPE_I32:
+      type = cpu::ElementType::I32;
+      break;
+    case ATTN_DTYPE_I64:
+      type = cpu::ElementType::I64;
+      break;
+    case ATTN_DTYPE_BOOL:
+      type = cpu::ElementType::I1;
+      break;
     }
     if (!type) {
       fail(where + ": unknown dtype code " + std::to_string(t.dtype));

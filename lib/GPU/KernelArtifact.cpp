@@ -87,7 +87,8 @@ mlir::attn::compileKernelArtifact(llvm::StringRef source, llvm::StringRef chip,
                                   llvm::StringRef format) {
   if (format != "isa" && format != "bin")
     return llvm::createStringError("attn compile: format must be 'isa' or "
-                                   "'bin', got '" + format.str() + "'");
+                                   "'bin', got '" +
+                                   format.str() + "'");
   DialectRegistry registry;
   registerAllDialects(registry);
   registerAllExtensions(registry);

@@ -1,8 +1,8 @@
 //===- Runtime.cpp - load and launch Attn kernel artifacts ----------------===//
 
 #include "attn/Runtime/Artifact.h"
-#include "attn/Runtime/attn_runtime.h"
 #include "attn/Runtime/CudaDriver.hpp"
+#include "attn/Runtime/attn_runtime.h"
 
 #include <dlfcn.h>
 
@@ -12,9 +12,9 @@
 #include <iterator>
 #include <map>
 #include <memory>
-#include <type_traits>
 #include <mutex>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 using namespace attn::runtime;
@@ -40,7 +40,8 @@ using CUmodule = struct CUmod_st *;
 using CUfunction = struct CUfunc_st *;
 using CUstream = struct CUstream_st *;
 constexpr CUresult kCudaSuccess = 0;
-constexpr int kMaxDynamicSharedAttr = 8; // CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES
+constexpr int kMaxDynamicSharedAttr =
+    8; // CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES
 
 struct Driver {
   CUresult (*init)(unsigned);
@@ -123,7 +124,8 @@ size_t dtypeBytes(uint32_t dtype) {
 }
 
 const char *dtypeName(uint32_t dtype) {
-  static const char *names[] = {"f16", "bf16", "f32", "i8", "i32", "i64", "bool"};
+  static const char *names[] = {"f16", "bf16", "f32", "i8",
+                                "i32", "i64",  "bool"};
   return dtype < 7 ? names[dtype] : "unknown";
 }
 } // namespace
@@ -147,8 +149,8 @@ attn_status attn_kernel_load(const void *data, size_t size,
   *kernel = nullptr;
   auto loaded = std::make_unique<attn_kernel>();
   std::string error;
-  if (!parseArtifact(static_cast<const uint8_t *>(data), size,
-                     loaded->artifact, error))
+  if (!parseArtifact(static_cast<const uint8_t *>(data), size, loaded->artifact,
+                     error))
     return fail(ATTN_ERROR_INVALID_ARTIFACT, "attn_kernel_load: " + error);
   *kernel = loaded.release();
   return ATTN_SUCCESS;
@@ -191,7 +193,8 @@ size_t attn_kernel_num_params(const attn_kernel *kernel) {
 attn_status attn_kernel_check_args(const attn_kernel *kernel,
                                    const attn_arg *args, size_t numArgs) {
   if (!kernel)
-    return fail(ATTN_ERROR_INVALID_ARGUMENT, "attn_kernel_launch: kernel is null");
+    return fail(ATTN_ERROR_INVALID_ARGUMENT,
+                "attn_kernel_launch: kernel is null");
   const std::vector<ParamDesc> &params = kernel->artifact.params;
   if (numArgs != params.size())
     return fail(ATTN_ERROR_INVALID_ARGUMENT,
@@ -199,7 +202,8 @@ attn_status attn_kernel_check_args(const attn_kernel *kernel,
                     std::to_string(params.size()) + " arguments, got " +
                     std::to_string(numArgs));
   if (numArgs && !args)
-    return fail(ATTN_ERROR_INVALID_ARGUMENT, "attn_kernel_launch: args is null");
+    return fail(ATTN_ERROR_INVALID_ARGUMENT,
+                "attn_kernel_launch: args is null");
   for (size_t i = 0; i < numArgs; ++i) {
     const ParamDesc &p = params[i];
     const attn_arg &a = args[i];
@@ -215,15 +219,16 @@ attn_status attn_kernel_check_args(const attn_kernel *kernel,
       continue;
     const attn_tensor &t = a.tensor;
     if (!t.data)
-      return fail(ATTN_ERROR_INVALID_ARGUMENT, where + " has a null data pointer");
+      return fail(ATTN_ERROR_INVALID_ARGUMENT,
+                  where + " has a null data pointer");
     if (static_cast<uint32_t>(t.dtype) != p.dtype)
       return fail(ATTN_ERROR_MISMATCH, where + " must hold " +
                                            dtypeName(p.dtype) + ", got " +
                                            dtypeName(t.dtype));
     if (t.rank != static_cast<int32_t>(p.shape.size()))
-      return fail(ATTN_ERROR_MISMATCH,
-                  where + " must have rank " + std::to_string(p.shape.size()) +
-                      ", got " + std::to_string(t.rank));
+      return fail(ATTN_ERROR_MISMATCH, where + " must have rank " +
+                                           std::to_string(p.shape.size()) +
+                                           ", got " + std::to_string(t.rank));
     for (int32_t d = 0; d < t.rank; ++d) {
       if (t.shape[d] < 0 || (p.shape[d] >= 0 && t.shape[d] != p.shape[d]))
         return fail(ATTN_ERROR_MISMATCH,
@@ -237,15 +242,16 @@ attn_status attn_kernel_check_args(const attn_kernel *kernel,
     if (p.innermostContiguous && t.rank > 0 && t.shape[t.rank - 1] > 1 &&
         t.strides[t.rank - 1] != 1)
       return fail(ATTN_ERROR_MISMATCH,
-                  where + " must be contiguous in its last dimension, got "
-                          "stride " +
+                  where +
+                      " must be contiguous in its last dimension, got "
+                      "stride " +
                       std::to_string(t.strides[t.rank - 1]));
     size_t bytes = dtypeBytes(p.dtype);
     if (p.alignment > 1 &&
         reinterpret_cast<uintptr_t>(t.data) % p.alignment != 0)
-      return fail(ATTN_ERROR_MISMATCH,
-                  where + " must be " + std::to_string(p.alignment) +
-                      "-byte aligned");
+      return fail(ATTN_ERROR_MISMATCH, where + " must be " +
+                                           std::to_string(p.alignment) +
+                                           "-byte aligned");
     // Vector loads of `alignment` bytes also need every row start aligned.
     for (int32_t d = 0; d + 1 < t.rank; ++d)
       if (p.alignment > bytes && t.shape[d] > 1 &&
@@ -265,11 +271,13 @@ static attn_status functionFor(attn_kernel *kernel, CUfunction &function) {
     return fail(d.loadStatus, d.loadError);
   CUcontext context = nullptr;
   if (CUresult r = d.ctxGetCurrent(&context); r != kCudaSuccess || !context)
-    return fail(ATTN_ERROR_NO_CONTEXT,
-                "no current CUDA context on this thread (make one current, e.g. "
-                "by using the device from PyTorch or with cuCtxSetCurrent)");
+    return fail(
+        ATTN_ERROR_NO_CONTEXT,
+        "no current CUDA context on this thread (make one current, e.g. "
+        "by using the device from PyTorch or with cuCtxSetCurrent)");
   std::lock_guard<std::mutex> lock(kernel->mutex);
-  if (auto it = kernel->functions.find(context); it != kernel->functions.end()) {
+  if (auto it = kernel->functions.find(context);
+      it != kernel->functions.end()) {
     function = it->second;
     return ATTN_SUCCESS;
   }
@@ -291,10 +299,10 @@ static attn_status functionFor(attn_kernel *kernel, CUfunction &function) {
     if (CUresult r = d.funcSetAttribute(function, kMaxDynamicSharedAttr,
                                         static_cast<int>(a.dynamicSharedBytes));
         r != kCudaSuccess)
-      return fail(ATTN_ERROR_CUDA,
-                  "cannot raise the shared-memory limit of " + a.entry +
-                      " to " + std::to_string(a.dynamicSharedBytes) +
-                      " bytes: " + d.describe(r));
+      return fail(ATTN_ERROR_CUDA, "cannot raise the shared-memory limit of " +
+                                       a.entry + " to " +
+                                       std::to_string(a.dynamicSharedBytes) +
+                                       " bytes: " + d.describe(r));
   }
   kernel->functions.emplace(context, function);
   return ATTN_SUCCESS;
@@ -302,7 +310,8 @@ static attn_status functionFor(attn_kernel *kernel, CUfunction &function) {
 
 attn_status attn_kernel_prepare(attn_kernel *kernel) {
   if (!kernel)
-    return fail(ATTN_ERROR_INVALID_ARGUMENT, "attn_kernel_prepare: kernel is null");
+    return fail(ATTN_ERROR_INVALID_ARGUMENT,
+                "attn_kernel_prepare: kernel is null");
   CUfunction function;
   return functionFor(kernel, function);
 }
@@ -317,8 +326,9 @@ attn_status attn_kernel_launch(attn_kernel *kernel, const attn_arg *args,
   for (int i = 0; i < 3; ++i) {
     const GridDim &g = a.grid[i];
     int64_t extent =
-        g.param < 0 ? g.value
-                    : (args[g.param].tensor.shape[g.dim] + g.value - 1) / g.value;
+        g.param < 0
+            ? g.value
+            : (args[g.param].tensor.shape[g.dim] + g.value - 1) / g.value;
     if (extent <= 0)
       return ATTN_SUCCESS; // empty problem: nothing to launch
     if (extent > (i == 0 ? 0x7FFFFFFFll : 65535ll))
@@ -363,11 +373,10 @@ attn_status attn_kernel_launch(attn_kernel *kernel, const attn_arg *args,
     next += needed;
   }
   const Driver &d = driver();
-  if (CUresult r = d.launchKernel(function, grid[0], grid[1], grid[2],
-                                  a.block[0], a.block[1], a.block[2],
-                                  a.dynamicSharedBytes,
-                                  static_cast<CUstream>(stream), pointers,
-                                  nullptr);
+  if (CUresult r =
+          d.launchKernel(function, grid[0], grid[1], grid[2], a.block[0],
+                         a.block[1], a.block[2], a.dynamicSharedBytes,
+                         static_cast<CUstream>(stream), pointers, nullptr);
       r != kCudaSuccess)
     return fail(ATTN_ERROR_CUDA,
                 "cuLaunchKernel(" + a.entry + ") failed: " + d.describe(r));

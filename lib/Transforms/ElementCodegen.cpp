@@ -56,9 +56,10 @@ public:
       Value memref = buf.captured(extract.getTensor());
       if (!memref)
         return false;
-      SmallVector<Value> indices = llvm::map_to_vector(
-          extract.getIndices(),
-          [&](Value v) { return mapping.lookupOrDefault(v); });
+      SmallVector<Value> indices =
+          llvm::map_to_vector(extract.getIndices(), [&](Value v) {
+            return mapping.lookupOrDefault(v);
+          });
       mapping.map(extract.getResult(),
                   memref::LoadOp::create(b, loc, memref, indices).getResult());
       return true;
@@ -95,8 +96,8 @@ public:
       Value keep = arith::ConstantIntOp::create(b, loc, 1, 1);
       if (window.getLeft() >= 0)
         keep = andI1(keep, cmp(P::sge, j,
-                               arith::SubIOp::create(
-                                   b, loc, row, index(window.getLeft()))));
+                               arith::SubIOp::create(b, loc, row,
+                                                     index(window.getLeft()))));
       if (window.getRight() >= 0)
         keep = andI1(keep, cmp(P::sle, j,
                                arith::AddIOp::create(
@@ -137,7 +138,8 @@ public:
 
   Value customMaskBit() {
     Value mask = buf.customMask;
-    bool packed = cast<MemRefType>(mask.getType()).getElementType().isInteger(8);
+    bool packed =
+        cast<MemRefType>(mask.getType()).getElementType().isInteger(8);
     if (cast<MemRefType>(mask.getType()).getRank() == 1) {
       // Varlen: this sequence's [q_len, k_len] matrix flattened row-major at
       // maskBase (in bytes when packed, each sequence from a fresh byte).
@@ -159,9 +161,8 @@ public:
             scf::YieldOp::create(b, loc, bit);
           },
           [&](OpBuilder &, Location) {
-            scf::YieldOp::create(b, loc,
-                                 ValueRange{arith::ConstantIntOp::create(
-                                     b, loc, 0, 1)});
+            scf::YieldOp::create(
+                b, loc, ValueRange{arith::ConstantIntOp::create(b, loc, 0, 1)});
           });
       return guarded.getResult(0);
     }
@@ -194,19 +195,18 @@ public:
   Value modify(Attribute mod, Value s) {
     if (auto softcap = dyn_cast<SoftcapAttr>(mod)) {
       Value cap = f32(softcap.getCap().getValueAsDouble());
-      Value t = math::TanhOp::create(b, loc,
-                                     arith::DivFOp::create(b, loc, s, cap));
+      Value t =
+          math::TanhOp::create(b, loc, arith::DivFOp::create(b, loc, s, cap));
       return arith::MulFOp::create(b, loc, cap, t);
     }
     if (isa<AlibiAttr>(mod)) {
       // s - slope * |i + Sk - Sq - j|
       Value slopes = buf.alibiSlopes;
-      Value slope =
-          cast<MemRefType>(slopes.getType()).getRank() == 2
-              ? load(slopes, {pos.b, pos.h})
-              : load(slopes, {pos.h});
-      Value dist = arith::SubIOp::create(
-          b, loc, alignedRow(Alignment::bottom_right), j);
+      Value slope = cast<MemRefType>(slopes.getType()).getRank() == 2
+                        ? load(slopes, {pos.b, pos.h})
+                        : load(slopes, {pos.h});
+      Value dist =
+          arith::SubIOp::create(b, loc, alignedRow(Alignment::bottom_right), j);
       Value absDist = math::AbsFOp::create(b, loc, indexToF32(dist));
       return arith::SubFOp::create(
           b, loc, s, arith::MulFOp::create(b, loc, slope, absDist));
@@ -235,8 +235,10 @@ public:
     Value g = x;
     if (gate.getKind() == GateKind::logsigmoid) {
       // logsigmoid(x) = min(x, 0) - log1p(exp(-|x|)), stable for any x.
-      Value negAbs = arith::NegFOp::create(b, loc, math::AbsFOp::create(b, loc, x));
-      Value soft = math::Log1pOp::create(b, loc, math::ExpOp::create(b, loc, negAbs));
+      Value negAbs =
+          arith::NegFOp::create(b, loc, math::AbsFOp::create(b, loc, x));
+      Value soft =
+          math::Log1pOp::create(b, loc, math::ExpOp::create(b, loc, negAbs));
       g = arith::SubFOp::create(
           b, loc, arith::MinimumFOp::create(b, loc, x, f32(0.0)), soft);
     }
@@ -246,8 +248,8 @@ public:
       if (gate.getAdaptive())
         tau = arith::SubFOp::create(
             b, loc, tau, math::LogOp::create(b, loc, indexToF32(pos.seqK)));
-      keep = andI1(keep, arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGE,
-                                               g, tau));
+      keep = andI1(keep, arith::CmpFOp::create(
+                             b, loc, arith::CmpFPredicate::OGE, g, tau));
     }
     return {s, keep};
   }
@@ -269,12 +271,9 @@ bool mlir::attn::hasElementCode(AttentionOp op, bool partial) {
          op.getGateAttr();
 }
 
-std::pair<Value, Value> mlir::attn::emitElement(OpBuilder &builder,
-                                                AttentionOp op,
-                                                const AttentionBuffers &buffers,
-                                                const TilePosition &pos,
-                                                bool partial, Value s, Value i,
-                                                Value j) {
+std::pair<Value, Value> mlir::attn::emitElement(
+    OpBuilder &builder, AttentionOp op, const AttentionBuffers &buffers,
+    const TilePosition &pos, bool partial, Value s, Value i, Value j) {
   ElementEmitter emit(builder, op.getLoc(), op, buffers, pos, i, j);
   Value keep = arith::ConstantIntOp::create(builder, op.getLoc(), 1, 1);
   if (ArrayAttr masks = op.getMasksAttr(); partial && masks)

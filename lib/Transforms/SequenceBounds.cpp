@@ -51,14 +51,14 @@ void mlir::attn::emitSequenceBounds(OpBuilder &b, Location loc, AttentionOp op,
   Value totalQ = dim(buf.q, 0), totalK = dim(buf.k, 0);
   pos.qStart = offset(buf.cuSeqlensQ, pos.b, totalQ);
   pos.kStart = offset(buf.cuSeqlensK, pos.b, totalK);
-  Value lenQ = maxIdx(
-      arith::SubIOp::create(b, loc, offset(buf.cuSeqlensQ, next, totalQ),
-                            pos.qStart),
-      zero);
-  Value lenK = maxIdx(
-      arith::SubIOp::create(b, loc, offset(buf.cuSeqlensK, next, totalK),
-                            pos.kStart),
-      zero);
+  Value lenQ =
+      maxIdx(arith::SubIOp::create(b, loc, offset(buf.cuSeqlensQ, next, totalQ),
+                                   pos.qStart),
+             zero);
+  Value lenK =
+      maxIdx(arith::SubIOp::create(b, loc, offset(buf.cuSeqlensK, next, totalK),
+                                   pos.kStart),
+             zero);
   pos.layoutSeqQ = lenQ;
   pos.layoutSeqK = lenK;
   pos.seqQ = buf.sequsedQ

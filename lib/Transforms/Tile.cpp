@@ -19,9 +19,9 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "attn/Transforms/TilingContext.h"
 #include "attn/Analysis/TileClassification.h"
 #include "attn/Transforms/Passes.h"
+#include "attn/Transforms/TilingContext.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
@@ -62,9 +62,9 @@ public:
     ProblemShape shape = op.getProblemShape();
     varlen = op.isVarlen();
     int64_t group = shape.headsQ / shape.headsKV;
-    Value batch = varlen ? arith::SubIOp::create(
-                               b, loc, dim(buf.cuSeqlensQ, 0), index(1))
-                         : dim(buf.q, 0);
+    Value batch =
+        varlen ? arith::SubIOp::create(b, loc, dim(buf.cuSeqlensQ, 0), index(1))
+               : dim(buf.q, 0);
     Value zero = index(0), one = index(1);
 
     // Varlen custom masks are laid out sequence after sequence; carry the
@@ -181,9 +181,10 @@ private:
     emitSequenceBounds(b, loc, op, buf, pos);
     if (!varlen || !buf.customMask)
       return pos.maskBase;
-    Value cells =
-        arith::MulIOp::create(b, loc, pos.layoutSeqQ, pos.layoutSeqK);
-    if (cast<MemRefType>(buf.customMask.getType()).getElementType().isInteger(8))
+    Value cells = arith::MulIOp::create(b, loc, pos.layoutSeqQ, pos.layoutSeqK);
+    if (cast<MemRefType>(buf.customMask.getType())
+            .getElementType()
+            .isInteger(8))
       cells = ceilDiv(cells, 8);
     return arith::AddIOp::create(b, loc, pos.maskBase, cells);
   }
@@ -220,8 +221,8 @@ private:
     OpFoldResult oneAttr = b.getIndexAttr(1);
     SmallVector<OpFoldResult> offsets, sizes;
     if (varlen) {
-      offsets = {pos.h, arith::AddIOp::create(b, loc, pos.qStart, pos.q0)
-                            .getResult()};
+      offsets = {pos.h,
+                 arith::AddIOp::create(b, loc, pos.qStart, pos.q0).getResult()};
       sizes = {oneAttr, len};
     } else {
       offsets = {pos.b, pos.h, pos.q0};
@@ -257,7 +258,8 @@ private:
       if (!sink.getType().isF32())
         sink = arith::ExtFOp::create(b, loc, b.getF32Type(), sink);
     }
-    Value tiles = ceilDiv(arith::SubIOp::create(b, loc, rowEnd, rowBase), qTile);
+    Value tiles =
+        ceilDiv(arith::SubIOp::create(b, loc, rowEnd, rowBase), qTile);
     auto tileLoop = scf::ForOp::create(b, loc, zero, tiles, one);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(tileLoop.getBody());
@@ -351,8 +353,7 @@ private:
 
   /// for n in [lo, hi): tile_update on kv tile kt = blockOf(n) (or n).
   void emitKvLoop(const TilePosition &tilePos, const State &state, Value lo,
-                  Value hi, bool partial,
-                  std::function<Value(Value)> blockOf) {
+                  Value hi, bool partial, std::function<Value(Value)> blockOf) {
     auto loop = scf::ForOp::create(b, loc, lo, hi, index(1));
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(loop.getBody());

@@ -26,9 +26,8 @@ using namespace mlir;
 static llvm::cl::opt<std::string> inputFile(llvm::cl::Positional,
                                             llvm::cl::desc("<input.mlir>"),
                                             llvm::cl::Required);
-static llvm::cl::opt<std::string> outputFile("o",
-                                             llvm::cl::desc("artifact file"),
-                                             llvm::cl::Required);
+static llvm::cl::opt<std::string>
+    outputFile("o", llvm::cl::desc("artifact file"), llvm::cl::Required);
 static llvm::cl::opt<std::string> chip("chip", llvm::cl::init("sm_80"),
                                        llvm::cl::desc("target GPU"));
 static llvm::cl::opt<std::string>
@@ -79,8 +78,8 @@ int main(int argc, char **argv) {
        << "extern const uint8_t " << symbol << "[] = {";
     for (size_t i = 0; i < serialized.size(); ++i)
       os << (i % 16 ? " " : "\n    ") << unsigned(serialized[i]) << ",";
-    os << "\n};\nextern const size_t " << symbol
-       << "_size = sizeof(" << symbol << ");\n";
+    os << "\n};\nextern const size_t " << symbol << "_size = sizeof(" << symbol
+       << ");\n";
     cpp->keep();
   }
   llvm::outs() << "attn-compile: " << artifact->entry << " (" << chip << ", "

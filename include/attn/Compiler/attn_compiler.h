@@ -1,4 +1,5 @@
-/*===- attn_compiler.h - C API of the Attn compiler ----------------*- C -*-===*\
+/*===- attn_compiler.h - C API of the Attn compiler ----------------*- C
+-*-===*\
 |*                                                                            *|
 |* libAttnCompiler: compiles attention IR (an `attn.attention` function, as   *|
 |* MLIR text) into GPU kernel artifacts for libAttnRuntime, and into CPU      *|

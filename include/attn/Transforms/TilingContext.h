@@ -40,20 +40,20 @@ struct AttentionBuffers {
 /// Index values of the current (batch, head, query tile, kv tile), all
 /// relative to one sequence: query row i = q0 + r, key j = k0 + c.
 struct TilePosition {
-  Value b;      ///< batch (sequence) index
-  Value h;      ///< query head
-  Value hk;     ///< kv head, h / (Hq / Hkv)
-  Value qStart; ///< first packed row of the sequence (0 unless varlen)
-  Value kStart; ///< first packed key of the sequence (0 unless varlen)
-  Value seqQ;   ///< query length of the sequence (after seqused_q)
-  Value seqK;   ///< key length of the sequence (after seqused_k)
+  Value b;          ///< batch (sequence) index
+  Value h;          ///< query head
+  Value hk;         ///< kv head, h / (Hq / Hkv)
+  Value qStart;     ///< first packed row of the sequence (0 unless varlen)
+  Value kStart;     ///< first packed key of the sequence (0 unless varlen)
+  Value seqQ;       ///< query length of the sequence (after seqused_q)
+  Value seqK;       ///< key length of the sequence (after seqused_k)
   Value layoutSeqQ; ///< query length from cu_seqlens (rows in memory)
   Value layoutSeqK; ///< key length from cu_seqlens (row pitch of a varlen
                     ///< custom mask)
   Value maskBase;   ///< varlen custom mask: offset of this sequence's
                     ///< matrix (elements, or bytes when packed)
-  Value q0;     ///< first query row of the tile
-  Value k0;     ///< first key of the tile
+  Value q0;         ///< first query row of the tile
+  Value k0;         ///< first key of the tile
 };
 
 /// Fills pos.qStart/kStart, seqQ/seqK and layoutSeqQ/K of sequence pos.b:
@@ -84,8 +84,7 @@ std::pair<Value, Value> emitElement(OpBuilder &builder, AttentionOp op,
 /// empty when there is nothing to compute.
 void buildElementRegion(OpBuilder &builder, AttentionOp op,
                         const AttentionBuffers &buffers,
-                        const TilePosition &pos, bool partial,
-                        Region &region);
+                        const TilePosition &pos, bool partial, Region &region);
 
 } // namespace mlir::attn
 

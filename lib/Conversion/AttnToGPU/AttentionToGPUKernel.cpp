@@ -39,8 +39,8 @@
 #include "mlir/IR/Builders.h"
 
 #include <cfloat>
-#include <functional>
 #include <cmath>
+#include <functional>
 
 namespace mlir::attn {
 #define GEN_PASS_DEF_ATTNGPUKERNELS
@@ -139,8 +139,8 @@ public:
     if (op.isVarlen()) {
       Value batch = arith::SubIOp::create(
           b, loc, memref::DimOp::create(b, loc, buf.cuSeqlensQ, 0), index(1));
-      exitUnless(arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt,
-                                       pos.b, batch));
+      exitUnless(arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, pos.b,
+                                       batch));
     }
     emitSequenceBounds(b, loc, op, buf, pos);
     if (op.isVarlen())
@@ -199,15 +199,15 @@ private:
   /// run the mask-free code.
   void scheduleKvRange() {
     IndexArith arith{b, loc};
-    Value q1 = minIdx(arith::AddIOp::create(b, loc, pos.q0, index(kBlockQ)),
-                      pos.seqQ);
+    Value q1 =
+        minIdx(arith::AddIOp::create(b, loc, pos.q0, index(kBlockQ)), pos.seqQ);
     RowTileKeys<Value> keys = analyzeRowTile(arith, op.getMasksAttr(), pos.q0,
                                              q1, pos.seqQ, pos.seqK);
     Value liveLo = maxIdx(*keys.live.lo, index(0));
     Value liveHi = minIdx(*keys.live.hi, pos.seqK);
     Value ktLo = arith::FloorDivSIOp::create(b, loc, liveLo, index(kBlockK));
-    Value ktHi = maxIdx(ktLo, arith::CeilDivSIOp::create(b, loc, liveHi,
-                                                        index(kBlockK)));
+    Value ktHi = maxIdx(
+        ktLo, arith::CeilDivSIOp::create(b, loc, liveHi, index(kBlockK)));
     Value fullLo = ktLo, fullHi = ktLo;
     if (keys.full) {
       fullLo = minIdx(maxIdx(arith::CeilDivSIOp::create(b, loc, *keys.full->lo,
@@ -215,9 +215,10 @@ private:
                              ktLo),
                       ktHi);
       Value hi = minIdx(*keys.full->hi, pos.seqK);
-      fullHi = minIdx(
-          maxIdx(arith::FloorDivSIOp::create(b, loc, hi, index(kBlockK)), fullLo),
-          ktHi);
+      fullHi =
+          minIdx(maxIdx(arith::FloorDivSIOp::create(b, loc, hi, index(kBlockK)),
+                        fullLo),
+                 ktHi);
     }
     tileCount = arith::SubIOp::create(b, loc, ktHi, ktLo);
     tileAt = [this, ktLo](Value t) { return addIdx(ktLo, t); };
@@ -237,8 +238,8 @@ private:
   void scheduleListedBlocks() {
     BlockSparseAttr blocks = op.getBlockSparseAttr();
     int64_t ratio = blocks.getKvBlock() / kBlockK;
-    Value qb = arith::DivUIOp::create(b, loc, pos.q0,
-                                      index(blocks.getQBlock()));
+    Value qb =
+        arith::DivUIOp::create(b, loc, pos.q0, index(blocks.getQBlock()));
     // Captured by value: tileAt and isFullTile run after this returns.
     auto at = [=, this](Value memref, Value last) {
       auto type = cast<MemRefType>(memref.getType());
@@ -250,7 +251,8 @@ private:
     };
     auto loadIdx = [this](Value memref, ArrayRef<Value> idx) -> Value {
       return arith::IndexCastOp::create(
-          b, loc, b.getIndexType(), memref::LoadOp::create(b, loc, memref, idx));
+          b, loc, b.getIndexType(),
+          memref::LoadOp::create(b, loc, memref, idx));
     };
     // Tiles listed: a corrupt count is clamped to the list's columns.
     auto listedTiles = [&](Value counts, Value indices) -> Value {
@@ -263,8 +265,8 @@ private:
     Value partialTiles = listedTiles(buf.kvNumBlocks, buf.kvIndices);
     tileCount = addIdx(partialTiles,
                        listedTiles(buf.fullKvNumBlocks, buf.fullKvIndices));
-    Value lastTile = arith::CeilDivSIOp::create(b, loc, pos.seqK,
-                                                index(kBlockK));
+    Value lastTile =
+        arith::CeilDivSIOp::create(b, loc, pos.seqK, index(kBlockK));
     Value count = tileCount;
     tileAt = [=, this](Value t) -> Value {
       // Step t reads its list entry only when t < count; a step past the
@@ -278,8 +280,8 @@ private:
       };
       Value inPartial = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt,
                                               t, partialTiles);
-      Value inList = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt,
-                                           t, count);
+      Value inList =
+          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, t, count);
       auto outer = scf::IfOp::create(b, loc, b.getIndexType(), inPartial,
                                      /*withElseRegion=*/true);
       {
@@ -321,7 +323,9 @@ private:
   Value f(double v) {
     return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v));
   }
-  Value minIdx(Value x, Value y) { return arith::MinSIOp::create(b, loc, x, y); }
+  Value minIdx(Value x, Value y) {
+    return arith::MinSIOp::create(b, loc, x, y);
+  }
   /// ex2.approx / lg2.approx straight from the NVVM intrinsics: math.exp2
   /// would become a libdevice call, which needs the CUDA toolkit to link.
   Value approx(StringRef intrinsic, Value x) {
@@ -331,7 +335,9 @@ private:
   }
   Value exp2(Value x) { return approx("llvm.nvvm.ex2.approx.f32", x); }
   Value log2(Value x) { return approx("llvm.nvvm.lg2.approx.f", x); }
-  Value maxIdx(Value x, Value y) { return arith::MaxSIOp::create(b, loc, x, y); }
+  Value maxIdx(Value x, Value y) {
+    return arith::MaxSIOp::create(b, loc, x, y);
+  }
   Value addIdx(Value x, Value y) { return arith::AddIOp::create(b, loc, x, y); }
   Value mulIdx(Value x, int64_t c) {
     return arith::MulIOp::create(b, loc, x, index(c));
@@ -344,8 +350,8 @@ private:
                                      MemRefLayoutAttrInterface{}, workgroup);
     Value smem = gpu::DynamicSharedMemoryOp::create(b, loc, bytesType);
     auto view = [&](ArrayRef<int64_t> dims, int64_t offsetBytes) -> Value {
-      auto type = MemRefType::get(dims, elementType, MemRefLayoutAttrInterface{},
-                                  workgroup);
+      auto type = MemRefType::get(dims, elementType,
+                                  MemRefLayoutAttrInterface{}, workgroup);
       return memref::ViewOp::create(b, loc, type, smem, index(offsetBytes),
                                     ValueRange{});
     };
@@ -384,12 +390,11 @@ private:
     for (int64_t it = 0; it < perThread; ++it) {
       Value chunk = addIdx(tid, index(it * kWarps * 32));
       Value r = arith::DivUIOp::create(b, loc, chunk, index(chunksPerRow));
-      Value col = mulIdx(arith::RemUIOp::create(b, loc, chunk,
-                                                index(chunksPerRow)),
-                         8);
+      Value col =
+          mulIdx(arith::RemUIOp::create(b, loc, chunk, index(chunksPerRow)), 8);
       Value row = addIdx(row0, r);
-      Value inside = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt,
-                                           row, rows);
+      Value inside =
+          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, row, rows);
       // Out-of-range rows read nothing (zero fill) from a clamped address.
       Value safeRow = arith::SelectOp::create(b, loc, inside, row, index(0));
       Value count = arith::SelectOp::create(b, loc, inside, index(8), index(0));
@@ -398,9 +403,9 @@ private:
         dstIdx.push_back(stage);
       dstIdx.append({r, col});
       nvgpu::DeviceAsyncCopyOp::create(
-          b, loc, nvgpu::DeviceAsyncTokenType::get(b.getContext()), dst,
-          dstIdx, src, rowIndices(start, safeRow, head, col),
-          b.getIndexAttr(8), count, /*bypassL1=*/b.getUnitAttr());
+          b, loc, nvgpu::DeviceAsyncTokenType::get(b.getContext()), dst, dstIdx,
+          src, rowIndices(start, safeRow, head, col), b.getIndexAttr(8), count,
+          /*bypassL1=*/b.getUnitAttr());
     }
   }
 
@@ -415,8 +420,8 @@ private:
   Value loadKV(Value t, Value stage) {
     Value kt = tileAt(t);
     Value row0 = mulIdx(kt, kBlockK);
-    Value live = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, t,
-                                       tileCount);
+    Value live =
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, t, tileCount);
     Value rows = arith::SelectOp::create(b, loc, live, pos.seqK, index(0));
     loadTile(buf.k, kShared, stage, pos.hk, pos.kStart, row0, rows);
     loadTile(buf.v, vShared, stage, pos.hk, pos.kStart, row0, rows);
@@ -453,10 +458,10 @@ private:
     Value zeroAcc = arith::ConstantOp::create(
         b, loc, accType, DenseElementsAttr::get(accType, 0.0f));
     Value kRow = arith::RemUIOp::create(b, loc, lane, index(8));
-    Value kCol = mulIdx(arith::RemUIOp::create(
-                            b, loc, arith::DivUIOp::create(b, loc, lane, index(8)),
-                            index(2)),
-                        8);
+    Value kCol = mulIdx(
+        arith::RemUIOp::create(
+            b, loc, arith::DivUIOp::create(b, loc, lane, index(8)), index(2)),
+        8);
     SmallVector<Value> scores;
     for (int64_t n = 0; n < kBlockK / 8; ++n) {
       Value acc = zeroAcc;
@@ -480,7 +485,8 @@ private:
                                     isFull, /*withElseRegion=*/true);
     for (bool full : {true, false}) {
       OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPointToStart(full ? branch.thenBlock() : branch.elseBlock());
+      b.setInsertionPointToStart(full ? branch.thenBlock()
+                                      : branch.elseBlock());
       SmallVector<Value> yielded =
           softmaxAndPV(scores, k0, /*partial=*/!full, carried, stage);
       scf::YieldOp::create(b, loc, yielded);
@@ -580,8 +586,8 @@ private:
       Value p = zeroAcc;
       for (int x = 0; x < 2; ++x)
         for (int y = 0; y < 2; ++y) {
-          Value e = exp2(
-              arith::SubFOp::create(b, loc, extract(t[n], x, y), mNew[x]));
+          Value e =
+              exp2(arith::SubFOp::create(b, loc, extract(t[n], x, y), mNew[x]));
           e = masked(n, x, y, e, f(0.0));
           if (apply[x])
             e = arith::SelectOp::create(b, loc, apply[x], e, f(0.0));
@@ -667,7 +673,8 @@ private:
       for (int y = 0; y < 2; ++y)
         acc = vector::InsertOp::create(
             b, loc,
-            LLVM::ExtractValueOp::create(b, loc, d, ArrayRef<int64_t>{2 * x + y}),
+            LLVM::ExtractValueOp::create(b, loc, d,
+                                         ArrayRef<int64_t>{2 * x + y}),
             acc, ArrayRef<int64_t>{x, y});
     return acc;
   }
@@ -689,9 +696,9 @@ private:
   /// Reduces over the 4 lanes that share a row (xor 1, xor 2).
   Value quadReduce(Value v, bool max) {
     for (int32_t offset : {1, 2}) {
-      Value other = gpu::ShuffleOp::create(b, loc, v, offset, 32,
-                                           gpu::ShuffleMode::XOR)
-                        .getShuffleResult();
+      Value other =
+          gpu::ShuffleOp::create(b, loc, v, offset, 32, gpu::ShuffleMode::XOR)
+              .getShuffleResult();
       v = max ? Value(arith::MaximumFOp::create(b, loc, v, other))
               : Value(arith::AddFOp::create(b, loc, v, other));
     }
@@ -748,10 +755,7 @@ private:
         auto leader = scf::IfOp::create(b, loc, isLeader, false);
         b.setInsertionPointToStart(leader.thenBlock());
         Value lse = arith::MulFOp::create(
-            b, loc,
-            arith::AddFOp::create(b, loc, m[x],
-                                  log2(l[x])),
-            f(kLn2));
+            b, loc, arith::AddFOp::create(b, loc, m[x], log2(l[x])), f(kLn2));
         lse = arith::SelectOp::create(b, loc, any, lse, f(-INFINITY));
         SmallVector<Value> at = {pos.h, addIdx(pos.qStart, row)};
         if (!op.isVarlen())
@@ -796,7 +800,8 @@ struct GPUKernelsPass : public attn::impl::AttnGPUKernelsBase<GPUKernelsPass> {
     if (ops.empty())
       return success();
     if (ops.size() != 1)
-      return func.emitError("attn-gpu-kernels: one attn.attention per function");
+      return func.emitError(
+          "attn-gpu-kernels: one attn.attention per function");
     AttentionOp op = ops.front();
     if (std::string why = unsupportedReason(op); !why.empty())
       return op.emitError("attn-gpu-kernels: ") << why;
@@ -813,7 +818,8 @@ struct GPUKernelsPass : public attn::impl::AttnGPUKernelsBase<GPUKernelsPass> {
       if (!tensor)
         return func.emitError("attn-gpu-kernels: arguments and results must be "
                               "ranked tensors");
-      params.push_back(MemRefType::get(tensor.getShape(), tensor.getElementType()));
+      params.push_back(
+          MemRefType::get(tensor.getShape(), tensor.getElementType()));
     }
 
     OpBuilder b(module.getBodyRegion());
@@ -821,11 +827,12 @@ struct GPUKernelsPass : public attn::impl::AttnGPUKernelsBase<GPUKernelsPass> {
     Location loc = func.getLoc();
     module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
                     b.getUnitAttr());
-    auto gpuModule = gpu::GPUModuleOp::create(
-        b, loc, (func.getName() + "_kernels").str());
+    auto gpuModule =
+        gpu::GPUModuleOp::create(b, loc, (func.getName() + "_kernels").str());
     b.setInsertionPointToStart(gpuModule.getBody());
-    auto kernel = gpu::GPUFuncOp::create(b, loc, (func.getName() + "_kernel").str(),
-                                         b.getFunctionType(params, {}));
+    auto kernel =
+        gpu::GPUFuncOp::create(b, loc, (func.getName() + "_kernel").str(),
+                               b.getFunctionType(params, {}));
     kernel->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
     int64_t headDim = op.getProblemShape().headDim;
     int64_t shared = KernelBuilder::sharedBytes(headDim);
