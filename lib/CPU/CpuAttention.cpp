@@ -1,5 +1,6 @@
 //===- CpuAttention.cpp - run attn.attention on the host ------------------===//
 
+#include "attn/Support/SourceLimits.h"
 #include "attn/CPU/CpuAttention.h"
 #include "attn/CPU/Pipeline.h"
 #include "attn/IR/AttnDialect.h"
@@ -250,7 +251,7 @@ CompiledAttention::compile(llvm::StringRef source,
   });
 
   OwningOpRef<ModuleOp> module =
-      parseSourceString<ModuleOp>(source, &context, "attention.mlir");
+      parseModuleWithLimits(source, &context, "attention.mlir");
   if (!module)
     return makeError("attn cpu: cannot parse the module:\n" + diagnostics);
   auto funcs = llvm::to_vector(module->getOps<func::FuncOp>());

@@ -1,6 +1,8 @@
 //===- KernelArtifact.cpp - attn.attention -> runtime artifact ------------===//
 
+#include "attn/Support/SourceLimits.h"
 #include "attn/GPU/KernelArtifact.h"
+#include "attn/Conversion/GpuTarget.h"
 #include "attn/Conversion/Passes.h"
 #include "attn/GPU/Pipeline.h"
 #include "attn/IR/AttnDialect.h"
@@ -89,6 +91,9 @@ mlir::attn::compileKernelArtifact(llvm::StringRef source, llvm::StringRef chip,
     return llvm::createStringError("attn compile: format must be 'isa' or "
                                    "'bin', got '" +
                                    format.str() + "'");
+  if (llvm::Expected<GpuTarget> target = lookupGpuTarget(chip); !target)
+    return llvm::createStringError("attn compile: " +
+                                   llvm::toString(target.takeError()));
   DialectRegistry registry;
   registerAllDialects(registry);
   registerAllExtensions(registry);
@@ -108,12 +113,14 @@ mlir::attn::compileKernelArtifact(llvm::StringRef source, llvm::StringRef chip,
   };
 
   OwningOpRef<ModuleOp> module =
-      parseSourceString<ModuleOp>(source, &context, "attention.mlir");
+      parseModuleWithLimits(source, &context, "attention.mlir");
   if (!module)
     return error("cannot parse the module");
   PassManager kernels(&context);
   buildAttnFrontendPipeline(kernels);
-  kernels.addPass(createAttnGPUKernels());
+  AttnGPUKernelsOptions kernelOptions;
+  kernelOptions.chip = chip.str();
+  kernels.addPass(createAttnGPUKernels(kernelOptions));
   if (failed(kernels.run(*module)))
     return error("kernel generation failed");
   auto gpuModules = llvm::to_vector(module->getOps<gpu::GPUModuleOp>());

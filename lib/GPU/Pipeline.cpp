@@ -1,6 +1,7 @@
 //===- Pipeline.cpp - the GPU lowering pipeline ---------------------------===//
 
 #include "attn/GPU/Pipeline.h"
+#include "attn/Conversion/GpuTarget.h"
 #include "attn/Conversion/Passes.h"
 #include "attn/Transforms/Passes.h"
 
@@ -17,7 +18,9 @@ using namespace mlir;
 void attn::buildLowerToGpuPipeline(OpPassManager &pm,
                                    const GpuPipelineOptions &options) {
   buildAttnFrontendPipeline(pm);
-  pm.addPass(createAttnGPUKernels());
+  AttnGPUKernelsOptions kernels;
+  kernels.chip = options.chip;
+  pm.addPass(createAttnGPUKernels(kernels));
   buildGpuKernelsToBinaryPipeline(pm, options);
 }
 
@@ -27,7 +30,12 @@ void attn::buildGpuKernelsToBinaryPipeline(OpPassManager &pm,
   pm.addPass(createCSEPass());
   GpuNVVMAttachTargetOptions target;
   target.chip = options.chip;
-  target.features = options.features;
+  // An unsupported chip never gets here: attn-gpu-kernels (or the caller of
+  // this part alone, compileKernelArtifact) rejects it first.
+  if (llvm::Expected<GpuTarget> known = lookupGpuTarget(options.chip))
+    target.features = known->ptxFeature.str();
+  else
+    llvm::consumeError(known.takeError());
   target.optLevel = 3;
   pm.addPass(createGpuNVVMAttachTarget(target));
   pm.addPass(createSCFToControlFlowPass());

@@ -17,7 +17,14 @@ def AttnGPUKernels : Pass<"attn-gpu-kernels", "::mlir::ModuleOp"> {
     keeps are visited; full tiles carry no mask code. The kernel's parameters
     are the function's arguments then its results, as memrefs; `attn.block`,
     `attn.grid` and `attn.shared_bytes` describe the launch.
+
+    `chip` names the target GPU; an unsupported one (before sm_80, or a name
+    the target table in `GpuTarget.h` does not list) is an error.
   }];
+  let options = [
+    Option<"chip", "chip", "std::string", /*default=*/"\"sm_80\"",
+           "target GPU (sm_80 or newer, see GpuTarget.h)">,
+  ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::gpu::GPUDialect",
                            "::mlir::LLVM::LLVMDialect",

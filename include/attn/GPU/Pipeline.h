@@ -10,11 +10,11 @@ namespace mlir::attn {
 
 /// Options of `--attn-lower-to-gpu`.
 struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
-  Option<std::string> chip{*this, "chip", llvm::cl::desc("target GPU"),
-                           llvm::cl::init("sm_80")};
-  Option<std::string> features{*this, "features",
-                               llvm::cl::desc("PTX features"),
-                               llvm::cl::init("+ptx80")};
+  Option<std::string> chip{
+      *this, "chip",
+      llvm::cl::desc("target GPU, sm_80 or newer (the PTX version follows "
+                     "from it; see attn/Conversion/GpuTarget.h)"),
+      llvm::cl::init("sm_80")};
   Option<std::string> format{
       *this, "format",
       llvm::cl::desc("gpu-module-to-binary format: isa (PTX) or bin (cubin, "

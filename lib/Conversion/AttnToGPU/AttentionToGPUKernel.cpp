@@ -21,6 +21,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "attn/Analysis/TileClassification.h"
+#include "attn/Conversion/GpuTarget.h"
 #include "attn/Conversion/Passes.h"
 #include "attn/IR/AttnOps.h"
 #include "attn/Transforms/TilingContext.h"
@@ -786,8 +787,15 @@ private:
 };
 
 struct GPUKernelsPass : public attn::impl::AttnGPUKernelsBase<GPUKernelsPass> {
+  using AttnGPUKernelsBase::AttnGPUKernelsBase;
+
   void runOnOperation() override {
     ModuleOp module = getOperation();
+    if (llvm::Expected<GpuTarget> target = lookupGpuTarget(chip); !target) {
+      mlir::emitError(module.getLoc(), "attn-gpu-kernels: ")
+          << llvm::toString(target.takeError());
+      return signalPassFailure();
+    }
     SmallVector<func::FuncOp> funcs(module.getOps<func::FuncOp>());
     for (func::FuncOp func : funcs)
       if (failed(convert(module, func)))

@@ -1,0 +1,40 @@
+//===- GpuTarget.h - the NVIDIA GPUs Attn generates kernels for -*- C++ -*-===//
+//
+// The one list of GPU chips the kernel generator supports and the PTX ISA
+// version each needs. Every entry point that takes a chip name (the
+// attn-gpu-kernels pass, --attn-lower-to-gpu, compileKernelArtifact and so
+// attn-compile, libAttnCompiler and the Python package) asks it first, so an
+// unsupported chip is a diagnostic before any LLVM code generation.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef ATTN_CONVERSION_GPUTARGET_H
+#define ATTN_CONVERSION_GPUTARGET_H
+
+#include "llvm/ADT/StringRef.h"
+#include "llvm/Support/Error.h"
+
+#include <string>
+
+namespace mlir::attn {
+
+/// One supported chip.
+struct GpuTarget {
+  /// The name LLVM's NVPTX back end and ptxas take ("sm_90a").
+  llvm::StringRef chip;
+  /// Compute capability * 10 (90 for sm_90 and sm_90a).
+  unsigned smVersion;
+  /// The PTX ISA feature the chip needs ("+ptx80"): the lowest version that
+  /// both knows the chip and has every instruction the kernels use.
+  llvm::StringRef ptxFeature;
+};
+
+/// The target for `chip`, or an error naming it and the supported chips.
+llvm::Expected<GpuTarget> lookupGpuTarget(llvm::StringRef chip);
+
+/// "sm_80, sm_86, ..." for messages and option help.
+std::string supportedGpuChips();
+
+} // namespace mlir::attn
+
+#endif // ATTN_CONVERSION_GPUTARGET_H

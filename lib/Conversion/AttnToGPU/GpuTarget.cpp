@@ -1,0 +1,43 @@
+//===- GpuTarget.cpp - the NVIDIA GPUs Attn generates kernels for ---------===//
+
+#include "attn/Conversion/GpuTarget.h"
+
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/StringExtras.h"
+
+using namespace mlir::attn;
+
+namespace {
+/// The sm80 kernels need cp.async, ldmatrix and bf16 mma.sync m16n8k16:
+/// sm_80 and newer. PTX 8.0 is the version the kernels are tested with on
+/// Ampere/Hopper; Blackwell chips need the ISA version that introduced them.
+constexpr GpuTarget kTargets[] = {
+    {"sm_80", 80, "+ptx80"},    {"sm_86", 86, "+ptx80"},
+    {"sm_87", 87, "+ptx80"},    {"sm_89", 89, "+ptx80"},
+    {"sm_90", 90, "+ptx80"},    {"sm_90a", 90, "+ptx80"},
+    {"sm_100", 100, "+ptx86"},  {"sm_100a", 100, "+ptx86"},
+    {"sm_103", 103, "+ptx88"},  {"sm_103a", 103, "+ptx88"},
+    {"sm_110", 110, "+ptx90"},  {"sm_110a", 110, "+ptx90"},
+    {"sm_120", 120, "+ptx87"},  {"sm_120a", 120, "+ptx87"},
+    {"sm_121", 121, "+ptx88"},  {"sm_121a", 121, "+ptx88"},
+};
+} // namespace
+
+std::string mlir::attn::supportedGpuChips() {
+  return llvm::join(llvm::map_range(kTargets,
+                                    [](const GpuTarget &t) { return t.chip; }),
+                    ", ");
+}
+
+llvm::Expected<GpuTarget> mlir::attn::lookupGpuTarget(llvm::StringRef chip) {
+  for (const GpuTarget &target : kTargets)
+    if (target.chip == chip)
+      return target;
+  std::string why = "unsupported GPU chip '" + chip.str() + "'";
+  unsigned version = 0;
+  if (chip.consume_front("sm_") && !chip.consumeInteger(10, version) &&
+      version < 80)
+    why += " (the kernels use cp.async, ldmatrix and bf16 mma.sync, which "
+           "need sm_80 or newer)";
+  return llvm::createStringError(why + "; supported: " + supportedGpuChips());
+}
