@@ -253,12 +253,14 @@ private:
       if (cuQ || cuK)
         return error() << "cu_seqlens_q and cu_seqlens_k must be given "
                           "together";
+      // Dense: seqused_q/k [B] shorten each batch entry's sequences (keys
+      // past seqused_k[b] are never read; rows past seqused_q[b] give 0).
       for (auto [name, value] :
            {std::pair<StringRef, Value>{"seqused_q", op.getSequsedQ()},
             {"seqused_k", op.getSequsedK()}})
-        if (value)
-          return error() << name
-                         << " needs varlen operands cu_seqlens_q/cu_seqlens_k";
+        if (value && (failed(checkI32(name, value)) ||
+                      failed(checkShape(name, value, {{"B", shape.batch}}))))
+          return failure();
       return success();
     }
     int64_t batchPlusOne = cast<RankedTensorType>(cuQ.getType()).getRank() == 1

@@ -60,11 +60,38 @@ public:
           llvm::map_to_vector(extract.getIndices(), [&](Value v) {
             return mapping.lookupOrDefault(v);
           });
-      mapping.map(extract.getResult(),
-                  memref::LoadOp::create(b, loc, memref, indices).getResult());
+      mapping.map(extract.getResult(), guardedLoad(memref, indices));
       return true;
     };
     return inlineYieldingRegion(b, region, args, readCaptured).front();
+  }
+
+  /// memref[indices] when every index lies in [0, dim), else 0 (false for
+  /// i1) without touching memory: the defined result of an out-of-range
+  /// read of a captured tensor (AttnOps.td, "Regions"). One unsigned
+  /// compare per index covers both ends (a negative index is huge).
+  Value guardedLoad(Value memref, ArrayRef<Value> indices) {
+    Value inBounds = arith::ConstantIntOp::create(b, loc, 1, 1);
+    for (auto [d, at] : llvm::enumerate(indices))
+      inBounds = andI1(inBounds,
+                       cmp(arith::CmpIPredicate::ult, at,
+                           memref::DimOp::create(b, loc, memref, d)));
+    Type element = cast<MemRefType>(memref.getType()).getElementType();
+    auto ifOp = scf::IfOp::create(
+        b, loc, inBounds,
+        [&](OpBuilder &then, Location at) {
+          scf::YieldOp::create(
+              then, at,
+              memref::LoadOp::create(then, at, memref, indices).getResult());
+        },
+        [&](OpBuilder &otherwise, Location at) {
+          scf::YieldOp::create(
+              otherwise, at,
+              arith::ConstantOp::create(
+                  otherwise, at, cast<TypedAttr>(b.getZeroAttr(element)))
+                  .getResult());
+        });
+    return ifOp.getResult(0);
   }
 
   /// i + off for the given alignment: the query's absolute position.

@@ -35,11 +35,19 @@ void mlir::attn::emitSequenceBounds(OpBuilder &b, Location loc, AttentionOp op,
     return arith::IndexCastOp::create(b, loc, b.getIndexType(), value);
   };
   Value zero = index(0);
+  // seqused_q/k[b] shortens a sequence of `len` rows: clamped into [0, len],
+  // so no value makes a tile read or write outside q/k/v/out.
+  auto used = [&](Value seqused, Value len) {
+    return seqused ? maxIdx(minIdx(loadIndex(seqused, pos.b), len), zero)
+                   : len;
+  };
   if (!op.isVarlen()) {
     unsigned seqDim = op.getLayout() == Layout::bshd ? 1 : 2;
     pos.qStart = pos.kStart = zero;
-    pos.seqQ = pos.layoutSeqQ = dim(buf.q, seqDim);
-    pos.seqK = pos.layoutSeqK = dim(buf.k, seqDim);
+    pos.layoutSeqQ = dim(buf.q, seqDim);
+    pos.layoutSeqK = dim(buf.k, seqDim);
+    pos.seqQ = used(buf.sequsedQ, pos.layoutSeqQ);
+    pos.seqK = used(buf.sequsedK, pos.layoutSeqK);
     return;
   }
   Value next = arith::AddIOp::create(b, loc, pos.b, index(1));
@@ -61,12 +69,8 @@ void mlir::attn::emitSequenceBounds(OpBuilder &b, Location loc, AttentionOp op,
              zero);
   pos.layoutSeqQ = lenQ;
   pos.layoutSeqK = lenK;
-  pos.seqQ = buf.sequsedQ
-                 ? maxIdx(minIdx(loadIndex(buf.sequsedQ, pos.b), lenQ), zero)
-                 : lenQ;
-  pos.seqK = buf.sequsedK
-                 ? maxIdx(minIdx(loadIndex(buf.sequsedK, pos.b), lenK), zero)
-                 : lenK;
+  pos.seqQ = used(buf.sequsedQ, lenQ);
+  pos.seqK = used(buf.sequsedK, lenK);
 }
 
 Value mlir::attn::emitSparseThreshold(OpBuilder &b, Location loc,

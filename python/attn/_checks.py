@@ -2,7 +2,14 @@
 ValueError or TypeError that names the argument, before anything runs."""
 from __future__ import annotations
 
+import math
+import numbers
+import operator
+
 from ._backend import dtype_name, element_type, is_torch, on_gpu
+
+FLT_MAX = 3.4028234663852886e38
+FLT_TINY = 1.1754943508222875e-38  # smallest normal float32
 
 GPU_HEAD_DIMS = (64, 128)
 
@@ -58,14 +65,55 @@ def check_same(name, got, want):
         raise ValueError(f"{name} must have shape {tuple(want)}, got {tuple(got)}")
 
 
+def _is_bool(x):
+    return isinstance(x, bool) or type(x).__name__ in ("bool_", "bool") or \
+        str(getattr(x, "dtype", "")) in ("bool", "torch.bool")
+
+
+def _is_real(x):
+    """A Python or numpy real number (not a bool)."""
+    return isinstance(x, numbers.Real) and not _is_bool(x)
+
+
 def check_scale(scale, name="scale"):
+    """The scale as a float that is finite and positive in float32 (the
+    kernels compute in it)."""
     if scale is None:
         return None
-    if not isinstance(scale, (int, float)) or isinstance(scale, bool):
+    if not _is_real(scale):
         raise TypeError(f"{name} must be a float, got {type(scale).__name__}")
-    if not scale > 0:
-        raise ValueError(f"{name} must be positive, got {scale}")
-    return float(scale)
+    scale = float(scale)
+    if not (math.isfinite(scale) and scale > 0):
+        raise ValueError(f"{name} must be a finite positive number, got {scale}")
+    if not FLT_TINY <= scale <= FLT_MAX:
+        raise ValueError(f"{name} = {scale} is outside float32's normal range "
+                         f"[{FLT_TINY}, {FLT_MAX}]")
+    return scale
+
+
+def check_threshold(name, x):
+    """An optional finite float threshold."""
+    if x is None:
+        return None
+    if not _is_real(x):
+        raise TypeError(f"{name} must be a float, got {type(x).__name__}")
+    x = float(x)
+    if not math.isfinite(x):
+        raise ValueError(f"{name} must be a finite number, got {x}")
+    return x
+
+
+def check_int(name, x, minimum=None):
+    """A Python, numpy or torch integer scalar as an int (bools rejected)."""
+    if _is_bool(x):
+        raise TypeError(f"{name} must be an int, got a bool")
+    try:
+        x = operator.index(x)
+    except TypeError:
+        raise TypeError(f"{name} must be an int, got {type(x).__name__}") from None
+    if minimum is not None and x < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {x}")
+    return x
 
 
 def check_int_tensor(name, t, length=None, device_of=None):

@@ -11,6 +11,8 @@ results are out and, with ``lse``, the log-sum-exp.
 from __future__ import annotations
 
 import hashlib
+import math
+import struct
 from dataclasses import dataclass, field
 from typing import Optional, Tuple
 
@@ -112,7 +114,7 @@ class Softcap:
     cap: float
 
     def attr(self):
-        return f"#attn.softcap<{float(self.cap)!r}>"
+        return f"#attn.softcap<{mlir_float(self.cap)}>"
 
 
 @dataclass(frozen=True)
@@ -148,8 +150,31 @@ def _atoms(masks):
             yield m
 
 
-def _fmt_float(x):
-    return repr(float(x))
+def mlir_float(x):
+    """x as a decimal MLIR's float literal ([-+]?[0-9]+[.][0-9]*([eE][-+]?[0-9]+)?)
+    parses back to the same double: Python's repr is the shortest round-trip
+    form but writes 1e-05 and 1e+16, which MLIR reads as an integer, so the
+    '.0' is added. Non-finite values have no decimal form: ValueError."""
+    x = float(x)
+    if not math.isfinite(x):
+        raise ValueError(f"{x} is not a finite number")
+    mantissa, e, exponent = repr(x).partition("e")
+    if "." not in mantissa:
+        mantissa += ".0"
+    return mantissa + (f"e{exponent}" if e else "")
+
+
+def mlir_f32_constant(x):
+    """The literal of an `arith.constant ... : f32` holding float32(x):
+    the decimal form when float32(x) is finite, else its bit pattern (MLIR's
+    hexadecimal float form), so inf, -inf, NaN and overflow stay exact."""
+    try:
+        x32 = struct.unpack("<f", struct.pack("<f", float(x)))[0]
+    except OverflowError:  # finite double beyond float32: rounds to +-inf
+        x32 = math.copysign(math.inf, x)
+    if math.isfinite(x32):
+        return mlir_float(x32)
+    return "0x%08X" % struct.unpack("<I", struct.pack("<f", x32))[0]
 
 
 @dataclass(frozen=True)
@@ -255,7 +280,7 @@ class AttentionSpec:
         if self.layout != "bshd":
             attrs.append(f"layout = #attn<layout {self.layout}>")
         if self.scale is not None:
-            attrs.append(f"scale = {_fmt_float(self.scale)} : f32")
+            attrs.append(f"scale = {mlir_float(self.scale)} : f32")
         if self.masks:
             attrs.append("masks = [" + ", ".join(m.attr() for m in self.masks) + "]")
         if self.score_mods:
@@ -267,13 +292,13 @@ class AttentionSpec:
             threshold, kb = self.sparse_softmax
             params = [f"kv_block = {kb}"]
             if threshold is not None:
-                params.insert(0, f"threshold = {_fmt_float(threshold)}")
+                params.insert(0, f"threshold = {mlir_float(threshold)}")
             attrs.append("sparse_softmax = #attn.sparse_softmax<" + ", ".join(params) + ">")
         if self.gate:
             kind, threshold, adaptive = self.gate
             params = [f"kind = {kind}"]
             if threshold is not None:
-                params.append(f"threshold = {_fmt_float(threshold)}")
+                params.append(f"threshold = {mlir_float(threshold)}")
             if adaptive:
                 params.append("adaptive = true")
             attrs.append("gate = #attn.gate<" + ", ".join(params) + ">")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import types
+from ._ir import mlir_f32_constant
 
 
 class TraceError(TypeError):
@@ -159,12 +160,12 @@ class Tracer:
         if isinstance(x, bool):
             return Value(self, self.emit(f"arith.constant {'true' if x else 'false'}"), "i1")
         if isinstance(x, int) and want in ("index", None):
+            if not -2**63 <= x < 2**63:
+                raise TraceError(f"the integer {x} does not fit a 64-bit index")
             return Value(self, self.emit(f"arith.constant {x} : index"), "index")
         if isinstance(x, (int, float)):
-            if math.isinf(x) or math.isnan(x):
-                bits = {math.inf: "0x7F800000", -math.inf: "0xFF800000"}.get(x, "0x7FC00000")
-                return Value(self, self.emit(f"arith.constant {bits} : f32"), "f32")
-            return Value(self, self.emit(f"arith.constant {float(x)!r} : f32"), "f32")
+            return Value(self, self.emit(f"arith.constant {mlir_f32_constant(x)} : f32"),
+                         "f32")
         if hasattr(x, "item") and getattr(x, "ndim", 1) == 0:
             return self.lift(x.item(), want)
         raise TraceError(f"a {type(x).__name__} cannot be used in score_mod / mask_mod "

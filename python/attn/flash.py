@@ -6,33 +6,22 @@ causal masks are bottom-right aligned as in flash-attn; window_size =
 from __future__ import annotations
 
 from ._backend import execute, is_torch
-from ._checks import (as_float32, as_int32, check_heads, check_int_tensor, check_qkv,
-                      check_scale)
+from ._checks import (as_float32, as_int32, check_heads, check_int, check_int_tensor,
+                      check_qkv, check_scale, check_threshold)
 from ._ir import AttentionSpec, Causal, SlidingWindow
 
 
 def _masks(is_causal, window_size):
     if not isinstance(window_size, (tuple, list)) or len(window_size) != 2:
         raise TypeError(f"window_size must be a (left, right) pair, got {window_size!r}")
-    left, right = window_size
-    for name, x in (("left", left), ("right", right)):
-        if x is not None and (not isinstance(x, int) or isinstance(x, bool) or x < -1):
-            raise ValueError(f"window_size {name} must be None, -1 or a non-negative int, "
-                             f"got {x!r}")
+    left, right = (None if x is None else check_int(f"window_size {name}", x, minimum=-1)
+                   for name, x in zip(("left", "right"), window_size))
     masks = [Causal("bottom_right")] if is_causal else []
     left = -1 if left is None else left
     right = -1 if right is None else right
     if left >= 0 or right >= 0:
         masks.append(SlidingWindow(left, right, "bottom_right"))
     return tuple(masks)
-
-
-def _threshold(name, x):
-    if x is None:
-        return None
-    if not isinstance(x, (int, float)) or isinstance(x, bool):
-        raise TypeError(f"{name} must be a float, got {type(x).__name__}")
-    return float(x)
 
 
 def _run(query, key, value, *, varlen, is_causal, softmax_scale, window_size, return_lse,
@@ -73,7 +62,7 @@ def _run(query, key, value, *, varlen, is_causal, softmax_scale, window_size, re
     if gating is not None:
         extra, gate = _gate_args(query, key, varlen, *gating)
         named.update(extra)
-    threshold = _threshold("softmax_threshold", softmax_threshold)
+    threshold = check_threshold("softmax_threshold", softmax_threshold)
     sparse_softmax = (threshold, 64) if sparse or threshold is not None else None
     spec = AttentionSpec(dtype=dt, heads_q=hq, heads_kv=hkv, head_dim=query.shape[-1],
                          head_dim_v=value.shape[-1], varlen=varlen, seqused=use_seqused,
@@ -138,7 +127,10 @@ def _gate_args(query, key, varlen, alpha, delta, gate_threshold, is_logsigmoid_g
         if tuple(t.shape) != want:
             raise ValueError(f"{name} must have shape {want}, got {tuple(t.shape)}")
     kind = "logsigmoid" if is_logsigmoid_gate else "linear"
-    gate = (kind, _threshold("gate_threshold", gate_threshold), bool(is_adapt_gate))
+    threshold = check_threshold("gate_threshold", gate_threshold)
+    # is_adapt_gate adapts a gate threshold to Sk; without one (the default)
+    # no pair is dropped and there is nothing to adapt.
+    gate = (kind, threshold, bool(is_adapt_gate) and threshold is not None)
     return {"gate_alpha": as_float32(alpha), "gate_delta": as_float32(delta)}, gate
 
 

@@ -108,7 +108,7 @@ std::string tensorType(const std::vector<std::string> &dims, ElementType type) {
 struct AttentionCase::Impl {
   ElementType dtype;
   int64_t batch, seqQ, seqK, headsQ, headsKV, headDim, headDimV;
-  bool isBhsd = false, isVarlen = false, hasLse = true;
+  bool isBhsd = false, isVarlen = false, hasLse = true, nanPadding = false;
   std::vector<int32_t> lensQ, lensK, cuQ, cuK;
   int64_t qTile = 16, kvTile = 16;
   std::optional<double> explicitScale;
@@ -253,6 +253,30 @@ AttentionCase &AttentionCase::seqused(std::vector<int32_t> usedQ,
   m.problem.sequsedQ = usedQ;
   m.problem.sequsedK = usedK;
   return *this;
+}
+
+AttentionCase &AttentionCase::nanPastSeqused() {
+  impl->nanPadding = true;
+  return *this;
+}
+
+/// Dense k/v element bits past seqused_k[b] set to a quiet NaN.
+static void poisonPastSeqused(Tensor &t, bool bhsd,
+                              const std::vector<int32_t> &usedK) {
+  int64_t batch = t.shape[0], rows = t.shape[bhsd ? 2 : 1],
+          heads = t.shape[bhsd ? 1 : 2], dim = t.shape[3];
+  int64_t width = byteWidth(t.type);
+  uint32_t nan = t.type == ElementType::F32    ? 0x7FC00000u
+                 : t.type == ElementType::F16 ? 0x7E00u
+                                               : 0x7FC0u;
+  for (int64_t b = 0; b < batch; ++b)
+    for (int64_t s = usedK[b]; s < rows; ++s)
+      for (int64_t h = 0; h < heads; ++h)
+        for (int64_t d = 0; d < dim; ++d) {
+          int64_t at = bhsd ? ((b * heads + h) * rows + s) * dim + d
+                            : ((b * rows + s) * heads + h) * dim + d;
+          std::memcpy(t.bytes.data() + at * width, &nan, width);
+        }
 }
 
 AttentionCase &AttentionCase::bhsd() {
@@ -637,6 +661,10 @@ CaseReport AttentionCase::check() {
   Tensor q = m.randomInput(m.layoutShape(rowsQ, m.headsQ, m.headDim), p.q, 2.0);
   Tensor k = m.randomInput(m.layoutShape(rowsK, m.headsKV, m.headDim), p.k, 2.0);
   Tensor v = m.randomInput(m.layoutShape(rowsK, m.headsKV, m.headDimV), p.v, 1.0);
+  if (m.nanPadding) {
+    poisonPastSeqused(k, m.isBhsd, p.sequsedK);
+    poisonPastSeqused(v, m.isBhsd, p.sequsedK);
+  }
 
   std::string source = ir();
   mlir::attn::cpu::CompileOptions options;

@@ -49,6 +49,9 @@ public:
   /// Packs the batch: sequence b has lensQ[b] queries and lensK[b] keys.
   AttentionCase &varlen(std::vector<int32_t> lensQ, std::vector<int32_t> lensK);
   AttentionCase &seqused(std::vector<int32_t> usedQ, std::vector<int32_t> usedK);
+  /// Dense only: k and v rows past seqused_k hold NaN, which the kernel must
+  /// never read (one NaN read would turn its row's output NaN).
+  AttentionCase &nanPastSeqused();
   AttentionCase &bhsd();
   AttentionCase &withLse(bool lse = true);
   AttentionCase &scale(double scale);

@@ -311,6 +311,21 @@ TEST(CpuNumerics, VarlenSequsedEmptySequence) {
   expectMatches(c);
 }
 
+// Dense seqused (flash_attention's seq_lens): keys past seqused_k[b] hold
+// NaN and are never read; rows past seqused_q[b] give 0 / -inf.
+TEST(CpuNumerics, DenseSequsedNaNPadding) {
+  AttentionCase c(F32, 3, 40, 40, 2, 2, 16);
+  c.seqused({10, 0, 40}, {10, 0, 33}).nanPastSeqused();
+  c.mask("#attn.causal<bottom_right>");
+  expectMatches(c);
+}
+
+TEST(CpuNumerics, DenseSequsedBhsdBF16) {
+  AttentionCase c(BF16, 2, 70, 70, 2, 1, 32);
+  c.bhsd().seqused({70, 5}, {64, 5}).nanPastSeqused();
+  expectMatches(c);
+}
+
 TEST(CpuNumerics, VarlenDocumentsCustomMaskGate) {
   AttentionCase c(BF16, 0, 0, 0, 4, 2, 32);
   c.varlen({9, 21}, {9, 21})

@@ -44,9 +44,17 @@ def Attn_AttentionOp : Attn_Op<"attention", [
     `mods` applies the `score_mods` array in order (softcap, ALiBi, bias,
     the `score_mod` region). With sinks, m_i also takes sink_h into account
     and the sink adds weight to the denominator only. A row with no kept key
-    (and no sink) gives out_i = 0 and lse_i = -inf, never NaN. Varlen rows
-    and keys past `seqused_q[b]` / `seqused_k[b]` are not attended
-    (`out` rows past seqused_q are 0).
+    (and no sink) gives out_i = 0 and lse_i = -inf, never NaN. Rows and
+    keys past `seqused_q[b]` / `seqused_k[b]` (dense or varlen; each value
+    clamped into [0, the sequence's length]) are not attended: those keys
+    are never read, so padding may hold anything (NaN included), and `out`
+    rows past seqused_q are 0 (lse -inf, or the sink).
+
+    **Varlen offsets.** `cu_seqlens_q/k` must start at 0, not decrease and
+    end at Tq / Tk. Whatever they hold, each offset is clamped into [0, T]
+    and each length to >= 0, so no value makes the kernel read or write
+    outside q/k/v/out; rows that no sequence covers are then not written
+    (the Python package allocates them as 0 / -inf).
 
     **Operand shapes** (dense / varlen):
     - `doc_ids_q`: [B, Sq] / [Tq], `doc_ids_kv`: [B, Sk] / [Tk], integers.
@@ -67,7 +75,11 @@ def Attn_AttentionOp : Attn_Op<"attention", [
     **Regions.** `mask_mod` takes (b, h, i, j : index) and yields i1;
     `score_mod` takes (s : f32, b, h, i, j : index) and yields f32. Both may
     use values defined above the op (captured tensors such as ALiBi slopes
-    or document ids, read with `tensor.extract`).
+    or document ids, read with `tensor.extract`). A read of a captured
+    tensor outside its bounds (a negative index, or one >= the dimension)
+    reads nothing and yields 0 (false for i1): FlexAttention code indexes
+    per-token tensors with q_idx / kv_idx, and a tensor shorter than the
+    sequence must neither crash nor read stray memory.
 
     Example:
 

@@ -220,10 +220,19 @@ func.func @f(%q: tensor<64x4x64xf16>, %k: tensor<64x4x64xf16>, %v: tensor<64x4x6
 
 // -----
 
-// seqused needs varlen operands.
-func.func @f(%q: tensor<1x64x4x64xf16>, %k: tensor<1x64x4x64xf16>, %v: tensor<1x64x4x64xf16>, %u: tensor<1xi32>) {
-  // expected-error @+1 {{seqused_q needs varlen operands cu_seqlens_q/cu_seqlens_k}}
-  %o = attn.attention %q, %k, %v seqused_q(%u : tensor<1xi32>) : tensor<1x64x4x64xf16>, tensor<1x64x4x64xf16>, tensor<1x64x4x64xf16> -> tensor<1x64x4x64xf16>
+// Dense seqused is [B] too: one used length per batch entry.
+func.func @f(%q: tensor<2x64x4x64xf16>, %k: tensor<2x64x4x64xf16>, %v: tensor<2x64x4x64xf16>, %u: tensor<3xi32>) {
+  // expected-error @+1 {{seqused_q dimension 0 (B) must be 2 to match [B], got 3}}
+  %o = attn.attention %q, %k, %v seqused_q(%u : tensor<3xi32>) : tensor<2x64x4x64xf16>, tensor<2x64x4x64xf16>, tensor<2x64x4x64xf16> -> tensor<2x64x4x64xf16>
+  return
+}
+
+// -----
+
+// Dense seqused holds i32 lengths.
+func.func @f(%q: tensor<2x64x4x64xf16>, %k: tensor<2x64x4x64xf16>, %v: tensor<2x64x4x64xf16>, %u: tensor<2xi64>) {
+  // expected-error @+1 {{seqused_k must hold i32 elements, got 'i64'}}
+  %o = attn.attention %q, %k, %v seqused_k(%u : tensor<2xi64>) : tensor<2x64x4x64xf16>, tensor<2x64x4x64xf16>, tensor<2x64x4x64xf16> -> tensor<2x64x4x64xf16>
   return
 }
 
