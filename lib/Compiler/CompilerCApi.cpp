@@ -74,20 +74,28 @@ bool toHostBuffers(const attn_tensor *tensors, size_t count, const char *what,
     host.data = t.data;
     host.type = *type;
     host.shape.assign(t.shape, t.shape + t.rank);
-    // The CPU functions take dense row-major buffers.
-    int64_t stride = 1;
-    for (int d = t.rank - 1; d >= 0; --d) {
+    // The CPU functions take dense row-major buffers; an empty one has no
+    // element to place, so any strides describe it.
+    bool empty = false;
+    for (int d = 0; d < t.rank; ++d) {
       if (t.shape[d] < 0) {
         fail(where + ": negative size " + std::to_string(t.shape[d]));
         return false;
       }
+      empty |= t.shape[d] == 0;
+    }
+    int64_t stride = 1;
+    for (int d = t.rank - 1; d >= 0 && !empty; --d) {
       if (t.shape[d] > 1 && t.strides[d] != stride) {
         fail(where + ": not dense row-major (stride " +
              std::to_string(t.strides[d]) + " in dimension " +
              std::to_string(d) + ", expected " + std::to_string(stride) + ")");
         return false;
       }
-      stride *= t.shape[d];
+      if (__builtin_mul_overflow(stride, t.shape[d], &stride)) {
+        fail(where + ": more elements than 64 bits count");
+        return false;
+      }
     }
     out.push_back(std::move(host));
   }

@@ -46,43 +46,52 @@ public:
   }
   Value andI1(Value x, Value y) { return arith::AndIOp::create(b, loc, x, y); }
 
-  /// The value a mask_mod/score_mod region yields for `args`; reads of
-  /// captured tensors go to their buffers where the caller mapped them.
+  /// The value a mask_mod/score_mod region yields for `args`. Every
+  /// tensor.extract becomes a bounds-checked read (guardedRead): of the
+  /// captured tensor's buffer where the caller mapped one (the GPU kernel's
+  /// parameters), else of the tensor itself (bufferized later on the CPU).
   Value inlineUserRegion(Region &region, ValueRange args) {
-    auto readCaptured = [&](Operation &nested, IRMapping &mapping) {
+    auto readGuarded = [&](Operation &nested, IRMapping &mapping) {
       auto extract = dyn_cast<tensor::ExtractOp>(nested);
-      if (!extract || !buf.captured)
+      if (!extract)
         return false;
-      Value memref = buf.captured(extract.getTensor());
-      if (!memref)
-        return false;
+      Value source = mapping.lookupOrDefault(extract.getTensor());
+      if (buf.captured)
+        if (Value memref = buf.captured(extract.getTensor()))
+          source = memref;
       SmallVector<Value> indices =
           llvm::map_to_vector(extract.getIndices(), [&](Value v) {
             return mapping.lookupOrDefault(v);
           });
-      mapping.map(extract.getResult(), guardedLoad(memref, indices));
+      mapping.map(extract.getResult(), guardedRead(source, indices));
       return true;
     };
-    return inlineYieldingRegion(b, region, args, readCaptured).front();
+    return inlineYieldingRegion(b, region, args, readGuarded).front();
   }
 
-  /// memref[indices] when every index lies in [0, dim), else 0 (false for
-  /// i1) without touching memory: the defined result of an out-of-range
-  /// read of a captured tensor (AttnOps.td, "Regions"). One unsigned
-  /// compare per index covers both ends (a negative index is huge).
-  Value guardedLoad(Value memref, ArrayRef<Value> indices) {
+  /// source[indices] (a memref or a tensor) when every index lies in
+  /// [0, dim), else 0 (false for i1) without touching memory: the defined
+  /// result of an out-of-range read of a captured tensor (AttnOps.td,
+  /// "Regions"). One unsigned compare per index covers both ends (a
+  /// negative index is huge).
+  Value guardedRead(Value source, ArrayRef<Value> indices) {
+    bool isMemref = isa<MemRefType>(source.getType());
     Value inBounds = arith::ConstantIntOp::create(b, loc, 1, 1);
-    for (auto [d, at] : llvm::enumerate(indices))
-      inBounds = andI1(inBounds,
-                       cmp(arith::CmpIPredicate::ult, at,
-                           memref::DimOp::create(b, loc, memref, d)));
-    Type element = cast<MemRefType>(memref.getType()).getElementType();
+    for (auto [d, at] : llvm::enumerate(indices)) {
+      Value size = isMemref ? memref::DimOp::create(b, loc, source, d).getResult()
+                            : tensor::DimOp::create(b, loc, source, d).getResult();
+      inBounds = andI1(inBounds, cmp(arith::CmpIPredicate::ult, at, size));
+    }
+    Type element = cast<ShapedType>(source.getType()).getElementType();
     auto ifOp = scf::IfOp::create(
         b, loc, inBounds,
         [&](OpBuilder &then, Location at) {
-          scf::YieldOp::create(
-              then, at,
-              memref::LoadOp::create(then, at, memref, indices).getResult());
+          Value read =
+              isMemref
+                  ? memref::LoadOp::create(then, at, source, indices).getResult()
+                  : tensor::ExtractOp::create(then, at, source, indices)
+                        .getResult();
+          scf::YieldOp::create(then, at, read);
         },
         [&](OpBuilder &otherwise, Location at) {
           scf::YieldOp::create(
@@ -104,9 +113,7 @@ public:
 
   /// Index into a [X|1, Y|1, ...] operand: 0 along broadcast dimensions.
   Value broadcastIndex(Value buffer, unsigned dim, Value index) {
-    return cast<MemRefType>(buffer.getType()).getDimSize(dim) == 1
-               ? this->index(0)
-               : index;
+    return emitBroadcastIndex(b, loc, buffer, dim, index);
   }
 
   Value load(Value buffer, ArrayRef<Value> indices) {

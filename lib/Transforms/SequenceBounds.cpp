@@ -2,8 +2,9 @@
 //
 // The rows of sequence `b`: its offsets into the packed varlen buffers
 // (cu_seqlens) and its lengths (after seqused), and what depends on them
-// (the default sparse-softmax threshold). Shared by the CPU tiling and the
-// GPU kernel generator so both read a batch the same way.
+// (the default sparse-softmax threshold), and how a broadcast operand is
+// indexed. Shared by the CPU tiling and the GPU kernel generator so both
+// read a batch the same way.
 //
 //===----------------------------------------------------------------------===//
 
@@ -88,4 +89,19 @@ Value mlir::attn::emitSparseThreshold(OpBuilder &b, Location loc,
       b, loc, b.getF32Type(),
       arith::IndexCastOp::create(b, loc, b.getI64Type(), pos.seqK));
   return arith::DivFOp::create(b, loc, headDim, seqK);
+}
+
+Value mlir::attn::emitBroadcastIndex(OpBuilder &b, Location loc, Value memref,
+                                     unsigned dim, Value index) {
+  int64_t size = cast<MemRefType>(memref.getType()).getDimSize(dim);
+  Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+  if (size == 1)
+    return zero;
+  if (!ShapedType::isDynamic(size))
+    return index;
+  Value one = arith::ConstantIndexOp::create(b, loc, 1);
+  Value isOne = arith::CmpIOp::create(
+      b, loc, arith::CmpIPredicate::eq,
+      memref::DimOp::create(b, loc, memref, dim), one);
+  return arith::SelectOp::create(b, loc, isOne, zero, index);
 }

@@ -4,6 +4,8 @@
 #include "attn/IR/AttnOps.h"
 #include "attn/Transforms/Passes.h"
 
+#include "llvm/Support/MathExtras.h"
+
 #include <string>
 
 namespace mlir::attn {
@@ -29,6 +31,17 @@ struct TestTileClassesPass
       if (op.isVarlen() || ShapedType::isDynamic(shape.seqQ) ||
           ShapedType::isDynamic(shape.seqK)) {
         op.emitRemark("tile classes need static, non-varlen lengths");
+        return;
+      }
+      // One letter per tile: past kMaxTiles the report is unreadable (and
+      // a 2^20-long sequence in 2-row tiles would take minutes), so say so.
+      constexpr int64_t kMaxTiles = 1 << 16;
+      int64_t rows = llvm::divideCeil(shape.seqQ, qTile);
+      int64_t cols = llvm::divideCeil(shape.seqK, kvTile);
+      if (rows > kMaxTiles || cols > kMaxTiles || rows * cols > kMaxTiles) {
+        op.emitRemark("tile classes: ")
+            << rows << " x " << cols << " tiles, more than the " << kMaxTiles
+            << " this report prints; use larger q-tile/kv-tile";
         return;
       }
       StaticArith arith;

@@ -347,8 +347,7 @@ private:
   }
 
   Value broadcast(Value memref, unsigned d, Value idx) {
-    return cast<MemRefType>(memref.getType()).getDimSize(d) == 1 ? index(0)
-                                                                 : idx;
+    return emitBroadcastIndex(b, loc, memref, d, idx);
   }
 
   /// for n in [lo, hi): tile_update on kv tile kt = blockOf(n) (or n).

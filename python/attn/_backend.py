@@ -179,9 +179,46 @@ def execute(spec, named):
     q = named["q"]
     args = [named[n] for n in spec.argument_names()]
     out_shape, lse_shape = _out_shapes(spec, q)
+    if 0 in out_shape:  # no batch, rows or heads: nothing to compute
+        return _outputs(spec, q, out_shape, lse_shape, defined=True)
     if on_gpu(q):
         return _execute_gpu(spec, q, args, out_shape, lse_shape)
     return _execute_cpu(spec, q, args, out_shape, lse_shape)
+
+
+def _outputs(spec, q, out_shape, lse_shape, defined):
+    """(out, lse or None) on q's device and in q's kind. `defined`: out 0
+    and lse -inf (what a row no sequence covers reads as; varlen offsets on
+    the GPU are not read on the host), else uninitialised."""
+    if is_torch(q) and on_gpu(q):
+        import torch
+        make = torch.zeros if defined else torch.empty
+        out = make(out_shape, device=q.device, dtype=q.dtype)
+        lse = None
+        if spec.lse:
+            lse = (torch.full(lse_shape, float("-inf"), device=q.device, dtype=torch.float32)
+                   if defined else torch.empty(lse_shape, device=q.device,
+                                               dtype=torch.float32))
+        return out, lse
+    import numpy as np
+    np_dtype = {"f16": np.float16, "bf16": np.uint16, "f32": np.float32}[spec.dtype]
+    out = (np.zeros if defined else np.empty)(out_shape, dtype=np_dtype)
+    lse = None
+    if spec.lse:
+        lse = np.full(lse_shape, -np.inf, np.float32) if defined else \
+            np.empty(lse_shape, np.float32)
+    return _host_result(spec, q, out, lse) if defined else (out, lse)
+
+
+def _host_result(spec, q, out, lse):
+    """Host results as q's kind: numpy arrays, or CPU torch tensors."""
+    if not is_torch(q):
+        return out, lse
+    import torch
+    out_t = torch.from_numpy(out)
+    if spec.dtype == "bf16":
+        out_t = out_t.view(torch.int16).view(torch.bfloat16)
+    return out_t, (torch.from_numpy(lse) if lse is not None else None)
 
 
 def _execute_gpu(spec, q, args, out_shape, lse_shape):
@@ -192,12 +229,8 @@ def _execute_gpu(spec, q, args, out_shape, lse_shape):
                              f"{getattr(a, 'device', 'the host')}")
     with torch.cuda.device(q.device):
         kernel = gpu_kernel(spec, _chip(q.device.index))
-        out = torch.empty(out_shape, device=q.device, dtype=q.dtype)
-        results = [out]
-        lse = None
-        if spec.lse:
-            lse = torch.empty(lse_shape, device=q.device, dtype=torch.float32)
-            results.append(lse)
+        out, lse = _outputs(spec, q, out_shape, lse_shape, defined=spec.varlen)
+        results = [out] if lse is None else [out, lse]
         kernel(*[a.contiguous() if i < 3 else a for i, a in enumerate(args)], *results)
     return out, lse
 
@@ -219,21 +252,11 @@ def _to_numpy(x):
 
 
 def _execute_cpu(spec, q, args, out_shape, lse_shape):
-    import numpy as np
     fn = cpu_function(spec)
     host = [_to_numpy(a) for a in args]
-    np_dtype = {"f16": np.float16, "bf16": np.uint16, "f32": np.float32}[spec.dtype]
-    out = np.empty(out_shape, dtype=np_dtype)
+    out, lse = _outputs(spec, None, out_shape, lse_shape, defined=False)
     results = [(out, _TYPE_NAMES[spec.dtype])]
-    lse = None
-    if spec.lse:
-        lse = np.empty(lse_shape, dtype=np.float32)
+    if lse is not None:
         results.append((lse, "float32"))
     fn.run(host, results)
-    if is_torch(q):
-        import torch
-        out_t = torch.from_numpy(out)
-        if spec.dtype == "bf16":
-            out_t = out_t.view(torch.int16).view(torch.bfloat16)
-        return out_t, (torch.from_numpy(lse) if lse is not None else None)
-    return out, lse
+    return _host_result(spec, q, out, lse)

@@ -127,6 +127,70 @@ def check_int_tensor(name, t, length=None, device_of=None):
         raise ValueError(f"{name} must be on the same device as q")
 
 
+def _host_ints(t):
+    """The values of a host int tensor (numpy, CPU torch) as numpy int64;
+    None for a CUDA tensor, whose values are not read (that would wait for
+    the device)."""
+    if on_gpu(t):
+        return None
+    import numpy as np
+    if is_torch(t):
+        t = t.detach().cpu().numpy()
+    return np.asarray(t).astype(np.int64)
+
+
+def _device_int32(name, t):
+    if on_gpu(t) and dtype_name(t) != "int32":
+        raise TypeError(f"{name} on the GPU must be int32, got {dtype_name(t)} (its values "
+                        f"are not read on the host, so wider ones cannot be checked)")
+
+
+def check_offsets(name, t, total, length=None, device_of=None):
+    """cu_seqlens: int32 [B + 1] offsets that start at 0, do not decrease and
+    end at `total` (the packed token count). Values are checked where they
+    live on the host; on the GPU they are the caller's contract (the kernel
+    clamps them, so a wrong one never reads or writes out of bounds)."""
+    check_int_tensor(name, t, length=length, device_of=device_of)
+    if t.shape[0] < 2:
+        raise ValueError(f"{name} must hold batch + 1 >= 2 offsets, got {t.shape[0]}")
+    _device_int32(name, t)
+    values = _host_ints(t)
+    if values is None:
+        return
+    if values[0] != 0:
+        raise ValueError(f"{name} must start at 0, got {values[0]}")
+    drops = (values[1:] < values[:-1]).nonzero()[0]
+    if len(drops):
+        i = int(drops[0])
+        raise ValueError(f"{name} must not decrease, but {name}[{i}] = {values[i]} > "
+                         f"{name}[{i + 1}] = {values[i + 1]}")
+    if values[-1] != total:
+        raise ValueError(f"{name} must end at the token count {total}, got {values[-1]}")
+
+
+def check_used(name, t, lengths, device_of=None):
+    """seqused / seq_lens: int32 [B] with 0 <= t[b] <= lengths[b] (checked on
+    host tensors; a CUDA tensor's values are clamped by the kernel)."""
+    check_int_tensor(name, t, length=len(lengths), device_of=device_of)
+    _device_int32(name, t)
+    values = _host_ints(t)
+    if values is None:
+        return
+    for b, (used, n) in enumerate(zip(values.tolist(), lengths)):
+        if not 0 <= used <= n:
+            raise ValueError(f"{name}[{b}] = {used} must lie in [0, {n}] (the length of "
+                             f"sequence {b})")
+
+
+def sequence_lengths(cu, count):
+    """Per-sequence lengths from host offsets, or `count` unknowns (the
+    largest representable value) for device offsets."""
+    values = _host_ints(cu)
+    if values is None:
+        return [2**31 - 1] * count
+    return (values[1:] - values[:-1]).tolist()
+
+
 def as_int32(t):
     if dtype_name(t) == "int32":
         return t

@@ -187,7 +187,7 @@ class AttentionSpec:
     head_dim_v: Optional[int] = None
     layout: str = "bshd"
     varlen: bool = False
-    seqused: bool = False
+    seqused: bool = False  # seqused_q/k operands (varlen or dense)
     masks: Tuple[object, ...] = ()
     score_mods: Tuple[object, ...] = ()
     scale: Optional[float] = None
@@ -222,8 +222,8 @@ class AttentionSpec:
         ops = []
         if self.varlen:
             ops += [("cu_seqlens_q", "tensor<?xi32>"), ("cu_seqlens_k", "tensor<?xi32>")]
-            if self.seqused:
-                ops += [("seqused_q", "tensor<?xi32>"), ("seqused_k", "tensor<?xi32>")]
+        if self.seqused:
+            ops += [("seqused_q", "tensor<?xi32>"), ("seqused_k", "tensor<?xi32>")]
         if any(isinstance(a, Document) for a in atoms):
             t = "tensor<?xi32>" if self.varlen else "tensor<?x?xi32>"
             ops += [("doc_ids_q", t), ("doc_ids_kv", t)]

@@ -11,15 +11,8 @@ from enum import Enum
 from typing import Callable, Dict, Optional, Tuple
 
 from ._backend import execute, is_torch, on_gpu
-from ._checks import check_int_tensor, check_qkv, check_scale
-from ._ir import AttentionSpec, Causal, MaskMod
-from .flex import _capture_arrays, traced_regions
-
-
-def _seq_lens_mod(seq_lens):
-    def keep_valid_keys(b, h, q_idx, kv_idx):
-        return kv_idx < seq_lens[b]
-    return keep_valid_keys
+from ._checks import as_int32, check_qkv, check_scale, check_used
+from ._ir import AttentionSpec, Causal
 
 
 def _attention(q, k, v, causal, sm_scale, seq_lens, layout):
@@ -40,28 +33,17 @@ def _attention(q, k, v, causal, sm_scale, seq_lens, layout):
     heads = q.shape[1] if layout == "bhsd" else q.shape[2]
     seq = q.shape[2] if layout == "bhsd" else q.shape[1]
     masks = (Causal(),) if causal else ()
-    fields, captures = {}, []
+    named = {"q": q, "k": k, "v": v}
     if seq_lens is not None:
-        check_int_tensor("seq_lens", seq_lens, length=q.shape[0], device_of=q)
-        lens = seq_lens.tolist() if hasattr(seq_lens, "tolist") else list(seq_lens)
-        if any(n < 0 or n > seq for n in lens):
-            raise ValueError(f"seq_lens must lie in [0, {seq}], got {lens}")
-        fields, captures = traced_regions(None, _seq_lens_mod(seq_lens))
-        masks = masks + (MaskMod(),)
+        # seqused_q = seqused_k = seq_lens: keys past a sample's length are
+        # never read (its padding may hold anything) and its query rows there
+        # come back 0.
+        check_used("seq_lens", seq_lens, [seq] * q.shape[0], device_of=q)
+        named.update(seqused_q=as_int32(seq_lens), seqused_k=as_int32(seq_lens))
     spec = AttentionSpec(dtype=dt, heads_q=heads, heads_kv=heads, head_dim=q.shape[-1],
                          layout=layout, masks=masks, scale=scale,
-                         captures=tuple((n, f"tensor<?x{e}>") for n, _, e in captures),
-                         **fields)
-    named = {"q": q, "k": k, "v": v}
-    named.update(_capture_arrays(captures, q))
+                         seqused=seq_lens is not None)
     out, _ = execute(spec, named)
-    if seq_lens is not None and out is not None:
-        # Positions beyond a sample's effective length are zeroed.
-        for b, n in enumerate(lens):
-            if layout == "bhsd":
-                out[b, :, n:] = 0
-            else:
-                out[b, n:] = 0
     return out
 
 

@@ -6,8 +6,9 @@ causal masks are bottom-right aligned as in flash-attn; window_size =
 from __future__ import annotations
 
 from ._backend import execute, is_torch
-from ._checks import (as_float32, as_int32, check_heads, check_int, check_int_tensor,
-                      check_qkv, check_scale, check_threshold)
+from ._checks import (as_float32, as_int32, check_heads, check_int, check_offsets,
+                      check_qkv, check_scale, check_threshold, check_used,
+                      sequence_lengths)
 from ._ir import AttentionSpec, Causal, SlidingWindow
 
 
@@ -45,17 +46,17 @@ def _run(query, key, value, *, varlen, is_causal, softmax_scale, window_size, re
     use_seqused = False
     if varlen:
         cu_q, cu_k = cu
-        check_int_tensor("cu_seqlens_q", cu_q, device_of=query)
-        check_int_tensor("cu_seqlens_k", cu_k, length=cu_q.shape[0], device_of=query)
-        if cu_q.shape[0] < 2:
-            raise ValueError("cu_seqlens_q must hold batch + 1 >= 2 offsets")
+        check_offsets("cu_seqlens_q", cu_q, query.shape[0], device_of=query)
+        check_offsets("cu_seqlens_k", cu_k, key.shape[0], length=cu_q.shape[0],
+                      device_of=query)
         named.update(cu_seqlens_q=as_int32(cu_q), cu_seqlens_k=as_int32(cu_k))
         sq_used, sk_used = seqused
         if (sq_used is None) != (sk_used is None):
             raise ValueError("pass both seqused_q and seqused_k, or neither")
         if sq_used is not None:
-            for name, t in (("seqused_q", sq_used), ("seqused_k", sk_used)):
-                check_int_tensor(name, t, length=cu_q.shape[0] - 1, device_of=query)
+            batch = cu_q.shape[0] - 1
+            check_used("seqused_q", sq_used, sequence_lengths(cu_q, batch), device_of=query)
+            check_used("seqused_k", sk_used, sequence_lengths(cu_k, batch), device_of=query)
             named.update(seqused_q=as_int32(sq_used), seqused_k=as_int32(sk_used))
             use_seqused = True
     gate = None

@@ -70,15 +70,25 @@ def flex_attention(query, key, value, score_mod=None, block_mask=None, scale=Non
                              f"KV_LEN={block_mask.key_len}, but the inputs have "
                              f"Sq={sq}, Sk={key.shape[2]}")
         masks, mask_mod = block_mask.masks, block_mask.mask_mod
+    block_sparse, lists = None, {}
+    if block_mask is not None and not block_mask.derived and not block_mask.mask_matrix.all():
+        # A hand-built matrix: its False blocks are skipped (its True blocks
+        # still apply the exact mask).
+        block_sparse = (block_mask.query_block_size, block_mask.key_block_size)
+        num, idx = block_mask.block_lists()
+        lists = {"kv_num_blocks": num, "kv_indices": idx}
+        if on_gpu(query) and is_torch(query):
+            import torch
+            lists = {n: torch.from_numpy(a).to(query.device) for n, a in lists.items()}
     fields, captures = traced_regions(score_mod, mask_mod)
     if mask_mod is not None:
         masks = masks + (MaskMod(),)
     spec = AttentionSpec(dtype=dt, heads_q=hq, heads_kv=key.shape[1], head_dim=d,
                          head_dim_v=value.shape[-1], layout="bhsd", masks=masks,
-                         scale=scale, lse=bool(return_lse),
+                         scale=scale, lse=bool(return_lse), block_sparse=block_sparse,
                          captures=tuple((n, f"tensor<?x{e}>") for n, _, e in captures),
                          **fields)
-    named = {"q": query, "k": key, "v": value}
+    named = {"q": query, "k": key, "v": value, **lists}
     named.update(_capture_arrays(captures, query))
     out, lse = execute(spec, named)
     return (out, lse) if return_lse else out

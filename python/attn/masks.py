@@ -11,7 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable, Optional, Tuple
 
-from ._ir import Causal, Or, PrefixLM, SlidingWindow
+from ._ir import Causal, Chunked, Or, PrefixLM, SlidingWindow
+
+MASK_ATOMS = (Causal, SlidingWindow, PrefixLM, Chunked, Or)
 
 PATTERNS = ("causal", "full", "sliding_window", "prefix_lm")
 
@@ -31,6 +33,60 @@ class BlockMask:
     mask_mod: Optional[Callable] = None
     query_len: int = 0
     key_len: int = 0
+    # True when create_block_mask derived mask_matrix from the exact mask
+    # (which then implies it); a hand-built matrix is honoured as given.
+    derived: bool = field(default=False, repr=False, compare=False)
+
+    def __post_init__(self):
+        import operator
+        for name in ("query_block_size", "key_block_size", "query_len", "key_len"):
+            x = getattr(self, name)
+            try:
+                if isinstance(x, bool):
+                    raise TypeError
+                x = operator.index(x)
+            except TypeError:
+                raise TypeError(f"BlockMask {name} must be an int, got "
+                                f"{type(x).__name__}") from None
+            low = 1 if name.endswith("block_size") else 0
+            if x < low:
+                raise ValueError(f"BlockMask {name} must be >= {low}, got {x}")
+            setattr(self, name, x)
+        if not isinstance(self.masks, tuple):
+            raise TypeError(f"BlockMask masks must be a tuple of mask atoms, got "
+                            f"{type(self.masks).__name__}")
+        for m in self.masks:
+            if not isinstance(m, MASK_ATOMS):
+                raise TypeError(f"BlockMask masks holds {m!r}; expected attn mask atoms "
+                                f"({', '.join(t.__name__ for t in MASK_ATOMS)})")
+        if self.mask_mod is not None and not callable(self.mask_mod):
+            raise TypeError(f"BlockMask mask_mod must be callable, got "
+                            f"{type(self.mask_mod).__name__}")
+        import numpy as np
+        matrix = self.mask_matrix
+        if type(matrix).__module__.split(".")[0] == "torch":
+            matrix = matrix.detach().cpu().numpy()
+        matrix = np.asarray(matrix)
+        want = (-(-self.query_len // self.query_block_size),
+                -(-self.key_len // self.key_block_size))
+        if matrix.dtype != bool or matrix.shape != want:
+            raise ValueError(f"BlockMask mask_matrix must be a bool array of shape {want} "
+                             f"(blocks of {self.query_block_size} x {self.key_block_size} "
+                             f"over {self.query_len} x {self.key_len}), got "
+                             f"{matrix.dtype} {matrix.shape}")
+        self.mask_matrix = matrix
+
+    def block_lists(self):
+        """FlexAttention's (kv_num_blocks [1, 1, nq], kv_indices [1, 1, nq, nk])
+        int32 lists of the matrix's kept blocks."""
+        import numpy as np
+        nq, nk = self.mask_matrix.shape
+        num = self.mask_matrix.sum(axis=1).astype(np.int32)
+        idx = np.zeros((nq, max(nk, 1)), np.int32)
+        for m in range(nq):
+            kept = np.nonzero(self.mask_matrix[m])[0]
+            idx[m, :len(kept)] = kept
+        return num[None, None], idx[None, None]
 
     @property
     def shape(self):
@@ -78,12 +134,14 @@ def _block_matrix(keep, qb, kb):
 
 
 def _finish(masks, mask_mod, mask_type, query_len, key_len, qb, kb):
-    bm = BlockMask(None, qb, kb, mask_type, tuple(masks), mask_mod, query_len, key_len)
+    import numpy as np
+    everything = np.ones((-(-query_len // qb), -(-key_len // kb)), bool)
+    bm = BlockMask(everything, qb, kb, mask_type, tuple(masks), mask_mod, query_len,
+                   key_len, derived=True)
     try:
         bm.mask_matrix = _block_matrix(bm.token_mask(), qb, kb)
     except Exception:  # a mask_mod numpy cannot evaluate: every block may hold pairs
-        import numpy as np
-        bm.mask_matrix = np.ones((-(-query_len // qb), -(-key_len // kb)), bool)
+        pass
     return bm
 
 

@@ -85,6 +85,9 @@ def spec_reference(spec, args, mask_mod=None, score_mod=None):
                 sk = min(int(args["seqused_k"][b]), lk)
         else:
             sq, sk = q.shape[sdim], k.shape[sdim]
+            if spec.seqused:
+                sq = max(0, min(int(args["seqused_q"][b]), sq))
+                sk = max(0, min(int(args["seqused_k"][b]), sk))
         i = np.arange(sq)[:, None]
         j = np.arange(sk)[None, :]
         for h in range(spec.heads_q):
@@ -92,9 +95,9 @@ def spec_reference(spec, args, mask_mod=None, score_mod=None):
             if spec.varlen:
                 qb, kb, vb = q[q0:q0 + sq, h], k[k0:k0 + sk, hk], v[k0:k0 + sk, hk]
             elif spec.layout == "bshd":
-                qb, kb, vb = q[b, :, h], k[b, :, hk], v[b, :, hk]
+                qb, kb, vb = q[b, :sq, h], k[b, :sk, hk], v[b, :sk, hk]
             else:
-                qb, kb, vb = q[b, h], k[b, hk], v[b, hk]
+                qb, kb, vb = q[b, h, :sq], k[b, hk, :sk], v[b, hk, :sk]
             s = scale * (qb @ kb.T)
             ctx = {"i": i, "j": j, "sq": sq, "sk": sk, "b": b, "h": h,
                    "mask_mod": mask_mod}
@@ -173,11 +176,11 @@ def spec_reference(spec, args, mask_mod=None, score_mod=None):
                 out[q0:q0 + sq, h] = o
                 lse[h, q0:q0 + sq] = row_lse
             elif spec.layout == "bshd":
-                out[b, :, h] = o
-                lse[b, h] = row_lse
+                out[b, :sq, h] = o
+                lse[b, h, :sq] = row_lse
             else:
-                out[b, h] = o
-                lse[b, h] = row_lse
+                out[b, h, :sq] = o
+                lse[b, h, :sq] = row_lse
     return out, lse
 
 

@@ -141,3 +141,13 @@ func.func @ragged_causal(%q: tensor<1x5x1x8xf32>) -> tensor<1x5x1x8xf32> {
   %o = attn.attention %q, %q, %q {masks = [#attn.causal<top_left>]} : tensor<1x5x1x8xf32>, tensor<1x5x1x8xf32>, tensor<1x5x1x8xf32> -> tensor<1x5x1x8xf32>
   return %o : tensor<1x5x1x8xf32>
 }
+
+// -----
+
+// 2^20 x 2^20 in 2-row tiles is 2^38 tiles: the report declines at once
+// instead of running for minutes.
+func.func @huge(%q: tensor<1x1048576x1x8xf32>) -> tensor<1x1048576x1x8xf32> {
+  // CHECK: remark: tile classes: 524288 x 524288 tiles, more than the 65536 this report prints; use larger q-tile/kv-tile
+  %o = attn.attention %q, %q, %q {masks = [#attn.causal<top_left>]} : tensor<1x1048576x1x8xf32>, tensor<1x1048576x1x8xf32>, tensor<1x1048576x1x8xf32> -> tensor<1x1048576x1x8xf32>
+  return %o : tensor<1x1048576x1x8xf32>
+}

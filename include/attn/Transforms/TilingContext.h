@@ -62,6 +62,13 @@ struct TilePosition {
 void emitSequenceBounds(OpBuilder &builder, Location loc, AttentionOp op,
                         const AttentionBuffers &buffers, TilePosition &pos);
 
+/// The index into dimension `dim` of a [X|1, Y|1, ...] operand (custom
+/// mask, bias, block lists): `index`, or 0 where the dimension has size 1
+/// (broadcast). A dynamic dimension is tested at run time, so a size-1
+/// operand passed for a `?` dimension is never read past its end.
+Value emitBroadcastIndex(OpBuilder &builder, Location loc, Value memref,
+                         unsigned dim, Value index);
+
 /// The sparse-softmax threshold of sequence pos.b as an f32 value (the
 /// attribute's, or flash_sparse_attn's default head_dim / Sk), or null
 /// without sparse softmax.

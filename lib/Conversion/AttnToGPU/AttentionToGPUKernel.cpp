@@ -243,9 +243,9 @@ private:
         arith::DivUIOp::create(b, loc, pos.q0, index(blocks.getQBlock()));
     // Captured by value: tileAt and isFullTile run after this returns.
     auto at = [=, this](Value memref, Value last) {
-      auto type = cast<MemRefType>(memref.getType());
-      SmallVector<Value> idx = {type.getDimSize(0) == 1 ? index(0) : pos.b,
-                                type.getDimSize(1) == 1 ? index(0) : pos.h, qb};
+      SmallVector<Value> idx = {emitBroadcastIndex(b, loc, memref, 0, pos.b),
+                                emitBroadcastIndex(b, loc, memref, 1, pos.h),
+                                qb};
       if (last)
         idx.push_back(last);
       return idx;
