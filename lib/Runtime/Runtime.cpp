@@ -218,9 +218,6 @@ attn_status attn_kernel_check_args(const attn_kernel *kernel,
     if (p.kind != ParamDesc::Tensor)
       continue;
     const attn_tensor &t = a.tensor;
-    if (!t.data)
-      return fail(ATTN_ERROR_INVALID_ARGUMENT,
-                  where + " has a null data pointer");
     if (static_cast<uint32_t>(t.dtype) != p.dtype)
       return fail(ATTN_ERROR_MISMATCH, where + " must hold " +
                                            dtypeName(p.dtype) + ", got " +
@@ -239,6 +236,30 @@ attn_status attn_kernel_check_args(const attn_kernel *kernel,
       if (t.strides[d] < 0)
         return fail(ATTN_ERROR_MISMATCH, where + " has a negative stride");
     }
+    // The furthest element, sum((shape - 1) * stride), must be a 64-bit
+    // offset, in elements and in bytes: the kernel's index arithmetic is
+    // int64 and must not wrap. An empty tensor is never read (its pointer
+    // may be null).
+    bool empty = false;
+    for (int32_t d = 0; d < t.rank; ++d)
+      empty |= t.shape[d] == 0;
+    if (!empty) {
+      if (!t.data)
+        return fail(ATTN_ERROR_INVALID_ARGUMENT,
+                    where + " has a null data pointer");
+      int64_t last = 0, term = 0;
+      bool overflow = false;
+      for (int32_t d = 0; d < t.rank && !overflow; ++d)
+        overflow = __builtin_mul_overflow(t.shape[d] - 1, t.strides[d], &term) ||
+                   __builtin_add_overflow(last, term, &last);
+      overflow = overflow ||
+                 __builtin_mul_overflow(last + 1,
+                                        static_cast<int64_t>(dtypeBytes(p.dtype)),
+                                        &term);
+      if (overflow)
+        return fail(ATTN_ERROR_INVALID_ARGUMENT,
+                    where + " spans more bytes than a 64-bit offset holds");
+    }
     if (p.innermostContiguous && t.rank > 0 && t.shape[t.rank - 1] > 1 &&
         t.strides[t.rank - 1] != 1)
       return fail(ATTN_ERROR_MISMATCH,
@@ -255,7 +276,7 @@ attn_status attn_kernel_check_args(const attn_kernel *kernel,
     // Vector loads of `alignment` bytes also need every row start aligned.
     for (int32_t d = 0; d + 1 < t.rank; ++d)
       if (p.alignment > bytes && t.shape[d] > 1 &&
-          (t.strides[d] * static_cast<int64_t>(bytes)) % p.alignment != 0)
+          (t.strides[d] % static_cast<int64_t>(p.alignment / bytes)) != 0)
         return fail(ATTN_ERROR_MISMATCH,
                     where + " stride of dimension " + std::to_string(d) +
                         " must be a multiple of " +
@@ -325,10 +346,11 @@ attn_status attn_kernel_launch(attn_kernel *kernel, const attn_arg *args,
   unsigned grid[3];
   for (int i = 0; i < 3; ++i) {
     const GridDim &g = a.grid[i];
-    int64_t extent =
-        g.param < 0
-            ? g.value
-            : (args[g.param].tensor.shape[g.dim] + g.value - 1) / g.value;
+    // ceil(size / divisor) without forming size + divisor - 1, which wraps
+    // for sizes near 2^63.
+    int64_t size = g.param < 0 ? 0 : args[g.param].tensor.shape[g.dim];
+    int64_t extent = g.param < 0 ? g.value
+                                 : size / g.value + (size % g.value != 0);
     if (extent <= 0)
       return ATTN_SUCCESS; // empty problem: nothing to launch
     if (extent > (i == 0 ? 0x7FFFFFFFll : 65535ll))

@@ -15,6 +15,7 @@
 #include <dlfcn.h>
 
 #include <cstdio>
+#include <limits>
 #include <string>
 
 using namespace attn;
@@ -252,5 +253,32 @@ TEST_F(RuntimeArgs, EmptyProblemLaunchesNothing) {
   std::vector<attn_arg> args = goodArgs();
   args[0].tensor.shape[1] = 0; // no query rows: grid x = 0
   EXPECT_EQ(kernel.launch(args).code, ATTN_SUCCESS) << attn_last_error();
+  // An empty tensor is never read: its pointer may be null (torch's is).
+  args[0].tensor.data = nullptr;
+  EXPECT_EQ(checkArgs(args, bytes), ATTN_SUCCESS) << attn_last_error();
+}
+
+// Sq = 2^63 - 1 once wrapped ceil(Sq / 64) negative and launched nothing,
+// returning success; every size computation is now overflow-checked.
+TEST_F(RuntimeArgs, HugeSizesAreErrorsNotSilentSuccess) {
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  std::vector<attn_arg> args = goodArgs();
+  args[0].tensor.shape[1] = kMax; // spans past any 64-bit offset
+  EXPECT_EQ(kernel.launch(args).code, ATTN_ERROR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(attn_last_error()).find("more bytes than a 64-bit"),
+            std::string::npos)
+      << attn_last_error();
+  // With stride 0 the span is fine, but the grid is beyond the hardware.
+  args = goodArgs();
+  args[0].tensor.shape[1] = kMax;
+  args[0].tensor.strides[1] = 0;
+  EXPECT_EQ(kernel.launch(args).code, ATTN_ERROR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(attn_last_error()).find("beyond the hardware limit"),
+            std::string::npos)
+      << attn_last_error();
+  // Strides whose byte size overflows are rejected, not wrapped.
+  args = goodArgs();
+  args[0].tensor.strides[0] = kMax / 2;
+  EXPECT_NE(checkArgs(args, bytes), ATTN_SUCCESS);
 }
 } // namespace
