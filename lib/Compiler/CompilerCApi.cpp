@@ -39,7 +39,11 @@ bool toHostBuffers(const attn_tensor *tensors, size_t count, const char *what,
     std::string where =
         std::string("attnc_cpu_run: ") + what + " " + std::to_string(i);
     std::optional<cpu::ElementType> type;
-    switch (t.dtype) {
+    // A C caller may store any int in the enum field: read it as an int.
+    uint32_t code;
+    static_assert(sizeof(code) == sizeof(t.dtype), "C enums are int-sized");
+    std::memcpy(&code, &t.dtype, sizeof(code));
+    switch (code) {
     case ATTN_DTYPE_F16:
       type = cpu::ElementType::F16;
       break;
@@ -63,7 +67,7 @@ bool toHostBuffers(const attn_tensor *tensors, size_t count, const char *what,
       break;
     }
     if (!type) {
-      fail(where + ": unknown dtype code " + std::to_string(t.dtype));
+      fail(where + ": unknown dtype code " + std::to_string(code));
       return false;
     }
     if (t.rank < 0 || t.rank > ATTN_MAX_RANK) {

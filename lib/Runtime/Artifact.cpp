@@ -1,6 +1,7 @@
 //===- Artifact.cpp - the kernel artifact format --------------------------===//
 
 #include "attn/Runtime/Artifact.h"
+#include "attn/Runtime/attn_runtime.h"
 
 #include <cstring>
 
@@ -9,8 +10,9 @@ using namespace attn::runtime;
 namespace {
 constexpr char kMagic[8] = {'A', 'T', 'T', 'N', 'K', 'R', 'N', '\0'};
 constexpr uint32_t kMaxRank = 8;
+} // namespace
 
-uint32_t crc32(const uint8_t *data, size_t size) {
+uint32_t attn::runtime::artifactChecksum(const uint8_t *data, size_t size) {
   uint32_t crc = 0xFFFFFFFFu;
   for (size_t i = 0; i < size; ++i) {
     crc ^= data[i];
@@ -20,6 +22,7 @@ uint32_t crc32(const uint8_t *data, size_t size) {
   return ~crc;
 }
 
+namespace {
 class Writer {
 public:
   template <typename T>
@@ -115,7 +118,7 @@ attn::runtime::serializeArtifact(const ArtifactDesc &artifact) {
   file.pod(ArtifactDesc::kVersion);
   file.pod<uint64_t>(payload.out.size());
   file.out.insert(file.out.end(), payload.out.begin(), payload.out.end());
-  file.pod(crc32(payload.out.data(), payload.out.size()));
+  file.pod(artifactChecksum(payload.out.data(), payload.out.size()));
   return file.out;
 }
 
@@ -153,7 +156,7 @@ bool attn::runtime::parseArtifact(const uint8_t *data, size_t size,
   const uint8_t *payload = data + headerSize;
   uint32_t storedCrc;
   std::memcpy(&storedCrc, payload + payloadSize, 4);
-  if (crc32(payload, payloadSize) != storedCrc) {
+  if (artifactChecksum(payload, payloadSize) != storedCrc) {
     error = "corrupt artifact: checksum mismatch";
     return false;
   }
@@ -188,6 +191,16 @@ bool attn::runtime::parseArtifact(const uint8_t *data, size_t size,
       ok = ok && r.pod(s, "parameter shape");
     ok = ok && r.pod(p.alignment, "parameter alignment") &&
          r.pod(contiguous, "parameter contiguity");
+    // A tensor's dtype is an attn_dtype code and its alignment a power of
+    // two up to 256 bytes; the argument checks divide by both.
+    if (ok && kind == ParamDesc::Tensor &&
+        (p.dtype > ATTN_DTYPE_BOOL || p.alignment == 0 || p.alignment > 256 ||
+         (p.alignment & (p.alignment - 1)) != 0)) {
+      error = "corrupt artifact: parameter " + std::to_string(i) +
+              " has dtype code " + std::to_string(p.dtype) + " and alignment " +
+              std::to_string(p.alignment);
+      return false;
+    }
     p.innermostContiguous = contiguous != 0;
     a.params.push_back(std::move(p));
   }

@@ -105,6 +105,17 @@ const Driver &driver() {
   return d;
 }
 
+/// The integer a caller stored in a C enum field. A C caller may store any
+/// int there; loading it as the C++ enum type would be undefined behaviour
+/// for values outside the enumerators' range, so it is read as bytes.
+template <typename Enum>
+uint32_t rawEnum(const Enum &value) {
+  static_assert(sizeof(Enum) == sizeof(uint32_t), "C enums are int-sized");
+  uint32_t raw;
+  std::memcpy(&raw, &value, sizeof(raw));
+  return raw;
+}
+
 size_t dtypeBytes(uint32_t dtype) {
   switch (dtype) {
   case ATTN_DTYPE_F16:
@@ -209,7 +220,7 @@ attn_status attn_kernel_check_args(const attn_kernel *kernel,
     const attn_arg &a = args[i];
     std::string where = "attn_kernel_launch: argument " + std::to_string(i) +
                         " (" + p.name + ")";
-    if (a.kind != static_cast<attn_arg_kind>(p.kind))
+    if (rawEnum(a.kind) != p.kind)
       return fail(ATTN_ERROR_MISMATCH,
                   where + " must be a " +
                       (p.kind == ParamDesc::Tensor ? "tensor"
@@ -218,10 +229,10 @@ attn_status attn_kernel_check_args(const attn_kernel *kernel,
     if (p.kind != ParamDesc::Tensor)
       continue;
     const attn_tensor &t = a.tensor;
-    if (static_cast<uint32_t>(t.dtype) != p.dtype)
+    if (rawEnum(t.dtype) != p.dtype)
       return fail(ATTN_ERROR_MISMATCH, where + " must hold " +
                                            dtypeName(p.dtype) + ", got " +
-                                           dtypeName(t.dtype));
+                                           dtypeName(rawEnum(t.dtype)));
     if (t.rank != static_cast<int32_t>(p.shape.size()))
       return fail(ATTN_ERROR_MISMATCH, where + " must have rank " +
                                            std::to_string(p.shape.size()) +
@@ -252,10 +263,9 @@ attn_status attn_kernel_check_args(const attn_kernel *kernel,
       for (int32_t d = 0; d < t.rank && !overflow; ++d)
         overflow = __builtin_mul_overflow(t.shape[d] - 1, t.strides[d], &term) ||
                    __builtin_add_overflow(last, term, &last);
-      overflow = overflow ||
-                 __builtin_mul_overflow(last + 1,
-                                        static_cast<int64_t>(dtypeBytes(p.dtype)),
-                                        &term);
+      overflow = overflow || __builtin_add_overflow(last, 1, &last) ||
+                 __builtin_mul_overflow(
+                     last, static_cast<int64_t>(dtypeBytes(p.dtype)), &term);
       if (overflow)
         return fail(ATTN_ERROR_INVALID_ARGUMENT,
                     where + " spans more bytes than a 64-bit offset holds");

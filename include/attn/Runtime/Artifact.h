@@ -57,6 +57,11 @@ struct ArtifactDesc {
   std::vector<uint8_t> binary;
 };
 
+/// The checksum an artifact ends with: CRC-32 (IEEE) of its payload, the
+/// bytes between the 20-byte header (magic, version, payload size) and the
+/// checksum itself.
+uint32_t artifactChecksum(const uint8_t *payload, size_t size);
+
 /// The artifact's bytes.
 std::vector<uint8_t> serializeArtifact(const ArtifactDesc &artifact);
 
