@@ -91,8 +91,8 @@ def check_scale(scale, name="scale"):
     return scale
 
 
-def check_threshold(name, x):
-    """An optional finite float threshold."""
+def check_threshold(name, x, low=None, high=None):
+    """An optional finite float threshold, in [low, high) where given."""
     if x is None:
         return None
     if not _is_real(x):
@@ -100,6 +100,8 @@ def check_threshold(name, x):
     x = float(x)
     if not math.isfinite(x):
         raise ValueError(f"{name} must be a finite number, got {x}")
+    if (low is not None and x < low) or (high is not None and x >= high):
+        raise ValueError(f"{name} must be in [{low}, {high}), got {x}")
     return x
 
 

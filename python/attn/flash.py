@@ -63,7 +63,7 @@ def _run(query, key, value, *, varlen, is_causal, softmax_scale, window_size, re
     if gating is not None:
         extra, gate = _gate_args(query, key, varlen, *gating)
         named.update(extra)
-    threshold = check_threshold("softmax_threshold", softmax_threshold)
+    threshold = check_threshold("softmax_threshold", softmax_threshold, 0.0, 1.0)
     sparse_softmax = (threshold, 64) if sparse or threshold is not None else None
     spec = AttentionSpec(dtype=dt, heads_q=hq, heads_kv=hkv, head_dim=query.shape[-1],
                          head_dim_v=value.shape[-1], varlen=varlen, seqused=use_seqused,

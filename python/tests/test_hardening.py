@@ -163,10 +163,12 @@ def test_non_finite_scales_are_value_errors(rng, kw, text):
         attn.flash_dense_attn_func(q, q, q, **kw)
 
 
-@pytest.mark.parametrize("threshold", [float("nan"), float("inf")])
-def test_non_finite_thresholds_are_value_errors(rng, threshold):
+@pytest.mark.parametrize("threshold, text", [
+    (float("nan"), "must be a finite number"), (float("inf"), "must be a finite number"),
+    (-1.0, r"must be in \[0.0, 1.0\), got -1.0"), (1.0, r"must be in \[0.0, 1.0\)")])
+def test_bad_thresholds_are_value_errors(rng, threshold, text):
     q = rand(rng, 1, 16, 2, 32)
-    with pytest.raises(ValueError, match="softmax_threshold must be a finite number"):
+    with pytest.raises(ValueError, match="softmax_threshold " + text):
         attn.flash_sparse_attn_func(q, q, q, softmax_threshold=threshold)
 
 
