@@ -305,6 +305,33 @@ def _rebind(fn, tracer):
     return types.FunctionType(fn.__code__, globs, fn.__name__, fn.__defaults__, closure)
 
 
+def captures_device_tensor(fn, depth=0):
+    """Whether fn (or a function it captures) reads a CUDA tensor: calling
+    it eagerly with numpy indices would index that tensor on the GPU, where
+    an out-of-range index is a device-side assert that poisons the CUDA
+    context rather than an exception."""
+    if not isinstance(fn, types.FunctionType) or depth > 4:
+        return False
+    values = [c.cell_contents for c in (fn.__closure__ or ())
+              if not _empty_cell(c)]
+    values += [fn.__globals__[n] for n in fn.__code__.co_names if n in fn.__globals__]
+    for v in values:
+        if type(v).__module__.split(".")[0] == "torch" and getattr(v, "is_cuda", False):
+            return True
+        if isinstance(v, types.FunctionType) and v is not fn and \
+                captures_device_tensor(v, depth + 1):
+            return True
+    return False
+
+
+def _empty_cell(cell):
+    try:
+        cell.cell_contents
+    except ValueError:
+        return True
+    return False
+
+
 def trace(fn, kind, prefix=""):
     """(region body text, [(capture name, array, element type)]) of a
     score_mod (kind 'score') or mask_mod (kind 'mask'); capture names start

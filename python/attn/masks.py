@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Optional, Tuple
 
 from ._ir import Causal, Chunked, Or, PrefixLM, SlidingWindow
+from ._tracer import captures_device_tensor
 
 MASK_ATOMS = (Causal, SlidingWindow, PrefixLM, Chunked, Or)
 
@@ -138,6 +139,8 @@ def _finish(masks, mask_mod, mask_type, query_len, key_len, qb, kb):
     everything = np.ones((-(-query_len // qb), -(-key_len // kb)), bool)
     bm = BlockMask(everything, qb, kb, mask_type, tuple(masks), mask_mod, query_len,
                    key_len, derived=True)
+    if mask_mod is not None and captures_device_tensor(mask_mod):
+        return bm  # not evaluated eagerly on the GPU: every block may hold pairs
     try:
         bm.mask_matrix = _block_matrix(bm.token_mask(), qb, kb)
     except Exception:  # a mask_mod numpy cannot evaluate: every block may hold pairs

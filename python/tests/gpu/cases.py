@@ -241,6 +241,98 @@ def tools_validate_and_benchmark(env):
     return [("validate_attention max diff", zero + diff, zero, "small")]
 
 
+# --- hardening: inputs that once read out of bounds or returned garbage ---
+def hardening_seq_lens_nan_padding(env):
+    """Keys past seq_lens hold NaN and are never read (dense seqused)."""
+    torch = env.torch
+    q, k, v = (env.randn(3, 4, 300, 128, "bfloat16") for _ in range(3))
+    lens = [300, 77, 0]
+    if not env.prebuild:
+        for b, n in enumerate(lens):
+            k[b, :, n:] = float("nan")
+            v[b, :, n:] = float("nan")
+    out = env.attn.flash_attention(q, k, v, causal=True, seq_lens=env.ints(lens))
+    if env.prebuild:
+        return []
+    checks = []
+    for b, n in enumerate(lens):
+        if n:
+            want, _ = ref_attention(env, q[b:b + 1, :, :n], k[b:b + 1, :, :n],
+                                    v[b:b + 1, :, :n], keep=lambda h, i, j: j <= i)
+            checks.append((f"out[{b}]", out[b:b + 1, :, :n], want, "out"))
+        rest = out[b, :, n:]
+        checks.append((f"rows past seq_lens[{b}]", rest, torch.zeros_like(rest).double(),
+                       "zero"))
+    return checks
+
+
+def hardening_captured_out_of_range(env):
+    """A captured table shorter than the sequence reads 0 past its end; a
+    document-id read far out of range reads 0 too (never out of bounds)."""
+    torch = env.torch
+    q, k, v = (env.randn(1, 2, 300, 64, "float16") for _ in range(3))
+    table = env.rand(16, "float32")
+    ids = env.ints([0] * 8)
+    mask = env.attn.create_block_mask(lambda b, h, i, j: ids[i * 1000000000] == ids[j],
+                                      None, None, 300, 300)
+    out = env.attn.flex_attention(q, k, v, block_mask=mask,
+                                  score_mod=lambda s, b, h, i, j: s + table[i] * 4.0)
+    if env.prebuild:
+        return []
+    add = torch.zeros(300, device=q.device, dtype=torch.float64)
+    add[:16] = table.double() * 4.0
+    want, _ = ref_attention(env, q, k, v, score=lambda s, h, i, j: s + add[i])
+    return [("out", out, want, "out")]
+
+
+def hardening_no_keys(env):
+    """Sk = 0: every row keeps nothing: out 0, lse -inf."""
+    torch = env.torch
+    q = env.randn(2, 100, 4, 64, "bfloat16")
+    k = env.randn(2, 0, 4, 64, "bfloat16")
+    out, lse = env.attn.flash_dense_attn_func(q, k, k, return_lse=True)
+    if env.prebuild:
+        return []
+    assert torch.isneginf(lse).all(), "lse of a row with no keys must be -inf"
+    return [("out", out, torch.zeros_like(out).double(), "zero")]
+
+
+def hardening_hand_built_block_mask(env):
+    """A hand-built BlockMask's matrix is honoured; its [1, 1, ...] block
+    lists broadcast over batch and heads at run time."""
+    import numpy as np
+    q, k, v = (env.randn(2, 4, 256, 64, "bfloat16") for _ in range(3))
+    keep = np.zeros((4, 4), bool)
+    keep[:, 0] = keep[2:, 3] = True
+    bm = env.attn.BlockMask(keep, 64, 64, "hand", query_len=256, key_len=256)
+    out = env.attn.flex_attention(q, k, v, block_mask=bm)
+    if env.prebuild:
+        return []
+    keep_t = env.torch.from_numpy(keep).to(q.device)
+    want, _ = ref_attention(env, q, k, v, keep=lambda h, i, j: keep_t[i // 64, j // 64])
+    return [("out", out, want, "out")]
+
+
+def hardening_device_offsets_not_covering(env):
+    """cu_seqlens on the GPU are not read on the host; offsets that leave
+    rows uncovered leave them 0 (the output is allocated zeroed)."""
+    torch = env.torch
+    q, k, v = (env.randn(200, 2, 64, "float16") for _ in range(3))
+    cu = env.ints([0, 100, 150])
+    out = env.attn.flash_dense_attn_varlen_func(q, k, v, cu, cu, 100, 100)
+    if env.prebuild:
+        return []
+    rest = out[150:]
+    want, _ = ref_attention(env, q[None, :100].transpose(1, 2), k[None, :100].transpose(1, 2),
+                            v[None, :100].transpose(1, 2))
+    return [("out[0]", out[:100], want[0].transpose(0, 1), "out"),
+            ("uncovered rows", rest, torch.zeros_like(rest).double(), "zero")]
+
+
+HARDENING = [hardening_seq_lens_nan_padding, hardening_captured_out_of_range,
+             hardening_no_keys, hardening_hand_built_block_mask,
+             hardening_device_offsets_not_covering]
+
 CASES = [tools_validate_and_benchmark, sparse_softmax_varlen, gated_varlen,
          sparse_softmax_causal, gated_logsigmoid, flex_alibi_causal_gqa, flex_softcap_window_f16, flex_document_mask,
-         dense_causal_gqa_window, dense_varlen_seqused, diy_v1_seq_lens, diy_v2_causal_bf16]
+         dense_causal_gqa_window, dense_varlen_seqused, diy_v1_seq_lens, diy_v2_causal_bf16] + HARDENING
