@@ -1,10 +1,10 @@
 //===- CpuAttention.cpp - run attn.attention on the host ------------------===//
 
-#include "attn/Support/SourceLimits.h"
 #include "attn/CPU/CpuAttention.h"
 #include "attn/CPU/Pipeline.h"
 #include "attn/IR/AttnDialect.h"
 #include "attn/IR/AttnOps.h"
+#include "attn/Support/SourceLimits.h"
 
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -58,7 +58,6 @@ std::optional<ElementType> hostTypeOf(Type type) {
   return std::nullopt;
 }
 
-
 /// Wraps `callee` (tensors in, tensors out) in `attn_entry(memrefs in...,
 /// memrefs out...)` with a C interface, so that results land in caller
 /// buffers.
@@ -74,8 +73,8 @@ void buildEntry(ModuleOp module, func::FuncOp callee) {
     argTypes.push_back(toMemRef(t));
   for (Type t : callee.getResultTypes())
     argTypes.push_back(toMemRef(t));
-  auto entry = func::FuncOp::create(b, loc, kEntryName,
-                                    b.getFunctionType(argTypes, {}));
+  auto entry =
+      func::FuncOp::create(b, loc, kEntryName, b.getFunctionType(argTypes, {}));
   entry->setAttr("llvm.emit_c_interface", b.getUnitAttr());
   Block *body = entry.addEntryBlock();
   b.setInsertionPointToStart(body);
@@ -268,10 +267,9 @@ CompiledAttention::compile(llvm::StringRef source,
       return makeError("attn cpu: function arguments and results must be "
                        "ranked tensors of f16/bf16/f32/i1/i8/i32/i64, got " +
                        llvm::Twine(llvm::formatv("{0}", t).str()));
-    impl->signature.push_back(
-        {*hostTypeOf(tensor.getElementType()),
-         std::vector<int64_t>(tensor.getShape().begin(),
-                              tensor.getShape().end())});
+    impl->signature.push_back({*hostTypeOf(tensor.getElementType()),
+                               std::vector<int64_t>(tensor.getShape().begin(),
+                                                    tensor.getShape().end())});
   }
   impl->numInputs = callee.getNumArguments();
   impl->equalDims = collectEqualDims(callee);
@@ -325,8 +323,8 @@ llvm::Error CompiledAttention::run(llvm::ArrayRef<HostBuffer> args,
     const HostBuffer &buffer =
         isInput ? args[index] : results[index - impl->numInputs];
     size_t position = isInput ? index : index - impl->numInputs;
-    std::string what = (isInput ? "argument " : "result ") +
-                       std::to_string(position);
+    std::string what =
+        (isInput ? "argument " : "result ") + std::to_string(position);
     const ArgSpec &spec = impl->signature[index];
     if (!buffer.data)
       return makeError("attn cpu: " + what + " has a null data pointer");
@@ -342,11 +340,11 @@ llvm::Error CompiledAttention::run(llvm::ArrayRef<HostBuffer> args,
       int64_t size = buffer.shape[d];
       bool dynamic = ShapedType::isDynamic(spec.shape[d]);
       if (size < 0 || (!dynamic && spec.shape[d] != size))
-        return makeError("attn cpu: " + what + " dimension " +
-                         std::to_string(d) + " must be " +
-                         (dynamic ? std::string(">= 0")
-                                  : std::to_string(spec.shape[d])) +
-                         ", got " + std::to_string(size));
+        return makeError(
+            "attn cpu: " + what + " dimension " + std::to_string(d) +
+            " must be " +
+            (dynamic ? std::string(">= 0") : std::to_string(spec.shape[d])) +
+            ", got " + std::to_string(size));
     }
     descriptors.emplace_back(buffer);
   }

@@ -1,6 +1,5 @@
 //===- KernelArtifact.cpp - attn.attention -> runtime artifact ------------===//
 
-#include "attn/Support/SourceLimits.h"
 #include "attn/GPU/KernelArtifact.h"
 #include "attn/Conversion/GpuTarget.h"
 #include "attn/Conversion/Passes.h"
@@ -8,6 +7,7 @@
 #include "attn/IR/AttnDialect.h"
 #include "attn/Runtime/Artifact.h"
 #include "attn/Runtime/attn_runtime.h"
+#include "attn/Support/SourceLimits.h"
 #include "attn/Transforms/Passes.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"

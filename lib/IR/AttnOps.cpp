@@ -53,7 +53,9 @@ std::string shapeText(ArrayRef<DimSpec> dims) {
   return text + "]";
 }
 
-bool isAttnFloat(Type type) { return type.isF16() || type.isBF16() || type.isF32(); }
+bool isAttnFloat(Type type) {
+  return type.isF16() || type.isBF16() || type.isF32();
+}
 
 /// Checks every shape and type rule of one attention op. Each check returns
 /// failure after emitting a diagnostic of the form
@@ -113,8 +115,7 @@ private:
   LogicalResult checkPaired(StringRef operand, Value value, StringRef attr,
                             bool attrPresent) {
     if (value && !attrPresent)
-      return error() << operand << " is given but no " << attr
-                     << " uses it";
+      return error() << operand << " is given but no " << attr << " uses it";
     if (!value && attrPresent)
       return error() << attr << " needs the " << operand << " operand";
     return success();
@@ -129,8 +130,8 @@ private:
     if (!isAttnFloat(qElement))
       return error() << "q must hold f16, bf16 or f32 elements, got "
                      << qElement;
-    for (auto [name, value] : {std::pair<StringRef, Value>{"k", op.getK()},
-                               {"v", op.getV()}}) {
+    for (auto [name, value] :
+         {std::pair<StringRef, Value>{"k", op.getK()}, {"v", op.getV()}}) {
       Type element = cast<RankedTensorType>(value.getType()).getElementType();
       if (element != qElement)
         return error() << name << " element type must match q (" << qElement
@@ -144,15 +145,16 @@ private:
                      << stringifyLayout(op.getLayout());
     int64_t rank = varlen ? 3 : 4;
     StringRef rankText = varlen ? "[T, H, D] (varlen)"
-                         : op.getLayout() == Layout::bshd ? "[B, S, H, D] (bshd)"
-                                                          : "[B, H, S, D] (bhsd)";
+                         : op.getLayout() == Layout::bshd
+                             ? "[B, S, H, D] (bshd)"
+                             : "[B, H, S, D] (bhsd)";
     for (auto [name, value] : {std::pair<StringRef, Value>{"q", op.getQ()},
                                {"k", op.getK()},
                                {"v", op.getV()}}) {
       int64_t actual = cast<RankedTensorType>(value.getType()).getRank();
       if (actual != rank)
-        return error() << name << " must have rank " << rank << " "
-                       << rankText << ", got rank " << actual;
+        return error() << name << " must have rank " << rank << " " << rankText
+                       << ", got rank " << actual;
     }
 
     shape = op.getProblemShape();
@@ -188,8 +190,8 @@ private:
         !ShapedType::isDynamic(kShape.headsQ) &&
         shape.headsQ % kShape.headsQ != 0)
       return error() << "q heads (" << shape.headsQ
-                     << ") must be a multiple of k/v heads ("
-                     << kShape.headsQ << ") for GQA/MQA";
+                     << ") must be a multiple of k/v heads (" << kShape.headsQ
+                     << ") for GQA/MQA";
     return success();
   }
 
@@ -200,8 +202,10 @@ private:
     if (varlen)
       return {kDyn, dims[0], kDyn, dims[1], kDyn, dims[2], dims[2]};
     bool bshd = op.getLayout() == Layout::bshd;
-    return {dims[0], bshd ? dims[1] : dims[2], kDyn, bshd ? dims[2] : dims[1],
-            kDyn, dims[3], dims[3]};
+    return {dims[0], bshd ? dims[1] : dims[2],
+            kDyn,    bshd ? dims[2] : dims[1],
+            kDyn,    dims[3],
+            dims[3]};
   }
 
   LogicalResult verifyResults() {
@@ -212,12 +216,17 @@ private:
                      << outType.getElementType();
     SmallVector<DimSpec> outDims;
     if (varlen)
-      outDims = {{"Tq", shape.seqQ}, {"Hq", shape.headsQ}, {"Dv", shape.headDimV}};
+      outDims = {
+          {"Tq", shape.seqQ}, {"Hq", shape.headsQ}, {"Dv", shape.headDimV}};
     else if (op.getLayout() == Layout::bshd)
-      outDims = {{"B", shape.batch}, {"Sq", shape.seqQ}, {"Hq", shape.headsQ},
+      outDims = {{"B", shape.batch},
+                 {"Sq", shape.seqQ},
+                 {"Hq", shape.headsQ},
                  {"Dv", shape.headDimV}};
     else
-      outDims = {{"B", shape.batch}, {"Hq", shape.headsQ}, {"Sq", shape.seqQ},
+      outDims = {{"B", shape.batch},
+                 {"Hq", shape.headsQ},
+                 {"Sq", shape.seqQ},
                  {"Dv", shape.headDimV}};
     if (failed(checkShape("out", op.getOut(), outDims)))
       return failure();
@@ -230,8 +239,9 @@ private:
       return error() << "lse must hold f32 elements, got " << lseElement;
     if (varlen)
       return checkShape("lse", lse, {{"Hq", shape.headsQ}, {"Tq", shape.seqQ}});
-    return checkShape("lse", lse, {{"B", shape.batch}, {"Hq", shape.headsQ},
-                                   {"Sq", shape.seqQ}});
+    return checkShape(
+        "lse", lse,
+        {{"B", shape.batch}, {"Hq", shape.headsQ}, {"Sq", shape.seqQ}});
   }
 
   LogicalResult verifyScale() {
@@ -263,9 +273,10 @@ private:
           return failure();
       return success();
     }
-    int64_t batchPlusOne = cast<RankedTensorType>(cuQ.getType()).getRank() == 1
-                               ? cast<RankedTensorType>(cuQ.getType()).getDimSize(0)
-                               : kDyn;
+    int64_t batchPlusOne =
+        cast<RankedTensorType>(cuQ.getType()).getRank() == 1
+            ? cast<RankedTensorType>(cuQ.getType()).getDimSize(0)
+            : kDyn;
     for (auto [name, value] : {std::pair<StringRef, Value>{"cu_seqlens_q", cuQ},
                                {"cu_seqlens_k", cuK}}) {
       if (failed(checkI32(name, value)) ||
@@ -479,10 +490,10 @@ private:
 
   LogicalResult verifyGate() {
     bool present = static_cast<bool>(op.getGateAttr());
-    if (failed(checkPaired("gate_alpha", op.getGateAlpha(), "#attn.gate attribute",
-                           present)) ||
-        failed(checkPaired("gate_delta", op.getGateDelta(), "#attn.gate attribute",
-                           present)))
+    if (failed(checkPaired("gate_alpha", op.getGateAlpha(),
+                           "#attn.gate attribute", present)) ||
+        failed(checkPaired("gate_delta", op.getGateDelta(),
+                           "#attn.gate attribute", present)))
       return failure();
     if (!present)
       return success();
@@ -491,7 +502,8 @@ private:
       alphaDims = {{"Hq", shape.headsQ}, {"Tq", shape.seqQ}};
       deltaDims = {{"Hkv", kvHeads()}, {"Tk", kvSeq()}};
     } else {
-      alphaDims = {{"B", shape.batch}, {"Hq", shape.headsQ}, {"Sq", shape.seqQ}};
+      alphaDims = {
+          {"B", shape.batch}, {"Hq", shape.headsQ}, {"Sq", shape.seqQ}};
       deltaDims = {{"B", shape.batch}, {"Hkv", kvHeads()}, {"Sk", kvSeq()}};
     }
     if (failed(checkFloat("gate_alpha", op.getGateAlpha())) ||
@@ -527,15 +539,15 @@ LogicalResult verifyFunctionRegion(Operation *op, Region &region,
     return op->emitOpError() << name << " region must have exactly one block";
   Block &block = region.front();
   if (block.getArgumentTypes() != argTypes)
-    return op->emitOpError() << name << " region must take " << signature
-                            << ", got " << block.getNumArguments()
-                            << " argument(s)";
+    return op->emitOpError()
+           << name << " region must take " << signature << ", got "
+           << block.getNumArguments() << " argument(s)";
   auto yield = dyn_cast<YieldOp>(block.getTerminator());
   if (!yield)
     return op->emitOpError() << name << " region must end with attn.yield";
   if (yield.getValues().getTypes() != TypeRange(resultType))
     return op->emitOpError() << name << " region must yield " << resultType
-                            << ", got " << yield.getValues().getTypes();
+                             << ", got " << yield.getValues().getTypes();
   return success();
 }
 
@@ -555,9 +567,8 @@ ProblemShape AttentionOp::getProblemShape() {
   ArrayRef<int64_t> v = getV().getType().getShape();
   if (isVarlen()) {
     auto cu = cast<RankedTensorType>(getCuSeqlensQ().getType());
-    int64_t batch = cu.getRank() == 1 && !cu.isDynamicDim(0)
-                        ? cu.getDimSize(0) - 1
-                        : kDyn;
+    int64_t batch =
+        cu.getRank() == 1 && !cu.isDynamicDim(0) ? cu.getDimSize(0) - 1 : kDyn;
     return {batch, q[0], k[0], q[1], k[1], q[2], v[2]};
   }
   if (getLayout() == Layout::bshd)
@@ -571,7 +582,9 @@ double AttentionOp::getEffectiveScale() {
   return 1.0 / std::sqrt(static_cast<double>(getProblemShape().headDim));
 }
 
-LogicalResult AttentionOp::verify() { return AttentionVerifier(*this).verify(); }
+LogicalResult AttentionOp::verify() {
+  return AttentionVerifier(*this).verify();
+}
 
 LogicalResult AttentionOp::verifyRegions() {
   MLIRContext *ctx = getContext();
@@ -585,10 +598,9 @@ LogicalResult AttentionOp::verifyRegions() {
                                  : "mask_mod region is given but no "
                                    "#attn.mask_mod mask uses it");
   if (maskModUsed &&
-      failed(verifyFunctionRegion(*this, getMaskMod(), "mask_mod",
-                                  {index, index, index, index},
-                                  "(b, h, q_idx, kv_idx : index)",
-                                  IntegerType::get(ctx, 1))))
+      failed(verifyFunctionRegion(
+          *this, getMaskMod(), "mask_mod", {index, index, index, index},
+          "(b, h, q_idx, kv_idx : index)", IntegerType::get(ctx, 1))))
     return failure();
 
   ArrayAttr mods = getScoreModsAttr();
@@ -601,10 +613,9 @@ LogicalResult AttentionOp::verifyRegions() {
                                  : "score_mod region is given but no "
                                    "#attn.score_mod uses it");
   if (scoreModUsed &&
-      failed(verifyFunctionRegion(*this, getScoreMod(), "score_mod",
-                                  {f32, index, index, index, index},
-                                  "(score : f32, b, h, q_idx, kv_idx : index)",
-                                  f32)))
+      failed(verifyFunctionRegion(
+          *this, getScoreMod(), "score_mod", {f32, index, index, index, index},
+          "(score : f32, b, h, q_idx, kv_idx : index)", f32)))
     return failure();
   return success();
 }
@@ -614,7 +625,8 @@ LogicalResult TileUpdateOp::verifyRegions() {
     return success();
   Type index = IndexType::get(getContext());
   Type f32 = Float32Type::get(getContext());
-  return verifyFunctionRegion(*this, getElement(), "element", {f32, index, index},
+  return verifyFunctionRegion(*this, getElement(), "element",
+                              {f32, index, index},
                               "(score : f32, row, col : index)",
                               {f32, IntegerType::get(getContext(), 1)});
 }

@@ -25,8 +25,7 @@ uint32_t attn::runtime::artifactChecksum(const uint8_t *data, size_t size) {
 namespace {
 class Writer {
 public:
-  template <typename T>
-  void pod(T value) {
+  template <typename T> void pod(T value) {
     uint8_t bytes[sizeof(T)];
     std::memcpy(bytes, &value, sizeof(T));
     out.insert(out.end(), bytes, bytes + sizeof(T));
@@ -44,8 +43,7 @@ public:
 class Reader {
 public:
   Reader(const uint8_t *data, size_t size) : data(data), size(size) {}
-  template <typename T>
-  bool pod(T &value, const char *what) {
+  template <typename T> bool pod(T &value, const char *what) {
     if (!need(sizeof(T), what))
       return false;
     std::memcpy(&value, data + pos, sizeof(T));
@@ -214,7 +212,8 @@ bool attn::runtime::parseArtifact(const uint8_t *data, size_t size,
     return false;
   }
   if (binaryKind > ArtifactDesc::Ptx || a.entry.empty() || a.binary.empty()) {
-    error = "corrupt artifact: unknown binary kind, empty entry or empty binary";
+    error =
+        "corrupt artifact: unknown binary kind, empty entry or empty binary";
     return false;
   }
   for (const GridDim &g : a.grid)

@@ -108,8 +108,7 @@ const Driver &driver() {
 /// The integer a caller stored in a C enum field. A C caller may store any
 /// int there; loading it as the C++ enum type would be undefined behaviour
 /// for values outside the enumerators' range, so it is read as bytes.
-template <typename Enum>
-uint32_t rawEnum(const Enum &value) {
+template <typename Enum> uint32_t rawEnum(const Enum &value) {
   static_assert(sizeof(Enum) == sizeof(uint32_t), "C enums are int-sized");
   uint32_t raw;
   std::memcpy(&raw, &value, sizeof(raw));
@@ -261,8 +260,9 @@ attn_status attn_kernel_check_args(const attn_kernel *kernel,
       int64_t last = 0, term = 0;
       bool overflow = false;
       for (int32_t d = 0; d < t.rank && !overflow; ++d)
-        overflow = __builtin_mul_overflow(t.shape[d] - 1, t.strides[d], &term) ||
-                   __builtin_add_overflow(last, term, &last);
+        overflow =
+            __builtin_mul_overflow(t.shape[d] - 1, t.strides[d], &term) ||
+            __builtin_add_overflow(last, term, &last);
       overflow = overflow || __builtin_add_overflow(last, 1, &last) ||
                  __builtin_mul_overflow(
                      last, static_cast<int64_t>(dtypeBytes(p.dtype)), &term);
@@ -359,8 +359,8 @@ attn_status attn_kernel_launch(attn_kernel *kernel, const attn_arg *args,
     // ceil(size / divisor) without forming size + divisor - 1, which wraps
     // for sizes near 2^63.
     int64_t size = g.param < 0 ? 0 : args[g.param].tensor.shape[g.dim];
-    int64_t extent = g.param < 0 ? g.value
-                                 : size / g.value + (size % g.value != 0);
+    int64_t extent =
+        g.param < 0 ? g.value : size / g.value + (size % g.value != 0);
     if (extent <= 0)
       return ATTN_SUCCESS; // empty problem: nothing to launch
     if (extent > (i == 0 ? 0x7FFFFFFFll : 65535ll))

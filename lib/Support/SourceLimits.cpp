@@ -72,8 +72,8 @@ static std::pair<unsigned, unsigned> lineAndColumn(llvm::StringRef source,
 std::string mlir::attn::describeExcessNesting(llvm::StringRef source,
                                               size_t offset) {
   auto [line, column] = lineAndColumn(source, offset);
-  return std::to_string(line) + ":" + std::to_string(column) + ": error: " +
-         nestingMessage();
+  return std::to_string(line) + ":" + std::to_string(column) +
+         ": error: " + nestingMessage();
 }
 
 OwningOpRef<ModuleOp>

@@ -78,8 +78,9 @@ public:
     bool isMemref = isa<MemRefType>(source.getType());
     Value inBounds = arith::ConstantIntOp::create(b, loc, 1, 1);
     for (auto [d, at] : llvm::enumerate(indices)) {
-      Value size = isMemref ? memref::DimOp::create(b, loc, source, d).getResult()
-                            : tensor::DimOp::create(b, loc, source, d).getResult();
+      Value size = isMemref
+                       ? memref::DimOp::create(b, loc, source, d).getResult()
+                       : tensor::DimOp::create(b, loc, source, d).getResult();
       inBounds = andI1(inBounds, cmp(arith::CmpIPredicate::ult, at, size));
     }
     Type element = cast<ShapedType>(source.getType()).getElementType();
@@ -87,17 +88,17 @@ public:
         b, loc, inBounds,
         [&](OpBuilder &then, Location at) {
           Value read =
-              isMemref
-                  ? memref::LoadOp::create(then, at, source, indices).getResult()
-                  : tensor::ExtractOp::create(then, at, source, indices)
-                        .getResult();
+              isMemref ? memref::LoadOp::create(then, at, source, indices)
+                             .getResult()
+                       : tensor::ExtractOp::create(then, at, source, indices)
+                             .getResult();
           scf::YieldOp::create(then, at, read);
         },
         [&](OpBuilder &otherwise, Location at) {
           scf::YieldOp::create(
               otherwise, at,
-              arith::ConstantOp::create(
-                  otherwise, at, cast<TypedAttr>(b.getZeroAttr(element)))
+              arith::ConstantOp::create(otherwise, at,
+                                        cast<TypedAttr>(b.getZeroAttr(element)))
                   .getResult());
         });
     return ifOp.getResult(0);

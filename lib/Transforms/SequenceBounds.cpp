@@ -39,8 +39,7 @@ void mlir::attn::emitSequenceBounds(OpBuilder &b, Location loc, AttentionOp op,
   // seqused_q/k[b] shortens a sequence of `len` rows: clamped into [0, len],
   // so no value makes a tile read or write outside q/k/v/out.
   auto used = [&](Value seqused, Value len) {
-    return seqused ? maxIdx(minIdx(loadIndex(seqused, pos.b), len), zero)
-                   : len;
+    return seqused ? maxIdx(minIdx(loadIndex(seqused, pos.b), len), zero) : len;
   };
   if (!op.isVarlen()) {
     unsigned seqDim = op.getLayout() == Layout::bshd ? 1 : 2;
@@ -100,8 +99,8 @@ Value mlir::attn::emitBroadcastIndex(OpBuilder &b, Location loc, Value memref,
   if (!ShapedType::isDynamic(size))
     return index;
   Value one = arith::ConstantIndexOp::create(b, loc, 1);
-  Value isOne = arith::CmpIOp::create(
-      b, loc, arith::CmpIPredicate::eq,
-      memref::DimOp::create(b, loc, memref, dim), one);
+  Value isOne =
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                            memref::DimOp::create(b, loc, memref, dim), one);
   return arith::SelectOp::create(b, loc, isOne, zero, index);
 }

@@ -48,8 +48,8 @@ struct TestTileClassesPass
       std::string report = "tile classes (E empty, F full, P partial):";
       for (int64_t q0 = 0; q0 < shape.seqQ; q0 += qTile) {
         int64_t q1 = std::min(q0 + qTile, shape.seqQ);
-        RowTileKeys<int64_t> keys = analyzeRowTile(
-            arith, op.getMasksAttr(), q0, q1, shape.seqQ, shape.seqK);
+        RowTileKeys<int64_t> keys = analyzeRowTile(arith, op.getMasksAttr(), q0,
+                                                   q1, shape.seqQ, shape.seqK);
         report += "\n";
         for (int64_t k0 = 0; k0 < shape.seqK; k0 += kvTile) {
           switch (classifyTile(keys, k0, k0 + kvTile, shape.seqK)) {

@@ -35,10 +35,11 @@ std::string builtInArtifact() {
   a.target = "sm_80";
   a.block[0] = 128;
   a.dynamicSharedBytes = 64 * 1024;
-  a.params = {{"q", ParamDesc::Tensor, ATTN_DTYPE_F16, {-1, -1, 8, 64}, 16, true},
-              {"cu", ParamDesc::Tensor, ATTN_DTYPE_I32, {-1}, 4, false},
-              {"out", ParamDesc::Tensor, ATTN_DTYPE_F16, {-1, -1, 8, 64}, 16, true},
-              {"scale", ParamDesc::F32, 0, {}, 0, false}};
+  a.params = {
+      {"q", ParamDesc::Tensor, ATTN_DTYPE_F16, {-1, -1, 8, 64}, 16, true},
+      {"cu", ParamDesc::Tensor, ATTN_DTYPE_I32, {-1}, 4, false},
+      {"out", ParamDesc::Tensor, ATTN_DTYPE_F16, {-1, -1, 8, 64}, 16, true},
+      {"scale", ParamDesc::F32, 0, {}, 0, false}};
   a.grid[0] = {0, 1, 64};
   a.grid[1] = {-1, 0, 8};
   a.grid[2] = {1, 0, 1};
@@ -76,7 +77,13 @@ void runArtifact(const std::string &bytes, bool canLaunch) {
                 desc, error);
   fuzz::Rng rng(std::hash<std::string>()(bytes));
   static std::vector<uint64_t> storage(1 << 16);
-  static const int64_t kSizes[] = {0, 1, 2, 7, 64, 100, -1,
+  static const int64_t kSizes[] = {0,
+                                   1,
+                                   2,
+                                   7,
+                                   64,
+                                   100,
+                                   -1,
                                    std::numeric_limits<int64_t>::max(),
                                    std::numeric_limits<int64_t>::min(),
                                    int64_t(1) << 40};
@@ -101,11 +108,11 @@ void runArtifact(const std::string &bytes, bool canLaunch) {
       t.rank = std::min<int32_t>(t.rank, ATTN_MAX_RANK);
       int64_t stride = 1;
       for (int32_t d = t.rank - 1; d >= 0; --d) {
-        bool keep = d < int32_t(p.shape.size()) && p.shape[d] >= 0 &&
-                    rng.below(4);
+        bool keep =
+            d < int32_t(p.shape.size()) && p.shape[d] >= 0 && rng.below(4);
         t.shape[d] = keep ? p.shape[d] : kSizes[rng.below(std::size(kSizes))];
-        t.strides[d] = rng.below(8) ? stride
-                                    : kSizes[rng.below(std::size(kSizes))];
+        t.strides[d] =
+            rng.below(8) ? stride : kSizes[rng.below(std::size(kSizes))];
         stride = t.shape[d] > 0 && t.shape[d] < (1 << 20) ? stride * t.shape[d]
                                                           : stride;
       }
@@ -140,8 +147,9 @@ int main(int argc, char **argv) {
     else if (const char *v = value("--replay="))
       replay = v;
     else if (!arg.empty() && arg[0] == '-') {
-      std::cerr << "usage: attn-fuzz-artifact [--seconds=S] [--max-inputs=N] "
-                   "[--seed=N] [--findings=DIR] [--replay=FILE] <corpus dirs...>\n";
+      std::cerr
+          << "usage: attn-fuzz-artifact [--seconds=S] [--max-inputs=N] "
+             "[--seed=N] [--findings=DIR] [--replay=FILE] <corpus dirs...>\n";
       return 2;
     } else
       dirs.push_back(arg);

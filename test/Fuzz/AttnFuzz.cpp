@@ -59,22 +59,56 @@ static llvm::cl::opt<std::string>
 
 /// Tokens the mutator inserts: the syntax attention IR is made of.
 static const std::vector<std::string> kTokens = {
-    "[", "]", "<", ">", "(", ")", "{", "}", ",", "?x", "x", ":", "-1",
-    "tensor<", "f16", "bf16", "f32", "i1", "i32", "i64", "index",
-    "#attn.causal<top_left>", "#attn.causal<bottom_right>",
+    "[",
+    "]",
+    "<",
+    ">",
+    "(",
+    ")",
+    "{",
+    "}",
+    ",",
+    "?x",
+    "x",
+    ":",
+    "-1",
+    "tensor<",
+    "f16",
+    "bf16",
+    "f32",
+    "i1",
+    "i32",
+    "i64",
+    "index",
+    "#attn.causal<top_left>",
+    "#attn.causal<bottom_right>",
     "#attn.sliding_window<left = -1, right = 0, align = top_left>",
     "#attn.prefix_lm<prefix = 3, align = bottom_right>",
-    "#attn.chunked<size = 0, align = top_left>", "#attn.document",
-    "#attn.custom_mask", "#attn.mask_mod", "#attn.score_mod",
-    "#attn.softcap<0.0>", "#attn.alibi", "#attn.bias",
+    "#attn.chunked<size = 0, align = top_left>",
+    "#attn.document",
+    "#attn.custom_mask",
+    "#attn.mask_mod",
+    "#attn.score_mod",
+    "#attn.softcap<0.0>",
+    "#attn.alibi",
+    "#attn.bias",
     "#attn.or<[#attn.causal<top_left>]>",
     "block_sparse = #attn.block_sparse<q_block = 0, kv_block = 64>",
     "sparse_softmax = #attn.sparse_softmax<threshold = 1.0e300, kv_block = 1>",
     "gate = #attn.gate<kind = linear, threshold = -1.0, adaptive = true>",
-    "scale = 0.0 : f32", "layout = #attn<layout bhsd>",
-    "cu_seqlens_q(%q : tensor<?xi32>)", "seqused_k(%k : tensor<?xi32>)",
-    "sinks(%v : tensor<?xf32>)", "tensor.extract %q[%i] : tensor<?xf32>",
-    "attn.yield", "%s", "%i", "%j", "%b", "%h", "// -----\n"};
+    "scale = 0.0 : f32",
+    "layout = #attn<layout bhsd>",
+    "cu_seqlens_q(%q : tensor<?xi32>)",
+    "seqused_k(%k : tensor<?xi32>)",
+    "sinks(%v : tensor<?xf32>)",
+    "tensor.extract %q[%i] : tensor<?xf32>",
+    "attn.yield",
+    "%s",
+    "%i",
+    "%j",
+    "%b",
+    "%h",
+    "// -----\n"};
 
 /// The corpus: every `// -----` case of every .mlir file.
 static std::vector<std::string> loadSeeds() {
@@ -137,8 +171,8 @@ private:
 
 /// The C API as Python calls it.
 static void capiTarget(const std::string &source) {
-  static const char *kChips[] = {"sm_80", "sm_90", "sm_100", "sm_75", "",
-                                 "sm_120a", "bogus"};
+  static const char *kChips[] = {"sm_80", "sm_90",   "sm_100", "sm_75",
+                                 "",      "sm_120a", "bogus"};
   attnc_cpu_function *function = nullptr;
   if (attnc_cpu_compile(source.c_str(), &function) == 0)
     attnc_cpu_free(function);
@@ -179,7 +213,7 @@ int main(int argc, char **argv) {
       fuzz::runFuzzLoop(targetName, mutator, target, runSeed, seconds,
                         maxInputs, findings.getValue());
   std::cout << "attn-fuzz " << targetName << ": " << report.inputs
-            << " inputs from " << seeds.size() << " seeds in "
-            << report.seconds << " s, " << report.findings << " findings\n";
+            << " inputs from " << seeds.size() << " seeds in " << report.seconds
+            << " s, " << report.findings << " findings\n";
   return report.findings ? 1 : 0;
 }

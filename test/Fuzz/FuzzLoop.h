@@ -24,9 +24,9 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <iostream>
 #include <iterator>
 #include <new>
-#include <iostream>
 #include <string>
 #include <vector>
 
@@ -111,11 +111,27 @@ private:
     }
   }
 
-  static constexpr const char *kNumbers[] = {
-      "0",   "-1",  "1",  "2",        "3",         "7",   "64",
-      "65",  "128", "256", "2147483647", "-2147483648", "4294967296",
-      "9223372036854775807", "-9223372036854775808", "1.0e308", "1e-5",
-      "0x7FC00000", "0xFF800000", "-0.0", "1048576"};
+  static constexpr const char *kNumbers[] = {"0",
+                                             "-1",
+                                             "1",
+                                             "2",
+                                             "3",
+                                             "7",
+                                             "64",
+                                             "65",
+                                             "128",
+                                             "256",
+                                             "2147483647",
+                                             "-2147483648",
+                                             "4294967296",
+                                             "9223372036854775807",
+                                             "-9223372036854775808",
+                                             "1.0e308",
+                                             "1e-5",
+                                             "0x7FC00000",
+                                             "0xFF800000",
+                                             "-0.0",
+                                             "1048576"};
   std::vector<std::string> seeds, tokens;
 };
 
@@ -129,13 +145,11 @@ struct RunReport {
 /// Runs `target` on inputs 0, 1, ... of `mutator` until `seconds` pass or
 /// `maxInputs` are done; inputs that kill the child (or hang for
 /// `hangSeconds`) are written to `findings/<name>-<n>`.
-inline RunReport runFuzzLoop(const std::string &name, const Mutator &mutator,
-                             const std::function<void(const std::string &)>
-                                 &target,
-                             uint64_t runSeed, double seconds,
-                             uint64_t maxInputs,
-                             const std::filesystem::path &findings,
-                             double hangSeconds = 30) {
+inline RunReport
+runFuzzLoop(const std::string &name, const Mutator &mutator,
+            const std::function<void(const std::string &)> &target,
+            uint64_t runSeed, double seconds, uint64_t maxInputs,
+            const std::filesystem::path &findings, double hangSeconds = 30) {
   constexpr size_t kMaxInput = 1 << 20;
   struct Shared {
     std::atomic<uint64_t> done;
@@ -192,9 +206,9 @@ inline RunReport runFuzzLoop(const std::string &name, const Mutator &mutator,
       continue;
     // The child died on the input it was running: save it, skip it.
     std::filesystem::create_directories(findings);
-    std::string file = (findings / (name + "-" +
-                                    std::to_string(shared->done.load())))
-                           .string();
+    std::string file =
+        (findings / (name + "-" + std::to_string(shared->done.load())))
+            .string();
     std::ofstream(file, std::ios::binary)
         .write(shared->data, shared->size.load());
     std::cerr << "attn-fuzz: " << name << " input " << shared->done.load()
@@ -222,8 +236,8 @@ filesUnder(const std::vector<std::string> &dirs,
       for (const std::string &suffix : suffixes)
         if (const std::string name = it->path().string();
             it->is_regular_file() && name.size() >= suffix.size() &&
-            name.compare(name.size() - suffix.size(), suffix.size(),
-                         suffix) == 0)
+            name.compare(name.size() - suffix.size(), suffix.size(), suffix) ==
+                0)
           files.push_back(it->path());
   }
   std::sort(files.begin(), files.end());

@@ -69,10 +69,12 @@ size_t byteWidth(ElementType type) {
 
 /// The position of each optional operand clause in the op's syntax.
 const std::vector<std::string> kClauseOrder = {
-    "cu_seqlens_q", "cu_seqlens_k",  "seqused_q",          "seqused_k",
-    "doc_ids_q",    "doc_ids_kv",    "custom_mask",        "alibi_slopes",
-    "bias",         "kv_num_blocks", "kv_indices",         "full_kv_num_blocks",
-    "full_kv_indices", "sinks",      "gate_alpha",         "gate_delta"};
+    "cu_seqlens_q",    "cu_seqlens_k", "seqused_q",
+    "seqused_k",       "doc_ids_q",    "doc_ids_kv",
+    "custom_mask",     "alibi_slopes", "bias",
+    "kv_num_blocks",   "kv_indices",   "full_kv_num_blocks",
+    "full_kv_indices", "sinks",        "gate_alpha",
+    "gate_delta"};
 
 /// A host tensor with its storage and its MLIR type text.
 struct Tensor {
@@ -88,13 +90,8 @@ struct Tensor {
     return n;
   }
   void allocate() { bytes.assign(count() * byteWidth(type), 0); }
-  HostBuffer buffer() {
-    return HostBuffer{bytes.data(), type, shape};
-  }
-  template <typename T>
-  T *as() {
-    return reinterpret_cast<T *>(bytes.data());
-  }
+  HostBuffer buffer() { return HostBuffer{bytes.data(), type, shape}; }
+  template <typename T> T *as() { return reinterpret_cast<T *>(bytes.data()); }
 };
 
 std::string tensorType(const std::vector<std::string> &dims, ElementType type) {
@@ -266,9 +263,9 @@ static void poisonPastSeqused(Tensor &t, bool bhsd,
   int64_t batch = t.shape[0], rows = t.shape[bhsd ? 2 : 1],
           heads = t.shape[bhsd ? 1 : 2], dim = t.shape[3];
   int64_t width = byteWidth(t.type);
-  uint32_t nan = t.type == ElementType::F32    ? 0x7FC00000u
+  uint32_t nan = t.type == ElementType::F32   ? 0x7FC00000u
                  : t.type == ElementType::F16 ? 0x7E00u
-                                               : 0x7FC0u;
+                                              : 0x7FC0u;
   for (int64_t b = 0; b < batch; ++b)
     for (int64_t s = usedK[b]; s < rows; ++s)
       for (int64_t h = 0; h < heads; ++h)
@@ -327,8 +324,8 @@ AttentionCase &AttentionCase::documents(int documents) {
     Tensor &t = m.addAux(clause, ElementType::I32, shape);
     std::vector<int32_t> ids(t.count());
     for (int64_t b = 0; b < m.numSeq(); ++b) {
-      int64_t start = m.isVarlen ? (isQ ? m.qStart(b) : m.kStart(b))
-                                 : b * tokensPerSeq;
+      int64_t start =
+          m.isVarlen ? (isQ ? m.qStart(b) : m.kStart(b)) : b * tokensPerSeq;
       int64_t len = isQ ? m.lenQ(b) : m.lenK(b);
       int32_t doc = 0;
       for (int64_t n = 0; n < len; ++n) {
@@ -371,8 +368,8 @@ AttentionCase &AttentionCase::customMask(bool packed, double density) {
       int64_t cells = m.lenQ(b) * m.lenK(b);
       total += packed ? (cells + 7) / 8 : cells;
     }
-    Tensor &t = m.addAux("custom_mask", packed ? ElementType::I8 : ElementType::I1,
-                         {total});
+    Tensor &t = m.addAux("custom_mask",
+                         packed ? ElementType::I8 : ElementType::I1, {total});
     int64_t base = 0;
     for (int64_t b = 0; b < m.numSeq(); ++b) {
       for (int64_t i = 0; i < m.lenQ(b); ++i)
@@ -389,8 +386,9 @@ AttentionCase &AttentionCase::customMask(bool packed, double density) {
     }
   } else {
     int64_t cols = packed ? (m.seqK + 7) / 8 : m.seqK;
-    Tensor &t = m.addAux("custom_mask", packed ? ElementType::I8 : ElementType::I1,
-                         {m.batch, m.headsQ, m.seqQ, cols});
+    Tensor &t =
+        m.addAux("custom_mask", packed ? ElementType::I8 : ElementType::I1,
+                 {m.batch, m.headsQ, m.seqQ, cols});
     for (auto &[key, keep] : *bits) {
       auto [b, h, i, j] = key;
       int64_t row = ((b * m.headsQ + h) * m.seqQ + i) * cols;
@@ -425,8 +423,9 @@ AttentionCase &AttentionCase::softcap(double cap) {
 
 AttentionCase &AttentionCase::alibi(bool perBatch) {
   Impl &m = *impl;
-  std::vector<int64_t> shape = perBatch ? std::vector<int64_t>{m.batch, m.headsQ}
-                                        : std::vector<int64_t>{m.headsQ};
+  std::vector<int64_t> shape = perBatch
+                                   ? std::vector<int64_t>{m.batch, m.headsQ}
+                                   : std::vector<int64_t>{m.headsQ};
   Tensor &t = m.addAux("alibi_slopes", ElementType::F32, shape);
   std::vector<float> slopes(t.count());
   for (float &s : slopes)
@@ -444,8 +443,8 @@ AttentionCase &AttentionCase::alibi(bool perBatch) {
 AttentionCase &AttentionCase::bias(bool broadcastBatch) {
   Impl &m = *impl;
   int64_t batches = broadcastBatch ? 1 : m.batch;
-  Tensor &t = m.addAux("bias", ElementType::F32,
-                       {batches, m.headsQ, m.seqQ, m.seqK});
+  Tensor &t =
+      m.addAux("bias", ElementType::F32, {batches, m.headsQ, m.seqQ, m.seqK});
   std::vector<float> values(t.count());
   for (float &v : values)
     v = float(m.uniform(-2, 2));
@@ -555,10 +554,10 @@ AttentionCase &AttentionCase::blockSparse(int64_t qBlock, int64_t kvBlock,
     double u = m.uniform(0, 1);
     k = u < 0.3 ? 0 : (withFull && u > 0.7 ? 2 : 1);
   }
-  auto lists = [&](const std::string &countClause, const std::string &indexClause,
-                   int which) {
-    Tensor &counts = m.addAux(countClause, ElementType::I32,
-                              {m.batch, m.headsQ, qBlocks});
+  auto lists = [&](const std::string &countClause,
+                   const std::string &indexClause, int which) {
+    Tensor &counts =
+        m.addAux(countClause, ElementType::I32, {m.batch, m.headsQ, qBlocks});
     Tensor &indices = m.addAux(indexClause, ElementType::I32,
                                {m.batch, m.headsQ, qBlocks, kvBlocks});
     for (int64_t row = 0; row < m.batch * m.headsQ * qBlocks; ++row) {
@@ -624,8 +623,8 @@ std::string AttentionCase::ir() const {
   std::string results = outType + (m.hasLse ? ", " + m.lseType() : "");
   std::ostringstream os;
   os << "func.func @attention(" << args.str() << ") -> (" << results << ") {\n"
-     << "  " << (m.hasLse ? "%out, %lse" : "%out") << " = attn.attention %q, %k, %v"
-     << clauses.str();
+     << "  " << (m.hasLse ? "%out, %lse" : "%out")
+     << " = attn.attention %q, %k, %v" << clauses.str();
   if (!attrList.empty())
     os << " {" << join(attrList) << "}";
   os << " : " << qType << ", " << kType << ", " << vType << " -> " << results;
@@ -653,14 +652,17 @@ CaseReport AttentionCase::check() {
   p.headDim = m.headDim;
   p.headDimV = m.headDimV;
   p.bhsd = m.isBhsd;
-  p.scale = m.explicitScale ? *m.explicitScale : 1.0 / std::sqrt(double(m.headDim));
+  p.scale =
+      m.explicitScale ? *m.explicitScale : 1.0 / std::sqrt(double(m.headDim));
   int64_t rowsQ = m.isVarlen ? m.totalQ() : m.seqQ;
   int64_t rowsK = m.isVarlen ? m.totalK() : m.seqK;
   // Amplitude 2 makes the softmax peaked enough that masks, sinks and
   // thresholds change the result visibly.
   Tensor q = m.randomInput(m.layoutShape(rowsQ, m.headsQ, m.headDim), p.q, 2.0);
-  Tensor k = m.randomInput(m.layoutShape(rowsK, m.headsKV, m.headDim), p.k, 2.0);
-  Tensor v = m.randomInput(m.layoutShape(rowsK, m.headsKV, m.headDimV), p.v, 1.0);
+  Tensor k =
+      m.randomInput(m.layoutShape(rowsK, m.headsKV, m.headDim), p.k, 2.0);
+  Tensor v =
+      m.randomInput(m.layoutShape(rowsK, m.headsKV, m.headDimV), p.v, 1.0);
   if (m.nanPadding) {
     poisonPastSeqused(k, m.isBhsd, p.sequsedK);
     poisonPastSeqused(v, m.isBhsd, p.sequsedK);
@@ -743,7 +745,8 @@ CaseReport AttentionCase::check() {
       }
       double err = std::fabs(got - ref);
       if (!(err <= 1e-4 * std::max(1.0, std::fabs(ref)) + 1e-4) && failed++ < 5)
-        failures << "  lse[" << n << "] = " << got << ", expected " << ref << "\n";
+        failures << "  lse[" << n << "] = " << got << ", expected " << ref
+                 << "\n";
       if (std::isfinite(err))
         report.maxLseError = std::max(report.maxLseError, err);
       else
@@ -752,7 +755,7 @@ CaseReport AttentionCase::check() {
   }
   report.ok = failed == 0;
   if (!report.ok)
-    report.message = std::to_string(failed) + " mismatches:\n" + failures.str() +
-                     source;
+    report.message =
+        std::to_string(failed) + " mismatches:\n" + failures.str() + source;
   return report;
 }

@@ -1,4 +1,5 @@
-//===- AttentionCase.h - one attention problem, as IR and as oracle -*- C++ -*-//
+//===- AttentionCase.h - one attention problem, as IR and as oracle -*- C++
+//-*-//
 //
 // Test support: describes an attention problem once and produces both the
 // attn.attention IR that the compiler sees and the reference::Problem that
@@ -48,7 +49,8 @@ public:
 
   /// Packs the batch: sequence b has lensQ[b] queries and lensK[b] keys.
   AttentionCase &varlen(std::vector<int32_t> lensQ, std::vector<int32_t> lensK);
-  AttentionCase &seqused(std::vector<int32_t> usedQ, std::vector<int32_t> usedK);
+  AttentionCase &seqused(std::vector<int32_t> usedQ,
+                         std::vector<int32_t> usedK);
   /// Dense only: k and v rows past seqused_k hold NaN, which the kernel must
   /// never read (one NaN read would turn its row's output NaN).
   AttentionCase &nanPastSeqused();

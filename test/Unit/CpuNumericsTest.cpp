@@ -135,7 +135,8 @@ TEST(CpuNumerics, PrefixLM) {
 
 TEST(CpuNumerics, ChunkedCausal) {
   AttentionCase c(F32, 1, 64, 64, 2, 2, 16);
-  c.mask("#attn.chunked<size = 24, align = top_left>").mask("#attn.causal<top_left>");
+  c.mask("#attn.chunked<size = 24, align = top_left>")
+      .mask("#attn.causal<top_left>");
   expectMatches(c);
 }
 
@@ -274,7 +275,8 @@ TEST(CpuNumerics, GateLogsigmoidAdaptiveThreshold) {
 
 TEST(CpuNumerics, GateLinear) {
   AttentionCase c(F32, 1, 30, 30, 2, 2, 16);
-  c.gate(/*logsigmoid=*/false, std::nullopt, false).mask("#attn.causal<top_left>");
+  c.gate(/*logsigmoid=*/false, std::nullopt, false)
+      .mask("#attn.causal<top_left>");
   expectMatches(c);
 }
 

@@ -7,8 +7,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "attn/Runtime/Artifact.h"
 #include "attn/Runtime/Runtime.hpp"
+#include "attn/Runtime/Artifact.h"
 
 #include <gtest/gtest.h>
 
@@ -30,7 +30,8 @@ ArtifactDesc sampleArtifact() {
   a.target = "sm_80";
   a.block[0] = 128;
   a.dynamicSharedBytes = 64 * 1024;
-  ParamDesc q{"q", ParamDesc::Tensor, ATTN_DTYPE_F16, {-1, -1, 8, 64}, 16, true};
+  ParamDesc q{"q", ParamDesc::Tensor, ATTN_DTYPE_F16, {-1, -1, 8, 64}, 16,
+              true};
   ParamDesc out{"out", ParamDesc::Tensor, ATTN_DTYPE_F16, {-1, -1, 8, 64}, 16,
                 true};
   ParamDesc scale{"scale", ParamDesc::F32, 0, {}, 0, false};
@@ -112,7 +113,8 @@ TEST(RuntimeArtifact, MessagesSayWhatIsWrong) {
   const char junk[] = "definitely not an artifact";
   EXPECT_EQ(attn_kernel_load(junk, sizeof(junk), &kernel),
             ATTN_ERROR_INVALID_ARTIFACT);
-  EXPECT_NE(std::string(attn_last_error()).find("bad magic"), std::string::npos);
+  EXPECT_NE(std::string(attn_last_error()).find("bad magic"),
+            std::string::npos);
 
   std::vector<uint8_t> bytes = serializeArtifact(sampleArtifact());
   bytes[bytes.size() / 2] ^= 1;
@@ -124,15 +126,18 @@ TEST(RuntimeArtifact, MessagesSayWhatIsWrong) {
   bytes[8] = 7; // version
   EXPECT_EQ(attn_kernel_load(bytes.data(), bytes.size(), &kernel),
             ATTN_ERROR_INVALID_ARTIFACT);
-  EXPECT_NE(std::string(attn_last_error()).find("unsupported artifact version 7"),
-            std::string::npos);
+  EXPECT_NE(
+      std::string(attn_last_error()).find("unsupported artifact version 7"),
+      std::string::npos);
 }
 
 TEST(RuntimeArtifact, NullsAndFiles) {
   attn_kernel *kernel = nullptr;
-  EXPECT_EQ(attn_kernel_load(nullptr, 10, &kernel), ATTN_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(attn_kernel_load(nullptr, 10, &kernel),
+            ATTN_ERROR_INVALID_ARGUMENT);
   EXPECT_EQ(attn_kernel_load("x", 1, nullptr), ATTN_ERROR_INVALID_ARGUMENT);
-  EXPECT_EQ(attn_kernel_load_file(nullptr, &kernel), ATTN_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(attn_kernel_load_file(nullptr, &kernel),
+            ATTN_ERROR_INVALID_ARGUMENT);
   EXPECT_EQ(attn_kernel_load_file("/nonexistent/kernel.attn", &kernel),
             ATTN_ERROR_IO);
   EXPECT_NE(std::string(attn_last_error()).find("/nonexistent/kernel.attn"),
@@ -168,8 +173,7 @@ attn_status checkArgs(const std::vector<attn_arg> &args,
 }
 
 TEST_F(RuntimeArgs, GoodArgumentsPassTheChecks) {
-  EXPECT_EQ(checkArgs(goodArgs(), bytes), ATTN_SUCCESS)
-      << attn_last_error();
+  EXPECT_EQ(checkArgs(goodArgs(), bytes), ATTN_SUCCESS) << attn_last_error();
 }
 
 TEST_F(RuntimeArgs, CountKindAndNull) {
@@ -186,8 +190,9 @@ TEST_F(RuntimeArgs, CountKindAndNull) {
   args = goodArgs();
   args[1].tensor.data = nullptr;
   EXPECT_EQ(checkArgs(args, bytes), ATTN_ERROR_INVALID_ARGUMENT);
-  EXPECT_NE(std::string(attn_last_error()).find("(out) has a null data pointer"),
-            std::string::npos);
+  EXPECT_NE(
+      std::string(attn_last_error()).find("(out) has a null data pointer"),
+      std::string::npos);
 }
 
 TEST_F(RuntimeArgs, DtypeRankShape) {
@@ -204,8 +209,9 @@ TEST_F(RuntimeArgs, DtypeRankShape) {
   args = goodArgs();
   args[0].tensor.shape[3] = 128;
   EXPECT_EQ(checkArgs(args, bytes), ATTN_ERROR_MISMATCH);
-  EXPECT_NE(std::string(attn_last_error()).find("dimension 3 must be 64, got 128"),
-            std::string::npos);
+  EXPECT_NE(
+      std::string(attn_last_error()).find("dimension 3 must be 64, got 128"),
+      std::string::npos);
   args = goodArgs();
   args[0].tensor.shape[1] = -1;
   EXPECT_EQ(checkArgs(args, bytes), ATTN_ERROR_MISMATCH);
@@ -215,8 +221,9 @@ TEST_F(RuntimeArgs, StridesAndAlignment) {
   std::vector<attn_arg> args = goodArgs();
   args[0].tensor.strides[3] = 2;
   EXPECT_EQ(checkArgs(args, bytes), ATTN_ERROR_MISMATCH);
-  EXPECT_NE(std::string(attn_last_error()).find("contiguous in its last dimension"),
-            std::string::npos);
+  EXPECT_NE(
+      std::string(attn_last_error()).find("contiguous in its last dimension"),
+      std::string::npos);
   args = goodArgs();
   args[0].tensor.data = static_cast<char *>(args[0].tensor.data) + 2;
   EXPECT_EQ(checkArgs(args, bytes), ATTN_ERROR_MISMATCH);

@@ -28,10 +28,10 @@ struct ParamDesc {
   enum Kind : uint32_t { Tensor = 0, I64 = 1, F32 = 2 };
   std::string name;
   Kind kind = Tensor;
-  uint32_t dtype = 0;               ///< attn_dtype, for tensors
-  std::vector<int64_t> shape;       ///< rank = size; -1 where dynamic
-  uint32_t alignment = 16;          ///< required data alignment in bytes
-  bool innermostContiguous = true;  ///< stride of the last dimension is 1
+  uint32_t dtype = 0;              ///< attn_dtype, for tensors
+  std::vector<int64_t> shape;      ///< rank = size; -1 where dynamic
+  uint32_t alignment = 16;         ///< required data alignment in bytes
+  bool innermostContiguous = true; ///< stride of the last dimension is 1
 };
 
 /// One grid dimension: `constant` when param < 0, otherwise

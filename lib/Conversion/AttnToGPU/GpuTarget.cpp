@@ -12,21 +12,21 @@ namespace {
 /// sm_80 and newer. PTX 8.0 is the version the kernels are tested with on
 /// Ampere/Hopper; Blackwell chips need the ISA version that introduced them.
 constexpr GpuTarget kTargets[] = {
-    {"sm_80", 80, "+ptx80"},    {"sm_86", 86, "+ptx80"},
-    {"sm_87", 87, "+ptx80"},    {"sm_89", 89, "+ptx80"},
-    {"sm_90", 90, "+ptx80"},    {"sm_90a", 90, "+ptx80"},
-    {"sm_100", 100, "+ptx86"},  {"sm_100a", 100, "+ptx86"},
-    {"sm_103", 103, "+ptx88"},  {"sm_103a", 103, "+ptx88"},
-    {"sm_110", 110, "+ptx90"},  {"sm_110a", 110, "+ptx90"},
-    {"sm_120", 120, "+ptx87"},  {"sm_120a", 120, "+ptx87"},
-    {"sm_121", 121, "+ptx88"},  {"sm_121a", 121, "+ptx88"},
+    {"sm_80", 80, "+ptx80"},   {"sm_86", 86, "+ptx80"},
+    {"sm_87", 87, "+ptx80"},   {"sm_89", 89, "+ptx80"},
+    {"sm_90", 90, "+ptx80"},   {"sm_90a", 90, "+ptx80"},
+    {"sm_100", 100, "+ptx86"}, {"sm_100a", 100, "+ptx86"},
+    {"sm_103", 103, "+ptx88"}, {"sm_103a", 103, "+ptx88"},
+    {"sm_110", 110, "+ptx90"}, {"sm_110a", 110, "+ptx90"},
+    {"sm_120", 120, "+ptx87"}, {"sm_120a", 120, "+ptx87"},
+    {"sm_121", 121, "+ptx88"}, {"sm_121a", 121, "+ptx88"},
 };
 } // namespace
 
 std::string mlir::attn::supportedGpuChips() {
-  return llvm::join(llvm::map_range(kTargets,
-                                    [](const GpuTarget &t) { return t.chip; }),
-                    ", ");
+  return llvm::join(
+      llvm::map_range(kTargets, [](const GpuTarget &t) { return t.chip; }),
+      ", ");
 }
 
 llvm::Expected<GpuTarget> mlir::attn::lookupGpuTarget(llvm::StringRef chip) {
