@@ -12,6 +12,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "../Unit/SampleArtifact.h"
 #include "FuzzLoop.h"
 
 #include "attn/Runtime/Artifact.h"
@@ -27,25 +28,14 @@ namespace fuzz = ::attn::fuzz;
 namespace {
 constexpr size_t kHeader = 8 + 4 + 8; // magic, version, payload size
 
-/// A small valid artifact, so the run has a seed without any corpus.
+/// A small valid artifact (the unit tests' sample with an i32 operand
+/// sample), so the run has a seed without any corpus.
 std::string builtInArtifact() {
-  ArtifactDesc a;
-  a.entry = "attn_fwd";
+  ArtifactDesc a = attn::runtime::testing::sampleArtifact();
   a.key = "builtin";
-  a.target = "sm_80";
-  a.block[0] = 128;
-  a.dynamicSharedBytes = 64 * 1024;
-  a.params = {
-      {"q", ParamDesc::Tensor, ATTN_DTYPE_F16, {-1, -1, 8, 64}, 16, true},
-      {"cu", ParamDesc::Tensor, ATTN_DTYPE_I32, {-1}, 4, false},
-      {"out", ParamDesc::Tensor, ATTN_DTYPE_F16, {-1, -1, 8, 64}, 16, true},
-      {"scale", ParamDesc::F32, 0, {}, 0, false}};
-  a.grid[0] = {0, 1, 64};
-  a.grid[1] = {-1, 0, 8};
-  a.grid[2] = {1, 0, 1};
-  a.binaryKind = ArtifactDesc::Ptx;
-  std::string ptx = ".version 8.0\n.target sm_80\n.address_size 64\n";
-  a.binary.assign(ptx.begin(), ptx.end());
+  a.params.insert(a.params.begin() + 1,
+                  {"cu", ParamDesc::Tensor, ATTN_DTYPE_I32, {-1}, 4, false});
+  a.grid[2] = {1, 0, 1}; // batch from cu
   std::vector<uint8_t> bytes = serializeArtifact(a);
   return std::string(bytes.begin(), bytes.end());
 }

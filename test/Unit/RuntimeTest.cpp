@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "attn/Runtime/Runtime.hpp"
+#include "SampleArtifact.h"
 #include "attn/Runtime/Artifact.h"
 
 #include <gtest/gtest.h>
@@ -22,28 +23,7 @@ using namespace attn;
 using namespace attn::runtime;
 
 namespace {
-/// A small artifact: out[B, S, H, 64] f16 from q (same shape) and a scalar.
-ArtifactDesc sampleArtifact() {
-  ArtifactDesc a;
-  a.entry = "attn_fwd";
-  a.key = "f16.d64.causal.bq64.bk64";
-  a.target = "sm_80";
-  a.block[0] = 128;
-  a.dynamicSharedBytes = 64 * 1024;
-  ParamDesc q{"q", ParamDesc::Tensor, ATTN_DTYPE_F16, {-1, -1, 8, 64}, 16,
-              true};
-  ParamDesc out{"out", ParamDesc::Tensor, ATTN_DTYPE_F16, {-1, -1, 8, 64}, 16,
-                true};
-  ParamDesc scale{"scale", ParamDesc::F32, 0, {}, 0, false};
-  a.params = {q, out, scale};
-  a.grid[0] = {0, 1, 64}; // ceil(S / 64)
-  a.grid[1] = {-1, 0, 8}; // heads
-  a.grid[2] = {0, 0, 1};  // batch
-  a.binaryKind = ArtifactDesc::Ptx;
-  std::string ptx = ".version 8.0\n.target sm_80\n.address_size 64\n";
-  a.binary.assign(ptx.begin(), ptx.end());
-  return a;
-}
+using attn::runtime::testing::sampleArtifact;
 
 class RuntimeArgs : public ::testing::Test {
 protected:

@@ -1,0 +1,44 @@
+//===- SampleArtifact.h - a small hand-made kernel artifact -----*- C++ -*-===//
+//
+// Test-only: the artifact the runtime's unit tests and the artifact fuzzer
+// start from (no compiler needed).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef ATTN_TEST_UNIT_SAMPLEARTIFACT_H
+#define ATTN_TEST_UNIT_SAMPLEARTIFACT_H
+
+#include "attn/Runtime/Artifact.h"
+#include "attn/Runtime/attn_runtime.h"
+
+#include <string>
+
+namespace attn::runtime::testing {
+
+/// out[B, S, 8, 64] f16 from q (same shape) and an f32 scalar; grid
+/// (ceil(S / 64), 8, B); PTX that only names its target.
+inline ArtifactDesc sampleArtifact() {
+  ArtifactDesc a;
+  a.entry = "attn_fwd";
+  a.key = "f16.d64.causal.bq64.bk64";
+  a.target = "sm_80";
+  a.block[0] = 128;
+  a.dynamicSharedBytes = 64 * 1024;
+  ParamDesc q{"q", ParamDesc::Tensor, ATTN_DTYPE_F16, {-1, -1, 8, 64}, 16,
+              true};
+  ParamDesc out{"out", ParamDesc::Tensor, ATTN_DTYPE_F16, {-1, -1, 8, 64}, 16,
+                true};
+  ParamDesc scale{"scale", ParamDesc::F32, 0, {}, 0, false};
+  a.params = {q, out, scale};
+  a.grid[0] = {0, 1, 64}; // ceil(S / 64)
+  a.grid[1] = {-1, 0, 8}; // heads
+  a.grid[2] = {0, 0, 1};  // batch
+  a.binaryKind = ArtifactDesc::Ptx;
+  std::string ptx = ".version 8.0\n.target sm_80\n.address_size 64\n";
+  a.binary.assign(ptx.begin(), ptx.end());
+  return a;
+}
+
+} // namespace attn::runtime::testing
+
+#endif // ATTN_TEST_UNIT_SAMPLEARTIFACT_H
