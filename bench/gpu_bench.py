@@ -22,6 +22,7 @@ from attn._ir import Alibi, AttentionSpec, Causal, Document, SlidingWindow, Soft
 
 OUT_DIR = os.path.join(ROOT, "build", "gpu_bench")
 SEQLENS = (512, 1024, 2048, 4096, 8192, 16384)
+HEAD_DIMS = (64, 128, 96, 256)  # hidden 2048: 32, 16, 21 and 8 heads
 
 
 def grid_spec(d, causal):
@@ -45,7 +46,7 @@ VARIANTS = {
 
 def kernels():
     ks = {f"d{d}_{'causal' if c else 'dense'}": grid_spec(d, c)
-          for d in (64, 128) for c in (False, True)}
+          for d in HEAD_DIMS for c in (False, True)}
     ks.update(VARIANTS)
     return ks
 
@@ -86,7 +87,7 @@ def main():
             return float("nan")
 
     rows = []
-    for d in (64, 128):
+    for d in HEAD_DIMS:
         h = 2048 // d
         for causal in (False, True):
             name = f"d{d}_{'causal' if causal else 'dense'}"

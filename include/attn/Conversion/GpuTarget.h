@@ -27,6 +27,8 @@ struct GpuTarget {
   /// The PTX ISA feature the chip needs ("+ptx80"): the lowest version that
   /// both knows the chip and has every instruction the kernels use.
   llvm::StringRef ptxFeature;
+  /// The most dynamic shared memory one CTA may opt in to, in bytes.
+  int64_t maxSharedBytes;
 };
 
 /// The target for `chip`, or an error naming it and the supported chips.

@@ -58,17 +58,38 @@ constexpr int64_t kBlockQ = kWarps * kRowsPerWarp; // 64
 constexpr int64_t kBlockK = 64;
 constexpr int64_t kPad = 8; // halves of padding per shared-memory row
 
-/// Why `op` cannot (yet) become a GPU kernel, or "" when it can.
-std::string unsupportedReason(AttentionOp op) {
+/// Bytes of dynamic shared memory: the Q tile and two stages of K and V
+/// tiles, rows padded by kPad halves (an odd number of 16-byte chunks per
+/// row keeps ldmatrix free of bank conflicts).
+int64_t sharedBytes(int64_t headDim, int64_t headDimV) {
+  return (kBlockQ + 2 * kBlockK) * (headDim + kPad) * 2 +
+         2 * kBlockK * (headDimV + kPad) * 2;
+}
+
+/// Why `op` cannot (yet) become a GPU kernel for `target`, or "" when it
+/// can.
+std::string unsupportedReason(AttentionOp op, const GpuTarget &target) {
   ProblemShape shape = op.getProblemShape();
   Type element = op.getQ().getType().getElementType();
   if (!element.isF16() && !element.isBF16())
     return "the GPU kernel needs f16 or bf16 q/k/v";
   if (op.isVarlen() && op.getCustomMask())
     return "a varlen custom_mask is not supported by the GPU kernel yet";
-  if (shape.headDim != shape.headDimV ||
-      (shape.headDim != 64 && shape.headDim != 128))
-    return "the GPU kernel supports head_dim = value head dim = 64 or 128";
+  // m16n8k16 steps over D (Q K^T) and 8-wide column blocks of Dv (P V);
+  // the cp.async tile copy needs 64 * D / 8 chunks to split evenly over the
+  // 128 threads: multiples of 16.
+  for (int64_t d : {shape.headDim, shape.headDimV})
+    if (d % 16 || d < 32 || d > 256)
+      return "the GPU kernel supports head dims (q/k and v) that are "
+             "multiples of 16 in [32, 256], got " +
+             std::to_string(shape.headDim) + " and " +
+             std::to_string(shape.headDimV);
+  if (int64_t bytes = sharedBytes(shape.headDim, shape.headDimV);
+      bytes > target.maxSharedBytes)
+    return "head dims " + std::to_string(shape.headDim) + "/" +
+           std::to_string(shape.headDimV) + " need " + std::to_string(bytes) +
+           " bytes of shared memory, more than " + target.chip.str() +
+           " offers (" + std::to_string(target.maxSharedBytes) + ")";
   if (SparseSoftmaxAttr sparse = op.getSparseSoftmaxAttr();
       sparse && sparse.getKvBlock() != kBlockK)
     return "sparse_softmax kv_block must be 64 (the GPU kernel's key tile)";
@@ -109,12 +130,9 @@ public:
     shape = op.getProblemShape();
     elementType = op.getQ().getType().getElementType();
     headDim = shape.headDim;
+    headDimV = shape.headDimV;
     pitch = headDim + kPad;
-  }
-
-  /// Bytes of dynamic shared memory: Q tile and two K and V stages.
-  static int64_t sharedBytes(int64_t headDim) {
-    return (kBlockQ + 4 * kBlockK) * (headDim + kPad) * 2;
+    pitchV = headDimV + kPad;
   }
 
   void build() {
@@ -150,7 +168,8 @@ public:
     sparseThreshold = emitSparseThreshold(b, loc, op, pos);
 
     createSharedViews();
-    loadTile(buf.q, qShared, nullptr, pos.h, pos.qStart, pos.q0, pos.seqQ);
+    loadTile(buf.q, qShared, nullptr, headDim, pos.h, pos.qStart, pos.q0,
+             pos.seqQ);
     Value qGroup = commitGroup();
 
     if (op.getBlockSparseAttr())
@@ -177,7 +196,7 @@ public:
     auto accType = VectorType::get({2, 2}, f32);
     Value zeroAcc = arith::ConstantOp::create(
         b, loc, accType, DenseElementsAttr::get(accType, 0.0f));
-    for (int64_t n = 0; n < headDim / 8; ++n)
+    for (int64_t n = 0; n < headDimV / 8; ++n)
       init.push_back(zeroAcc);
     init.push_back(firstTile);
     init.push_back(kvGroup);
@@ -359,7 +378,7 @@ private:
     int64_t tileBytes = kBlockQ * pitch * 2;
     qShared = view({kBlockQ, pitch}, 0);
     kShared = view({2, kBlockK, pitch}, tileBytes);
-    vShared = view({2, kBlockK, pitch}, tileBytes + 2 * kBlockK * pitch * 2);
+    vShared = view({2, kBlockK, pitchV}, tileBytes + 2 * kBlockK * pitch * 2);
   }
 
   /// Continues only where `cond` holds: the rest of the kernel body is built
@@ -381,12 +400,12 @@ private:
   }
 
   /// Copies rows [row0, row0 + 64) of head `head` of the sequence starting
-  /// at packed row `start` of `src` (zero-filling rows at or past `rows`)
-  /// into `dst` (2-D, or stage `stage` of a 3-D buffer), 16 bytes per
-  /// cp.async.
-  void loadTile(Value src, Value dst, Value stage, Value head, Value start,
-                Value row0, Value rows) {
-    int64_t chunksPerRow = headDim / 8;
+  /// at packed row `start` of `src` (`dim` columns; zero-filling rows at or
+  /// past `rows`) into `dst` (2-D, or stage `stage` of a 3-D buffer), 16
+  /// bytes per cp.async.
+  void loadTile(Value src, Value dst, Value stage, int64_t dim, Value head,
+                Value start, Value row0, Value rows) {
+    int64_t chunksPerRow = dim / 8;
     int64_t perThread = kBlockQ * chunksPerRow / (kWarps * 32);
     for (int64_t it = 0; it < perThread; ++it) {
       Value chunk = addIdx(tid, index(it * kWarps * 32));
@@ -424,8 +443,8 @@ private:
     Value live =
         arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, t, tileCount);
     Value rows = arith::SelectOp::create(b, loc, live, pos.seqK, index(0));
-    loadTile(buf.k, kShared, stage, pos.hk, pos.kStart, row0, rows);
-    loadTile(buf.v, vShared, stage, pos.hk, pos.kStart, row0, rows);
+    loadTile(buf.k, kShared, stage, headDim, pos.hk, pos.kStart, row0, rows);
+    loadTile(buf.v, vShared, stage, headDimV, pos.hk, pos.kStart, row0, rows);
     return kt;
   }
 
@@ -607,7 +626,7 @@ private:
     // O = O * corr + P V; the accumulators of key blocks 2kb and 2kb+1 are
     // the A operand of k-block kb.
     SmallVector<Value> outAcc;
-    for (int64_t nd = 0; nd < headDim / 8; ++nd)
+    for (int64_t nd = 0; nd < headDimV / 8; ++nd)
       outAcc.push_back(rescale(state[4 + nd], corr[0], corr[1]));
     auto aType = VectorType::get({4, 2}, elementType);
     Value vRow = arith::RemUIOp::create(b, loc, lane, index(16));
@@ -628,7 +647,7 @@ private:
           a = vector::InsertOp::create(b, loc, narrow, a,
                                        ArrayRef<int64_t>{slot++});
         }
-      for (int64_t nd = 0; nd < headDim / 8; ++nd) {
+      for (int64_t nd = 0; nd < headDimV / 8; ++nd) {
         Value frag = nvgpu::LdMatrixOp::create(
             b, loc, bType, vShared,
             ValueRange{stage, addIdx(vRow, index(kb * 16)), index(nd * 8)},
@@ -741,7 +760,7 @@ private:
       auto ifOp = scf::IfOp::create(b, loc, inside, /*withElse=*/false);
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(ifOp.thenBlock());
-      for (int64_t nd = 0; nd < headDim / 8; ++nd)
+      for (int64_t nd = 0; nd < headDimV / 8; ++nd)
         for (int y = 0; y < 2; ++y) {
           Value col = addIdx(index(nd * 8 + y), mulIdx(quad, 2));
           Value value = arith::MulFOp::create(
@@ -772,7 +791,7 @@ private:
   const AttentionBuffers &buf;
   ProblemShape shape;
   Type elementType, f32;
-  int64_t headDim, pitch;
+  int64_t headDim, headDimV, pitch, pitchV;
   TilePosition pos;
   Value tid, warp, lane, group, quad;
   Value qShared, kShared, vShared;
@@ -791,18 +810,20 @@ struct GPUKernelsPass : public attn::impl::AttnGPUKernelsBase<GPUKernelsPass> {
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    if (llvm::Expected<GpuTarget> target = lookupGpuTarget(chip); !target) {
+    llvm::Expected<GpuTarget> target = lookupGpuTarget(chip);
+    if (!target) {
       mlir::emitError(module.getLoc(), "attn-gpu-kernels: ")
           << llvm::toString(target.takeError());
       return signalPassFailure();
     }
     SmallVector<func::FuncOp> funcs(module.getOps<func::FuncOp>());
     for (func::FuncOp func : funcs)
-      if (failed(convert(module, func)))
+      if (failed(convert(module, func, *target)))
         return signalPassFailure();
   }
 
-  LogicalResult convert(ModuleOp module, func::FuncOp func) {
+  LogicalResult convert(ModuleOp module, func::FuncOp func,
+                        const GpuTarget &target) {
     SmallVector<AttentionOp> ops;
     func.walk([&](AttentionOp op) { ops.push_back(op); });
     if (ops.empty())
@@ -811,7 +832,7 @@ struct GPUKernelsPass : public attn::impl::AttnGPUKernelsBase<GPUKernelsPass> {
       return func.emitError(
           "attn-gpu-kernels: one attn.attention per function");
     AttentionOp op = ops.front();
-    if (std::string why = unsupportedReason(op); !why.empty())
+    if (std::string why = unsupportedReason(op, target); !why.empty())
       return op.emitError("attn-gpu-kernels: ") << why;
     auto ret = cast<func::ReturnOp>(func.getBody().back().getTerminator());
     if (ret.getOperands() != ValueRange(op.getResults()))
@@ -842,8 +863,8 @@ struct GPUKernelsPass : public attn::impl::AttnGPUKernelsBase<GPUKernelsPass> {
         gpu::GPUFuncOp::create(b, loc, (func.getName() + "_kernel").str(),
                                b.getFunctionType(params, {}));
     kernel->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
-    int64_t headDim = op.getProblemShape().headDim;
-    int64_t shared = KernelBuilder::sharedBytes(headDim);
+    ProblemShape shape = op.getProblemShape();
+    int64_t shared = sharedBytes(shape.headDim, shape.headDimV);
     kernel->setAttr("attn.block", b.getDenseI64ArrayAttr({kWarps * 32, 1, 1}));
     kernel->setAttr("attn.shared_bytes", b.getI64IntegerAttr(shared));
     kernel.setKnownBlockSizeAttr(
