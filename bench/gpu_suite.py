@@ -177,9 +177,12 @@ def make_inputs(spec, shape, torch, gen):
         sq = sk = None
     else:
         batch, sq, sk = shape
-        args["q"] = torch.randn(batch, sq, hq, d, device=dev, dtype=dt)
-        args["k"] = torch.randn(batch, sk, hkv, d, device=dev, dtype=dt)
-        args["v"] = torch.randn(batch, sk, hkv, dv, device=dev, dtype=dt)
+        # [B, S, H, D], or [B, H, S, D] for the bhsd layout.
+        lay = (lambda s_, h_, d_: (batch, h_, s_, d_)) if spec.layout == "bhsd" else \
+            (lambda s_, h_, d_: (batch, s_, h_, d_))
+        args["q"] = torch.randn(*lay(sq, hq, d), device=dev, dtype=dt)
+        args["k"] = torch.randn(*lay(sk, hkv, d), device=dev, dtype=dt)
+        args["v"] = torch.randn(*lay(sk, hkv, dv), device=dev, dtype=dt)
     for name, _ in spec.operand_types():
         if name in args:
             continue
@@ -248,7 +251,8 @@ def run_case(name, spec, shape, torch, gen):
     if spec.varlen:
         lse = torch.full((spec.heads_q, q.shape[0]), float("nan"), device="cuda")
     else:
-        lse = torch.full((q.shape[0], spec.heads_q, q.shape[1]), float("nan"), device="cuda")
+        rows = q.shape[2] if spec.layout == "bhsd" else q.shape[1]
+        lse = torch.full((q.shape[0], spec.heads_q, rows), float("nan"), device="cuda")
     kernel(*[args[n] for n in spec.argument_names()], out, lse)
     torch.cuda.synchronize()
     np_args = {n: (t.double() if t.is_floating_point() else t).cpu().numpy()
@@ -264,8 +268,14 @@ def run_case(name, spec, shape, torch, gen):
     finite = np.isfinite(ref_lse)
     lse_err = np.abs(got_lse[finite] - ref_lse[finite]).max() if finite.any() else 0.0
     masked_ok = bool(np.all(np.isneginf(got_lse[~finite])))
-    # lse is [B, H, S] ([H, T] varlen); out rows are [B, S, H] ([T, H]).
-    empty_rows = (~finite).T if spec.varlen else (~finite).transpose(0, 2, 1)
+    # lse is [B, H, S] ([H, T] varlen); out rows are [B, S, H] ([T, H];
+    # [B, H, S] for bhsd).
+    if spec.varlen:
+        empty_rows = (~finite).T
+    elif spec.layout == "bhsd":
+        empty_rows = ~finite
+    else:
+        empty_rows = (~finite).transpose(0, 2, 1)
     masked_rows_zero = bool(np.all(got[empty_rows] == 0))
     tol = 1e-2 if spec.dtype == "bf16" else 2e-3
     ok = rel < tol and written and masked_ok and masked_rows_zero and lse_err < 1e-2

@@ -117,8 +117,17 @@ int attnc_compile_kernel(const char *source, const char *chip,
   *size = 0;
   llvm::Expected<KernelArtifact> artifact =
       compileKernelArtifact(source, chip, format);
-  if (!artifact)
-    return failWith(artifact.takeError());
+  if (!artifact) {
+    std::error_code code;
+    std::string message;
+    llvm::handleAllErrors(artifact.takeError(),
+                          [&](const llvm::ErrorInfoBase &e) {
+                            code = e.convertToErrorCode();
+                            message = e.message();
+                          });
+    fail(std::move(message));
+    return code == std::errc::not_supported ? ATTNC_UNSUPPORTED : 1;
+  }
   *data = static_cast<uint8_t *>(std::malloc(artifact->bytes.size()));
   if (!*data)
     return fail("attnc_compile_kernel: out of memory");

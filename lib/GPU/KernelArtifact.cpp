@@ -122,7 +122,10 @@ mlir::attn::compileKernelArtifact(llvm::StringRef source, llvm::StringRef chip,
   kernelOptions.chip = chip.str();
   kernels.addPass(createAttnGPUKernels(kernelOptions));
   if (failed(kernels.run(*module)))
-    return error("kernel generation failed");
+    return llvm::make_error<llvm::StringError>(
+        "attn compile: no GPU kernel for this attention on " + chip.str() +
+            ":\n" + diagnostics,
+        std::make_error_code(std::errc::not_supported));
   auto gpuModules = llvm::to_vector(module->getOps<gpu::GPUModuleOp>());
   if (gpuModules.size() != 1)
     return error("the input must hold exactly one function with an "

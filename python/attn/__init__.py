@@ -13,7 +13,7 @@ host tensors and numpy arrays: the CPU backend):
   BenchmarkRunner.
 """
 from ._backend import KernelNotFoundError, MetaTensor, meta_tensor, prebuild, stats
-from ._compiler import CompileError
+from ._compiler import CompileError, UnsupportedError
 from ._ir import AttentionSpec
 from ._tracer import TraceError, where
 from ._tracer import _MATH as _math_fns

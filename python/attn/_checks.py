@@ -11,8 +11,6 @@ from ._backend import dtype_name, element_type, is_torch, on_gpu
 FLT_MAX = 3.4028234663852886e38
 FLT_TINY = 1.1754943508222875e-38  # smallest normal float32
 
-GPU_HEAD_DIMS = (64, 128)
-
 
 def check_qkv(q, k, v, rank, layout_name, *, gqa=True):
     """Checks q/k/v; returns the spec dtype."""
@@ -45,9 +43,6 @@ def check_qkv(q, k, v, rank, layout_name, *, gqa=True):
     if d % 8 or not 8 <= d <= 256 or v.shape[-1] % 8 or not 8 <= v.shape[-1] <= 256:
         raise ValueError(f"head_dim must be a multiple of 8 in [8, 256], got q/k {d}, "
                          f"v {v.shape[-1]}")
-    if all(gpu) and (d not in GPU_HEAD_DIMS or v.shape[-1] != d):
-        raise ValueError(f"the GPU kernels support head_dim 64 or 128 with the value head "
-                         f"dim equal to it, got {d} and {v.shape[-1]}")
     return dt
 
 

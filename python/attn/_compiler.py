@@ -12,6 +12,14 @@ class CompileError(RuntimeError):
     """The compiler rejected the IR (message: the diagnostics)."""
 
 
+class UnsupportedError(CompileError, ValueError):
+    """Valid attention that no GPU kernel supports on the chip (head dims,
+    shared memory, ...): the compiler's reason, as a ValueError too."""
+
+
+UNSUPPORTED = 2  # ATTNC_UNSUPPORTED in attn_compiler.h
+
+
 _LIB = None
 _MISSING = None
 
@@ -57,9 +65,11 @@ def compile_kernel(source, chip, fmt="bin"):
     lib = _require()
     data = ctypes.POINTER(ctypes.c_uint8)()
     size = ctypes.c_size_t()
-    if lib.attnc_compile_kernel(source.encode(), chip.encode(), fmt.encode(),
-                                ctypes.byref(data), ctypes.byref(size)) != 0:
-        raise CompileError(lib.attnc_last_error().decode())
+    status = lib.attnc_compile_kernel(source.encode(), chip.encode(), fmt.encode(),
+                                      ctypes.byref(data), ctypes.byref(size))
+    if status != 0:
+        error = UnsupportedError if status == UNSUPPORTED else CompileError
+        raise error(lib.attnc_last_error().decode())
     try:
         return ctypes.string_at(data, size.value)
     finally:

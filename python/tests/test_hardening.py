@@ -287,3 +287,24 @@ def test_compile_kernel_for_old_chips_leaves_the_interpreter_alive():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=120, env=env)
     assert done.returncode == 0 and "alive" in done.stdout, done.stderr
+
+
+# --- GPU kernel support is the compiler's to say (not restated in Python) ------
+def test_unsupported_gpu_head_dim_is_a_value_error(tmp_path):
+    q = attn.meta_tensor((1, 64, 2, 40), "float16")
+    with attn.prebuild(str(tmp_path), chip="sm_90"):
+        with pytest.raises(ValueError, match="multiples of 16 in \\[32, 256\\], got 40"):
+            attn.flash_dense_attn_func(q, q, q)
+    big = attn.meta_tensor((1, 64, 2, 256), "bfloat16")
+    with attn.prebuild(str(tmp_path), chip="sm_86"):
+        with pytest.raises(attn.UnsupportedError, match="more than sm_86 offers"):
+            attn.flash_dense_attn_func(big, big, big)
+
+
+@pytest.mark.parametrize("d, dv", [(32, 32), (80, 80), (96, 96), (192, 128), (256, 256)])
+def test_gpu_kernels_compile_for_new_head_dims(tmp_path, d, dv):
+    q = attn.meta_tensor((1, 64, 2, d), "bfloat16")
+    v = attn.meta_tensor((1, 64, 2, dv), "bfloat16")
+    with attn.prebuild(str(tmp_path), chip="sm_90"):
+        attn.flash_dense_attn_func(q, q, v, is_causal=True)
+    assert len(list(tmp_path.iterdir())) == 1

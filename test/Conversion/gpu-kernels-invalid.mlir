@@ -9,10 +9,20 @@ func.func @f32(%q: tensor<1x64x2x64xf32>) -> tensor<1x64x2x64xf32> {
 
 // -----
 
-func.func @head_dim(%q: tensor<1x64x2x32xf16>) -> tensor<1x64x2x32xf16> {
-  // expected-error @+1 {{attn-gpu-kernels: the GPU kernel supports head_dim = value head dim = 64 or 128}}
-  %o = attn.attention %q, %q, %q : tensor<1x64x2x32xf16>, tensor<1x64x2x32xf16>, tensor<1x64x2x32xf16> -> tensor<1x64x2x32xf16>
-  return %o : tensor<1x64x2x32xf16>
+// m16n8k16 steps over D and Dv, and the tile copy's 16-byte chunks split
+// over 128 threads: head dims are multiples of 16 in [32, 256].
+func.func @head_dim(%q: tensor<1x64x2x40xf16>) -> tensor<1x64x2x40xf16> {
+  // expected-error @+1 {{attn-gpu-kernels: the GPU kernel supports head dims (q/k and v) that are multiples of 16 in [32, 256], got 40 and 40}}
+  %o = attn.attention %q, %q, %q : tensor<1x64x2x40xf16>, tensor<1x64x2x40xf16>, tensor<1x64x2x40xf16> -> tensor<1x64x2x40xf16>
+  return %o : tensor<1x64x2x40xf16>
+}
+
+// -----
+
+func.func @value_head_dim(%q: tensor<1x64x2x64xf16>, %v: tensor<1x64x2x24xf16>) -> tensor<1x64x2x24xf16> {
+  // expected-error @+1 {{attn-gpu-kernels: the GPU kernel supports head dims (q/k and v) that are multiples of 16 in [32, 256], got 64 and 24}}
+  %o = attn.attention %q, %q, %v : tensor<1x64x2x64xf16>, tensor<1x64x2x64xf16>, tensor<1x64x2x24xf16> -> tensor<1x64x2x24xf16>
+  return %o : tensor<1x64x2x24xf16>
 }
 
 // -----

@@ -22,6 +22,11 @@
 extern "C" {
 #endif
 
+/// Status of a kernel compilation whose input is valid attention IR that no
+/// GPU kernel supports on the chip (head dims, shared memory, ...); the
+/// message says why. Other failures return 1.
+#define ATTNC_UNSUPPORTED 2
+
 /// Compiles `source` for GPU `chip` ("sm_80", "sm_90") as `format` ("isa":
 /// PTX, "bin": cubin). On success *data (freed with attnc_free) holds
 /// *size bytes of kernel artifact.

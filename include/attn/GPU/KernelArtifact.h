@@ -28,7 +28,9 @@ struct KernelArtifact {
 /// Compiles `source` (MLIR text: one function whose body is one
 /// attn.attention) for `chip` ("sm_80", "sm_90", ...) as `format` ("isa":
 /// PTX the driver JIT-compiles; "bin": cubin, needs ptxas). Errors carry the
-/// parser, verifier and lowering diagnostics.
+/// parser, verifier and lowering diagnostics; an attention the kernel
+/// generator does not support on `chip` (head dims, shared memory, ...) is
+/// an error with code std::errc::not_supported.
 llvm::Expected<KernelArtifact> compileKernelArtifact(llvm::StringRef source,
                                                      llvm::StringRef chip,
                                                      llvm::StringRef format);

@@ -329,10 +329,23 @@ def hardening_device_offsets_not_covering(env):
             ("uncovered rows", rest, torch.zeros_like(rest).double(), "zero")]
 
 
+def dense_d192_dv128_gqa(env):
+    """DeepSeek-style head dims (q/k 192, v 128) through the public API."""
+    q = env.randn(2, 300, 8, 192, "bfloat16")
+    k, v = env.randn(2, 500, 2, 192, "bfloat16"), env.randn(2, 500, 2, 128, "bfloat16")
+    out, lse = env.attn.flash_dense_attn_func(q, k, v, is_causal=True, return_lse=True)
+    if env.prebuild:
+        return []
+    t = lambda x: x.transpose(1, 2)
+    want, wlse = ref_attention(env, t(q), t(k), t(v), keep=lambda h, i, j: j <= i + 200)
+    return [("out", out, t(want), "out"), ("lse", lse, wlse, "lse")]
+
+
 HARDENING = [hardening_seq_lens_nan_padding, hardening_captured_out_of_range,
              hardening_no_keys, hardening_hand_built_block_mask,
              hardening_device_offsets_not_covering]
 
 CASES = [tools_validate_and_benchmark, sparse_softmax_varlen, gated_varlen,
          sparse_softmax_causal, gated_logsigmoid, flex_alibi_causal_gqa, flex_softcap_window_f16, flex_document_mask,
-         dense_causal_gqa_window, dense_varlen_seqused, diy_v1_seq_lens, diy_v2_causal_bf16] + HARDENING
+         dense_causal_gqa_window, dense_varlen_seqused, diy_v1_seq_lens, diy_v2_causal_bf16,
+         dense_d192_dv128_gqa] + HARDENING
