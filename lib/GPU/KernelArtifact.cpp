@@ -2,6 +2,7 @@
 
 #include "attn/GPU/KernelArtifact.h"
 #include "attn/Conversion/GpuTarget.h"
+#include "attn/Conversion/KernelABI.h"
 #include "attn/Conversion/Passes.h"
 #include "attn/GPU/Pipeline.h"
 #include "attn/IR/AttnDialect.h"
@@ -26,6 +27,11 @@
 
 using namespace mlir;
 using namespace ::attn::runtime;
+using mlir::attn::kKernelBlockAttr;
+using mlir::attn::kKernelGridAttr;
+using mlir::attn::kKernelParamAlignAttr;
+using mlir::attn::kKernelParamNameAttr;
+using mlir::attn::kKernelSharedBytesAttr;
 
 namespace {
 std::optional<uint32_t> dtypeOf(Type type) {
@@ -49,9 +55,9 @@ std::optional<uint32_t> dtypeOf(Type type) {
 /// Launch description and parameters from the generated gpu.func.
 LogicalResult describeKernel(gpu::GPUFuncOp kernel, ArtifactDesc &a) {
   a.entry = kernel.getName().str();
-  auto block = kernel->getAttrOfType<DenseI64ArrayAttr>("attn.block");
-  auto grid = kernel->getAttrOfType<DenseI64ArrayAttr>("attn.grid");
-  auto shared = kernel->getAttrOfType<IntegerAttr>("attn.shared_bytes");
+  auto block = kernel->getAttrOfType<DenseI64ArrayAttr>(kKernelBlockAttr);
+  auto grid = kernel->getAttrOfType<DenseI64ArrayAttr>(kKernelGridAttr);
+  auto shared = kernel->getAttrOfType<IntegerAttr>(kKernelSharedBytesAttr);
   if (!block || !grid || !shared || grid.size() != 9)
     return kernel.emitError("kernel lacks its attn launch attributes");
   for (int i = 0; i < 3; ++i) {
@@ -66,18 +72,29 @@ LogicalResult describeKernel(gpu::GPUFuncOp kernel, ArtifactDesc &a) {
     if (!dtype)
       return kernel.emitError("unsupported parameter type ") << type;
     ParamDesc p;
-    p.name = "arg" + std::to_string(index);
+    auto name = kernel.getArgAttrOfType<StringAttr>(index, kKernelParamNameAttr);
+    p.name = name ? name.str() : "arg" + std::to_string(index);
     p.kind = ParamDesc::Tensor;
     p.dtype = *dtype;
-    p.shape.assign(memref.getShape().begin(), memref.getShape().end());
-    for (int64_t &s : p.shape)
-      if (ShapedType::isDynamic(s))
-        s = -1;
-    // q/k/v are read 16 bytes at a time (cp.async); the rest by element.
-    bool vectorized = index < 3;
+    auto dynamicAsMinusOne = [](int64_t v) {
+      return ShapedType::isDynamic(v) ? int64_t(-1) : v;
+    };
+    for (int64_t s : memref.getShape())
+      p.shape.push_back(dynamicAsMinusOne(s));
+    // The strides the memref type fixes are compiled into the kernel; the
+    // dynamic ones come from the tensor at launch.
+    SmallVector<int64_t> strides;
+    int64_t offset;
+    if (failed(memref.getStridesAndOffset(strides, offset)))
+      return kernel.emitError("parameter ")
+             << index << " has a layout without strides: " << type;
+    for (int64_t s : strides)
+      p.strides.push_back(dynamicAsMinusOne(s));
+    // Parameters marked by the kernel generator (q/k/v, read 16 bytes at a
+    // time by cp.async) need that alignment; the rest are read by element.
+    auto align = kernel.getArgAttrOfType<IntegerAttr>(index, kKernelParamAlignAttr);
     unsigned bytes = std::max(1u, memref.getElementTypeBitWidth() / 8);
-    p.alignment = vectorized ? 16 : bytes;
-    p.innermostContiguous = vectorized;
+    p.alignment = align ? align.getInt() : bytes;
     a.params.push_back(std::move(p));
   }
   return success();

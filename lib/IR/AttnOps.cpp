@@ -654,3 +654,31 @@ SmallVector<Value> mlir::attn::inlineYieldingRegion(
       cast<YieldOp>(body.getTerminator()).getValues(),
       [&](Value value) { return mapping.lookupOrDefault(value); });
 }
+
+SmallVector<std::pair<StringRef, Value>> AttentionOp::getNamedOperands() {
+  std::pair<StringRef, Value> all[] = {
+      {"q", getQ()},
+      {"k", getK()},
+      {"v", getV()},
+      {"cu_seqlens_q", getCuSeqlensQ()},
+      {"cu_seqlens_k", getCuSeqlensK()},
+      {"seqused_q", getSequsedQ()},
+      {"seqused_k", getSequsedK()},
+      {"doc_ids_q", getDocIdsQ()},
+      {"doc_ids_kv", getDocIdsKv()},
+      {"custom_mask", getCustomMask()},
+      {"alibi_slopes", getAlibiSlopes()},
+      {"bias", getBias()},
+      {"kv_num_blocks", getKvNumBlocks()},
+      {"kv_indices", getKvIndices()},
+      {"full_kv_num_blocks", getFullKvNumBlocks()},
+      {"full_kv_indices", getFullKvIndices()},
+      {"sinks", getSinks()},
+      {"gate_alpha", getGateAlpha()},
+      {"gate_delta", getGateDelta()}};
+  SmallVector<std::pair<StringRef, Value>> present;
+  for (auto &named : all)
+    if (named.second)
+      present.push_back(named);
+  return present;
+}

@@ -105,8 +105,9 @@ attn::runtime::serializeArtifact(const ArtifactDesc &artifact) {
     payload.pod<uint32_t>(p.shape.size());
     for (int64_t s : p.shape)
       payload.pod(s);
+    for (size_t d = 0; d < p.shape.size(); ++d)
+      payload.pod<int64_t>(d < p.strides.size() ? p.strides[d] : -1);
     payload.pod(p.alignment);
-    payload.pod<uint8_t>(p.innermostContiguous);
   }
   payload.pod<uint32_t>(artifact.binaryKind);
   payload.blob(artifact.binary.data(), artifact.binary.size());
@@ -139,9 +140,10 @@ bool attn::runtime::parseArtifact(const uint8_t *data, size_t size,
     return false;
   }
   if (version != ArtifactDesc::kVersion) {
-    error = "unsupported artifact version " + std::to_string(version) +
-            " (this runtime reads version " +
-            std::to_string(ArtifactDesc::kVersion) + ")";
+    error = "kernel artifact format version " + std::to_string(version) +
+            ", but this runtime reads version " +
+            std::to_string(ArtifactDesc::kVersion) +
+            ": compile the kernel again (attn-compile, or attn.prebuild)";
     return false;
   }
   size_t headerSize = sizeof(kMagic) + 4 + 8;
@@ -174,7 +176,6 @@ bool attn::runtime::parseArtifact(const uint8_t *data, size_t size,
   for (uint32_t i = 0; ok && i < numParams; ++i) {
     ParamDesc p;
     uint32_t kind = 0, rank = 0;
-    uint8_t contiguous = 0;
     ok = r.string(p.name, "parameter name") && r.pod(kind, "parameter kind") &&
          r.pod(p.dtype, "parameter dtype") && r.pod(rank, "parameter rank");
     if (ok && (kind > ParamDesc::F32 || rank > kMaxRank)) {
@@ -187,8 +188,10 @@ bool attn::runtime::parseArtifact(const uint8_t *data, size_t size,
     p.shape.resize(rank);
     for (int64_t &s : p.shape)
       ok = ok && r.pod(s, "parameter shape");
-    ok = ok && r.pod(p.alignment, "parameter alignment") &&
-         r.pod(contiguous, "parameter contiguity");
+    p.strides.resize(rank);
+    for (int64_t &s : p.strides)
+      ok = ok && r.pod(s, "parameter strides");
+    ok = ok && r.pod(p.alignment, "parameter alignment");
     // A tensor's dtype is an attn_dtype code and its alignment a power of
     // two up to 256 bytes; the argument checks divide by both.
     if (ok && kind == ParamDesc::Tensor &&
@@ -199,7 +202,6 @@ bool attn::runtime::parseArtifact(const uint8_t *data, size_t size,
               std::to_string(p.alignment);
       return false;
     }
-    p.innermostContiguous = contiguous != 0;
     a.params.push_back(std::move(p));
   }
   ok = ok && r.pod(binaryKind, "binary kind") && r.bytes(a.binary, "binary");

@@ -270,13 +270,16 @@ attn_status attn_kernel_check_args(const attn_kernel *kernel,
         return fail(ATTN_ERROR_INVALID_ARGUMENT,
                     where + " spans more bytes than a 64-bit offset holds");
     }
-    if (p.innermostContiguous && t.rank > 0 && t.shape[t.rank - 1] > 1 &&
-        t.strides[t.rank - 1] != 1)
-      return fail(ATTN_ERROR_MISMATCH,
-                  where +
-                      " must be contiguous in its last dimension, got "
-                      "stride " +
-                      std::to_string(t.strides[t.rank - 1]));
+    // Strides the kernel was compiled for are not read from the tensor: a
+    // tensor with others would be read at the wrong addresses.
+    for (int32_t d = 0; d < t.rank; ++d)
+      if (d < int32_t(p.strides.size()) && p.strides[d] >= 0 &&
+          t.shape[d] > 1 && t.strides[d] != p.strides[d])
+        return fail(ATTN_ERROR_MISMATCH,
+                    where + " stride of dimension " + std::to_string(d) +
+                        " must be " + std::to_string(p.strides[d]) +
+                        " (the kernel was compiled for it), got " +
+                        std::to_string(t.strides[d]));
     size_t bytes = dtypeBytes(p.dtype);
     if (p.alignment > 1 &&
         reinterpret_cast<uintptr_t>(t.data) % p.alignment != 0)

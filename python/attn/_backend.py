@@ -70,17 +70,24 @@ def gpu_kernel(spec, chip):
             stats["memory_hits"] += 1
             return _gpu_kernels[key]
         dirs = [cache_dir()] + [d for d in os.environ.get("ATTN_KERNEL_DIR", "").split(":") if d]
+        stale = None
         for d in dirs:
             path = os.path.join(d, key + ".attn")
             if os.path.exists(path):
+                try:
+                    kernel = Kernel(path)
+                except RuntimeError as e:  # e.g. written by an older format
+                    stale = f"{path}: {e}"
+                    continue
                 stats["disk_hits"] += 1
-                kernel = _gpu_kernels[key] = Kernel(path)
+                _gpu_kernels[key] = kernel
                 return kernel
         if not _compiler.available():
+            found = f" (one was found but cannot be loaded: {stale})" if stale else ""
             raise KernelNotFoundError(
                 f"no compiled kernel '{key}.attn' for this attention ({spec.summary()}) "
-                f"in {dirs}, and {_compiler.missing_reason()}. Prebuild it on a machine "
-                f"with the compiler (attn.prebuild) and set ATTN_KERNEL_DIR.")
+                f"in {dirs}{found}, and {_compiler.missing_reason()}. Prebuild it on a "
+                f"machine with the compiler (attn.prebuild) and set ATTN_KERNEL_DIR.")
         kernel = _gpu_kernels[key] = Kernel(data=_compile_into(dirs[0], key, spec, chip))
         return kernel
 
@@ -231,7 +238,9 @@ def _execute_gpu(spec, q, args, out_shape, lse_shape):
         kernel = gpu_kernel(spec, _chip(q.device.index))
         out, lse = _outputs(spec, q, out_shape, lse_shape, defined=spec.varlen)
         results = [out] if lse is None else [out, lse]
-        kernel(*[a.contiguous() if i < 3 else a for i, a in enumerate(args)], *results)
+        # The kernel is compiled for dense row-major tensors (the runtime
+        # checks every stride it does not read at launch).
+        kernel(*[a.contiguous() for a in args], *results)
     return out, lse
 
 

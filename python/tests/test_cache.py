@@ -64,3 +64,24 @@ def test_compile_errors_carry_the_diagnostics():
     with pytest.raises(attn.CompileError, match="GPU kernel needs f16 or bf16"):
         spec = AttentionSpec(dtype="f32", heads_q=2, heads_kv=2, head_dim=64)
         _compiler.compile_kernel(spec.to_mlir(), "sm_90", "isa")
+
+
+def test_stale_cached_artifact_is_recompiled(tmp_path, monkeypatch):
+    """An artifact of an older format in the cache is compiled again, not an
+    error (a new runtime cannot load it)."""
+    from attn import _backend
+    from attn._ir import AttentionSpec
+    monkeypatch.setenv("ATTN_CACHE_DIR", str(tmp_path))
+    spec = AttentionSpec(dtype="f16", heads_q=2, heads_kv=2, head_dim=64)
+    key = f"{spec.key()}-sm_90"
+    path = tmp_path / f"{key}.attn"
+    good = _backend._compile_into(str(tmp_path), key, spec, "sm_90")
+    stale = bytearray(good)
+    stale[8] = 1  # format version 1
+    path.write_bytes(bytes(stale))
+    _backend._gpu_kernels.pop(key, None)
+    try:
+        kernel = _backend.gpu_kernel(spec, "sm_90")
+    finally:
+        _backend._gpu_kernels.pop(key, None)
+    assert kernel is not None and path.read_bytes()[8] == 2

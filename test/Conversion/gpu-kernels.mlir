@@ -7,7 +7,9 @@
 // q dim 1, 8 heads, B from q dim 0); Q tile + two K and V stages of 64 x 72
 // halves = 46080 bytes of dynamic shared memory.
 // KERNEL: gpu.module @causal_kernels
-// KERNEL: gpu.func @causal_kernel(%{{.*}}: memref<?x?x8x64xf16>, %{{.*}}: memref<?x?x2x64xf16>, %{{.*}}: memref<?x?x2x64xf16>, %{{.*}}: memref<?x?x8x64xf16>, %{{.*}}: memref<?x8x?xf32>) kernel
+// Each parameter is named after its operand or result; q/k/v, read 16
+// bytes at a time, carry their alignment.
+// KERNEL: gpu.func @causal_kernel(%{{.*}}: memref<?x?x8x64xf16> {attn.align = 16 : i64, attn.name = "q"}, %{{.*}}: memref<?x?x2x64xf16> {attn.align = 16 : i64, attn.name = "k"}, %{{.*}}: memref<?x?x2x64xf16> {attn.align = 16 : i64, attn.name = "v"}, %{{.*}}: memref<?x?x8x64xf16> {attn.name = "out"}, %{{.*}}: memref<?x8x?xf32> {attn.name = "lse"}) kernel
 // KERNEL-SAME: attn.block = array<i64: 128, 1, 1>, attn.grid = array<i64: 0, 1, 64, -1, 0, 8, 0, 0, 1>, attn.shared_bytes = 46080
 // K/V tiles stream global -> shared with 16-byte cp.async, zero-filled past Sk:
 // KERNEL: gpu.dynamic_shared_memory
@@ -93,9 +95,12 @@ func.func @sparse(%q: tensor<2x1024x4x64xf16>, %num: tensor<2x4x8xi32>, %idx: te
 
 // A score_mod region that captures a tensor (FlexAttention's ALiBi-style
 // s + slope[h] * (j - i)): the capture is kernel parameter 3 and
-// tensor.extract becomes a load from it.
-// KERNEL: gpu.func @captured_kernel(%{{.*}}, %{{.*}}, %{{.*}}, %[[SLOPES:.*]]: memref<4xf32>, %{{.*}}: memref<?x?x4x64xf16>)
-// KERNEL: memref.load %[[SLOPES]][%block_id_y] : memref<4xf32>
+// tensor.extract becomes a load from it, guarded by h < 4 (a read out of
+// range yields 0 and touches no memory).
+// KERNEL: gpu.func @captured_kernel(%{{.*}}, %{{.*}}, %{{.*}}, %[[SLOPES:.*]]: memref<4xf32> {attn.name = "capture3"}, %{{.*}}: memref<?x?x4x64xf16> {attn.name = "out"})
+// KERNEL: %[[IN:.*]] = arith.cmpi ult, %block_id_y, %c4 : index
+// KERNEL-NEXT: scf.if %[[IN]] -> (f32) {
+// KERNEL-NEXT: memref.load %[[SLOPES]][%block_id_y] : memref<4xf32>
 // KERNEL-NOT: tensor.extract
 func.func @captured(%q: tensor<?x?x4x64xf16>, %k: tensor<?x?x4x64xf16>, %v: tensor<?x?x4x64xf16>, %slopes: tensor<4xf32>) -> tensor<?x?x4x64xf16> {
   %o = attn.attention %q, %k, %v {score_mods = [#attn.score_mod]} : tensor<?x?x4x64xf16>, tensor<?x?x4x64xf16>, tensor<?x?x4x64xf16> -> tensor<?x?x4x64xf16> score_mod {

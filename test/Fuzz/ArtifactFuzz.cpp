@@ -34,7 +34,7 @@ std::string builtInArtifact() {
   ArtifactDesc a = attn::runtime::testing::sampleArtifact();
   a.key = "builtin";
   a.params.insert(a.params.begin() + 1,
-                  {"cu", ParamDesc::Tensor, ATTN_DTYPE_I32, {-1}, 4, false});
+                  {"cu", ParamDesc::Tensor, ATTN_DTYPE_I32, {-1}, {1}, 4});
   a.grid[2] = {1, 0, 1}; // batch from cu
   std::vector<uint8_t> bytes = serializeArtifact(a);
   return std::string(bytes.begin(), bytes.end());

@@ -112,8 +112,8 @@ protected:
     a.target = "sm_80";
     a.block[0] = 128;
     a.dynamicSharedBytes = sharedBytes;
-    a.params = {{"out", ParamDesc::Tensor, ATTN_DTYPE_F32, {-1}, 4, true},
-                {"value", ParamDesc::F32, 0, {}, 0, false}};
+    a.params = {{"out", ParamDesc::Tensor, ATTN_DTYPE_F32, {-1}, {1}, 4},
+                {"value", ParamDesc::F32, 0, {}, {}, 0}};
     a.grid[0] = {0, 0, 128};
     a.binaryKind = ArtifactDesc::Ptx;
     a.binary.assign(ptx.begin(), ptx.end());

@@ -106,9 +106,11 @@ TEST(RuntimeArtifact, MessagesSayWhatIsWrong) {
   bytes[8] = 7; // version
   EXPECT_EQ(attn_kernel_load(bytes.data(), bytes.size(), &kernel),
             ATTN_ERROR_INVALID_ARTIFACT);
-  EXPECT_NE(
-      std::string(attn_last_error()).find("unsupported artifact version 7"),
-      std::string::npos);
+  EXPECT_NE(std::string(attn_last_error())
+                .find("kernel artifact format version 7, but this runtime "
+                      "reads version 2: compile the kernel again"),
+            std::string::npos)
+      << attn_last_error();
 }
 
 TEST(RuntimeArtifact, NullsAndFiles) {
@@ -201,16 +203,34 @@ TEST_F(RuntimeArgs, StridesAndAlignment) {
   std::vector<attn_arg> args = goodArgs();
   args[0].tensor.strides[3] = 2;
   EXPECT_EQ(checkArgs(args, bytes), ATTN_ERROR_MISMATCH);
-  EXPECT_NE(
-      std::string(attn_last_error()).find("contiguous in its last dimension"),
-      std::string::npos);
+  EXPECT_NE(std::string(attn_last_error())
+                .find("(q) stride of dimension 3 must be 1 (the kernel was "
+                      "compiled for it), got 2"),
+            std::string::npos)
+      << attn_last_error();
+  // A [B, H, S, D] tensor passed as [B, S, H, D] (transposed): the kernel
+  // would read it with the compiled strides: rejected, naming the stride.
+  args = goodArgs();
+  args[0].tensor.strides[1] = 64;
+  args[0].tensor.strides[2] = 100 * 64;
+  EXPECT_EQ(checkArgs(args, bytes), ATTN_ERROR_MISMATCH);
+  EXPECT_NE(std::string(attn_last_error())
+                .find("(q) stride of dimension 1 must be 512"),
+            std::string::npos)
+      << attn_last_error();
+  // The outermost stride is dynamic (read at launch): a padded batch stride
+  // is fine, one that misaligns rows for 16-byte loads is not.
+  args = goodArgs();
+  args[0].tensor.strides[0] = 101 * 512;
+  args[0].tensor.shape[0] = 1;
+  EXPECT_EQ(checkArgs(args, bytes), ATTN_SUCCESS) << attn_last_error();
   args = goodArgs();
   args[0].tensor.data = static_cast<char *>(args[0].tensor.data) + 2;
   EXPECT_EQ(checkArgs(args, bytes), ATTN_ERROR_MISMATCH);
   EXPECT_NE(std::string(attn_last_error()).find("16-byte aligned"),
             std::string::npos);
   args = goodArgs();
-  args[0].tensor.strides[2] = 65; // rows of 65 halves break 16-byte loads
+  args[0].tensor.strides[0] = 100 * 512 + 1; // breaks 16-byte row loads
   EXPECT_EQ(checkArgs(args, bytes), ATTN_ERROR_MISMATCH);
   EXPECT_NE(std::string(attn_last_error()).find("multiple of 8 elements"),
             std::string::npos);
@@ -255,10 +275,11 @@ TEST_F(RuntimeArgs, HugeSizesAreErrorsNotSilentSuccess) {
   EXPECT_NE(std::string(attn_last_error()).find("more bytes than a 64-bit"),
             std::string::npos)
       << attn_last_error();
-  // With stride 0 the span is fine, but the grid is beyond the hardware.
+  // With stride 0 the span is fine, but the grid (z: the batch) is beyond
+  // the hardware.
   args = goodArgs();
-  args[0].tensor.shape[1] = kMax;
-  args[0].tensor.strides[1] = 0;
+  args[0].tensor.shape[0] = kMax;
+  args[0].tensor.strides[0] = 0;
   EXPECT_EQ(kernel.launch(args).code, ATTN_ERROR_INVALID_ARGUMENT);
   EXPECT_NE(std::string(attn_last_error()).find("beyond the hardware limit"),
             std::string::npos)

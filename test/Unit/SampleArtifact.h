@@ -24,11 +24,12 @@ inline ArtifactDesc sampleArtifact() {
   a.target = "sm_80";
   a.block[0] = 128;
   a.dynamicSharedBytes = 64 * 1024;
-  ParamDesc q{"q", ParamDesc::Tensor, ATTN_DTYPE_F16, {-1, -1, 8, 64}, 16,
-              true};
-  ParamDesc out{"out", ParamDesc::Tensor, ATTN_DTYPE_F16, {-1, -1, 8, 64}, 16,
-                true};
-  ParamDesc scale{"scale", ParamDesc::F32, 0, {}, 0, false};
+  // Strides as for memref<?x?x8x64xf16>: the outermost one dynamic.
+  ParamDesc q{"q",           ParamDesc::Tensor, ATTN_DTYPE_F16,
+              {-1, -1, 8, 64}, {-1, 512, 64, 1}, 16};
+  ParamDesc out = q;
+  out.name = "out";
+  ParamDesc scale{"scale", ParamDesc::F32, 0, {}, {}, 0};
   a.params = {q, out, scale};
   a.grid[0] = {0, 1, 64}; // ceil(S / 64)
   a.grid[1] = {-1, 0, 8}; // heads

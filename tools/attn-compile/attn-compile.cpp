@@ -5,13 +5,18 @@
 // optionally into a C++ source that embeds it:
 //
 //   attn-compile attention.mlir -o kernel.attn [--chip=sm_90] [--format=bin]
-//                [--emit-cpp=kernel.cpp --symbol=my_kernel]
+//                [--emit-cpp=kernel.cpp --symbol=my_kernel] [--describe]
+//
+// --describe prints what the artifact tells the runtime: the launch (block,
+// grid rule, shared memory) and each parameter's name, dtype, shape, the
+// strides compiled into the kernel (? where read at launch) and alignment.
 //
 // The kernel's parameters are the function's arguments then its results.
 //
 //===----------------------------------------------------------------------===//
 
 #include "attn/GPU/KernelArtifact.h"
+#include "attn/Runtime/Artifact.h"
 
 #include "mlir/Support/FileUtilities.h"
 
@@ -37,6 +42,9 @@ static llvm::cl::opt<std::string>
 static llvm::cl::opt<std::string>
     emitCpp("emit-cpp", llvm::cl::desc("also write a C++ source embedding "
                                        "the artifact"));
+static llvm::cl::opt<bool>
+    describe("describe",
+             llvm::cl::desc("print the artifact's launch and parameters"));
 static llvm::cl::opt<std::string>
     symbol("symbol", llvm::cl::init("attn_kernel_artifact"),
            llvm::cl::desc("C++ symbol of the embedded artifact"));
@@ -45,6 +53,44 @@ namespace {
 int fail(const llvm::Twine &message) {
   llvm::errs() << "attn-compile: " << message << "\n";
   return 1;
+}
+
+/// "?x?x8x64" ("?" for -1).
+std::string dims(const std::vector<int64_t> &values) {
+  std::string text;
+  for (size_t i = 0; i < values.size(); ++i)
+    text += (i ? "x" : "") +
+            (values[i] < 0 ? std::string("?") : std::to_string(values[i]));
+  return text.empty() ? "scalar" : text;
+}
+
+/// The artifact as the runtime reads it back.
+void printDescription(const std::vector<uint8_t> &bytes) {
+  ::attn::runtime::ArtifactDesc a;
+  std::string error;
+  if (!::attn::runtime::parseArtifact(bytes.data(), bytes.size(), a, error)) {
+    llvm::outs() << "artifact does not parse back: " << error << "\n";
+    return;
+  }
+  static const char *kDtypes[] = {"f16", "bf16", "f32", "i8",
+                                  "i32", "i64",  "bool"};
+  llvm::outs() << "entry " << a.entry << " target " << a.target << " block "
+               << a.block[0] << "x" << a.block[1] << "x" << a.block[2]
+               << " shared " << a.dynamicSharedBytes << "\n";
+  for (int i = 0; i < 3; ++i) {
+    const ::attn::runtime::GridDim &g = a.grid[i];
+    llvm::outs() << "grid " << "xyz"[i] << " = ";
+    if (g.param < 0)
+      llvm::outs() << g.value << "\n";
+    else
+      llvm::outs() << "ceil(" << a.params[g.param].name << ".shape[" << g.dim
+                   << "] / " << g.value << ")\n";
+  }
+  for (const ::attn::runtime::ParamDesc &p : a.params)
+    llvm::outs() << "param " << p.name << " "
+                 << (p.dtype < 7 ? kDtypes[p.dtype] : "?") << " shape "
+                 << dims(p.shape) << " strides " << dims(p.strides)
+                 << " align " << p.alignment << "\n";
 }
 } // namespace
 
@@ -82,6 +128,8 @@ int main(int argc, char **argv) {
        << ");\n";
     cpp->keep();
   }
+  if (describe)
+    printDescription(serialized);
   llvm::outs() << "attn-compile: " << artifact->entry << " (" << chip << ", "
                << format << ", " << serialized.size() << " bytes) -> "
                << outputFile << "\n";

@@ -153,6 +153,10 @@ def Attn_AttentionOp : Attn_Op<"attention", [
     ProblemShape getProblemShape();
     /// The softmax scale: the `scale` attribute or 1/sqrt(head_dim).
     double getEffectiveScale();
+    /// Every operand with its name in the op's syntax ("q", "cu_seqlens_q",
+    /// ...), in operand order.
+    ::llvm::SmallVector<std::pair<::llvm::StringRef, ::mlir::Value>>
+    getNamedOperands();
   }];
 }
 

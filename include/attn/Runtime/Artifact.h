@@ -29,9 +29,13 @@ struct ParamDesc {
   std::string name;
   Kind kind = Tensor;
   uint32_t dtype = 0;              ///< attn_dtype, for tensors
-  std::vector<int64_t> shape;      ///< rank = size; -1 where dynamic
-  uint32_t alignment = 16;         ///< required data alignment in bytes
-  bool innermostContiguous = true; ///< stride of the last dimension is 1
+  std::vector<int64_t> shape; ///< rank = size; -1 where dynamic
+  /// The strides (in elements) the kernel was compiled for, one per
+  /// dimension: a stride fixed by the parameter's memref type is not read
+  /// at run time, so a tensor must have it (where the dimension has more
+  /// than one element); -1 where the kernel reads the tensor's own stride.
+  std::vector<int64_t> strides;
+  uint32_t alignment = 16; ///< required data alignment in bytes
 };
 
 /// One grid dimension: `constant` when param < 0, otherwise
@@ -44,7 +48,9 @@ struct GridDim {
 
 /// A compiled kernel and how to launch it.
 struct ArtifactDesc {
-  static constexpr uint32_t kVersion = 1;
+  /// 2: per-parameter strides from the memref type (1 had a contiguity
+  /// flag, set by position).
+  static constexpr uint32_t kVersion = 2;
   enum BinaryKind : uint32_t { Cubin = 0, Ptx = 1 };
   std::string entry;
   std::string key;    ///< specialization key (dtype, dims, masks, tiles...)

@@ -22,6 +22,7 @@
 
 #include "attn/Analysis/TileClassification.h"
 #include "attn/Conversion/GpuTarget.h"
+#include "attn/Conversion/KernelABI.h"
 #include "attn/Conversion/Passes.h"
 #include "attn/IR/AttnOps.h"
 #include "attn/Transforms/TilingContext.h"
@@ -865,8 +866,8 @@ struct GPUKernelsPass : public attn::impl::AttnGPUKernelsBase<GPUKernelsPass> {
     kernel->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
     ProblemShape shape = op.getProblemShape();
     int64_t shared = sharedBytes(shape.headDim, shape.headDimV);
-    kernel->setAttr("attn.block", b.getDenseI64ArrayAttr({kWarps * 32, 1, 1}));
-    kernel->setAttr("attn.shared_bytes", b.getI64IntegerAttr(shared));
+    kernel->setAttr(kKernelBlockAttr, b.getDenseI64ArrayAttr({kWarps * 32, 1, 1}));
+    kernel->setAttr(kKernelSharedBytesAttr, b.getI64IntegerAttr(shared));
     kernel.setKnownBlockSizeAttr(
         b.getDenseI32ArrayAttr({int32_t(kWarps * 32), 1, 1}));
 
@@ -914,6 +915,21 @@ struct GPUKernelsPass : public attn::impl::AttnGPUKernelsBase<GPUKernelsPass> {
     buf.out = entry.getArgument(numArgs);
     if (op.getLse())
       buf.lse = entry.getArgument(numArgs + 1);
+    // The ABI, on the parameters themselves: each one's name (its operand
+    // or result, or a region capture) and, for the tensors read 16 bytes
+    // at a time by cp.async (q, k, v), their alignment.
+    for (unsigned i = 0; i < numArgs; ++i)
+      kernel.setArgAttr(i, kKernelParamNameAttr,
+                        b.getStringAttr("capture" + std::to_string(i)));
+    for (auto [name, value] : op.getNamedOperands())
+      kernel.setArgAttr(cast<BlockArgument>(value).getArgNumber(), kKernelParamNameAttr,
+                        b.getStringAttr(name));
+    kernel.setArgAttr(numArgs, kKernelParamNameAttr, b.getStringAttr("out"));
+    if (op.getLse())
+      kernel.setArgAttr(numArgs + 1, kKernelParamNameAttr, b.getStringAttr("lse"));
+    for (Value vectorized : {op.getQ(), op.getK(), op.getV()})
+      kernel.setArgAttr(cast<BlockArgument>(vectorized).getArgNumber(),
+                        kKernelParamAlignAttr, b.getI64IntegerAttr(16));
     // grid = (ceil(Sq / 64), Hq, B), from q (parameter index of q); varlen:
     // (ceil(T / 64), Hq, B + 1) from q and cu_seqlens_q.
     int64_t qParam = cast<BlockArgument>(op.getQ()).getArgNumber();
@@ -923,7 +939,7 @@ struct GPUKernelsPass : public attn::impl::AttnGPUKernelsBase<GPUKernelsPass> {
       batchParam = cast<BlockArgument>(op.getCuSeqlensQ()).getArgNumber();
       rowDim = 0;
     }
-    kernel->setAttr("attn.grid",
+    kernel->setAttr(kKernelGridAttr,
                     b.getDenseI64ArrayAttr({qParam, rowDim, kBlockQ, -1, 0,
                                             op.getProblemShape().headsQ,
                                             batchParam, 0, 1}));

@@ -84,3 +84,29 @@ def test_detect_gpu_and_tools():
     caps = attn.detect_gpu()
     assert caps.compute_capability >= (8, 0) and caps.num_sms > 0
     print(caps)
+
+
+def test_runtime_strides_on_gpu():
+    """The kernel reads the strides its memref types leave dynamic (here the
+    batch stride) from the tensor, and the runtime rejects tensors whose
+    other strides differ from the compiled ones (a transposed q)."""
+    from attn._backend import _chip, gpu_kernel
+    from attn._ir import AttentionSpec, Causal
+    spec = AttentionSpec(dtype="bf16", heads_q=4, heads_kv=4, head_dim=128,
+                         masks=(Causal(),), scale=0.07)  # diy_v2_causal_bf16's kernel
+    kernel = gpu_kernel(spec, _chip(0))
+    big = torch.randn(4, 1024, 4, 128, device="cuda", dtype=torch.bfloat16)
+    k, v = (torch.randn(2, 1024, 4, 128, device="cuda", dtype=torch.bfloat16)
+            for _ in range(2))
+    strided = big[::2]  # batch stride twice the dense one
+    assert not strided.is_contiguous()
+    got = torch.full((2, 1024, 4, 128), float("nan"), device="cuda", dtype=torch.bfloat16)
+    want = torch.full_like(got, float("nan"))
+    kernel(strided, k, v, got)
+    kernel(strided.contiguous(), k, v, want)
+    torch.cuda.synchronize()
+    assert torch.equal(got, want)
+    transposed = torch.randn(2, 4, 1024, 128, device="cuda",
+                             dtype=torch.bfloat16).transpose(1, 2)
+    with pytest.raises(RuntimeError, match=r"\(q\) stride of dimension 1 must be 512"):
+        kernel(transposed, k, v, got)
