@@ -72,7 +72,8 @@ LogicalResult describeKernel(gpu::GPUFuncOp kernel, ArtifactDesc &a) {
     if (!dtype)
       return kernel.emitError("unsupported parameter type ") << type;
     ParamDesc p;
-    auto name = kernel.getArgAttrOfType<StringAttr>(index, kKernelParamNameAttr);
+    auto name =
+        kernel.getArgAttrOfType<StringAttr>(index, kKernelParamNameAttr);
     p.name = name ? name.str() : "arg" + std::to_string(index);
     p.kind = ParamDesc::Tensor;
     p.dtype = *dtype;
@@ -92,7 +93,8 @@ LogicalResult describeKernel(gpu::GPUFuncOp kernel, ArtifactDesc &a) {
       p.strides.push_back(dynamicAsMinusOne(s));
     // Parameters marked by the kernel generator (q/k/v, read 16 bytes at a
     // time by cp.async) need that alignment; the rest are read by element.
-    auto align = kernel.getArgAttrOfType<IntegerAttr>(index, kKernelParamAlignAttr);
+    auto align =
+        kernel.getArgAttrOfType<IntegerAttr>(index, kKernelParamAlignAttr);
     unsigned bytes = std::max(1u, memref.getElementTypeBitWidth() / 8);
     p.alignment = align ? align.getInt() : bytes;
     a.params.push_back(std::move(p));

@@ -2,9 +2,9 @@
 
 #include "AttentionCase.h"
 
+#include "Reference/MaskReference.h"
 #include "attn/IR/AttnAttrs.h"
 #include "attn/IR/AttnDialect.h"
-#include "attn/Reference/MaskReference.h"
 
 #include "mlir/AsmParser/AsmParser.h"
 

@@ -13,8 +13,8 @@
 #ifndef ATTN_TEST_UNIT_ATTENTIONCASE_H
 #define ATTN_TEST_UNIT_ATTENTIONCASE_H
 
+#include "Reference/AttentionReference.h"
 #include "attn/CPU/CpuAttention.h"
-#include "attn/Reference/AttentionReference.h"
 
 #include "mlir/IR/MLIRContext.h"
 

@@ -53,8 +53,8 @@ func.func @f(%x: f32) -> f32 {
 }
 
 TEST(CpuApi, TwoFunctionsAreRejected) {
-  std::string error = compileError(std::string(kAttention) +
-                                   "func.func @g() { return }");
+  std::string error =
+      compileError(std::string(kAttention) + "func.func @g() { return }");
   EXPECT_NE(error.find("exactly one function"), std::string::npos) << error;
 }
 
@@ -62,7 +62,8 @@ class CpuApiRun : public ::testing::Test {
 protected:
   void SetUp() override {
     auto result = CompiledAttention::compile(kAttention);
-    ASSERT_TRUE(static_cast<bool>(result)) << llvm::toString(result.takeError());
+    ASSERT_TRUE(static_cast<bool>(result))
+        << llvm::toString(result.takeError());
     compiled = std::move(*result);
     data.assign(1 * 5 * 2 * 8, 0.25f);
     out.assign(data.size(), -1.0f);
@@ -97,7 +98,8 @@ TEST_F(CpuApiRun, WrongArgumentCount) {
 TEST_F(CpuApiRun, NullPointer) {
   HostBuffer null = buffer(data);
   null.data = nullptr;
-  std::string error = runError({buffer(data), null, buffer(data)}, {buffer(out)});
+  std::string error =
+      runError({buffer(data), null, buffer(data)}, {buffer(out)});
   EXPECT_NE(error.find("argument 1 has a null data pointer"), std::string::npos)
       << error;
 }
@@ -105,7 +107,8 @@ TEST_F(CpuApiRun, NullPointer) {
 TEST_F(CpuApiRun, WrongElementType) {
   HostBuffer half = buffer(data);
   half.type = ElementType::F16;
-  std::string error = runError({half, buffer(data), buffer(data)}, {buffer(out)});
+  std::string error =
+      runError({half, buffer(data), buffer(data)}, {buffer(out)});
   EXPECT_NE(error.find("argument 0 must hold f32 elements, got f16"),
             std::string::npos)
       << error;
@@ -114,7 +117,8 @@ TEST_F(CpuApiRun, WrongElementType) {
 TEST_F(CpuApiRun, WrongRank) {
   HostBuffer flat = buffer(data);
   flat.shape = {80};
-  std::string error = runError({buffer(data), buffer(data), buffer(data)}, {flat});
+  std::string error =
+      runError({buffer(data), buffer(data), buffer(data)}, {flat});
   EXPECT_NE(error.find("result 0 must have rank 4, got 1"), std::string::npos)
       << error;
 }
@@ -122,7 +126,8 @@ TEST_F(CpuApiRun, WrongRank) {
 TEST_F(CpuApiRun, WrongStaticSize) {
   HostBuffer wrong = buffer(data);
   wrong.shape = {1, 5, 1, 16};
-  std::string error = runError({buffer(data), wrong, buffer(data)}, {buffer(out)});
+  std::string error =
+      runError({buffer(data), wrong, buffer(data)}, {buffer(out)});
   EXPECT_NE(error.find("argument 1 dimension 2 must be 2, got 1"),
             std::string::npos)
       << error;
@@ -133,7 +138,8 @@ TEST_F(CpuApiRun, DynamicSizesMustAgree) {
   // would read past v.
   std::vector<float> small(1 * 3 * 2 * 8, 0.5f);
   HostBuffer shortV{small.data(), ElementType::F32, {1, 3, 2, 8}};
-  std::string error = runError({buffer(data), buffer(data), shortV}, {buffer(out)});
+  std::string error =
+      runError({buffer(data), buffer(data), shortV}, {buffer(out)});
   EXPECT_NE(error.find("argument 2 dimension 1 (3) must equal argument 1 "
                        "dimension 1 (5)"),
             std::string::npos)
@@ -143,7 +149,8 @@ TEST_F(CpuApiRun, DynamicSizesMustAgree) {
 TEST_F(CpuApiRun, NegativeSize) {
   HostBuffer wrong = buffer(data);
   wrong.shape = {1, -5, 2, 8};
-  std::string error = runError({wrong, buffer(data), buffer(data)}, {buffer(out)});
+  std::string error =
+      runError({wrong, buffer(data), buffer(data)}, {buffer(out)});
   EXPECT_NE(error.find("argument 0 dimension 1 must be >= 0, got -5"),
             std::string::npos)
       << error;

@@ -25,8 +25,9 @@ inline ArtifactDesc sampleArtifact() {
   a.block[0] = 128;
   a.dynamicSharedBytes = 64 * 1024;
   // Strides as for memref<?x?x8x64xf16>: the outermost one dynamic.
-  ParamDesc q{"q",           ParamDesc::Tensor, ATTN_DTYPE_F16,
-              {-1, -1, 8, 64}, {-1, 512, 64, 1}, 16};
+  ParamDesc q{
+      "q", ParamDesc::Tensor, ATTN_DTYPE_F16, {-1, -1, 8, 64}, {-1, 512, 64, 1},
+      16};
   ParamDesc out = q;
   out.name = "out";
   ParamDesc scale{"scale", ParamDesc::F32, 0, {}, {}, 0};

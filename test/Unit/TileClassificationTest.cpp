@@ -10,9 +10,9 @@
 //===----------------------------------------------------------------------===//
 
 #include "attn/Analysis/TileClassification.h"
+#include "Reference/MaskReference.h"
 #include "attn/IR/AttnDialect.h"
 #include "attn/IR/AttnOps.h"
-#include "attn/Reference/MaskReference.h"
 
 #include "mlir/IR/MLIRContext.h"
 
@@ -45,9 +45,8 @@ protected:
     case 3:
       return ChunkedAttr::get(ctx, 1 + rng() % 10, randomAlign());
     default:
-      return OrMaskAttr::get(
-          ctx, ArrayAttr::get(ctx, {randomAtom(depth + 1),
-                                    randomAtom(depth + 1)}));
+      return OrMaskAttr::get(ctx, ArrayAttr::get(ctx, {randomAtom(depth + 1),
+                                                       randomAtom(depth + 1)}));
     }
   }
 
@@ -89,13 +88,12 @@ TEST_F(TileClassificationTest, EmptyAndFullAgreeWithDefinitions) {
           }
         if (tileClass == TileClass::Empty) {
           ++empties;
-          ASSERT_FALSE(any) << "tile [" << q0 << "," << q1 << ")x[" << k0
-                            << "," << k1 << ") called empty keeps a pair";
+          ASSERT_FALSE(any) << "tile [" << q0 << "," << q1 << ")x[" << k0 << ","
+                            << k1 << ") called empty keeps a pair";
         } else if (tileClass == TileClass::Full) {
           ++fulls;
-          ASSERT_TRUE(all)
-              << "tile [" << q0 << "," << q1 << ")x[" << k0 << "," << k1
-              << ") called full masks a pair";
+          ASSERT_TRUE(all) << "tile [" << q0 << "," << q1 << ")x[" << k0 << ","
+                           << k1 << ") called full masks a pair";
         } else {
           ++partials;
         }

@@ -79,7 +79,8 @@ void printDescription(const std::vector<uint8_t> &bytes) {
                << " shared " << a.dynamicSharedBytes << "\n";
   for (int i = 0; i < 3; ++i) {
     const ::attn::runtime::GridDim &g = a.grid[i];
-    llvm::outs() << "grid " << "xyz"[i] << " = ";
+    llvm::outs() << "grid "
+                 << "xyz"[i] << " = ";
     if (g.param < 0)
       llvm::outs() << g.value << "\n";
     else
@@ -89,8 +90,8 @@ void printDescription(const std::vector<uint8_t> &bytes) {
   for (const ::attn::runtime::ParamDesc &p : a.params)
     llvm::outs() << "param " << p.name << " "
                  << (p.dtype < 7 ? kDtypes[p.dtype] : "?") << " shape "
-                 << dims(p.shape) << " strides " << dims(p.strides)
-                 << " align " << p.alignment << "\n";
+                 << dims(p.shape) << " strides " << dims(p.strides) << " align "
+                 << p.alignment << "\n";
 }
 } // namespace
 

@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "Transforms/TestPasses.h"
 #include "attn/CPU/Pipeline.h"
 #include "attn/Conversion/Passes.h"
 #include "attn/GPU/Pipeline.h"
@@ -28,6 +29,7 @@
 int main(int argc, char **argv) {
   mlir::registerAllPasses();
   mlir::attn::registerAttnPasses();
+  mlir::attn::test::registerAttnTestPasses();
   mlir::attn::registerLowerToCpuPipeline();
   mlir::attn::registerAttnConversionPasses();
   mlir::attn::registerLowerToGpuPipeline();

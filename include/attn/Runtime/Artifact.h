@@ -28,7 +28,7 @@ struct ParamDesc {
   enum Kind : uint32_t { Tensor = 0, I64 = 1, F32 = 2 };
   std::string name;
   Kind kind = Tensor;
-  uint32_t dtype = 0;              ///< attn_dtype, for tensors
+  uint32_t dtype = 0;         ///< attn_dtype, for tensors
   std::vector<int64_t> shape; ///< rank = size; -1 where dynamic
   /// The strides (in elements) the kernel was compiled for, one per
   /// dimension: a stride fixed by the parameter's memref type is not read

@@ -33,20 +33,6 @@ def AttnCanonicalizeMasks : Pass<"attn-canonicalize-masks"> {
   }];
 }
 
-def AttnTestTileClasses : Pass<"attn-test-tile-classes"> {
-  let summary = "Report the empty/full/partial class of every tile (testing)";
-  let description = [{
-    For each `attn.attention` with static, non-varlen sequence lengths,
-    emits a remark with one line per query tile and one letter per kv tile:
-    `E` (empty: never visited), `F` (full: no mask code), `P` (partial:
-    masks evaluated per element). This prints what the tiling pass decides.
-  }];
-  let options = [
-    Option<"qTile", "q-tile", "int64_t", /*default=*/"64", "query rows per tile">,
-    Option<"kvTile", "kv-tile", "int64_t", /*default=*/"64", "keys per tile">,
-  ];
-}
-
 def AttnTile : Pass<"attn-tile"> {
   let summary = "Tile attn.attention into FlashAttention loops on buffers";
   let description = [{

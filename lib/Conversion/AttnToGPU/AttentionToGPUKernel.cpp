@@ -866,7 +866,8 @@ struct GPUKernelsPass : public attn::impl::AttnGPUKernelsBase<GPUKernelsPass> {
     kernel->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
     ProblemShape shape = op.getProblemShape();
     int64_t shared = sharedBytes(shape.headDim, shape.headDimV);
-    kernel->setAttr(kKernelBlockAttr, b.getDenseI64ArrayAttr({kWarps * 32, 1, 1}));
+    kernel->setAttr(kKernelBlockAttr,
+                    b.getDenseI64ArrayAttr({kWarps * 32, 1, 1}));
     kernel->setAttr(kKernelSharedBytesAttr, b.getI64IntegerAttr(shared));
     kernel.setKnownBlockSizeAttr(
         b.getDenseI32ArrayAttr({int32_t(kWarps * 32), 1, 1}));
@@ -922,11 +923,12 @@ struct GPUKernelsPass : public attn::impl::AttnGPUKernelsBase<GPUKernelsPass> {
       kernel.setArgAttr(i, kKernelParamNameAttr,
                         b.getStringAttr("capture" + std::to_string(i)));
     for (auto [name, value] : op.getNamedOperands())
-      kernel.setArgAttr(cast<BlockArgument>(value).getArgNumber(), kKernelParamNameAttr,
-                        b.getStringAttr(name));
+      kernel.setArgAttr(cast<BlockArgument>(value).getArgNumber(),
+                        kKernelParamNameAttr, b.getStringAttr(name));
     kernel.setArgAttr(numArgs, kKernelParamNameAttr, b.getStringAttr("out"));
     if (op.getLse())
-      kernel.setArgAttr(numArgs + 1, kKernelParamNameAttr, b.getStringAttr("lse"));
+      kernel.setArgAttr(numArgs + 1, kKernelParamNameAttr,
+                        b.getStringAttr("lse"));
     for (Value vectorized : {op.getQ(), op.getK(), op.getV()})
       kernel.setArgAttr(cast<BlockArgument>(vectorized).getArgNumber(),
                         kKernelParamAlignAttr, b.getI64IntegerAttr(16));

@@ -2,9 +2,9 @@
 
 Two steps, because the GPU machine has no MLIR:
 
-  here:        /usr/bin/python3 bench/gpu_suite.py --compile   (writes
+  here:        /usr/bin/python3 test/GPU/gpu_suite.py --compile   (writes
                build/gpu_suite/<case>.attn with build/bin/attn-compile)
-  GPU machine: python3 bench/gpu_suite.py                      (carry
+  GPU machine: python3 test/GPU/gpu_suite.py                      (carry
                build/lib/libAttnRuntime.so and build/gpu_suite)
 
 Each case is an AttentionSpec (python/attn/_ir.py) and a list of shapes.
@@ -17,6 +17,8 @@ fully masked rows give out 0 and lse -inf.
 import os
 import sys
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__)))), "bench"))
 from bench_kernels import ROOT, compile_specs  # noqa: E402  (puts attn on sys.path)
 
 from attn._ir import (Alibi, AttentionSpec, Bias, Causal, Chunked,  # noqa: E402

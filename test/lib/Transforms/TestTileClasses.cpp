@@ -1,24 +1,24 @@
 //===- TestTileClasses.cpp - print the tile classification ----------------===//
 
+#include "Transforms/TestPasses.h"
 #include "attn/Analysis/TileClassification.h"
 #include "attn/IR/AttnOps.h"
-#include "attn/Transforms/Passes.h"
 
 #include "llvm/Support/MathExtras.h"
 
 #include <string>
 
-namespace mlir::attn {
+namespace mlir::attn::test {
 #define GEN_PASS_DEF_ATTNTESTTILECLASSES
-#include "attn/Transforms/Passes.h.inc"
-} // namespace mlir::attn
+#include "Transforms/TestPasses.h.inc"
+} // namespace mlir::attn::test
 
 using namespace mlir;
 using namespace mlir::attn;
 
 namespace {
 struct TestTileClassesPass
-    : public attn::impl::AttnTestTileClassesBase<TestTileClassesPass> {
+    : public attn::test::impl::AttnTestTileClassesBase<TestTileClassesPass> {
   using Base::Base;
 
   void runOnOperation() override {
