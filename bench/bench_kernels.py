@@ -10,8 +10,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "python"))
 
 
-def compile_specs(specs, out_dir, chip="sm_90"):
-    """out_dir/<name>.mlir and <name>.attn for each (name, spec)."""
+def compile_specs(specs, out_dir, chip="sm_90", flags=None):
+    """out_dir/<name>.mlir and <name>.attn for each (name, spec); flags:
+    name -> extra attn-compile arguments (e.g. forced tile sizes)."""
     os.makedirs(out_dir, exist_ok=True)
     tool = os.path.join(ROOT, "build", "bin", "attn-compile")
     for name, spec in specs:
@@ -19,4 +20,5 @@ def compile_specs(specs, out_dir, chip="sm_90"):
         with open(src, "w") as f:
             f.write(spec.to_mlir(name))
         subprocess.run([tool, src, "-o", os.path.join(out_dir, name + ".attn"),
-                        f"--chip={chip}", "--format=bin"], check=True)
+                        f"--chip={chip}", "--format=bin"] + (flags or {}).get(name, []),
+                       check=True)

@@ -105,7 +105,7 @@ LogicalResult describeKernel(gpu::GPUFuncOp kernel, ArtifactDesc &a) {
 
 llvm::Expected<mlir::attn::KernelArtifact>
 mlir::attn::compileKernelArtifact(llvm::StringRef source, llvm::StringRef chip,
-                                  llvm::StringRef format) {
+                                  llvm::StringRef format, KernelTiles tiles) {
   if (format != "isa" && format != "bin")
     return llvm::createStringError("attn compile: format must be 'isa' or "
                                    "'bin', got '" +
@@ -139,6 +139,8 @@ mlir::attn::compileKernelArtifact(llvm::StringRef source, llvm::StringRef chip,
   buildAttnFrontendPipeline(kernels);
   AttnGPUKernelsOptions kernelOptions;
   kernelOptions.chip = chip.str();
+  kernelOptions.blockQ = tiles.blockQ;
+  kernelOptions.blockK = tiles.blockK;
   kernels.addPass(createAttnGPUKernels(kernelOptions));
   if (failed(kernels.run(*module)))
     return llvm::make_error<llvm::StringError>(

@@ -129,3 +129,18 @@ LogicalResult GateAttr::verify(function_ref<InFlightDiagnostic()> emitError,
     return emitError() << "gate adaptive = true needs a threshold to adapt";
   return success();
 }
+
+LogicalResult
+LoweringConfigAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                           GpuStrategy, int64_t blockQ, int64_t blockK,
+                           int64_t warps) {
+  if (warps <= 0 || blockQ != 16 * warps)
+    return emitError() << "lowering_config block_q must be 16 x warps (each "
+                          "warp owns 16 query rows), got block_q = "
+                       << blockQ << ", warps = " << warps;
+  if (blockK <= 0 || blockK % 16)
+    return emitError() << "lowering_config block_k must be a positive "
+                          "multiple of 16, got "
+                       << blockK;
+  return success();
+}

@@ -295,10 +295,10 @@ def test_unsupported_gpu_head_dim_is_a_value_error(tmp_path):
     with attn.prebuild(str(tmp_path), chip="sm_90"):
         with pytest.raises(ValueError, match="multiples of 16 in \\[32, 256\\], got 40"):
             attn.flash_dense_attn_func(q, q, q)
+    # d256 on a 99 KiB chip: the compiler picks 32-key tiles to fit.
     big = attn.meta_tensor((1, 64, 2, 256), "bfloat16")
     with attn.prebuild(str(tmp_path), chip="sm_86"):
-        with pytest.raises(attn.UnsupportedError, match="more than sm_86 offers"):
-            attn.flash_dense_attn_func(big, big, big)
+        attn.flash_dense_attn_func(big, big, big)
 
 
 @pytest.mark.parametrize("d, dv", [(32, 32), (80, 80), (96, 96), (192, 128), (256, 256)])

@@ -35,18 +35,21 @@ func.func @varlen_custom_mask(%q: tensor<?x2x64xf16>, %cu: tensor<3xi32>, %m: te
 
 // -----
 
-// A 64-row query tile must lie inside one query block of the BlockMask.
-func.func @small_blocks(%q: tensor<1x64x2x64xf16>, %n: tensor<1x2x2xi32>, %i: tensor<1x2x2x2xi32>) -> tensor<1x64x2x64xf16> {
-  // expected-error @+1 {{attn-gpu-kernels: block_sparse q_block and kv_block must be multiples of 64 for the GPU kernel}}
-  %o = attn.attention %q, %q, %q kv_num_blocks(%n : tensor<1x2x2xi32>) kv_indices(%i : tensor<1x2x2x2xi32>) {block_sparse = #attn.block_sparse<q_block = 32, kv_block = 32>} : tensor<1x64x2x64xf16>, tensor<1x64x2x64xf16>, tensor<1x64x2x64xf16> -> tensor<1x64x2x64xf16>
+// A query tile must lie inside one query block of the BlockMask: a q_block
+// that is no multiple of 16 rows (one warp) has no tile.
+func.func @small_blocks(%q: tensor<1x64x2x64xf16>, %n: tensor<1x2x8xi32>, %i: tensor<1x2x8x2xi32>) -> tensor<1x64x2x64xf16> {
+  // expected-error @+1 {{attn-gpu-kernels: block_q must be a positive multiple of 16 (16 query rows per warp), got 8 (from block_sparse q_block 8)}}
+  %o = attn.attention %q, %q, %q kv_num_blocks(%n : tensor<1x2x8xi32>) kv_indices(%i : tensor<1x2x8x2xi32>) {block_sparse = #attn.block_sparse<q_block = 8, kv_block = 32>} : tensor<1x64x2x64xf16>, tensor<1x64x2x64xf16>, tensor<1x64x2x64xf16> -> tensor<1x64x2x64xf16>
   return %o : tensor<1x64x2x64xf16>
 }
 
 // -----
 
+// The sparse-softmax skip is decided per kv_block keys: the kernel's key
+// tile must be that block, so a multiple of 16.
 func.func @sparse_softmax(%q: tensor<1x64x2x64xf16>) -> tensor<1x64x2x64xf16> {
-  // expected-error @+1 {{attn-gpu-kernels: sparse_softmax kv_block must be 64 (the GPU kernel's key tile)}}
-  %o = attn.attention %q, %q, %q {sparse_softmax = #attn.sparse_softmax<threshold = 0.01, kv_block = 128>} : tensor<1x64x2x64xf16>, tensor<1x64x2x64xf16>, tensor<1x64x2x64xf16> -> tensor<1x64x2x64xf16>
+  // expected-error @+1 {{attn-gpu-kernels: the key tile (block_k, or a sparse_softmax kv_block) must be a positive multiple of 16, got 24}}
+  %o = attn.attention %q, %q, %q {sparse_softmax = #attn.sparse_softmax<threshold = 0.01, kv_block = 24>} : tensor<1x64x2x64xf16>, tensor<1x64x2x64xf16>, tensor<1x64x2x64xf16> -> tensor<1x64x2x64xf16>
   return %o : tensor<1x64x2x64xf16>
 }
 

@@ -10,7 +10,7 @@
 // Each parameter is named after its operand or result; q/k/v, read 16
 // bytes at a time, carry their alignment.
 // KERNEL: gpu.func @causal_kernel(%{{.*}}: memref<?x?x8x64xf16> {attn.align = 16 : i64, attn.name = "q"}, %{{.*}}: memref<?x?x2x64xf16> {attn.align = 16 : i64, attn.name = "k"}, %{{.*}}: memref<?x?x2x64xf16> {attn.align = 16 : i64, attn.name = "v"}, %{{.*}}: memref<?x?x8x64xf16> {attn.name = "out"}, %{{.*}}: memref<?x8x?xf32> {attn.name = "lse"}) kernel
-// KERNEL-SAME: attn.block = array<i64: 128, 1, 1>, attn.grid = array<i64: 0, 1, 64, -1, 0, 8, 0, 0, 1>, attn.shared_bytes = 46080
+// KERNEL-SAME: attn.block = array<i64: 128, 1, 1>, attn.grid = array<i64: 0, 1, 64, -1, 0, 8, 0, 0, 1>, attn.lowering_config = #attn.lowering_config<strategy = sm80, block_q = 64, block_k = 64, warps = 4>, attn.shared_bytes = 46080
 // K/V tiles stream global -> shared with 16-byte cp.async, zero-filled past Sk:
 // KERNEL: gpu.dynamic_shared_memory
 // KERNEL: nvgpu.device_async_copy {{.*}}, 8, %{{.*}} {bypassL1}

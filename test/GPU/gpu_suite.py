@@ -140,6 +140,29 @@ CASES = {
                                       head_dim_v=256, masks=(Causal(),),
                                       block_sparse=(128, 128), full_blocks=True),
                                     [(1, 600, 600)]),
+    # Lowering configs other than 64 x 64 (forced in FLAGS, or chosen from
+    # the block-sparse / sparse-softmax block sizes).
+    "cfg_q128_k32_d128_causal_bf16": (S(dtype="bf16", heads_q=4, heads_kv=2, head_dim=128,
+                                        masks=(Causal("bottom_right"),)),
+                                      [(2, 300, 700), (1, 1000, 1000)]),
+    "cfg_q32_k128_d64_window_f16": (S(dtype="f16", heads_q=4, heads_kv=4, head_dim=64,
+                                      masks=(SlidingWindow(100, 0, "bottom_right"),)),
+                                    [(2, 500, 900)]),
+    "cfg_k16_d256_document_f16": (S(dtype="f16", heads_q=2, heads_kv=2, head_dim=256,
+                                    masks=(Document(), Causal())), [(1, 500, 500)]),
+    "cfg_block_sparse_32_d64_f16": (S(dtype="f16", heads_q=4, heads_kv=4, head_dim=64,
+                                      masks=(Causal(),), block_sparse=(32, 32),
+                                      full_blocks=True), [(2, 300, 300)]),
+    "cfg_sparse_softmax_k32_d128_bf16": (S(dtype="bf16", heads_q=4, heads_kv=4,
+                                           head_dim=128, masks=(Causal(),),
+                                           sparse_softmax=(0.05, 32)), [(1, 600, 600)]),
+}
+
+# attn-compile flags of the cases that force a lowering config.
+FLAGS = {
+    "cfg_q128_k32_d128_causal_bf16": ["--block-q=128", "--block-k=32"],
+    "cfg_q32_k128_d64_window_f16": ["--block-q=32", "--block-k=128"],
+    "cfg_k16_d256_document_f16": ["--block-k=16"],
 }
 
 
@@ -148,7 +171,7 @@ def lag_mask(b, h, i, j):
 
 
 def compile_all():
-    compile_specs(((n, spec) for n, (spec, _) in CASES.items()), OUT_DIR)
+    compile_specs(((n, spec) for n, (spec, _) in CASES.items()), OUT_DIR, flags=FLAGS)
 
 
 def make_inputs(spec, shape, torch, gen):

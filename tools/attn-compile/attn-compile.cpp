@@ -6,6 +6,7 @@
 //
 //   attn-compile attention.mlir -o kernel.attn [--chip=sm_90] [--format=bin]
 //                [--emit-cpp=kernel.cpp --symbol=my_kernel] [--describe]
+//                [--block-q=N --block-k=N]
 //
 // --describe prints what the artifact tells the runtime: the launch (block,
 // grid rule, shared memory) and each parameter's name, dtype, shape, the
@@ -42,6 +43,12 @@ static llvm::cl::opt<std::string>
 static llvm::cl::opt<std::string>
     emitCpp("emit-cpp", llvm::cl::desc("also write a C++ source embedding "
                                        "the artifact"));
+static llvm::cl::opt<int64_t>
+    blockQ("block-q", llvm::cl::init(0),
+           llvm::cl::desc("force the query rows per CTA (0: chosen)"));
+static llvm::cl::opt<int64_t>
+    blockK("block-k", llvm::cl::init(0),
+           llvm::cl::desc("force the keys per kv step (0: chosen)"));
 static llvm::cl::opt<bool>
     describe("describe",
              llvm::cl::desc("print the artifact's launch and parameters"));
@@ -104,7 +111,8 @@ int main(int argc, char **argv) {
   if (!file)
     return fail(error);
   llvm::Expected<mlir::attn::KernelArtifact> artifact =
-      mlir::attn::compileKernelArtifact(file->getBuffer(), chip, format);
+      mlir::attn::compileKernelArtifact(file->getBuffer(), chip, format,
+                                        {blockQ, blockK});
   if (!artifact)
     return fail(llvm::toString(artifact.takeError()));
   const std::vector<uint8_t> &serialized = artifact->bytes;

@@ -18,6 +18,8 @@ constexpr llvm::StringLiteral kKernelBlockAttr = "attn.block";
 /// On the gpu.func: the grid rule, three (parameter, dimension, divisor)
 /// triples, a negative parameter meaning the divisor is the constant extent.
 constexpr llvm::StringLiteral kKernelGridAttr = "attn.grid";
+/// On the gpu.func: the #attn.lowering_config it was built with.
+constexpr llvm::StringLiteral kKernelConfigAttr = "attn.lowering_config";
 /// On the gpu.func: bytes of dynamic shared memory.
 constexpr llvm::StringLiteral kKernelSharedBytesAttr = "attn.shared_bytes";
 /// On each argument: its name in the op's syntax ("q", "cu_seqlens_q",

@@ -19,11 +19,19 @@ def AttnGPUKernels : Pass<"attn-gpu-kernels", "::mlir::ModuleOp"> {
     `attn.grid` and `attn.shared_bytes` describe the launch.
 
     `chip` names the target GPU; an unsupported one (before sm_80, or a name
-    the target table in `GpuTarget.h` does not list) is an error.
+    the target table in `GpuTarget.h` does not list) is an error. The tile
+    sizes are chosen per op (4 warps, 64 query rows; the largest key tile of
+    64, 32, 16 that fits the chip's shared memory) or forced with `block-q`
+    / `block-k`; the choice is recorded on the kernel as
+    `attn.lowering_config = #attn.lowering_config<...>`.
   }];
   let options = [
     Option<"chip", "chip", "std::string", /*default=*/"\"sm_80\"",
            "target GPU (sm_80 or newer, see GpuTarget.h)">,
+    Option<"blockQ", "block-q", "int64_t", /*default=*/"0",
+           "query rows per CTA, 16 per warp (0: chosen)">,
+    Option<"blockK", "block-k", "int64_t", /*default=*/"0",
+           "keys per kv step, a multiple of 16 (0: chosen)">,
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::gpu::GPUDialect",

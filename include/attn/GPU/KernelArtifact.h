@@ -31,9 +31,16 @@ struct KernelArtifact {
 /// parser, verifier and lowering diagnostics; an attention the kernel
 /// generator does not support on `chip` (head dims, shared memory, ...) is
 /// an error with code std::errc::not_supported.
+/// Tile sizes to force (attn-gpu-kernels' block-q / block-k; 0: chosen).
+struct KernelTiles {
+  int64_t blockQ = 0;
+  int64_t blockK = 0;
+};
+
 llvm::Expected<KernelArtifact> compileKernelArtifact(llvm::StringRef source,
                                                      llvm::StringRef chip,
-                                                     llvm::StringRef format);
+                                                     llvm::StringRef format,
+                                                     KernelTiles tiles = {});
 
 } // namespace mlir::attn
 

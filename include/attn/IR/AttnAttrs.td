@@ -39,6 +39,12 @@ def Attn_GateKind : I32EnumAttr<"GateKind", "gate function", [
   let cppNamespace = "::mlir::attn";
 }
 
+def Attn_GpuStrategy : I32EnumAttr<"GpuStrategy",
+    "how a GPU kernel is built", [
+    I32EnumAttrCase<"sm80", 0>]> {
+  let cppNamespace = "::mlir::attn";
+}
+
 //===----------------------------------------------------------------------===//
 // Parameters
 //===----------------------------------------------------------------------===//
@@ -264,6 +270,30 @@ def Attn_GateAttr : Attn_Attr<"Gate", "gate"> {
   let parameters = (ins EnumParameter<Attn_GateKind>:$kind,
                         Attn_OptionalFloatParameter<"threshold">:$threshold,
                         Attn_BoolParameter<"adaptive">:$adaptive);
+  let assemblyFormat = "`<` struct(params) `>`";
+  let genVerifyDecl = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Lowering configuration
+//===----------------------------------------------------------------------===//
+
+def Attn_LoweringConfigAttr : Attn_Attr<"LoweringConfig", "lowering_config"> {
+  let summary = "the kernel strategy and tile sizes chosen for one attention";
+  let description = [{
+    What `attn-gpu-kernels` chose (or was told) for an `attn.attention`, as
+    data rather than constants in the generator (IREE's `lowering_config`):
+    the strategy, the query rows per CTA (`block_q`, `warps` x 16: each warp
+    owns 16 rows of m16n8k16 tiles) and the keys per kv step (`block_k`, a
+    multiple of 16). It is recorded on the generated `gpu.func`.
+
+    ```mlir
+    #attn.lowering_config<strategy = sm80, block_q = 64, block_k = 64, warps = 4>
+    ```
+  }];
+  let parameters = (ins EnumParameter<Attn_GpuStrategy>:$strategy,
+                        "int64_t":$block_q, "int64_t":$block_k,
+                        "int64_t":$warps);
   let assemblyFormat = "`<` struct(params) `>`";
   let genVerifyDecl = 1;
 }

@@ -4,8 +4,10 @@
 // FlashAttention-2 forward kernel on the sm_80 tensor-core path
 // (docs/gpu-kernel-design.md):
 //
-//   one CTA of 4 warps per (query tile of 64 rows, head, batch); each warp
-//   owns 16 rows; K/V tiles of 64 keys stream through two shared-memory
+//   one CTA of `warps` warps per (query tile of block_q = 16 x warps rows,
+//   head, batch); each warp owns 16 rows; K/V tiles of block_k keys (the
+//   #attn.lowering_config, 4 warps and 64 keys by default) stream through
+//   two shared-memory
 //   stages with cp.async (nvgpu.device_async_copy); S = Q K^T and O += P V
 //   run on nvgpu.mma.sync m16n8k16 with operands from nvgpu.ldmatrix; row
 //   max and row sum use warp shuffles; exp2 becomes ex2.approx.
@@ -43,6 +45,7 @@
 #include <cfloat>
 #include <cmath>
 #include <functional>
+#include <numeric>
 
 namespace mlir::attn {
 #define GEN_PASS_DEF_ATTNGPUKERNELS
@@ -53,23 +56,21 @@ using namespace mlir;
 using namespace mlir::attn;
 
 namespace {
-constexpr int64_t kWarps = 4;
-constexpr int64_t kRowsPerWarp = 16;
-constexpr int64_t kBlockQ = kWarps * kRowsPerWarp; // 64
-constexpr int64_t kBlockK = 64;
-constexpr int64_t kPad = 8; // halves of padding per shared-memory row
+constexpr int64_t kRowsPerWarp = 16; // m16n8k16: each warp owns 16 rows
+constexpr int64_t kPad = 8;          // halves of padding per shared-memory row
 
 /// Bytes of dynamic shared memory: the Q tile and two stages of K and V
 /// tiles, rows padded by kPad halves (an odd number of 16-byte chunks per
 /// row keeps ldmatrix free of bank conflicts).
-int64_t sharedBytes(int64_t headDim, int64_t headDimV) {
-  return (kBlockQ + 2 * kBlockK) * (headDim + kPad) * 2 +
-         2 * kBlockK * (headDimV + kPad) * 2;
+int64_t sharedBytes(int64_t headDim, int64_t headDimV,
+                    LoweringConfigAttr config) {
+  return (config.getBlockQ() + 2 * config.getBlockK()) * (headDim + kPad) * 2 +
+         2 * config.getBlockK() * (headDimV + kPad) * 2;
 }
 
-/// Why `op` cannot (yet) become a GPU kernel for `target`, or "" when it
-/// can.
-std::string unsupportedReason(AttentionOp op, const GpuTarget &target) {
+/// Why `op` cannot (yet) become a GPU kernel, whatever the tile sizes, or
+/// "" when it can.
+std::string unsupportedReason(AttentionOp op) {
   ProblemShape shape = op.getProblemShape();
   Type element = op.getQ().getType().getElementType();
   if (!element.isF16() && !element.isBF16())
@@ -77,27 +78,14 @@ std::string unsupportedReason(AttentionOp op, const GpuTarget &target) {
   if (op.isVarlen() && op.getCustomMask())
     return "a varlen custom_mask is not supported by the GPU kernel yet";
   // m16n8k16 steps over D (Q K^T) and 8-wide column blocks of Dv (P V);
-  // the cp.async tile copy needs 64 * D / 8 chunks to split evenly over the
-  // 128 threads: multiples of 16.
+  // the cp.async tile copy moves rows of D / 8 16-byte chunks, and a
+  // warp's 16 rows must split evenly over its 32 lanes: multiples of 16.
   for (int64_t d : {shape.headDim, shape.headDimV})
     if (d % 16 || d < 32 || d > 256)
       return "the GPU kernel supports head dims (q/k and v) that are "
              "multiples of 16 in [32, 256], got " +
              std::to_string(shape.headDim) + " and " +
              std::to_string(shape.headDimV);
-  if (int64_t bytes = sharedBytes(shape.headDim, shape.headDimV);
-      bytes > target.maxSharedBytes)
-    return "head dims " + std::to_string(shape.headDim) + "/" +
-           std::to_string(shape.headDimV) + " need " + std::to_string(bytes) +
-           " bytes of shared memory, more than " + target.chip.str() +
-           " offers (" + std::to_string(target.maxSharedBytes) + ")";
-  if (SparseSoftmaxAttr sparse = op.getSparseSoftmaxAttr();
-      sparse && sparse.getKvBlock() != kBlockK)
-    return "sparse_softmax kv_block must be 64 (the GPU kernel's key tile)";
-  if (BlockSparseAttr blocks = op.getBlockSparseAttr();
-      blocks && (blocks.getQBlock() % kBlockQ || blocks.getKvBlock() % kBlockK))
-    return "block_sparse q_block and kv_block must be multiples of 64 for the "
-           "GPU kernel";
   // Regions may read captured tensors, function arguments, with
   // tensor.extract only (it becomes a load from the kernel parameter).
   for (Region *region : {&op.getMaskMod(), &op.getScoreMod()}) {
@@ -122,12 +110,103 @@ std::string unsupportedReason(AttentionOp op, const GpuTarget &target) {
   return "";
 }
 
+/// Why `config` cannot build the kernel of `op` on `target`, or "".
+std::string configReason(AttentionOp op, const GpuTarget &target,
+                         LoweringConfigAttr config) {
+  ProblemShape shape = op.getProblemShape();
+  int64_t blockQ = config.getBlockQ(), blockK = config.getBlockK();
+  int64_t threads = 32 * config.getWarps();
+  std::string tiles = "block_q = " + std::to_string(blockQ) +
+                      ", block_k = " + std::to_string(blockK);
+  if (threads > 1024)
+    return tiles + ": more than 1024 threads per CTA";
+  // Each cp.async moves 16 bytes: a tile of `rows` rows of `dim` halves is
+  // rows * dim / 8 copies, spread evenly over the threads.
+  for (int64_t dim : {shape.headDim, shape.headDimV})
+    if ((blockK * dim / 8) % threads)
+      return tiles + ": a " + std::to_string(blockK) + " x " +
+             std::to_string(dim) + " K/V tile does not split over " +
+             std::to_string(threads) + " threads";
+  if (int64_t bytes = sharedBytes(shape.headDim, shape.headDimV, config);
+      bytes > target.maxSharedBytes)
+    return "head dims " + std::to_string(shape.headDim) + "/" +
+           std::to_string(shape.headDimV) + " with " + tiles + " need " +
+           std::to_string(bytes) + " bytes of shared memory, more than " +
+           target.chip.str() + " offers (" +
+           std::to_string(target.maxSharedBytes) + ")";
+  if (SparseSoftmaxAttr sparse = op.getSparseSoftmaxAttr();
+      sparse && sparse.getKvBlock() != blockK)
+    return "sparse_softmax kv_block must equal the GPU kernel's key tile (" +
+           tiles + ")";
+  if (BlockSparseAttr blocks = op.getBlockSparseAttr();
+      blocks && (blocks.getQBlock() % blockQ || blocks.getKvBlock() % blockK))
+    return "block_sparse q_block and kv_block must be multiples of the GPU "
+           "kernel's tiles (" +
+           tiles + ")";
+  return "";
+}
+
+/// The lowering config for `op` on `target`: the forced tile sizes where
+/// given (0: choose), else 64 query rows (4 warps; fewer where a block-sparse
+/// q_block is smaller) and the largest key tile of 64, 32, 16 that fits the
+/// chip and divides a block-sparse kv_block (a sparse-softmax op's tile is
+/// its kv_block). Fails with the reason the preferred candidate failed.
+FailureOr<LoweringConfigAttr>
+chooseConfig(AttentionOp op, const GpuTarget &target, int64_t forcedBlockQ,
+             int64_t forcedBlockK, std::string &why) {
+  BlockSparseAttr blocks = op.getBlockSparseAttr();
+  int64_t blockQ = 4 * kRowsPerWarp;
+  if (blocks && blocks.getQBlock() % blockQ)
+    blockQ = std::gcd(blocks.getQBlock(), blockQ);
+  if (forcedBlockQ)
+    blockQ = forcedBlockQ;
+  if (blockQ <= 0 || blockQ % kRowsPerWarp) {
+    why = "block_q must be a positive multiple of 16 (16 query rows per "
+          "warp), got " +
+          std::to_string(blockQ) +
+          (blocks ? " (from block_sparse q_block " +
+                        std::to_string(blocks.getQBlock()) + ")"
+                  : std::string());
+    return failure();
+  }
+  SmallVector<int64_t> keyTiles;
+  for (int64_t tile : {64, 32, 16})
+    if (!blocks || blocks.getKvBlock() % tile == 0)
+      keyTiles.push_back(tile);
+  if (SparseSoftmaxAttr sparse = op.getSparseSoftmaxAttr())
+    keyTiles = {sparse.getKvBlock()};
+  if (forcedBlockK)
+    keyTiles = {forcedBlockK};
+  if (keyTiles.empty())
+    keyTiles = {16}; // reports why the smallest tile does not fit
+  std::string first;
+  for (int64_t blockK : keyTiles) {
+    if (blockK <= 0 || blockK % 16) {
+      why = "the key tile (block_k, or a sparse_softmax kv_block) must be a "
+            "positive multiple of 16, got " +
+            std::to_string(blockK);
+      return failure();
+    }
+    auto config =
+        LoweringConfigAttr::get(op.getContext(), GpuStrategy::sm80, blockQ,
+                                blockK, blockQ / kRowsPerWarp);
+    std::string reason = configReason(op, target, config);
+    if (reason.empty())
+      return config;
+    if (first.empty())
+      first = reason;
+  }
+  why = first;
+  return failure();
+}
+
 /// Builds the kernel body.
 class KernelBuilder {
 public:
   KernelBuilder(OpBuilder &b, Location loc, AttentionOp op,
-                const AttentionBuffers &buf)
-      : b(b), loc(loc), op(op), buf(buf) {
+                const AttentionBuffers &buf, LoweringConfigAttr config)
+      : b(b), loc(loc), op(op), buf(buf), tileQ(config.getBlockQ()),
+        tileK(config.getBlockK()), numWarps(config.getWarps()) {
     shape = op.getProblemShape();
     elementType = op.getQ().getType().getElementType();
     headDim = shape.headDim;
@@ -150,7 +229,7 @@ public:
     pos.hk = arith::DivUIOp::create(b, loc, pos.h,
                                     index(shape.headsQ / shape.headsKV));
     Value qt = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
-    pos.q0 = arith::MulIOp::create(b, loc, qt, index(kBlockQ));
+    pos.q0 = arith::MulIOp::create(b, loc, qt, index(tileQ));
     pos.maskBase = index(0);
     // Varlen: the grid covers the longest possible sequence (all T rows)
     // for each of B + 1 batch slots; CTAs past the batch or past their
@@ -169,7 +248,7 @@ public:
     sparseThreshold = emitSparseThreshold(b, loc, op, pos);
 
     createSharedViews();
-    loadTile(buf.q, qShared, nullptr, headDim, pos.h, pos.qStart, pos.q0,
+    loadTile(buf.q, qShared, nullptr, tileQ, headDim, pos.h, pos.qStart, pos.q0,
              pos.seqQ);
     Value qGroup = commitGroup();
 
@@ -214,32 +293,31 @@ public:
   }
 
 private:
-  /// The kv tiles the mask analysis keeps for these 64 rows, in order:
+  /// The kv tiles the mask analysis keeps for this query tile, in order:
   /// step t visits tile ktLo + t; tiles inside the full interval (and not
   /// ragged: the zero-filled padding keys of a ragged tile must be masked)
   /// run the mask-free code.
   void scheduleKvRange() {
     IndexArith arith{b, loc};
     Value q1 =
-        minIdx(arith::AddIOp::create(b, loc, pos.q0, index(kBlockQ)), pos.seqQ);
+        minIdx(arith::AddIOp::create(b, loc, pos.q0, index(tileQ)), pos.seqQ);
     RowTileKeys<Value> keys = analyzeRowTile(arith, op.getMasksAttr(), pos.q0,
                                              q1, pos.seqQ, pos.seqK);
     Value liveLo = maxIdx(*keys.live.lo, index(0));
     Value liveHi = minIdx(*keys.live.hi, pos.seqK);
-    Value ktLo = arith::FloorDivSIOp::create(b, loc, liveLo, index(kBlockK));
-    Value ktHi = maxIdx(
-        ktLo, arith::CeilDivSIOp::create(b, loc, liveHi, index(kBlockK)));
+    Value ktLo = arith::FloorDivSIOp::create(b, loc, liveLo, index(tileK));
+    Value ktHi =
+        maxIdx(ktLo, arith::CeilDivSIOp::create(b, loc, liveHi, index(tileK)));
     Value fullLo = ktLo, fullHi = ktLo;
     if (keys.full) {
       fullLo = minIdx(maxIdx(arith::CeilDivSIOp::create(b, loc, *keys.full->lo,
-                                                        index(kBlockK)),
+                                                        index(tileK)),
                              ktLo),
                       ktHi);
       Value hi = minIdx(*keys.full->hi, pos.seqK);
-      fullHi =
-          minIdx(maxIdx(arith::FloorDivSIOp::create(b, loc, hi, index(kBlockK)),
-                        fullLo),
-                 ktHi);
+      fullHi = minIdx(
+          maxIdx(arith::FloorDivSIOp::create(b, loc, hi, index(tileK)), fullLo),
+          ktHi);
     }
     tileCount = arith::SubIOp::create(b, loc, ktHi, ktLo);
     tileAt = [this, ktLo](Value t) { return addIdx(ktLo, t); };
@@ -254,11 +332,11 @@ private:
   /// Block-sparse (FlexAttention BlockMask): the kv blocks listed for this
   /// tile's query block, partial ones first (masks evaluated), then the full
   /// ones (no mask code unless ragged). A block of kv_block keys is
-  /// kv_block / 64 consecutive tiles; step t maps to a listed block and a
+  /// kv_block / block_k consecutive tiles; step t maps to a listed block and a
   /// tile inside it.
   void scheduleListedBlocks() {
     BlockSparseAttr blocks = op.getBlockSparseAttr();
-    int64_t ratio = blocks.getKvBlock() / kBlockK;
+    int64_t ratio = blocks.getKvBlock() / tileK;
     Value qb =
         arith::DivUIOp::create(b, loc, pos.q0, index(blocks.getQBlock()));
     // Captured by value: tileAt and isFullTile run after this returns.
@@ -286,8 +364,7 @@ private:
     Value partialTiles = listedTiles(buf.kvNumBlocks, buf.kvIndices);
     tileCount = addIdx(partialTiles,
                        listedTiles(buf.fullKvNumBlocks, buf.fullKvIndices));
-    Value lastTile =
-        arith::CeilDivSIOp::create(b, loc, pos.seqK, index(kBlockK));
+    Value lastTile = arith::CeilDivSIOp::create(b, loc, pos.seqK, index(tileK));
     Value count = tileCount;
     tileAt = [=, this](Value t) -> Value {
       // Step t reads its list entry only when t < count; a step past the
@@ -330,7 +407,7 @@ private:
       return maxIdx(minIdx(outer.getResult(0), lastTile), index(0));
     };
     isFullTile = [=, this](Value t, Value kt) -> Value {
-      Value end = mulIdx(addIdx(kt, index(1)), kBlockK);
+      Value end = mulIdx(addIdx(kt, index(1)), tileK);
       return arith::AndIOp::create(
           b, loc,
           arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge, t,
@@ -376,10 +453,10 @@ private:
       return memref::ViewOp::create(b, loc, type, smem, index(offsetBytes),
                                     ValueRange{});
     };
-    int64_t tileBytes = kBlockQ * pitch * 2;
-    qShared = view({kBlockQ, pitch}, 0);
-    kShared = view({2, kBlockK, pitch}, tileBytes);
-    vShared = view({2, kBlockK, pitchV}, tileBytes + 2 * kBlockK * pitch * 2);
+    int64_t tileBytes = tileQ * pitch * 2;
+    qShared = view({tileQ, pitch}, 0);
+    kShared = view({2, tileK, pitch}, tileBytes);
+    vShared = view({2, tileK, pitchV}, tileBytes + 2 * tileK * pitch * 2);
   }
 
   /// Continues only where `cond` holds: the rest of the kernel body is built
@@ -400,16 +477,16 @@ private:
     return {pos.b, row, head, col};
   }
 
-  /// Copies rows [row0, row0 + 64) of head `head` of the sequence starting
-  /// at packed row `start` of `src` (`dim` columns; zero-filling rows at or
-  /// past `rows`) into `dst` (2-D, or stage `stage` of a 3-D buffer), 16
+  /// Copies rows [row0, row0 + tileRows) of head `head` of the sequence
+  /// starting at packed row `start` of `src` (`dim` columns; zero-filling rows
+  /// at or past `rows`) into `dst` (2-D, or stage `stage` of a 3-D buffer), 16
   /// bytes per cp.async.
-  void loadTile(Value src, Value dst, Value stage, int64_t dim, Value head,
-                Value start, Value row0, Value rows) {
+  void loadTile(Value src, Value dst, Value stage, int64_t tileRows,
+                int64_t dim, Value head, Value start, Value row0, Value rows) {
     int64_t chunksPerRow = dim / 8;
-    int64_t perThread = kBlockQ * chunksPerRow / (kWarps * 32);
+    int64_t perThread = tileRows * chunksPerRow / (numWarps * 32);
     for (int64_t it = 0; it < perThread; ++it) {
-      Value chunk = addIdx(tid, index(it * kWarps * 32));
+      Value chunk = addIdx(tid, index(it * numWarps * 32));
       Value r = arith::DivUIOp::create(b, loc, chunk, index(chunksPerRow));
       Value col =
           mulIdx(arith::RemUIOp::create(b, loc, chunk, index(chunksPerRow)), 8);
@@ -440,12 +517,14 @@ private:
   /// Returns the tile.
   Value loadKV(Value t, Value stage) {
     Value kt = tileAt(t);
-    Value row0 = mulIdx(kt, kBlockK);
+    Value row0 = mulIdx(kt, tileK);
     Value live =
         arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, t, tileCount);
     Value rows = arith::SelectOp::create(b, loc, live, pos.seqK, index(0));
-    loadTile(buf.k, kShared, stage, headDim, pos.hk, pos.kStart, row0, rows);
-    loadTile(buf.v, vShared, stage, headDimV, pos.hk, pos.kStart, row0, rows);
+    loadTile(buf.k, kShared, stage, tileK, headDim, pos.hk, pos.kStart, row0,
+             rows);
+    loadTile(buf.v, vShared, stage, tileK, headDimV, pos.hk, pos.kStart, row0,
+             rows);
     return kt;
   }
 
@@ -484,7 +563,7 @@ private:
             b, loc, arith::DivUIOp::create(b, loc, lane, index(8)), index(2)),
         8);
     SmallVector<Value> scores;
-    for (int64_t n = 0; n < kBlockK / 8; ++n) {
+    for (int64_t n = 0; n < tileK / 8; ++n) {
       Value acc = zeroAcc;
       for (int64_t kk = 0; kk < headDim / 16; ++kk) {
         Value frag = nvgpu::LdMatrixOp::create(
@@ -499,7 +578,7 @@ private:
 
     // Full tiles and partial tiles run separate code: the full branch has
     // no mask code at all (FA2's split of masked and unmasked iterations).
-    Value k0 = mulIdx(kt, kBlockK);
+    Value k0 = mulIdx(kt, tileK);
     Value isFull = isFullTile(t, kt);
     SmallVector<Value> carried(state.drop_back(2));
     auto branch = scf::IfOp::create(b, loc, ValueRange(carried).getTypes(),
@@ -636,7 +715,7 @@ private:
         DenseElementsAttr::get(
             aType, APFloat::getZero(
                        cast<FloatType>(elementType).getFloatSemantics())));
-    for (int64_t kb = 0; kb < kBlockK / 16; ++kb) {
+    for (int64_t kb = 0; kb < tileK / 16; ++kb) {
       Value a = zeroA;
       int64_t slot = 0;
       for (int64_t half = 0; half < 2; ++half)
@@ -790,6 +869,9 @@ private:
   Location loc;
   AttentionOp op;
   const AttentionBuffers &buf;
+  /// The tile sizes of the lowering config: query rows per CTA, keys per
+  /// kv step, warps.
+  const int64_t tileQ, tileK, numWarps;
   ProblemShape shape;
   Type elementType, f32;
   int64_t headDim, headDimV, pitch, pitchV;
@@ -833,7 +915,12 @@ struct GPUKernelsPass : public attn::impl::AttnGPUKernelsBase<GPUKernelsPass> {
       return func.emitError(
           "attn-gpu-kernels: one attn.attention per function");
     AttentionOp op = ops.front();
-    if (std::string why = unsupportedReason(op, target); !why.empty())
+    if (std::string why = unsupportedReason(op); !why.empty())
+      return op.emitError("attn-gpu-kernels: ") << why;
+    std::string why;
+    FailureOr<LoweringConfigAttr> config =
+        chooseConfig(op, target, blockQ, blockK, why);
+    if (failed(config))
       return op.emitError("attn-gpu-kernels: ") << why;
     auto ret = cast<func::ReturnOp>(func.getBody().back().getTerminator());
     if (ret.getOperands() != ValueRange(op.getResults()))
@@ -865,12 +952,13 @@ struct GPUKernelsPass : public attn::impl::AttnGPUKernelsBase<GPUKernelsPass> {
                                b.getFunctionType(params, {}));
     kernel->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
     ProblemShape shape = op.getProblemShape();
-    int64_t shared = sharedBytes(shape.headDim, shape.headDimV);
-    kernel->setAttr(kKernelBlockAttr,
-                    b.getDenseI64ArrayAttr({kWarps * 32, 1, 1}));
+    int64_t shared = sharedBytes(shape.headDim, shape.headDimV, *config);
+    int64_t threads = 32 * config->getWarps();
+    kernel->setAttr(kKernelConfigAttr, *config);
+    kernel->setAttr(kKernelBlockAttr, b.getDenseI64ArrayAttr({threads, 1, 1}));
     kernel->setAttr(kKernelSharedBytesAttr, b.getI64IntegerAttr(shared));
     kernel.setKnownBlockSizeAttr(
-        b.getDenseI32ArrayAttr({int32_t(kWarps * 32), 1, 1}));
+        b.getDenseI32ArrayAttr({int32_t(threads), 1, 1}));
 
     // Map the op's operands to kernel arguments.
     Block &entry = kernel.getBody().front();
@@ -932,8 +1020,8 @@ struct GPUKernelsPass : public attn::impl::AttnGPUKernelsBase<GPUKernelsPass> {
     for (Value vectorized : {op.getQ(), op.getK(), op.getV()})
       kernel.setArgAttr(cast<BlockArgument>(vectorized).getArgNumber(),
                         kKernelParamAlignAttr, b.getI64IntegerAttr(16));
-    // grid = (ceil(Sq / 64), Hq, B), from q (parameter index of q); varlen:
-    // (ceil(T / 64), Hq, B + 1) from q and cu_seqlens_q.
+    // grid = (ceil(Sq / block_q), Hq, B), from q (parameter index of q);
+    // varlen: (ceil(T / block_q), Hq, B + 1) from q and cu_seqlens_q.
     int64_t qParam = cast<BlockArgument>(op.getQ()).getArgNumber();
     int64_t batchParam = qParam;
     int64_t rowDim = op.getLayout() == Layout::bhsd ? 2 : 1;
@@ -942,12 +1030,12 @@ struct GPUKernelsPass : public attn::impl::AttnGPUKernelsBase<GPUKernelsPass> {
       rowDim = 0;
     }
     kernel->setAttr(kKernelGridAttr,
-                    b.getDenseI64ArrayAttr({qParam, rowDim, kBlockQ, -1, 0,
-                                            op.getProblemShape().headsQ,
+                    b.getDenseI64ArrayAttr({qParam, rowDim, config->getBlockQ(),
+                                            -1, 0, op.getProblemShape().headsQ,
                                             batchParam, 0, 1}));
 
     b.setInsertionPointToStart(&entry);
-    KernelBuilder(b, op.getLoc(), op, buf).build();
+    KernelBuilder(b, op.getLoc(), op, buf, *config).build();
     b.setInsertionPointToEnd(&entry); // build() may end inside an scf.if
     gpu::ReturnOp::create(b, loc);
     func.erase();

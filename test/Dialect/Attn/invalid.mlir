@@ -740,3 +740,18 @@ func.func @f(%x: f32) {
   attn.yield %x : f32
   return
 }
+
+// -----
+
+// Each warp owns 16 query rows: block_q = 16 x warps.
+// expected-error @+1 {{lowering_config block_q must be 16 x warps (each warp owns 16 query rows), got block_q = 64, warps = 8}}
+func.func @config() attributes {c = #attn.lowering_config<strategy = sm80, block_q = 64, block_k = 64, warps = 8>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{lowering_config block_k must be a positive multiple of 16, got 40}}
+func.func @config() attributes {c = #attn.lowering_config<strategy = sm80, block_q = 64, block_k = 40, warps = 4>} {
+  return
+}

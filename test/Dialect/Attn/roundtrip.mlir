@@ -191,3 +191,13 @@ func.func @varlen(%q: tensor<?x8x64xf16>, %k: tensor<?x2x64xf16>, %v: tensor<?x2
   %o, %l = attn.attention %q, %k, %v cu_seqlens_q(%cq : tensor<4xi32>) cu_seqlens_k(%ck : tensor<4xi32>) seqused_q(%used : tensor<3xi32>) seqused_k(%used : tensor<3xi32>) doc_ids_q(%dq : tensor<?xi32>) doc_ids_kv(%dk : tensor<?xi32>) custom_mask(%m : tensor<?xi1>) gate_alpha(%a : tensor<8x?xf32>) gate_delta(%d : tensor<2x?xf32>) {gate = #attn.gate<kind = logsigmoid>, masks = [#attn.causal<bottom_right>, #attn.document, #attn.custom_mask]} : tensor<?x8x64xf16>, tensor<?x2x64xf16>, tensor<?x2x64xf16> -> tensor<?x8x64xf16>, tensor<8x?xf32>
   return %o, %l : tensor<?x8x64xf16>, tensor<8x?xf32>
 }
+
+// -----
+
+// A lowering config is data any op may carry (attn-gpu-kernels records it
+// on its kernels).
+// CHECK-LABEL: func.func @lowering_config
+// CHECK-SAME: attn.config = #attn.lowering_config<strategy = sm80, block_q = 128, block_k = 32, warps = 8>
+func.func @lowering_config() attributes {attn.config = #attn.lowering_config<strategy = sm80, block_q = 128, block_k = 32, warps = 8>} {
+  return
+}
