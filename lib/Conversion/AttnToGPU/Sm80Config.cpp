@@ -1,0 +1,155 @@
+//===- Sm80Config.cpp - sm80 strategy: legality, tiles --------------------===//
+
+#include "Sm80Config.h"
+
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+
+#include <numeric>
+
+using namespace mlir;
+using namespace mlir::attn;
+
+namespace mlir::attn::sm80 {
+
+/// Bytes of dynamic shared memory: the Q tile and two stages of K and V
+/// tiles, rows padded by kPad halves (an odd number of 16-byte chunks per
+/// row keeps ldmatrix free of bank conflicts).
+int64_t sharedBytes(int64_t headDim, int64_t headDimV,
+                    LoweringConfigAttr config) {
+  return (config.getBlockQ() + 2 * config.getBlockK()) * (headDim + kPad) * 2 +
+         2 * config.getBlockK() * (headDimV + kPad) * 2;
+}
+
+/// Why `op` cannot (yet) become a GPU kernel, whatever the tile sizes, or
+/// "" when it can.
+std::string unsupportedReason(AttentionOp op) {
+  ProblemShape shape = op.getProblemShape();
+  Type element = op.getQ().getType().getElementType();
+  if (!element.isF16() && !element.isBF16())
+    return "the GPU kernel needs f16 or bf16 q/k/v";
+  if (op.isVarlen() && op.getCustomMask())
+    return "a varlen custom_mask is not supported by the GPU kernel yet";
+  // m16n8k16 steps over D (Q K^T) and 8-wide column blocks of Dv (P V);
+  // the cp.async tile copy moves rows of D / 8 16-byte chunks, and a
+  // warp's 16 rows must split evenly over its 32 lanes: multiples of 16.
+  for (int64_t d : {shape.headDim, shape.headDimV})
+    if (d % 16 || d < 32 || d > 256)
+      return "the GPU kernel supports head dims (q/k and v) that are "
+             "multiples of 16 in [32, 256], got " +
+             std::to_string(shape.headDim) + " and " +
+             std::to_string(shape.headDimV);
+  // Regions may read captured tensors, function arguments, with
+  // tensor.extract only (it becomes a load from the kernel parameter).
+  for (Region *region : {&op.getMaskMod(), &op.getScoreMod()}) {
+    std::string why;
+    region->walk([&](Operation *nested) {
+      for (Value operand : nested->getOperands()) {
+        if (region->isAncestor(operand.getParentRegion()))
+          continue;
+        if (!isa<BlockArgument>(operand) ||
+            !isa<RankedTensorType>(operand.getType()))
+          why = "mask_mod/score_mod regions may capture only function "
+                "arguments that are tensors";
+        else if (!isa<tensor::ExtractOp>(nested))
+          why = "a captured tensor may only be read with tensor.extract in "
+                "a region compiled for the GPU ('" +
+                nested->getName().getStringRef().str() + "' uses one)";
+      }
+    });
+    if (!why.empty())
+      return why;
+  }
+  return "";
+}
+
+/// Why `config` cannot build the kernel of `op` on `target`, or "".
+std::string configReason(AttentionOp op, const GpuTarget &target,
+                         LoweringConfigAttr config) {
+  ProblemShape shape = op.getProblemShape();
+  int64_t blockQ = config.getBlockQ(), blockK = config.getBlockK();
+  int64_t threads = 32 * config.getWarps();
+  std::string tiles = "block_q = " + std::to_string(blockQ) +
+                      ", block_k = " + std::to_string(blockK);
+  if (threads > 1024)
+    return tiles + ": more than 1024 threads per CTA";
+  // Each cp.async moves 16 bytes: a tile of `rows` rows of `dim` halves is
+  // rows * dim / 8 copies, spread evenly over the threads.
+  for (int64_t dim : {shape.headDim, shape.headDimV})
+    if ((blockK * dim / 8) % threads)
+      return tiles + ": a " + std::to_string(blockK) + " x " +
+             std::to_string(dim) + " K/V tile does not split over " +
+             std::to_string(threads) + " threads";
+  if (int64_t bytes = sharedBytes(shape.headDim, shape.headDimV, config);
+      bytes > target.maxSharedBytes)
+    return "head dims " + std::to_string(shape.headDim) + "/" +
+           std::to_string(shape.headDimV) + " with " + tiles + " need " +
+           std::to_string(bytes) + " bytes of shared memory, more than " +
+           target.chip.str() + " offers (" +
+           std::to_string(target.maxSharedBytes) + ")";
+  if (SparseSoftmaxAttr sparse = op.getSparseSoftmaxAttr();
+      sparse && sparse.getKvBlock() != blockK)
+    return "sparse_softmax kv_block must equal the GPU kernel's key tile (" +
+           tiles + ")";
+  if (BlockSparseAttr blocks = op.getBlockSparseAttr();
+      blocks && (blocks.getQBlock() % blockQ || blocks.getKvBlock() % blockK))
+    return "block_sparse q_block and kv_block must be multiples of the GPU "
+           "kernel's tiles (" +
+           tiles + ")";
+  return "";
+}
+
+/// The lowering config for `op` on `target`: the forced tile sizes where
+/// given (0: choose), else 64 query rows (4 warps; fewer where a block-sparse
+/// q_block is smaller) and the largest key tile of 64, 32, 16 that fits the
+/// chip and divides a block-sparse kv_block (a sparse-softmax op's tile is
+/// its kv_block). Fails with the reason the preferred candidate failed.
+FailureOr<LoweringConfigAttr>
+chooseConfig(AttentionOp op, const GpuTarget &target, int64_t forcedBlockQ,
+             int64_t forcedBlockK, std::string &why) {
+  BlockSparseAttr blocks = op.getBlockSparseAttr();
+  int64_t blockQ = 4 * kRowsPerWarp;
+  if (blocks && blocks.getQBlock() % blockQ)
+    blockQ = std::gcd(blocks.getQBlock(), blockQ);
+  if (forcedBlockQ)
+    blockQ = forcedBlockQ;
+  if (blockQ <= 0 || blockQ % kRowsPerWarp) {
+    why = "block_q must be a positive multiple of 16 (16 query rows per "
+          "warp), got " +
+          std::to_string(blockQ) +
+          (blocks ? " (from block_sparse q_block " +
+                        std::to_string(blocks.getQBlock()) + ")"
+                  : std::string());
+    return failure();
+  }
+  SmallVector<int64_t> keyTiles;
+  for (int64_t tile : {64, 32, 16})
+    if (!blocks || blocks.getKvBlock() % tile == 0)
+      keyTiles.push_back(tile);
+  if (SparseSoftmaxAttr sparse = op.getSparseSoftmaxAttr())
+    keyTiles = {sparse.getKvBlock()};
+  if (forcedBlockK)
+    keyTiles = {forcedBlockK};
+  if (keyTiles.empty())
+    keyTiles = {16}; // reports why the smallest tile does not fit
+  std::string first;
+  for (int64_t blockK : keyTiles) {
+    if (blockK <= 0 || blockK % 16) {
+      why = "the key tile (block_k, or a sparse_softmax kv_block) must be a "
+            "positive multiple of 16, got " +
+            std::to_string(blockK);
+      return failure();
+    }
+    auto config =
+        LoweringConfigAttr::get(op.getContext(), GpuStrategy::sm80, blockQ,
+                                blockK, blockQ / kRowsPerWarp);
+    std::string reason = configReason(op, target, config);
+    if (reason.empty())
+      return config;
+    if (first.empty())
+      first = reason;
+  }
+  why = first;
+  return failure();
+}
+
+} // namespace mlir::attn::sm80

@@ -1,0 +1,43 @@
+//===- Sm80Config.h - sm80 strategy: legality, tiles ------------*- C++ -*-===//
+//
+// The sm80 kernel strategy (mma.sync m16n8k16, ldmatrix, cp.async; Ampere,
+// Ada, and the fallback on newer chips): which attention ops it can build,
+// and the #attn.lowering_config (tile sizes, warps) it builds them with.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef ATTN_LIB_CONVERSION_ATTNTOGPU_SM80CONFIG_H
+#define ATTN_LIB_CONVERSION_ATTNTOGPU_SM80CONFIG_H
+
+#include "attn/Conversion/GpuTarget.h"
+#include "attn/IR/AttnAttrs.h"
+#include "attn/IR/AttnOps.h"
+
+#include <string>
+
+namespace mlir::attn::sm80 {
+
+constexpr int64_t kRowsPerWarp = 16; // m16n8k16: each warp owns 16 rows
+constexpr int64_t kPad = 8;          // halves of padding per shared-memory row
+
+/// Bytes of dynamic shared memory of a kernel with `config`.
+int64_t sharedBytes(int64_t headDim, int64_t headDimV,
+                    LoweringConfigAttr config);
+
+/// Why `op` cannot (yet) become an sm80 kernel, whatever the tile sizes, or
+/// "" when it can.
+std::string unsupportedReason(AttentionOp op);
+
+/// Why `config` cannot build the kernel of `op` on `target`, or "".
+std::string configReason(AttentionOp op, const GpuTarget &target,
+                         LoweringConfigAttr config);
+
+/// The lowering config for `op` on `target`: forced tile sizes where given
+/// (0: choose). Fails with the reason in `why`.
+FailureOr<LoweringConfigAttr>
+chooseConfig(AttentionOp op, const GpuTarget &target, int64_t forcedBlockQ,
+             int64_t forcedBlockK, std::string &why);
+
+} // namespace mlir::attn::sm80
+
+#endif // ATTN_LIB_CONVERSION_ATTNTOGPU_SM80CONFIG_H

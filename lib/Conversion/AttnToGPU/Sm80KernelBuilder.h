@@ -1,0 +1,178 @@
+//===- Sm80KernelBuilder.h - sm80 kernel body builder -----------*- C++ -*-===//
+//
+// Builds the body of one sm80 kernel (docs/gpu-kernel-design.md):
+//
+//   one CTA of `warps` warps per (query tile of block_q = 16 x warps rows,
+//   head, batch); each warp owns 16 rows; K/V tiles of block_k keys stream
+//   through two shared-memory stages with cp.async
+//   (nvgpu.device_async_copy); S = Q K^T and O += P V run on
+//   nvgpu.mma.sync m16n8k16 (nvvm.mma.sync for bf16) with operands from
+//   nvgpu.ldmatrix; row max and row sum use warp shuffles; exp2 becomes
+//   ex2.approx.
+//
+// The kv range and the empty / full / partial classes come from the mask
+// analysis, the per-element masks, score modifications and gates from the
+// element code shared with the CPU path (TilingContext.h). The methods
+// live in two files: Sm80Pipeline.cpp (set-up, kv schedule, cp.async
+// memory movement) and Sm80Math.cpp (MMA fragments, online softmax on
+// fragments, epilogue).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef ATTN_LIB_CONVERSION_ATTNTOGPU_SM80KERNELBUILDER_H
+#define ATTN_LIB_CONVERSION_ATTNTOGPU_SM80KERNELBUILDER_H
+
+#include "Sm80Config.h"
+
+#include "attn/Transforms/TilingContext.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/Builders.h"
+
+#include <functional>
+
+namespace mlir::attn::sm80 {
+
+/// Builds the kernel body at the builder's insertion point.
+class KernelBuilder {
+public:
+  KernelBuilder(OpBuilder &b, Location loc, AttentionOp op,
+                const AttentionBuffers &buf, LoweringConfigAttr config)
+      : b(b), loc(loc), op(op), buf(buf), tileQ(config.getBlockQ()),
+        tileK(config.getBlockK()), numWarps(config.getWarps()) {
+    shape = op.getProblemShape();
+    elementType = op.getQ().getType().getElementType();
+    headDim = shape.headDim;
+    headDimV = shape.headDimV;
+    pitch = headDim + kPad;
+    pitchV = headDimV + kPad;
+  }
+
+  void build();
+
+private:
+  /// The kv tiles the mask analysis keeps for this query tile, in order:
+  /// step t visits tile ktLo + t; tiles inside the full interval (and not
+  /// ragged: the zero-filled padding keys of a ragged tile must be masked)
+  /// run the mask-free code.
+  void scheduleKvRange();
+
+  /// Block-sparse (FlexAttention BlockMask): the kv blocks listed for this
+  /// tile's query block, partial ones first (masks evaluated), then the full
+  /// ones (no mask code unless ragged). A block of kv_block keys is
+  /// kv_block / block_k consecutive tiles; step t maps to a listed block and a
+  /// tile inside it.
+  void scheduleListedBlocks();
+
+  Value index(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
+  Value f(double v) {
+    return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v));
+  }
+  Value minIdx(Value x, Value y) {
+    return arith::MinSIOp::create(b, loc, x, y);
+  }
+  /// ex2.approx / lg2.approx straight from the NVVM intrinsics: math.exp2
+  /// would become a libdevice call, which needs the CUDA toolkit to link.
+  Value approx(StringRef intrinsic, Value x) {
+    return LLVM::CallIntrinsicOp::create(b, loc, b.getF32Type(),
+                                         b.getStringAttr(intrinsic), x)
+        .getResult(0);
+  }
+  Value exp2(Value x) { return approx("llvm.nvvm.ex2.approx.f32", x); }
+  Value log2(Value x) { return approx("llvm.nvvm.lg2.approx.f", x); }
+  Value maxIdx(Value x, Value y) {
+    return arith::MaxSIOp::create(b, loc, x, y);
+  }
+  Value addIdx(Value x, Value y) { return arith::AddIOp::create(b, loc, x, y); }
+  Value mulIdx(Value x, int64_t c) {
+    return arith::MulIOp::create(b, loc, x, index(c));
+  }
+
+  void createSharedViews();
+
+  /// Continues only where `cond` holds: the rest of the kernel body is built
+  /// inside an scf.if (a CTA with nothing to do returns at once).
+  void exitUnless(Value cond);
+
+  /// Indices of (sequence row `row`, head, column) in a [B, S, H, D] or
+  /// [B, H, S, D] tensor, or in a packed varlen [T, H, D] one whose sequence
+  /// starts at `start`.
+  SmallVector<Value> rowIndices(Value start, Value row, Value head, Value col);
+
+  /// Copies rows [row0, row0 + tileRows) of head `head` of the sequence
+  /// starting at packed row `start` of `src` (`dim` columns; zero-filling rows
+  /// at or past `rows`) into `dst` (2-D, or stage `stage` of a 3-D buffer), 16
+  /// bytes per cp.async.
+  void loadTile(Value src, Value dst, Value stage, int64_t tileRows,
+                int64_t dim, Value head, Value start, Value row0, Value rows);
+
+  Value commitGroup();
+
+  /// K and V of the tile of step `t` into `stage`; a step past the last is
+  /// zero-filled (keeps one group per iteration, so the wait count is fixed).
+  /// Returns the tile.
+  Value loadKV(Value t, Value stage);
+
+  void loadQFragments();
+
+  /// Step t of the kv schedule (its tile was found when it was prefetched);
+  /// returns the next loop state.
+  SmallVector<Value> iteration(Value t, ArrayRef<Value> state);
+
+  /// The online-softmax update and O += P V for one tile; `state` is
+  /// (m0, m1, l0, l1, O...). Returns the next state.
+  SmallVector<Value> softmaxAndPV(ArrayRef<Value> scores, Value k0,
+                                  bool partial, ArrayRef<Value> state,
+                                  Value stage);
+
+  /// acc += a * b on one m16n8k16 tensor-core tile (a: 4x2, b: 2x2 of the
+  /// element type, acc: 2x2 f32 per thread). f16 goes through
+  /// nvgpu.mma.sync; nvgpu cannot type bf16 operands, so bf16 goes straight
+  /// to nvvm.mma.sync on the same register fragments reinterpreted as i32
+  /// pairs (the PTX instruction's own operand form).
+  Value mma(Value a, Value bFrag, Value acc);
+
+  Value extract(Value vec, int64_t x, int64_t y) {
+    return vector::ExtractOp::create(b, loc, vec, ArrayRef<int64_t>{x, y});
+  }
+
+  Value rescale(Value acc, Value c0, Value c1);
+
+  /// Reduces over the 4 lanes that share a row (xor 1, xor 2).
+  Value quadReduce(Value v, bool max);
+
+  void finalize(ArrayRef<Value> results);
+
+  OpBuilder &b;
+  Location loc;
+  AttentionOp op;
+  const AttentionBuffers &buf;
+  /// The tile sizes of the lowering config: query rows per CTA, keys per
+  /// kv step, warps.
+  const int64_t tileQ, tileK, numWarps;
+  ProblemShape shape;
+  Type elementType, f32;
+  int64_t headDim, headDimV, pitch, pitchV;
+  TilePosition pos;
+  Value tid, warp, lane, group, quad;
+  Value qShared, kShared, vShared;
+  /// The kv schedule: steps [0, tileCount), the tile of a step, and whether
+  /// a step's tile runs the mask-free code.
+  Value tileCount;
+  std::function<Value(Value)> tileAt;
+  std::function<Value(Value, Value)> isFullTile;
+  /// The sparse-softmax threshold of this sequence (null without).
+  Value sparseThreshold;
+  SmallVector<Value> qFrags;
+};
+
+} // namespace mlir::attn::sm80
+
+#endif // ATTN_LIB_CONVERSION_ATTNTOGPU_SM80KERNELBUILDER_H

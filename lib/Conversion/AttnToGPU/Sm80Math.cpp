@@ -1,0 +1,327 @@
+//===- Sm80Math.cpp - sm80 kernel: fragments, softmax, epilogue -----------===//
+
+#include "Sm80KernelBuilder.h"
+#include <cfloat>
+#include <cmath>
+
+using namespace mlir;
+using namespace mlir::attn;
+using namespace mlir::attn::sm80;
+
+/// Step t of the kv schedule (its tile was found when it was prefetched);
+/// returns the next loop state.
+SmallVector<Value> KernelBuilder::iteration(Value t, ArrayRef<Value> state) {
+  Value stage = arith::RemUIOp::create(b, loc, t, index(2));
+  Value nextStage = arith::SubIOp::create(b, loc, index(1), stage);
+  Value kt = state[state.size() - 2];
+  // Prefetch step t + 1 while this one is computed.
+  Value nextTile = loadKV(addIdx(t, index(1)), nextStage);
+  Value nextGroup = commitGroup();
+  nvgpu::DeviceAsyncWaitOp::create(b, loc, state.back(),
+                                   b.getI32IntegerAttr(1));
+  gpu::BarrierOp::create(b, loc);
+
+  // S = Q K^T for 8 key blocks of 8.
+  auto accType = VectorType::get({2, 2}, f32);
+  auto bType = VectorType::get({2, 2}, elementType);
+  Value zeroAcc = arith::ConstantOp::create(
+      b, loc, accType, DenseElementsAttr::get(accType, 0.0f));
+  Value kRow = arith::RemUIOp::create(b, loc, lane, index(8));
+  Value kCol = mulIdx(
+      arith::RemUIOp::create(
+          b, loc, arith::DivUIOp::create(b, loc, lane, index(8)), index(2)),
+      8);
+  SmallVector<Value> scores;
+  for (int64_t n = 0; n < tileK / 8; ++n) {
+    Value acc = zeroAcc;
+    for (int64_t kk = 0; kk < headDim / 16; ++kk) {
+      Value frag = nvgpu::LdMatrixOp::create(
+          b, loc, bType, kShared,
+          ValueRange{stage, addIdx(kRow, index(n * 8)),
+                     addIdx(kCol, index(kk * 16))},
+          false, 2);
+      acc = mma(qFrags[kk], frag, acc);
+    }
+    scores.push_back(acc);
+  }
+
+  // Full tiles and partial tiles run separate code: the full branch has
+  // no mask code at all (FA2's split of masked and unmasked iterations).
+  Value k0 = mulIdx(kt, tileK);
+  Value isFull = isFullTile(t, kt);
+  SmallVector<Value> carried(state.drop_back(2));
+  auto branch = scf::IfOp::create(b, loc, ValueRange(carried).getTypes(),
+                                  isFull, /*withElseRegion=*/true);
+  for (bool full : {true, false}) {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(full ? branch.thenBlock() : branch.elseBlock());
+    SmallVector<Value> yielded =
+        softmaxAndPV(scores, k0, /*partial=*/!full, carried, stage);
+    scf::YieldOp::create(b, loc, yielded);
+  }
+  SmallVector<Value> next(branch.getResults());
+  // Every warp is done with this stage before it is refilled.
+  gpu::BarrierOp::create(b, loc);
+  next.push_back(nextTile);
+  next.push_back(nextGroup);
+  return next;
+}
+
+/// The online-softmax update and O += P V for one tile; `state` is
+/// (m0, m1, l0, l1, O...). Returns the next state.
+SmallVector<Value> KernelBuilder::softmaxAndPV(ArrayRef<Value> scores, Value k0,
+                                               bool partial,
+                                               ArrayRef<Value> state,
+                                               Value stage) {
+  auto accType = VectorType::get({2, 2}, f32);
+  auto bType = VectorType::get({2, 2}, elementType);
+  Value zeroAcc = arith::ConstantOp::create(
+      b, loc, accType, DenseElementsAttr::get(accType, 0.0f));
+  // t = element(scale * s) * log2 e; keep[n][x][y] (null: kept).
+  SmallVector<Value> t;
+  SmallVector<std::array<Value, 4>> keep;
+  bool element = hasElementCode(op, partial);
+  TilePosition tilePos = pos;
+  tilePos.k0 = k0;
+  Value scaleLog2e = f(op.getEffectiveScale() * kLog2E);
+  for (size_t n = 0; n < scores.size(); ++n) {
+    std::array<Value, 4> flags = {};
+    if (!element && !partial) {
+      // Plain full tile: one vector multiply, nothing masked.
+      Value splat = vector::BroadcastOp::create(b, loc, accType, scaleLog2e);
+      t.push_back(arith::MulFOp::create(b, loc, scores[n], splat));
+      keep.push_back(flags);
+      continue;
+    }
+    Value tn = scores[n];
+    for (int x = 0; x < 2; ++x)
+      for (int y = 0; y < 2; ++y) {
+        Value s = extract(scores[n], x, y);
+        Value i = addIdx(pos.q0, addIdx(mulIdx(warp, kRowsPerWarp),
+                                        addIdx(group, index(8 * x))));
+        Value j = addIdx(k0, addIdx(index(8 * n + y), mulIdx(quad, 2)));
+        Value kept;
+        if (element) {
+          s = arith::MulFOp::create(b, loc, s, f(op.getEffectiveScale()));
+          std::tie(s, kept) =
+              emitElement(b, op, buf, tilePos, partial, s, i, j);
+          s = arith::MulFOp::create(b, loc, s, f(kLog2E));
+        } else {
+          s = arith::MulFOp::create(b, loc, s, scaleLog2e);
+        }
+        if (partial) {
+          Value inRange = arith::CmpIOp::create(
+              b, loc, arith::CmpIPredicate::slt, j, pos.seqK);
+          kept = kept ? Value(arith::AndIOp::create(b, loc, kept, inRange))
+                      : inRange;
+        }
+        flags[2 * x + y] = kept;
+        tn = vector::InsertOp::create(b, loc, s, tn, ArrayRef<int64_t>{x, y});
+      }
+    t.push_back(tn);
+    keep.push_back(flags);
+  }
+
+  // Online softmax for rows g (x = 0) and g + 8 (x = 1).
+  auto masked = [&](size_t n, int x, int y, Value v, Value otherwise) {
+    Value k = keep[n][2 * x + y];
+    return k ? Value(arith::SelectOp::create(b, loc, k, v, otherwise)) : v;
+  };
+  SmallVector<Value> next;
+  Value mNew[2], corr[2], apply[2] = {};
+  for (int x = 0; x < 2; ++x) {
+    Value rowMax = f(-FLT_MAX);
+    for (size_t n = 0; n < t.size(); ++n)
+      for (int y = 0; y < 2; ++y)
+        rowMax = arith::MaximumFOp::create(
+            b, loc, rowMax, masked(n, x, y, extract(t[n], x, y), f(-FLT_MAX)));
+    rowMax = quadReduce(rowMax, /*max=*/true);
+    mNew[x] = arith::MaximumFOp::create(b, loc, state[x], rowMax);
+    if (sparseThreshold) {
+      // Sparse softmax: a tile whose largest weight exp(max s - m') is
+      // below the threshold leaves the row's m, l and acc untouched.
+      apply[x] = arith::CmpFOp::create(
+          b, loc, arith::CmpFPredicate::OGE,
+          exp2(arith::SubFOp::create(b, loc, rowMax, mNew[x])),
+          sparseThreshold);
+      mNew[x] = arith::SelectOp::create(b, loc, apply[x], mNew[x], state[x]);
+    }
+    corr[x] = exp2(arith::SubFOp::create(b, loc, state[x], mNew[x]));
+  }
+  SmallVector<Value> probs;
+  Value rowSum[2] = {f(0.0), f(0.0)};
+  for (size_t n = 0; n < t.size(); ++n) {
+    Value p = zeroAcc;
+    for (int x = 0; x < 2; ++x)
+      for (int y = 0; y < 2; ++y) {
+        Value e =
+            exp2(arith::SubFOp::create(b, loc, extract(t[n], x, y), mNew[x]));
+        e = masked(n, x, y, e, f(0.0));
+        if (apply[x])
+          e = arith::SelectOp::create(b, loc, apply[x], e, f(0.0));
+        rowSum[x] = arith::AddFOp::create(b, loc, rowSum[x], e);
+        p = vector::InsertOp::create(b, loc, e, p, ArrayRef<int64_t>{x, y});
+      }
+    probs.push_back(p);
+  }
+  next.push_back(mNew[0]);
+  next.push_back(mNew[1]);
+  for (int x = 0; x < 2; ++x)
+    next.push_back(arith::AddFOp::create(
+        b, loc, arith::MulFOp::create(b, loc, state[2 + x], corr[x]),
+        rowSum[x]));
+
+  // O = O * corr + P V; the accumulators of key blocks 2kb and 2kb+1 are
+  // the A operand of k-block kb.
+  SmallVector<Value> outAcc;
+  for (int64_t nd = 0; nd < headDimV / 8; ++nd)
+    outAcc.push_back(rescale(state[4 + nd], corr[0], corr[1]));
+  auto aType = VectorType::get({4, 2}, elementType);
+  Value vRow = arith::RemUIOp::create(b, loc, lane, index(16));
+  Value zeroA = arith::ConstantOp::create(
+      b, loc, aType,
+      DenseElementsAttr::get(
+          aType,
+          APFloat::getZero(cast<FloatType>(elementType).getFloatSemantics())));
+  for (int64_t kb = 0; kb < tileK / 16; ++kb) {
+    Value a = zeroA;
+    int64_t slot = 0;
+    for (int64_t half = 0; half < 2; ++half)
+      for (int x = 0; x < 2; ++x) {
+        Value pair = vector::ExtractOp::create(b, loc, probs[2 * kb + half],
+                                               ArrayRef<int64_t>{x});
+        Value narrow = arith::TruncFOp::create(
+            b, loc, VectorType::get({2}, elementType), pair);
+        a = vector::InsertOp::create(b, loc, narrow, a,
+                                     ArrayRef<int64_t>{slot++});
+      }
+    for (int64_t nd = 0; nd < headDimV / 8; ++nd) {
+      Value frag = nvgpu::LdMatrixOp::create(
+          b, loc, bType, vShared,
+          ValueRange{stage, addIdx(vRow, index(kb * 16)), index(nd * 8)}, true,
+          2);
+      outAcc[nd] = mma(a, frag, outAcc[nd]);
+    }
+  }
+  next.append(outAcc.begin(), outAcc.end());
+  return next;
+}
+
+/// acc += a * b on one m16n8k16 tensor-core tile (a: 4x2, b: 2x2 of the
+/// element type, acc: 2x2 f32 per thread). f16 goes through
+/// nvgpu.mma.sync; nvgpu cannot type bf16 operands, so bf16 goes straight
+/// to nvvm.mma.sync on the same register fragments reinterpreted as i32
+/// pairs (the PTX instruction's own operand form).
+Value KernelBuilder::mma(Value a, Value bFrag, Value acc) {
+  if (elementType.isF16())
+    return nvgpu::MmaSyncOp::create(b, loc, a, bFrag, acc,
+                                    ArrayRef<int64_t>{16, 8, 16});
+  auto packed = [&](Value fragment, int64_t rows) {
+    SmallVector<Value> regs;
+    for (int64_t r = 0; r < rows; ++r)
+      regs.push_back(LLVM::BitcastOp::create(
+          b, loc, b.getI32Type(),
+          vector::ExtractOp::create(b, loc, fragment, ArrayRef<int64_t>{r})));
+    return regs;
+  };
+  SmallVector<Value> c;
+  for (int x = 0; x < 2; ++x)
+    for (int y = 0; y < 2; ++y)
+      c.push_back(extract(acc, x, y));
+  auto resultType = LLVM::LLVMStructType::getLiteral(b.getContext(),
+                                                     SmallVector<Type>(4, f32));
+  Value d = NVVM::MmaOp::create(
+      b, loc, resultType, packed(a, 4), packed(bFrag, 2), c,
+      ArrayRef<int64_t>{16, 8, 16}, std::nullopt, std::nullopt,
+      std::array<NVVM::MMATypes, 2>{NVVM::MMATypes::bf16, NVVM::MMATypes::bf16},
+      std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
+                                     NVVM::MMALayout::col});
+  for (int x = 0; x < 2; ++x)
+    for (int y = 0; y < 2; ++y)
+      acc = vector::InsertOp::create(
+          b, loc,
+          LLVM::ExtractValueOp::create(b, loc, d, ArrayRef<int64_t>{2 * x + y}),
+          acc, ArrayRef<int64_t>{x, y});
+  return acc;
+}
+
+Value KernelBuilder::rescale(Value acc, Value c0, Value c1) {
+  for (int x = 0; x < 2; ++x)
+    for (int y = 0; y < 2; ++y)
+      acc = vector::InsertOp::create(
+          b, loc,
+          arith::MulFOp::create(b, loc, extract(acc, x, y), x ? c1 : c0), acc,
+          ArrayRef<int64_t>{x, y});
+  return acc;
+}
+
+/// Reduces over the 4 lanes that share a row (xor 1, xor 2).
+Value KernelBuilder::quadReduce(Value v, bool max) {
+  for (int32_t offset : {1, 2}) {
+    Value other =
+        gpu::ShuffleOp::create(b, loc, v, offset, 32, gpu::ShuffleMode::XOR)
+            .getShuffleResult();
+    v = max ? Value(arith::MaximumFOp::create(b, loc, v, other))
+            : Value(arith::AddFOp::create(b, loc, v, other));
+  }
+  return v;
+}
+
+void KernelBuilder::finalize(ArrayRef<Value> results) {
+  Value m[2] = {results[0], results[1]};
+  Value l[2] = {quadReduce(results[2], false), quadReduce(results[3], false)};
+  Value factor[2] = {f(1.0), f(1.0)};
+  if (buf.sinks) {
+    Value sink = memref::LoadOp::create(b, loc, buf.sinks, ValueRange{pos.h});
+    if (!sink.getType().isF32())
+      sink = arith::ExtFOp::create(b, loc, f32, sink);
+    Value ts = arith::MulFOp::create(b, loc, sink, f(kLog2E));
+    for (int x = 0; x < 2; ++x) {
+      Value mNew = arith::MaximumFOp::create(b, loc, m[x], ts);
+      factor[x] = exp2(arith::SubFOp::create(b, loc, m[x], mNew));
+      l[x] = arith::AddFOp::create(
+          b, loc, arith::MulFOp::create(b, loc, l[x], factor[x]),
+          exp2(arith::SubFOp::create(b, loc, ts, mNew)));
+      m[x] = mNew;
+    }
+  }
+  for (int x = 0; x < 2; ++x) {
+    Value row = addIdx(pos.q0, addIdx(mulIdx(warp, kRowsPerWarp),
+                                      addIdx(group, index(8 * x))));
+    // Rows past seqused_q (inside the sequence's rows) keep no key.
+    Value inside = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, row,
+                                         pos.layoutSeqQ);
+    Value any = arith::AndIOp::create(
+        b, loc,
+        arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, l[x], f(0.0)),
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, row,
+                              pos.seqQ));
+    Value inverse = arith::SelectOp::create(
+        b, loc, any, arith::DivFOp::create(b, loc, factor[x], l[x]), f(0.0));
+    auto ifOp = scf::IfOp::create(b, loc, inside, /*withElse=*/false);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(ifOp.thenBlock());
+    for (int64_t nd = 0; nd < headDimV / 8; ++nd)
+      for (int y = 0; y < 2; ++y) {
+        Value col = addIdx(index(nd * 8 + y), mulIdx(quad, 2));
+        Value value = arith::MulFOp::create(
+            b, loc, extract(results[4 + nd], x, y), inverse);
+        value = arith::TruncFOp::create(b, loc, elementType, value);
+        memref::StoreOp::create(b, loc, value, buf.out,
+                                rowIndices(pos.qStart, row, pos.h, col));
+      }
+    if (buf.lse) {
+      Value isLeader = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                                             quad, index(0));
+      auto leader = scf::IfOp::create(b, loc, isLeader, false);
+      b.setInsertionPointToStart(leader.thenBlock());
+      Value lse = arith::MulFOp::create(
+          b, loc, arith::AddFOp::create(b, loc, m[x], log2(l[x])), f(kLn2));
+      lse = arith::SelectOp::create(b, loc, any, lse, f(-INFINITY));
+      SmallVector<Value> at = {pos.h, addIdx(pos.qStart, row)};
+      if (!op.isVarlen())
+        at = {pos.b, pos.h, row};
+      memref::StoreOp::create(b, loc, lse, buf.lse, at);
+    }
+  }
+}

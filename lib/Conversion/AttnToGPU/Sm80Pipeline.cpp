@@ -1,0 +1,308 @@
+//===- Sm80Pipeline.cpp - sm80 kernel: set-up, schedule, copies -----------===//
+
+#include "Sm80KernelBuilder.h"
+#include "attn/Analysis/TileClassification.h"
+
+#include <cfloat>
+
+using namespace mlir;
+using namespace mlir::attn;
+using namespace mlir::attn::sm80;
+
+void KernelBuilder::build() {
+  f32 = b.getF32Type();
+  Value tid = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
+  warp = arith::DivUIOp::create(b, loc, tid, index(32));
+  lane = arith::RemUIOp::create(b, loc, tid, index(32));
+  group = arith::DivUIOp::create(b, loc, lane, index(4));
+  quad = arith::RemUIOp::create(b, loc, lane, index(4));
+  this->tid = tid;
+
+  pos.b = gpu::BlockIdOp::create(b, loc, gpu::Dimension::z);
+  pos.h = gpu::BlockIdOp::create(b, loc, gpu::Dimension::y);
+  pos.hk = arith::DivUIOp::create(b, loc, pos.h,
+                                  index(shape.headsQ / shape.headsKV));
+  Value qt = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
+  pos.q0 = arith::MulIOp::create(b, loc, qt, index(tileQ));
+  pos.maskBase = index(0);
+  // Varlen: the grid covers the longest possible sequence (all T rows)
+  // for each of B + 1 batch slots; CTAs past the batch or past their
+  // sequence's rows leave at once. Rows in [seqused_q, len) are still
+  // written (out 0, lse -inf).
+  if (op.isVarlen()) {
+    Value batch = arith::SubIOp::create(
+        b, loc, memref::DimOp::create(b, loc, buf.cuSeqlensQ, 0), index(1));
+    exitUnless(
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, pos.b, batch));
+  }
+  emitSequenceBounds(b, loc, op, buf, pos);
+  if (op.isVarlen())
+    exitUnless(arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, pos.q0,
+                                     pos.layoutSeqQ));
+  sparseThreshold = emitSparseThreshold(b, loc, op, pos);
+
+  createSharedViews();
+  loadTile(buf.q, qShared, nullptr, tileQ, headDim, pos.h, pos.qStart, pos.q0,
+           pos.seqQ);
+  Value qGroup = commitGroup();
+
+  if (op.getBlockSparseAttr())
+    scheduleListedBlocks();
+  else
+    scheduleKvRange();
+  // A tile wholly past seqused_q attends to nothing.
+  tileCount = arith::SelectOp::create(
+      b, loc,
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, pos.q0,
+                            pos.seqQ),
+      tileCount, index(0));
+
+  // Prologue: the first K/V tile into stage 0.
+  Value firstTile = loadKV(index(0), index(0));
+  Value kvGroup = commitGroup();
+  nvgpu::DeviceAsyncWaitOp::create(b, loc, qGroup, b.getI32IntegerAttr(1));
+  gpu::BarrierOp::create(b, loc);
+  loadQFragments();
+
+  // Loop state: m and l for rows g and g + 8, the O accumulators, the
+  // tile of the current step and its cp.async group.
+  SmallVector<Value> init = {f(-FLT_MAX), f(-FLT_MAX), f(0.0), f(0.0)};
+  auto accType = VectorType::get({2, 2}, f32);
+  Value zeroAcc = arith::ConstantOp::create(
+      b, loc, accType, DenseElementsAttr::get(accType, 0.0f));
+  for (int64_t n = 0; n < headDimV / 8; ++n)
+    init.push_back(zeroAcc);
+  init.push_back(firstTile);
+  init.push_back(kvGroup);
+  auto loop = scf::ForOp::create(b, loc, index(0), tileCount, index(1), init);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(loop.getBody());
+    SmallVector<Value> state(loop.getRegionIterArgs());
+    SmallVector<Value> next = iteration(loop.getInductionVar(), state);
+    scf::YieldOp::create(b, loc, next);
+  }
+  SmallVector<Value> results(loop.getResults());
+  finalize(results);
+}
+
+/// The kv tiles the mask analysis keeps for this query tile, in order:
+/// step t visits tile ktLo + t; tiles inside the full interval (and not
+/// ragged: the zero-filled padding keys of a ragged tile must be masked)
+/// run the mask-free code.
+void KernelBuilder::scheduleKvRange() {
+  IndexArith arith{b, loc};
+  Value q1 =
+      minIdx(arith::AddIOp::create(b, loc, pos.q0, index(tileQ)), pos.seqQ);
+  RowTileKeys<Value> keys =
+      analyzeRowTile(arith, op.getMasksAttr(), pos.q0, q1, pos.seqQ, pos.seqK);
+  Value liveLo = maxIdx(*keys.live.lo, index(0));
+  Value liveHi = minIdx(*keys.live.hi, pos.seqK);
+  Value ktLo = arith::FloorDivSIOp::create(b, loc, liveLo, index(tileK));
+  Value ktHi =
+      maxIdx(ktLo, arith::CeilDivSIOp::create(b, loc, liveHi, index(tileK)));
+  Value fullLo = ktLo, fullHi = ktLo;
+  if (keys.full) {
+    fullLo = minIdx(
+        maxIdx(arith::CeilDivSIOp::create(b, loc, *keys.full->lo, index(tileK)),
+               ktLo),
+        ktHi);
+    Value hi = minIdx(*keys.full->hi, pos.seqK);
+    fullHi = minIdx(
+        maxIdx(arith::FloorDivSIOp::create(b, loc, hi, index(tileK)), fullLo),
+        ktHi);
+  }
+  tileCount = arith::SubIOp::create(b, loc, ktHi, ktLo);
+  tileAt = [this, ktLo](Value t) { return addIdx(ktLo, t); };
+  isFullTile = [this, fullLo, fullHi](Value, Value kt) -> Value {
+    return arith::AndIOp::create(
+        b, loc,
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge, kt, fullLo),
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, kt, fullHi));
+  };
+}
+
+/// Block-sparse (FlexAttention BlockMask): the kv blocks listed for this
+/// tile's query block, partial ones first (masks evaluated), then the full
+/// ones (no mask code unless ragged). A block of kv_block keys is
+/// kv_block / block_k consecutive tiles; step t maps to a listed block and a
+/// tile inside it.
+void KernelBuilder::scheduleListedBlocks() {
+  BlockSparseAttr blocks = op.getBlockSparseAttr();
+  int64_t ratio = blocks.getKvBlock() / tileK;
+  Value qb = arith::DivUIOp::create(b, loc, pos.q0, index(blocks.getQBlock()));
+  // Captured by value: tileAt and isFullTile run after this returns.
+  auto at = [=, this](Value memref, Value last) {
+    SmallVector<Value> idx = {emitBroadcastIndex(b, loc, memref, 0, pos.b),
+                              emitBroadcastIndex(b, loc, memref, 1, pos.h), qb};
+    if (last)
+      idx.push_back(last);
+    return idx;
+  };
+  auto loadIdx = [this](Value memref, ArrayRef<Value> idx) -> Value {
+    return arith::IndexCastOp::create(
+        b, loc, b.getIndexType(), memref::LoadOp::create(b, loc, memref, idx));
+  };
+  // Tiles listed: a corrupt count is clamped to the list's columns.
+  auto listedTiles = [&](Value counts, Value indices) -> Value {
+    if (!counts)
+      return index(0);
+    Value n = loadIdx(counts, at(counts, nullptr));
+    Value columns = memref::DimOp::create(b, loc, indices, 3);
+    return mulIdx(maxIdx(minIdx(n, columns), index(0)), ratio);
+  };
+  Value partialTiles = listedTiles(buf.kvNumBlocks, buf.kvIndices);
+  tileCount =
+      addIdx(partialTiles, listedTiles(buf.fullKvNumBlocks, buf.fullKvIndices));
+  Value lastTile = arith::CeilDivSIOp::create(b, loc, pos.seqK, index(tileK));
+  Value count = tileCount;
+  tileAt = [=, this](Value t) -> Value {
+    // Step t reads its list entry only when t < count; a step past the
+    // end (the prefetch after the last tile) maps to the empty tile at Sk.
+    auto lookup = [&](Value indices, Value tt) -> Value {
+      Value block = loadIdx(
+          indices,
+          at(indices, arith::DivUIOp::create(b, loc, tt, index(ratio))));
+      return addIdx(mulIdx(block, ratio),
+                    arith::RemUIOp::create(b, loc, tt, index(ratio)));
+    };
+    Value inPartial = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt,
+                                            t, partialTiles);
+    Value inList =
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, t, count);
+    auto outer = scf::IfOp::create(b, loc, b.getIndexType(), inPartial,
+                                   /*withElseRegion=*/true);
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(outer.thenBlock());
+      scf::YieldOp::create(b, loc, lookup(buf.kvIndices, t));
+      b.setInsertionPointToStart(outer.elseBlock());
+      Value result = lastTile;
+      if (buf.fullKvIndices) {
+        auto inner = scf::IfOp::create(b, loc, b.getIndexType(), inList,
+                                       /*withElseRegion=*/true);
+        b.setInsertionPointToStart(inner.thenBlock());
+        scf::YieldOp::create(
+            b, loc,
+            lookup(buf.fullKvIndices,
+                   arith::SubIOp::create(b, loc, t, partialTiles)));
+        b.setInsertionPointToStart(inner.elseBlock());
+        scf::YieldOp::create(b, loc, lastTile);
+        b.setInsertionPointAfter(inner);
+        result = inner.getResult(0);
+      }
+      scf::YieldOp::create(b, loc, result);
+    }
+    // A listed block outside the sequence would read out of bounds.
+    return maxIdx(minIdx(outer.getResult(0), lastTile), index(0));
+  };
+  isFullTile = [=, this](Value t, Value kt) -> Value {
+    Value end = mulIdx(addIdx(kt, index(1)), tileK);
+    return arith::AndIOp::create(
+        b, loc,
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge, t,
+                              partialTiles),
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sle, end,
+                              pos.seqK));
+  };
+}
+
+void KernelBuilder::createSharedViews() {
+  auto workgroup =
+      gpu::AddressSpaceAttr::get(b.getContext(), gpu::AddressSpace::Workgroup);
+  auto bytesType = MemRefType::get({ShapedType::kDynamic}, b.getI8Type(),
+                                   MemRefLayoutAttrInterface{}, workgroup);
+  Value smem = gpu::DynamicSharedMemoryOp::create(b, loc, bytesType);
+  auto view = [&](ArrayRef<int64_t> dims, int64_t offsetBytes) -> Value {
+    auto type = MemRefType::get(dims, elementType, MemRefLayoutAttrInterface{},
+                                workgroup);
+    return memref::ViewOp::create(b, loc, type, smem, index(offsetBytes),
+                                  ValueRange{});
+  };
+  int64_t tileBytes = tileQ * pitch * 2;
+  qShared = view({tileQ, pitch}, 0);
+  kShared = view({2, tileK, pitch}, tileBytes);
+  vShared = view({2, tileK, pitchV}, tileBytes + 2 * tileK * pitch * 2);
+}
+
+/// Continues only where `cond` holds: the rest of the kernel body is built
+/// inside an scf.if (a CTA with nothing to do returns at once).
+void KernelBuilder::exitUnless(Value cond) {
+  auto ifOp = scf::IfOp::create(b, loc, cond, /*withElseRegion=*/false);
+  b.setInsertionPointToStart(ifOp.thenBlock());
+}
+
+/// Indices of (sequence row `row`, head, column) in a [B, S, H, D] or
+/// [B, H, S, D] tensor, or in a packed varlen [T, H, D] one whose sequence
+/// starts at `start`.
+SmallVector<Value> KernelBuilder::rowIndices(Value start, Value row, Value head,
+                                             Value col) {
+  if (op.isVarlen())
+    return {addIdx(start, row), head, col};
+  if (op.getLayout() == Layout::bhsd)
+    return {pos.b, head, row, col};
+  return {pos.b, row, head, col};
+}
+
+/// Copies rows [row0, row0 + tileRows) of head `head` of the sequence
+/// starting at packed row `start` of `src` (`dim` columns; zero-filling rows
+/// at or past `rows`) into `dst` (2-D, or stage `stage` of a 3-D buffer), 16
+/// bytes per cp.async.
+void KernelBuilder::loadTile(Value src, Value dst, Value stage,
+                             int64_t tileRows, int64_t dim, Value head,
+                             Value start, Value row0, Value rows) {
+  int64_t chunksPerRow = dim / 8;
+  int64_t perThread = tileRows * chunksPerRow / (numWarps * 32);
+  for (int64_t it = 0; it < perThread; ++it) {
+    Value chunk = addIdx(tid, index(it * numWarps * 32));
+    Value r = arith::DivUIOp::create(b, loc, chunk, index(chunksPerRow));
+    Value col =
+        mulIdx(arith::RemUIOp::create(b, loc, chunk, index(chunksPerRow)), 8);
+    Value row = addIdx(row0, r);
+    Value inside =
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, row, rows);
+    // Out-of-range rows read nothing (zero fill) from a clamped address.
+    Value safeRow = arith::SelectOp::create(b, loc, inside, row, index(0));
+    Value count = arith::SelectOp::create(b, loc, inside, index(8), index(0));
+    SmallVector<Value> dstIdx;
+    if (stage)
+      dstIdx.push_back(stage);
+    dstIdx.append({r, col});
+    nvgpu::DeviceAsyncCopyOp::create(
+        b, loc, nvgpu::DeviceAsyncTokenType::get(b.getContext()), dst, dstIdx,
+        src, rowIndices(start, safeRow, head, col), b.getIndexAttr(8), count,
+        /*bypassL1=*/b.getUnitAttr());
+  }
+}
+
+Value KernelBuilder::commitGroup() {
+  return nvgpu::DeviceAsyncCreateGroupOp::create(
+      b, loc, nvgpu::DeviceAsyncTokenType::get(b.getContext()), ValueRange{});
+}
+
+/// K and V of the tile of step `t` into `stage`; a step past the last is
+/// zero-filled (keeps one group per iteration, so the wait count is fixed).
+/// Returns the tile.
+Value KernelBuilder::loadKV(Value t, Value stage) {
+  Value kt = tileAt(t);
+  Value row0 = mulIdx(kt, tileK);
+  Value live =
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, t, tileCount);
+  Value rows = arith::SelectOp::create(b, loc, live, pos.seqK, index(0));
+  loadTile(buf.k, kShared, stage, tileK, headDim, pos.hk, pos.kStart, row0,
+           rows);
+  loadTile(buf.v, vShared, stage, tileK, headDimV, pos.hk, pos.kStart, row0,
+           rows);
+  return kt;
+}
+
+void KernelBuilder::loadQFragments() {
+  auto fragType = VectorType::get({4, 2}, elementType);
+  Value row = addIdx(mulIdx(warp, kRowsPerWarp),
+                     arith::RemUIOp::create(b, loc, lane, index(16)));
+  Value colHalf = mulIdx(arith::DivUIOp::create(b, loc, lane, index(16)), 8);
+  for (int64_t kk = 0; kk < headDim / 16; ++kk)
+    qFrags.push_back(nvgpu::LdMatrixOp::create(
+        b, loc, fragType, qShared,
+        ValueRange{row, addIdx(colHalf, index(kk * 16))}, false, 4));
+}
