@@ -10,21 +10,23 @@
 // RUN: not attn-opt %s --split-input-file --attn-gpu-kernels="chip=sm_90 block-q=40" 2>&1 | FileCheck %s --check-prefix=BADQ
 // RUN: not attn-opt %s --split-input-file --attn-gpu-kernels="chip=sm_90 block-q=128 block-k=16" 2>&1 | FileCheck %s --check-prefix=SPLIT
 
-// d256 on sm_90: 64-key tiles fit 227 KiB, (64 + 128)(264)2 + 128(264)2 =
-// 168960 bytes. On sm_86 (99 KiB) the 32-key tile is chosen: 101376 bytes.
-// Forced 128 x 32 on sm_90: (128 + 64)(264)2 + 64(264)2 = 135168 bytes and
-// 256 threads; a forced 64-key tile on sm_86 does not fit.
+// d256 takes the measured preference for wide heads (bench/gpu_configs.py
+// on an H100): 128 query rows (8 warps) x 32 keys, (128 + 64)(264)2 +
+// 64(264)2 = 135168 bytes on sm_90. On sm_86 (99 KiB) that does not fit and
+// the 16-key tile does: (128 + 32)(264)2 + 32(264)2 = 101376. A forced
+// 64-key tile on sm_86 fits with neither 128 nor 64 query rows.
 // SM90-LABEL: gpu.func @d256_kernel
-// SM90-SAME: attn.lowering_config = #attn.lowering_config<strategy = sm80, block_q = 64, block_k = 64, warps = 4>
-// SM90-SAME: attn.shared_bytes = 168960
+// SM90-SAME: attn.block = array<i64: 256, 1, 1>, attn.grid = array<i64: 0, 1, 128, -1, 0, 2, 0, 0, 1>
+// SM90-SAME: attn.lowering_config = #attn.lowering_config<strategy = sm80, block_q = 128, block_k = 32, warps = 8>
+// SM90-SAME: attn.shared_bytes = 135168
 // SM86-LABEL: gpu.func @d256_kernel
-// SM86-SAME: attn.lowering_config = #attn.lowering_config<strategy = sm80, block_q = 64, block_k = 32, warps = 4>
+// SM86-SAME: attn.lowering_config = #attn.lowering_config<strategy = sm80, block_q = 128, block_k = 16, warps = 8>
 // SM86-SAME: attn.shared_bytes = 101376
 // FORCED-LABEL: gpu.func @d256_kernel
 // FORCED-SAME: attn.block = array<i64: 256, 1, 1>, attn.grid = array<i64: 0, 1, 128, -1, 0, 2, 0, 0, 1>
 // FORCED-SAME: attn.lowering_config = #attn.lowering_config<strategy = sm80, block_q = 128, block_k = 32, warps = 8>
 // FORCED-SAME: attn.shared_bytes = 135168
-// TOOBIG: error: attn-gpu-kernels: head dims 256/256 with block_q = 64, block_k = 64 need 168960 bytes of shared memory, more than sm_86 offers (101376)
+// TOOBIG: error: attn-gpu-kernels: head dims 256/256 with block_q = 128, block_k = 64 need 202752 bytes of shared memory, more than sm_86 offers (101376)
 // BADQ: error: attn-gpu-kernels: block_q must be a positive multiple of 16 (16 query rows per warp), got 40
 // A 16 x 192 K/V tile is 384 16-byte copies: not a multiple of 256 threads.
 // SPLIT: error: attn-gpu-kernels: block_q = 128, block_k = 16: a 16 x 192 K/V tile does not split over 256 threads
@@ -35,13 +37,13 @@ func.func @d256(%q: tensor<1x64x2x256xbf16>) -> tensor<1x64x2x256xbf16> {
 
 // -----
 
-// DeepSeek's 192/128: (64 + 128)(200)2 + 128(136)2 = 111616 bytes on sm_90;
-// on sm_86 the 32-key tile: (64 + 64)(200)2 + 64(136)2 = 68608.
+// DeepSeek's 192/128, 128 x 32 tiles: (128 + 64)(200)2 + 64(136)2 = 94208
+// bytes, within both chips.
 // SM90-LABEL: gpu.func @d192_dv128_kernel
-// SM90-SAME: attn.shared_bytes = 111616
+// SM90-SAME: block_q = 128, block_k = 32
+// SM90-SAME: attn.shared_bytes = 94208
 // SM86-LABEL: gpu.func @d192_dv128_kernel
-// SM86-SAME: block_k = 32
-// SM86-SAME: attn.shared_bytes = 68608
+// SM86-SAME: attn.shared_bytes = 94208
 func.func @d192_dv128(%q: tensor<1x64x2x192xf16>, %v: tensor<1x64x2x128xf16>) -> tensor<1x64x2x128xf16> {
   %o = attn.attention %q, %q, %v : tensor<1x64x2x192xf16>, tensor<1x64x2x192xf16>, tensor<1x64x2x128xf16> -> tensor<1x64x2x128xf16>
   return %o : tensor<1x64x2x128xf16>

@@ -98,31 +98,39 @@ std::string configReason(AttentionOp op, const GpuTarget &target,
   return "";
 }
 
+/// The preferred (block_q, block_k) for the larger head dim, measured on an
+/// H100 (bench/gpu_configs.py, docs/perf-log.md 2026-11-23): small heads
+/// keep 64-key tiles; wider ones trade key-tile length for shared memory
+/// (two CTAs per SM) and, past 128, 8 warps per CTA.
+std::pair<int64_t, int64_t> preferredTiles(int64_t headDim) {
+  if (headDim <= 64)
+    return {64, 64};
+  if (headDim <= 128)
+    return {64, 32};
+  return {128, 32};
+}
+
 /// The lowering config for `op` on `target`: the forced tile sizes where
-/// given (0: choose), else 64 query rows (4 warps; fewer where a block-sparse
-/// q_block is smaller) and the largest key tile of 64, 32, 16 that fits the
-/// chip and divides a block-sparse kv_block (a sparse-softmax op's tile is
-/// its kv_block). Fails with the reason the preferred candidate failed.
+/// given (0: choose); else the measured preference for the head dims, then
+/// smaller tiles (64 or fewer query rows, 64/32/16 keys) until one fits the
+/// chip and the block-sparse / sparse-softmax blocks (a block-sparse
+/// q_block caps the query tile; a sparse-softmax op's key tile is its
+/// kv_block). Fails with the reason the preferred candidate failed.
 FailureOr<LoweringConfigAttr>
 chooseConfig(AttentionOp op, const GpuTarget &target, int64_t forcedBlockQ,
              int64_t forcedBlockK, std::string &why) {
+  ProblemShape shape = op.getProblemShape();
   BlockSparseAttr blocks = op.getBlockSparseAttr();
-  int64_t blockQ = 4 * kRowsPerWarp;
-  if (blocks && blocks.getQBlock() % blockQ)
-    blockQ = std::gcd(blocks.getQBlock(), blockQ);
+  auto [preferQ, preferK] =
+      preferredTiles(std::max(shape.headDim, shape.headDimV));
+  SmallVector<int64_t> queryTiles = {preferQ, 64};
+  if (blocks)
+    queryTiles = {std::gcd(blocks.getQBlock(), preferQ),
+                  std::gcd(blocks.getQBlock(), int64_t(64))};
   if (forcedBlockQ)
-    blockQ = forcedBlockQ;
-  if (blockQ <= 0 || blockQ % kRowsPerWarp) {
-    why = "block_q must be a positive multiple of 16 (16 query rows per "
-          "warp), got " +
-          std::to_string(blockQ) +
-          (blocks ? " (from block_sparse q_block " +
-                        std::to_string(blocks.getQBlock()) + ")"
-                  : std::string());
-    return failure();
-  }
+    queryTiles = {forcedBlockQ};
   SmallVector<int64_t> keyTiles;
-  for (int64_t tile : {64, 32, 16})
+  for (int64_t tile : {preferK, int64_t(64), int64_t(32), int64_t(16)})
     if (!blocks || blocks.getKvBlock() % tile == 0)
       keyTiles.push_back(tile);
   if (SparseSoftmaxAttr sparse = op.getSparseSoftmaxAttr())
@@ -132,21 +140,32 @@ chooseConfig(AttentionOp op, const GpuTarget &target, int64_t forcedBlockQ,
   if (keyTiles.empty())
     keyTiles = {16}; // reports why the smallest tile does not fit
   std::string first;
-  for (int64_t blockK : keyTiles) {
-    if (blockK <= 0 || blockK % 16) {
-      why = "the key tile (block_k, or a sparse_softmax kv_block) must be a "
-            "positive multiple of 16, got " +
-            std::to_string(blockK);
+  for (int64_t blockQ : queryTiles) {
+    if (blockQ <= 0 || blockQ % kRowsPerWarp) {
+      why = "block_q must be a positive multiple of 16 (16 query rows per "
+            "warp), got " +
+            std::to_string(blockQ) +
+            (blocks ? " (from block_sparse q_block " +
+                          std::to_string(blocks.getQBlock()) + ")"
+                    : std::string());
       return failure();
     }
-    auto config =
-        LoweringConfigAttr::get(op.getContext(), GpuStrategy::sm80, blockQ,
-                                blockK, blockQ / kRowsPerWarp);
-    std::string reason = configReason(op, target, config);
-    if (reason.empty())
-      return config;
-    if (first.empty())
-      first = reason;
+    for (int64_t blockK : keyTiles) {
+      if (blockK <= 0 || blockK % 16) {
+        why = "the key tile (block_k, or a sparse_softmax kv_block) must be "
+              "a positive multiple of 16, got " +
+              std::to_string(blockK);
+        return failure();
+      }
+      auto config =
+          LoweringConfigAttr::get(op.getContext(), GpuStrategy::sm80, blockQ,
+                                  blockK, blockQ / kRowsPerWarp);
+      std::string reason = configReason(op, target, config);
+      if (reason.empty())
+        return config;
+      if (first.empty())
+        first = reason;
+    }
   }
   why = first;
   return failure();
