@@ -99,11 +99,12 @@ std::string configReason(AttentionOp op, const GpuTarget &target,
 }
 
 /// The preferred (block_q, block_k) for the larger head dim, measured on an
-/// H100 (bench/gpu_configs.py, docs/perf-log.md 2026-11-23): small heads
-/// keep 64-key tiles; wider ones trade key-tile length for shared memory
-/// (two CTAs per SM) and, past 128, 8 warps per CTA.
+/// H100 (bench/gpu_configs.py and bench/gpu_bench.py, docs/perf-log.md
+/// 2026-11-23): heads up to 96 keep 64-key tiles; wider ones trade
+/// key-tile length for shared memory (two CTAs per SM) and, past 128, 8
+/// warps per CTA.
 std::pair<int64_t, int64_t> preferredTiles(int64_t headDim) {
-  if (headDim <= 64)
+  if (headDim <= 96)
     return {64, 64};
   if (headDim <= 128)
     return {64, 32};
