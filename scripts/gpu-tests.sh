@@ -6,7 +6,7 @@
 #   /usr/bin/python3 bench/gpu_bench.py --compile
 #   /usr/bin/python3 python/tests/gpu/prebuild.py build/python_kernels
 # Carry: build/lib/libAttnRuntime.so build/test/GPU build/examples
-#        build/gpu_suite build/gpu_bench build/python_kernels
+#        build/gpu_suite build/gpu_bench build/gpu_bench_flex build/python_kernels
 # `bash scripts/gpu-tests.sh` runs the tests; add `--bench [plot.png]` to
 # time the kernels too. The C++ tests skip cleanly where there is no driver
 # or GPU (as in CI).

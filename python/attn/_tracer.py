@@ -282,7 +282,8 @@ def _is_array(x):
 
 
 def _rebind(fn, tracer):
-    """fn with captured arrays (closure cells and globals it names) replaced."""
+    """fn with captured arrays (closure cells and globals it names) replaced
+    by tracer.capture(array) (anything with a `capture` method)."""
     if not isinstance(fn, types.FunctionType):
         raise TraceError(f"score_mod / mask_mod must be a Python function, got {type(fn).__name__}")
     closure = None
@@ -303,6 +304,47 @@ def _rebind(fn, tracer):
         globs = dict(globs)
         globs.update(replaced)
     return types.FunctionType(fn.__code__, globs, fn.__name__, fn.__defaults__, closure)
+
+
+class _SafeArray:
+    """A captured 1-D array read with the kernels' semantics: an index out of
+    range reads 0 (AttnOps.td, "Regions") instead of raising or, on the GPU,
+    tripping a device-side assert that would poison the CUDA context."""
+
+    def __init__(self, array):
+        self.array = array
+
+    def __getitem__(self, index):
+        a = self.array
+        n = a.shape[0]
+        if type(a).__module__.split(".")[0] == "torch":
+            import torch
+            index = torch.as_tensor(index, device=a.device)
+            inside = (index >= 0) & (index < n)
+            if n == 0:
+                return torch.zeros(index.shape, dtype=a.dtype, device=a.device)
+            return torch.where(inside, a[index.clamp(0, n - 1)], torch.zeros((), dtype=a.dtype,
+                                                                            device=a.device))
+        import numpy as np
+        index = np.asarray(index)
+        inside = (index >= 0) & (index < n)
+        if n == 0:
+            return np.zeros(index.shape, a.dtype)
+        return np.where(inside, a[np.clip(index, 0, n - 1)], np.zeros((), a.dtype))
+
+
+class _SafeReads:
+    """For _rebind: wraps each captured array in _SafeArray."""
+
+    @staticmethod
+    def capture(array):
+        return _SafeArray(array)
+
+
+def bounds_safe(fn):
+    """fn with its captured 1-D arrays read as the compiled kernels read them
+    (out of range -> 0), for evaluating a mask_mod eagerly."""
+    return _rebind(fn, _SafeReads())
 
 
 def captures_device_tensor(fn, depth=0):

@@ -70,8 +70,25 @@ def flex_attention(query, key, value, score_mod=None, block_mask=None, scale=Non
                              f"KV_LEN={block_mask.key_len}, but the inputs have "
                              f"Sq={sq}, Sk={key.shape[2]}")
         masks, mask_mod = block_mask.masks, block_mask.mask_mod
-    block_sparse, lists = None, {}
-    if block_mask is not None and not block_mask.derived and not block_mask.mask_matrix.all():
+    block_sparse, lists, full_blocks = None, {}, False
+    if block_mask is not None and block_mask.mask_mod is not None and block_mask.derived:
+        # create_block_mask's lists: empty blocks skipped, full ones without
+        # mask code, the mask_mod per element in the partial ones.
+        block_sparse = (block_mask.query_block_size, block_mask.key_block_size)
+        full_blocks = True
+        lists = dict(block_mask.kv_lists or {})
+        for name, t in lists.items():
+            if t.shape[0] not in (1, b) or t.shape[1] not in (1, hq):
+                raise ValueError(f"block_mask was made for B={t.shape[0]}, H={t.shape[1]}, "
+                                 f"but the inputs have B={b}, H={hq}")
+            if on_gpu(query) and is_torch(query):
+                import torch
+                t = t if is_torch(t) else torch.from_numpy(t)
+                lists[name] = t.to(device=query.device, dtype=torch.int32).contiguous()
+            elif is_torch(t):
+                lists[name] = t.cpu().numpy()
+    elif block_mask is not None and not block_mask.derived and \
+            not block_mask.mask_matrix.all():
         # A hand-built matrix: its False blocks are skipped (its True blocks
         # still apply the exact mask).
         block_sparse = (block_mask.query_block_size, block_mask.key_block_size)
@@ -86,6 +103,7 @@ def flex_attention(query, key, value, score_mod=None, block_mask=None, scale=Non
     spec = AttentionSpec(dtype=dt, heads_q=hq, heads_kv=key.shape[1], head_dim=d,
                          head_dim_v=value.shape[-1], layout="bhsd", masks=masks,
                          scale=scale, lse=bool(return_lse), block_sparse=block_sparse,
+                         full_blocks=full_blocks,
                          captures=tuple((n, f"tensor<?x{e}>") for n, _, e in captures),
                          **fields)
     named = {"q": query, "k": key, "v": value, **lists}

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Optional, Tuple
 
 from ._ir import Causal, Chunked, Or, PrefixLM, SlidingWindow
-from ._tracer import captures_device_tensor
+from ._tracer import bounds_safe, captures_device_tensor
 
 MASK_ATOMS = (Causal, SlidingWindow, PrefixLM, Chunked, Or)
 
@@ -37,6 +37,9 @@ class BlockMask:
     # True when create_block_mask derived mask_matrix from the exact mask
     # (which then implies it); a hand-built matrix is honoured as given.
     derived: bool = field(default=False, repr=False, compare=False)
+    # For a mask_mod: FlexAttention's block lists (kv_num_blocks,
+    # kv_indices, full_kv_num_blocks, full_kv_indices), [B|1, H|1, ...].
+    kv_lists: Optional[dict] = field(default=None, repr=False, compare=False)
 
     def __post_init__(self):
         import operator
@@ -134,18 +137,124 @@ def _block_matrix(keep, qb, kb):
     return padded.reshape(nq, qb, nk, kb).any(axis=(1, 3))
 
 
-def _finish(masks, mask_mod, mask_type, query_len, key_len, qb, kb):
+def _finish(masks, mask_mod, mask_type, query_len, key_len, qb, kb, batch=None,
+            heads=None, device=None):
     import numpy as np
     everything = np.ones((-(-query_len // qb), -(-key_len // kb)), bool)
     bm = BlockMask(everything, qb, kb, mask_type, tuple(masks), mask_mod, query_len,
                    key_len, derived=True)
-    if mask_mod is not None and captures_device_tensor(mask_mod):
-        return bm  # not evaluated eagerly on the GPU: every block may hold pairs
+    if mask_mod is not None:
+        bm.kv_lists = _mask_mod_blocks(bm, mask_mod, batch, heads, device)
+        return bm
     try:
         bm.mask_matrix = _block_matrix(bm.token_mask(), qb, kb)
-    except Exception:  # a mask_mod numpy cannot evaluate: every block may hold pairs
+    except Exception:  # a mask numpy cannot evaluate: every block may hold pairs
         pass
     return bm
+
+
+def _mask_mod_blocks(bm, mask_mod, batch, heads, device):
+    """FlexAttention's block lists of a mask_mod (with bm.masks ANDed): for
+    each (b, h, query block) the key blocks holding some kept pair
+    (kv_num_blocks / kv_indices: partial, the mask is applied per element)
+    and those whose every pair is kept (full_kv_*: run without mask code).
+    Evaluated per block of query rows with torch on the device when the
+    mask_mod reads CUDA tensors or device is CUDA, else with numpy; [1, 1,
+    ...] where B / H is None (the mask does not depend on them). A mask_mod
+    that cannot be evaluated eagerly lists every block as partial."""
+    from ._backend import _prebuild
+    qb, kb = bm.query_block_size, bm.key_block_size
+    nq, nk = -(-bm.query_len // qb), -(-bm.key_len // kb)
+    nb, nh = batch or 1, heads or 1
+    if getattr(_prebuild, "dir", None) is not None:
+        return None  # compile only: no lists are needed
+    use_torch = captures_device_tensor(mask_mod) or "cuda" in str(device or "")
+    try:
+        mask_mod = bounds_safe(mask_mod)
+        if use_torch:
+            import torch
+            dev = torch.device(device) if device is not None else torch.device("cuda")
+            xp, kv = torch, torch.arange(bm.key_len, device=dev)
+            zeros = lambda *shape: torch.zeros(shape, dtype=torch.bool, device=dev)
+            scalar = lambda x: torch.tensor(x, device=dev)
+        else:
+            import numpy as np
+            xp, kv = np, np.arange(bm.key_len)
+            zeros = lambda *shape: np.zeros(shape, bool)
+            scalar = lambda x: x
+        some, every = zeros(nb, nh, nq, nk), zeros(nb, nh, nq, nk)
+        for b in range(nb):
+            for h in range(nh):
+                for m in range(nq):
+                    rows = xp.arange(m * qb, min((m + 1) * qb, bm.query_len))
+                    if use_torch:
+                        rows = rows.to(kv.device)
+                    keep = mask_mod(scalar(b), scalar(h), rows[:, None], kv[None, :])
+                    keep = _broadcast_keep(xp, keep, len(rows), bm.key_len, kv)
+                    keep = keep & _atoms_keep(bm, xp, rows, kv)
+                    pad = nk * kb - bm.key_len
+                    if use_torch:
+                        padded_any = torch.nn.functional.pad(keep, (0, pad), value=False)
+                        padded_all = torch.nn.functional.pad(keep, (0, pad), value=True)
+                    else:
+                        padded_any = np.pad(keep, ((0, 0), (0, pad)), constant_values=False)
+                        padded_all = np.pad(keep, ((0, 0), (0, pad)), constant_values=True)
+                    some[b, h, m] = padded_any.reshape(len(rows), nk, kb).any(2).any(0)
+                    every[b, h, m] = padded_all.reshape(len(rows), nk, kb).all(2).all(0)
+    except Exception:  # not evaluable eagerly: every block partial, none full
+        import numpy as np
+        some, every = np.ones((nb, nh, nq, nk), bool), np.zeros((nb, nh, nq, nk), bool)
+        use_torch = False
+    partial = some & ~every
+    bm.mask_matrix = _to_host(some.any(0).any(0))
+    return {"kv_num_blocks": _count(partial), "kv_indices": _order(partial),
+            "full_kv_num_blocks": _count(every), "full_kv_indices": _order(every)}
+
+
+def _broadcast_keep(xp, keep, rows, cols, like):
+    if type(keep).__module__.split(".")[0] == "torch":
+        return keep.to(bool).expand(rows, cols)
+    if xp.__name__ == "torch":
+        import torch
+        return torch.as_tensor(keep, device=like.device).to(bool).expand(rows, cols)
+    import numpy as np
+    return np.broadcast_to(np.asarray(keep, bool), (rows, cols))
+
+
+def _atoms_keep(bm, xp, rows, kv):
+    """The mask atoms of bm (causal, windows, ...) on these rows, or True."""
+    if not bm.masks:
+        return True
+    import numpy as np
+    from .reference import _keep
+    host = lambda t: t.cpu().numpy() if hasattr(t, "cpu") else t
+    ctx = {"i": host(rows)[:, None], "j": host(kv)[None, :], "sq": bm.query_len,
+           "sk": bm.key_len}
+    keep = np.ones((len(rows), bm.key_len), bool)
+    for m in bm.masks:
+        keep &= _keep(m, ctx)
+    if xp.__name__ == "torch":
+        import torch
+        return torch.from_numpy(keep).to(kv.device)
+    return keep
+
+
+def _to_host(t):
+    return t.cpu().numpy() if hasattr(t, "cpu") else t
+
+
+def _count(mat):
+    return mat.sum(-1).to(dtype=__import__("torch").int32) if hasattr(mat, "cpu") \
+        else mat.sum(-1).astype("int32")
+
+
+def _order(mat):
+    """Indices of the True columns first, in order (the rest padding)."""
+    if hasattr(mat, "cpu"):
+        import torch
+        return torch.argsort((~mat).to(torch.int8), dim=-1, stable=True).to(torch.int32)
+    import numpy as np
+    return np.argsort(~mat, axis=-1, kind="stable").astype(np.int32)
 
 
 def create_block_mask(pattern, *args, block_size: int = 128, causal: bool = False,
@@ -161,10 +270,14 @@ def create_block_mask(pattern, *args, block_size: int = 128, causal: bool = Fals
         if len(args) != 4:
             raise TypeError("create_block_mask(mask_mod, B, H, Q_LEN, KV_LEN): expected 4 "
                             f"sizes after mask_mod, got {len(args)}")
-        _, _, qlen, klen = args
+        batch, heads, qlen, klen = args
         bs = BLOCK_SIZE or block_size
         _check_lengths(qlen, klen, bs)
-        return _finish((), pattern, getattr(pattern, "__name__", "mask_mod"), qlen, klen, bs, bs)
+        for name, x in (("B", batch), ("H", heads)):
+            if x is not None and (not isinstance(x, int) or isinstance(x, bool) or x < 1):
+                raise ValueError(f"{name} must be None or a positive int, got {x!r}")
+        return _finish((), pattern, getattr(pattern, "__name__", "mask_mod"), qlen, klen, bs,
+                       bs, batch, heads, device)
     if causal and pattern is None:
         pattern = "causal"
     if not isinstance(pattern, str) or pattern not in PATTERNS:

@@ -63,3 +63,41 @@ def test_apply_to_scores():
 def test_errors(call, error, text):
     with pytest.raises(error, match=text):
         call()
+
+
+def test_mask_mod_block_lists_skip_empty_and_mark_full_blocks():
+    """create_block_mask(mask_mod) lists, per query block, the key blocks
+    with some kept pair (partial) and those with every pair kept (full), in
+    FlexAttention's format; flex_attention skips the rest."""
+    import numpy as np
+    docs = np.repeat(np.arange(4), 64).astype(np.int32)  # 4 documents of 64
+
+    def same_doc_causal(b, h, q, kv):
+        return (docs[q] == docs[kv]) & (kv <= q)
+    bm = attn.create_block_mask(same_doc_causal, None, None, 256, 256, BLOCK_SIZE=32)
+    lists = bm.kv_lists
+    num, idx = lists["kv_num_blocks"][0, 0], lists["kv_indices"][0, 0]
+    fnum, fidx = lists["full_kv_num_blocks"][0, 0], lists["full_kv_indices"][0, 0]
+    for m in range(8):  # query block m: its document's blocks up to m
+        first = (m // 2) * 2
+        assert list(idx[m, :num[m]]) == [m]  # the diagonal block is partial
+        assert list(fidx[m, :fnum[m]]) == list(range(first, m))
+    q = np.random.default_rng(0).standard_normal((1, 2, 256, 32)).astype(np.float32)
+    out = attn.flex_attention(q, q, q, block_mask=bm)
+    i, j = np.arange(256)[:, None], np.arange(256)[None, :]
+    keep = (docs[i] == docs[j]) & (j <= i)
+    s = np.einsum("bhqd,bhkd->bhqk", q.astype(np.float64), q.astype(np.float64)) / np.sqrt(32)
+    s = np.where(keep, s, -np.inf)
+    p = np.exp(s - s.max(-1, keepdims=True))
+    ref = np.einsum("bhqk,bhkd->bhqd", p / p.sum(-1, keepdims=True), q.astype(np.float64))
+    assert np.abs(out - ref).max() < 1e-4
+
+
+def test_mask_mod_block_lists_per_batch_and_head():
+    import numpy as np
+    bm = attn.create_block_mask(lambda b, h, q, kv: kv <= q + 16 * h, 2, 3, 64, 64,
+                                BLOCK_SIZE=16)
+    assert bm.kv_lists["kv_num_blocks"].shape == (2, 3, 4)
+    # head 2 keeps kv <= q + 32: query block 0 sees key blocks 0..2.
+    n = bm.kv_lists["kv_num_blocks"][0, 2, 0] + bm.kv_lists["full_kv_num_blocks"][0, 2, 0]
+    assert n == 3
