@@ -183,24 +183,34 @@ def _mask_mod_blocks(bm, mask_mod, batch, heads, device):
             zeros = lambda *shape: np.zeros(shape, bool)
             scalar = lambda x: x
         some, every = zeros(nb, nh, nq, nk), zeros(nb, nh, nq, nk)
+        # Query blocks in chunks of about 2^26 pairs: one evaluation (a few
+        # device kernels) per chunk rather than per block.
+        per_chunk = max(1, (1 << 26) // max(1, qb * nk * kb))
+        pad = nk * kb - bm.key_len
         for b in range(nb):
             for h in range(nh):
-                for m in range(nq):
-                    rows = xp.arange(m * qb, min((m + 1) * qb, bm.query_len))
+                for m0 in range(0, nq, per_chunk):
+                    m1 = min(nq, m0 + per_chunk)
+                    rows = xp.arange(m0 * qb, min(m1 * qb, bm.query_len))
                     if use_torch:
                         rows = rows.to(kv.device)
                     keep = mask_mod(scalar(b), scalar(h), rows[:, None], kv[None, :])
                     keep = _broadcast_keep(xp, keep, len(rows), bm.key_len, kv)
                     keep = keep & _atoms_keep(bm, xp, rows, kv)
-                    pad = nk * kb - bm.key_len
+                    # Pad rows to whole blocks and keys to whole blocks:
+                    # padding is neither kept (any) nor a reason to be
+                    # partial (all).
+                    rpad = (m1 - m0) * qb - len(rows)
                     if use_torch:
-                        padded_any = torch.nn.functional.pad(keep, (0, pad), value=False)
-                        padded_all = torch.nn.functional.pad(keep, (0, pad), value=True)
+                        f = torch.nn.functional.pad
+                        any_ = f(keep, (0, pad, 0, rpad), value=False)
+                        all_ = f(keep, (0, pad, 0, rpad), value=True)
                     else:
-                        padded_any = np.pad(keep, ((0, 0), (0, pad)), constant_values=False)
-                        padded_all = np.pad(keep, ((0, 0), (0, pad)), constant_values=True)
-                    some[b, h, m] = padded_any.reshape(len(rows), nk, kb).any(2).any(0)
-                    every[b, h, m] = padded_all.reshape(len(rows), nk, kb).all(2).all(0)
+                        any_ = np.pad(keep, ((0, rpad), (0, pad)), constant_values=False)
+                        all_ = np.pad(keep, ((0, rpad), (0, pad)), constant_values=True)
+                    shape = (m1 - m0, qb, nk, kb)
+                    some[b, h, m0:m1] = any_.reshape(shape).any(3).any(1)
+                    every[b, h, m0:m1] = all_.reshape(shape).all(3).all(1)
     except Exception:  # not evaluable eagerly: every block partial, none full
         import numpy as np
         some, every = np.ones((nb, nh, nq, nk), bool), np.zeros((nb, nh, nq, nk), bool)
