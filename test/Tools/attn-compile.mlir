@@ -29,3 +29,11 @@ func.func @varlen(%cu: tensor<?xi32>, %q: tensor<?x4x64xf16>, %k: tensor<?x2x64x
   }
   return %o : tensor<?x4x64xf16>
 }
+
+// --help lists attn-compile's own options, not LLVM's hundreds.
+// RUN: attn-compile --help | FileCheck %s --check-prefix=HELP
+// HELP: attn-compile options:
+// HELP-DAG: --block-k=<long>
+// HELP-DAG: --chip=<string>
+// HELP-DAG: --describe
+// HELP-NOT: --aarch64

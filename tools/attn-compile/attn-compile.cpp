@@ -29,32 +29,47 @@
 
 using namespace mlir;
 
+/// attn-compile's own options: `--help` lists these, not LLVM's hundreds.
+static llvm::cl::OptionCategory attnCategory("attn-compile options");
+
 static llvm::cl::opt<std::string> inputFile(llvm::cl::Positional,
                                             llvm::cl::desc("<input.mlir>"),
-                                            llvm::cl::Required);
+                                            llvm::cl::Required,
+                                            llvm::cl::cat(attnCategory));
+static llvm::cl::opt<std::string> outputFile("o",
+                                             llvm::cl::desc("artifact file"),
+                                             llvm::cl::Required,
+                                             llvm::cl::cat(attnCategory));
 static llvm::cl::opt<std::string>
-    outputFile("o", llvm::cl::desc("artifact file"), llvm::cl::Required);
-static llvm::cl::opt<std::string> chip("chip", llvm::cl::init("sm_80"),
-                                       llvm::cl::desc("target GPU"));
+    chip("chip", llvm::cl::init("sm_80"),
+         llvm::cl::desc("target GPU (sm_80 ... sm_121a, see GpuTarget.h)"),
+         llvm::cl::cat(attnCategory));
 static llvm::cl::opt<std::string>
     format("format", llvm::cl::init("isa"),
            llvm::cl::desc("isa (PTX, JIT-compiled by the driver) or bin "
-                          "(cubin, needs ptxas)"));
+                          "(cubin, needs ptxas)"),
+           llvm::cl::cat(attnCategory));
 static llvm::cl::opt<std::string>
-    emitCpp("emit-cpp", llvm::cl::desc("also write a C++ source embedding "
-                                       "the artifact"));
+    emitCpp("emit-cpp",
+            llvm::cl::desc("also write a C++ source embedding "
+                           "the artifact"),
+            llvm::cl::cat(attnCategory));
 static llvm::cl::opt<int64_t>
     blockQ("block-q", llvm::cl::init(0),
-           llvm::cl::desc("force the query rows per CTA (0: chosen)"));
+           llvm::cl::desc("force the query rows per CTA (0: chosen)"),
+           llvm::cl::cat(attnCategory));
 static llvm::cl::opt<int64_t>
     blockK("block-k", llvm::cl::init(0),
-           llvm::cl::desc("force the keys per kv step (0: chosen)"));
+           llvm::cl::desc("force the keys per kv step (0: chosen)"),
+           llvm::cl::cat(attnCategory));
 static llvm::cl::opt<bool>
     describe("describe",
-             llvm::cl::desc("print the artifact's launch and parameters"));
+             llvm::cl::desc("print the artifact's launch and parameters"),
+             llvm::cl::cat(attnCategory));
 static llvm::cl::opt<std::string>
     symbol("symbol", llvm::cl::init("attn_kernel_artifact"),
-           llvm::cl::desc("C++ symbol of the embedded artifact"));
+           llvm::cl::desc("C++ symbol of the embedded artifact"),
+           llvm::cl::cat(attnCategory));
 
 namespace {
 int fail(const llvm::Twine &message) {
@@ -104,6 +119,7 @@ void printDescription(const std::vector<uint8_t> &bytes) {
 
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
+  llvm::cl::HideUnrelatedOptions(attnCategory);
   llvm::cl::ParseCommandLineOptions(argc, argv, "Attn kernel compiler\n");
 
   std::string error;
