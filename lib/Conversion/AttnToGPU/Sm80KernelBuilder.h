@@ -55,6 +55,8 @@ public:
     pitchV = headDimV + kPad;
   }
 
+  /// Emits the whole body: set-up and sequence bounds, the kv schedule, the
+  /// pipelined loop over kv steps, the epilogue.
   void build();
 
 private:
@@ -95,6 +97,7 @@ private:
     return arith::MulIOp::create(b, loc, x, index(c));
   }
 
+  /// The Q tile and the two K/V stages as views of dynamic shared memory.
   void createSharedViews();
 
   /// Continues only where `cond` holds: the rest of the kernel body is built
@@ -113,6 +116,7 @@ private:
   void loadTile(Value src, Value dst, Value stage, int64_t tileRows,
                 int64_t dim, Value head, Value start, Value row0, Value rows);
 
+  /// Closes the cp.async copies issued so far into one group (its token).
   Value commitGroup();
 
   /// K and V of the tile of step `t` into `stage`; a step past the last is
@@ -120,6 +124,7 @@ private:
   /// Returns the tile.
   Value loadKV(Value t, Value stage);
 
+  /// The Q tile's A fragments (ldmatrix.x4), loaded once per CTA.
   void loadQFragments();
 
   /// Step t of the kv schedule (its tile was found when it was prefetched);
@@ -143,11 +148,14 @@ private:
     return vector::ExtractOp::create(b, loc, vec, ArrayRef<int64_t>{x, y});
   }
 
+  /// An accumulator fragment with its rows g and g + 8 scaled by c0, c1.
   Value rescale(Value acc, Value c0, Value c1);
 
   /// Reduces over the 4 lanes that share a row (xor 1, xor 2).
   Value quadReduce(Value v, bool max);
 
+  /// The epilogue: out = O / l (0 for a row that kept nothing), lse, sinks;
+  /// every row of the tile inside the sequence is written.
   void finalize(ArrayRef<Value> results);
 
   OpBuilder &b;
