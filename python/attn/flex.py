@@ -30,6 +30,32 @@ def _capture_arrays(captures, q):
     return out
 
 
+def _is_torch_block_mask(bm):
+    return type(bm).__name__ == "BlockMask" and \
+        type(bm).__module__.split(".")[0] == "torch"
+
+
+def _from_torch_block_mask(tbm):
+    """torch.nn.attention.flex_attention.BlockMask as ours: its mask_mod is
+    traced into the kernel and its block lists are used as given (partial
+    blocks apply the mask_mod, full blocks do not), at its BLOCK_SIZE."""
+    qbs, kbs = (tbm.BLOCK_SIZE if isinstance(tbm.BLOCK_SIZE, (tuple, list))
+                else (tbm.BLOCK_SIZE, tbm.BLOCK_SIZE))
+    qlen, klen = tbm.seq_lengths
+    mask_mod = tbm.mask_mod
+    if getattr(mask_mod, "__name__", "") == "noop_mask":
+        mask_mod = lambda b, h, q_idx, kv_idx: True  # noqa: E731 (keeps every pair)
+    import numpy as np
+    nq, nk = -(-qlen // qbs), -(-klen // kbs)
+    bm = BlockMask(np.ones((nq, nk), bool), qbs, kbs, "torch", (), mask_mod, qlen, klen,
+                   derived=True)
+    bm.kv_lists = {"kv_num_blocks": tbm.kv_num_blocks, "kv_indices": tbm.kv_indices}
+    if tbm.full_kv_num_blocks is not None:
+        bm.kv_lists.update(full_kv_num_blocks=tbm.full_kv_num_blocks,
+                           full_kv_indices=tbm.full_kv_indices)
+    return bm
+
+
 def traced_regions(score_mod, mask_mod):
     """(spec fields, capture arrays) for optional score_mod / mask_mod."""
     fields, captures = {}, []
@@ -60,9 +86,12 @@ def flex_attention(query, key, value, score_mod=None, block_mask=None, scale=Non
                          f"{tuple(key.shape)}, value {tuple(value.shape)}")
     check_heads(hq, key.shape[1], enable_gqa)
     scale = check_scale(scale)
+    if _is_torch_block_mask(block_mask):
+        block_mask = _from_torch_block_mask(block_mask)
     if block_mask is not None and not isinstance(block_mask, BlockMask):
         raise TypeError(f"block_mask must be an attn.BlockMask (from "
-                        f"attn.create_block_mask), got {type(block_mask).__name__}")
+                        f"attn.create_block_mask) or torch's flex_attention BlockMask, "
+                        f"got {type(block_mask).__name__}")
     masks, mask_mod = (), None
     if block_mask is not None:
         if (block_mask.query_len, block_mask.key_len) != (sq, key.shape[2]):
@@ -75,8 +104,8 @@ def flex_attention(query, key, value, score_mod=None, block_mask=None, scale=Non
         # create_block_mask's lists: empty blocks skipped, full ones without
         # mask code, the mask_mod per element in the partial ones.
         block_sparse = (block_mask.query_block_size, block_mask.key_block_size)
-        full_blocks = True
         lists = dict(block_mask.kv_lists or {})
+        full_blocks = block_mask.kv_lists is None or "full_kv_num_blocks" in lists
         for name, t in lists.items():
             if t.shape[0] not in (1, b) or t.shape[1] not in (1, hq):
                 raise ValueError(f"block_mask was made for B={t.shape[0]}, H={t.shape[1]}, "

@@ -101,3 +101,25 @@ def test_mask_mod_block_lists_per_batch_and_head():
     # head 2 keeps kv <= q + 32: query block 0 sees key blocks 0..2.
     n = bm.kv_lists["kv_num_blocks"][0, 2, 0] + bm.kv_lists["full_kv_num_blocks"][0, 2, 0]
     assert n == 3
+
+
+def test_torch_format_block_mask_is_accepted():
+    """A torch.nn.attention.flex_attention.BlockMask (here a stand-in with
+    its attributes) runs with its own lists and BLOCK_SIZE and its traced
+    mask_mod: the same result as our create_block_mask."""
+    import numpy as np
+
+    def causal(b, h, q, kv):
+        return kv <= q
+    ours = attn.create_block_mask(causal, None, None, 96, 96, BLOCK_SIZE=32)
+    BlockMask = type("BlockMask", (), {"__module__": "torch.nn.attention.flex_attention"})
+    fake = BlockMask()
+    fake.BLOCK_SIZE, fake.seq_lengths, fake.mask_mod = (32, 32), (96, 96), causal
+    for name, value in ours.kv_lists.items():
+        setattr(fake, name, value)
+    x = np.random.default_rng(3).standard_normal((1, 2, 96, 32)).astype(np.float32)
+    np.testing.assert_allclose(attn.flex_attention(x, x, x, block_mask=fake),
+                               attn.flex_attention(x, x, x, block_mask=ours), atol=1e-6)
+    fake.seq_lengths = (64, 96)
+    with pytest.raises(ValueError, match="Q_LEN=64"):
+        attn.flex_attention(x, x, x, block_mask=fake)

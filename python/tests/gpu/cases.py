@@ -341,6 +341,28 @@ def dense_d192_dv128_gqa(env):
     return [("out", out, t(want), "out"), ("lse", lse, wlse, "lse")]
 
 
+def flex_torch_block_mask(env):
+    """torch's own BlockMask (create_block_mask from torch) through
+    attn.flex_attention: its lists and BLOCK_SIZE as given, its mask_mod
+    traced. Prebuild makes the same kernel from our create_block_mask."""
+    q, k, v = (env.randn(2, 4, 700, 64, "bfloat16") for _ in range(3))
+    docs = env.doc_ids(700, 4)
+
+    def same_doc_causal(b, h, qi, kj):
+        return (docs[qi] == docs[kj]) & (kj <= qi)
+    if env.prebuild:
+        bm = env.attn.create_block_mask(same_doc_causal, None, None, 700, 700)
+    else:
+        from torch.nn.attention.flex_attention import create_block_mask
+        bm = create_block_mask(same_doc_causal, None, None, 700, 700, device="cuda")
+    out = env.attn.flex_attention(q, k, v, block_mask=bm)
+    if env.prebuild:
+        return []
+    want, _ = ref_attention(env, q, k, v, keep=lambda h, i, j:
+                            (docs[i] == docs[j]) & (j <= i))
+    return [("out", out, want, "out")]
+
+
 HARDENING = [hardening_seq_lens_nan_padding, hardening_captured_out_of_range,
              hardening_no_keys, hardening_hand_built_block_mask,
              hardening_device_offsets_not_covering]
@@ -348,4 +370,4 @@ HARDENING = [hardening_seq_lens_nan_padding, hardening_captured_out_of_range,
 CASES = [tools_validate_and_benchmark, sparse_softmax_varlen, gated_varlen,
          sparse_softmax_causal, gated_logsigmoid, flex_alibi_causal_gqa, flex_softcap_window_f16, flex_document_mask,
          dense_causal_gqa_window, dense_varlen_seqused, diy_v1_seq_lens, diy_v2_causal_bf16,
-         dense_d192_dv128_gqa] + HARDENING
+         dense_d192_dv128_gqa, flex_torch_block_mask] + HARDENING
