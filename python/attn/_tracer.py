@@ -117,18 +117,34 @@ def _dispatch(name, args, kwargs, origin):
                      f"tanh, exp, log, sigmoid, sqrt, indexing captured 1-D tensors)")
 
 
+def capture_type(array, elem):
+    """The tensor type of a captured array: `tensor<?x...x{elem}>`, one `?`
+    per dimension (sizes stay dynamic, so a new length never recompiles)."""
+    return "tensor<" + "?x" * len(getattr(array, "shape", ())) + elem + ">"
+
+
 class Captured:
-    """A captured 1-D tensor: indexing it with a traced index reads it."""
+    """A captured 1- to 4-D tensor: indexing it with traced indices (one
+    per dimension, `t[i]` or `t[i, j]`) reads it; out of range reads 0."""
 
     def __init__(self, tracer, name, array, elem):
         self.t, self.name, self.array, self.elem = tracer, name, array, elem
+        self.rank = len(array.shape)
 
     def __getitem__(self, idx):
-        idx = self.t.lift(idx, "index")
-        if idx.kind != "index":
-            raise TraceError(f"captured tensor '{self.name}' indexed by a {idx.kind} value")
-        ttype = f"tensor<?x{self.elem}>"
-        v = self.t.emit(f"tensor.extract %{self.name}[{idx.name}] : {ttype}")
+        idx = idx if isinstance(idx, tuple) else (idx,)
+        if len(idx) != self.rank:
+            raise TraceError(f"captured tensor '{self.name}' has {self.rank} dimensions: index "
+                             f"it with {self.rank} traced indices at once "
+                             f"(t[{', '.join('ijkl'[:self.rank])}]), got {len(idx)}")
+        names = []
+        for i in idx:
+            v = self.t.lift(i, "index")
+            if v.kind != "index":
+                raise TraceError(f"captured tensor '{self.name}' indexed by a {v.kind} value")
+            names.append(v.name)
+        ttype = capture_type(self.array, self.elem)
+        v = self.t.emit(f"tensor.extract %{self.name}[{', '.join(names)}] : {ttype}")
         if self.elem == "f32":
             return Value(self.t, v, "f32")
         c = self.t.emit(f"arith.index_cast {v} : {self.elem} to index")
@@ -136,7 +152,7 @@ class Captured:
 
     def __getattr__(self, attr):
         raise TraceError(f"captured tensor '{self.name}': .{attr} cannot be traced "
-                         f"(only indexing with a traced index)")
+                         f"(only indexing with traced indices)")
 
 
 class Tracer:
@@ -258,9 +274,9 @@ class Tracer:
         if key in self._by_id:
             return self._by_id[key]
         shape = tuple(getattr(array, "shape", ()))
-        if len(shape) != 1:
-            raise TraceError(f"only 1-D tensors can be captured by score_mod / mask_mod, "
-                             f"got shape {shape}")
+        if not 1 <= len(shape) <= 4:
+            raise TraceError(f"score_mod / mask_mod can capture tensors of 1 to 4 "
+                             f"dimensions, got shape {shape}")
         dt = str(getattr(array, "dtype", "")).replace("torch.", "")
         if "float" in dt:
             elem = "f32"
@@ -316,21 +332,28 @@ class _SafeArray:
 
     def __getitem__(self, index):
         a = self.array
-        n = a.shape[0]
+        index = index if isinstance(index, tuple) else (index,)
         if type(a).__module__.split(".")[0] == "torch":
             import torch
-            index = torch.as_tensor(index, device=a.device)
-            inside = (index >= 0) & (index < n)
-            if n == 0:
-                return torch.zeros(index.shape, dtype=a.dtype, device=a.device)
-            return torch.where(inside, a[index.clamp(0, n - 1)], torch.zeros((), dtype=a.dtype,
-                                                                            device=a.device))
+            index = torch.broadcast_tensors(*[torch.as_tensor(i, device=a.device)
+                                              for i in index])
+            zero = torch.zeros((), dtype=a.dtype, device=a.device)
+            if 0 in a.shape:
+                return zero.expand(index[0].shape)
+            inside = torch.ones(index[0].shape, dtype=torch.bool, device=a.device)
+            for i, n in zip(index, a.shape):
+                inside &= (i >= 0) & (i < n)
+            return torch.where(inside, a[tuple(i.clamp(0, n - 1)
+                                               for i, n in zip(index, a.shape))], zero)
         import numpy as np
-        index = np.asarray(index)
-        inside = (index >= 0) & (index < n)
-        if n == 0:
-            return np.zeros(index.shape, a.dtype)
-        return np.where(inside, a[np.clip(index, 0, n - 1)], np.zeros((), a.dtype))
+        index = np.broadcast_arrays(*[np.asarray(i) for i in index])
+        if 0 in a.shape:
+            return np.zeros(index[0].shape, a.dtype)
+        inside = np.ones(index[0].shape, bool)
+        for i, n in zip(index, a.shape):
+            inside &= (i >= 0) & (i < n)
+        return np.where(inside, a[tuple(np.clip(i, 0, n - 1) for i, n in zip(index, a.shape))],
+                        np.zeros((), a.dtype))
 
 
 class _SafeReads:

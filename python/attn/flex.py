@@ -5,7 +5,7 @@ from __future__ import annotations
 from ._backend import execute, is_torch, on_gpu
 from ._checks import check_heads, check_qkv, check_scale
 from ._ir import AttentionSpec, MaskMod, ScoreMod
-from ._tracer import trace
+from ._tracer import capture_type, trace
 from .masks import BlockMask
 
 
@@ -133,7 +133,7 @@ def flex_attention(query, key, value, score_mod=None, block_mask=None, scale=Non
                          head_dim_v=value.shape[-1], layout="bhsd", masks=masks,
                          scale=scale, lse=bool(return_lse), block_sparse=block_sparse,
                          full_blocks=full_blocks,
-                         captures=tuple((n, f"tensor<?x{e}>") for n, _, e in captures),
+                         captures=tuple((n, capture_type(a, e)) for n, a, e in captures),
                          **fields)
     named = {"q": query, "k": key, "v": value, **lists}
     named.update(_capture_arrays(captures, query))

@@ -191,3 +191,31 @@ def test_gated_matches_the_reference(rng, logsigmoid, threshold, adaptive):
     ref, _ = spec_reference(spec, {"q": q, "k": kk, "v": vv, "gate_alpha": alpha,
                                    "gate_delta": delta})
     assert rel(out, ref) < 1e-5
+
+
+def test_relative_position_bias_from_a_2d_table(rng):
+    """FlexAttention's gallery: s + bias[h, i - j + S - 1] from a captured
+    [H, 2S - 1] table (and a 2-D table read out of range gives 0)."""
+    s_len, heads = 48, 2
+    q, k, v = (rand(rng, 1, heads, s_len, 32) for _ in range(3))
+    table = rng.standard_normal((heads, 2 * s_len - 1)).astype(np.float32)
+
+    def rel_bias(score, b, h, q_idx, kv_idx):
+        return score + table[h, q_idx - kv_idx + s_len - 1]
+    out = attn.flex_attention(q, k, v, score_mod=rel_bias)
+    i, j = np.arange(s_len)[:, None], np.arange(s_len)[None, :]
+    s = np.einsum("bhqd,bhkd->bhqk", q.astype(np.float64), k.astype(np.float64)) / math.sqrt(32)
+    s = s + table[:, i - j + s_len - 1][None].astype(np.float64)
+    p = np.exp(s - s.max(-1, keepdims=True))
+    ref = np.einsum("bhqk,bhkd->bhqd", p / p.sum(-1, keepdims=True), v.astype(np.float64))
+    assert rel(out, ref) < 1e-4
+    short = table[:, :s_len]  # j - i + ... past its end reads 0
+    out2 = attn.flex_attention(q, k, v, score_mod=lambda sc, b, h, qi, kj:
+                               sc + short[h, qi - kj + s_len - 1])
+    idx = i - j + s_len - 1
+    add = np.where(idx < s_len, short[:, np.clip(idx, 0, s_len - 1)], 0.0)
+    s2 = np.einsum("bhqd,bhkd->bhqk", q.astype(np.float64), k.astype(np.float64)) / math.sqrt(32)
+    s2 = s2 + add[None]
+    p2 = np.exp(s2 - s2.max(-1, keepdims=True))
+    ref2 = np.einsum("bhqk,bhkd->bhqd", p2 / p2.sum(-1, keepdims=True), v.astype(np.float64))
+    assert rel(out2, ref2) < 1e-4

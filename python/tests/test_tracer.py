@@ -52,10 +52,15 @@ def test_unsupported_function_is_named():
         trace(lambda s, b, h, i, j: np.sin(s), "score")
 
 
-def test_only_1d_captures():
+def test_multi_dim_captures_take_one_index_per_dimension():
     table = np.zeros((2, 2), dtype=np.float32)
-    with pytest.raises(TraceError, match="1-D"):
+    with pytest.raises(TraceError, match="has 2 dimensions: index it with 2 traced indices"):
         trace(lambda s, b, h, i, j: s + table[h], "score")
+    body, caps = trace(lambda s, b, h, i, j: s + table[h, i - j], "score")
+    assert "tensor.extract %cap0[%h, %v" in body and ": tensor<?x?xf32>" in body
+    five = np.zeros((1,) * 5, np.float32)
+    with pytest.raises(TraceError, match="1 to 4 dimensions"):
+        trace(lambda s, b, h, i, j: s + five[h, h, h, h, h], "score")
 
 
 def test_mask_mod_must_return_bool():

@@ -363,6 +363,22 @@ def flex_torch_block_mask(env):
     return [("out", out, want, "out")]
 
 
+def flex_relative_bias_2d_table(env):
+    """FlexAttention's relative positional bias from a captured 2-D table
+    [H, 2S - 1], indexed table[h, i - j + S - 1]."""
+    q, k, v = (env.randn(1, 4, 500, 64, "float16") for _ in range(3))
+    table = env.table((4, 999))
+
+    def rel_bias(score, b, h, qi, kj):
+        return score + table[h, qi - kj + 499]
+    out = env.attn.flex_attention(q, k, v, score_mod=rel_bias)
+    if env.prebuild:
+        return []
+    t = table.double()
+    want, _ = ref_attention(env, q, k, v, score=lambda s, h, i, j: s + t[h, i - j + 499])
+    return [("out", out, want, "out")]
+
+
 HARDENING = [hardening_seq_lens_nan_padding, hardening_captured_out_of_range,
              hardening_no_keys, hardening_hand_built_block_mask,
              hardening_device_offsets_not_covering]
@@ -370,4 +386,5 @@ HARDENING = [hardening_seq_lens_nan_padding, hardening_captured_out_of_range,
 CASES = [tools_validate_and_benchmark, sparse_softmax_varlen, gated_varlen,
          sparse_softmax_causal, gated_logsigmoid, flex_alibi_causal_gqa, flex_softcap_window_f16, flex_document_mask,
          dense_causal_gqa_window, dense_varlen_seqused, diy_v1_seq_lens, diy_v2_causal_bf16,
-         dense_d192_dv128_gqa, flex_torch_block_mask] + HARDENING
+         dense_d192_dv128_gqa, flex_torch_block_mask,
+         flex_relative_bias_2d_table] + HARDENING

@@ -31,6 +31,9 @@ class MetaEnv:
     def rand(self, n, dtype):
         return np.zeros(n, np.float32)
 
+    def table(self, shape):
+        return np.zeros(shape, np.float32)
+
     def doc_ids(self, n, docs):
         return np.zeros(n, np.int32)
 

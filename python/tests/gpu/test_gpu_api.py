@@ -31,6 +31,9 @@ class TorchEnv:
         *dims, dtype = shape
         return torch.randn(*dims, device="cuda", dtype=getattr(torch, dtype), generator=self.g)
 
+    def table(self, shape):
+        return torch.randn(*shape, device="cuda", generator=self.g) * 0.5
+
     def rand(self, n, dtype):
         return torch.rand(n, device="cuda", dtype=getattr(torch, dtype), generator=self.g)
 
