@@ -62,20 +62,26 @@ def flex_softcap_window_f16(env):
     return [("out", out, want, "out")]
 
 
-def flex_document_mask(env):
-    torch, F = env.torch, env.F
-    q, k, v = (env.randn(1, 4, 900, 64, "bfloat16") for _ in range(3))
-    docs = env.doc_ids(900, 5)
+def _document_case(env, shape, documents, make_mask):
+    """Causal attention within documents through flex_attention, the block
+    mask made by make_mask(mask_mod, seqlen); against float64 torch."""
+    batch, heads, s, d = shape
+    q, k, v = (env.randn(batch, heads, s, d, "bfloat16") for _ in range(3))
+    docs = env.doc_ids(s, documents)
 
     def same_doc_causal(b, h, qi, kj):
         return (docs[qi] == docs[kj]) & (kj <= qi)
-    mask = env.attn.create_block_mask(same_doc_causal, 1, 4, 900, 900)
-    out = env.attn.flex_attention(q, k, v, block_mask=mask)
+    out = env.attn.flex_attention(q, k, v, block_mask=make_mask(same_doc_causal, s))
     if env.prebuild:
         return []
     want, _ = ref_attention(env, q, k, v, keep=lambda h, i, j:
                             (docs[i] == docs[j]) & (j <= i))
     return [("out", out, want, "out")]
+
+
+def flex_document_mask(env):
+    return _document_case(env, (1, 4, 900, 64), 5, lambda fn, s:
+                          env.attn.create_block_mask(fn, 1, 4, s, s))
 
 
 def dense_causal_gqa_window(env):
@@ -345,22 +351,12 @@ def flex_torch_block_mask(env):
     """torch's own BlockMask (create_block_mask from torch) through
     attn.flex_attention: its lists and BLOCK_SIZE as given, its mask_mod
     traced. Prebuild makes the same kernel from our create_block_mask."""
-    q, k, v = (env.randn(2, 4, 700, 64, "bfloat16") for _ in range(3))
-    docs = env.doc_ids(700, 4)
-
-    def same_doc_causal(b, h, qi, kj):
-        return (docs[qi] == docs[kj]) & (kj <= qi)
-    if env.prebuild:
-        bm = env.attn.create_block_mask(same_doc_causal, None, None, 700, 700)
-    else:
+    def make(fn, s):
+        if env.prebuild:
+            return env.attn.create_block_mask(fn, None, None, s, s)
         from torch.nn.attention.flex_attention import create_block_mask
-        bm = create_block_mask(same_doc_causal, None, None, 700, 700, device="cuda")
-    out = env.attn.flex_attention(q, k, v, block_mask=bm)
-    if env.prebuild:
-        return []
-    want, _ = ref_attention(env, q, k, v, keep=lambda h, i, j:
-                            (docs[i] == docs[j]) & (j <= i))
-    return [("out", out, want, "out")]
+        return create_block_mask(fn, None, None, s, s, device="cuda")
+    return _document_case(env, (2, 4, 700, 64), 4, make)
 
 
 def flex_relative_bias_2d_table(env):
