@@ -187,16 +187,18 @@ def execute(spec, named):
     args = [named[n] for n in spec.argument_names()]
     out_shape, lse_shape = _out_shapes(spec, q)
     if 0 in out_shape:  # no batch, rows or heads: nothing to compute
-        return _outputs(spec, q, out_shape, lse_shape, defined=True)
+        out, lse = _outputs(spec, q, out_shape, lse_shape, defined=True)
+        return (out, lse) if on_gpu(q) else _host_result(spec, q, out, lse)
     if on_gpu(q):
         return _execute_gpu(spec, q, args, out_shape, lse_shape)
     return _execute_cpu(spec, q, args, out_shape, lse_shape)
 
 
 def _outputs(spec, q, out_shape, lse_shape, defined):
-    """(out, lse or None) on q's device and in q's kind. `defined`: out 0
-    and lse -inf (what a row no sequence covers reads as; varlen offsets on
-    the GPU are not read on the host), else uninitialised."""
+    """(out, lse or None): torch tensors on q's GPU, else numpy arrays
+    (bfloat16 as its uint16 bits). `defined`: out 0 and lse -inf (what a row
+    no sequence covers reads as; varlen offsets on the GPU are not read on
+    the host), else uninitialised."""
     if is_torch(q) and on_gpu(q):
         import torch
         make = torch.zeros if defined else torch.empty
@@ -214,7 +216,7 @@ def _outputs(spec, q, out_shape, lse_shape, defined):
     if spec.lse:
         lse = np.full(lse_shape, -np.inf, np.float32) if defined else \
             np.empty(lse_shape, np.float32)
-    return _host_result(spec, q, out, lse) if defined else (out, lse)
+    return out, lse
 
 
 def _host_result(spec, q, out, lse):

@@ -99,14 +99,15 @@ def flex_attention(query, key, value, score_mod=None, block_mask=None, scale=Non
                              f"KV_LEN={block_mask.key_len}, but the inputs have "
                              f"Sq={sq}, Sk={key.shape[2]}")
         masks, mask_mod = block_mask.masks, block_mask.mask_mod
-    block_sparse, lists, full_blocks = None, {}, False
-    if block_mask is not None and block_mask.mask_mod is not None and block_mask.derived:
-        # create_block_mask's lists: empty blocks skipped, full ones without
-        # mask code, the mask_mod per element in the partial ones.
+    # Block lists (create_block_mask's, torch's, or a hand-built matrix's):
+    # empty blocks skipped, full ones without mask code, the exact mask per
+    # element in the partial ones.
+    block_sparse, full_blocks, lists = None, False, {}
+    given = block_mask.block_lists() if block_mask is not None else None
+    if given is not None:
         block_sparse = (block_mask.query_block_size, block_mask.key_block_size)
-        lists = dict(block_mask.kv_lists or {})
-        full_blocks = block_mask.kv_lists is None or "full_kv_num_blocks" in lists
-        for name, t in lists.items():
+        full_blocks = "full_kv_num_blocks" in given
+        for name, t in given.items():
             if t.shape[0] not in (1, b) or t.shape[1] not in (1, hq):
                 raise ValueError(f"block_mask was made for B={t.shape[0]}, H={t.shape[1]}, "
                                  f"but the inputs have B={b}, H={hq}")
@@ -114,18 +115,8 @@ def flex_attention(query, key, value, score_mod=None, block_mask=None, scale=Non
                 import torch
                 t = t if is_torch(t) else torch.from_numpy(t)
                 lists[name] = t.to(device=query.device, dtype=torch.int32).contiguous()
-            elif is_torch(t):
-                lists[name] = t.cpu().numpy()
-    elif block_mask is not None and not block_mask.derived and \
-            not block_mask.mask_matrix.all():
-        # A hand-built matrix: its False blocks are skipped (its True blocks
-        # still apply the exact mask).
-        block_sparse = (block_mask.query_block_size, block_mask.key_block_size)
-        num, idx = block_mask.block_lists()
-        lists = {"kv_num_blocks": num, "kv_indices": idx}
-        if on_gpu(query) and is_torch(query):
-            import torch
-            lists = {n: torch.from_numpy(a).to(query.device) for n, a in lists.items()}
+            else:
+                lists[name] = t.cpu().numpy() if is_torch(t) else t
     fields, captures = traced_regions(score_mod, mask_mod)
     if mask_mod is not None:
         masks = masks + (MaskMod(),)

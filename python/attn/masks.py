@@ -81,16 +81,18 @@ class BlockMask:
         self.mask_matrix = matrix
 
     def block_lists(self):
-        """FlexAttention's (kv_num_blocks [1, 1, nq], kv_indices [1, 1, nq, nk])
-        int32 lists of the matrix's kept blocks."""
-        import numpy as np
-        nq, nk = self.mask_matrix.shape
-        num = self.mask_matrix.sum(axis=1).astype(np.int32)
-        idx = np.zeros((nq, max(nk, 1)), np.int32)
-        for m in range(nq):
-            kept = np.nonzero(self.mask_matrix[m])[0]
-            idx[m, :len(kept)] = kept
-        return num[None, None], idx[None, None]
+        """The block lists a kernel runs this mask with (FlexAttention's
+        kv_num_blocks / kv_indices, and full_kv_* where blocks are known to
+        be full), or None where the exact mask alone decides (analytic masks,
+        or a hand-built matrix that keeps every block)."""
+        if self.kv_lists is not None:
+            return self.kv_lists
+        if self.derived or self.mask_matrix.all():
+            return None
+        # A hand-built matrix: its False blocks are skipped; its True blocks
+        # still apply the exact mask.
+        matrix = self.mask_matrix[None, None]
+        return {"kv_num_blocks": _count(matrix), "kv_indices": _order(matrix)}
 
     @property
     def shape(self):
@@ -166,10 +168,11 @@ def _mask_mod_blocks(bm, mask_mod, batch, heads, device):
     qb, kb = bm.query_block_size, bm.key_block_size
     nq, nk = -(-bm.query_len // qb), -(-bm.key_len // kb)
     nb, nh = batch or 1, heads or 1
-    if getattr(_prebuild, "dir", None) is not None:
-        return None  # compile only: no lists are needed
+    compile_only = getattr(_prebuild, "dir", None) is not None
     use_torch = captures_device_tensor(mask_mod) or "cuda" in str(device or "")
     try:
+        if compile_only:  # attn.prebuild: the lists' values are never read
+            raise NotImplementedError
         mask_mod = bounds_safe(mask_mod)
         if use_torch:
             import torch
@@ -249,18 +252,25 @@ def _atoms_keep(bm, xp, rows, kv):
     return keep
 
 
+def _is_torch(t):
+    return type(t).__module__.split(".")[0] == "torch"
+
+
 def _to_host(t):
-    return t.cpu().numpy() if hasattr(t, "cpu") else t
+    return t.cpu().numpy() if _is_torch(t) else t
 
 
 def _count(mat):
-    return mat.sum(-1).to(dtype=__import__("torch").int32) if hasattr(mat, "cpu") \
-        else mat.sum(-1).astype("int32")
+    """int32 number of True blocks per row."""
+    if _is_torch(mat):
+        import torch
+        return mat.sum(-1).to(torch.int32)
+    return mat.sum(-1).astype("int32")
 
 
 def _order(mat):
-    """Indices of the True columns first, in order (the rest padding)."""
-    if hasattr(mat, "cpu"):
+    """int32 indices of the True blocks first, in order (the rest padding)."""
+    if _is_torch(mat):
         import torch
         return torch.argsort((~mat).to(torch.int8), dim=-1, stable=True).to(torch.int32)
     import numpy as np

@@ -22,8 +22,6 @@ namespace mlir::attn {
 struct GpuTarget {
   /// The name LLVM's NVPTX back end and ptxas take ("sm_90a").
   llvm::StringRef chip;
-  /// Compute capability * 10 (90 for sm_90 and sm_90a).
-  unsigned smVersion;
   /// The PTX ISA feature the chip needs ("+ptx80"): the lowest version that
   /// both knows the chip and has every instruction the kernels use.
   llvm::StringRef ptxFeature;

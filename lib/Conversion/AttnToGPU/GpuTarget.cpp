@@ -15,22 +15,14 @@ namespace {
 /// guide's table of compute capabilities.
 constexpr int64_t kKiB = 1024;
 constexpr GpuTarget kTargets[] = {
-    {"sm_80", 80, "+ptx80", 163 * kKiB},
-    {"sm_86", 86, "+ptx80", 99 * kKiB},
-    {"sm_87", 87, "+ptx80", 163 * kKiB},
-    {"sm_89", 89, "+ptx80", 99 * kKiB},
-    {"sm_90", 90, "+ptx80", 227 * kKiB},
-    {"sm_90a", 90, "+ptx80", 227 * kKiB},
-    {"sm_100", 100, "+ptx86", 227 * kKiB},
-    {"sm_100a", 100, "+ptx86", 227 * kKiB},
-    {"sm_103", 103, "+ptx88", 227 * kKiB},
-    {"sm_103a", 103, "+ptx88", 227 * kKiB},
-    {"sm_110", 110, "+ptx90", 227 * kKiB},
-    {"sm_110a", 110, "+ptx90", 227 * kKiB},
-    {"sm_120", 120, "+ptx87", 99 * kKiB},
-    {"sm_120a", 120, "+ptx87", 99 * kKiB},
-    {"sm_121", 121, "+ptx88", 99 * kKiB},
-    {"sm_121a", 121, "+ptx88", 99 * kKiB},
+    {"sm_80", "+ptx80", 163 * kKiB},  {"sm_86", "+ptx80", 99 * kKiB},
+    {"sm_87", "+ptx80", 163 * kKiB},  {"sm_89", "+ptx80", 99 * kKiB},
+    {"sm_90", "+ptx80", 227 * kKiB},  {"sm_90a", "+ptx80", 227 * kKiB},
+    {"sm_100", "+ptx86", 227 * kKiB}, {"sm_100a", "+ptx86", 227 * kKiB},
+    {"sm_103", "+ptx88", 227 * kKiB}, {"sm_103a", "+ptx88", 227 * kKiB},
+    {"sm_110", "+ptx90", 227 * kKiB}, {"sm_110a", "+ptx90", 227 * kKiB},
+    {"sm_120", "+ptx87", 99 * kKiB},  {"sm_120a", "+ptx87", 99 * kKiB},
+    {"sm_121", "+ptx88", 99 * kKiB},  {"sm_121a", "+ptx88", 99 * kKiB},
 };
 } // namespace
 
