@@ -105,8 +105,13 @@ def main():
         except Exception:
             return float("nan")
 
+    # --head-dims 96,128: time only those grid rows (and --grid-only: no
+    # variants), for a short run.
+    dims = HEAD_DIMS
+    if "--head-dims" in sys.argv:
+        dims = tuple(int(x) for x in sys.argv[sys.argv.index("--head-dims") + 1].split(","))
     rows = []
-    for d in HEAD_DIMS:
+    for d in dims:
         h = 2048 // d
         for causal in (False, True):
             name = f"d{d}_{'causal' if causal else 'dense'}"
@@ -135,6 +140,8 @@ def main():
         print(f"| {d} | {seq} | {'yes' if causal else 'no'} | {a:.0f} | {fl:.0f} | {cu:.0f} | "
               f"{fx:.0f} | {a / fl:.2f} | {a / fx:.2f} |")
 
+    if "--grid-only" in sys.argv:
+        return
     # Variants: b=4, s=4096, d=128, bf16, TFLOP/s over kept pairs.
     b, s, d = 4, 4096, 128
     vrows = []
