@@ -11,7 +11,7 @@ BUILD="${ATTN_BUILD_DIR:-$ROOT/build}"
 JOBS="${ATTN_JOBS:-2}"
 LLVM_PREFIX=/usr/lib/llvm-22
 PACKAGES=(cmake ninja-build g++ ccache libmlir-22-dev mlir-22-tools llvm-22-dev
-          llvm-22-tools libgtest-dev python3-numpy python3-pytest)
+          llvm-22-tools libgtest-dev zlib1g-dev libzstd-dev lld python3-numpy python3-pytest)
 
 log() { printf '==> %s\n' "$*"; }
 

@@ -2,6 +2,8 @@
 
 #include "attn/CPU/CpuAttention.h"
 #include "attn/CPU/Pipeline.h"
+#include "attn/Compiler/Registration.h"
+#include "HostSymbols.h"
 #include "attn/IR/AttnDialect.h"
 #include "attn/IR/AttnOps.h"
 #include "attn/Support/SourceLimits.h"
@@ -15,12 +17,8 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
-#include "mlir/InitAllDialects.h"
-#include "mlir/InitAllExtensions.h"
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
-#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
-#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
 #include "mlir/Transforms/Passes.h"
 
 #include "llvm/Support/TargetSelect.h"
@@ -231,11 +229,7 @@ CompiledAttention::compile(llvm::StringRef source,
   });
 
   DialectRegistry registry;
-  registerAllDialects(registry);
-  registerAllExtensions(registry);
-  registerBuiltinDialectTranslation(registry);
-  registerLLVMDialectTranslation(registry);
-  registry.insert<AttnDialect>();
+  registerCompilerDialects(registry);
   MLIRContext context(registry);
   // The entry wrapper is built before any pass loads these dialects.
   context.loadDialect<bufferization::BufferizationDialect, func::FuncDialect,
@@ -293,15 +287,11 @@ CompiledAttention::compile(llvm::StringRef source,
       makeOptimizingTransformer(/*optLevel=*/3, /*sizeLevel=*/0,
                                 /*targetMachine=*/nullptr);
   engineOptions.transformer = optimize;
-  // memrefCopy and friends.
-  static const std::string runnerUtils =
-      std::string(ATTN_MLIR_LIB_DIR) + "/libmlir_c_runner_utils.so";
-  SmallVector<StringRef> libs = {runnerUtils};
-  engineOptions.sharedLibPaths = libs;
   auto engine = ExecutionEngine::create(*module, engineOptions);
   if (!engine)
     return makeError("attn cpu: JIT compilation failed: " +
                      llvm::toString(engine.takeError()));
+  registerHostSymbols(**engine);
   impl->engine = std::move(*engine);
   return std::unique_ptr<CompiledAttention>(
       new CompiledAttention(std::move(impl)));

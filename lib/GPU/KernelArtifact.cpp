@@ -1,6 +1,7 @@
 //===- KernelArtifact.cpp - attn.attention -> runtime artifact ------------===//
 
 #include "attn/GPU/KernelArtifact.h"
+#include "attn/Compiler/Registration.h"
 #include "attn/Conversion/GpuTarget.h"
 #include "attn/Conversion/KernelABI.h"
 #include "attn/Conversion/Passes.h"
@@ -15,11 +16,8 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
-#include "mlir/InitAllDialects.h"
-#include "mlir/InitAllExtensions.h"
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
-#include "mlir/Target/LLVMIR/Dialect/All.h"
 
 #include "llvm/Support/raw_ostream.h"
 
@@ -114,10 +112,7 @@ mlir::attn::compileKernelArtifact(llvm::StringRef source, llvm::StringRef chip,
     return llvm::createStringError("attn compile: " +
                                    llvm::toString(target.takeError()));
   DialectRegistry registry;
-  registerAllDialects(registry);
-  registerAllExtensions(registry);
-  registerAllToLLVMIRTranslations(registry);
-  registry.insert<AttnDialect>();
+  registerCompilerDialects(registry);
   MLIRContext context(registry);
   std::string diagnostics;
   llvm::raw_string_ostream diagStream(diagnostics);

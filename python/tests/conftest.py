@@ -4,7 +4,10 @@ import sys
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
+# ATTN_TEST_INSTALLED=1 tests the installed package (e.g. a wheel in a fresh
+# target directory, with its bundled libraries) instead of the checkout.
+if os.environ.get("ATTN_TEST_INSTALLED") != "1":
+    sys.path.insert(0, ROOT)
 
 
 @pytest.fixture(autouse=True)
