@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "Help.h"
 #include "Transforms/TestPasses.h"
 #include "attn/CPU/Pipeline.h"
 #include "attn/Conversion/Passes.h"
@@ -40,6 +41,8 @@ int main(int argc, char **argv) {
   // gpu-module-to-binary translates GPU modules to LLVM IR.
   mlir::registerAllToLLVMIRTranslations(registry);
   registry.insert<mlir::attn::AttnDialect>();
+  if (attn_opt::handleHelp(argc, argv, registry))
+    return 0;
 
   auto [input, output] = mlir::registerAndParseCLIOptions(
       argc, argv, "Attn optimizer driver\n", registry);
