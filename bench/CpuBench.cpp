@@ -9,7 +9,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "attn/CPU/CpuAttention.h"
-#include "Reference/AttentionReference.h"
+#include "attn/Reference/AttentionReference.h"
 
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/raw_ostream.h"

@@ -2,6 +2,9 @@
 # Attn's entry point on a fresh Debian 12 machine (CUDA toolkit optional, in
 # /usr/local/cuda):
 #   bash scripts/attn.sh run    install what is missing, build, run the main job
+#                               (attn-run on an example: what each level did,
+#                               and a run against the reference; --print-ir
+#                               adds the CPU pipeline's LLVM-dialect IR)
 #   bash scripts/attn.sh test   install what is missing, build, run every test
 # ATTN_BUILD_DIR (default: build) and ATTN_JOBS (default: 2) may be set.
 set -euo pipefail
@@ -45,11 +48,19 @@ build() {
 
 case "${1:-}" in
 run)
+  # run [--print-ir] [example.mlir] [more attn-run options]
   install_missing
   build
-  example="${2:-$ROOT/examples/causal_gqa.mlir}"
-  log "attn-opt --attn-lower-to-cpu $example"
-  "$BUILD/bin/attn-opt" --attn-lower-to-cpu "$example"
+  args=()
+  example="$ROOT/examples/causal_gqa.mlir"
+  for arg in "${@:2}"; do
+    case "$arg" in
+    *.mlir) example="$arg" ;;
+    *) args+=("$arg") ;;
+    esac
+  done
+  log "attn-run $example ${args[*]}"
+  "$BUILD/bin/attn-run" "$example" "${args[@]}"
   ;;
 test)
   install_missing
@@ -65,7 +76,7 @@ test)
     /usr/bin/python3 -m pytest -q -p no:cacheprovider "$ROOT/python/tests"
   ;;
 *)
-  echo "usage: bash scripts/attn.sh run [example.mlir] | test" >&2
+  echo "usage: bash scripts/attn.sh run [--print-ir] [example.mlir] | test" >&2
   exit 2
   ;;
 esac

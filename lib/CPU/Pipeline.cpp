@@ -32,6 +32,9 @@ void attn::buildLowerToCpuPipeline(OpPassManager &pm,
   bufferization::BufferDeallocationPipelineOptions dealloc;
   bufferization::buildBufferDeallocationPipeline(pm, dealloc);
   pm.addPass(createConvertBufferizationToMemRefPass());
+  // After the last canonicalization (which would inline the scopes): the
+  // tile loops' stack is released every iteration.
+  pm.addPass(createAttnScopeLoopAllocas());
 
   // Loops and arithmetic -> LLVM. bf16 conversions are expanded to integer
   // code; f16 ones become compiler-rt/libgcc calls.

@@ -9,6 +9,9 @@
 // CHECK-DAG: llvm.intr.exp2
 // CHECK-DAG: llvm.intr.tanh
 // CHECK-DAG: llvm.intr.log2
+// The tile loops release their stack every iteration (attn-scope-loop-allocas).
+// CHECK-DAG: llvm.intr.stacksave
+// CHECK-DAG: llvm.intr.stackrestore
 // CHECK: llvm.return
 func.func @causal_softcap(%q: tensor<?x?x8x64xbf16>, %k: tensor<?x?x2x64xbf16>, %v: tensor<?x?x2x64xbf16>) -> (tensor<?x?x8x64xbf16>, tensor<?x8x?xf32>) {
   %o, %l = attn.attention %q, %k, %v {masks = [#attn.causal<bottom_right>], score_mods = [#attn.softcap<30.0>]} : tensor<?x?x8x64xbf16>, tensor<?x?x2x64xbf16>, tensor<?x?x2x64xbf16> -> tensor<?x?x8x64xbf16>, tensor<?x8x?xf32>

@@ -2,7 +2,7 @@
 
 #include "AttentionCase.h"
 
-#include "Reference/MaskReference.h"
+#include "attn/Reference/MaskReference.h"
 #include "attn/IR/AttnAttrs.h"
 #include "attn/IR/AttnDialect.h"
 

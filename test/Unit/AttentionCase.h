@@ -13,7 +13,7 @@
 #ifndef ATTN_TEST_UNIT_ATTENTIONCASE_H
 #define ATTN_TEST_UNIT_ATTENTIONCASE_H
 
-#include "Reference/AttentionReference.h"
+#include "attn/Reference/AttentionReference.h"
 #include "attn/CPU/CpuAttention.h"
 
 #include "mlir/IR/MLIRContext.h"

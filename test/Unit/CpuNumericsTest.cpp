@@ -57,6 +57,16 @@ TEST(CpuNumerics, Length1000) {
   expectMatches(c);
 }
 
+TEST(CpuNumerics, ManyTilesKeepTheStackFlat) {
+  // 64 heads x 4 q tiles, each with 64 x (256 + 2)
+  // floats of state on the stack: 17 MiB if the tile loops never released
+  // their stack (the default stack is 8 MiB), 66 KiB when each iteration
+  // does (attn-scope-loop-allocas).
+  AttentionCase c(F32, 1, 256, 16, 64, 64, 256);
+  c.tiles(64, 64);
+  expectMatches(c);
+}
+
 TEST(CpuNumerics, F16) {
   AttentionCase c(F16, 2, 33, 47, 4, 2, 32);
   c.mask("#attn.causal<bottom_right>");

@@ -10,7 +10,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "attn/Analysis/TileClassification.h"
-#include "Reference/MaskReference.h"
+#include "attn/Reference/MaskReference.h"
 #include "attn/IR/AttnDialect.h"
 #include "attn/IR/AttnOps.h"
 

@@ -75,4 +75,20 @@ def AttnOnlineSoftmax : Pass<"attn-online-softmax"> {
                            "::mlir::scf::SCFDialect"];
 }
 
+def AttnScopeLoopAllocas : Pass<"attn-scope-loop-allocas"> {
+  let summary = "Release the stack an scf.for body allocates, every iteration";
+  let description = [{
+    `scf.for` is an automatic allocation scope: a `memref.alloca` in its body
+    lives for one iteration. Its lowering to `cf` branches does not keep that
+    promise (the allocas end up in a loop of the function's CFG, and the
+    stack grows with every iteration until the function returns), and the
+    canonicalizer inlines any `memref.alloca_scope` placed directly in a
+    loop body. Run before `--convert-scf-to-cf`, this pass brackets the body
+    of every `scf.for` that allocas directly (not inside a nested scope)
+    with `llvm.intr.stacksave` / `llvm.intr.stackrestore`, so the stack of
+    one iteration is released before the next.
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
+}
+
 #endif // ATTN_TRANSFORMS_PASSES_TD

@@ -1,6 +1,6 @@
 //===- AttentionReference.cpp - naive attention in double -----------------===//
 
-#include "Reference/AttentionReference.h"
+#include "attn/Reference/AttentionReference.h"
 
 #include <algorithm>
 #include <cmath>

@@ -1,6 +1,6 @@
 //===- MaskReference.cpp - mask atoms evaluated by definition -------------===//
 
-#include "Reference/MaskReference.h"
+#include "attn/Reference/MaskReference.h"
 #include "attn/IR/AttnAttrs.h"
 
 #include "llvm/Support/ErrorHandling.h"

@@ -1,6 +1,6 @@
 //===- AttentionReference.h - naive attention in double ---------*- C++ -*-===//
 //
-// The oracle for the numerics tests and the CPU benchmark: attention
+// The oracle for attn-run, the numerics tests and the CPU benchmark: attention
 // computed straight from the op's definition, one query row at a time, in
 // double, with the whole row of scores materialized. Nothing here shares
 // code with the compiler.
