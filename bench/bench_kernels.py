@@ -15,7 +15,9 @@ def compile_specs(specs, out_dir, chip="sm_90", flags=None):
     name -> extra attn-compile arguments (e.g. forced tile sizes)."""
     os.makedirs(out_dir, exist_ok=True)
     tool = os.path.join(ROOT, "build", "bin", "attn-compile")
-    for name, spec in specs:
+    specs = list(specs)
+    for index, (name, spec) in enumerate(specs, 1):
+        print(f"[{index}/{len(specs)}] ", end="", flush=True)  # attn-compile ends the line
         src = os.path.join(out_dir, name + ".mlir")
         with open(src, "w") as f:
             f.write(spec.to_mlir(name))

@@ -133,6 +133,10 @@ def main():
                 t_flex = bench(lambda: flex(qt, kt, vt, block_mask=mask))
                 tf = lambda ms: flops / ms * 1e-9
                 rows.append((d, seq, causal, tf(t_attn), tf(t_flash), tf(t_cudnn), tf(t_flex)))
+                # Progress on stderr; the tables follow on stdout.
+                print(f"[{len(rows)}/{len(dims) * 2 * len(SEQLENS)}] d{d} s{seq} "
+                      f"{'causal' if causal else 'dense'}: attn {tf(t_attn):.0f} TFLOP/s",
+                      file=sys.stderr, flush=True)
                 del q, k, v, qt, kt, vt, out, lse
     print("\n| d | seqlen | causal | attn | flash (FA2) | cudnn | flex | attn/flash | attn/flex |")
     print("|---|---|---|---|---|---|---|---|---|")

@@ -6,6 +6,7 @@ ATTN_KERNEL_DIR:
 """
 import os
 import sys
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(os.path.dirname(HERE)))
@@ -47,8 +48,11 @@ class MetaEnv:
 if __name__ == "__main__":
     out_dir = sys.argv[1] if len(sys.argv) > 1 else "build/python_kernels"
     with attn.prebuild(out_dir, chip=os.environ.get("ATTN_CHIP", "sm_90")):
-        for case in cases.CASES:
+        for index, case in enumerate(cases.CASES, 1):
+            start = time.perf_counter()
             case(MetaEnv())
+            print(f"[{index}/{len(cases.CASES)}] {case.__name__} "
+                  f"({time.perf_counter() - start:.2f} s)", flush=True)
         # The copyable example (python/examples/flex_attention_example.py).
         sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), "examples"))
         import flex_attention_example as example
