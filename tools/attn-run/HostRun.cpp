@@ -1,4 +1,4 @@
-//===- HostRun.cpp - run an attention on the CPU against the oracle -------===//
+//===- HostRun.cpp - inputs, runs and the check against the oracle --------===//
 
 #include "HostRun.h"
 
@@ -9,16 +9,10 @@
 #include <random>
 
 using namespace mlir::attn;
-using cpu::ElementType;
+using attn_run::ElementType;
+using attn_run::HostTensor;
 
 namespace {
-/// One tensor in the element type's bits, and the same values as floats.
-struct Tensor {
-  std::vector<int64_t> shape;
-  std::vector<uint16_t> half; ///< f16 / bf16 bits
-  std::vector<float> values;  ///< f32 data, or the halves widened
-};
-
 uint16_t toBf16(float x) {
   uint32_t bits;
   std::memcpy(&bits, &x, 4);
@@ -53,10 +47,10 @@ int64_t elements(const std::vector<int64_t> &shape) {
   return n;
 }
 
-Tensor randomTensor(std::vector<int64_t> shape, ElementType dtype,
-                    std::mt19937 &rng) {
+HostTensor randomTensor(std::vector<int64_t> shape, ElementType dtype,
+                        std::mt19937 &rng) {
   std::normal_distribution<float> normal;
-  Tensor t{std::move(shape), {}, {}};
+  HostTensor t{std::move(shape), {}, {}};
   int64_t n = elements(t.shape);
   t.values.resize(n);
   if (dtype != ElementType::F32)
@@ -75,89 +69,95 @@ Tensor randomTensor(std::vector<int64_t> shape, ElementType dtype,
   return t;
 }
 
-cpu::HostBuffer bufferOf(Tensor &t, ElementType dtype) {
-  void *data = dtype == ElementType::F32 ? static_cast<void *>(t.values.data())
-                                         : static_cast<void *>(t.half.data());
-  return {data, dtype, t.shape};
-}
-
-double seconds(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() -
-                                       start)
-      .count();
+/// NaN in every element (0x7FFF is a NaN in f16 and in bf16).
+HostTensor poisoned(std::vector<int64_t> shape, ElementType dtype) {
+  HostTensor t{std::move(shape), {}, {}};
+  t.values.assign(elements(t.shape), NAN);
+  if (dtype != ElementType::F32)
+    t.half.assign(t.values.size(), 0x7FFF);
+  return t;
 }
 } // namespace
 
-llvm::Expected<attn_run::RunResult> attn_run::runAgainstReference(
-    const cpu::CompiledAttention &function, ElementType dtype,
-    reference::Problem problem, bool hasLse, unsigned seed) {
-  const reference::Problem &p = problem;
+void *HostTensor::data(ElementType dtype) {
+  return dtype == ElementType::F32 ? static_cast<void *>(values.data())
+                                   : static_cast<void *>(half.data());
+}
+
+size_t HostTensor::bytes(ElementType dtype) const {
+  return values.size() * (dtype == ElementType::F32 ? 4 : 2);
+}
+
+float HostTensor::at(size_t i, ElementType dtype) const {
+  return dtype == ElementType::F32    ? values[i]
+         : dtype == ElementType::BF16 ? fromBf16(half[i])
+                                      : fromF16(half[i]);
+}
+
+attn_run::Tensors attn_run::makeTensors(const reference::Problem &p,
+                                        ElementType dtype, unsigned seed) {
   auto layout = [&](int64_t heads, int64_t seq, int64_t dim) {
     return p.bhsd ? std::vector<int64_t>{p.batch, heads, seq, dim}
                   : std::vector<int64_t>{p.batch, seq, heads, dim};
   };
   std::mt19937 rng(seed);
-  Tensor q = randomTensor(layout(p.headsQ, p.seqQ, p.headDim), dtype, rng);
-  Tensor k = randomTensor(layout(p.headsKV, p.seqK, p.headDim), dtype, rng);
-  Tensor v = randomTensor(layout(p.headsKV, p.seqK, p.headDimV), dtype, rng);
-  // Outputs start as NaN: an element the function never writes shows.
-  Tensor out{layout(p.headsQ, p.seqQ, p.headDimV), {}, {}};
-  out.values.assign(elements(out.shape), NAN);
-  if (dtype != ElementType::F32)
-    out.half.assign(out.values.size(), 0x7FFF);
-  Tensor lse{{p.batch, p.headsQ, p.seqQ}, {}, {}};
-  lse.values.assign(elements(lse.shape), NAN);
+  Tensors t;
+  t.q = randomTensor(layout(p.headsQ, p.seqQ, p.headDim), dtype, rng);
+  t.k = randomTensor(layout(p.headsKV, p.seqK, p.headDim), dtype, rng);
+  t.v = randomTensor(layout(p.headsKV, p.seqK, p.headDimV), dtype, rng);
+  t.out = poisoned(layout(p.headsQ, p.seqQ, p.headDimV), dtype);
+  t.lse = poisoned({p.batch, p.headsQ, p.seqQ}, ElementType::F32);
+  return t;
+}
 
-  std::vector<cpu::HostBuffer> args = {bufferOf(q, dtype), bufferOf(k, dtype),
-                                       bufferOf(v, dtype)};
-  std::vector<cpu::HostBuffer> results = {bufferOf(out, dtype)};
+attn_run::Errors attn_run::compare(const reference::Result &expected,
+                                   const Tensors &got, ElementType dtype,
+                                   bool hasLse) {
+  Errors errors;
+  double maxRef = 0, maxDiff = 0;
+  for (size_t i = 0; i < expected.out.size(); ++i) {
+    double value = got.out.at(i, dtype);
+    maxRef = std::max(maxRef, std::fabs(expected.out[i]));
+    maxDiff = std::isnan(value)
+                  ? INFINITY
+                  : std::max(maxDiff, std::fabs(value - expected.out[i]));
+  }
+  errors.maxRelError = maxRef > 0 ? maxDiff / maxRef : maxDiff;
+  if (!hasLse)
+    return errors;
+  for (size_t i = 0; i < expected.lse.size(); ++i) {
+    double want = expected.lse[i], value = got.lse.values[i];
+    double error = std::isinf(want) && want < 0
+                       ? (std::isinf(value) && value < 0 ? 0.0 : INFINITY)
+                   : std::isnan(value) ? INFINITY
+                                       : std::fabs(value - want);
+    errors.maxLseError = std::max(errors.maxLseError, error);
+  }
+  return errors;
+}
+
+llvm::Expected<double>
+attn_run::runOnCpu(const cpu::CompiledAttention &function, Tensors &t,
+                   ElementType dtype, bool hasLse) {
+  std::vector<cpu::HostBuffer> args = {{t.q.data(dtype), dtype, t.q.shape},
+                                       {t.k.data(dtype), dtype, t.k.shape},
+                                       {t.v.data(dtype), dtype, t.v.shape}};
+  std::vector<cpu::HostBuffer> results = {
+      {t.out.data(dtype), dtype, t.out.shape}};
   if (hasLse)
-    results.push_back(bufferOf(lse, ElementType::F32));
-  RunResult result;
-  result.hasLse = hasLse;
-  // The first run also JIT-compiles the code (the engine materializes it on
-  // first use) and is the one checked; the second is timed.
+    results.push_back({t.lse.data(ElementType::F32), ElementType::F32,
+                       t.lse.shape});
   if (llvm::Error error = function.run(args, results))
     return std::move(error);
-  std::vector<float> firstLse = lse.values;
-  std::vector<uint16_t> firstHalf = out.half;
-  std::vector<float> firstOut = out.values;
+  // The timed run writes the same values again.
+  HostTensor out = t.out, lse = t.lse;
   auto start = std::chrono::steady_clock::now();
   if (llvm::Error error = function.run(args, results))
     return std::move(error);
-  result.seconds = seconds(start);
-  out.values = std::move(firstOut);
-  out.half = std::move(firstHalf);
-  lse.values = std::move(firstLse);
-
-  problem.q = q.values;
-  problem.k = k.values;
-  problem.v = v.values;
-  start = std::chrono::steady_clock::now();
-  reference::Result expected = reference::computeAttention(problem);
-  result.referenceSeconds = seconds(start);
-
-  double maxRef = 0, maxDiff = 0;
-  for (size_t i = 0; i < expected.out.size(); ++i) {
-    double got = dtype == ElementType::F32 ? out.values[i]
-                 : dtype == ElementType::BF16 ? fromBf16(out.half[i])
-                                              : fromF16(out.half[i]);
-    maxRef = std::max(maxRef, std::fabs(expected.out[i]));
-    // A NaN anywhere is an error of its own size (infinite).
-    maxDiff = std::isnan(got) ? INFINITY
-                              : std::max(maxDiff, std::fabs(got - expected.out[i]));
-  }
-  result.maxRelError = maxRef > 0 ? maxDiff / maxRef : maxDiff;
-  if (hasLse)
-    for (size_t i = 0; i < expected.lse.size(); ++i) {
-      double want = expected.lse[i], got = lse.values[i];
-      if (std::isinf(want) && want < 0)
-        result.maxLseError = std::max(
-            result.maxLseError, std::isinf(got) && got < 0 ? 0.0 : INFINITY);
-      else
-        result.maxLseError = std::max(
-            result.maxLseError,
-            std::isnan(got) ? INFINITY : std::fabs(got - want));
-    }
-  return result;
+  double seconds = std::chrono::duration<double>(
+                       std::chrono::steady_clock::now() - start)
+                       .count();
+  t.out = std::move(out);
+  t.lse = std::move(lse);
+  return seconds;
 }

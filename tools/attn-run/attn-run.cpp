@@ -8,8 +8,9 @@
 //   3. the GPU strategy chosen for --chip and its tile sizes, the kernel's
 //      registers and shared memory, and the compile time (ptxas included);
 //   4. the CPU backend's compile time;
-//   5. a run on the CPU backend on random inputs against the double-
-//      precision oracle: the error and the speed of both.
+//   5. a run on random inputs against the double-precision oracle, on the
+//      GPU when there is one (the chip then defaults to it) and on the CPU
+//      backend: the error and the speed of each and of the oracle.
 // --print-ir adds the CPU pipeline's LLVM-dialect IR (what `attn-opt
 // --attn-lower-to-cpu` prints).
 //
@@ -19,6 +20,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "CubinInfo.h"
+#include "DeviceRun.h"
 #include "HostRun.h"
 
 #include "attn/Analysis/TileClassification.h"
@@ -227,6 +229,11 @@ int main(int argc, char **argv) {
       op.getScaleAttr() ? op.getScaleAttr().getValueAsDouble() : 0.0,
       attrOrNone(op.getMasksAttr()), attrOrNone(op.getScoreModsAttr()));
 
+  std::string noGpu;
+  std::optional<attn_run::Gpu> gpu = attn_run::detectGpu(noGpu);
+  if (gpu && chip.getNumOccurrences() == 0)
+    chip = gpu->chip;
+
   // 3 (first, for its tile sizes). The GPU strategy.
   Attribute config;
   std::string declined = gpuStrategy(*module, config);
@@ -245,6 +252,7 @@ int main(int argc, char **argv) {
       describeCounts(countTiles(op, cpuTiles.qTile, cpuTiles.kvTile, sq, sk)));
 
   // 3. The GPU kernel.
+  std::vector<uint8_t> artifactBytes;
   if (!lowering) {
     llvm::outs() << "3. GPU " << chip << ": no kernel: " << declined;
   } else {
@@ -273,6 +281,7 @@ int main(int argc, char **argv) {
       }
     }
     double compileSeconds = secondsSince(start);
+    artifactBytes = artifact->bytes;
     ::attn::runtime::ArtifactDesc desc;
     std::string parseError;
     if (!::attn::runtime::parseArtifact(artifact->bytes.data(),
@@ -325,37 +334,71 @@ int main(int argc, char **argv) {
                  << llvm::toString(problem.takeError()) << "\n";
   else {
     Type element = q.getElementType();
-    cpu::ElementType dtype = element.isBF16()  ? cpu::ElementType::BF16
-                             : element.isF16() ? cpu::ElementType::F16
-                                               : cpu::ElementType::F32;
-    llvm::Expected<attn_run::RunResult> run = attn_run::runAgainstReference(
-        **function, dtype, *problem, op.getLse() != nullptr, seed);
-    if (!run) {
-      llvm::outs() << "5. run on the CPU failed: "
-                   << llvm::toString(run.takeError()) << "\n";
-      return 1;
-    }
+    attn_run::ElementType dtype = element.isBF16() ? attn_run::ElementType::BF16
+                                  : element.isF16()
+                                      ? attn_run::ElementType::F16
+                                      : attn_run::ElementType::F32;
+    bool hasLse = op.getLse() != nullptr;
+    attn_run::Tensors tensors = attn_run::makeTensors(*problem, dtype, seed);
+    problem->q = tensors.q.values;
+    problem->k = tensors.k.values;
+    problem->v = tensors.v.values;
+    start = std::chrono::steady_clock::now();
+    reference::Result expected = reference::computeAttention(*problem);
+    double referenceSeconds = secondsSince(start);
     // FLOPs of the kept pairs: 2 (QK^T) + 2 (PV) per pair and dimension.
     TileCounts exact = countTiles(op, 1, 1, sq, sk);
-    double pairs = double(b) * problem->headsQ *
-                   double(exact.full + exact.partial);
-    double flops = 2.0 * pairs * (problem->headDim + problem->headDimV);
-    llvm::outs() << llvm::formatv(
-        "5. run on the CPU (no GPU run from this tool yet), random inputs vs "
-        "the float64 oracle:\n   max relative error {0:E2}{1}; {2:F2} GFLOP/s "
-        "({3:F3} s), oracle {4:F2} GFLOP/s\n",
-        run->maxRelError,
-        run->hasLse ? llvm::formatv(", lse max abs error {0:E2}",
-                                    run->maxLseError)
-                          .str()
-                    : std::string(),
-        flops / run->seconds * 1e-9, run->seconds,
-        flops / run->referenceSeconds * 1e-9);
-    double tolerance = dtype == cpu::ElementType::F32 ? 1e-4 : 2e-2;
-    if (!(run->maxRelError <= tolerance)) {
-      llvm::outs() << "   FAILED: the error is above " << tolerance << "\n";
+    double flops = 2.0 * double(b) * problem->headsQ *
+                   double(exact.full + exact.partial) *
+                   (problem->headDim + problem->headDimV);
+    double tolerance = dtype == attn_run::ElementType::F32 ? 1e-4 : 2e-2;
+    bool failed = false;
+    auto report = [&](llvm::StringRef where, const attn_run::Errors &errors,
+                      double seconds) {
+      llvm::outs() << llvm::formatv(
+          "   {0}: max relative error {1:E2}{2}; {3:F2} {4}FLOP/s\n", where,
+          errors.maxRelError,
+          hasLse ? llvm::formatv(", lse max abs error {0:E2}",
+                                 errors.maxLseError)
+                       .str()
+                 : std::string(),
+          flops / seconds * (where.starts_with("GPU") ? 1e-12 : 1e-9),
+          where.starts_with("GPU") ? "T" : "G");
+      if (!(errors.maxRelError <= tolerance)) {
+        llvm::outs() << "   FAILED: the error is above " << tolerance << "\n";
+        failed = true;
+      }
+    };
+    llvm::outs() << "5. random inputs vs the float64 oracle ("
+                 << llvm::formatv("{0:F2} GFLOP/s",
+                                  flops / referenceSeconds * 1e-9)
+                 << "):\n";
+    if (gpu && !artifactBytes.empty()) {
+      attn_run::Tensors onGpu = tensors;
+      llvm::Expected<double> seconds =
+          attn_run::runOnGpu(artifactBytes, onGpu, dtype, hasLse);
+      if (!seconds) {
+        llvm::outs() << "   " << llvm::toString(seconds.takeError()) << "\n";
+        failed = true;
+      } else {
+        report("GPU " + gpu->name,
+               attn_run::compare(expected, onGpu, dtype, hasLse), *seconds);
+      }
+    } else {
+      llvm::outs() << "   GPU: not run here (" << (gpu ? "no kernel" : noGpu)
+                   << ")\n";
+    }
+    llvm::Expected<double> cpuSeconds =
+        attn_run::runOnCpu(**function, tensors, dtype, hasLse);
+    if (!cpuSeconds) {
+      llvm::outs() << "   CPU run failed: "
+                   << llvm::toString(cpuSeconds.takeError()) << "\n";
       return 1;
     }
+    report("CPU", attn_run::compare(expected, tensors, dtype, hasLse),
+           *cpuSeconds);
+    if (failed)
+      return 1;
   }
   if (printIR)
     llvm::outs() << "\n" << lowered;
