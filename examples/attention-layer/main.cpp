@@ -7,6 +7,7 @@
 // starts anywhere; it exits with 77
 // ("skipped") where there is no driver or GPU.
 #include <attn/Runtime/CudaDriver.hpp>
+#include <attn/Runtime/HalfFloat.hpp>
 #include <attn/Runtime/Runtime.hpp>
 
 #include <cmath>
@@ -22,55 +23,11 @@ extern const size_t attn_layer_kernel_size;
 namespace {
 constexpr int kSkipped = 77;
 
-/// The few driver calls the host side needs.
-struct Driver {
-  int (*init)(unsigned);
-  int (*deviceGet)(int *, int);
-  int (*primaryCtxRetain)(void **, int);
-  int (*ctxSetCurrent)(void *);
-  int (*ctxSynchronize)();
-  int (*memAlloc)(uint64_t *, size_t);
-  int (*memFree)(uint64_t);
-  int (*memcpyHtoD)(uint64_t, const void *, size_t);
-  int (*memcpyDtoH)(void *, uint64_t, size_t);
-
-  bool open() {
-    attn::CudaDriverLibrary lib;
-    lib.bind(init, "cuInit");
-    lib.bind(deviceGet, "cuDeviceGet");
-    lib.bind(primaryCtxRetain, "cuDevicePrimaryCtxRetain");
-    lib.bind(ctxSetCurrent, "cuCtxSetCurrent");
-    lib.bind(ctxSynchronize, "cuCtxSynchronize");
-    lib.bind(memAlloc, "cuMemAlloc_v2");
-    lib.bind(memFree, "cuMemFree_v2");
-    lib.bind(memcpyHtoD, "cuMemcpyHtoD_v2");
-    lib.bind(memcpyDtoH, "cuMemcpyDtoH_v2");
-    int device = 0;
-    void *ctx = nullptr;
-    return lib.ok() && init(0) == 0 && deviceGet(&device, 0) == 0 &&
-           primaryCtxRetain(&ctx, device) == 0 && ctxSetCurrent(ctx) == 0;
-  }
-};
-
-/// bf16 <-> float: bf16 is the upper half of an IEEE float (round to
-/// nearest even on the way down).
-uint16_t toBf16(float x) {
-  uint32_t bits;
-  std::memcpy(&bits, &x, 4);
-  bits += 0x7FFF + ((bits >> 16) & 1);
-  return static_cast<uint16_t>(bits >> 16);
-}
-float fromBf16(uint16_t h) {
-  uint32_t bits = uint32_t(h) << 16;
-  float x;
-  std::memcpy(&x, &bits, 4);
-  return x;
-}
 } // namespace
 
 int main() {
   const int64_t B = 2, Sq = 300, Sk = 700, Hq = 8, Hkv = 2, D = 128;
-  Driver cuda{};
+  attn::CudaDevice cuda;
   if (!cuda.open()) {
     std::printf("skipped: no CUDA driver or GPU here\n");
     return kSkipped;
@@ -90,7 +47,7 @@ int main() {
   auto random = [&](int64_t n) {
     std::vector<uint16_t> v(n);
     for (uint16_t &x : v)
-      x = toBf16(normal(rng));
+      x = attn::floatToBf16(normal(rng));
     return v;
   };
   std::vector<uint16_t> q = random(B * Sq * Hq * D),
@@ -99,18 +56,11 @@ int main() {
   std::vector<uint16_t> out(B * Sq * Hq * D, 0x7FC0); // NaN poison
   std::vector<float> lse(B * Hq * Sq, NAN);
 
-  auto upload = [&](const void *host, size_t bytes) {
-    uint64_t ptr = 0;
-    if (cuda.memAlloc(&ptr, bytes) != 0 ||
-        cuda.memcpyHtoD(ptr, host, bytes) != 0)
-      return uint64_t(0);
-    return ptr;
-  };
-  uint64_t dq = upload(q.data(), q.size() * 2),
-           dk = upload(k.data(), k.size() * 2),
-           dv = upload(v.data(), v.size() * 2),
-           dout = upload(out.data(), out.size() * 2),
-           dlse = upload(lse.data(), lse.size() * 4);
+  uint64_t dq = cuda.upload(q.data(), q.size() * 2),
+           dk = cuda.upload(k.data(), k.size() * 2),
+           dv = cuda.upload(v.data(), v.size() * 2),
+           dout = cuda.upload(out.data(), out.size() * 2),
+           dlse = cuda.upload(lse.data(), lse.size() * 4);
   if (!dq || !dk || !dv || !dout || !dlse) {
     std::printf("device allocation failed\n");
     return 1;
@@ -148,8 +98,8 @@ int main() {
         for (int64_t j = 0; j <= last; ++j) {
           double s = 0;
           for (int64_t d = 0; d < D; ++d)
-            s += double(fromBf16(q[((b * Sq + i) * Hq + h) * D + d])) *
-                 fromBf16(k[((b * Sk + j) * Hkv + hk) * D + d]);
+            s += double(attn::bf16ToFloat(q[((b * Sq + i) * Hq + h) * D + d])) *
+                 attn::bf16ToFloat(k[((b * Sk + j) * Hkv + hk) * D + d]);
           p[j] = s * scale;
           m = std::max(m, p[j]);
         }
@@ -158,8 +108,8 @@ int main() {
         for (int64_t d = 0; d < D; ++d) {
           double ref = 0;
           for (int64_t j = 0; j <= last; ++j)
-            ref += p[j] / l * fromBf16(v[((b * Sk + j) * Hkv + hk) * D + d]);
-          double got = fromBf16(out[((b * Sq + i) * Hq + h) * D + d]);
+            ref += p[j] / l * attn::bf16ToFloat(v[((b * Sk + j) * Hkv + hk) * D + d]);
+          double got = attn::bf16ToFloat(out[((b * Sq + i) * Hq + h) * D + d]);
           errSq += (got - ref) * (got - ref);
           refSq += ref * ref;
         }

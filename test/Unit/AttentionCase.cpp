@@ -3,6 +3,7 @@
 #include "AttentionCase.h"
 
 #include "attn/Reference/MaskReference.h"
+#include "attn/Runtime/HalfFloat.hpp"
 #include "attn/IR/AttnAttrs.h"
 #include "attn/IR/AttnDialect.h"
 
@@ -20,33 +21,6 @@ using namespace attn_test;
 using namespace mlir::attn;
 using mlir::attn::cpu::CompiledAttention;
 using mlir::attn::cpu::HostBuffer;
-
-uint16_t attn_test::toHalf(float value) {
-  _Float16 half = static_cast<_Float16>(value);
-  uint16_t bits;
-  std::memcpy(&bits, &half, 2);
-  return bits;
-}
-
-float attn_test::fromHalf(uint16_t bits) {
-  _Float16 half;
-  std::memcpy(&half, &bits, 2);
-  return static_cast<float>(half);
-}
-
-uint16_t attn_test::toBFloat16(float value) {
-  uint32_t bits;
-  std::memcpy(&bits, &value, 4);
-  uint32_t rounding = 0x7FFF + ((bits >> 16) & 1);
-  return static_cast<uint16_t>((bits + rounding) >> 16);
-}
-
-float attn_test::fromBFloat16(uint16_t bits) {
-  uint32_t wide = uint32_t(bits) << 16;
-  float value;
-  std::memcpy(&value, &wide, 4);
-  return value;
-}
 
 namespace {
 
@@ -147,9 +121,9 @@ struct AttentionCase::Impl {
   /// Rounds a value to the input element type.
   float round(double value) const {
     if (dtype == ElementType::F16)
-      return fromHalf(toHalf(float(value)));
+      return attn::f16ToFloat(attn::floatToF16(float(value)));
     if (dtype == ElementType::BF16)
-      return fromBFloat16(toBFloat16(float(value)));
+      return attn::bf16ToFloat(attn::floatToBf16(float(value)));
     return float(value);
   }
 
@@ -165,9 +139,9 @@ struct AttentionCase::Impl {
       float value = round(uniform(-amplitude, amplitude));
       copy[n] = value;
       if (dtype == ElementType::F16)
-        t.as<uint16_t>()[n] = toHalf(value);
+        t.as<uint16_t>()[n] = attn::floatToF16(value);
       else if (dtype == ElementType::BF16)
-        t.as<uint16_t>()[n] = toBFloat16(value);
+        t.as<uint16_t>()[n] = attn::floatToBf16(value);
       else
         t.as<float>()[n] = value;
     }
@@ -705,9 +679,9 @@ CaseReport AttentionCase::check() {
   reference::Result expected = reference::computeAttention(p);
   auto outAt = [&](int64_t n) -> double {
     if (m.dtype == ElementType::F16)
-      return fromHalf(out.as<uint16_t>()[n]);
+      return attn::f16ToFloat(out.as<uint16_t>()[n]);
     if (m.dtype == ElementType::BF16)
-      return fromBFloat16(out.as<uint16_t>()[n]);
+      return attn::bf16ToFloat(out.as<uint16_t>()[n]);
     return out.as<float>()[n];
   };
   double rtol = m.dtype == ElementType::BF16  ? 1.0 / 128

@@ -103,12 +103,6 @@ private:
   std::unique_ptr<Impl> impl;
 };
 
-/// Float <-> 16-bit formats, round to nearest even.
-uint16_t toHalf(float value);
-float fromHalf(uint16_t bits);
-uint16_t toBFloat16(float value);
-float fromBFloat16(uint16_t bits);
-
 } // namespace attn_test
 
 #endif // ATTN_TEST_UNIT_ATTENTIONCASE_H

@@ -8,63 +8,32 @@
 #include <chrono>
 
 namespace {
-/// The driver calls attn-run needs (the runtime opens its own).
-struct Driver {
-  int (*init)(unsigned);
-  int (*deviceGet)(int *, int);
-  int (*deviceGetName)(char *, int, int);
-  int (*deviceGetAttribute)(int *, int, int);
-  int (*primaryCtxRetain)(void **, int);
-  int (*ctxSetCurrent)(void *);
-  int (*ctxSynchronize)();
-  int (*memAlloc)(uint64_t *, size_t);
-  int (*memFree)(uint64_t);
-  int (*memcpyHtoD)(uint64_t, const void *, size_t);
-  int (*memcpyDtoH)(void *, uint64_t, size_t);
-  int device = 0;
-
-  /// Opens the driver and makes device 0's primary context current.
-  bool open(std::string &whyNot) {
-    static attn::CudaDriverLibrary lib;
-    if (!lib.opened()) {
-      whyNot = "no CUDA driver (libcuda.so.1)";
-      return false;
-    }
-    lib.bind(init, "cuInit");
-    lib.bind(deviceGet, "cuDeviceGet");
-    lib.bind(deviceGetName, "cuDeviceGetName");
-    lib.bind(deviceGetAttribute, "cuDeviceGetAttribute");
-    lib.bind(primaryCtxRetain, "cuDevicePrimaryCtxRetain");
-    lib.bind(ctxSetCurrent, "cuCtxSetCurrent");
-    lib.bind(ctxSynchronize, "cuCtxSynchronize");
-    lib.bind(memAlloc, "cuMemAlloc_v2");
-    lib.bind(memFree, "cuMemFree_v2");
-    lib.bind(memcpyHtoD, "cuMemcpyHtoD_v2");
-    lib.bind(memcpyDtoH, "cuMemcpyDtoH_v2");
-    void *ctx = nullptr;
-    if (!lib.ok() || init(0) != 0 || deviceGet(&device, 0) != 0 ||
-        primaryCtxRetain(&ctx, device) != 0 || ctxSetCurrent(ctx) != 0) {
-      whyNot = "a CUDA driver but no usable GPU";
-      return false;
-    }
-    return true;
+/// Device 0, or why not.
+bool openDevice(attn::CudaDevice &cuda, std::string &whyNot) {
+  if (!attn::CudaDriverLibrary().opened()) {
+    whyNot = "no CUDA driver (libcuda.so.1)";
+    return false;
   }
-};
+  if (!cuda.open()) {
+    whyNot = "a CUDA driver but no usable GPU";
+    return false;
+  }
+  return true;
+}
 
 /// Device buffers freed on every path.
 struct DeviceBuffers {
-  Driver &cuda;
+  attn::CudaDevice &cuda;
   std::vector<uint64_t> pointers;
   ~DeviceBuffers() {
     for (uint64_t p : pointers)
       cuda.memFree(p);
   }
   uint64_t upload(const void *host, size_t bytes) {
-    uint64_t p = 0;
-    if (cuda.memAlloc(&p, bytes ? bytes : 1) != 0)
-      return 0;
-    pointers.push_back(p);
-    return cuda.memcpyHtoD(p, host, bytes) == 0 ? p : 0;
+    uint64_t p = cuda.upload(host, bytes);
+    if (p)
+      pointers.push_back(p);
+    return p;
   }
 };
 
@@ -74,8 +43,8 @@ llvm::Error fail(const std::string &what) {
 } // namespace
 
 std::optional<attn_run::Gpu> attn_run::detectGpu(std::string &whyNot) {
-  Driver cuda;
-  if (!cuda.open(whyNot))
+  attn::CudaDevice cuda;
+  if (!openDevice(cuda, whyNot))
     return std::nullopt;
   char name[256] = {};
   int major = 0, minor = 0;
@@ -89,9 +58,9 @@ std::optional<attn_run::Gpu> attn_run::detectGpu(std::string &whyNot) {
 llvm::Expected<double> attn_run::runOnGpu(const std::vector<uint8_t> &artifact,
                                           Tensors &t, ElementType dtype,
                                           bool hasLse, int repeats) {
-  Driver cuda;
+  attn::CudaDevice cuda;
   std::string whyNot;
-  if (!cuda.open(whyNot))
+  if (!openDevice(cuda, whyNot))
     return fail(whyNot);
   attn::Kernel kernel;
   if (attn::Status s = attn::Kernel::load(artifact.data(), artifact.size(),
