@@ -27,6 +27,8 @@ using namespace mlir;
 using namespace ::attn::runtime;
 using mlir::attn::kKernelBlockAttr;
 using mlir::attn::kKernelGridAttr;
+using mlir::attn::kKernelOnlyWhenSplitAttr;
+using mlir::attn::kKernelOrderAttr;
 using mlir::attn::kKernelParamAlignAttr;
 using mlir::attn::kKernelParamNameAttr;
 using mlir::attn::kKernelSharedBytesAttr;
@@ -50,21 +52,31 @@ std::optional<uint32_t> dtypeOf(Type type) {
   return std::nullopt;
 }
 
-/// Launch description and parameters from the generated gpu.func.
-LogicalResult describeKernel(gpu::GPUFuncOp kernel, ArtifactDesc &a) {
-  a.entry = kernel.getName().str();
+/// Launch description of one generated gpu.func.
+LogicalResult describeLaunch(gpu::GPUFuncOp kernel, KernelDesc &k) {
+  k.entry = kernel.getName().str();
   auto block = kernel->getAttrOfType<DenseI64ArrayAttr>(kKernelBlockAttr);
   auto grid = kernel->getAttrOfType<DenseI64ArrayAttr>(kKernelGridAttr);
   auto shared = kernel->getAttrOfType<IntegerAttr>(kKernelSharedBytesAttr);
   if (!block || !grid || !shared || grid.size() != 9)
     return kernel.emitError("kernel lacks its attn launch attributes");
   for (int i = 0; i < 3; ++i) {
-    a.block[i] = block[i];
-    a.grid[i] = {int32_t(grid[3 * i]), int32_t(grid[3 * i + 1]),
+    k.block[i] = block[i];
+    k.grid[i] = {int32_t(grid[3 * i]), int32_t(grid[3 * i + 1]),
                  grid[3 * i + 2]};
   }
-  a.dynamicSharedBytes = shared.getInt();
-  for (auto [index, type] : llvm::enumerate(kernel.getArgumentTypes())) {
+  k.dynamicSharedBytes = shared.getInt();
+  k.onlyWhenSplit = kernel->hasAttr(kKernelOnlyWhenSplitAttr);
+  return success();
+}
+
+/// The parameters of the main kernel (all but the workspace, when there is
+/// one): each one's name, dtype, shape, compiled-in strides and alignment.
+LogicalResult describeParams(gpu::GPUFuncOp kernel, bool hasWorkspace,
+                             ArtifactDesc &a) {
+  unsigned count = kernel.getNumArguments() - (hasWorkspace ? 1 : 0);
+  for (unsigned index = 0; index < count; ++index) {
+    Type type = kernel.getArgumentTypes()[index];
     auto memref = cast<MemRefType>(type);
     std::optional<uint32_t> dtype = dtypeOf(memref.getElementType());
     if (!dtype)
@@ -98,6 +110,42 @@ LogicalResult describeKernel(gpu::GPUFuncOp kernel, ArtifactDesc &a) {
     a.params.push_back(std::move(p));
   }
   return success();
+}
+
+/// The kernels of `module` in launch order, their shared parameters and the
+/// split rule.
+LogicalResult describeModule(gpu::GPUModuleOp module, ArtifactDesc &a) {
+  SmallVector<gpu::GPUFuncOp> kernels;
+  if (auto order = module->getAttrOfType<ArrayAttr>(kKernelOrderAttr)) {
+    for (Attribute name : order) {
+      auto kernel = module.lookupSymbol<gpu::GPUFuncOp>(
+          cast<FlatSymbolRefAttr>(name).getValue());
+      if (!kernel)
+        return module.emitError("attn.kernels names a missing kernel");
+      kernels.push_back(kernel);
+    }
+  } else {
+    kernels = llvm::to_vector(module.getOps<gpu::GPUFuncOp>());
+  }
+  if (kernels.empty() || kernels.size() > ArtifactDesc::kMaxKernels)
+    return module.emitError("expected 1 to ")
+           << ArtifactDesc::kMaxKernels << " kernels, got " << kernels.size();
+  for (gpu::GPUFuncOp kernel : kernels) {
+    if (kernel.getFunctionType() != kernels.front().getFunctionType())
+      return kernel.emitError("the kernels of one artifact must take the "
+                              "same parameters");
+    if (failed(describeLaunch(kernel, a.kernels.emplace_back())))
+      return failure();
+  }
+  if (auto rule = module->getAttrOfType<DenseI64ArrayAttr>(
+          mlir::attn::kKernelSplitRuleAttr)) {
+    if (rule.size() != 7)
+      return module.emitError("attn.split_rule takes 7 integers");
+    a.split = {uint32_t(rule[0]), uint32_t(rule[1]), int32_t(rule[2]),
+               int32_t(rule[3]),  rule[4],           int32_t(rule[5]),
+               uint32_t(rule[6])};
+  }
+  return describeParams(kernels.front(), a.split.maxSplits > 1, a);
 }
 } // namespace
 
@@ -147,9 +195,8 @@ mlir::attn::compileKernelArtifact(llvm::StringRef source, llvm::StringRef chip,
     return error("the input must hold exactly one function with an "
                  "attn.attention");
   ArtifactDesc artifact;
-  gpu::GPUFuncOp kernel = *gpuModules.front().getOps<gpu::GPUFuncOp>().begin();
-  if (failed(describeKernel(kernel, artifact)))
-    return error("cannot describe the kernel");
+  if (failed(describeModule(gpuModules.front(), artifact)))
+    return error("cannot describe the kernels");
 
   PassManager binary(&context);
   GpuPipelineOptions options;
@@ -165,6 +212,6 @@ mlir::attn::compileKernelArtifact(llvm::StringRef source, llvm::StringRef chip,
   artifact.binaryKind =
       format == "bin" ? ArtifactDesc::Cubin : ArtifactDesc::Ptx;
   artifact.target = chip.str();
-  artifact.key = artifact.entry + "." + chip.str();
-  return KernelArtifact{artifact.entry, serializeArtifact(artifact)};
+  artifact.key = artifact.entry() + "." + chip.str();
+  return KernelArtifact{artifact.entry(), serializeArtifact(artifact)};
 }

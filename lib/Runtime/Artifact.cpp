@@ -10,6 +10,8 @@ using namespace attn::runtime;
 namespace {
 constexpr char kMagic[8] = {'A', 'T', 'T', 'N', 'K', 'R', 'N', '\0'};
 constexpr uint32_t kMaxRank = 8;
+constexpr uint32_t kMaxSplits = 1024;
+constexpr uint32_t kMaxFloatsPerRow = 1024;
 } // namespace
 
 uint32_t attn::runtime::artifactChecksum(const uint8_t *data, size_t size) {
@@ -86,17 +88,29 @@ private:
 std::vector<uint8_t>
 attn::runtime::serializeArtifact(const ArtifactDesc &artifact) {
   Writer payload;
-  payload.string(artifact.entry);
   payload.string(artifact.key);
   payload.string(artifact.target);
-  for (uint32_t b : artifact.block)
-    payload.pod(b);
-  payload.pod(artifact.dynamicSharedBytes);
-  for (const GridDim &g : artifact.grid) {
-    payload.pod(g.param);
-    payload.pod(g.dim);
-    payload.pod(g.value);
+  payload.pod<uint32_t>(artifact.kernels.size());
+  for (const KernelDesc &k : artifact.kernels) {
+    payload.string(k.entry);
+    for (uint32_t b : k.block)
+      payload.pod(b);
+    payload.pod(k.dynamicSharedBytes);
+    for (const GridDim &g : k.grid) {
+      payload.pod(g.param);
+      payload.pod(g.dim);
+      payload.pod(g.value);
+    }
+    payload.pod(k.onlyWhenSplit);
   }
+  const SplitRule &split = artifact.split;
+  payload.pod(split.maxSplits);
+  payload.pod(split.minTilesPerSplit);
+  payload.pod(split.keysParam);
+  payload.pod(split.keysDim);
+  payload.pod(split.keysPerTile);
+  payload.pod(split.rowsParam);
+  payload.pod(split.floatsPerRow);
   payload.pod<uint32_t>(artifact.params.size());
   for (const ParamDesc &p : artifact.params) {
     payload.string(p.name);
@@ -163,15 +177,33 @@ bool attn::runtime::parseArtifact(const uint8_t *data, size_t size,
 
   Reader r(payload, payloadSize);
   ArtifactDesc a;
-  uint32_t numParams = 0, binaryKind = 0;
-  bool ok = r.string(a.entry, "entry") && r.string(a.key, "key") &&
-            r.string(a.target, "target");
-  for (uint32_t &b : a.block)
-    ok = ok && r.pod(b, "block size");
-  ok = ok && r.pod(a.dynamicSharedBytes, "shared memory size");
-  for (GridDim &g : a.grid)
-    ok = ok && r.pod(g.param, "grid") && r.pod(g.dim, "grid") &&
-         r.pod(g.value, "grid");
+  uint32_t numKernels = 0, numParams = 0, binaryKind = 0;
+  bool ok = r.string(a.key, "key") && r.string(a.target, "target") &&
+            r.pod(numKernels, "kernel count");
+  if (ok && (numKernels == 0 || numKernels > ArtifactDesc::kMaxKernels)) {
+    error = "corrupt artifact: " + std::to_string(numKernels) + " kernels";
+    return false;
+  }
+  for (uint32_t i = 0; ok && i < numKernels; ++i) {
+    KernelDesc k;
+    ok = r.string(k.entry, "kernel entry");
+    for (uint32_t &b : k.block)
+      ok = ok && r.pod(b, "block size");
+    ok = ok && r.pod(k.dynamicSharedBytes, "shared memory size");
+    for (GridDim &g : k.grid)
+      ok = ok && r.pod(g.param, "grid") && r.pod(g.dim, "grid") &&
+           r.pod(g.value, "grid");
+    ok = ok && r.pod(k.onlyWhenSplit, "kernel launch condition");
+    a.kernels.push_back(std::move(k));
+  }
+  SplitRule &split = a.split;
+  ok = ok && r.pod(split.maxSplits, "split rule") &&
+       r.pod(split.minTilesPerSplit, "split rule") &&
+       r.pod(split.keysParam, "split rule") &&
+       r.pod(split.keysDim, "split rule") &&
+       r.pod(split.keysPerTile, "split rule") &&
+       r.pod(split.rowsParam, "split rule") &&
+       r.pod(split.floatsPerRow, "split rule");
   ok = ok && r.pod(numParams, "parameter count");
   for (uint32_t i = 0; ok && i < numParams; ++i) {
     ParamDesc p;
@@ -213,25 +245,48 @@ bool attn::runtime::parseArtifact(const uint8_t *data, size_t size,
     error = "corrupt artifact: trailing bytes after the binary";
     return false;
   }
-  if (binaryKind > ArtifactDesc::Ptx || a.entry.empty() || a.binary.empty()) {
-    error =
-        "corrupt artifact: unknown binary kind, empty entry or empty binary";
+  if (binaryKind > ArtifactDesc::Ptx || a.binary.empty()) {
+    error = "corrupt artifact: unknown binary kind or empty binary";
     return false;
   }
-  for (const GridDim &g : a.grid)
-    if (g.value <= 0 || g.param >= static_cast<int32_t>(a.params.size()) ||
-        (g.param >= 0 &&
-         (a.params[g.param].kind != ParamDesc::Tensor || g.dim < 0 ||
-          g.dim >= static_cast<int32_t>(a.params[g.param].shape.size())))) {
-      error = "corrupt artifact: grid rule refers to a missing tensor "
-              "dimension or has a non-positive value";
+  auto isTensorDim = [&](int32_t param, int32_t dim) {
+    return param >= 0 && param < static_cast<int32_t>(a.params.size()) &&
+           a.params[param].kind == ParamDesc::Tensor && dim >= 0 &&
+           dim < static_cast<int32_t>(a.params[param].shape.size());
+  };
+  bool splits = split.maxSplits > 1;
+  if (split.maxSplits == 0 || split.maxSplits > kMaxSplits ||
+      (splits && (split.minTilesPerSplit == 0 || split.keysPerTile <= 0 ||
+                  !isTensorDim(split.keysParam, split.keysDim) ||
+                  !isTensorDim(split.rowsParam, 0) ||
+                  split.floatsPerRow == 0 ||
+                  split.floatsPerRow > kMaxFloatsPerRow))) {
+    error = "corrupt artifact: the split rule refers to a missing tensor "
+            "dimension or has an out-of-range count";
+    return false;
+  }
+  for (const KernelDesc &k : a.kernels) {
+    if (k.entry.empty() || k.onlyWhenSplit > 1 ||
+        (k.onlyWhenSplit && !splits)) {
+      error = "corrupt artifact: a kernel has an empty entry or a launch "
+              "condition without a split rule";
       return false;
     }
-  for (uint32_t b : a.block)
-    if (b == 0) {
-      error = "corrupt artifact: zero block size";
-      return false;
-    }
+    for (const GridDim &g : k.grid)
+      if (g.value <= 0 ||
+          !(g.param == GridDim::kConstant ||
+            (g.param == GridDim::kSplits && splits) ||
+            isTensorDim(g.param, g.dim))) {
+        error = "corrupt artifact: grid rule refers to a missing tensor "
+                "dimension or has a non-positive value";
+        return false;
+      }
+    for (uint32_t b : k.block)
+      if (b == 0) {
+        error = "corrupt artifact: zero block size";
+        return false;
+      }
+  }
   a.binaryKind = static_cast<ArtifactDesc::BinaryKind>(binaryKind);
   artifact = std::move(a);
   return true;

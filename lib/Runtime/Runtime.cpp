@@ -6,6 +6,7 @@
 
 #include <dlfcn.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -39,7 +40,10 @@ using CUcontext = struct CUctx_st *;
 using CUmodule = struct CUmod_st *;
 using CUfunction = struct CUfunc_st *;
 using CUstream = struct CUstream_st *;
+using CUdeviceptr = uint64_t;
 constexpr CUresult kCudaSuccess = 0;
+constexpr int kMultiprocessorCountAttr =
+    16; // CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT
 constexpr int kMaxDynamicSharedAttr =
     8; // CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES
 
@@ -47,6 +51,10 @@ struct Driver {
   CUresult (*init)(unsigned);
   CUresult (*deviceGetCount)(int *);
   CUresult (*ctxGetCurrent)(CUcontext *);
+  CUresult (*ctxGetDevice)(CUdevice *);
+  CUresult (*deviceGetAttribute)(int *, int, CUdevice);
+  CUresult (*memAllocAsync)(CUdeviceptr *, size_t, CUstream);
+  CUresult (*memFreeAsync)(CUdeviceptr, CUstream);
   CUresult (*moduleLoadData)(CUmodule *, const void *);
   CUresult (*moduleGetFunction)(CUfunction *, CUmodule, const char *);
   CUresult (*funcSetAttribute)(CUfunction, int, int);
@@ -80,6 +88,10 @@ const Driver &driver() {
     lib.bind(d.init, "cuInit");
     lib.bind(d.deviceGetCount, "cuDeviceGetCount");
     lib.bind(d.ctxGetCurrent, "cuCtxGetCurrent");
+    lib.bind(d.ctxGetDevice, "cuCtxGetDevice");
+    lib.bind(d.deviceGetAttribute, "cuDeviceGetAttribute");
+    lib.bind(d.memAllocAsync, "cuMemAllocAsync");
+    lib.bind(d.memFreeAsync, "cuMemFreeAsync");
     lib.bind(d.moduleLoadData, "cuModuleLoadData");
     lib.bind(d.moduleGetFunction, "cuModuleGetFunction");
     lib.bind(d.funcSetAttribute, "cuFuncSetAttribute");
@@ -140,11 +152,20 @@ const char *dtypeName(uint32_t dtype) {
 }
 } // namespace
 
+namespace {
+/// What a loaded artifact has in one context: its kernels' functions (in
+/// the artifact's order) and the device's SM count (for the split rule).
+struct ContextFunctions {
+  std::vector<CUfunction> functions;
+  int multiprocessors = 1;
+};
+} // namespace
+
 /// A loaded artifact plus its per-context functions.
 struct attn_kernel {
   ArtifactDesc artifact;
   std::mutex mutex;
-  std::map<CUcontext, CUfunction> functions; ///< guarded by mutex
+  std::map<CUcontext, ContextFunctions> contexts; ///< guarded by mutex
 };
 
 extern "C" {
@@ -189,7 +210,7 @@ attn_status attn_kernel_load_file(const char *path, attn_kernel **kernel) {
 void attn_kernel_free(attn_kernel *kernel) { delete kernel; }
 
 const char *attn_kernel_entry(const attn_kernel *kernel) {
-  return kernel ? kernel->artifact.entry.c_str() : "";
+  return kernel ? kernel->artifact.entry().c_str() : "";
 }
 
 const char *attn_kernel_key(const attn_kernel *kernel) {
@@ -208,7 +229,7 @@ attn_status attn_kernel_check_args(const attn_kernel *kernel,
   const std::vector<ParamDesc> &params = kernel->artifact.params;
   if (numArgs != params.size())
     return fail(ATTN_ERROR_INVALID_ARGUMENT,
-                "attn_kernel_launch: " + kernel->artifact.entry + " takes " +
+                "attn_kernel_launch: " + kernel->artifact.entry() + " takes " +
                     std::to_string(params.size()) + " arguments, got " +
                     std::to_string(numArgs));
   if (numArgs && !args)
@@ -298,8 +319,10 @@ attn_status attn_kernel_check_args(const attn_kernel *kernel,
   return ATTN_SUCCESS;
 }
 
-/// The function of `kernel` in the current context, loading it on first use.
-static attn_status functionFor(attn_kernel *kernel, CUfunction &function) {
+/// The functions of `kernel` in the current context, loading its module on
+/// first use.
+static attn_status functionsFor(attn_kernel *kernel,
+                                const ContextFunctions *&out) {
   const Driver &d = driver();
   if (d.loadStatus != ATTN_SUCCESS)
     return fail(d.loadStatus, d.loadError);
@@ -310,9 +333,8 @@ static attn_status functionFor(attn_kernel *kernel, CUfunction &function) {
         "no current CUDA context on this thread (make one current, e.g. "
         "by using the device from PyTorch or with cuCtxSetCurrent)");
   std::lock_guard<std::mutex> lock(kernel->mutex);
-  if (auto it = kernel->functions.find(context);
-      it != kernel->functions.end()) {
-    function = it->second;
+  if (auto it = kernel->contexts.find(context); it != kernel->contexts.end()) {
+    out = &it->second;
     return ATTN_SUCCESS;
   }
   const ArtifactDesc &a = kernel->artifact;
@@ -323,99 +345,263 @@ static attn_status functionFor(attn_kernel *kernel, CUfunction &function) {
   CUmodule module = nullptr;
   if (CUresult r = d.moduleLoadData(&module, image.data()); r != kCudaSuccess)
     return fail(ATTN_ERROR_CUDA, "cannot load the " + a.target + " module of " +
-                                     a.entry + ": " + d.describe(r));
-  if (CUresult r = d.moduleGetFunction(&function, module, a.entry.c_str());
-      r != kCudaSuccess)
-    return fail(ATTN_ERROR_CUDA, "the module has no kernel named " + a.entry +
-                                     ": " + d.describe(r));
-  if (a.dynamicSharedBytes > 48 * 1024) {
-    // Past 48 KiB a kernel must opt in to its dynamic shared memory.
-    if (CUresult r = d.funcSetAttribute(function, kMaxDynamicSharedAttr,
-                                        static_cast<int>(a.dynamicSharedBytes));
+                                     a.entry() + ": " + d.describe(r));
+  ContextFunctions loaded;
+  for (const KernelDesc &k : a.kernels) {
+    CUfunction function = nullptr;
+    if (CUresult r = d.moduleGetFunction(&function, module, k.entry.c_str());
         r != kCudaSuccess)
-      return fail(ATTN_ERROR_CUDA, "cannot raise the shared-memory limit of " +
-                                       a.entry + " to " +
-                                       std::to_string(a.dynamicSharedBytes) +
-                                       " bytes: " + d.describe(r));
+      return fail(ATTN_ERROR_CUDA, "the module has no kernel named " +
+                                       k.entry + ": " + d.describe(r));
+    if (k.dynamicSharedBytes > 48 * 1024) {
+      // Past 48 KiB a kernel must opt in to its dynamic shared memory.
+      if (CUresult r =
+              d.funcSetAttribute(function, kMaxDynamicSharedAttr,
+                                 static_cast<int>(k.dynamicSharedBytes));
+          r != kCudaSuccess)
+        return fail(ATTN_ERROR_CUDA,
+                    "cannot raise the shared-memory limit of " + k.entry +
+                        " to " + std::to_string(k.dynamicSharedBytes) +
+                        " bytes: " + d.describe(r));
+    }
+    loaded.functions.push_back(function);
   }
-  kernel->functions.emplace(context, function);
+  CUdevice device = 0;
+  if (CUresult r = d.ctxGetDevice(&device); r != kCudaSuccess ||
+      d.deviceGetAttribute(&loaded.multiprocessors, kMultiprocessorCountAttr,
+                           device) != kCudaSuccess)
+    return fail(ATTN_ERROR_CUDA,
+                "cannot read the device's multiprocessor count: " +
+                    d.describe(r));
+  out = &kernel->contexts.emplace(context, std::move(loaded)).first->second;
   return ATTN_SUCCESS;
 }
+
+extern "C++" {
+namespace {
+/// One launch, planned: the grids of the kernels that run, the split count
+/// and the workspace bytes (0 without a split).
+struct LaunchPlan {
+  bool empty = false;
+  unsigned grids[ArtifactDesc::kMaxKernels][3] = {};
+  uint32_t splits = 1;
+  size_t workspaceBytes = 0;
+};
+
+/// ceil(size / divisor) without forming size + divisor - 1, which wraps for
+/// sizes near 2^63.
+int64_t ceilDiv(int64_t size, int64_t divisor) {
+  return size / divisor + (size % divisor != 0);
+}
+
+/// The grids, split count and workspace of a launch of `a` with `args`
+/// (already checked). `multiprocessors` gives the device's SM count; it is
+/// asked only when the keys may be split and the problem is not empty, so
+/// that other launches are planned without the driver.
+template <typename SmCount>
+attn_status planLaunch(const ArtifactDesc &a, const attn_arg *args,
+                       SmCount multiprocessors, LaunchPlan &plan) {
+  auto extent = [&](const GridDim &g, uint32_t splits) -> int64_t {
+    if (g.param == GridDim::kConstant)
+      return g.value;
+    if (g.param == GridDim::kSplits)
+      return splits;
+    return ceilDiv(args[g.param].tensor.shape[g.dim], g.value);
+  };
+  for (size_t k = 0; k < a.kernels.size(); ++k)
+    for (int i = 0; i < 3; ++i) {
+      int64_t e = extent(a.kernels[k].grid[i], plan.splits);
+      if (e <= 0) {
+        plan.empty = true; // empty problem: nothing to launch
+        return ATTN_SUCCESS;
+      }
+      if (e > (i == 0 ? 0x7FFFFFFFll : 65535ll))
+        return fail(ATTN_ERROR_INVALID_ARGUMENT,
+                    "attn_kernel_launch: grid dimension " + std::to_string(i) +
+                        " of " + a.kernels[k].entry + " would be " +
+                        std::to_string(e) + ", beyond the hardware limit");
+      plan.grids[k][i] = static_cast<unsigned>(e);
+    }
+  // Split-KV: enough CTAs for two waves, at most maxSplits, and at least
+  // minTilesPerSplit kv tiles per split.
+  const SplitRule &rule = a.split;
+  if (rule.maxSplits > 1) {
+    int sms = 1;
+    if (attn_status s = multiprocessors(sms); s != ATTN_SUCCESS)
+      return s;
+    int64_t ctas = 1;
+    for (int i = 0; i < 3; ++i)
+      if (a.kernels.front().grid[i].param != GridDim::kSplits)
+        ctas *= plan.grids[0][i];
+    int64_t tiles = ceilDiv(args[rule.keysParam].tensor.shape[rule.keysDim],
+                            rule.keysPerTile);
+    int64_t wanted = ceilDiv(2 * int64_t(sms), ctas);
+    int64_t most = std::min<int64_t>(rule.maxSplits,
+                                     tiles / int64_t(rule.minTilesPerSplit));
+    plan.splits = uint32_t(std::max<int64_t>(1, std::min(wanted, most)));
+    for (size_t k = 0; k < a.kernels.size(); ++k)
+      for (int i = 0; i < 3; ++i)
+        if (a.kernels[k].grid[i].param == GridDim::kSplits)
+          plan.grids[k][i] = plan.splits;
+  }
+  if (plan.splits > 1) {
+    const attn_tensor &rows = args[rule.rowsParam].tensor;
+    uint64_t bytes = uint64_t(plan.splits) * rule.floatsPerRow * 4;
+    for (int32_t d = 0; d + 1 < rows.rank; ++d)
+      if (__builtin_mul_overflow(bytes, uint64_t(rows.shape[d]), &bytes))
+        return fail(ATTN_ERROR_INVALID_ARGUMENT,
+                    "attn_kernel_launch: the split-KV workspace would "
+                    "overflow 64 bits");
+    plan.workspaceBytes = bytes;
+  }
+  return ATTN_SUCCESS;
+}
+
+/// The SM count of the current context's device, for planLaunch.
+auto smCountOf(attn_kernel *kernel) {
+  return [kernel](int &sms) {
+    const ContextFunctions *functions;
+    attn_status s = functionsFor(kernel, functions);
+    if (s == ATTN_SUCCESS)
+      sms = functions->multiprocessors;
+    return s;
+  };
+}
+} // namespace
+} // extern "C++"
 
 attn_status attn_kernel_prepare(attn_kernel *kernel) {
   if (!kernel)
     return fail(ATTN_ERROR_INVALID_ARGUMENT,
                 "attn_kernel_prepare: kernel is null");
-  CUfunction function;
-  return functionFor(kernel, function);
+  const ContextFunctions *functions;
+  return functionsFor(kernel, functions);
+}
+
+attn_status attn_kernel_workspace_size(attn_kernel *kernel,
+                                       const attn_arg *args, size_t numArgs,
+                                       size_t *bytes) {
+  if (!bytes)
+    return fail(ATTN_ERROR_INVALID_ARGUMENT,
+                "attn_kernel_workspace_size: bytes is null");
+  *bytes = 0;
+  if (attn_status s = attn_kernel_check_args(kernel, args, numArgs);
+      s != ATTN_SUCCESS)
+    return s;
+  LaunchPlan plan;
+  if (attn_status s = planLaunch(kernel->artifact, args,
+                                 smCountOf(kernel), plan);
+      s != ATTN_SUCCESS)
+    return s;
+  *bytes = plan.empty ? 0 : plan.workspaceBytes;
+  return ATTN_SUCCESS;
 }
 
 attn_status attn_kernel_launch(attn_kernel *kernel, const attn_arg *args,
                                size_t numArgs, void *stream) {
+  return attn_kernel_launch_with_workspace(kernel, args, numArgs, nullptr, 0,
+                                           stream);
+}
+
+attn_status attn_kernel_launch_with_workspace(attn_kernel *kernel,
+                                              const attn_arg *args,
+                                              size_t numArgs, void *workspace,
+                                              size_t workspaceBytes,
+                                              void *stream) {
   if (attn_status s = attn_kernel_check_args(kernel, args, numArgs);
       s != ATTN_SUCCESS)
     return s;
   const ArtifactDesc &a = kernel->artifact;
-  unsigned grid[3];
-  for (int i = 0; i < 3; ++i) {
-    const GridDim &g = a.grid[i];
-    // ceil(size / divisor) without forming size + divisor - 1, which wraps
-    // for sizes near 2^63.
-    int64_t size = g.param < 0 ? 0 : args[g.param].tensor.shape[g.dim];
-    int64_t extent =
-        g.param < 0 ? g.value : size / g.value + (size % g.value != 0);
-    if (extent <= 0)
-      return ATTN_SUCCESS; // empty problem: nothing to launch
-    if (extent > (i == 0 ? 0x7FFFFFFFll : 65535ll))
-      return fail(ATTN_ERROR_INVALID_ARGUMENT,
-                  "attn_kernel_launch: grid dimension " + std::to_string(i) +
-                      " would be " + std::to_string(extent) +
-                      ", beyond the hardware limit");
-    grid[i] = static_cast<unsigned>(extent);
-  }
-  CUfunction function;
-  if (attn_status s = functionFor(kernel, function); s != ATTN_SUCCESS)
+  LaunchPlan plan;
+  if (attn_status s = planLaunch(a, args, smCountOf(kernel), plan);
+      s != ATTN_SUCCESS)
     return s;
+  if (plan.empty)
+    return ATTN_SUCCESS;
+  const ContextFunctions *functions;
+  if (attn_status s = functionsFor(kernel, functions); s != ATTN_SUCCESS)
+    return s;
+  if (workspace && workspaceBytes < plan.workspaceBytes)
+    return fail(ATTN_ERROR_INVALID_ARGUMENT,
+                "attn_kernel_launch: the workspace has " +
+                    std::to_string(workspaceBytes) + " bytes, this launch (" +
+                    std::to_string(plan.splits) + " kv splits) needs " +
+                    std::to_string(plan.workspaceBytes));
+  if (workspace && reinterpret_cast<uintptr_t>(workspace) % 16 != 0)
+    return fail(ATTN_ERROR_MISMATCH,
+                "attn_kernel_launch: the workspace must be 16-byte aligned");
+  const Driver &d = driver();
+  auto cuStream = static_cast<CUstream>(stream);
+  // Without the caller's workspace, one from the stream-ordered allocator,
+  // freed after the kernels on the same stream (graph-capturable).
+  CUdeviceptr owned = 0;
+  if (plan.workspaceBytes && !workspace) {
+    if (CUresult r = d.memAllocAsync(&owned, plan.workspaceBytes, cuStream);
+        r != kCudaSuccess)
+      return fail(ATTN_ERROR_CUDA, "attn_kernel_launch: cannot allocate " +
+                                       std::to_string(plan.workspaceBytes) +
+                                       " workspace bytes: " + d.describe(r));
+    workspace = reinterpret_cast<void *>(static_cast<uintptr_t>(owned));
+  }
 
   // MLIR memref convention: (allocated, aligned, offset, sizes, strides).
   // Kernel parameters point into this stack storage; no heap allocation.
-  constexpr size_t kMaxWords = 64 * (3 + 2 * ATTN_MAX_RANK);
+  constexpr size_t kMaxWords = 64 * (3 + 2 * ATTN_MAX_RANK) + 5;
   int64_t words[kMaxWords];
   void *pointers[kMaxWords];
   size_t next = 0;
+  auto memref = [&](const void *data, int32_t rank, const int64_t *shape,
+                    const int64_t *strides) {
+    int64_t ptr = static_cast<int64_t>(reinterpret_cast<uintptr_t>(data));
+    words[next] = words[next + 1] = ptr;
+    words[next + 2] = 0;
+    for (int32_t d = 0; d < rank; ++d) {
+      words[next + 3 + d] = shape[d];
+      words[next + 3 + rank + d] = strides[d];
+    }
+    return size_t(3 + 2 * rank);
+  };
   for (size_t i = 0; i < numArgs; ++i) {
     const ParamDesc &p = a.params[i];
     size_t needed = p.kind == ParamDesc::Tensor ? 3 + 2 * p.shape.size() : 1;
-    if (next + needed > kMaxWords)
+    if (next + needed + 5 > kMaxWords)
       return fail(ATTN_ERROR_INVALID_ARGUMENT,
                   "attn_kernel_launch: too many kernel parameters");
-    if (p.kind == ParamDesc::I64) {
+    if (p.kind == ParamDesc::I64)
       words[next] = args[i].i64;
-    } else if (p.kind == ParamDesc::F32) {
+    else if (p.kind == ParamDesc::F32)
       std::memcpy(&words[next], &args[i].f32, sizeof(float));
-    } else {
-      const attn_tensor &t = args[i].tensor;
-      int64_t ptr = static_cast<int64_t>(reinterpret_cast<uintptr_t>(t.data));
-      words[next] = words[next + 1] = ptr;
-      words[next + 2] = 0;
-      for (int32_t d = 0; d < t.rank; ++d) {
-        words[next + 3 + d] = t.shape[d];
-        words[next + 3 + t.rank + d] = t.strides[d];
-      }
-    }
-    for (size_t w = 0; w < needed; ++w)
-      pointers[next + w] = &words[next + w];
+    else
+      memref(args[i].tensor.data, args[i].tensor.rank, args[i].tensor.shape,
+             args[i].tensor.strides);
     next += needed;
   }
-  const Driver &d = driver();
-  if (CUresult r =
-          d.launchKernel(function, grid[0], grid[1], grid[2], a.block[0],
-                         a.block[1], a.block[2], a.dynamicSharedBytes,
-                         static_cast<CUstream>(stream), pointers, nullptr);
-      r != kCudaSuccess)
-    return fail(ATTN_ERROR_CUDA,
-                "cuLaunchKernel(" + a.entry + ") failed: " + d.describe(r));
-  return ATTN_SUCCESS;
+  if (a.split.maxSplits > 1) {
+    // The workspace: memref<?xf32> of the bytes this launch needs.
+    int64_t floats = static_cast<int64_t>(plan.workspaceBytes / 4), unit = 1;
+    next += memref(workspace, 1, &floats, &unit);
+  }
+  for (size_t w = 0; w < next; ++w)
+    pointers[w] = &words[w];
+  attn_status status = ATTN_SUCCESS;
+  for (size_t k = 0; k < a.kernels.size(); ++k) {
+    const KernelDesc &desc = a.kernels[k];
+    if (desc.onlyWhenSplit && plan.splits <= 1)
+      continue;
+    const unsigned *grid = plan.grids[k];
+    if (CUresult r = d.launchKernel(
+            functions->functions[k], grid[0], grid[1], grid[2], desc.block[0],
+            desc.block[1], desc.block[2], desc.dynamicSharedBytes, cuStream,
+            pointers, nullptr);
+        r != kCudaSuccess) {
+      status = fail(ATTN_ERROR_CUDA, "cuLaunchKernel(" + desc.entry +
+                                         ") failed: " + d.describe(r));
+      break;
+    }
+  }
+  if (owned)
+    d.memFreeAsync(owned, cuStream);
+  return status;
 }
 
 } // extern "C"

@@ -35,7 +35,7 @@ std::string builtInArtifact() {
   a.key = "builtin";
   a.params.insert(a.params.begin() + 1,
                   {"cu", ParamDesc::Tensor, ATTN_DTYPE_I32, {-1}, {1}, 4});
-  a.grid[2] = {1, 0, 1}; // batch from cu
+  a.kernels[0].grid[2] = {1, 0, 1}; // batch from cu
   std::vector<uint8_t> bytes = serializeArtifact(a);
   return std::string(bytes.begin(), bytes.end());
 }

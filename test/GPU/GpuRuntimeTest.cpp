@@ -107,14 +107,15 @@ protected:
   /// An artifact for `fill`, launched with 128 threads per block.
   Kernel load(uint32_t sharedBytes) {
     ArtifactDesc a;
-    a.entry = "fill";
     a.key = "test.fill";
     a.target = "sm_80";
-    a.block[0] = 128;
-    a.dynamicSharedBytes = sharedBytes;
+    KernelDesc &k = a.kernels.emplace_back();
+    k.entry = "fill";
+    k.block[0] = 128;
+    k.dynamicSharedBytes = sharedBytes;
     a.params = {{"out", ParamDesc::Tensor, ATTN_DTYPE_F32, {-1}, {1}, 4},
                 {"value", ParamDesc::F32, 0, {}, {}, 0}};
-    a.grid[0] = {0, 0, 128};
+    k.grid[0] = {0, 0, 128};
     a.binaryKind = ArtifactDesc::Ptx;
     a.binary.assign(ptx.begin(), ptx.end());
     std::vector<uint8_t> bytes = serializeArtifact(a);

@@ -6,10 +6,11 @@
 
 // RUN: attn-compile %s -o %t.attn --chip=sm_90 --describe | FileCheck %s
 
-// CHECK: entry varlen_kernel target sm_90 block 128x1x1 shared 46080
+// CHECK: kernel varlen_kernel target sm_90 block 128x1x1 shared 46080
 // CHECK-NEXT: grid x = ceil(q.shape[0] / 64)
 // CHECK-NEXT: grid y = 4
 // CHECK-NEXT: grid z = ceil(cu_seqlens_q.shape[0] / 1)
+// CHECK-NOT: split-kv
 // CHECK-NEXT: param cu_seqlens_q i32 shape ? strides 1 align 4
 // CHECK-NEXT: param q f16 shape ?x4x64 strides 256x64x1 align 16
 // CHECK-NEXT: param k f16 shape ?x2x64 strides 128x64x1 align 16

@@ -51,17 +51,76 @@ TEST(RuntimeArtifact, RoundTrips) {
   ArtifactDesc b;
   std::string error;
   ASSERT_TRUE(parseArtifact(bytes.data(), bytes.size(), b, error)) << error;
-  EXPECT_EQ(b.entry, a.entry);
+  EXPECT_EQ(b.entry(), a.entry());
   EXPECT_EQ(b.key, a.key);
   EXPECT_EQ(b.target, a.target);
-  EXPECT_EQ(b.block[0], 128u);
-  EXPECT_EQ(b.dynamicSharedBytes, a.dynamicSharedBytes);
+  ASSERT_EQ(b.kernels.size(), 1u);
+  EXPECT_EQ(b.kernels[0].block[0], 128u);
+  EXPECT_EQ(b.kernels[0].dynamicSharedBytes, a.kernels[0].dynamicSharedBytes);
+  EXPECT_EQ(b.split.maxSplits, 1u);
   ASSERT_EQ(b.params.size(), 3u);
   EXPECT_EQ(b.params[1].name, "out");
   EXPECT_EQ(b.params[0].shape, a.params[0].shape);
   EXPECT_EQ(b.params[2].kind, ParamDesc::F32);
-  EXPECT_EQ(b.grid[0].value, 64);
+  EXPECT_EQ(b.kernels[0].grid[0].value, 64);
   EXPECT_EQ(b.binary, a.binary);
+}
+
+/// The sample as a split-KV artifact: a main kernel whose grid x is the
+/// split count and a merge kernel launched only when it is above 1.
+ArtifactDesc splitArtifact() {
+  ArtifactDesc a = sampleArtifact();
+  a.kernels[0].grid[0] = {GridDim::kSplits, 0, 1};
+  KernelDesc merge = a.kernels[0];
+  merge.entry = "attn_merge";
+  merge.grid[0] = {0, 1, 1};
+  merge.onlyWhenSplit = 1;
+  a.kernels.push_back(merge);
+  a.split = {/*maxSplits=*/64, /*minTilesPerSplit=*/2, /*keysParam=*/0,
+             /*keysDim=*/1,    /*keysPerTile=*/64,    /*rowsParam=*/0,
+             /*floatsPerRow=*/65};
+  return a;
+}
+
+TEST(RuntimeArtifact, SeveralKernelsAndTheSplitRuleRoundTrip) {
+  ArtifactDesc a = splitArtifact();
+  std::vector<uint8_t> bytes = serializeArtifact(a);
+  ArtifactDesc b;
+  std::string error;
+  ASSERT_TRUE(parseArtifact(bytes.data(), bytes.size(), b, error)) << error;
+  ASSERT_EQ(b.kernels.size(), 2u);
+  EXPECT_EQ(b.kernels[1].entry, "attn_merge");
+  EXPECT_EQ(b.kernels[1].onlyWhenSplit, 1u);
+  EXPECT_EQ(b.kernels[0].grid[0].param, GridDim::kSplits);
+  EXPECT_EQ(b.split.maxSplits, 64u);
+  EXPECT_EQ(b.split.minTilesPerSplit, 2u);
+  EXPECT_EQ(b.split.keysPerTile, 64);
+  EXPECT_EQ(b.split.floatsPerRow, 65u);
+}
+
+TEST(RuntimeArtifact, BadSplitRulesAreRejected) {
+  auto rejects = [](ArtifactDesc a, const char *why) {
+    std::vector<uint8_t> bytes = serializeArtifact(a);
+    ArtifactDesc b;
+    std::string error;
+    EXPECT_FALSE(parseArtifact(bytes.data(), bytes.size(), b, error)) << why;
+    EXPECT_NE(error.find("corrupt artifact"), std::string::npos) << error;
+  };
+  ArtifactDesc a = splitArtifact();
+  a.split.keysParam = 2; // the f32 scalar
+  rejects(a, "keys from a scalar");
+  a = splitArtifact();
+  a.split.keysDim = 4;
+  rejects(a, "keys dimension past the rank");
+  a = splitArtifact();
+  a.split.floatsPerRow = 0;
+  rejects(a, "no workspace per row");
+  a = splitArtifact();
+  a.split.maxSplits = 1; // split grid and merge kernel without a rule
+  rejects(a, "split grid without a split rule");
+  a = splitArtifact();
+  a.kernels.clear();
+  rejects(a, "no kernel");
 }
 
 TEST(RuntimeArtifact, EveryTruncationIsRejected) {
@@ -108,7 +167,7 @@ TEST(RuntimeArtifact, MessagesSayWhatIsWrong) {
             ATTN_ERROR_INVALID_ARTIFACT);
   EXPECT_NE(std::string(attn_last_error())
                 .find("kernel artifact format version 7, but this runtime "
-                      "reads version 2: compile the kernel again"),
+                      "reads version 3: compile the kernel again"),
             std::string::npos)
       << attn_last_error();
 }

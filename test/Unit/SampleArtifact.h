@@ -19,11 +19,12 @@ namespace attn::runtime::testing {
 /// (ceil(S / 64), 8, B); PTX that only names its target.
 inline ArtifactDesc sampleArtifact() {
   ArtifactDesc a;
-  a.entry = "attn_fwd";
   a.key = "f16.d64.causal.bq64.bk64";
   a.target = "sm_80";
-  a.block[0] = 128;
-  a.dynamicSharedBytes = 64 * 1024;
+  KernelDesc &k = a.kernels.emplace_back();
+  k.entry = "attn_fwd";
+  k.block[0] = 128;
+  k.dynamicSharedBytes = 64 * 1024;
   // Strides as for memref<?x?x8x64xf16>: the outermost one dynamic.
   ParamDesc q{
       "q", ParamDesc::Tensor, ATTN_DTYPE_F16, {-1, -1, 8, 64}, {-1, 512, 64, 1},
@@ -32,9 +33,9 @@ inline ArtifactDesc sampleArtifact() {
   out.name = "out";
   ParamDesc scale{"scale", ParamDesc::F32, 0, {}, {}, 0};
   a.params = {q, out, scale};
-  a.grid[0] = {0, 1, 64}; // ceil(S / 64)
-  a.grid[1] = {-1, 0, 8}; // heads
-  a.grid[2] = {0, 0, 1};  // batch
+  k.grid[0] = {0, 1, 64}; // ceil(S / 64)
+  k.grid[1] = {-1, 0, 8}; // heads
+  k.grid[2] = {0, 0, 1};  // batch
   a.binaryKind = ArtifactDesc::Ptx;
   std::string ptx = ".version 8.0\n.target sm_80\n.address_size 64\n";
   a.binary.assign(ptx.begin(), ptx.end());

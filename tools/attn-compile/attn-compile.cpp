@@ -96,19 +96,31 @@ void printDescription(const std::vector<uint8_t> &bytes) {
   }
   static const char *kDtypes[] = {"f16", "bf16", "f32", "i8",
                                   "i32", "i64",  "bool"};
-  llvm::outs() << "entry " << a.entry << " target " << a.target << " block "
-               << a.block[0] << "x" << a.block[1] << "x" << a.block[2]
-               << " shared " << a.dynamicSharedBytes << "\n";
-  for (int i = 0; i < 3; ++i) {
-    const ::attn::runtime::GridDim &g = a.grid[i];
-    llvm::outs() << "grid "
-                 << "xyz"[i] << " = ";
-    if (g.param < 0)
-      llvm::outs() << g.value << "\n";
-    else
-      llvm::outs() << "ceil(" << a.params[g.param].name << ".shape[" << g.dim
-                   << "] / " << g.value << ")\n";
+  for (const ::attn::runtime::KernelDesc &k : a.kernels) {
+    llvm::outs() << "kernel " << k.entry << " target " << a.target
+                 << " block " << k.block[0] << "x" << k.block[1] << "x"
+                 << k.block[2] << " shared " << k.dynamicSharedBytes
+                 << (k.onlyWhenSplit ? " only-when-split" : "") << "\n";
+    for (int i = 0; i < 3; ++i) {
+      const ::attn::runtime::GridDim &g = k.grid[i];
+      llvm::outs() << "  grid " << "xyz"[i] << " = ";
+      if (g.param == ::attn::runtime::GridDim::kConstant)
+        llvm::outs() << g.value << "\n";
+      else if (g.param == ::attn::runtime::GridDim::kSplits)
+        llvm::outs() << "splits\n";
+      else
+        llvm::outs() << "ceil(" << a.params[g.param].name << ".shape[" << g.dim
+                     << "] / " << g.value << ")\n";
+    }
   }
+  const ::attn::runtime::SplitRule &split = a.split;
+  if (split.maxSplits > 1)
+    llvm::outs() << "split-kv: up to " << split.maxSplits
+                 << " splits of >= " << split.minTilesPerSplit
+                 << " tiles of ceil(" << a.params[split.keysParam].name
+                 << ".shape[" << split.keysDim << "] / " << split.keysPerTile
+                 << "); workspace splits x rows(" << a.params[split.rowsParam].name
+                 << ") x " << split.floatsPerRow << " f32\n";
   for (const ::attn::runtime::ParamDesc &p : a.params)
     llvm::outs() << "param " << p.name << " "
                  << (p.dtype < 7 ? kDtypes[p.dtype] : "?") << " shape "

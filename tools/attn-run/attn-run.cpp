@@ -293,17 +293,17 @@ int main(int argc, char **argv) {
     std::string resources = "PTX (no ptxas here: registers decided at load)";
     if (format == "bin") {
       if (std::optional<attn_run::CubinInfo> info =
-              attn_run::readCubinInfo(desc.binary, desc.entry))
+              attn_run::readCubinInfo(desc.binary, desc.entry()))
         resources = llvm::formatv(
             "{0} registers/thread, {1} B stack frame{2}, {3} B shared memory",
             info->registers, info->frameBytes,
             info->frameBytes ? " (spills)" : "",
-            info->staticSharedBytes + desc.dynamicSharedBytes);
+            info->staticSharedBytes + desc.kernels.front().dynamicSharedBytes);
     }
     llvm::outs() << llvm::formatv(
         "   kernel {0}: {1} threads/CTA, {2}; {3} KiB {4}; compiled in "
         "{5:F2} s (IR -> {4}, ptxas included)\n",
-        desc.entry, desc.block[0] * desc.block[1] * desc.block[2], resources,
+        desc.entry(), desc.kernels.front().block[0] * desc.kernels.front().block[1] * desc.kernels.front().block[2], resources,
         desc.binary.size() / 1024, format == "bin" ? "cubin" : "PTX",
         compileSeconds);
   }

@@ -11,13 +11,30 @@
 
 #include "llvm/ADT/StringRef.h"
 
+#include <cstdint>
+
 namespace mlir::attn {
 
 /// On the gpu.func: the block size (3 x i64).
 constexpr llvm::StringLiteral kKernelBlockAttr = "attn.block";
 /// On the gpu.func: the grid rule, three (parameter, dimension, divisor)
-/// triples, a negative parameter meaning the divisor is the constant extent.
+/// triples; parameter kGridConstant: the divisor is the extent,
+/// kGridSplits: the extent is the split count chosen at launch.
 constexpr llvm::StringLiteral kKernelGridAttr = "attn.grid";
+constexpr int64_t kGridConstant = -1;
+constexpr int64_t kGridSplits = -2;
+/// On the gpu.module: the kernels' launch order (array of symbol names);
+/// the first is the main kernel.
+constexpr llvm::StringLiteral kKernelOrderAttr = "attn.kernels";
+/// On a gpu.func launched only when the keys are split (a merge kernel).
+constexpr llvm::StringLiteral kKernelOnlyWhenSplitAttr =
+    "attn.only_when_split";
+/// On the gpu.module of a split-KV kernel: the split rule, seven integers
+/// (max splits, min kv tiles per split, keys parameter, keys dimension,
+/// keys per tile, rows parameter, f32 words per row); see
+/// attn::runtime::SplitRule. Every kernel then takes the workspace
+/// (memref<?xf32>) as its last parameter.
+constexpr llvm::StringLiteral kKernelSplitRuleAttr = "attn.split_rule";
 /// On the gpu.func: the #attn.lowering_config it was built with.
 constexpr llvm::StringLiteral kKernelConfigAttr = "attn.lowering_config";
 /// On the gpu.func: bytes of dynamic shared memory.

@@ -1,8 +1,9 @@
 //===- Artifact.h - the kernel artifact format ------------------*- C++ -*-===//
 //
-// What launching a compiled kernel needs, without MLIR: the binary (cubin or
-// PTX), entry name, parameter ABI, block size, dynamic shared memory, the
-// rule for the grid, and the specialization key it was compiled for.
+// What launching compiled kernels needs, without MLIR: the binary (cubin or
+// PTX, one module), the kernels in launch order (entry name, block size,
+// dynamic shared memory, grid rule), the parameter ABI they share, the
+// split-KV rule and workspace, and the specialization key.
 //
 // Kernel parameter ABI (MLIR's memref calling convention): a tensor
 // parameter of rank r is passed as (allocated ptr, aligned ptr, i64 offset,
@@ -38,29 +39,65 @@ struct ParamDesc {
   uint32_t alignment = 16; ///< required data alignment in bytes
 };
 
-/// One grid dimension: `constant` when param < 0, otherwise
-/// ceil(shape[param][dim] / divisor).
+/// One grid dimension: `value` when param == kConstant, the split count
+/// when param == kSplits, otherwise ceil(shape[param][dim] / value).
 struct GridDim {
-  int32_t param = -1;
+  static constexpr int32_t kConstant = -1;
+  static constexpr int32_t kSplits = -2;
+  int32_t param = kConstant;
   int32_t dim = 0;
   int64_t value = 1; ///< the constant, or the divisor
 };
 
-/// A compiled kernel and how to launch it.
-struct ArtifactDesc {
-  /// 2: per-parameter strides from the memref type (1 had a contiguity
-  /// flag, set by position).
-  static constexpr uint32_t kVersion = 2;
-  enum BinaryKind : uint32_t { Cubin = 0, Ptx = 1 };
+/// One kernel of an artifact and how to launch it. Its parameters are the
+/// artifact's, followed by the workspace (a rank-1 f32 memref) when the
+/// artifact has a split rule.
+struct KernelDesc {
   std::string entry;
-  std::string key;    ///< specialization key (dtype, dims, masks, tiles...)
-  std::string target; ///< e.g. "sm_90"
   uint32_t block[3] = {1, 1, 1};
   uint32_t dynamicSharedBytes = 0;
   GridDim grid[3];
+  /// Launched only when the split count is above 1 (a merge kernel).
+  uint32_t onlyWhenSplit = 0;
+};
+
+/// Split-KV: the kernels divide each sequence's keys among `splits` CTAs,
+/// chosen at launch from the grid and the SM count (at least two waves of
+/// CTAs, at most `maxSplits`, at least `minTilesPerSplit` kv tiles each);
+/// each split writes a partial output and log-sum-exp of every query row
+/// into the workspace, and a merge kernel combines them. maxSplits == 1:
+/// no split, no workspace.
+struct SplitRule {
+  uint32_t maxSplits = 1;
+  uint32_t minTilesPerSplit = 1;
+  /// The keys: ceil(shape[keysParam][keysDim] / keysPerTile) kv tiles.
+  int32_t keysParam = -1;
+  int32_t keysDim = 0;
+  int64_t keysPerTile = 1;
+  /// Workspace: splits x rows x floatsPerRow f32, rows being the product
+  /// of every dimension of rowsParam but the last (a row per query token
+  /// and head).
+  int32_t rowsParam = -1;
+  uint32_t floatsPerRow = 0;
+};
+
+/// Compiled kernels and how to launch them.
+struct ArtifactDesc {
+  /// 3: several kernels, the split rule and workspace (2 had one kernel).
+  static constexpr uint32_t kVersion = 3;
+  static constexpr uint32_t kMaxKernels = 8;
+  enum BinaryKind : uint32_t { Cubin = 0, Ptx = 1 };
+  std::string key;    ///< specialization key (dtype, dims, masks, tiles...)
+  std::string target; ///< e.g. "sm_90"
+  /// In launch order; the first is the main kernel (its entry names the
+  /// artifact).
+  std::vector<KernelDesc> kernels;
+  SplitRule split;
   std::vector<ParamDesc> params;
   BinaryKind binaryKind = Cubin;
   std::vector<uint8_t> binary;
+
+  const std::string &entry() const { return kernels.front().entry; }
 };
 
 /// The checksum an artifact ends with: CRC-32 (IEEE) of its payload, the

@@ -94,10 +94,30 @@ size_t attn_kernel_num_params(const attn_kernel *kernel);
 /// before capturing a CUDA graph).
 attn_status attn_kernel_prepare(attn_kernel *kernel);
 
-/// Checks `args` against the artifact and launches on `stream` (a CUstream,
-/// null for the default stream). Never synchronizes.
+/// Checks `args` against the artifact and launches its kernels on `stream`
+/// (a CUstream, null for the default stream). Never synchronizes. A
+/// split-KV artifact whose launch needs a workspace gets one from the
+/// driver's stream-ordered allocator (cuMemAllocAsync / cuMemFreeAsync on
+/// `stream`, so the launch stays graph-capturable).
 attn_status attn_kernel_launch(attn_kernel *kernel, const attn_arg *args,
                                size_t num_args, void *stream);
+
+/// The workspace bytes a launch with `args` needs in the current context
+/// (0 when the artifact does not split the keys, or this launch needs one
+/// split): the split count depends on the grid and the device's SM count.
+attn_status attn_kernel_workspace_size(attn_kernel *kernel,
+                                       const attn_arg *args, size_t num_args,
+                                       size_t *bytes);
+
+/// attn_kernel_launch with the caller's workspace: device memory of at
+/// least attn_kernel_workspace_size bytes, 16-byte aligned (null lets the
+/// runtime allocate it). The kernels write and read it in stream order;
+/// launches running at once need a workspace each.
+attn_status attn_kernel_launch_with_workspace(attn_kernel *kernel,
+                                              const attn_arg *args,
+                                              size_t num_args, void *workspace,
+                                              size_t workspace_bytes,
+                                              void *stream);
 
 /// Checks `args` against the artifact without touching the driver.
 attn_status attn_kernel_check_args(const attn_kernel *kernel,
