@@ -139,11 +139,11 @@ LogicalResult describeModule(gpu::GPUModuleOp module, ArtifactDesc &a) {
   }
   if (auto rule = module->getAttrOfType<DenseI64ArrayAttr>(
           mlir::attn::kKernelSplitRuleAttr)) {
-    if (rule.size() != 7)
-      return module.emitError("attn.split_rule takes 7 integers");
-    a.split = {uint32_t(rule[0]), uint32_t(rule[1]), int32_t(rule[2]),
-               int32_t(rule[3]),  rule[4],           int32_t(rule[5]),
-               uint32_t(rule[6])};
+    if (rule.size() != 8)
+      return module.emitError("attn.split_rule takes 8 integers");
+    a.split = {uint32_t(rule[0]), uint32_t(rule[1]), uint32_t(rule[2]),
+               int32_t(rule[3]),  int32_t(rule[4]),  rule[5],
+               int32_t(rule[6]),  uint32_t(rule[7])};
   }
   return describeParams(kernels.front(), a.split.maxSplits > 1, a);
 }

@@ -1,12 +1,16 @@
 //===- AttnAttrs.cpp - attn attributes ------------------------------------===//
 
 #include "attn/IR/AttnAttrs.h"
+#include "attn/Runtime/Artifact.h"
 #include "attn/IR/AttnDialect.h"
 
 #include "llvm/ADT/TypeSwitch.h"
 
 using namespace mlir;
 using namespace mlir::attn;
+
+/// One limit for the IR and the artifact format.
+static constexpr int64_t kMaxKvSplits = ::attn::runtime::SplitRule::kMaxSplits;
 
 #include "attn/IR/AttnAttrInterfaces.cpp.inc"
 #include "attn/IR/AttnEnums.cpp.inc"
@@ -132,8 +136,8 @@ LogicalResult GateAttr::verify(function_ref<InFlightDiagnostic()> emitError,
 
 LogicalResult
 LoweringConfigAttr::verify(function_ref<InFlightDiagnostic()> emitError,
-                           GpuStrategy, int64_t blockQ, int64_t blockK,
-                           int64_t warps) {
+                           GpuStrategy strategy, int64_t blockQ, int64_t blockK,
+                           int64_t warps, int64_t kvSplits) {
   if (warps <= 0 || blockQ != 16 * warps)
     return emitError() << "lowering_config block_q must be 16 x warps (each "
                           "warp owns 16 query rows), got block_q = "
@@ -142,5 +146,11 @@ LoweringConfigAttr::verify(function_ref<InFlightDiagnostic()> emitError,
     return emitError() << "lowering_config block_k must be a positive "
                           "multiple of 16, got "
                        << blockK;
+  if (kvSplits < 1 || kvSplits > kMaxKvSplits)
+    return emitError() << "lowering_config kv_splits must be in [1, "
+                       << kMaxKvSplits << "], got " << kvSplits;
+  if (kvSplits > 1 && strategy != GpuStrategy::decode)
+    return emitError() << "lowering_config kv_splits > 1 needs the decode "
+                          "strategy (its merge kernel combines the splits)";
   return success();
 }

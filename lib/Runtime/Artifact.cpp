@@ -10,7 +10,6 @@ using namespace attn::runtime;
 namespace {
 constexpr char kMagic[8] = {'A', 'T', 'T', 'N', 'K', 'R', 'N', '\0'};
 constexpr uint32_t kMaxRank = 8;
-constexpr uint32_t kMaxSplits = 1024;
 constexpr uint32_t kMaxFloatsPerRow = 1024;
 } // namespace
 
@@ -106,6 +105,7 @@ attn::runtime::serializeArtifact(const ArtifactDesc &artifact) {
   const SplitRule &split = artifact.split;
   payload.pod(split.maxSplits);
   payload.pod(split.minTilesPerSplit);
+  payload.pod(split.ctasPerSm);
   payload.pod(split.keysParam);
   payload.pod(split.keysDim);
   payload.pod(split.keysPerTile);
@@ -199,6 +199,7 @@ bool attn::runtime::parseArtifact(const uint8_t *data, size_t size,
   SplitRule &split = a.split;
   ok = ok && r.pod(split.maxSplits, "split rule") &&
        r.pod(split.minTilesPerSplit, "split rule") &&
+       r.pod(split.ctasPerSm, "split rule") &&
        r.pod(split.keysParam, "split rule") &&
        r.pod(split.keysDim, "split rule") &&
        r.pod(split.keysPerTile, "split rule") &&
@@ -255,8 +256,9 @@ bool attn::runtime::parseArtifact(const uint8_t *data, size_t size,
            dim < static_cast<int32_t>(a.params[param].shape.size());
   };
   bool splits = split.maxSplits > 1;
-  if (split.maxSplits == 0 || split.maxSplits > kMaxSplits ||
-      (splits && (split.minTilesPerSplit == 0 || split.keysPerTile <= 0 ||
+  if (split.maxSplits == 0 || split.maxSplits > SplitRule::kMaxSplits ||
+      (splits && (split.minTilesPerSplit == 0 || split.ctasPerSm == 0 ||
+                  split.ctasPerSm > 64 || split.keysPerTile <= 0 ||
                   !isTensorDim(split.keysParam, split.keysDim) ||
                   !isTensorDim(split.rowsParam, 0) ||
                   split.floatsPerRow == 0 ||

@@ -186,8 +186,11 @@ class AttentionSpec:
     head_dim: int = 64
     head_dim_v: Optional[int] = None
     layout: str = "bshd"
+    # A static query length (decode: one or a few query tokens); None: any.
+    seq_q: Optional[int] = None
     varlen: bool = False
     seqused: bool = False  # seqused_q/k operands (varlen or dense)
+    seqused_k: bool = False  # the seqused_k operand alone (a KV cache's fill)
     masks: Tuple[object, ...] = ()
     score_mods: Tuple[object, ...] = ()
     scale: Optional[float] = None
@@ -209,6 +212,10 @@ class AttentionSpec:
         if self.heads_kv <= 0 or self.heads_q % self.heads_kv:
             raise ValueError(f"heads_q ({self.heads_q}) must be a multiple of "
                              f"heads_kv ({self.heads_kv})")
+        if self.seq_q is not None and (self.varlen or not isinstance(self.seq_q, int)
+                                       or self.seq_q <= 0):
+            raise ValueError("seq_q must be a positive int and needs batched "
+                             f"(not varlen) queries, got {self.seq_q!r}")
 
     @property
     def dv(self):
@@ -224,6 +231,8 @@ class AttentionSpec:
             ops += [("cu_seqlens_q", "tensor<?xi32>"), ("cu_seqlens_k", "tensor<?xi32>")]
         if self.seqused:
             ops += [("seqused_q", "tensor<?xi32>"), ("seqused_k", "tensor<?xi32>")]
+        elif self.seqused_k:
+            ops.append(("seqused_k", "tensor<?xi32>"))
         if any(isinstance(a, Document) for a in atoms):
             t = "tensor<?xi32>" if self.varlen else "tensor<?x?xi32>"
             ops += [("doc_ids_q", t), ("doc_ids_kv", t)]
@@ -260,18 +269,20 @@ class AttentionSpec:
         return (["q", "k", "v"] + [n for n, _ in self.operand_types()]
                 + [n for n, _ in self.captures])
 
-    def _qkv_type(self, heads, dim):
+    def _qkv_type(self, heads, dim, query=False):
         if self.varlen:
             return f"tensor<?x{heads}x{dim}x{self.dtype}>"
+        seq = self.seq_q if query and self.seq_q is not None else "?"
         if self.layout == "bshd":
-            return f"tensor<?x?x{heads}x{dim}x{self.dtype}>"
-        return f"tensor<?x{heads}x?x{dim}x{self.dtype}>"
+            return f"tensor<?x{seq}x{heads}x{dim}x{self.dtype}>"
+        return f"tensor<?x{heads}x{seq}x{dim}x{self.dtype}>"
 
     def result_types(self):
-        types = [self._qkv_type(self.heads_q, self.dv)]
+        types = [self._qkv_type(self.heads_q, self.dv, query=True)]
         if self.lse:
+            seq = self.seq_q if self.seq_q is not None else "?"
             types.append(f"tensor<{self.heads_q}x?xf32>" if self.varlen
-                         else f"tensor<?x{self.heads_q}x?xf32>")
+                         else f"tensor<?x{self.heads_q}x{seq}xf32>")
         return types
 
     # ---------------------------------------------------------------- IR ---
@@ -305,7 +316,7 @@ class AttentionSpec:
         return "{" + ", ".join(attrs) + "}" if attrs else ""
 
     def to_mlir(self, name="attention"):
-        q_t = self._qkv_type(self.heads_q, self.head_dim)
+        q_t = self._qkv_type(self.heads_q, self.head_dim, query=True)
         k_t = self._qkv_type(self.heads_kv, self.head_dim)
         v_t = self._qkv_type(self.heads_kv, self.dv)
         operands = self.operand_types()

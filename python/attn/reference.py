@@ -80,13 +80,15 @@ def spec_reference(spec, args, mask_mod=None, score_mod=None):
             q0, k0 = cu_q[b], cu_k[b]
             lq, lk = cu_q[b + 1] - q0, cu_k[b + 1] - k0
             sq, sk = lq, lk
-            if spec.seqused:
+            if "seqused_q" in args:
                 sq = min(int(args["seqused_q"][b]), lq)
+            if "seqused_k" in args:
                 sk = min(int(args["seqused_k"][b]), lk)
         else:
             sq, sk = q.shape[sdim], k.shape[sdim]
-            if spec.seqused:
+            if "seqused_q" in args:
                 sq = max(0, min(int(args["seqused_q"][b]), sq))
+            if "seqused_k" in args:
                 sk = max(0, min(int(args["seqused_k"][b]), sk))
         i = np.arange(sq)[:, None]
         j = np.arange(sk)[None, :]

@@ -156,6 +156,25 @@ CASES = {
     "cfg_sparse_softmax_k32_d128_bf16": (S(dtype="bf16", heads_q=4, heads_kv=4,
                                            head_dim=128, masks=(Causal(),),
                                            sparse_softmax=(0.05, 32)), [(1, 600, 600)]),
+    # Decode (static query length <= 16): the query heads of a kv head packed
+    # into one tile, keys split over CTAs and merged (1 x 20000 keys: many
+    # splits; batch 64: one split, no merge), ragged cache lengths through
+    # seqused_k (including 0 and 1), sinks, masks, bhsd.
+    "decode_d128_bf16_gqa4": (S(dtype="bf16", heads_q=32, heads_kv=8, head_dim=128,
+                                seq_q=1), [(1, 1, 20000), (3, 1, 777), (64, 1, 300)]),
+    "decode_d64_f16_mqa_causal": (S(dtype="f16", heads_q=8, heads_kv=1, head_dim=64,
+                                    seq_q=4, masks=(Causal("bottom_right"),)),
+                                  [(2, 4, 5000), (1, 4, 3)]),
+    "decode_d128_bf16_seqused_sinks": (S(dtype="bf16", heads_q=16, heads_kv=4,
+                                         head_dim=128, seq_q=1, seqused_k=True,
+                                         sinks=True), [(4, 1, 3000)]),
+    "decode_d256_f16_window_bhsd": (S(dtype="f16", heads_q=4, heads_kv=2, head_dim=256,
+                                      seq_q=2, layout="bhsd",
+                                      masks=(SlidingWindow(700, 0, "bottom_right"),)),
+                                    [(2, 2, 6000)]),
+    "decode_d128_bf16_softcap_dv64": (S(dtype="bf16", heads_q=8, heads_kv=8, head_dim=128,
+                                        head_dim_v=64, seq_q=1,
+                                        score_mods=(Softcap(20.0),)), [(2, 1, 4000)]),
 }
 
 # attn-compile flags of the cases that force a lowering config.
@@ -202,6 +221,10 @@ def make_inputs(spec, shape, torch, gen):
         sq = sk = None
     else:
         batch, sq, sk = shape
+        if spec.seqused_k:
+            # KV cache fill per sequence: 0, 1, then ragged.
+            fill = [[0, 1][b] if b < 2 else sk - 97 * b for b in range(batch)]
+            args["seqused_k"] = torch.tensor(fill, device=dev, dtype=torch.int32)
         # [B, S, H, D], or [B, H, S, D] for the bhsd layout.
         lay = (lambda s_, h_, d_: (batch, h_, s_, d_)) if spec.layout == "bhsd" else \
             (lambda s_, h_, d_: (batch, s_, h_, d_))

@@ -76,9 +76,9 @@ ArtifactDesc splitArtifact() {
   merge.grid[0] = {0, 1, 1};
   merge.onlyWhenSplit = 1;
   a.kernels.push_back(merge);
-  a.split = {/*maxSplits=*/64, /*minTilesPerSplit=*/2, /*keysParam=*/0,
-             /*keysDim=*/1,    /*keysPerTile=*/64,    /*rowsParam=*/0,
-             /*floatsPerRow=*/65};
+  a.split = {/*maxSplits=*/64, /*minTilesPerSplit=*/2, /*ctasPerSm=*/3,
+             /*keysParam=*/0,  /*keysDim=*/1,          /*keysPerTile=*/64,
+             /*rowsParam=*/0,  /*floatsPerRow=*/65};
   return a;
 }
 
@@ -94,6 +94,7 @@ TEST(RuntimeArtifact, SeveralKernelsAndTheSplitRuleRoundTrip) {
   EXPECT_EQ(b.kernels[0].grid[0].param, GridDim::kSplits);
   EXPECT_EQ(b.split.maxSplits, 64u);
   EXPECT_EQ(b.split.minTilesPerSplit, 2u);
+  EXPECT_EQ(b.split.ctasPerSm, 3u);
   EXPECT_EQ(b.split.keysPerTile, 64);
   EXPECT_EQ(b.split.floatsPerRow, 65u);
 }

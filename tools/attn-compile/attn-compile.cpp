@@ -120,7 +120,8 @@ void printDescription(const std::vector<uint8_t> &bytes) {
                  << " tiles of ceil(" << a.params[split.keysParam].name
                  << ".shape[" << split.keysDim << "] / " << split.keysPerTile
                  << "); workspace splits x rows(" << a.params[split.rowsParam].name
-                 << ") x " << split.floatsPerRow << " f32\n";
+                 << ") x " << split.floatsPerRow << " f32; "
+                 << split.ctasPerSm << " CTAs per SM\n";
   for (const ::attn::runtime::ParamDesc &p : a.params)
     llvm::outs() << "param " << p.name << " "
                  << (p.dtype < 7 ? kDtypes[p.dtype] : "?") << " shape "

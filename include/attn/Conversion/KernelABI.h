@@ -29,9 +29,10 @@ constexpr llvm::StringLiteral kKernelOrderAttr = "attn.kernels";
 /// On a gpu.func launched only when the keys are split (a merge kernel).
 constexpr llvm::StringLiteral kKernelOnlyWhenSplitAttr =
     "attn.only_when_split";
-/// On the gpu.module of a split-KV kernel: the split rule, seven integers
-/// (max splits, min kv tiles per split, keys parameter, keys dimension,
-/// keys per tile, rows parameter, f32 words per row); see
+/// On the gpu.module of a split-KV kernel: the split rule, eight integers
+/// (max splits, min kv tiles per split, resident CTAs per SM, keys
+/// parameter, keys dimension, keys per tile, rows parameter, f32 words per
+/// row); see
 /// attn::runtime::SplitRule. Every kernel then takes the workspace
 /// (memref<?xf32>) as its last parameter.
 constexpr llvm::StringLiteral kKernelSplitRuleAttr = "attn.split_rule";

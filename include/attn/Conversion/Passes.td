@@ -8,26 +8,39 @@ include "mlir/Pass/PassBase.td"
 def AttnGPUKernels : Pass<"attn-gpu-kernels", "::mlir::ModuleOp"> {
   let summary = "Generate tensor-core GPU kernels for attn.attention";
   let description = [{
-    Replaces each function holding one `attn.attention` (f16/bf16, bshd,
-    head dims 64 or 128) by a `gpu.module` with a FlashAttention-2 forward
-    kernel on the sm_80 path: 4 warps per 64-row query tile,
-    `nvgpu.device_async_copy` double-buffered K/V tiles of 64 keys,
-    `nvgpu.ldmatrix` + `nvgpu.mma.sync` m16n8k16 for Q K^T and P V, warp
-    shuffles for row max and sum, exp2. Only the kv tiles the mask analysis
-    keeps are visited; full tiles carry no mask code. The kernel's parameters
-    are the function's arguments then its results, as memrefs; `attn.block`,
-    `attn.grid` and `attn.shared_bytes` describe the launch.
+    Replaces each function holding one `attn.attention` by a `gpu.module`
+    with the kernels of a *strategy* (`KernelStrategy.h`), tried in order:
+
+    - `decode`: a static query length whose rows for all query heads of one
+      kv head fit one tile (Hq / Hkv x Sq <= 64, no varlen or block lists):
+      those rows are packed into one tile so each K/V tile is read once per
+      kv head, and the keys are split over CTAs (grid x = the split count,
+      chosen at launch) writing partial outputs and log-sum-exps to a
+      workspace that a second kernel merges (`attn.split_rule`);
+    - `sm80` (the fallback): FlashAttention-2 style, one CTA per query tile
+      and head, `nvgpu.device_async_copy` double-buffered K/V tiles,
+      `nvgpu.ldmatrix` + `mma.sync` m16n8k16 for Q K^T and P V, warp
+      shuffles for row max and sum, exp2.
+
+    Both visit only the kv tiles the mask analysis keeps, run full tiles
+    without mask code and share the element code with the CPU path. Every
+    kernel's parameters are the function's arguments, then its results,
+    then (split-KV) the workspace, as memrefs; `attn.block`, `attn.grid`,
+    `attn.shared_bytes` describe each launch and `attn.kernels` their order.
 
     `chip` names the target GPU; an unsupported one (before sm_80, or a name
-    the target table in `GpuTarget.h` does not list) is an error. The tile
-    sizes are chosen per op (4 warps, 64 query rows; the largest key tile of
-    64, 32, 16 that fits the chip's shared memory) or forced with `block-q`
-    / `block-k`; the choice is recorded on the kernel as
+    the target table in `GpuTarget.h` does not list) is an error.
+    `strategy` forces one (an op it cannot build is an error saying why);
+    the tile sizes are chosen per op and chip or forced with `block-q` /
+    `block-k`; the choice is recorded on each kernel as
     `attn.lowering_config = #attn.lowering_config<...>`.
   }];
   let options = [
     Option<"chip", "chip", "std::string", /*default=*/"\"sm_80\"",
            "target GPU (sm_80 or newer, see GpuTarget.h)">,
+    Option<"strategy", "strategy", "std::string", /*default=*/"\"\"",
+           "the kernel strategy (sm80 or decode; empty: the first of "
+           "decode, sm80 that applies)">,
     Option<"blockQ", "block-q", "int64_t", /*default=*/"0",
            "query rows per CTA, 16 per warp (0: chosen)">,
     Option<"blockK", "block-k", "int64_t", /*default=*/"0",

@@ -41,7 +41,7 @@ def Attn_GateKind : I32EnumAttr<"GateKind", "gate function", [
 
 def Attn_GpuStrategy : I32EnumAttr<"GpuStrategy",
     "how a GPU kernel is built", [
-    I32EnumAttrCase<"sm80", 0>]> {
+    I32EnumAttrCase<"sm80", 0>, I32EnumAttrCase<"decode", 1>]> {
   let cppNamespace = "::mlir::attn";
 }
 
@@ -284,16 +284,26 @@ def Attn_LoweringConfigAttr : Attn_Attr<"LoweringConfig", "lowering_config"> {
     What `attn-gpu-kernels` chose (or was told) for an `attn.attention`, as
     data rather than constants in the generator (IREE's `lowering_config`):
     the strategy, the query rows per CTA (`block_q`, `warps` x 16: each warp
-    owns 16 rows of m16n8k16 tiles) and the keys per kv step (`block_k`, a
-    multiple of 16). It is recorded on the generated `gpu.func`.
+    owns 16 rows of m16n8k16 tiles), the keys per kv step (`block_k`, a
+    multiple of 16) and the most CTAs one sequence's keys are split over
+    (`kv_splits`, 1 by default: no split). It is recorded on the generated
+    `gpu.func`.
+
+    Strategies: `sm80` (FlashAttention-2 style: one CTA per block_q query
+    rows of one head) and `decode` (few query rows: the rows of every query
+    head sharing one kv head are packed into one tile, so each K/V tile is
+    read once for the whole group; the keys are split over up to
+    `kv_splits` CTAs whose partial results a merge kernel combines).
 
     ```mlir
     #attn.lowering_config<strategy = sm80, block_q = 64, block_k = 64, warps = 4>
+    #attn.lowering_config<strategy = decode, block_q = 16, block_k = 64, warps = 1, kv_splits = 64>
     ```
   }];
   let parameters = (ins EnumParameter<Attn_GpuStrategy>:$strategy,
                         "int64_t":$block_q, "int64_t":$block_k,
-                        "int64_t":$warps);
+                        "int64_t":$warps,
+                        DefaultValuedParameter<"int64_t", "1">:$kv_splits);
   let assemblyFormat = "`<` struct(params) `>`";
   let genVerifyDecl = 1;
 }

@@ -62,14 +62,20 @@ struct KernelDesc {
 };
 
 /// Split-KV: the kernels divide each sequence's keys among `splits` CTAs,
-/// chosen at launch from the grid and the SM count (at least two waves of
-/// CTAs, at most `maxSplits`, at least `minTilesPerSplit` kv tiles each);
+/// chosen at launch from the grid and the SM count: enough CTAs for a full
+/// wave (SMs x ctasPerSm, and at least two per SM), at most `maxSplits`, at
+/// least `minTilesPerSplit` kv tiles each;
 /// each split writes a partial output and log-sum-exp of every query row
 /// into the workspace, and a merge kernel combines them. maxSplits == 1:
 /// no split, no workspace.
 struct SplitRule {
+  /// The most splits an artifact may ask for (the lowering config's
+  /// kv_splits is checked against it too).
+  static constexpr uint32_t kMaxSplits = 1024;
   uint32_t maxSplits = 1;
   uint32_t minTilesPerSplit = 1;
+  /// CTAs of the main kernel one SM holds at once (its shared memory).
+  uint32_t ctasPerSm = 1;
   /// The keys: ceil(shape[keysParam][keysDim] / keysPerTile) kv tiles.
   int32_t keysParam = -1;
   int32_t keysDim = 0;

@@ -1,16 +1,16 @@
 //===- GPUKernelsPass.cpp - the attn-gpu-kernels pass ---------------------===//
 //
-// Replaces each function holding one attn.attention by a gpu.module with one
-// kernel: checks the chip and the op, chooses the lowering config (the
-// sm80 strategy, Sm80Config.h), writes the kernel ABI on the gpu.func
-// (parameter names and alignments, block, grid rule, shared memory, the
-// config: KernelABI.h) and has Sm80KernelBuilder build the body. Kernel
-// parameters: the function's arguments, then its results, as memrefs.
+// Replaces each function holding one attn.attention by a gpu.module with the
+// kernels of the first strategy that applies (KernelStrategy.h), or the one
+// `strategy=` names. The pass owns the kernel ABI (KernelABI.h): kernel
+// parameters are the function's arguments, then its results, then the
+// workspace of a split-KV strategy, as memrefs, each named after its
+// operand; every kernel records its block, grid rule, shared memory and
+// config, and the module its kernels' launch order and split rule.
 //
 //===----------------------------------------------------------------------===//
 
-#include "Sm80Config.h"
-#include "Sm80KernelBuilder.h"
+#include "KernelStrategy.h"
 
 #include "attn/Conversion/GpuTarget.h"
 #include "attn/Conversion/KernelABI.h"
@@ -25,92 +25,62 @@ namespace mlir::attn {
 
 using namespace mlir;
 using namespace mlir::attn;
-using namespace mlir::attn::sm80;
 
 namespace {
-struct GPUKernelsPass : public attn::impl::AttnGPUKernelsBase<GPUKernelsPass> {
-  using AttnGPUKernelsBase::AttnGPUKernelsBase;
-
-  void runOnOperation() override {
-    ModuleOp module = getOperation();
-    llvm::Expected<GpuTarget> target = lookupGpuTarget(chip);
-    if (!target) {
-      mlir::emitError(module.getLoc(), "attn-gpu-kernels: ")
-          << llvm::toString(target.takeError());
-      return signalPassFailure();
-    }
-    SmallVector<func::FuncOp> funcs(module.getOps<func::FuncOp>());
-    for (func::FuncOp func : funcs)
-      if (failed(convert(module, func, *target)))
-        return signalPassFailure();
-  }
-
-  LogicalResult convert(ModuleOp module, func::FuncOp func,
-                        const GpuTarget &target) {
-    SmallVector<AttentionOp> ops;
-    func.walk([&](AttentionOp op) { ops.push_back(op); });
-    if (ops.empty())
-      return success();
-    if (ops.size() != 1)
-      return func.emitError(
-          "attn-gpu-kernels: one attn.attention per function");
-    AttentionOp op = ops.front();
-    if (std::string why = unsupportedReason(op); !why.empty())
-      return op.emitError("attn-gpu-kernels: ") << why;
-    std::string why;
-    FailureOr<LoweringConfigAttr> config =
-        chooseConfig(op, target, blockQ, blockK, why);
-    if (failed(config))
-      return op.emitError("attn-gpu-kernels: ") << why;
-    auto ret = cast<func::ReturnOp>(func.getBody().back().getTerminator());
-    if (ret.getOperands() != ValueRange(op.getResults()))
-      return func.emitError("attn-gpu-kernels: the function must return the "
-                            "attn.attention results directly");
-
-    // Kernel parameters: function arguments, then results, as memrefs.
-    SmallVector<Type> params;
+/// The kernels of one function's op, in one gpu.module.
+class FunctionKernels : public KernelSet {
+public:
+  FunctionKernels(func::FuncOp func, AttentionOp attention,
+                  gpu::GPUModuleOp module, LoweringConfigAttr config)
+      : func(func), attention(attention), module(module), config(config),
+        numArgs(func.getNumArguments()) {
     for (Type t : llvm::concat<const Type>(func.getArgumentTypes(),
                                            func.getResultTypes())) {
-      auto tensor = dyn_cast<RankedTensorType>(t);
-      if (!tensor)
-        return func.emitError("attn-gpu-kernels: arguments and results must be "
-                              "ranked tensors");
+      auto tensor = cast<RankedTensorType>(t);
       params.push_back(
           MemRefType::get(tensor.getShape(), tensor.getElementType()));
     }
+    if (config.getKvSplits() > 1)
+      params.push_back(MemRefType::get({ShapedType::kDynamic},
+                                       Float32Type::get(func.getContext())));
+  }
 
-    OpBuilder b(module.getBodyRegion());
-    b.setInsertionPointToEnd(module.getBody());
+  AttentionOp op() const override { return attention; }
+
+  int64_t paramIndex(Value value) const override {
+    if (auto arg = dyn_cast<BlockArgument>(value))
+      return arg.getArgNumber();
+    return numArgs + cast<OpResult>(value).getResultNumber();
+  }
+
+  Kernel add(OpBuilder &b, StringRef suffix, int64_t threads,
+             int64_t sharedBytes, std::array<int64_t, 9> grid,
+             bool onlyWhenSplit) override {
     Location loc = func.getLoc();
-    module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
-                    b.getUnitAttr());
-    auto gpuModule =
-        gpu::GPUModuleOp::create(b, loc, (func.getName() + "_kernels").str());
-    b.setInsertionPointToStart(gpuModule.getBody());
-    auto kernel =
-        gpu::GPUFuncOp::create(b, loc, (func.getName() + "_kernel").str(),
-                               b.getFunctionType(params, {}));
+    b.setInsertionPointToEnd(module.getBody());
+    auto kernel = gpu::GPUFuncOp::create(b, loc,
+                                         (func.getName() + "_" + suffix).str(),
+                                         b.getFunctionType(params, {}));
     kernel->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
-    ProblemShape shape = op.getProblemShape();
-    int64_t shared = sharedBytes(shape.headDim, shape.headDimV, *config);
-    int64_t threads = 32 * config->getWarps();
-    kernel->setAttr(kKernelConfigAttr, *config);
+    kernel->setAttr(kKernelConfigAttr, config);
     kernel->setAttr(kKernelBlockAttr, b.getDenseI64ArrayAttr({threads, 1, 1}));
-    kernel->setAttr(kKernelSharedBytesAttr, b.getI64IntegerAttr(shared));
+    kernel->setAttr(kKernelSharedBytesAttr, b.getI64IntegerAttr(sharedBytes));
+    kernel->setAttr(kKernelGridAttr, b.getDenseI64ArrayAttr(grid));
+    if (onlyWhenSplit)
+      kernel->setAttr(kKernelOnlyWhenSplitAttr, b.getUnitAttr());
     kernel.setKnownBlockSizeAttr(
         b.getDenseI32ArrayAttr({int32_t(threads), 1, 1}));
+    order.push_back(FlatSymbolRefAttr::get(kernel.getNameAttr()));
+    module->setAttr(kKernelOrderAttr, b.getArrayAttr(order));
 
-    // Map the op's operands to kernel arguments.
+    Kernel result;
+    result.func = kernel;
     Block &entry = kernel.getBody().front();
     auto argFor = [&](Value tensor) -> Value {
-      if (!tensor)
-        return nullptr;
-      if (auto arg = dyn_cast<BlockArgument>(tensor);
-          arg && arg.getOwner() == &func.getBody().front())
-        return entry.getArgument(arg.getArgNumber());
-      return nullptr;
+      return tensor ? entry.getArgument(paramIndex(tensor)) : nullptr;
     };
-    AttentionBuffers buf;
+    AttentionOp op = attention;
+    AttentionBuffers &buf = result.buffers;
     buf.q = argFor(op.getQ());
     buf.k = argFor(op.getK());
     buf.v = argFor(op.getV());
@@ -130,20 +100,19 @@ struct GPUKernelsPass : public attn::impl::AttnGPUKernelsBase<GPUKernelsPass> {
     buf.sinks = argFor(op.getSinks());
     buf.gateAlpha = argFor(op.getGateAlpha());
     buf.gateDelta = argFor(op.getGateDelta());
-    for (Value operand : op->getOperands())
-      if (!argFor(operand))
-        return op.emitError("attn-gpu-kernels: every attn.attention operand "
-                            "must be an argument of the function");
-    buf.captured = [&func, &entry](Value tensor) -> Value {
+    Block *source = &func.getBody().front();
+    buf.captured = [source, &entry](Value tensor) -> Value {
       auto arg = dyn_cast<BlockArgument>(tensor);
-      if (!arg || arg.getOwner() != &func.getBody().front())
+      if (!arg || arg.getOwner() != source)
         return nullptr;
       return entry.getArgument(arg.getArgNumber());
     };
-    unsigned numArgs = func.getNumArguments();
     buf.out = entry.getArgument(numArgs);
     if (op.getLse())
       buf.lse = entry.getArgument(numArgs + 1);
+    if (config.getKvSplits() > 1)
+      result.workspace = entry.getArguments().back();
+
     // The ABI, on the parameters themselves: each one's name (its operand
     // or result, or a region capture) and, for the tensors read 16 bytes
     // at a time by cp.async (q, k, v), their alignment.
@@ -151,33 +120,120 @@ struct GPUKernelsPass : public attn::impl::AttnGPUKernelsBase<GPUKernelsPass> {
       kernel.setArgAttr(i, kKernelParamNameAttr,
                         b.getStringAttr("capture" + std::to_string(i)));
     for (auto [name, value] : op.getNamedOperands())
-      kernel.setArgAttr(cast<BlockArgument>(value).getArgNumber(),
-                        kKernelParamNameAttr, b.getStringAttr(name));
+      kernel.setArgAttr(paramIndex(value), kKernelParamNameAttr,
+                        b.getStringAttr(name));
     kernel.setArgAttr(numArgs, kKernelParamNameAttr, b.getStringAttr("out"));
     if (op.getLse())
       kernel.setArgAttr(numArgs + 1, kKernelParamNameAttr,
                         b.getStringAttr("lse"));
+    if (result.workspace)
+      kernel.setArgAttr(params.size() - 1, kKernelParamNameAttr,
+                        b.getStringAttr("workspace"));
     for (Value vectorized : {op.getQ(), op.getK(), op.getV()})
-      kernel.setArgAttr(cast<BlockArgument>(vectorized).getArgNumber(),
-                        kKernelParamAlignAttr, b.getI64IntegerAttr(16));
-    // grid = (ceil(Sq / block_q), Hq, B), from q (parameter index of q);
-    // varlen: (ceil(T / block_q), Hq, B + 1) from q and cu_seqlens_q.
-    int64_t qParam = cast<BlockArgument>(op.getQ()).getArgNumber();
-    int64_t batchParam = qParam;
-    int64_t rowDim = op.getLayout() == Layout::bhsd ? 2 : 1;
-    if (op.isVarlen()) {
-      batchParam = cast<BlockArgument>(op.getCuSeqlensQ()).getArgNumber();
-      rowDim = 0;
-    }
-    kernel->setAttr(kKernelGridAttr,
-                    b.getDenseI64ArrayAttr({qParam, rowDim, config->getBlockQ(),
-                                            -1, 0, op.getProblemShape().headsQ,
-                                            batchParam, 0, 1}));
-
+      kernel.setArgAttr(paramIndex(vectorized), kKernelParamAlignAttr,
+                        b.getI64IntegerAttr(16));
     b.setInsertionPointToStart(&entry);
-    KernelBuilder(b, op.getLoc(), op, buf, *config).build();
-    b.setInsertionPointToEnd(&entry); // build() may end inside an scf.if
-    gpu::ReturnOp::create(b, loc);
+    return result;
+  }
+
+  void setSplitRule(std::array<int64_t, 8> rule) override {
+    module->setAttr(kKernelSplitRuleAttr,
+                    DenseI64ArrayAttr::get(module.getContext(), rule));
+  }
+
+private:
+  func::FuncOp func;
+  AttentionOp attention;
+  gpu::GPUModuleOp module;
+  LoweringConfigAttr config;
+  unsigned numArgs;
+  SmallVector<Type> params;
+  SmallVector<Attribute> order;
+};
+
+struct GPUKernelsPass : public attn::impl::AttnGPUKernelsBase<GPUKernelsPass> {
+  using AttnGPUKernelsBase::AttnGPUKernelsBase;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    llvm::Expected<GpuTarget> target = lookupGpuTarget(chip);
+    if (!target) {
+      mlir::emitError(module.getLoc(), "attn-gpu-kernels: ")
+          << llvm::toString(target.takeError());
+      return signalPassFailure();
+    }
+    SmallVector<const KernelStrategy *> candidates;
+    for (const KernelStrategy *s : kernelStrategies())
+      if (strategy.empty() || stringifyGpuStrategy(s->kind()) == strategy)
+        candidates.push_back(s);
+    if (candidates.empty()) {
+      mlir::emitError(module.getLoc(), "attn-gpu-kernels: unknown strategy '")
+          << strategy << "' (sm80 or decode)";
+      return signalPassFailure();
+    }
+    SmallVector<func::FuncOp> funcs(module.getOps<func::FuncOp>());
+    for (func::FuncOp func : funcs)
+      if (failed(convert(module, func, *target, candidates)))
+        return signalPassFailure();
+  }
+
+  /// The first candidate that can build `op`, and its config; the reason
+  /// the last one gave when none can.
+  FailureOr<std::pair<const KernelStrategy *, LoweringConfigAttr>>
+  choose(AttentionOp op, const GpuTarget &target,
+         ArrayRef<const KernelStrategy *> candidates, std::string &why) {
+    for (const KernelStrategy *s : candidates) {
+      why = s->unsupportedReason(op, target);
+      if (!why.empty())
+        continue;
+      FailureOr<LoweringConfigAttr> config =
+          s->chooseConfig(op, target, blockQ, blockK, why);
+      if (succeeded(config))
+        return std::make_pair(s, *config);
+    }
+    return failure();
+  }
+
+  LogicalResult convert(ModuleOp module, func::FuncOp func,
+                        const GpuTarget &target,
+                        ArrayRef<const KernelStrategy *> candidates) {
+    SmallVector<AttentionOp> ops;
+    func.walk([&](AttentionOp op) { ops.push_back(op); });
+    if (ops.empty())
+      return success();
+    if (ops.size() != 1)
+      return func.emitError(
+          "attn-gpu-kernels: one attn.attention per function");
+    AttentionOp op = ops.front();
+    auto ret = cast<func::ReturnOp>(func.getBody().back().getTerminator());
+    if (ret.getOperands() != ValueRange(op.getResults()))
+      return func.emitError("attn-gpu-kernels: the function must return the "
+                            "attn.attention results directly");
+    for (Type t : llvm::concat<const Type>(func.getArgumentTypes(),
+                                           func.getResultTypes()))
+      if (!isa<RankedTensorType>(t))
+        return func.emitError("attn-gpu-kernels: arguments and results must be "
+                              "ranked tensors");
+    for (Value operand : op->getOperands()) {
+      auto arg = dyn_cast<BlockArgument>(operand);
+      if (!arg || arg.getOwner() != &func.getBody().front())
+        return op.emitError("attn-gpu-kernels: every attn.attention operand "
+                            "must be an argument of the function");
+    }
+    std::string why;
+    auto chosen = choose(op, target, candidates, why);
+    if (failed(chosen))
+      return op.emitError("attn-gpu-kernels: ") << why;
+    auto [strategyImpl, config] = *chosen;
+
+    OpBuilder b(module.getBodyRegion());
+    b.setInsertionPointToEnd(module.getBody());
+    module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
+                    b.getUnitAttr());
+    auto gpuModule = gpu::GPUModuleOp::create(
+        b, func.getLoc(), (func.getName() + "_kernels").str());
+    FunctionKernels kernels(func, op, gpuModule, config);
+    strategyImpl->build(kernels, config, target);
     func.erase();
     return success();
   }

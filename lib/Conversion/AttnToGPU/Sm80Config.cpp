@@ -160,7 +160,7 @@ chooseConfig(AttentionOp op, const GpuTarget &target, int64_t forcedBlockQ,
       }
       auto config =
           LoweringConfigAttr::get(op.getContext(), GpuStrategy::sm80, blockQ,
-                                  blockK, blockQ / kRowsPerWarp);
+                                  blockK, blockQ / kRowsPerWarp, 1);
       std::string reason = configReason(op, target, config);
       if (reason.empty())
         return config;

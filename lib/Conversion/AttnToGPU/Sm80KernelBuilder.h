@@ -22,6 +22,7 @@
 #ifndef ATTN_LIB_CONVERSION_ATTNTOGPU_SM80KERNELBUILDER_H
 #define ATTN_LIB_CONVERSION_ATTNTOGPU_SM80KERNELBUILDER_H
 
+#include "NvvmMath.h"
 #include "Sm80Config.h"
 
 #include "attn/Transforms/TilingContext.h"
@@ -43,11 +44,16 @@ namespace mlir::attn::sm80 {
 /// Builds the kernel body at the builder's insertion point.
 class KernelBuilder {
 public:
+  /// `workspace`: the split-KV workspace (null unless config.kv_splits > 1).
   KernelBuilder(OpBuilder &b, Location loc, AttentionOp op,
-                const AttentionBuffers &buf, LoweringConfigAttr config)
+                const AttentionBuffers &buf, LoweringConfigAttr config,
+                Value workspace = nullptr)
       : b(b), loc(loc), op(op), buf(buf), tileQ(config.getBlockQ()),
-        tileK(config.getBlockK()), numWarps(config.getWarps()) {
+        tileK(config.getBlockK()), numWarps(config.getWarps()),
+        workspace(workspace) {
     shape = op.getProblemShape();
+    if (config.getStrategy() == GpuStrategy::decode)
+      packedHeads = shape.headsQ / shape.headsKV;
     elementType = op.getQ().getType().getElementType();
     headDim = shape.headDim;
     headDimV = shape.headDimV;
@@ -80,15 +86,8 @@ private:
   Value minIdx(Value x, Value y) {
     return arith::MinSIOp::create(b, loc, x, y);
   }
-  /// ex2.approx / lg2.approx straight from the NVVM intrinsics: math.exp2
-  /// would become a libdevice call, which needs the CUDA toolkit to link.
-  Value approx(StringRef intrinsic, Value x) {
-    return LLVM::CallIntrinsicOp::create(b, loc, b.getF32Type(),
-                                         b.getStringAttr(intrinsic), x)
-        .getResult(0);
-  }
-  Value exp2(Value x) { return approx("llvm.nvvm.ex2.approx.f32", x); }
-  Value log2(Value x) { return approx("llvm.nvvm.lg2.approx.f", x); }
+  Value exp2(Value x) { return emitExp2(b, loc, x); }
+  Value log2(Value x) { return emitLog2(b, loc, x); }
   Value maxIdx(Value x, Value y) {
     return arith::MaxSIOp::create(b, loc, x, y);
   }
@@ -104,17 +103,38 @@ private:
   /// inside an scf.if (a CTA with nothing to do returns at once).
   void exitUnless(Value cond);
 
+  /// The (sequence row, query head) of row `tileRow` of the query tile:
+  /// (q0 + tileRow, h) for one head per CTA; packed (decode), rows
+  /// r = s * G + g hold query s of head hk * G + g, G = Hq / Hkv.
+  std::pair<Value, Value> queryRow(Value tileRow);
+
+  /// The tile row of accumulator row g (x = 0) or g + 8 (x = 1) of this
+  /// lane's warp.
+  Value fragmentRow(int x) {
+    return addIdx(mulIdx(warp, kRowsPerWarp), addIdx(group, index(8 * x)));
+  }
+
+  /// Split-KV: this CTA (split blockIdx.x of gridDim.x) keeps steps
+  /// [lo, lo + ceil(count / splits)) of the kv schedule.
+  void splitSchedule();
+
+  /// Stores the finished rows: out and lse (sinks applied), or, for one
+  /// split of several (`partial`), the split's normalised output and its
+  /// log2-domain log-sum-exp into the workspace (MergeKernel.h).
+  void storeRows(ArrayRef<Value> results, bool partial);
+
   /// Indices of (sequence row `row`, head, column) in a [B, S, H, D] or
   /// [B, H, S, D] tensor, or in a packed varlen [T, H, D] one whose sequence
   /// starts at `start`.
   SmallVector<Value> rowIndices(Value start, Value row, Value head, Value col);
 
-  /// Copies rows [row0, row0 + tileRows) of head `head` of the sequence
-  /// starting at packed row `start` of `src` (`dim` columns; zero-filling rows
-  /// at or past `rows`) into `dst` (2-D, or stage `stage` of a 3-D buffer), 16
-  /// bytes per cp.async.
+  /// Copies `tileRows` rows of the sequence starting at packed row `start`
+  /// of `src` (`dim` columns), tile row r being (sequence row, head) =
+  /// rowOf(r) and zero-filled where the row is at or past `rows`, into
+  /// `dst` (2-D, or stage `stage` of a 3-D buffer), 16 bytes per cp.async.
   void loadTile(Value src, Value dst, Value stage, int64_t tileRows,
-                int64_t dim, Value head, Value start, Value row0, Value rows);
+                int64_t dim, Value start, Value rows,
+                function_ref<std::pair<Value, Value>(Value)> rowOf);
 
   /// Closes the cp.async copies issued so far into one group (its token).
   Value commitGroup();
@@ -165,6 +185,10 @@ private:
   /// The tile sizes of the lowering config: query rows per CTA, keys per
   /// kv step, warps.
   const int64_t tileQ, tileK, numWarps;
+  /// Decode: query heads per kv head packed into the tile (0: one head per
+  /// CTA).
+  int64_t packedHeads = 0;
+  Value workspace;
   ProblemShape shape;
   Type elementType, f32;
   int64_t headDim, headDimV, pitch, pitchV;

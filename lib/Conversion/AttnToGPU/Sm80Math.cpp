@@ -1,5 +1,6 @@
 //===- Sm80Math.cpp - sm80 kernel: fragments, softmax, epilogue -----------===//
 
+#include "MergeKernel.h"
 #include "Sm80KernelBuilder.h"
 #include <cfloat>
 #include <cmath>
@@ -81,8 +82,14 @@ SmallVector<Value> KernelBuilder::softmaxAndPV(ArrayRef<Value> scores, Value k0,
   SmallVector<Value> t;
   SmallVector<std::array<Value, 4>> keep;
   bool element = hasElementCode(op, partial);
-  TilePosition tilePos = pos;
-  tilePos.k0 = k0;
+  // The element code sees each accumulator row's query row and head.
+  TilePosition rowPos[2] = {pos, pos};
+  Value rowOf[2];
+  if (element || partial)
+    for (int x = 0; x < 2; ++x) {
+      std::tie(rowOf[x], rowPos[x].h) = queryRow(fragmentRow(x));
+      rowPos[x].k0 = k0;
+    }
   Value scaleLog2e = f(op.getEffectiveScale() * kLog2E);
   for (size_t n = 0; n < scores.size(); ++n) {
     std::array<Value, 4> flags = {};
@@ -97,14 +104,12 @@ SmallVector<Value> KernelBuilder::softmaxAndPV(ArrayRef<Value> scores, Value k0,
     for (int x = 0; x < 2; ++x)
       for (int y = 0; y < 2; ++y) {
         Value s = extract(scores[n], x, y);
-        Value i = addIdx(pos.q0, addIdx(mulIdx(warp, kRowsPerWarp),
-                                        addIdx(group, index(8 * x))));
         Value j = addIdx(k0, addIdx(index(8 * n + y), mulIdx(quad, 2)));
         Value kept;
         if (element) {
           s = arith::MulFOp::create(b, loc, s, f(op.getEffectiveScale()));
           std::tie(s, kept) =
-              emitElement(b, op, buf, tilePos, partial, s, i, j);
+              emitElement(b, op, buf, rowPos[x], partial, s, rowOf[x], j);
           s = arith::MulFOp::create(b, loc, s, f(kLog2E));
         } else {
           s = arith::MulFOp::create(b, loc, s, scaleLog2e);
@@ -268,15 +273,38 @@ Value KernelBuilder::quadReduce(Value v, bool max) {
 }
 
 void KernelBuilder::finalize(ArrayRef<Value> results) {
+  if (!workspace)
+    return storeRows(results, /*partial=*/false);
+  // Split-KV launched with one split writes the output itself (the
+  // runtime then skips the merge kernel); otherwise each split writes its
+  // partial rows.
+  Value single = arith::CmpIOp::create(
+      b, loc, arith::CmpIPredicate::eq,
+      gpu::GridDimOp::create(b, loc, gpu::Dimension::x), index(1));
+  auto ifOp = scf::IfOp::create(b, loc, single, /*withElse=*/true);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(ifOp.thenBlock());
+  storeRows(results, /*partial=*/false);
+  b.setInsertionPointToStart(ifOp.elseBlock());
+  storeRows(results, /*partial=*/true);
+}
+
+void KernelBuilder::storeRows(ArrayRef<Value> results, bool partial) {
   Value m[2] = {results[0], results[1]};
   Value l[2] = {quadReduce(results[2], false), quadReduce(results[3], false)};
   Value factor[2] = {f(1.0), f(1.0)};
-  if (buf.sinks) {
-    Value sink = memref::LoadOp::create(b, loc, buf.sinks, ValueRange{pos.h});
-    if (!sink.getType().isF32())
-      sink = arith::ExtFOp::create(b, loc, f32, sink);
-    Value ts = arith::MulFOp::create(b, loc, sink, f(kLog2E));
+  Value row[2], head[2];
+  for (int x = 0; x < 2; ++x)
+    std::tie(row[x], head[x]) = queryRow(fragmentRow(x));
+  // Sinks join the denominator once, at the end (the merge kernel adds them
+  // for split rows).
+  if (buf.sinks && !partial) {
     for (int x = 0; x < 2; ++x) {
+      Value sink =
+          memref::LoadOp::create(b, loc, buf.sinks, ValueRange{head[x]});
+      if (!sink.getType().isF32())
+        sink = arith::ExtFOp::create(b, loc, f32, sink);
+      Value ts = arith::MulFOp::create(b, loc, sink, f(kLog2E));
       Value mNew = arith::MaximumFOp::create(b, loc, m[x], ts);
       factor[x] = exp2(arith::SubFOp::create(b, loc, m[x], mNew));
       l[x] = arith::AddFOp::create(
@@ -286,42 +314,61 @@ void KernelBuilder::finalize(ArrayRef<Value> results) {
     }
   }
   for (int x = 0; x < 2; ++x) {
-    Value row = addIdx(pos.q0, addIdx(mulIdx(warp, kRowsPerWarp),
-                                      addIdx(group, index(8 * x))));
     // Rows past seqused_q (inside the sequence's rows) keep no key.
-    Value inside = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, row,
-                                         pos.layoutSeqQ);
+    Value inside = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt,
+                                         row[x], pos.layoutSeqQ);
     Value any = arith::AndIOp::create(
         b, loc,
         arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, l[x], f(0.0)),
-        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, row,
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, row[x],
                               pos.seqQ));
     Value inverse = arith::SelectOp::create(
         b, loc, any, arith::DivFOp::create(b, loc, factor[x], l[x]), f(0.0));
+    // log2-domain log-sum-exp: m + log2 l, -inf for a row that kept nothing.
+    Value lse2 = arith::SelectOp::create(
+        b, loc, any, arith::AddFOp::create(b, loc, m[x], log2(l[x])),
+        f(-INFINITY));
     auto ifOp = scf::IfOp::create(b, loc, inside, /*withElse=*/false);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(ifOp.thenBlock());
+    Value partialBase;
+    if (partial) {
+      SmallVector<Value> rowAt =
+          rowIndices(pos.qStart, row[x], head[x], nullptr);
+      rowAt.pop_back();
+      Value split = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
+      partialBase = splitRowOffset(b, loc, buf.q, workspace, split, rowAt,
+                                   headDimV);
+    }
     for (int64_t nd = 0; nd < headDimV / 8; ++nd)
       for (int y = 0; y < 2; ++y) {
         Value col = addIdx(index(nd * 8 + y), mulIdx(quad, 2));
         Value value = arith::MulFOp::create(
             b, loc, extract(results[4 + nd], x, y), inverse);
+        if (partial) {
+          memref::StoreOp::create(b, loc, value, workspace,
+                                  addIdx(partialBase, col));
+          continue;
+        }
         value = arith::TruncFOp::create(b, loc, elementType, value);
         memref::StoreOp::create(b, loc, value, buf.out,
-                                rowIndices(pos.qStart, row, pos.h, col));
+                                rowIndices(pos.qStart, row[x], head[x], col));
       }
-    if (buf.lse) {
-      Value isLeader = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
-                                             quad, index(0));
-      auto leader = scf::IfOp::create(b, loc, isLeader, false);
-      b.setInsertionPointToStart(leader.thenBlock());
-      Value lse = arith::MulFOp::create(
-          b, loc, arith::AddFOp::create(b, loc, m[x], log2(l[x])), f(kLn2));
-      lse = arith::SelectOp::create(b, loc, any, lse, f(-INFINITY));
-      SmallVector<Value> at = {pos.h, addIdx(pos.qStart, row)};
-      if (!op.isVarlen())
-        at = {pos.b, pos.h, row};
-      memref::StoreOp::create(b, loc, lse, buf.lse, at);
+    if (!buf.lse && !partial)
+      continue;
+    Value isLeader = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                                           quad, index(0));
+    auto leader = scf::IfOp::create(b, loc, isLeader, false);
+    b.setInsertionPointToStart(leader.thenBlock());
+    if (partial) {
+      memref::StoreOp::create(b, loc, lse2, workspace,
+                              addIdx(partialBase, index(headDimV)));
+      continue;
     }
+    Value lse = arith::MulFOp::create(b, loc, lse2, f(kLn2));
+    SmallVector<Value> at = {head[x], addIdx(pos.qStart, row[x])};
+    if (!op.isVarlen())
+      at = {pos.b, head[x], row[x]};
+    memref::StoreOp::create(b, loc, lse, buf.lse, at);
   }
 }

@@ -19,11 +19,19 @@ void KernelBuilder::build() {
   this->tid = tid;
 
   pos.b = gpu::BlockIdOp::create(b, loc, gpu::Dimension::z);
-  pos.h = gpu::BlockIdOp::create(b, loc, gpu::Dimension::y);
-  pos.hk = arith::DivUIOp::create(b, loc, pos.h,
-                                  index(shape.headsQ / shape.headsKV));
-  Value qt = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
-  pos.q0 = arith::MulIOp::create(b, loc, qt, index(tileQ));
+  if (packedHeads) {
+    // Decode: grid (splits, Hkv, B); the tile holds every query row of
+    // the kv head's query heads, so q0 = 0 and the head varies by row.
+    pos.hk = gpu::BlockIdOp::create(b, loc, gpu::Dimension::y);
+    pos.h = mulIdx(pos.hk, packedHeads);
+    pos.q0 = index(0);
+  } else {
+    pos.h = gpu::BlockIdOp::create(b, loc, gpu::Dimension::y);
+    pos.hk = arith::DivUIOp::create(b, loc, pos.h,
+                                    index(shape.headsQ / shape.headsKV));
+    Value qt = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
+    pos.q0 = arith::MulIOp::create(b, loc, qt, index(tileQ));
+  }
   pos.maskBase = index(0);
   // Varlen: the grid covers the longest possible sequence (all T rows)
   // for each of B + 1 batch slots; CTAs past the batch or past their
@@ -42,14 +50,16 @@ void KernelBuilder::build() {
   sparseThreshold = emitSparseThreshold(b, loc, op, pos);
 
   createSharedViews();
-  loadTile(buf.q, qShared, nullptr, tileQ, headDim, pos.h, pos.qStart, pos.q0,
-           pos.seqQ);
+  loadTile(buf.q, qShared, nullptr, tileQ, headDim, pos.qStart, pos.seqQ,
+           [this](Value r) { return queryRow(r); });
   Value qGroup = commitGroup();
 
   if (op.getBlockSparseAttr())
     scheduleListedBlocks();
   else
     scheduleKvRange();
+  if (workspace)
+    splitSchedule();
   // A tile wholly past seqused_q attends to nothing.
   tileCount = arith::SelectOp::create(
       b, loc,
@@ -119,6 +129,24 @@ void KernelBuilder::scheduleKvRange() {
         b, loc,
         arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge, kt, fullLo),
         arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, kt, fullHi));
+  };
+}
+
+/// Split-KV: this CTA (split blockIdx.x of gridDim.x) keeps steps
+/// [lo, lo + ceil(count / splits)) of the kv schedule; a split past the
+/// end keeps none (its rows then hold lse -inf for the merge).
+void KernelBuilder::splitSchedule() {
+  Value split = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
+  Value splits = gpu::GridDimOp::create(b, loc, gpu::Dimension::x);
+  Value per = arith::CeilDivUIOp::create(b, loc, tileCount, splits);
+  Value lo = minIdx(arith::MulIOp::create(b, loc, split, per), tileCount);
+  tileCount =
+      minIdx(per, arith::SubIOp::create(b, loc, tileCount, lo).getResult());
+  auto whole = tileAt;
+  auto wholeIsFull = isFullTile;
+  tileAt = [this, whole, lo](Value t) { return whole(addIdx(lo, t)); };
+  isFullTile = [this, wholeIsFull, lo](Value t, Value kt) {
+    return wholeIsFull(addIdx(lo, t), kt);
   };
 }
 
@@ -232,6 +260,14 @@ void KernelBuilder::exitUnless(Value cond) {
   b.setInsertionPointToStart(ifOp.thenBlock());
 }
 
+std::pair<Value, Value> KernelBuilder::queryRow(Value tileRow) {
+  if (!packedHeads)
+    return {addIdx(pos.q0, tileRow), pos.h};
+  return {arith::DivUIOp::create(b, loc, tileRow, index(packedHeads)),
+          addIdx(pos.h,
+                 arith::RemUIOp::create(b, loc, tileRow, index(packedHeads)))};
+}
+
 /// Indices of (sequence row `row`, head, column) in a [B, S, H, D] or
 /// [B, H, S, D] tensor, or in a packed varlen [T, H, D] one whose sequence
 /// starts at `start`.
@@ -244,13 +280,10 @@ SmallVector<Value> KernelBuilder::rowIndices(Value start, Value row, Value head,
   return {pos.b, row, head, col};
 }
 
-/// Copies rows [row0, row0 + tileRows) of head `head` of the sequence
-/// starting at packed row `start` of `src` (`dim` columns; zero-filling rows
-/// at or past `rows`) into `dst` (2-D, or stage `stage` of a 3-D buffer), 16
-/// bytes per cp.async.
-void KernelBuilder::loadTile(Value src, Value dst, Value stage,
-                             int64_t tileRows, int64_t dim, Value head,
-                             Value start, Value row0, Value rows) {
+void KernelBuilder::loadTile(
+    Value src, Value dst, Value stage, int64_t tileRows, int64_t dim,
+    Value start, Value rows,
+    function_ref<std::pair<Value, Value>(Value)> rowOf) {
   int64_t chunksPerRow = dim / 8;
   int64_t perThread = tileRows * chunksPerRow / (numWarps * 32);
   for (int64_t it = 0; it < perThread; ++it) {
@@ -258,7 +291,7 @@ void KernelBuilder::loadTile(Value src, Value dst, Value stage,
     Value r = arith::DivUIOp::create(b, loc, chunk, index(chunksPerRow));
     Value col =
         mulIdx(arith::RemUIOp::create(b, loc, chunk, index(chunksPerRow)), 8);
-    Value row = addIdx(row0, r);
+    auto [row, head] = rowOf(r);
     Value inside =
         arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, row, rows);
     // Out-of-range rows read nothing (zero fill) from a clamped address.
@@ -289,10 +322,11 @@ Value KernelBuilder::loadKV(Value t, Value stage) {
   Value live =
       arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, t, tileCount);
   Value rows = arith::SelectOp::create(b, loc, live, pos.seqK, index(0));
-  loadTile(buf.k, kShared, stage, tileK, headDim, pos.hk, pos.kStart, row0,
-           rows);
-  loadTile(buf.v, vShared, stage, tileK, headDimV, pos.hk, pos.kStart, row0,
-           rows);
+  auto keyRow = [&](Value r) -> std::pair<Value, Value> {
+    return {addIdx(row0, r), pos.hk};
+  };
+  loadTile(buf.k, kShared, stage, tileK, headDim, pos.kStart, rows, keyRow);
+  loadTile(buf.v, vShared, stage, tileK, headDimV, pos.kStart, rows, keyRow);
   return kt;
 }
 

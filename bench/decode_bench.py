@@ -1,0 +1,97 @@
+"""Decode benchmark: one query token per sequence against a long KV cache,
+bf16, 32 query / 8 kv heads, d128 (issue "Serving"), GB/s of K + V read,
+side by side in the same run with torch SDPA (flash, cuDNN) and a
+device-to-device copy of the same bytes (read + written).
+
+  here:        /usr/bin/python3 bench/decode_bench.py --compile
+  GPU machine: python3 bench/decode_bench.py        (carry build/lib/libAttnRuntime.so
+                                                     and build/decode_bench)
+
+Every timed kernel is first checked against float64 on the first shape
+(max relative error printed). Variants force other key tiles (block_k) of
+the decode strategy, to choose its default by measurement.
+"""
+import os
+import sys
+
+from bench_kernels import ROOT, compile_specs
+
+from attn._ir import AttentionSpec
+
+OUT_DIR = os.path.join(ROOT, "build", "decode_bench")
+SHAPES = [(1, 131072), (8, 16384), (64, 4096), (128, 2048)]
+HQ, HKV, D = 32, 8, 128
+SPEC = AttentionSpec(dtype="bf16", heads_q=HQ, heads_kv=HKV, head_dim=D, seq_q=1)
+VARIANTS = {"decode": [], "decode_bk32": ["--block-k=32"], "decode_bk16": ["--block-k=16"]}
+
+
+def compile_all():
+    compile_specs(((name, SPEC) for name in VARIANTS), OUT_DIR, flags=VARIANTS)
+
+
+def main():
+    if "--compile" in sys.argv:
+        compile_all()
+        return
+    import torch
+    import torch.nn.functional as F
+    import triton.testing
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+    from attn._runtime import Kernel
+
+    bench = lambda fn: triton.testing.do_bench(fn, warmup=50, rep=200, return_mode="median")
+    print(torch.cuda.get_device_name(), torch.__version__)
+    kernels = {n: Kernel(os.path.join(OUT_DIR, n + ".attn")) for n in VARIANTS}
+
+    def sdpa(backend, q, k, v):
+        try:
+            with sdpa_kernel(backend):
+                F.scaled_dot_product_attention(q, k, v, enable_gqa=True)
+                return bench(lambda: F.scaled_dot_product_attention(q, k, v, enable_gqa=True))
+        except Exception as e:  # noqa: BLE001
+            print(f"  ({backend.name}: {type(e).__name__})")
+            return float("nan")
+
+    rows = []
+    for index, (b, s) in enumerate(SHAPES):
+        q = torch.randn(b, 1, HQ, D, device="cuda", dtype=torch.bfloat16)
+        k = torch.randn(b, s, HKV, D, device="cuda", dtype=torch.bfloat16)
+        v = torch.randn(b, s, HKV, D, device="cuda", dtype=torch.bfloat16)
+        out = torch.full_like(q, float("nan"))
+        kv_bytes = 2 * k.numel() * k.element_size()
+        gbs = lambda ms: kv_bytes / (ms * 1e-3) / 1e9
+        if index == 0 or b == 128:
+            # float64 check of every variant on fresh inputs, outputs poisoned.
+            qd, kd, vd = (x.double().transpose(1, 2) for x in (q, k, v))
+            kd = kd.repeat_interleave(HQ // HKV, 1)
+            vd = vd.repeat_interleave(HQ // HKV, 1)
+            ref = torch.softmax(qd @ kd.transpose(-1, -2) / D ** 0.5, -1) @ vd
+            ref = ref.transpose(1, 2)
+            for name, kernel in kernels.items():
+                out.fill_(float("nan"))
+                kernel(q, k, v, out)
+                torch.cuda.synchronize()
+                err = ((out.double() - ref).norm() / ref.norm()).item()
+                print(f"check {name} b={b} s={s}: rel error {err:.2e}")
+        times = {n: bench(lambda kern=kern: kern(q, k, v, out)) for n, kern in kernels.items()}
+        qt, kt, vt = (x.transpose(1, 2) for x in (q, k, v))
+        t_flash = sdpa(SDPBackend.FLASH_ATTENTION, qt, kt, vt)
+        t_cudnn = sdpa(SDPBackend.CUDNN_ATTENTION, qt, kt, vt)
+        src = torch.empty(kv_bytes, dtype=torch.uint8, device="cuda")
+        dst = torch.empty_like(src)
+        t_copy = bench(lambda: dst.copy_(src))
+        copy_gbs = 2 * kv_bytes / (t_copy * 1e-3) / 1e9
+        rows.append((b, s, {n: gbs(t) for n, t in times.items()}, gbs(t_flash),
+                     gbs(t_cudnn), copy_gbs, times["decode"] * 1e3))
+    names = list(VARIANTS)
+    print("\n| batch x kv length | " + " | ".join(names) +
+          " | SDPA flash | cuDNN | copy (r+w) | attn/cuDNN | attn/copy | attn us |")
+    print("|---" * (len(names) + 7) + "|")
+    for b, s, ours, fl, cu, cp, us in rows:
+        best = ours["decode"]
+        print(f"| {b} x {s} | " + " | ".join(f"{ours[n]:.0f}" for n in names) +
+              f" | {fl:.0f} | {cu:.0f} | {cp:.0f} | {best / cu:.2f} | {best / cp:.2f} | {us:.1f} |")
+
+
+if __name__ == "__main__":
+    main()

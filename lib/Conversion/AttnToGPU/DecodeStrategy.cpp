@@ -1,0 +1,149 @@
+//===- DecodeStrategy.cpp - few query rows: packed heads, split-KV --------===//
+//
+// Decode (one or a few query tokens against a long KV cache): the sm80
+// kernel's machinery with the rows of all query heads of one kv head packed
+// into one query tile (row r = s * G + g: query s of head hk * G + g, G =
+// Hq / Hkv), so each K/V tile is read once per kv head instead of once per
+// query head, and each sequence's keys split over CTAs (grid (splits, Hkv,
+// B), the split count chosen at launch) whose partial rows the merge kernel
+// combines (MergeKernel.h). Declines (sm80 then builds the op) where the
+// query length is not static and at most 16, or the packed rows would not
+// fit 64.
+//
+//===----------------------------------------------------------------------===//
+
+#include "KernelStrategy.h"
+#include "MergeKernel.h"
+#include "Sm80Config.h"
+#include "Sm80KernelBuilder.h"
+
+#include "attn/Conversion/KernelABI.h"
+
+using namespace mlir;
+using namespace mlir::attn;
+
+namespace {
+/// The most packed rows (query heads per kv head x query length) a decode
+/// tile holds: 4 warps of 16; and the longest query it takes (decode steps,
+/// speculative decoding's few tokens; longer queries fill sm80's tiles).
+constexpr int64_t kMaxPackedRows = 64;
+constexpr int64_t kMaxQueryLength = 16;
+/// The most splits of one sequence's keys, and the fewest kv tiles a split
+/// gets (fewer would spend more on the pipeline's start than it saves).
+constexpr int64_t kMaxKvSplits = 128;
+constexpr int64_t kMinTilesPerSplit = 2;
+
+class DecodeStrategy : public KernelStrategy {
+public:
+  GpuStrategy kind() const override { return GpuStrategy::decode; }
+
+  std::string unsupportedReason(AttentionOp op,
+                                const GpuTarget &) const override {
+    if (std::string why = sm80::unsupportedReason(op); !why.empty())
+      return why;
+    ProblemShape shape = op.getProblemShape();
+    if (op.isVarlen())
+      return "the decode strategy takes batched (not varlen) queries";
+    if (op.getBlockSparseAttr())
+      return "the decode strategy does not take block_sparse lists";
+    if (op.getSequsedQ())
+      return "the decode strategy does not take seqused_q";
+    if (ShapedType::isDynamic(shape.seqQ) || shape.seqQ > kMaxQueryLength)
+      return "the decode strategy needs a static query length of at most " +
+             std::to_string(kMaxQueryLength);
+    int64_t rows = shape.headsQ / shape.headsKV * shape.seqQ;
+    if (rows > kMaxPackedRows)
+      return "the decode strategy packs at most " +
+             std::to_string(kMaxPackedRows) +
+             " query rows per kv head (Hq / Hkv x Sq), got " +
+             std::to_string(rows);
+    return "";
+  }
+
+  /// block_q: the packed rows rounded up to 16 (a warp each 16); block_k:
+  /// forced, the sparse-softmax kv_block, or the largest of 64/32/16 that
+  /// fits the chip.
+  FailureOr<LoweringConfigAttr> chooseConfig(AttentionOp op,
+                                             const GpuTarget &target,
+                                             int64_t forcedBlockQ,
+                                             int64_t forcedBlockK,
+                                             std::string &why) const override {
+    ProblemShape shape = op.getProblemShape();
+    int64_t rows = shape.headsQ / shape.headsKV * shape.seqQ;
+    int64_t blockQ = forcedBlockQ ? forcedBlockQ
+                                  : (rows + sm80::kRowsPerWarp - 1) /
+                                        sm80::kRowsPerWarp * sm80::kRowsPerWarp;
+    if (blockQ < rows || blockQ % sm80::kRowsPerWarp) {
+      why = "the decode strategy's block_q must be a multiple of 16 holding "
+            "all " +
+            std::to_string(rows) + " packed query rows, got " +
+            std::to_string(blockQ);
+      return failure();
+    }
+    SmallVector<int64_t> keyTiles = {64, 32, 16};
+    if (SparseSoftmaxAttr sparse = op.getSparseSoftmaxAttr())
+      keyTiles = {sparse.getKvBlock()};
+    if (forcedBlockK)
+      keyTiles = {forcedBlockK};
+    std::string first;
+    for (int64_t blockK : keyTiles) {
+      if (blockK <= 0 || blockK % 16) {
+        why = "the key tile (block_k, or a sparse_softmax kv_block) must be "
+              "a positive multiple of 16, got " +
+              std::to_string(blockK);
+        return failure();
+      }
+      auto config = LoweringConfigAttr::get(
+          op.getContext(), GpuStrategy::decode, blockQ, blockK,
+          blockQ / sm80::kRowsPerWarp, kMaxKvSplits);
+      std::string reason = sm80::configReason(op, target, config);
+      if (reason.empty())
+        return config;
+      if (first.empty())
+        first = reason;
+    }
+    why = first;
+    return failure();
+  }
+
+  /// The split kernel, grid (splits, Hkv, B), and the merge kernel, grid
+  /// (Sq, Hq, B), launched only when the keys are split.
+  void build(KernelSet &kernels, LoweringConfigAttr config,
+             const GpuTarget &target) const override {
+    AttentionOp op = kernels.op();
+    Location loc = op.getLoc();
+    ProblemShape shape = op.getProblemShape();
+    int64_t qParam = kernels.paramIndex(op.getQ());
+    int64_t kParam = kernels.paramIndex(op.getK());
+    int64_t seqDim = op.getLayout() == Layout::bhsd ? 2 : 1;
+    int64_t shared = sm80::sharedBytes(shape.headDim, shape.headDimV, config);
+    // Resident CTAs per SM, from shared memory (1 KiB per CTA is the
+    // driver's reserve).
+    int64_t ctasPerSm =
+        std::clamp<int64_t>(target.maxSharedBytes / (shared + 1024), 1, 32);
+    kernels.setSplitRule({config.getKvSplits(), kMinTilesPerSplit, ctasPerSm,
+                          kParam, seqDim, config.getBlockK(), qParam,
+                          shape.headDimV + 1});
+    OpBuilder b(op.getContext());
+    KernelSet::Kernel main = kernels.add(
+        b, "kernel", 32 * config.getWarps(), shared,
+        {kGridSplits, 0, 1, kGridConstant, 0, shape.headsKV, qParam, 0, 1});
+    sm80::KernelBuilder(b, loc, op, main.buffers, config, main.workspace)
+        .build();
+    b.setInsertionPointToEnd(&main.func.getBody().front());
+    gpu::ReturnOp::create(b, loc);
+
+    KernelSet::Kernel merge = kernels.add(
+        b, "merge", kMergeThreads, 0,
+        {qParam, seqDim, 1, kGridConstant, 0, shape.headsQ, qParam, 0, 1},
+        /*onlyWhenSplit=*/true);
+    buildMergeKernel(b, loc, op, merge.buffers, merge.workspace);
+    gpu::ReturnOp::create(b, loc);
+  }
+};
+} // namespace
+
+const KernelStrategy &mlir::attn::decodeStrategy() {
+  static const DecodeStrategy strategy;
+  return strategy;
+}

@@ -1,0 +1,96 @@
+//===- KernelStrategy.h - the GPU kernel strategy seam ----------*- C++ -*-===//
+//
+// A kernel strategy is one way to turn an attn.attention into GPU kernels:
+// whether it applies to an op on a chip, the #attn.lowering_config it
+// builds the op with, and the kernels it builds. attn-gpu-kernels asks the
+// strategies in preference order (or the one it is told to use) and the
+// first that applies builds the kernels into a KernelSet, which owns the
+// kernel ABI: every kernel takes the function's arguments, then its
+// results, then (for split-KV) the workspace, with their names and
+// alignments written on them (KernelABI.h).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef ATTN_LIB_CONVERSION_ATTNTOGPU_KERNELSTRATEGY_H
+#define ATTN_LIB_CONVERSION_ATTNTOGPU_KERNELSTRATEGY_H
+
+#include "attn/Conversion/GpuTarget.h"
+#include "attn/IR/AttnAttrs.h"
+#include "attn/IR/AttnOps.h"
+#include "attn/Transforms/TilingContext.h"
+
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+
+#include <array>
+#include <string>
+
+namespace mlir::attn {
+
+/// The kernels of one op being built: a strategy adds them in launch order.
+class KernelSet {
+public:
+  /// One added kernel: its function, the op's operands and results as its
+  /// arguments, and the workspace argument (null without split-KV).
+  struct Kernel {
+    gpu::GPUFuncOp func;
+    AttentionBuffers buffers;
+    Value workspace;
+  };
+
+  virtual ~KernelSet() = default;
+
+  /// The op the kernels compute.
+  virtual AttentionOp op() const = 0;
+
+  /// The parameter index of an operand or result of the op (a function
+  /// argument), for grid and split rules.
+  virtual int64_t paramIndex(Value operandOrResult) const = 0;
+
+  /// Adds the kernel `<function>_<suffix>` with `threads` threads per CTA,
+  /// `sharedBytes` of dynamic shared memory and `grid` (three (parameter,
+  /// dimension, divisor) triples, KernelABI.h); `b` is left at the start
+  /// of its body. `onlyWhenSplit`: launched only when the keys are split.
+  virtual Kernel add(OpBuilder &b, StringRef suffix, int64_t threads,
+                     int64_t sharedBytes, std::array<int64_t, 9> grid,
+                     bool onlyWhenSplit = false) = 0;
+
+  /// Records the split-KV rule (attn::runtime::SplitRule, in the order of
+  /// kKernelSplitRuleAttr).
+  virtual void setSplitRule(std::array<int64_t, 8> rule) = 0;
+};
+
+/// One way to build the kernels of an attention op.
+class KernelStrategy {
+public:
+  virtual ~KernelStrategy() = default;
+
+  /// The strategy's name in #attn.lowering_config and `strategy=`.
+  virtual GpuStrategy kind() const = 0;
+
+  /// Why the strategy cannot build `op` on `target` whatever the tile
+  /// sizes, or "" when it can.
+  virtual std::string unsupportedReason(AttentionOp op,
+                                        const GpuTarget &target) const = 0;
+
+  /// The config to build `op` with on `target`, forced tile sizes where
+  /// non-zero. Fails with the reason in `why`.
+  virtual FailureOr<LoweringConfigAttr>
+  chooseConfig(AttentionOp op, const GpuTarget &target, int64_t blockQ,
+               int64_t blockK, std::string &why) const = 0;
+
+  /// Builds the kernels of `config` into `kernels`.
+  virtual void build(KernelSet &kernels, LoweringConfigAttr config,
+                     const GpuTarget &target) const = 0;
+};
+
+/// The strategies in the order attn-gpu-kernels tries them; the last one
+/// (sm80) is the fallback whose reason is reported when none applies.
+ArrayRef<const KernelStrategy *> kernelStrategies();
+
+/// The strategies, by kind.
+const KernelStrategy &sm80Strategy();
+const KernelStrategy &decodeStrategy();
+
+} // namespace mlir::attn
+
+#endif // ATTN_LIB_CONVERSION_ATTNTOGPU_KERNELSTRATEGY_H

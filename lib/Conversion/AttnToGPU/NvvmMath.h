@@ -1,0 +1,34 @@
+//===- NvvmMath.h - exp2/log2 as single PTX instructions --------*- C++ -*-===//
+//
+// ex2.approx / lg2.approx straight from the NVVM intrinsics: math.exp2
+// would become a libdevice call, which needs the CUDA toolkit to link.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef ATTN_LIB_CONVERSION_ATTNTOGPU_NVVMMATH_H
+#define ATTN_LIB_CONVERSION_ATTNTOGPU_NVVMMATH_H
+
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/IR/Builders.h"
+
+namespace mlir::attn {
+
+/// 2^x (ex2.approx.f32; 2^-inf = 0).
+inline Value emitExp2(OpBuilder &b, Location loc, Value x) {
+  return LLVM::CallIntrinsicOp::create(b, loc, b.getF32Type(),
+                                       b.getStringAttr("llvm.nvvm.ex2.approx.f32"),
+                                       x)
+      .getResult(0);
+}
+
+/// log2 x (lg2.approx.f32).
+inline Value emitLog2(OpBuilder &b, Location loc, Value x) {
+  return LLVM::CallIntrinsicOp::create(b, loc, b.getF32Type(),
+                                       b.getStringAttr("llvm.nvvm.lg2.approx.f"),
+                                       x)
+      .getResult(0);
+}
+
+} // namespace mlir::attn
+
+#endif // ATTN_LIB_CONVERSION_ATTNTOGPU_NVVMMATH_H

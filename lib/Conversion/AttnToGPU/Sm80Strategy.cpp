@@ -1,0 +1,70 @@
+//===- Sm80Strategy.cpp - the sm80 strategy and the strategy list ---------===//
+//
+// The sm80 strategy (Sm80Config.h: legality and tiles; Sm80KernelBuilder.h:
+// the kernel) as a KernelStrategy, and the order attn-gpu-kernels tries the
+// strategies in.
+//
+//===----------------------------------------------------------------------===//
+
+#include "KernelStrategy.h"
+#include "Sm80Config.h"
+#include "Sm80KernelBuilder.h"
+
+#include "attn/Conversion/KernelABI.h"
+
+using namespace mlir;
+using namespace mlir::attn;
+
+namespace {
+class Sm80Strategy : public KernelStrategy {
+public:
+  GpuStrategy kind() const override { return GpuStrategy::sm80; }
+
+  std::string unsupportedReason(AttentionOp op,
+                                const GpuTarget &) const override {
+    return sm80::unsupportedReason(op);
+  }
+
+  FailureOr<LoweringConfigAttr> chooseConfig(AttentionOp op,
+                                             const GpuTarget &target,
+                                             int64_t blockQ, int64_t blockK,
+                                             std::string &why) const override {
+    return sm80::chooseConfig(op, target, blockQ, blockK, why);
+  }
+
+  /// One kernel; grid (ceil(Sq / block_q), Hq, B) from q, or for varlen
+  /// (ceil(T / block_q), Hq, B + 1) from q and cu_seqlens_q.
+  void build(KernelSet &kernels, LoweringConfigAttr config,
+             const GpuTarget &) const override {
+    AttentionOp op = kernels.op();
+    ProblemShape shape = op.getProblemShape();
+    int64_t qParam = kernels.paramIndex(op.getQ());
+    int64_t batchParam = qParam;
+    int64_t rowDim = op.getLayout() == Layout::bhsd ? 2 : 1;
+    if (op.isVarlen()) {
+      batchParam = kernels.paramIndex(op.getCuSeqlensQ());
+      rowDim = 0;
+    }
+    OpBuilder b(op.getContext());
+    KernelSet::Kernel kernel = kernels.add(
+        b, "kernel", 32 * config.getWarps(),
+        sm80::sharedBytes(shape.headDim, shape.headDimV, config),
+        {qParam, rowDim, config.getBlockQ(), kGridConstant, 0, shape.headsQ,
+         batchParam, 0, 1});
+    sm80::KernelBuilder(b, op.getLoc(), op, kernel.buffers, config).build();
+    b.setInsertionPointToEnd(&kernel.func.getBody().front());
+    gpu::ReturnOp::create(b, op.getLoc());
+  }
+};
+} // namespace
+
+const KernelStrategy &mlir::attn::sm80Strategy() {
+  static const Sm80Strategy strategy;
+  return strategy;
+}
+
+ArrayRef<const KernelStrategy *> mlir::attn::kernelStrategies() {
+  static const KernelStrategy *const order[] = {&decodeStrategy(),
+                                                &sm80Strategy()};
+  return order;
+}
