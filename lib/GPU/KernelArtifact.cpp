@@ -151,7 +151,7 @@ LogicalResult describeModule(gpu::GPUModuleOp module, ArtifactDesc &a) {
 
 llvm::Expected<mlir::attn::KernelArtifact>
 mlir::attn::compileKernelArtifact(llvm::StringRef source, llvm::StringRef chip,
-                                  llvm::StringRef format, KernelTiles tiles) {
+                                  llvm::StringRef format, KernelChoice choice) {
   if (format != "isa" && format != "bin")
     return llvm::createStringError("attn compile: format must be 'isa' or "
                                    "'bin', got '" +
@@ -182,8 +182,9 @@ mlir::attn::compileKernelArtifact(llvm::StringRef source, llvm::StringRef chip,
   buildAttnFrontendPipeline(kernels);
   AttnGPUKernelsOptions kernelOptions;
   kernelOptions.chip = chip.str();
-  kernelOptions.blockQ = tiles.blockQ;
-  kernelOptions.blockK = tiles.blockK;
+  kernelOptions.strategy = choice.strategy;
+  kernelOptions.blockQ = choice.blockQ;
+  kernelOptions.blockK = choice.blockK;
   kernels.addPass(createAttnGPUKernels(kernelOptions));
   if (failed(kernels.run(*module)))
     return llvm::make_error<llvm::StringError>(

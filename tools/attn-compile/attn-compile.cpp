@@ -6,7 +6,7 @@
 //
 //   attn-compile attention.mlir -o kernel.attn [--chip=sm_90] [--format=bin]
 //                [--emit-cpp=kernel.cpp --symbol=my_kernel] [--describe]
-//                [--block-q=N --block-k=N]
+//                [--strategy=S --block-q=N --block-k=N]
 //
 // --describe prints what the artifact tells the runtime: the launch (block,
 // grid rule, shared memory) and each parameter's name, dtype, shape, the
@@ -54,6 +54,11 @@ static llvm::cl::opt<std::string>
             llvm::cl::desc("also write a C++ source embedding "
                            "the artifact"),
             llvm::cl::cat(attnCategory));
+static llvm::cl::opt<std::string>
+    strategy("strategy",
+             llvm::cl::desc("force the kernel strategy (sm80 or decode; "
+                            "empty: chosen)"),
+             llvm::cl::cat(attnCategory));
 static llvm::cl::opt<int64_t>
     blockQ("block-q", llvm::cl::init(0),
            llvm::cl::desc("force the query rows per CTA (0: chosen)"),
@@ -141,7 +146,7 @@ int main(int argc, char **argv) {
     return fail(error);
   llvm::Expected<mlir::attn::KernelArtifact> artifact =
       mlir::attn::compileKernelArtifact(file->getBuffer(), chip, format,
-                                        {blockQ, blockK});
+                                        {strategy, blockQ, blockK});
   if (!artifact)
     return fail(llvm::toString(artifact.takeError()));
   const std::vector<uint8_t> &serialized = artifact->bytes;

@@ -31,8 +31,10 @@ struct KernelArtifact {
 /// parser, verifier and lowering diagnostics; an attention the kernel
 /// generator does not support on `chip` (head dims, shared memory, ...) is
 /// an error with code std::errc::not_supported.
-/// Tile sizes to force (attn-gpu-kernels' block-q / block-k; 0: chosen).
-struct KernelTiles {
+/// What to force of the lowering config (attn-gpu-kernels' strategy,
+/// block-q and block-k; empty / 0: chosen).
+struct KernelChoice {
+  std::string strategy;
   int64_t blockQ = 0;
   int64_t blockK = 0;
 };
@@ -40,7 +42,7 @@ struct KernelTiles {
 llvm::Expected<KernelArtifact> compileKernelArtifact(llvm::StringRef source,
                                                      llvm::StringRef chip,
                                                      llvm::StringRef format,
-                                                     KernelTiles tiles = {});
+                                                     KernelChoice choice = {});
 
 } // namespace mlir::attn
 

@@ -755,3 +755,18 @@ func.func @config() attributes {c = #attn.lowering_config<strategy = sm80, block
 func.func @config() attributes {c = #attn.lowering_config<strategy = sm80, block_q = 64, block_k = 40, warps = 4>} {
   return
 }
+
+// -----
+
+// Splitting the keys needs the decode strategy's merge kernel.
+// expected-error @+1 {{lowering_config kv_splits > 1 needs the decode strategy (its merge kernel combines the splits)}}
+func.func @config() attributes {c = #attn.lowering_config<strategy = sm80, block_q = 64, block_k = 64, warps = 4, kv_splits = 8>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{lowering_config kv_splits must be in [1, 1024], got 0}}
+func.func @config() attributes {c = #attn.lowering_config<strategy = decode, block_q = 16, block_k = 64, warps = 1, kv_splits = 0>} {
+  return
+}

@@ -201,3 +201,14 @@ func.func @varlen(%q: tensor<?x8x64xf16>, %k: tensor<?x2x64xf16>, %v: tensor<?x2
 func.func @lowering_config() attributes {attn.config = #attn.lowering_config<strategy = sm80, block_q = 128, block_k = 32, warps = 8>} {
   return
 }
+
+// -----
+
+// The decode strategy's config carries its most key splits; kv_splits = 1
+// (the default) is not printed.
+// CHECK-LABEL: func.func @decode_config
+// CHECK-SAME: attn.config = #attn.lowering_config<strategy = decode, block_q = 16, block_k = 32, warps = 1, kv_splits = 128>
+// CHECK-SAME: attn.plain = #attn.lowering_config<strategy = sm80, block_q = 64, block_k = 64, warps = 4>
+func.func @decode_config() attributes {attn.config = #attn.lowering_config<strategy = decode, block_q = 16, block_k = 32, warps = 1, kv_splits = 128>, attn.plain = #attn.lowering_config<strategy = sm80, block_q = 64, block_k = 64, warps = 4, kv_splits = 1>} {
+  return
+}

@@ -1,0 +1,80 @@
+// RUN: attn-opt %s --split-input-file --attn-gpu-kernels=chip=sm_90 | FileCheck %s
+// RUN: attn-opt %s --split-input-file --attn-gpu-kernels="chip=sm_90 strategy=sm80" | FileCheck %s --check-prefix=SM80
+// RUN: not attn-opt %s --split-input-file --attn-gpu-kernels="chip=sm_90 strategy=decode" 2>&1 | FileCheck %s --check-prefix=FORCED
+// RUN: not attn-opt %s --split-input-file --attn-gpu-kernels="chip=sm_90 strategy=wgmma" 2>&1 | FileCheck %s --check-prefix=UNKNOWN
+// RUN: attn-opt %s --split-input-file --attn-lower-to-gpu="chip=sm_90 format=isa" | FileCheck %s --check-prefix=PTX
+
+// The decode strategy: one query token, 32 query heads over 8 kv heads
+// (G = 4). The 4 query rows of each kv head are packed into one 16-row
+// tile (1 warp): row r = s * G + g is query s of head hk * G + g, so each
+// K/V tile is read once per kv head. The keys are split over CTAs: grid
+// (splits, Hkv, B), splits chosen at launch (-2 in attn.grid). Shared
+// memory: (16 + 2 * 64)(128 + 8)2 + 2 * 64 (128 + 8)2 = 73984 bytes, so
+// 232448 / (73984 + 1024) = 3 CTAs per SM.
+// CHECK-LABEL: gpu.module @decode_kernels
+// The launch order, and the split rule: at most 128 splits of at least 2
+// tiles of ceil(k.shape[1] / 64) keys, 3 CTAs per SM, a workspace of
+// rows(q) x (128 + 1) floats per split.
+// CHECK-SAME: attn.kernels = [@decode_kernel, @decode_merge]
+// CHECK-SAME: attn.split_rule = array<i64: 128, 2, 3, 1, 1, 64, 0, 129>
+// Every kernel takes the workspace last.
+// CHECK: gpu.func @decode_kernel({{.*}}%[[WS:.*]]: memref<?xf32> {attn.name = "workspace"}) kernel
+// CHECK-SAME: attn.block = array<i64: 32, 1, 1>, attn.grid = array<i64: -2, 0, 1, -1, 0, 8, 0, 0, 1>
+// CHECK-SAME: attn.lowering_config = #attn.lowering_config<strategy = decode, block_q = 16, block_k = 64, warps = 1, kv_splits = 128>
+// CHECK-SAME: attn.shared_bytes = 73984
+// The CTA's split and the split count, from the grid:
+// CHECK-DAG: gpu.block_id x
+// CHECK-DAG: gpu.grid_dim x
+// One split writes out itself; several write partial rows to the workspace.
+// CHECK: memref.store {{.*}}, %[[WS]]
+// The merge kernel, grid (Sq, Hq, B), launched only when the keys are split.
+// CHECK: gpu.func @decode_merge
+// CHECK-SAME: attn.block = array<i64: 128, 1, 1>, attn.grid = array<i64: 0, 1, 1, -1, 0, 32, 0, 0, 1>
+// CHECK-SAME: attn.only_when_split
+// CHECK-SAME: attn.shared_bytes = 0
+// Told to use sm80, the same op gets one CTA per (64-row tile, query head).
+// SM80-LABEL: gpu.func @decode_kernel
+// SM80-SAME: attn.lowering_config = #attn.lowering_config<strategy = sm80, block_q = 64, block_k = 32, warps = 4>
+// SM80-NOT: gpu.func @decode_merge
+// PTX: .entry decode_kernel(
+// PTX: .entry decode_merge(
+func.func @decode(%q: tensor<?x1x32x128xbf16>, %k: tensor<?x?x8x128xbf16>, %v: tensor<?x?x8x128xbf16>) -> (tensor<?x1x32x128xbf16>, tensor<?x32x1xf32>) {
+  %o, %lse = attn.attention %q, %k, %v {masks = [#attn.causal<bottom_right>]} : tensor<?x1x32x128xbf16>, tensor<?x?x8x128xbf16>, tensor<?x?x8x128xbf16> -> tensor<?x1x32x128xbf16>, tensor<?x32x1xf32>
+  return %o, %lse : tensor<?x1x32x128xbf16>, tensor<?x32x1xf32>
+}
+
+// -----
+
+// Four query tokens (speculative decoding) of MQA 8/1: 32 packed rows, two
+// warps.
+// CHECK-LABEL: gpu.func @spec_kernel
+// CHECK-SAME: attn.block = array<i64: 64, 1, 1>, attn.grid = array<i64: -2, 0, 1, -1, 0, 1, 0, 0, 1>
+// CHECK-SAME: strategy = decode, block_q = 32, block_k = 64, warps = 2, kv_splits = 128
+func.func @spec(%q: tensor<?x4x8x64xf16>, %k: tensor<?x?x1x64xf16>) -> tensor<?x4x8x64xf16> {
+  %o = attn.attention %q, %k, %k : tensor<?x4x8x64xf16>, tensor<?x?x1x64xf16>, tensor<?x?x1x64xf16> -> tensor<?x4x8x64xf16>
+  return %o : tensor<?x4x8x64xf16>
+}
+
+// -----
+
+// 16 tokens x 8 heads per kv head = 128 rows: more than a decode tile
+// holds, so sm80 builds it (and a forced decode says why).
+// CHECK-LABEL: gpu.func @wide_kernel
+// CHECK-SAME: strategy = sm80
+// FORCED: error: attn-gpu-kernels: the decode strategy packs at most 64 query rows per kv head (Hq / Hkv x Sq), got 128
+func.func @wide(%q: tensor<?x16x8x64xf16>, %k: tensor<?x?x1x64xf16>) -> tensor<?x16x8x64xf16> {
+  %o = attn.attention %q, %k, %k : tensor<?x16x8x64xf16>, tensor<?x?x1x64xf16>, tensor<?x?x1x64xf16> -> tensor<?x16x8x64xf16>
+  return %o : tensor<?x16x8x64xf16>
+}
+
+// -----
+
+// A dynamic query length is a prefill: sm80.
+// CHECK-LABEL: gpu.func @prefill_kernel
+// CHECK-SAME: strategy = sm80
+// FORCED: error: attn-gpu-kernels: the decode strategy needs a static query length of at most 16
+// UNKNOWN: error: attn-gpu-kernels: unknown strategy 'wgmma' (sm80 or decode)
+func.func @prefill(%q: tensor<?x?x4x64xf16>) -> tensor<?x?x4x64xf16> {
+  %o = attn.attention %q, %q, %q : tensor<?x?x4x64xf16>, tensor<?x?x4x64xf16>, tensor<?x?x4x64xf16> -> tensor<?x?x4x64xf16>
+  return %o : tensor<?x?x4x64xf16>
+}
