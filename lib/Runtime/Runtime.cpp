@@ -422,9 +422,9 @@ attn_status planLaunch(const ArtifactDesc &a, const attn_arg *args,
                         std::to_string(e) + ", beyond the hardware limit");
       plan.grids[k][i] = static_cast<unsigned>(e);
     }
-  // Split-KV: enough CTAs for a full wave (SMs x resident CTAs per SM, at
-  // least two per SM), at most maxSplits, and at least minTilesPerSplit kv
-  // tiles per split.
+  // Split-KV: as many CTAs as a full wave holds (SMs x resident CTAs per
+  // SM, at least two per SM), at most maxSplits, and at least
+  // minTilesPerSplit kv tiles per split.
   const SplitRule &rule = a.split;
   if (rule.maxSplits > 1) {
     int sms = 1;
@@ -436,8 +436,10 @@ attn_status planLaunch(const ArtifactDesc &a, const attn_arg *args,
         ctas *= plan.grids[0][i];
     int64_t tiles = ceilDiv(args[rule.keysParam].tensor.shape[rule.keysDim],
                             rule.keysPerTile);
+    // As many splits as one wave holds, rounded down: a wave and a few
+    // CTAs would take two waves' time.
     int64_t wave = int64_t(sms) * std::max<int64_t>(2, rule.ctasPerSm);
-    int64_t wanted = ceilDiv(wave, ctas);
+    int64_t wanted = wave / ctas;
     int64_t most = std::min<int64_t>(rule.maxSplits,
                                      tiles / int64_t(rule.minTilesPerSplit));
     plan.splits = uint32_t(std::max<int64_t>(1, std::min(wanted, most)));

@@ -7,6 +7,7 @@ installed. Batch and sequence lengths are dynamic in every kernel, so a new
 length never recompiles."""
 from __future__ import annotations
 
+import dataclasses
 import os
 import threading
 
@@ -19,6 +20,11 @@ _lock = threading.Lock()
 _gpu_kernels = {}
 _cpu_functions = {}
 stats = {"compiled": 0, "disk_hits": 0, "memory_hits": 0}
+
+# Query lengths up to this are compiled statically on the GPU: a decode step
+# (or speculative decoding's few tokens) then gets the decode strategy where
+# the compiler can pack its query heads (split-KV, one K/V read per kv head).
+DECODE_MAX_QUERY = 16
 
 # compile-only mode (prebuilding kernels for a machine without the compiler)
 _prebuild = threading.local()
@@ -176,8 +182,20 @@ def _out_shapes(spec, q):
     return out, lse
 
 
+def _decode_spec(spec, q):
+    """`spec` with its query length fixed where it is a decode step."""
+    if spec.varlen or spec.seq_q is not None or spec.seqused:
+        return spec
+    sq = q.shape[1] if spec.layout == "bshd" else q.shape[2]
+    if 0 < sq <= DECODE_MAX_QUERY:
+        return dataclasses.replace(spec, seq_q=int(sq))
+    return spec
+
+
 def execute(spec, named):
     """(out, lse or None) of `spec` on the named arrays (all on one device)."""
+    if on_gpu(named["q"]):
+        spec = _decode_spec(spec, named["q"])
     if getattr(_prebuild, "dir", None) is not None:
         key = f"{spec.key()}-{_prebuild.chip}"
         if not os.path.exists(os.path.join(_prebuild.dir, key + ".attn")):

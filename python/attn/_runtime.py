@@ -33,6 +33,12 @@ def library():
                                      ctypes.POINTER(ctypes.c_void_p)]
     lib.attn_kernel_launch.argtypes = [ctypes.c_void_p, ctypes.POINTER(Arg),
                                        ctypes.c_size_t, ctypes.c_void_p]
+    lib.attn_kernel_launch_with_workspace.argtypes = [
+        ctypes.c_void_p, ctypes.POINTER(Arg), ctypes.c_size_t, ctypes.c_void_p,
+        ctypes.c_size_t, ctypes.c_void_p]
+    lib.attn_kernel_workspace_size.argtypes = [ctypes.c_void_p, ctypes.POINTER(Arg),
+                                               ctypes.c_size_t,
+                                               ctypes.POINTER(ctypes.c_size_t)]
     lib.attn_kernel_free.argtypes = [ctypes.c_void_p]
     lib.attn_kernel_key.argtypes = [ctypes.c_void_p]
     lib.attn_kernel_key.restype = ctypes.c_char_p
@@ -76,13 +82,34 @@ class Kernel:
     def key(self):
         return self._lib.attn_kernel_key(self.handle).decode()
 
-    def __call__(self, *tensors, stream=None):
+    def workspace_size(self, *tensors):
+        """Bytes of workspace a launch with `tensors` needs on the current
+        device (0 unless the kernel splits the keys over several CTAs)."""
+        args = (Arg * len(tensors))(*[_tensor_arg(t) for t in tensors])
+        size = ctypes.c_size_t()
+        status = self._lib.attn_kernel_workspace_size(self.handle, args, len(tensors),
+                                                      ctypes.byref(size))
+        if status != 0:
+            _fail(self._lib, status)
+        return size.value
+
+    def __call__(self, *tensors, stream=None, workspace=None):
+        """Launches on `stream` (default: torch's current one). `workspace`:
+        a CUDA tensor of at least workspace_size() bytes for a split-KV
+        kernel (e.g. a fixed buffer for CUDA graphs); without it the runtime
+        takes one from the driver's stream-ordered allocator."""
         import torch
         args = (Arg * len(tensors))(*[_tensor_arg(t) for t in tensors])
         if stream is None:
             stream = torch.cuda.current_stream().cuda_stream
-        status = self._lib.attn_kernel_launch(self.handle, args, len(tensors),
-                                              ctypes.c_void_p(stream))
+        if workspace is None:
+            status = self._lib.attn_kernel_launch(self.handle, args, len(tensors),
+                                                  ctypes.c_void_p(stream))
+        else:
+            nbytes = workspace.numel() * workspace.element_size()
+            status = self._lib.attn_kernel_launch_with_workspace(
+                self.handle, args, len(tensors), ctypes.c_void_p(workspace.data_ptr()),
+                nbytes, ctypes.c_void_p(stream))
         if status != 0:
             _fail(self._lib, status)
 

@@ -84,4 +84,36 @@ def test_stale_cached_artifact_is_recompiled(tmp_path, monkeypatch):
         kernel = _backend.gpu_kernel(spec, "sm_90")
     finally:
         _backend._gpu_kernels.pop(key, None)
-    assert kernel is not None and path.read_bytes()[8] == 2
+    assert kernel is not None and path.read_bytes()[8] == good[8]  # rewritten
+
+
+def test_decode_steps_are_specialized_on_their_query_length(tmp_path):
+    """On the GPU a query of at most DECODE_MAX_QUERY tokens is compiled with
+    a static length (the compiler's decode strategy: split-KV with a merge
+    kernel); each such length is one kernel, any cache length reuses it,
+    and longer queries share the dynamic kernel."""
+    from attn._runtime import Kernel
+    before = attn.stats["compiled"]
+    with attn.prebuild(str(tmp_path), chip="sm_90"):
+        for cache in (100, 5000):
+            q = attn.meta_tensor((2, 1, 32, 128), "bfloat16")
+            kv = attn.meta_tensor((2, cache, 8, 128), "bfloat16")
+            attn.flash_dense_attn_func(q, kv, kv)
+        q = attn.meta_tensor((2, 3, 32, 128), "bfloat16")
+        attn.flash_dense_attn_func(q, kv, kv)
+        for sq in (_backend.DECODE_MAX_QUERY + 1, 300):
+            q = attn.meta_tensor((2, sq, 32, 128), "bfloat16")
+            attn.flash_dense_attn_func(q, kv, kv)
+    assert attn.stats["compiled"] == before + 3
+    assert len(os.listdir(tmp_path)) == 3
+    spec = AttentionSpec(dtype="bf16", heads_q=32, heads_kv=8, head_dim=128, seq_q=1)
+    assert "tensor<?x1x32x128xbf16>" in spec.to_mlir()
+    # The decode kernel is a split-KV artifact: the runtime loads it.
+    assert Kernel(str(tmp_path / f"{spec.key()}-sm_90.attn")).key.endswith("sm_90")
+
+
+def test_static_query_length_is_checked():
+    with pytest.raises(ValueError, match="seq_q must be a positive int"):
+        AttentionSpec(heads_q=2, heads_kv=2, varlen=True, seq_q=1)
+    with pytest.raises(ValueError, match="seq_q must be a positive int"):
+        AttentionSpec(heads_q=2, heads_kv=2, seq_q=0)

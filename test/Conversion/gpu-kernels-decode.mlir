@@ -8,20 +8,20 @@
 // (G = 4). The 4 query rows of each kv head are packed into one 16-row
 // tile (1 warp): row r = s * G + g is query s of head hk * G + g, so each
 // K/V tile is read once per kv head. The keys are split over CTAs: grid
-// (splits, Hkv, B), splits chosen at launch (-2 in attn.grid). Shared
-// memory: (16 + 2 * 64)(128 + 8)2 + 2 * 64 (128 + 8)2 = 73984 bytes, so
-// 232448 / (73984 + 1024) = 3 CTAs per SM.
+// (splits, Hkv, B), splits chosen at launch (-2 in attn.grid). Keys in
+// tiles of 32; shared memory: (16 + 2 * 32)(128 + 8)2 + 2 * 32 (128 + 8)2
+// = 39168 bytes, so 232448 / (39168 + 1024) = 5 CTAs per SM.
 // CHECK-LABEL: gpu.module @decode_kernels
 // The launch order, and the split rule: at most 128 splits of at least 2
-// tiles of ceil(k.shape[1] / 64) keys, 3 CTAs per SM, a workspace of
+// tiles of ceil(k.shape[1] / 32) keys, 5 CTAs per SM, a workspace of
 // rows(q) x (128 + 1) floats per split.
 // CHECK-SAME: attn.kernels = [@decode_kernel, @decode_merge]
-// CHECK-SAME: attn.split_rule = array<i64: 128, 2, 3, 1, 1, 64, 0, 129>
+// CHECK-SAME: attn.split_rule = array<i64: 128, 2, 5, 1, 1, 32, 0, 129>
 // Every kernel takes the workspace last.
 // CHECK: gpu.func @decode_kernel({{.*}}%[[WS:.*]]: memref<?xf32> {attn.name = "workspace"}) kernel
 // CHECK-SAME: attn.block = array<i64: 32, 1, 1>, attn.grid = array<i64: -2, 0, 1, -1, 0, 8, 0, 0, 1>
-// CHECK-SAME: attn.lowering_config = #attn.lowering_config<strategy = decode, block_q = 16, block_k = 64, warps = 1, kv_splits = 128>
-// CHECK-SAME: attn.shared_bytes = 73984
+// CHECK-SAME: attn.lowering_config = #attn.lowering_config<strategy = decode, block_q = 16, block_k = 32, warps = 1, kv_splits = 128>
+// CHECK-SAME: attn.shared_bytes = 39168
 // The CTA's split and the split count, from the grid:
 // CHECK-DAG: gpu.block_id x
 // CHECK-DAG: gpu.grid_dim x
@@ -49,7 +49,7 @@ func.func @decode(%q: tensor<?x1x32x128xbf16>, %k: tensor<?x?x8x128xbf16>, %v: t
 // warps.
 // CHECK-LABEL: gpu.func @spec_kernel
 // CHECK-SAME: attn.block = array<i64: 64, 1, 1>, attn.grid = array<i64: -2, 0, 1, -1, 0, 1, 0, 0, 1>
-// CHECK-SAME: strategy = decode, block_q = 32, block_k = 64, warps = 2, kv_splits = 128
+// CHECK-SAME: strategy = decode, block_q = 32, block_k = 32, warps = 2, kv_splits = 128
 func.func @spec(%q: tensor<?x4x8x64xf16>, %k: tensor<?x?x1x64xf16>) -> tensor<?x4x8x64xf16> {
   %o = attn.attention %q, %k, %k : tensor<?x4x8x64xf16>, tensor<?x?x1x64xf16>, tensor<?x?x1x64xf16> -> tensor<?x4x8x64xf16>
   return %o : tensor<?x4x8x64xf16>

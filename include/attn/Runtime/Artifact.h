@@ -62,9 +62,9 @@ struct KernelDesc {
 };
 
 /// Split-KV: the kernels divide each sequence's keys among `splits` CTAs,
-/// chosen at launch from the grid and the SM count: enough CTAs for a full
-/// wave (SMs x ctasPerSm, and at least two per SM), at most `maxSplits`, at
-/// least `minTilesPerSplit` kv tiles each;
+/// chosen at launch from the grid and the SM count: as many CTAs as one
+/// full wave holds (SMs x ctasPerSm, at least two per SM; rounded down), at
+/// most `maxSplits`, at least `minTilesPerSplit` kv tiles each;
 /// each split writes a partial output and log-sum-exp of every query row
 /// into the workspace, and a merge kernel combines them. maxSplits == 1:
 /// no split, no workspace.

@@ -61,8 +61,10 @@ public:
   }
 
   /// block_q: the packed rows rounded up to 16 (a warp each 16); block_k:
-  /// forced, the sparse-softmax kv_block, or the largest of 64/32/16 that
-  /// fits the chip.
+  /// forced, the sparse-softmax kv_block, or 32 (16 where that does not
+  /// fit): the smaller stages let 5 one-warp CTAs share an H100 SM, which
+  /// streamed the cache 3-13% faster than 64-key tiles
+  /// (bench/decode_bench.py, docs/perf-log.md 2026-11-23).
   FailureOr<LoweringConfigAttr> chooseConfig(AttentionOp op,
                                              const GpuTarget &target,
                                              int64_t forcedBlockQ,
@@ -80,7 +82,7 @@ public:
             std::to_string(blockQ);
       return failure();
     }
-    SmallVector<int64_t> keyTiles = {64, 32, 16};
+    SmallVector<int64_t> keyTiles = {32, 16};
     if (SparseSoftmaxAttr sparse = op.getSparseSoftmaxAttr())
       keyTiles = {sparse.getKvBlock()};
     if (forcedBlockK)

@@ -379,8 +379,40 @@ HARDENING = [hardening_seq_lens_nan_padding, hardening_captured_out_of_range,
              hardening_no_keys, hardening_hand_built_block_mask,
              hardening_device_offsets_not_covering]
 
+def dense_decode_gqa_lse(env):
+    """One query token per sequence against a long cache, 32/8 heads: the
+    decode strategy (packed query heads, split keys, merge kernel)."""
+    q = env.randn(2, 1, 32, 128, "bfloat16")
+    k, v = env.randn(2, 9000, 8, 128, "bfloat16"), env.randn(2, 9000, 8, 128, "bfloat16")
+    out, lse = env.attn.flash_dense_attn_func(q, k, v, return_lse=True)
+    if env.prebuild:
+        return []
+    t = lambda x: x.transpose(1, 2)
+    want, wlse = ref_attention(env, t(q), t(k), t(v))
+    return [("out", out, t(want), "out"), ("lse", lse, wlse, "lse")]
+
+
+def dense_decode_speculative_causal(env):
+    """Three query tokens (speculative decoding), bottom-right causal, MQA
+    8/1, f16; a sequence shorter than the query keeps nothing in some rows."""
+    q = env.randn(3, 3, 8, 64, "float16")
+    k, v = env.randn(3, 2, 1, 64, "float16"), env.randn(3, 2, 1, 64, "float16")
+    out, lse = env.attn.flash_dense_attn_func(q, k, v, is_causal=True, return_lse=True)
+    q2 = env.randn(1, 3, 8, 64, "float16")
+    k2, v2 = env.randn(1, 5000, 1, 64, "float16"), env.randn(1, 5000, 1, 64, "float16")
+    out2 = env.attn.flash_dense_attn_func(q2, k2, v2, is_causal=True)
+    if env.prebuild:
+        return []
+    t = lambda x: x.transpose(1, 2)
+    want, wlse = ref_attention(env, t(q), t(k), t(v), keep=lambda h, i, j: j <= i - 1)
+    want2, _ = ref_attention(env, t(q2), t(k2), t(v2), keep=lambda h, i, j: j <= i + 4997)
+    return [("out", out, t(want), "out"), ("lse", lse, wlse, "lse"),
+            ("long out", out2, t(want2), "out")]
+
+
 CASES = [tools_validate_and_benchmark, sparse_softmax_varlen, gated_varlen,
          sparse_softmax_causal, gated_logsigmoid, flex_alibi_causal_gqa, flex_softcap_window_f16, flex_document_mask,
          dense_causal_gqa_window, dense_varlen_seqused, diy_v1_seq_lens, diy_v2_causal_bf16,
          dense_d192_dv128_gqa, flex_torch_block_mask,
-         flex_relative_bias_2d_table] + HARDENING
+         flex_relative_bias_2d_table, dense_decode_gqa_lse,
+         dense_decode_speculative_causal] + HARDENING

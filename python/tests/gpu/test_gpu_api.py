@@ -113,3 +113,53 @@ def test_runtime_strides_on_gpu():
                              dtype=torch.bfloat16).transpose(1, 2)
     with pytest.raises(RuntimeError, match=r"\(q\) stride of dimension 1 must be 512"):
         kernel(transposed, k, v, got)
+
+
+def test_split_kv_workspace_and_graph_capture():
+    """A decode kernel splits the keys: the runtime sizes the workspace
+    (splits x rows x (Dv + 1) floats), takes the caller's or allocates one
+    stream-ordered, rejects one too small, needs none where one split per
+    CTA fills the GPU, and replays correctly from a CUDA graph after the
+    cache changes."""
+    from attn._backend import _chip, gpu_kernel
+    from attn._ir import AttentionSpec
+    spec = AttentionSpec(dtype="bf16", heads_q=32, heads_kv=8, head_dim=128, seq_q=1,
+                         lse=True)  # dense_decode_gqa_lse's kernel
+    kernel = gpu_kernel(spec, _chip(0))
+    g = torch.Generator(device="cuda").manual_seed(3)
+    rnd = lambda *s: torch.randn(*s, device="cuda", dtype=torch.bfloat16, generator=g)
+    q, k, v = rnd(2, 1, 32, 128), rnd(2, 9000, 8, 128), rnd(2, 9000, 8, 128)
+    out = torch.full_like(q, float("nan"))
+    lse = torch.full((2, 32, 1), float("nan"), device="cuda")
+    need = kernel.workspace_size(q, k, v, out, lse)
+    row_bytes = 2 * 32 * 129 * 4
+    assert need > 0 and need % row_bytes == 0 and need // row_bytes >= 2, need
+    ws = torch.empty(need, dtype=torch.uint8, device="cuda")
+    kernel(q, k, v, out, lse, workspace=ws)
+    out2, lse2 = torch.full_like(out, float("nan")), torch.full_like(lse, float("nan"))
+    kernel(q, k, v, out2, lse2)  # the runtime's own workspace
+    torch.cuda.synchronize()
+    assert torch.equal(out, out2) and torch.equal(lse, lse2)
+    with pytest.raises(RuntimeError, match="the workspace has .* bytes, this launch"):
+        kernel(q, k, v, out, lse, workspace=ws[:need - 16])
+    big_q = rnd(256, 1, 32, 128)
+    big_kv = rnd(256, 64, 8, 128)
+    assert kernel.workspace_size(big_q, big_kv, big_kv, torch.empty_like(big_q),
+                                 torch.empty(256, 32, 1, device="cuda")) == 0
+
+    # CUDA graph with the caller's workspace: replays see the new cache.
+    stream = torch.cuda.Stream()
+    stream.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(stream):
+        kernel(q, k, v, out, lse, workspace=ws)
+    torch.cuda.current_stream().wait_stream(stream)
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
+        kernel(q, k, v, out, lse, workspace=ws)
+    k.copy_(rnd(2, 9000, 8, 128))
+    v.copy_(rnd(2, 9000, 8, 128))
+    out.fill_(float("nan"))
+    graph.replay()
+    kernel(q, k, v, out2, lse2)
+    torch.cuda.synchronize()
+    assert torch.equal(out, out2) and torch.equal(lse, lse2)
