@@ -83,6 +83,19 @@ def main():
         copy_gbs = 2 * kv_bytes / (t_copy * 1e-3) / 1e9
         rows.append((b, s, {n: gbs(t) for n, t in times.items()}, gbs(t_flash),
                      gbs(t_cudnn), copy_gbs, times["decode"] * 1e3))
+    if "--profile" in sys.argv:
+        # Per-kernel times (CUPTI sees the runtime's driver launches too).
+        from torch.profiler import ProfilerActivity, profile
+        b, s = SHAPES[0]
+        q = torch.randn(b, 1, HQ, D, device="cuda", dtype=torch.bfloat16)
+        k = torch.randn(b, s, HKV, D, device="cuda", dtype=torch.bfloat16)
+        out = torch.empty_like(q)
+        kernels["decode"](q, k, k, out)
+        with profile(activities=[ProfilerActivity.CUDA]) as prof:
+            for _ in range(20):
+                kernels["decode"](q, k, k, out)
+            torch.cuda.synchronize()
+        print(prof.key_averages().table(sort_by="cuda_time_total", row_limit=6))
     names = list(VARIANTS)
     print("\n| batch x kv length | " + " | ".join(names) +
           " | SDPA flash | cuDNN | copy (r+w) | attn/cuDNN | attn/copy | attn us |")

@@ -27,11 +27,13 @@
 // CHECK-DAG: gpu.grid_dim x
 // One split writes out itself; several write partial rows to the workspace.
 // CHECK: memref.store {{.*}}, %[[WS]]
-// The merge kernel, grid (Sq, Hq, B), launched only when the keys are split.
+// The merge kernel, grid (Sq, Hq, B), launched only when the keys are split;
+// shared memory: 128 split weights, 4 warps x 128 column sums, 4 reduction
+// slots: 4 (128 + 512 + 4) = 2576 bytes.
 // CHECK: gpu.func @decode_merge
 // CHECK-SAME: attn.block = array<i64: 128, 1, 1>, attn.grid = array<i64: 0, 1, 1, -1, 0, 32, 0, 0, 1>
 // CHECK-SAME: attn.only_when_split
-// CHECK-SAME: attn.shared_bytes = 0
+// CHECK-SAME: attn.shared_bytes = 2576
 // Told to use sm80, the same op gets one CTA per (64-row tile, query head).
 // SM80-LABEL: gpu.func @decode_kernel
 // SM80-SAME: attn.lowering_config = #attn.lowering_config<strategy = sm80, block_q = 64, block_k = 32, warps = 4>

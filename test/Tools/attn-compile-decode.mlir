@@ -10,7 +10,7 @@
 // CHECK-NEXT: grid x = splits
 // CHECK-NEXT: grid y = 2
 // CHECK-NEXT: grid z = ceil(q.shape[0] / 1)
-// CHECK-NEXT: kernel step_merge target sm_90 block 128x1x1 shared 0 only-when-split
+// CHECK-NEXT: kernel step_merge target sm_90 block 128x1x1 shared 2576 only-when-split
 // CHECK-NEXT: grid x = ceil(q.shape[1] / 1)
 // CHECK-NEXT: grid y = 8
 // CHECK-NEXT: grid z = ceil(q.shape[0] / 1)

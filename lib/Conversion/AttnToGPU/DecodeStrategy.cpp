@@ -136,10 +136,12 @@ public:
     gpu::ReturnOp::create(b, loc);
 
     KernelSet::Kernel merge = kernels.add(
-        b, "merge", kMergeThreads, 0,
+        b, "merge", kMergeThreads,
+        mergeSharedBytes(config.getKvSplits(), shape.headDimV),
         {qParam, seqDim, 1, kGridConstant, 0, shape.headsQ, qParam, 0, 1},
         /*onlyWhenSplit=*/true);
-    buildMergeKernel(b, loc, op, merge.buffers, merge.workspace);
+    buildMergeKernel(b, loc, op, merge.buffers, merge.workspace,
+                     config.getKvSplits());
     gpu::ReturnOp::create(b, loc);
   }
 };

@@ -27,8 +27,13 @@
 
 namespace mlir::attn {
 
-/// Threads per CTA of the merge kernel (a CTA per query row).
+/// Threads per CTA of the merge kernel (a CTA per query row): 4 warps,
+/// each summing every 4th split over all Dv columns.
 constexpr int64_t kMergeThreads = 128;
+
+/// Dynamic shared memory of the merge kernel: the split weights, each
+/// warp's partial sums and the reduction slots.
+int64_t mergeSharedBytes(int64_t maxSplits, int64_t headDimV);
 
 /// The workspace offset of (split, query row): `rowIdx` indexes q's
 /// leading dimensions (all but the head dim).
@@ -36,9 +41,11 @@ Value splitRowOffset(OpBuilder &b, Location loc, Value q, Value workspace,
                      Value split, ValueRange rowIdx, int64_t headDimV);
 
 /// Builds the merge kernel's body at the builder's insertion point: grid
-/// (Sq, Hq, B), kMergeThreads threads, one query row per CTA.
+/// (Sq, Hq, B), kMergeThreads threads, one query row per CTA, at most
+/// `maxSplits` splits.
 void buildMergeKernel(OpBuilder &b, Location loc, AttentionOp op,
-                      const AttentionBuffers &buf, Value workspace);
+                      const AttentionBuffers &buf, Value workspace,
+                      int64_t maxSplits);
 
 } // namespace mlir::attn
 
