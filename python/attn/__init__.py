@@ -7,6 +7,9 @@ host tensors and numpy arrays: the CPU backend):
   and mask_mod traced into the kernel;
 * flash-sparse-attention: flash_{dense,sparse,gated}_attn_func and
   their _varlen_ forms;
+* FlashInfer: single_prefill_with_kv_cache[_return_lse],
+  single_decode_with_kv_cache, BatchPrefillWithRaggedKVCacheWrapper,
+  merge_state / merge_states / merge_state_in_place;
 * DIY FlashAttention: flash_attention (BHSD), flash_attention_v2 (BSHD),
   BlockMask / create_block_mask / compose_block_masks, reference_attention,
   validate_attention, detect_gpu, BackendSelector, select_attention_kernel,
@@ -23,6 +26,9 @@ from .diy import (BackendSelector, BenchmarkRunner, GPUArch, GPUCapabilities, Ke
 from .flash import (flash_dense_attn_func, flash_dense_attn_varlen_func,
                     flash_gated_attn_func, flash_gated_attn_varlen_func,
                     flash_sparse_attn_func, flash_sparse_attn_varlen_func)
+from .flashinfer import (BatchPrefillWithRaggedKVCacheWrapper, merge_state,
+                         merge_state_in_place, merge_states, single_decode_with_kv_cache,
+                         single_prefill_with_kv_cache, single_prefill_with_kv_cache_return_lse)
 from .flex import flex_attention
 from .masks import BlockMask, compose_block_masks, create_block_mask
 

@@ -166,6 +166,20 @@ class MetaTensor:
     def ndim(self):
         return len(self.shape)
 
+    # The shape arithmetic the APIs do before a launch (x[None], x[0],
+    # swapaxes), so that they prebuild the kernels they would run.
+    def __getitem__(self, index):
+        if index is None:
+            return MetaTensor((1,) + self.shape, self.dtype)
+        if isinstance(index, int):
+            return MetaTensor(self.shape[1:], self.dtype)
+        raise TypeError("a meta tensor takes only x[None] and x[i]")
+
+    def swapaxes(self, a, b):
+        shape = list(self.shape)
+        shape[a], shape[b] = shape[b], shape[a]
+        return MetaTensor(shape, self.dtype)
+
 
 def meta_tensor(shape, dtype="bfloat16"):
     return MetaTensor(shape, dtype)
@@ -192,8 +206,9 @@ def _decode_spec(spec, q):
     return spec
 
 
-def execute(spec, named):
-    """(out, lse or None) of `spec` on the named arrays (all on one device)."""
+def execute(spec, named, workspace=None):
+    """(out, lse or None) of `spec` on the named arrays (all on one device).
+    `workspace`: a CUDA buffer for split-KV kernels (else the runtime's)."""
     if on_gpu(named["q"]):
         spec = _decode_spec(spec, named["q"])
     if getattr(_prebuild, "dir", None) is not None:
@@ -208,7 +223,7 @@ def execute(spec, named):
         out, lse = _outputs(spec, q, out_shape, lse_shape, defined=True)
         return (out, lse) if on_gpu(q) else _host_result(spec, q, out, lse)
     if on_gpu(q):
-        return _execute_gpu(spec, q, args, out_shape, lse_shape)
+        return _execute_gpu(spec, q, args, out_shape, lse_shape, workspace)
     return _execute_cpu(spec, q, args, out_shape, lse_shape)
 
 
@@ -248,7 +263,7 @@ def _host_result(spec, q, out, lse):
     return out_t, (torch.from_numpy(lse) if lse is not None else None)
 
 
-def _execute_gpu(spec, q, args, out_shape, lse_shape):
+def _execute_gpu(spec, q, args, out_shape, lse_shape, workspace=None):
     import torch
     for a in args:
         if not (is_torch(a) and a.device == q.device):
@@ -260,7 +275,7 @@ def _execute_gpu(spec, q, args, out_shape, lse_shape):
         results = [out] if lse is None else [out, lse]
         # The kernel is compiled for dense row-major tensors (the runtime
         # checks every stride it does not read at launch).
-        kernel(*[a.contiguous() for a in args], *results)
+        kernel(*[a.contiguous() for a in args], *results, workspace=workspace)
     return out, lse
 
 

@@ -410,9 +410,99 @@ def dense_decode_speculative_causal(env):
             ("long out", out2, t(want2), "out")]
 
 
+def _base2(lse):
+    return lse / math.log(2)
+
+
+def flashinfer_single_prefill_hnd(env):
+    """single_prefill_with_kv_cache: HND K/V, GQA 8/2, causal (bottom-right),
+    soft cap, base-2 lse."""
+    q = env.randn(300, 8, 128, "bfloat16")
+    k, v = env.randn(2, 700, 128, "bfloat16"), env.randn(2, 700, 128, "bfloat16")
+    out, lse = env.attn.single_prefill_with_kv_cache(q, k, v, causal=True, kv_layout="HND",
+                                                     logits_soft_cap=20.0, return_lse=True)
+    if env.prebuild:
+        return []
+    want, wlse = ref_attention(env, q.transpose(0, 1)[None], k[None], v[None],
+                               keep=lambda h, i, j: j <= i + 400,
+                               score=lambda s, h, i, j: 20.0 * env.torch.tanh(s / 20.0))
+    return [("out", out, want[0].transpose(0, 1), "out"),
+            ("lse", lse, _base2(wlse[0].transpose(0, 1)), "lse")]
+
+
+def flashinfer_single_decode(env):
+    """single_decode_with_kv_cache: one token, 32/8 heads (the decode
+    strategy: split-KV and merge)."""
+    q = env.randn(32, 128, "float16")
+    k, v = env.randn(7000, 8, 128, "float16"), env.randn(7000, 8, 128, "float16")
+    out, lse = env.attn.single_decode_with_kv_cache(q, k, v, return_lse=True)
+    if env.prebuild:
+        return []
+    t = lambda x: x.transpose(0, 1)[None]
+    want, wlse = ref_attention(env, q[None, :, None], t(k), t(v))
+    return [("out", out, want[0, :, 0], "out"), ("lse", lse, _base2(wlse[0, :, 0]), "lse")]
+
+
+def flashinfer_batch_ragged(env):
+    """BatchPrefillWithRaggedKVCacheWrapper: plan once, run two layers;
+    ragged lengths including an empty query; the float workspace buffer is
+    the kernels' workspace."""
+    torch = env.torch
+    qo, kv = [40, 0, 300, 1], [64, 9, 300, 800]
+    wrapper = env.attn.BatchPrefillWithRaggedKVCacheWrapper(
+        None if env.prebuild else torch.empty(1 << 24, dtype=torch.uint8, device="cuda"))
+    wrapper.plan(env.cumsum(qo), env.cumsum(kv), 8, 4, 64, causal=True)
+    checks = []
+    for layer in range(2):
+        q = env.randn(sum(qo), 8, 64, "bfloat16")
+        k, v = env.randn(sum(kv), 4, 64, "bfloat16"), env.randn(sum(kv), 4, 64, "bfloat16")
+        out, lse = wrapper.run(q, k, v, return_lse=True)
+        if env.prebuild:
+            return []
+        q0 = k0 = 0
+        for a, c in zip(qo, kv):
+            if a:
+                t = lambda x: x.transpose(0, 1)[None]
+                want, wlse = ref_attention(env, t(q[q0:q0 + a]), t(k[k0:k0 + c]),
+                                           t(v[k0:k0 + c]), keep=lambda h, i, j: j <= i + c - a)
+                checks += [(f"layer {layer} out {q0}", out[q0:q0 + a], want[0].transpose(0, 1),
+                            "out"),
+                           (f"layer {layer} lse {q0}", lse[q0:q0 + a],
+                            _base2(wlse[0].transpose(0, 1)), "lse")]
+            q0, k0 = q0 + a, k0 + c
+    return checks
+
+
+def flashinfer_merge_states(env):
+    """Attention over two pieces of a cache merged with merge_state (base-2
+    lse) equals attention over the whole cache; merge_states with an empty
+    third piece (lse -inf) and merge_state_in_place agree with it."""
+    torch = env.torch
+    q = env.randn(50, 4, 64, "float16")
+    k, v = env.randn(900, 4, 64, "float16"), env.randn(900, 4, 64, "float16")
+    pieces = [(0, 300), (300, 900)] if not env.prebuild else [(0, 900)]
+    whole = env.attn.single_prefill_with_kv_cache(q, k, v, return_lse=True)
+    if env.prebuild:
+        return []
+    parts = [env.attn.single_prefill_with_kv_cache(q, k[a:b], v[a:b], return_lse=True)
+             for a, b in pieces]
+    merged, merged_lse = env.attn.merge_state(parts[0][0], parts[0][1], parts[1][0],
+                                              parts[1][1])
+    vs = torch.stack([p[0] for p in parts] + [torch.zeros_like(q)], 1)
+    ss = torch.stack([p[1] for p in parts] + [torch.full_like(parts[0][1], float("-inf"))], 1)
+    many, many_lse = env.attn.merge_states(vs, ss)
+    in_v, in_s = parts[0][0].clone(), parts[0][1].clone()
+    env.attn.merge_state_in_place(in_v, in_s, parts[1][0], parts[1][1])
+    return [("merged", merged, whole[0], "out"), ("merged lse", merged_lse, whole[1], "lse"),
+            ("merge_states", many, whole[0], "out"), ("merge_states lse", many_lse, whole[1], "lse"),
+            ("in place", in_v, whole[0], "out"), ("in place lse", in_s, whole[1], "lse")]
+
+
 CASES = [tools_validate_and_benchmark, sparse_softmax_varlen, gated_varlen,
          sparse_softmax_causal, gated_logsigmoid, flex_alibi_causal_gqa, flex_softcap_window_f16, flex_document_mask,
          dense_causal_gqa_window, dense_varlen_seqused, diy_v1_seq_lens, diy_v2_causal_bf16,
          dense_d192_dv128_gqa, flex_torch_block_mask,
          flex_relative_bias_2d_table, dense_decode_gqa_lse,
-         dense_decode_speculative_causal] + HARDENING
+         dense_decode_speculative_causal, flashinfer_single_prefill_hnd,
+         flashinfer_single_decode, flashinfer_batch_ragged,
+         flashinfer_merge_states] + HARDENING

@@ -163,3 +163,4 @@ def test_split_kv_workspace_and_graph_capture():
     kernel(q, k, v, out2, lse2)
     torch.cuda.synchronize()
     assert torch.equal(out, out2) and torch.equal(lse, lse2)
+
