@@ -66,7 +66,7 @@ public:
         failed(verifyScale()) || failed(verifyVarlen()) ||
         failed(verifyMasks()) || failed(verifyScoreMods()) ||
         failed(verifyBlockSparse()) || failed(verifyGate()) ||
-        failed(verifySinks()))
+        failed(verifySinks()) || failed(verifyPagedKv()))
       return failure();
     return success();
   }
@@ -136,6 +136,7 @@ private:
     }
 
     varlen = op.isVarlen() || op.getCuSeqlensK();
+    paged = op.isPagedKv();
     if (varlen && op.getLayout() != Layout::bshd)
       return error() << "varlen (cu_seqlens) operands need layout bshd "
                         "(packed [tokens, heads, dim]), got layout "
@@ -145,13 +146,20 @@ private:
                          : op.getLayout() == Layout::bshd
                              ? "[B, S, H, D] (bshd)"
                              : "[B, H, S, D] (bhsd)";
+    StringRef pageText = paged && op.getPagedKvAttr().getLayout() ==
+                                      PagedLayout::hnd
+                             ? "[pages, Hkv, page_size, D] (paged_kv hnd)"
+                             : "[pages, page_size, Hkv, D] (paged_kv nhd)";
     for (auto [name, value] : {std::pair<StringRef, Value>{"q", op.getQ()},
                                {"k", op.getK()},
                                {"v", op.getV()}}) {
+      bool pages = paged && name != "q";
+      int64_t want = pages ? 4 : rank;
       int64_t actual = cast<RankedTensorType>(value.getType()).getRank();
-      if (actual != rank)
-        return error() << name << " must have rank " << rank << " " << rankText
-                       << ", got rank " << actual;
+      if (actual != want)
+        return error() << name << " must have rank " << want << " "
+                       << (pages ? pageText : rankText) << ", got rank "
+                       << actual;
     }
 
     shape = op.getProblemShape();
@@ -196,6 +204,11 @@ private:
   /// seqQ/headsQ hold their sequence length and heads.
   ProblemShape shapeOf(Value value) {
     ArrayRef<int64_t> dims = cast<RankedTensorType>(value.getType()).getShape();
+    if (paged && value != op.getQ()) {
+      // Pages: no batch, and lengths come from the page table.
+      bool nhd = op.getPagedKvAttr().getLayout() == PagedLayout::nhd;
+      return {kDyn, kDyn, kDyn, nhd ? dims[2] : dims[1], kDyn, dims[3], dims[3]};
+    }
     if (varlen)
       return {kDyn, dims[0], kDyn, dims[1], kDyn, dims[2], dims[2]};
     bool bshd = op.getLayout() == Layout::bshd;
@@ -256,10 +269,13 @@ private:
 
   LogicalResult verifyVarlen() {
     Value cuQ = op.getCuSeqlensQ(), cuK = op.getCuSeqlensK();
-    if (!cuQ || !cuK) {
+    if (paged && cuK)
+      return error() << "cu_seqlens_k cannot be given with paged_kv: the page "
+                        "table (kv_page_indptr) places each sequence's keys";
+    if (!cuQ || (!cuK && !paged)) {
       if (cuQ || cuK)
         return error() << "cu_seqlens_q and cu_seqlens_k must be given "
-                          "together";
+                          "together (or cu_seqlens_q alone with paged_kv)";
       // Dense: seqused_q/k [B] shorten each batch entry's sequences (keys
       // past seqused_k[b] are never read; rows past seqused_q[b] give 0).
       for (auto [name, value] :
@@ -276,6 +292,8 @@ private:
             : kDyn;
     for (auto [name, value] : {std::pair<StringRef, Value>{"cu_seqlens_q", cuQ},
                                {"cu_seqlens_k", cuK}}) {
+      if (!value)
+        continue;
       if (failed(checkI32(name, value)) ||
           failed(checkShape(name, value, {{"B+1", batchPlusOne}})))
         return failure();
@@ -511,6 +529,60 @@ private:
     return success();
   }
 
+  //===--------------------------------------------------------------------===//
+  // Paged KV cache
+  //===--------------------------------------------------------------------===//
+
+  LogicalResult verifyPagedKv() {
+    std::pair<StringRef, Value> table[] = {
+        {"kv_page_indptr", op.getKvPageIndptr()},
+        {"kv_page_indices", op.getKvPageIndices()},
+        {"kv_last_page_len", op.getKvLastPageLen()}};
+    for (auto [name, value] : table)
+      if (failed(checkPaired(name, value, "#attn.paged_kv attribute", paged)))
+        return failure();
+    if (!paged)
+      return success();
+    // Operands indexed by key position of a packed or dense K: not yet.
+    std::pair<StringRef, bool> unsupported[] = {
+        {"seqused_k (kv_last_page_len gives each sequence's length)",
+         static_cast<bool>(op.getSequsedK())},
+        {"seqused_q", static_cast<bool>(op.getSequsedQ())},
+        {"doc_ids_q/doc_ids_kv", static_cast<bool>(op.getDocIdsKv())},
+        {"custom_mask", static_cast<bool>(op.getCustomMask())},
+        {"bias", static_cast<bool>(op.getBias())},
+        {"a gate", static_cast<bool>(op.getGateAttr())},
+        {"block_sparse", static_cast<bool>(op.getBlockSparseAttr())}};
+    for (auto [what, present] : unsupported)
+      if (present)
+        return error() << what << " cannot be combined with paged_kv yet";
+    PagedKvAttr attr = op.getPagedKvAttr();
+    unsigned pageDim = attr.getLayout() == PagedLayout::nhd ? 1 : 2;
+    auto kType = op.getK().getType(), vType = op.getV().getType();
+    for (auto [name, type] : {std::pair<StringRef, RankedTensorType>{"k", kType},
+                              {"v", vType}})
+      if (!sizesAgree(type.getDimSize(pageDim), attr.getPageSize()))
+        return error() << name << " dimension " << pageDim
+                       << " (page_size) must be " << attr.getPageSize()
+                       << " (paged_kv page_size), got "
+                       << type.getDimSize(pageDim);
+    if (!sizesAgree(kType.getDimSize(0), vType.getDimSize(0)))
+      return error() << "v must have as many pages as k (" << kType.getDimSize(0)
+                     << "), got " << vType.getDimSize(0);
+    for (auto [name, value] : table)
+      if (failed(checkI32(name, value)))
+        return failure();
+    int64_t batchPlusOne =
+        ShapedType::isDynamic(shape.batch) ? kDyn : shape.batch + 1;
+    return failure(
+        failed(checkShape("kv_page_indptr", op.getKvPageIndptr(),
+                          {{"B+1", batchPlusOne}})) ||
+        failed(checkShape("kv_page_indices", op.getKvPageIndices(),
+                          {{"pages listed", kDyn}})) ||
+        failed(checkShape("kv_last_page_len", op.getKvLastPageLen(),
+                          {{"B", shape.batch}})));
+  }
+
   LogicalResult verifySinks() {
     Value sinks = op.getSinks();
     if (!sinks)
@@ -523,6 +595,7 @@ private:
 
   AttentionOp op;
   bool varlen = false;
+  bool paged = false;
   ProblemShape shape{};
   MaskUses maskUses;
 };

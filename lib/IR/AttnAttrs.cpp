@@ -110,6 +110,13 @@ BlockSparseAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   return success();
 }
 
+LogicalResult PagedKvAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                  int64_t pageSize, PagedLayout) {
+  if (pageSize <= 0)
+    return emitError() << "paged_kv page_size must be > 0, got " << pageSize;
+  return success();
+}
+
 LogicalResult
 SparseSoftmaxAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                           FloatAttr threshold, int64_t kvBlock) {

@@ -31,15 +31,25 @@ ProblemShape AttentionOp::getProblemShape() {
   ArrayRef<int64_t> q = getQ().getType().getShape();
   ArrayRef<int64_t> k = getK().getType().getShape();
   ArrayRef<int64_t> v = getV().getType().getShape();
+  ProblemShape shape;
   if (isVarlen()) {
     auto cu = cast<RankedTensorType>(getCuSeqlensQ().getType());
     int64_t batch =
         cu.getRank() == 1 && !cu.isDynamicDim(0) ? cu.getDimSize(0) - 1 : kDyn;
-    return {batch, q[0], k[0], q[1], k[1], q[2], v[2]};
+    shape = {batch, q[0], k[0], q[1], k.size() > 1 ? k[1] : kDyn,
+             q[2],  v.back()};
+  } else if (getLayout() == Layout::bshd) {
+    shape = {q[0], q[1], k[1], q[2], k[2], q[3], v[3]};
+  } else {
+    shape = {q[0], q[2], k[2], q[1], k[1], q[3], v[3]};
   }
-  if (getLayout() == Layout::bshd)
-    return {q[0], q[1], k[1], q[2], k[2], q[3], v[3]};
-  return {q[0], q[2], k[2], q[1], k[1], q[3], v[3]};
+  // A paged cache: heads from the page layout, lengths from the page table.
+  if (PagedKvAttr paged = getPagedKvAttr(); paged && k.size() == 4) {
+    shape.seqK = kDyn;
+    shape.headsKV = paged.getLayout() == PagedLayout::nhd ? k[2] : k[1];
+    shape.headDimV = v.back();
+  }
+  return shape;
 }
 
 double AttentionOp::getEffectiveScale() {
@@ -103,7 +113,10 @@ SmallVector<std::pair<StringRef, Value>> AttentionOp::getNamedOperands() {
       {"full_kv_indices", getFullKvIndices()},
       {"sinks", getSinks()},
       {"gate_alpha", getGateAlpha()},
-      {"gate_delta", getGateDelta()}};
+      {"gate_delta", getGateDelta()},
+      {"kv_page_indptr", getKvPageIndptr()},
+      {"kv_page_indices", getKvPageIndices()},
+      {"kv_last_page_len", getKvLastPageLen()}};
   SmallVector<std::pair<StringRef, Value>> present;
   for (auto &named : all)
     if (named.second)

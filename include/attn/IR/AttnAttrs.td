@@ -28,6 +28,12 @@ def Attn_Layout : I32EnumAttr<"Layout", "memory layout of q/k/v/out", [
 }
 def Attn_LayoutAttr : EnumAttr<Attn_Dialect, Attn_Layout, "layout">;
 
+def Attn_PagedLayout : I32EnumAttr<"PagedLayout",
+    "layout of the pages of a paged KV cache", [
+    I32EnumAttrCase<"nhd", 0>, I32EnumAttrCase<"hnd", 1>]> {
+  let cppNamespace = "::mlir::attn";
+}
+
 def Attn_Alignment : I32EnumAttr<"Alignment",
     "where query row 0 sits against the keys when Sq != Sk", [
     I32EnumAttrCase<"top_left", 0>, I32EnumAttrCase<"bottom_right", 1>]> {
@@ -238,6 +244,30 @@ def Attn_BlockSparseAttr : Attn_Attr<"BlockSparse", "block_sparse"> {
     other mask needs to be evaluated there (FlexAttention's full blocks).
   }];
   let parameters = (ins "int64_t":$q_block, "int64_t":$kv_block);
+  let assemblyFormat = "`<` struct(params) `>`";
+  let genVerifyDecl = 1;
+}
+
+def Attn_PagedKvAttr : Attn_Attr<"PagedKv", "paged_kv"> {
+  let summary = "K and V live in a paged cache (FlashInfer's page table)";
+  let description = [{
+    K and V are pools of pages of `page_size` token slots each: `nhd`
+    pages are [page_size, Hkv, D] (k: [P, page_size, Hkv, D]), `hnd` pages
+    [Hkv, page_size, D] (k: [P, Hkv, page_size, D]). Sequence b owns pages
+    `kv_page_indices[kv_page_indptr[b] .. kv_page_indptr[b + 1])`, in
+    order, its last page holding `kv_last_page_len[b]` keys, so it has
+    Sk_b = (n_b - 1) * page_size + kv_last_page_len[b] keys (0 when it owns
+    no page), key j living in slot j % page_size of page
+    kv_page_indices[kv_page_indptr[b] + j / page_size].
+
+    ```mlir
+    #attn.paged_kv<page_size = 16>
+    #attn.paged_kv<page_size = 16, layout = hnd>
+    ```
+  }];
+  let parameters = (ins "int64_t":$page_size,
+                        DefaultValuedParameter<"::mlir::attn::PagedLayout",
+                            "::mlir::attn::PagedLayout::nhd">:$layout);
   let assemblyFormat = "`<` struct(params) `>`";
   let genVerifyDecl = 1;
 }

@@ -109,13 +109,17 @@ def Attn_AttentionOp : Attn_Op<"attention", [
     Optional<AnyRankedTensor>:$sinks,
     Optional<AnyRankedTensor>:$gate_alpha,
     Optional<AnyRankedTensor>:$gate_delta,
+    Optional<AnyRankedTensor>:$kv_page_indptr,
+    Optional<AnyRankedTensor>:$kv_page_indices,
+    Optional<AnyRankedTensor>:$kv_last_page_len,
     DefaultValuedAttr<Attn_LayoutAttr, "::mlir::attn::Layout::bshd">:$layout,
     OptionalAttr<F32Attr>:$scale,
     OptionalAttr<ArrayAttr>:$masks,
     OptionalAttr<ArrayAttr>:$score_mods,
     OptionalAttr<Attn_BlockSparseAttr>:$block_sparse,
     OptionalAttr<Attn_SparseSoftmaxAttr>:$sparse_softmax,
-    OptionalAttr<Attn_GateAttr>:$gate
+    OptionalAttr<Attn_GateAttr>:$gate,
+    OptionalAttr<Attn_PagedKvAttr>:$paged_kv
   );
   let results = (outs AnyRankedTensor:$out, Optional<AnyRankedTensor>:$lse);
   let regions = (region AnyRegion:$mask_mod, AnyRegion:$score_mod);
@@ -138,6 +142,9 @@ def Attn_AttentionOp : Attn_Op<"attention", [
     (`sinks` `(` $sinks^ `:` type($sinks) `)`)?
     (`gate_alpha` `(` $gate_alpha^ `:` type($gate_alpha) `)`)?
     (`gate_delta` `(` $gate_delta^ `:` type($gate_delta) `)`)?
+    (`kv_page_indptr` `(` $kv_page_indptr^ `:` type($kv_page_indptr) `)`)?
+    (`kv_page_indices` `(` $kv_page_indices^ `:` type($kv_page_indices) `)`)?
+    (`kv_last_page_len` `(` $kv_last_page_len^ `:` type($kv_last_page_len) `)`)?
     attr-dict `:` type($q) `,` type($k) `,` type($v) `->` type(results)
     (`mask_mod` $mask_mod^)?
     (`score_mod` $score_mod^)?
@@ -147,8 +154,11 @@ def Attn_AttentionOp : Attn_Op<"attention", [
   let hasRegionVerifier = 1;
 
   let extraClassDeclaration = [{
-    /// Whether q/k/v are packed sequences described by cu_seqlens.
+    /// Whether q (and, without a paged cache, k/v) are packed sequences
+    /// described by cu_seqlens.
     bool isVarlen() { return getCuSeqlensQ() != nullptr; }
+    /// Whether K/V are pages of a paged cache (#attn.paged_kv).
+    bool isPagedKv() { return getPagedKvAttr() != nullptr; }
     /// The problem sizes read off q/k/v (ShapedType::kDynamic where unknown).
     ProblemShape getProblemShape();
     /// The softmax scale: the `scale` attribute or 1/sqrt(head_dim).

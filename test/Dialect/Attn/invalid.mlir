@@ -770,3 +770,78 @@ func.func @config() attributes {c = #attn.lowering_config<strategy = sm80, block
 func.func @config() attributes {c = #attn.lowering_config<strategy = decode, block_q = 16, block_k = 64, warps = 1, kv_splits = 0>} {
   return
 }
+
+// -----
+
+// expected-error @+1 {{paged_kv page_size must be > 0, got 0}}
+func.func @bad(%q: tensor<1x1x2x64xf16>) attributes {c = #attn.paged_kv<page_size = 0>} {
+  return
+}
+
+// -----
+
+// The page table operands need the attribute that says how to read them.
+func.func @bad(%q: tensor<1x1x2x64xf16>, %k: tensor<1x16x2x64xf16>, %i: tensor<?xi32>) -> tensor<1x1x2x64xf16> {
+  // expected-error @+1 {{kv_page_indptr is given but no #attn.paged_kv attribute uses it}}
+  %o = attn.attention %q, %k, %k kv_page_indptr(%i : tensor<?xi32>) kv_page_indices(%i : tensor<?xi32>) kv_last_page_len(%i : tensor<?xi32>) : tensor<1x1x2x64xf16>, tensor<1x16x2x64xf16>, tensor<1x16x2x64xf16> -> tensor<1x1x2x64xf16>
+  return %o : tensor<1x1x2x64xf16>
+}
+
+// -----
+
+func.func @bad(%q: tensor<1x1x2x64xf16>, %k: tensor<5x16x2x64xf16>, %i: tensor<?xi32>) -> tensor<1x1x2x64xf16> {
+  // expected-error @+1 {{#attn.paged_kv attribute needs the kv_last_page_len operand}}
+  %o = attn.attention %q, %k, %k kv_page_indptr(%i : tensor<?xi32>) kv_page_indices(%i : tensor<?xi32>) {paged_kv = #attn.paged_kv<page_size = 16>} : tensor<1x1x2x64xf16>, tensor<5x16x2x64xf16>, tensor<5x16x2x64xf16> -> tensor<1x1x2x64xf16>
+  return %o : tensor<1x1x2x64xf16>
+}
+
+// -----
+
+// nhd pages hold page_size token slots in dimension 1.
+func.func @bad(%q: tensor<1x1x2x64xf16>, %k: tensor<5x8x2x64xf16>, %i: tensor<?xi32>) -> tensor<1x1x2x64xf16> {
+  // expected-error @+1 {{k dimension 1 (page_size) must be 16 (paged_kv page_size), got 8}}
+  %o = attn.attention %q, %k, %k kv_page_indptr(%i : tensor<?xi32>) kv_page_indices(%i : tensor<?xi32>) kv_last_page_len(%i : tensor<?xi32>) {paged_kv = #attn.paged_kv<page_size = 16>} : tensor<1x1x2x64xf16>, tensor<5x8x2x64xf16>, tensor<5x8x2x64xf16> -> tensor<1x1x2x64xf16>
+  return %o : tensor<1x1x2x64xf16>
+}
+
+// -----
+
+func.func @bad(%q: tensor<1x1x2x64xf16>, %k: tensor<80x2x64xf16>, %i: tensor<?xi32>) -> tensor<1x1x2x64xf16> {
+  // expected-error @+1 {{k must have rank 4 [pages, page_size, Hkv, D] (paged_kv nhd), got rank 3}}
+  %o = attn.attention %q, %k, %k kv_page_indptr(%i : tensor<?xi32>) kv_page_indices(%i : tensor<?xi32>) kv_last_page_len(%i : tensor<?xi32>) {paged_kv = #attn.paged_kv<page_size = 16>} : tensor<1x1x2x64xf16>, tensor<80x2x64xf16>, tensor<80x2x64xf16> -> tensor<1x1x2x64xf16>
+  return %o : tensor<1x1x2x64xf16>
+}
+
+// -----
+
+// The page table places each sequence's keys: no cu_seqlens_k.
+func.func @bad(%q: tensor<?x2x64xf16>, %k: tensor<5x16x2x64xf16>, %i: tensor<?xi32>) -> tensor<?x2x64xf16> {
+  // expected-error @+1 {{cu_seqlens_k cannot be given with paged_kv: the page table (kv_page_indptr) places each sequence's keys}}
+  %o = attn.attention %q, %k, %k cu_seqlens_q(%i : tensor<?xi32>) cu_seqlens_k(%i : tensor<?xi32>) kv_page_indptr(%i : tensor<?xi32>) kv_page_indices(%i : tensor<?xi32>) kv_last_page_len(%i : tensor<?xi32>) {paged_kv = #attn.paged_kv<page_size = 16>} : tensor<?x2x64xf16>, tensor<5x16x2x64xf16>, tensor<5x16x2x64xf16> -> tensor<?x2x64xf16>
+  return %o : tensor<?x2x64xf16>
+}
+
+// -----
+
+// kv_page_indptr has B + 1 entries (B = 3 from q).
+func.func @bad(%q: tensor<3x1x2x64xf16>, %k: tensor<5x16x2x64xf16>, %p: tensor<3xi32>, %i: tensor<?xi32>) -> tensor<3x1x2x64xf16> {
+  // expected-error @+1 {{kv_page_indptr dimension 0 (B+1) must be 4 to match [B+1], got 3}}
+  %o = attn.attention %q, %k, %k kv_page_indptr(%p : tensor<3xi32>) kv_page_indices(%i : tensor<?xi32>) kv_last_page_len(%i : tensor<?xi32>) {paged_kv = #attn.paged_kv<page_size = 16>} : tensor<3x1x2x64xf16>, tensor<5x16x2x64xf16>, tensor<5x16x2x64xf16> -> tensor<3x1x2x64xf16>
+  return %o : tensor<3x1x2x64xf16>
+}
+
+// -----
+
+func.func @bad(%q: tensor<1x1x2x64xf16>, %k: tensor<5x16x2x64xf16>, %i: tensor<?xi32>, %u: tensor<1xi32>) -> tensor<1x1x2x64xf16> {
+  // expected-error @+1 {{seqused_k (kv_last_page_len gives each sequence's length) cannot be combined with paged_kv yet}}
+  %o = attn.attention %q, %k, %k seqused_k(%u : tensor<1xi32>) kv_page_indptr(%i : tensor<?xi32>) kv_page_indices(%i : tensor<?xi32>) kv_last_page_len(%i : tensor<?xi32>) {paged_kv = #attn.paged_kv<page_size = 16>} : tensor<1x1x2x64xf16>, tensor<5x16x2x64xf16>, tensor<5x16x2x64xf16> -> tensor<1x1x2x64xf16>
+  return %o : tensor<1x1x2x64xf16>
+}
+
+// -----
+
+func.func @bad(%q: tensor<1x1x2x64xf16>, %k: tensor<5x16x2x64xf16>, %v: tensor<4x16x2x64xf16>, %i: tensor<?xi32>) -> tensor<1x1x2x64xf16> {
+  // expected-error @+1 {{v must have as many pages as k (5), got 4}}
+  %o = attn.attention %q, %k, %v kv_page_indptr(%i : tensor<?xi32>) kv_page_indices(%i : tensor<?xi32>) kv_last_page_len(%i : tensor<?xi32>) {paged_kv = #attn.paged_kv<page_size = 16>} : tensor<1x1x2x64xf16>, tensor<5x16x2x64xf16>, tensor<4x16x2x64xf16> -> tensor<1x1x2x64xf16>
+  return %o : tensor<1x1x2x64xf16>
+}

@@ -212,3 +212,26 @@ func.func @lowering_config() attributes {attn.config = #attn.lowering_config<str
 func.func @decode_config() attributes {attn.config = #attn.lowering_config<strategy = decode, block_q = 16, block_k = 32, warps = 1, kv_splits = 128>, attn.plain = #attn.lowering_config<strategy = sm80, block_q = 64, block_k = 64, warps = 4, kv_splits = 1>} {
   return
 }
+
+// -----
+
+// A paged KV cache (FlashInfer's page table): k/v are pools of pages of 16
+// token slots, [pages, 16, Hkv, D] (nhd); batched decode queries.
+// CHECK-LABEL: func.func @paged_decode
+// CHECK: kv_page_indptr(%{{.*}} : tensor<?xi32>) kv_page_indices(%{{.*}} : tensor<?xi32>) kv_last_page_len(%{{.*}} : tensor<?xi32>)
+// CHECK-SAME: paged_kv = #attn.paged_kv<page_size = 16>
+func.func @paged_decode(%q: tensor<?x1x32x128xbf16>, %k: tensor<?x16x8x128xbf16>, %v: tensor<?x16x8x128xbf16>, %indptr: tensor<?xi32>, %indices: tensor<?xi32>, %last: tensor<?xi32>) -> tensor<?x1x32x128xbf16> {
+  %o = attn.attention %q, %k, %v kv_page_indptr(%indptr : tensor<?xi32>) kv_page_indices(%indices : tensor<?xi32>) kv_last_page_len(%last : tensor<?xi32>) {paged_kv = #attn.paged_kv<page_size = 16>} : tensor<?x1x32x128xbf16>, tensor<?x16x8x128xbf16>, tensor<?x16x8x128xbf16> -> tensor<?x1x32x128xbf16>
+  return %o : tensor<?x1x32x128xbf16>
+}
+
+// -----
+
+// Ragged queries (cu_seqlens_q alone) against hnd pages [pages, Hkv, 8, D].
+// CHECK-LABEL: func.func @paged_prefill_hnd
+// CHECK: attn.attention
+// CHECK-SAME: paged_kv = #attn.paged_kv<page_size = 8, layout = hnd>
+func.func @paged_prefill_hnd(%q: tensor<?x4x64xf16>, %k: tensor<?x2x8x64xf16>, %cu: tensor<?xi32>, %indptr: tensor<?xi32>, %indices: tensor<?xi32>, %last: tensor<?xi32>) -> tensor<?x4x64xf16> {
+  %o = attn.attention %q, %k, %k cu_seqlens_q(%cu : tensor<?xi32>) kv_page_indptr(%indptr : tensor<?xi32>) kv_page_indices(%indices : tensor<?xi32>) kv_last_page_len(%last : tensor<?xi32>) {paged_kv = #attn.paged_kv<page_size = 8, layout = hnd>, masks = [#attn.causal<bottom_right>]} : tensor<?x4x64xf16>, tensor<?x2x8x64xf16>, tensor<?x2x8x64xf16> -> tensor<?x4x64xf16>
+  return %o : tensor<?x4x64xf16>
+}
