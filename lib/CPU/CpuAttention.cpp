@@ -118,6 +118,8 @@ collectEqualDims(func::FuncOp callee) {
   callee.walk([&](AttentionOp op) {
     std::vector<std::pair<size_t, int64_t>> batch, rowsQ, rowsK, offsets;
     auto add = [&](auto &group, Value value, int64_t dim) {
+      if (!value)
+        return;
       if (std::optional<size_t> slot = slotOf(callee, value))
         group.push_back({*slot, dim});
     };
@@ -125,25 +127,38 @@ collectEqualDims(func::FuncOp callee) {
     if (op.isVarlen()) {
       for (Value v : {op.getQ(), op.getOut()})
         add(rowsQ, v, 0);
-      for (Value v : {op.getK(), op.getV()})
-        add(rowsK, v, 0);
+      if (!op.isPagedKv())
+        for (Value v : {op.getK(), op.getV()})
+          add(rowsK, v, 0);
       if (op.getLse())
         add(rowsQ, op.getLse(), 1);
       add(offsets, op.getCuSeqlensQ(), 0);
       add(offsets, op.getCuSeqlensK(), 0);
+      add(offsets, op.getKvPageIndptr(), 0);
     } else {
-      for (Value v : {op.getQ(), op.getK(), op.getV(), op.getOut()})
+      for (Value v : {op.getQ(), op.getOut()})
         add(batch, v, 0);
       for (Value v : {op.getQ(), op.getOut()})
         add(rowsQ, v, bshd ? 1 : 2);
-      for (Value v : {op.getK(), op.getV()})
-        add(rowsK, v, bshd ? 1 : 2);
+      if (!op.isPagedKv()) {
+        for (Value v : {op.getK(), op.getV()}) {
+          add(batch, v, 0);
+          add(rowsK, v, bshd ? 1 : 2);
+        }
+      } else {
+        add(batch, op.getKvLastPageLen(), 0);
+      }
       if (Value lse = op.getLse()) {
         add(batch, lse, 0);
         add(rowsQ, lse, 2);
       }
     }
-    for (auto *group : {&batch, &rowsQ, &rowsK, &offsets})
+    // A paged cache: K and V are pools of the same pages.
+    std::vector<std::pair<size_t, int64_t>> pages;
+    if (op.isPagedKv())
+      for (Value v : {op.getK(), op.getV()})
+        add(pages, v, 0);
+    for (auto *group : {&batch, &rowsQ, &rowsK, &offsets, &pages})
       if (group->size() > 1)
         groups.push_back(*group);
   });

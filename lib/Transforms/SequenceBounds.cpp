@@ -12,6 +12,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 
 using namespace mlir;
 using namespace mlir::attn;
@@ -41,12 +42,58 @@ void mlir::attn::emitSequenceBounds(OpBuilder &b, Location loc, AttentionOp op,
   auto used = [&](Value seqused, Value len) {
     return seqused ? maxIdx(minIdx(loadIndex(seqused, pos.b), len), zero) : len;
   };
+  // A paged cache: sequence b owns entries [indptr[b], indptr[b + 1]) of
+  // kv_page_indices (clamped into the list), n pages, the last holding
+  // last_page_len[b] keys (clamped into [0, page_size]).
+  // A table shorter than the batch (B + 1 offsets, B last-page lengths)
+  // gives the sequences it does not cover no keys, and is not read past
+  // its end.
+  auto pagedKeys = [&]() {
+    int64_t pageSize = op.getPagedKvAttr().getPageSize();
+    Value listed = dim(buf.kvPageIndices, 0);
+    Value next = arith::AddIOp::create(b, loc, pos.b, index(1));
+    Value covered = arith::AndIOp::create(
+        b, loc,
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, next,
+                              dim(buf.kvPageIndptr, 0)),
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, pos.b,
+                              dim(buf.kvLastPageLen, 0)));
+    auto guarded = [&](Value memref, Value at) -> Value {
+      auto ifOp = scf::IfOp::create(b, loc, b.getIndexType(), covered,
+                                    /*withElseRegion=*/true);
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(ifOp.thenBlock());
+      scf::YieldOp::create(b, loc, loadIndex(memref, at));
+      b.setInsertionPointToStart(ifOp.elseBlock());
+      scf::YieldOp::create(b, loc, zero);
+      return ifOp.getResult(0);
+    };
+    auto entry = [&](Value at) {
+      return minIdx(maxIdx(guarded(buf.kvPageIndptr, at), zero), listed);
+    };
+    pos.pageBase = entry(pos.b);
+    Value pages =
+        maxIdx(arith::SubIOp::create(b, loc, entry(next), pos.pageBase), zero);
+    Value last = minIdx(maxIdx(guarded(buf.kvLastPageLen, pos.b), zero),
+                        index(pageSize));
+    Value full = arith::MulIOp::create(
+        b, loc, maxIdx(arith::SubIOp::create(b, loc, pages, index(1)), zero),
+        index(pageSize));
+    Value len = arith::SelectOp::create(
+        b, loc,
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sgt, pages, zero),
+        arith::AddIOp::create(b, loc, full, last), zero);
+    pos.kStart = zero;
+    pos.layoutSeqK = pos.seqK = len;
+  };
   if (!op.isVarlen()) {
     unsigned seqDim = op.getLayout() == Layout::bshd ? 1 : 2;
     pos.qStart = pos.kStart = zero;
     pos.layoutSeqQ = dim(buf.q, seqDim);
-    pos.layoutSeqK = dim(buf.k, seqDim);
     pos.seqQ = used(buf.sequsedQ, pos.layoutSeqQ);
+    if (op.isPagedKv())
+      return pagedKeys();
+    pos.layoutSeqK = dim(buf.k, seqDim);
     pos.seqK = used(buf.sequsedK, pos.layoutSeqK);
     return;
   }
@@ -56,21 +103,70 @@ void mlir::attn::emitSequenceBounds(OpBuilder &b, Location loc, AttentionOp op,
   auto offset = [&](Value cu, Value at, Value total) {
     return minIdx(maxIdx(loadIndex(cu, at), zero), total);
   };
-  Value totalQ = dim(buf.q, 0), totalK = dim(buf.k, 0);
+  Value totalQ = dim(buf.q, 0);
   pos.qStart = offset(buf.cuSeqlensQ, pos.b, totalQ);
-  pos.kStart = offset(buf.cuSeqlensK, pos.b, totalK);
   Value lenQ =
       maxIdx(arith::SubIOp::create(b, loc, offset(buf.cuSeqlensQ, next, totalQ),
                                    pos.qStart),
              zero);
+  pos.layoutSeqQ = lenQ;
+  pos.seqQ = used(buf.sequsedQ, lenQ);
+  if (op.isPagedKv())
+    return pagedKeys();
+  Value totalK = dim(buf.k, 0);
+  pos.kStart = offset(buf.cuSeqlensK, pos.b, totalK);
   Value lenK =
       maxIdx(arith::SubIOp::create(b, loc, offset(buf.cuSeqlensK, next, totalK),
                                    pos.kStart),
              zero);
-  pos.layoutSeqQ = lenQ;
   pos.layoutSeqK = lenK;
-  pos.seqQ = used(buf.sequsedQ, lenQ);
   pos.seqK = used(buf.sequsedK, lenK);
+}
+
+SmallVector<Value> mlir::attn::emitPagedKeyIndices(
+    OpBuilder &b, Location loc, AttentionOp op, const AttentionBuffers &buf,
+    const TilePosition &pos, Value key, Value head, Value col, Value valid) {
+  PagedKvAttr paged = op.getPagedKvAttr();
+  auto index = [&](int64_t v) -> Value {
+    return arith::ConstantIndexOp::create(b, loc, v);
+  };
+  Value pageSize = index(paged.getPageSize());
+  // The list entry and the page are clamped: a corrupt table reads some
+  // page of the pool, never outside it.
+  Value listed = memref::DimOp::create(b, loc, buf.kvPageIndices, 0);
+  Value entry = arith::MinSIOp::create(
+      b, loc,
+      arith::AddIOp::create(b, loc, pos.pageBase,
+                            arith::DivUIOp::create(b, loc, key, pageSize)),
+      arith::MaxSIOp::create(
+          b, loc, arith::SubIOp::create(b, loc, listed, index(1)), index(0)));
+  auto lookup = [&]() -> Value {
+    return arith::IndexCastOp::create(
+        b, loc, b.getIndexType(),
+        memref::LoadOp::create(b, loc, buf.kvPageIndices, ValueRange{entry}));
+  };
+  Value page;
+  if (valid) {
+    auto ifOp = scf::IfOp::create(b, loc, b.getIndexType(), valid,
+                                  /*withElseRegion=*/true);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(ifOp.thenBlock());
+    scf::YieldOp::create(b, loc, lookup());
+    b.setInsertionPointToStart(ifOp.elseBlock());
+    scf::YieldOp::create(b, loc, index(0));
+    page = ifOp.getResult(0);
+  } else {
+    page = lookup();
+  }
+  Value pages = memref::DimOp::create(b, loc, buf.k, 0);
+  page = arith::MinSIOp::create(
+      b, loc, arith::MaxSIOp::create(b, loc, page, index(0)),
+      arith::MaxSIOp::create(
+          b, loc, arith::SubIOp::create(b, loc, pages, index(1)), index(0)));
+  Value slot = arith::RemUIOp::create(b, loc, key, pageSize);
+  if (paged.getLayout() == PagedLayout::nhd)
+    return {page, slot, head, col};
+  return {page, head, slot, col};
 }
 
 Value mlir::attn::emitSparseThreshold(OpBuilder &b, Location loc,

@@ -147,6 +147,9 @@ private:
     buf.sinks = toBuffer(op.getSinks());
     buf.gateAlpha = toBuffer(op.getGateAlpha());
     buf.gateDelta = toBuffer(op.getGateDelta());
+    buf.kvPageIndptr = toBuffer(op.getKvPageIndptr());
+    buf.kvPageIndices = toBuffer(op.getKvPageIndices());
+    buf.kvLastPageLen = toBuffer(op.getKvLastPageLen());
 
     auto alloc = [&](Value result, Value like,
                      ArrayRef<std::pair<unsigned, unsigned>> dynFrom) -> Value {
@@ -213,6 +216,36 @@ private:
         {ShapedType::kDynamic, width}, type, offsets, sizes, strides);
     return memref::SubViewOp::create(b, loc, viewType, memref, offsets, sizes,
                                      strides);
+  }
+
+  /// Paged KV: keys [k0, k0 + len) of kv head hk, page by page from the
+  /// page table, copied into a [kvTile, D] stack buffer; its [len, D] view.
+  Value gatherPagedRows(Value memref, const TilePosition &pos, Value len) {
+    auto type = cast<MemRefType>(memref.getType());
+    int64_t width = type.getShape().back();
+    Value tile = memref::AllocaOp::create(
+        b, loc, MemRefType::get({kvTile, width}, type.getElementType()));
+    auto rows = scf::ForOp::create(b, loc, index(0), len, index(1));
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(rows.getBody());
+      Value r = rows.getInductionVar();
+      SmallVector<Value> at =
+          emitPagedKeyIndices(b, loc, op, buf, pos,
+                              arith::AddIOp::create(b, loc, pos.k0, r), pos.hk,
+                              index(0));
+      auto cols = scf::ForOp::create(b, loc, index(0), index(width), index(1));
+      b.setInsertionPointToStart(cols.getBody());
+      at.back() = cols.getInductionVar();
+      Value x = memref::LoadOp::create(b, loc, memref, at);
+      memref::StoreOp::create(b, loc, x, tile,
+                              ValueRange{r, cols.getInductionVar()});
+    }
+    OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1);
+    return memref::SubViewOp::create(
+        b, loc, tile, ArrayRef<OpFoldResult>{zero, zero},
+        ArrayRef<OpFoldResult>{len, b.getIndexAttr(width)},
+        ArrayRef<OpFoldResult>{one, one});
   }
 
   /// The [len] slice of lse for the query tile.
@@ -366,8 +399,14 @@ private:
     pos.k0 = minIdx(arith::MulIOp::create(b, loc, kt, index(kvTile)), pos.seqK);
     Value kLen =
         minIdx(index(kvTile), arith::SubIOp::create(b, loc, pos.seqK, pos.k0));
-    Value kView = rowsView(buf.k, pos.b, pos.hk, pos.kStart, pos.k0, kLen);
-    Value vView = rowsView(buf.v, pos.b, pos.hk, pos.kStart, pos.k0, kLen);
+    Value kView, vView;
+    if (op.isPagedKv()) {
+      kView = gatherPagedRows(buf.k, pos, kLen);
+      vView = gatherPagedRows(buf.v, pos, kLen);
+    } else {
+      kView = rowsView(buf.k, pos.b, pos.hk, pos.kStart, pos.k0, kLen);
+      vView = rowsView(buf.v, pos.b, pos.hk, pos.kStart, pos.k0, kLen);
+    }
     auto update = TileUpdateOp::create(
         b, loc, state.q, kView, vView, state.m, state.l, state.acc,
         state.threshold, b.getF32FloatAttr(op.getEffectiveScale()));

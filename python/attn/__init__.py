@@ -9,6 +9,7 @@ host tensors and numpy arrays: the CPU backend):
   their _varlen_ forms;
 * FlashInfer: single_prefill_with_kv_cache[_return_lse],
   single_decode_with_kv_cache, BatchPrefillWithRaggedKVCacheWrapper,
+  BatchPrefillWithPagedKVCacheWrapper, BatchDecodeWithPagedKVCacheWrapper,
   merge_state / merge_states / merge_state_in_place;
 * DIY FlashAttention: flash_attention (BHSD), flash_attention_v2 (BSHD),
   BlockMask / create_block_mask / compose_block_masks, reference_attention,
@@ -26,7 +27,9 @@ from .diy import (BackendSelector, BenchmarkRunner, GPUArch, GPUCapabilities, Ke
 from .flash import (flash_dense_attn_func, flash_dense_attn_varlen_func,
                     flash_gated_attn_func, flash_gated_attn_varlen_func,
                     flash_sparse_attn_func, flash_sparse_attn_varlen_func)
-from .flashinfer import (BatchPrefillWithRaggedKVCacheWrapper, merge_state,
+from .flashinfer import (BatchDecodeWithPagedKVCacheWrapper,
+                         BatchPrefillWithPagedKVCacheWrapper,
+                         BatchPrefillWithRaggedKVCacheWrapper, merge_state,
                          merge_state_in_place, merge_states, single_decode_with_kv_cache,
                          single_prefill_with_kv_cache, single_prefill_with_kv_cache_return_lse)
 from .flex import flex_attention

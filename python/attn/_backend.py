@@ -274,8 +274,12 @@ def _execute_gpu(spec, q, args, out_shape, lse_shape, workspace=None):
         out, lse = _outputs(spec, q, out_shape, lse_shape, defined=spec.varlen)
         results = [out] if lse is None else [out, lse]
         # The kernel is compiled for dense row-major tensors (the runtime
-        # checks every stride it does not read at launch).
-        kernel(*[a.contiguous() for a in args], *results, workspace=workspace)
+        # checks every stride it does not read at launch); paged K/V pools
+        # are read with their own page stride, in place.
+        pools = {"k", "v"} if spec.paged_kv else set()
+        kernel(*[a if n in pools else a.contiguous()
+                 for n, a in zip(spec.argument_names(), args)], *results,
+               workspace=workspace)
     return out, lse
 
 

@@ -199,6 +199,8 @@ class AttentionSpec:
     full_blocks: bool = False
     sparse_softmax: Optional[Tuple[Optional[float], int]] = None  # (threshold, kv_block)
     gate: Optional[Tuple[str, Optional[float], bool]] = None  # (kind, threshold, adaptive)
+    # A paged KV cache: (page_size, "nhd" | "hnd"); k/v are page pools.
+    paged_kv: Optional[Tuple[int, str]] = None
     lse: bool = False
     mask_mod: Optional[str] = None   # region body over %b %h %i %j : index
     score_mod: Optional[str] = None  # region body over %s : f32, %b %h %i %j
@@ -212,6 +214,11 @@ class AttentionSpec:
         if self.heads_kv <= 0 or self.heads_q % self.heads_kv:
             raise ValueError(f"heads_q ({self.heads_q}) must be a multiple of "
                              f"heads_kv ({self.heads_kv})")
+        if self.paged_kv is not None:
+            size, layout = self.paged_kv
+            if not isinstance(size, int) or size <= 0 or layout not in ("nhd", "hnd"):
+                raise ValueError("paged_kv must be (page_size > 0, 'nhd' or 'hnd'), "
+                                 f"got {self.paged_kv!r}")
         if self.seq_q is not None and (self.varlen or not isinstance(self.seq_q, int)
                                        or self.seq_q <= 0):
             raise ValueError("seq_q must be a positive int and needs batched "
@@ -228,7 +235,9 @@ class AttentionSpec:
         atoms = list(_atoms(self.masks))
         ops = []
         if self.varlen:
-            ops += [("cu_seqlens_q", "tensor<?xi32>"), ("cu_seqlens_k", "tensor<?xi32>")]
+            ops.append(("cu_seqlens_q", "tensor<?xi32>"))
+            if not self.paged_kv:  # the page table places the keys
+                ops.append(("cu_seqlens_k", "tensor<?xi32>"))
         if self.seqused:
             ops += [("seqused_q", "tensor<?xi32>"), ("seqused_k", "tensor<?xi32>")]
         elif self.seqused_k:
@@ -262,6 +271,9 @@ class AttentionSpec:
             else:
                 ops += [("gate_alpha", f"tensor<?x{hq}x?xf32>"),
                         ("gate_delta", f"tensor<?x{hkv}x?xf32>")]
+        if self.paged_kv:
+            ops += [("kv_page_indptr", "tensor<?xi32>"), ("kv_page_indices", "tensor<?xi32>"),
+                    ("kv_last_page_len", "tensor<?xi32>")]
         return ops
 
     def argument_names(self):
@@ -270,6 +282,10 @@ class AttentionSpec:
                 + [n for n, _ in self.captures])
 
     def _qkv_type(self, heads, dim, query=False):
+        if self.paged_kv and not query:
+            size, layout = self.paged_kv
+            return (f"tensor<?x{size}x{heads}x{dim}x{self.dtype}>" if layout == "nhd"
+                    else f"tensor<?x{heads}x{size}x{dim}x{self.dtype}>")
         if self.varlen:
             return f"tensor<?x{heads}x{dim}x{self.dtype}>"
         seq = self.seq_q if query and self.seq_q is not None else "?"
@@ -305,6 +321,10 @@ class AttentionSpec:
             if threshold is not None:
                 params.insert(0, f"threshold = {mlir_float(threshold)}")
             attrs.append("sparse_softmax = #attn.sparse_softmax<" + ", ".join(params) + ">")
+        if self.paged_kv:
+            size, layout = self.paged_kv
+            attrs.append(f"paged_kv = #attn.paged_kv<page_size = {size}"
+                         + (", layout = hnd" if layout == "hnd" else "") + ">")
         if self.gate:
             kind, threshold, adaptive = self.gate
             params = [f"kind = {kind}"]

@@ -14,8 +14,14 @@ per request (packed_custom_mask: the same bits packed little-endian); and
 the returned log-sum-exp is in base 2 (log2 of the softmax denominator of
 the scaled logits), which merge_state* take.
 
-Not yet: paged KV caches (BatchPrefill/BatchDecodeWithPagedKVCacheWrapper),
-pos_encoding_mode ROPE_LLAMA / ALIBI, fp8 K/V; each raises ValueError.
+Paged KV caches (BatchDecodeWithPagedKVCacheWrapper,
+BatchPrefillWithPagedKVCacheWrapper): the cache is a (k_cache, v_cache)
+pair of [pages, page_size, Hkv, D] (NHD) / [pages, Hkv, page_size, D] (HND)
+tensors, or one [pages, 2, ...] tensor; the kernels read the pages in place
+(the page stride is the cache's) through the page table of plan().
+
+Not yet: pos_encoding_mode ROPE_LLAMA / ALIBI, fp8 K/V, custom masks on a
+paged cache; each raises ValueError.
 """
 from __future__ import annotations
 
@@ -280,6 +286,242 @@ class BatchPrefillWithRaggedKVCacheWrapper:
         if not return_lse:
             return out
         return out, _swap01(_lse_base2(lse))  # [Hq, nnz] -> [nnz, Hq]
+
+
+class _PageTable:
+    """A checked page table (host copy for the checks; the arrays passed to
+    the kernels stay where the caller put them, or in the CUDA-graph
+    buffers)."""
+
+    def __init__(self, indptr, indices, last_page_len, page_size, bufs=None):
+        self.page_size = check_int("page_size", page_size, minimum=1)
+        for name, t in (("paged_kv_indptr", indptr), ("paged_kv_indices", indices),
+                        ("paged_kv_last_page_len", last_page_len)):
+            if not hasattr(t, "shape") or len(t.shape) != 1:
+                raise ValueError(f"{name} must be a 1-D int32 tensor")
+        host = lambda t: [int(x) for x in (t.detach().cpu() if is_torch(t) else t).tolist()]
+        ptr, idx, last = host(indptr), host(indices), host(last_page_len)
+        if len(ptr) < 2 or ptr[0] != 0 or any(b < a for a, b in zip(ptr, ptr[1:])):
+            raise ValueError(f"paged_kv_indptr must hold batch_size + 1 >= 2 offsets that "
+                             f"start at 0 and never decrease, got {ptr}")
+        if ptr[-1] > len(idx):
+            raise ValueError(f"paged_kv_indptr ends at {ptr[-1]} but paged_kv_indices has "
+                             f"{len(idx)} entries")
+        if len(last) != len(ptr) - 1:
+            raise ValueError(f"paged_kv_last_page_len must have batch_size = {len(ptr) - 1} "
+                             f"entries, got {len(last)}")
+        for b, n in enumerate(last):
+            if ptr[b + 1] > ptr[b] and not 1 <= n <= self.page_size:
+                raise ValueError(f"paged_kv_last_page_len[{b}] = {n} must lie in "
+                                 f"[1, page_size = {self.page_size}]")
+        if idx and min(idx) < 0:
+            raise ValueError(f"paged_kv_indices holds a negative page {min(idx)}")
+        self.batch = len(ptr) - 1
+        self.max_page = max(idx[:ptr[-1]], default=-1)
+        self.lengths = [(ptr[b + 1] - ptr[b] - 1) * self.page_size + last[b]
+                        if ptr[b + 1] > ptr[b] else 0 for b in range(self.batch)]
+        arrays = [as_int32(indptr), as_int32(indices), as_int32(last_page_len)]
+        if bufs is not None:
+            for name, buf, a in zip(("paged_kv_indptr_buf", "paged_kv_indices_buf",
+                                     "paged_kv_last_page_len_buf"), bufs, arrays):
+                if buf is None or buf.shape[0] < a.shape[0]:
+                    raise ValueError(f"use_cuda_graph=True needs {name} with at least "
+                                     f"{a.shape[0]} entries")
+            bufs[0].copy_(arrays[0])
+            bufs[1][:arrays[1].shape[0]].copy_(arrays[1])
+            bufs[2].copy_(arrays[2])
+            arrays = [bufs[0], bufs[1], bufs[2]]
+        self.named = dict(zip(("kv_page_indptr", "kv_page_indices", "kv_last_page_len"),
+                              arrays))
+
+    def pools(self, paged_kv_cache, layout):
+        """(k, v) pools from a (k, v) pair or one [pages, 2, ...] tensor,
+        checked against the table."""
+        if isinstance(paged_kv_cache, (tuple, list)):
+            if len(paged_kv_cache) != 2:
+                raise ValueError("paged_kv_cache must be (k_cache, v_cache) or one tensor")
+            k, v = paged_kv_cache
+        else:
+            if not hasattr(paged_kv_cache, "shape") or len(paged_kv_cache.shape) != 5 or \
+                    paged_kv_cache.shape[1] != 2:
+                raise ValueError("a single paged_kv_cache must be [pages, 2, ...] (5-D), got "
+                                 f"{getattr(paged_kv_cache, 'shape', None)}")
+            k, v = paged_kv_cache[:, 0], paged_kv_cache[:, 1]
+        slot_dim = 1 if layout == "NHD" else 2
+        for name, x in (("k_cache", k), ("v_cache", v)):
+            if not hasattr(x, "shape") or len(x.shape) != 4:
+                raise ValueError(f"{name} must be a 4-D page pool")
+            if x.shape[slot_dim] != self.page_size:
+                raise ValueError(f"{name} dimension {slot_dim} must be page_size = "
+                                 f"{self.page_size} ({layout}), got {x.shape[slot_dim]}")
+            if self.max_page >= x.shape[0]:
+                raise ValueError(f"paged_kv_indices refers to page {self.max_page}, but "
+                                 f"{name} holds {x.shape[0]} pages")
+        return k, v
+
+
+def _kv_heads_dim(k, layout):
+    """(kv heads, head_dim) of a page pool."""
+    return (k.shape[2] if layout == "NHD" else k.shape[1]), k.shape[-1]
+
+
+class BatchDecodeWithPagedKVCacheWrapper:
+    """Decode attention (one query token per request) against a paged KV
+    cache: plan() once per batch (page table), run() per layer. On the GPU
+    this is the decode strategy: query heads packed per kv head, the keys
+    split over CTAs, partial results merged (float_workspace_buffer is its
+    workspace). use_cuda_graph=True keeps the page table in the given
+    buffers, so a captured run() replays with the table plan() last copied
+    there and the cache's current contents."""
+
+    def __init__(self, float_workspace_buffer, kv_layout="NHD", use_cuda_graph=False,
+                 use_tensor_cores=False, paged_kv_indptr_buffer=None,
+                 paged_kv_indices_buffer=None, paged_kv_last_page_len_buffer=None,
+                 backend="auto"):
+        self._workspace = float_workspace_buffer
+        self._layout = _kv_layout(kv_layout)
+        self._bufs = ((paged_kv_indptr_buffer, paged_kv_indices_buffer,
+                       paged_kv_last_page_len_buffer) if use_cuda_graph else None)
+        self._plan = None
+
+    def reset_workspace_buffer(self, float_workspace_buffer, int_workspace_buffer=None):
+        self._workspace = float_workspace_buffer
+
+    def plan(self, indptr, indices, last_page_len, num_qo_heads, num_kv_heads, head_dim,
+             page_size, pos_encoding_mode="NONE", window_left=-1, logits_soft_cap=None,
+             q_data_type="float16", kv_data_type=None, data_type=None, sm_scale=None,
+             rope_scale=None, rope_theta=None, non_blocking=False):
+        _unsupported(pos_encoding_mode, rope_scale, rope_theta)
+        hq = check_int("num_qo_heads", num_qo_heads, minimum=1)
+        hkv = check_int("num_kv_heads", num_kv_heads, minimum=1)
+        check_heads(hq, hkv)
+        self._plan = dict(table=_PageTable(indptr, indices, last_page_len, page_size,
+                                           self._bufs),
+                          hq=hq, hkv=hkv, d=check_int("head_dim", head_dim, minimum=1),
+                          masks=_masks(False, window_left, False),
+                          mods=_soft_cap(logits_soft_cap),
+                          scale=check_scale(sm_scale, "sm_scale"))
+
+    def run(self, q, paged_kv_cache, q_scale=None, k_scale=None, v_scale=None,
+            return_lse=False):
+        """out [batch, Hq, D] (and lse [batch, Hq], base 2)."""
+        p = self._plan
+        if p is None:
+            raise ValueError("run() before plan(): call plan() with the page table first")
+        for name, scale in (("k_scale", k_scale), ("v_scale", v_scale)):
+            if scale is not None and scale != 1.0:
+                raise ValueError(f"{name} is for fp8 K/V, which is not supported yet")
+        table = p["table"]
+        k, v = table.pools(paged_kv_cache, self._layout)
+        if not hasattr(q, "shape") or tuple(q.shape) != (table.batch, p["hq"], p["d"]):
+            raise ValueError(f"q must have shape {(table.batch, p['hq'], p['d'])} (from plan), "
+                             f"got {tuple(getattr(q, 'shape', ()))}")
+        out, lse = _run_paged(q[:, None], k, v, table, p, self._layout, varlen=False,
+                              return_lse=return_lse, workspace=self._workspace)
+        if out is None:
+            return (None, None) if return_lse else None
+        if not return_lse:
+            return out[:, 0]
+        return out[:, 0], _lse_base2(lse[:, :, 0])
+
+
+class BatchPrefillWithPagedKVCacheWrapper:
+    """Prefill/append attention of ragged queries ([nnz, Hq, D], qo_indptr)
+    against a paged KV cache; plan() once per batch, run() per layer."""
+
+    def __init__(self, float_workspace_buffer, kv_layout="NHD", use_cuda_graph=False,
+                 qo_indptr_buf=None, paged_kv_indptr_buf=None, paged_kv_indices_buf=None,
+                 paged_kv_last_page_len_buf=None, custom_mask_buf=None, qk_indptr_buf=None,
+                 backend="auto"):
+        self._workspace = float_workspace_buffer
+        self._layout = _kv_layout(kv_layout)
+        self._graph = bool(use_cuda_graph)
+        self._qo_buf = qo_indptr_buf
+        self._bufs = ((paged_kv_indptr_buf, paged_kv_indices_buf, paged_kv_last_page_len_buf)
+                      if use_cuda_graph else None)
+        self._plan = None
+
+    def reset_workspace_buffer(self, float_workspace_buffer, int_workspace_buffer=None):
+        self._workspace = float_workspace_buffer
+
+    def plan(self, qo_indptr, paged_kv_indptr, paged_kv_indices, paged_kv_last_page_len,
+             num_qo_heads, num_kv_heads, head_dim_qk, page_size, head_dim_vo=None,
+             custom_mask=None, packed_custom_mask=None, causal=False,
+             pos_encoding_mode="NONE", allow_fp16_qk_reduction=False, sm_scale=None,
+             window_left=-1, logits_soft_cap=None, rope_scale=None, rope_theta=None,
+             q_data_type="float16", kv_data_type=None, non_blocking=False):
+        _unsupported(pos_encoding_mode, rope_scale, rope_theta)
+        if custom_mask is not None or packed_custom_mask is not None:
+            raise ValueError("custom masks on a paged KV cache are not supported yet")
+        hq = check_int("num_qo_heads", num_qo_heads, minimum=1)
+        hkv = check_int("num_kv_heads", num_kv_heads, minimum=1)
+        check_heads(hq, hkv)
+        qo_host = BatchPrefillWithRaggedKVCacheWrapper._host_offsets("qo_indptr", qo_indptr)
+        table = _PageTable(paged_kv_indptr, paged_kv_indices, paged_kv_last_page_len,
+                           page_size, self._bufs)
+        if len(qo_host) != table.batch + 1:
+            raise ValueError(f"qo_indptr must have batch_size + 1 = {table.batch + 1} "
+                             f"entries (from paged_kv_indptr), got {len(qo_host)}")
+        qo = as_int32(qo_indptr)
+        if self._graph:
+            if self._qo_buf is None or self._qo_buf.shape[0] != qo.shape[0]:
+                raise ValueError("use_cuda_graph=True needs qo_indptr_buf of batch_size + 1")
+            self._qo_buf.copy_(qo)
+            qo = self._qo_buf
+        self._plan = dict(table=table, qo=qo, nnz_qo=qo_host[-1], hq=hq, hkv=hkv,
+                          d=check_int("head_dim_qk", head_dim_qk, minimum=1),
+                          masks=_masks(causal, window_left, False),
+                          mods=_soft_cap(logits_soft_cap),
+                          scale=check_scale(sm_scale, "sm_scale"))
+
+    def run(self, q, paged_kv_cache, k_scale=None, v_scale=None, return_lse=False):
+        """out [nnz_qo, Hq, Dv] (and lse [nnz_qo, Hq], base 2)."""
+        p = self._plan
+        if p is None:
+            raise ValueError("run() before plan(): call plan() with the batch's indptr "
+                             "arrays and page table first")
+        for name, scale in (("k_scale", k_scale), ("v_scale", v_scale)):
+            if scale is not None and scale != 1.0:
+                raise ValueError(f"{name} is for fp8 K/V, which is not supported yet")
+        table = p["table"]
+        k, v = table.pools(paged_kv_cache, self._layout)
+        if not hasattr(q, "shape") or tuple(q.shape) != (p["nnz_qo"], p["hq"], p["d"]):
+            raise ValueError(f"q must have shape {(p['nnz_qo'], p['hq'], p['d'])} (from "
+                             f"plan), got {tuple(getattr(q, 'shape', ()))}")
+        out, lse = _run_paged(q, k, v, table, p, self._layout, varlen=True,
+                              return_lse=return_lse, workspace=self._workspace,
+                              cu_seqlens_q=p["qo"])
+        if out is None:
+            return (None, None) if return_lse else None
+        if not return_lse:
+            return out
+        return out, _swap01(_lse_base2(lse))  # [Hq, nnz] -> [nnz, Hq]
+
+
+def _run_paged(q, k, v, table, p, layout, varlen, return_lse, workspace,
+               cu_seqlens_q=None):
+    """Attention of q against the page pools through the plan's table."""
+    rank_q = 3 if varlen else 4
+    if not hasattr(k, "shape") or not hasattr(v, "shape"):
+        raise TypeError("the paged KV cache must be tensors")
+    hkv, d = _kv_heads_dim(k, layout)
+    if hkv != p["hkv"] or d != p["d"]:
+        raise ValueError(f"the cache holds {hkv} kv heads of head_dim {d}; plan() said "
+                         f"{p['hkv']} of {p['d']}")
+    dt = check_qkv(q, q, q, rank_q, "[nnz, heads, head_dim]" if varlen
+                   else "[batch, 1, heads, head_dim]")
+    from ._backend import dtype_name
+    for name, x in (("k_cache", k), ("v_cache", v)):
+        if dtype_name(x) != dtype_name(q):
+            raise TypeError(f"{name} has dtype {dtype_name(x)} but q has {dtype_name(q)}")
+    named = {"q": q, "k": k, "v": v, **table.named}
+    if varlen:
+        named["cu_seqlens_q"] = cu_seqlens_q
+    spec = AttentionSpec(dtype=dt, heads_q=p["hq"], heads_kv=p["hkv"], head_dim=d,
+                         head_dim_v=v.shape[-1], varlen=varlen, masks=p["masks"],
+                         score_mods=p["mods"], scale=p["scale"], lse=bool(return_lse),
+                         paged_kv=(table.page_size, layout.lower()))
+    return execute(spec, named, workspace=workspace)
 
 
 def merge_state(v_a, s_a, v_b, s_b):

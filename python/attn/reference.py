@@ -58,8 +58,49 @@ def _unpack_bits(packed, sk):
     return bits[..., :sk].astype(bool)
 
 
+def _unpage(spec, args):
+    """A paged-cache problem as the same problem on contiguous K/V: dense
+    [B, L, Hkv, D] (or bhsd) padded to the longest sequence with seqused_k,
+    or packed [sum L, Hkv, D] with cu_seqlens_k for ragged queries."""
+    import dataclasses
+    size, layout = spec.paged_kv
+    indptr = np.asarray(args["kv_page_indptr"]).astype(np.int64)
+    indices = np.asarray(args["kv_page_indices"]).astype(np.int64)
+    last = np.asarray(args["kv_last_page_len"]).astype(np.int64)
+    pools = []
+    for name in ("k", "v"):
+        pool = np.asarray(args[name])
+        pools.append(pool if layout == "nhd" else pool.swapaxes(1, 2))  # [P, ps, H, D]
+    seqs = [[], []]
+    for b in range(len(indptr) - 1):
+        pages = indices[indptr[b]:indptr[b + 1]]
+        n = len(pages) * size - (size - last[b]) if len(pages) else 0
+        for out, pool in zip(seqs, pools):
+            rows = pool[pages].reshape((-1,) + pool.shape[2:]) if len(pages) else \
+                np.zeros((0,) + pool.shape[2:], pool.dtype)
+            out.append(rows[:n])
+    args = dict(args)
+    for name in ("kv_page_indptr", "kv_page_indices", "kv_last_page_len"):
+        del args[name]
+    lengths = [len(x) for x in seqs[0]]
+    if spec.varlen:
+        args["k"], args["v"] = (np.concatenate(x) for x in seqs)
+        args["cu_seqlens_k"] = np.cumsum([0] + lengths).astype(np.int64)
+        return dataclasses.replace(spec, paged_kv=None), args
+    longest = max(lengths + [1])
+    for name, rows in zip(("k", "v"), seqs):
+        dense = np.zeros((len(rows), longest) + rows[0].shape[1:] if rows else (0,))
+        for b, x in enumerate(rows):
+            dense[b, :len(x)] = x
+        args[name] = dense if spec.layout == "bshd" else dense.swapaxes(1, 2)
+    args["seqused_k"] = np.asarray(lengths, np.int64)
+    return dataclasses.replace(spec, paged_kv=None, seqused_k=True), args
+
+
 def spec_reference(spec, args, mask_mod=None, score_mod=None):
     """(out, lse) of `spec` on the named numpy arrays `args`, in float64."""
+    if spec.paged_kv:
+        spec, args = _unpage(spec, args)
     q, k, v = (np.asarray(args[n], dtype=np.float64) for n in ("q", "k", "v"))
     group = spec.heads_q // spec.heads_kv
     scale = spec.scale if spec.scale is not None else 1.0 / math.sqrt(spec.head_dim)

@@ -149,3 +149,95 @@ def test_bad_inputs_are_rejected_before_running(rng):
         attn.single_prefill_with_kv_cache(q, k, k, packed_custom_mask=np.zeros(1, np.uint8))
     with pytest.raises(ValueError, match="k_scale is for fp8"):
         attn.single_decode_with_kv_cache(q[0], k, k, k_scale=0.5)
+
+
+def paged_cache(rng, lengths, page_size, hkv, d, layout, spare=3):
+    """A [pages, 2, ...] cache with every sequence's pages shuffled through
+    the pool, its page table, and each sequence's K and V ([len, Hkv, D])."""
+    counts = [-(-n // page_size) for n in lengths]
+    pool = sum(counts) + spare
+    order = rng.permutation(pool)
+    shape = (pool, 2, page_size, hkv, d) if layout == "NHD" else (pool, 2, hkv, page_size, d)
+    cache = rand(rng, *shape)
+    indptr = np.cumsum([0] + counts).astype(np.int32)
+    indices = order[:sum(counts)].astype(np.int32)
+    last = np.array([n - (c - 1) * page_size if c else 1 for n, c in zip(lengths, counts)],
+                    np.int32)
+    seqs = []
+    for b, n in enumerate(lengths):
+        pages = cache[indices[indptr[b]:indptr[b + 1]]]  # [n_pages, 2, ...]
+        if layout == "HND":
+            pages = pages.swapaxes(2, 3)  # [n_pages, 2, page_size, Hkv, D]
+        kv = pages.swapaxes(1, 2).reshape(-1, 2, hkv, d)  # [n_pages * page_size, 2, ...]
+        seqs.append((kv[:n, 0], kv[:n, 1]))
+    return cache, indptr, indices, last, seqs
+
+
+@pytest.mark.parametrize("layout", ["NHD", "HND"])
+def test_batch_decode_paged(rng, layout):
+    lengths = [37, 0, 1, 16, 100]
+    cache, indptr, indices, last, seqs = paged_cache(rng, lengths, 16, 2, 32, layout)
+    wrapper = attn.BatchDecodeWithPagedKVCacheWrapper(np.zeros(16, np.uint8), layout)
+    wrapper.plan(indptr, indices, last, 8, 2, 32, 16, logits_soft_cap=10.0)
+    q = rand(rng, 5, 8, 32)
+    for cache_arg in (cache, (cache[:, 0], cache[:, 1])):
+        out, lse = wrapper.run(q, cache_arg, return_lse=True)
+        assert out.shape == (5, 8, 32) and lse.shape == (5, 8)
+        for b, (k, v) in enumerate(seqs):
+            if lengths[b] == 0:  # no keys: out 0, lse -inf
+                assert np.all(out[b] == 0) and np.all(np.isneginf(lse[b]))
+                continue
+            want, want_lse = flashinfer_ref(q[b][None], k, v, cap=10.0)
+            assert rel(out[b], want[0]) < 1e-5, b
+            assert np.abs(lse[b] - want_lse[0]).max() < 1e-4
+
+
+def test_batch_prefill_paged_causal(rng):
+    qo, kv = [3, 1, 0, 20], [40, 1, 5, 20]
+    cache, indptr, indices, last, seqs = paged_cache(rng, kv, 8, 2, 16, "NHD")
+    qo_indptr = np.cumsum([0] + qo).astype(np.int32)
+    wrapper = attn.BatchPrefillWithPagedKVCacheWrapper(np.zeros(16, np.uint8))
+    wrapper.plan(qo_indptr, indptr, indices, last, 4, 2, 16, 8, causal=True, window_left=9)
+    q = rand(rng, sum(qo), 4, 16)
+    out, lse = wrapper.run(q, cache, return_lse=True)
+    for b, (k, v) in enumerate(seqs):
+        rows = slice(qo_indptr[b], qo_indptr[b + 1])
+        if not qo[b]:
+            continue
+        want, want_lse = flashinfer_ref(q[rows], k, v, causal=True, window_left=9)
+        assert rel(out[rows], want) < 1e-5, b
+        assert np.abs(lse[rows] - want_lse).max() < 1e-4
+
+
+def test_paged_page_table_errors(rng):
+    cache, indptr, indices, last, _ = paged_cache(rng, [20, 5], 16, 2, 16, "NHD")
+    w = attn.BatchDecodeWithPagedKVCacheWrapper(np.zeros(16, np.uint8))
+    q = rand(rng, 2, 2, 16)
+    with pytest.raises(ValueError, match="run\\(\\) before plan\\(\\)"):
+        w.run(q, cache)
+    with pytest.raises(ValueError, match="last_page_len\\[1\\] = 17 must lie in"):
+        w.plan(indptr, indices, np.array([4, 17], np.int32), 2, 2, 16, 16)
+    with pytest.raises(ValueError, match="paged_kv_indptr ends at 3 but paged_kv_indices has 2"):
+        w.plan(indptr, indices[:2], last, 2, 2, 16, 16)
+    with pytest.raises(ValueError, match="never decrease"):
+        w.plan(np.array([0, 2, 1], np.int32), indices, last, 2, 2, 16, 16)
+    with pytest.raises(ValueError, match="must have batch_size = 2 entries"):
+        w.plan(indptr, indices, last[:1], 2, 2, 16, 16)
+    w.plan(indptr, np.array([0, 1, 99], np.int32), last, 2, 2, 16, 16)
+    with pytest.raises(ValueError, match="refers to page 99, but k_cache holds"):
+        w.run(q, cache)
+    w.plan(indptr, indices, last, 2, 2, 16, 8)
+    with pytest.raises(ValueError, match="dimension 1 must be page_size = 8"):
+        w.run(q, cache)
+    w.plan(indptr, indices, last, 2, 2, 16, 16)
+    with pytest.raises(ValueError, match="q must have shape \\(2, 2, 16\\)"):
+        w.run(q[:1], cache)
+    with pytest.raises(ValueError, match="cache holds 2 kv heads of head_dim 16; plan\\(\\) said 1"):
+        w.plan(indptr, indices, last, 2, 1, 16, 16)
+        w.run(q, cache)
+    p = attn.BatchPrefillWithPagedKVCacheWrapper(np.zeros(16, np.uint8))
+    with pytest.raises(ValueError, match="custom masks on a paged KV cache"):
+        p.plan(np.array([0, 1, 2], np.int32), indptr, indices, last, 2, 2, 16, 16,
+               custom_mask=np.ones(25, bool))
+    with pytest.raises(ValueError, match="qo_indptr must have batch_size \\+ 1 = 3"):
+        p.plan(np.array([0, 1], np.int32), indptr, indices, last, 2, 2, 16, 16)

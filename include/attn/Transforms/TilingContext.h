@@ -30,6 +30,7 @@ struct AttentionBuffers {
   Value docIdsQ, docIdsKv, customMask, alibiSlopes, bias;
   Value kvNumBlocks, kvIndices, fullKvNumBlocks, fullKvIndices;
   Value sinks, gateAlpha, gateDelta;
+  Value kvPageIndptr, kvPageIndices, kvLastPageLen;
   Value out, lse;
   /// Set by the GPU kernel generator: the memref holding a tensor that a
   /// mask_mod/score_mod region captures (null for anything else), so that
@@ -52,15 +53,32 @@ struct TilePosition {
                     ///< custom mask)
   Value maskBase;   ///< varlen custom mask: offset of this sequence's
                     ///< matrix (elements, or bytes when packed)
+  Value pageBase;   ///< paged KV: this sequence's first entry of
+                    ///< kv_page_indices
   Value q0;         ///< first query row of the tile
   Value k0;         ///< first key of the tile
 };
 
 /// Fills pos.qStart/kStart, seqQ/seqK and layoutSeqQ/K of sequence pos.b:
 /// offsets from cu_seqlens (clamped into the packed buffers) and lengths
-/// after seqused for varlen ops; 0 and the sequence dimension otherwise.
+/// after seqused for varlen ops; 0 and the sequence dimension otherwise;
+/// for a paged KV cache, the key length from the page table and
+/// pos.pageBase.
 void emitSequenceBounds(OpBuilder &builder, Location loc, AttentionOp op,
                         const AttentionBuffers &buffers, TilePosition &pos);
+
+/// Paged KV: the indices of column `col` of key `key` (within sequence
+/// pos.b) of kv head `head` in a paged K or V memref: (page, slot, head,
+/// col) for nhd pages, (page, head, slot, col) for hnd, the page read from
+/// kv_page_indices and clamped into the pool. `valid` (optional): where it
+/// is false the table is not read and page 0 is used (an address that is
+/// formed but not loaded from, e.g. a zero-filled copy).
+SmallVector<Value> emitPagedKeyIndices(OpBuilder &builder, Location loc,
+                                       AttentionOp op,
+                                       const AttentionBuffers &buffers,
+                                       const TilePosition &pos, Value key,
+                                       Value head, Value col,
+                                       Value valid = nullptr);
 
 /// The index into dimension `dim` of a [X|1, Y|1, ...] operand (custom
 /// mask, bias, block lists): `index`, or 0 where the dimension has size 1

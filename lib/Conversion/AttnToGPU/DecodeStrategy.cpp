@@ -123,9 +123,19 @@ public:
     // driver's reserve).
     int64_t ctasPerSm =
         std::clamp<int64_t>(target.maxSharedBytes / (shared + 1024), 1, 32);
-    kernels.setSplitRule({config.getKvSplits(), kMinTilesPerSplit, ctasPerSm,
-                          kParam, seqDim, config.getBlockK(), qParam,
-                          shape.headDimV + 1});
+    // The keys that may be split: k's sequence dimension, or for a paged
+    // cache the pages of the pool (counted as tiles; a split then gets at
+    // least kMinTilesPerSplit tiles' worth of pages).
+    int64_t keysDim = seqDim, keysPerTile = config.getBlockK(),
+            minTiles = kMinTilesPerSplit;
+    if (PagedKvAttr paged = op.getPagedKvAttr()) {
+      keysDim = 0;
+      keysPerTile = 1;
+      minTiles = std::max<int64_t>(
+          1, kMinTilesPerSplit * config.getBlockK() / paged.getPageSize());
+    }
+    kernels.setSplitRule({config.getKvSplits(), minTiles, ctasPerSm, kParam,
+                          keysDim, keysPerTile, qParam, shape.headDimV + 1});
     OpBuilder b(op.getContext());
     KernelSet::Kernel main = kernels.add(
         b, "kernel", 32 * config.getWarps(), shared,

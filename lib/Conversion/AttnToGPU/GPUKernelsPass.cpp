@@ -40,6 +40,21 @@ public:
       params.push_back(
           MemRefType::get(tensor.getShape(), tensor.getElementType()));
     }
+    // Paged K/V pools are read with the caller's page stride, so that the
+    // K and V halves of one [pages, 2, ...] cache are passed as they are.
+    if (attention.isPagedKv())
+      for (Value pool : {attention.getK(), attention.getV()}) {
+        auto &type = params[paramIndex(pool)];
+        auto memref = cast<MemRefType>(type);
+        SmallVector<int64_t> strides;
+        int64_t offset;
+        if (failed(memref.getStridesAndOffset(strides, offset)))
+          continue;
+        strides.front() = ShapedType::kDynamic;
+        type = MemRefType::get(
+            memref.getShape(), memref.getElementType(),
+            StridedLayoutAttr::get(func.getContext(), /*offset=*/0, strides));
+      }
     if (config.getKvSplits() > 1)
       params.push_back(MemRefType::get({ShapedType::kDynamic},
                                        Float32Type::get(func.getContext())));
@@ -100,6 +115,9 @@ public:
     buf.sinks = argFor(op.getSinks());
     buf.gateAlpha = argFor(op.getGateAlpha());
     buf.gateDelta = argFor(op.getGateDelta());
+    buf.kvPageIndptr = argFor(op.getKvPageIndptr());
+    buf.kvPageIndices = argFor(op.getKvPageIndices());
+    buf.kvLastPageLen = argFor(op.getKvLastPageLen());
     Block *source = &func.getBody().front();
     buf.captured = [source, &entry](Value tensor) -> Value {
       auto arg = dyn_cast<BlockArgument>(tensor);

@@ -283,7 +283,7 @@ SmallVector<Value> KernelBuilder::rowIndices(Value start, Value row, Value head,
 void KernelBuilder::loadTile(
     Value src, Value dst, Value stage, int64_t tileRows, int64_t dim,
     Value start, Value rows,
-    function_ref<std::pair<Value, Value>(Value)> rowOf) {
+    function_ref<std::pair<Value, Value>(Value)> rowOf, bool pagedKeys) {
   int64_t chunksPerRow = dim / 8;
   int64_t perThread = tileRows * chunksPerRow / (numWarps * 32);
   for (int64_t it = 0; it < perThread; ++it) {
@@ -301,9 +301,15 @@ void KernelBuilder::loadTile(
     if (stage)
       dstIdx.push_back(stage);
     dstIdx.append({r, col});
+    // Keys of a paged cache: the row's page from the page table (read only
+    // for rows that are copied).
+    SmallVector<Value> srcIdx =
+        pagedKeys ? emitPagedKeyIndices(b, loc, op, buf, pos, safeRow, head,
+                                        col, inside)
+                  : rowIndices(start, safeRow, head, col);
     nvgpu::DeviceAsyncCopyOp::create(
         b, loc, nvgpu::DeviceAsyncTokenType::get(b.getContext()), dst, dstIdx,
-        src, rowIndices(start, safeRow, head, col), b.getIndexAttr(8), count,
+        src, srcIdx, b.getIndexAttr(8), count,
         /*bypassL1=*/b.getUnitAttr());
   }
 }
@@ -325,8 +331,11 @@ Value KernelBuilder::loadKV(Value t, Value stage) {
   auto keyRow = [&](Value r) -> std::pair<Value, Value> {
     return {addIdx(row0, r), pos.hk};
   };
-  loadTile(buf.k, kShared, stage, tileK, headDim, pos.kStart, rows, keyRow);
-  loadTile(buf.v, vShared, stage, tileK, headDimV, pos.kStart, rows, keyRow);
+  bool paged = op.isPagedKv();
+  loadTile(buf.k, kShared, stage, tileK, headDim, pos.kStart, rows, keyRow,
+           paged);
+  loadTile(buf.v, vShared, stage, tileK, headDimV, pos.kStart, rows, keyRow,
+           paged);
   return kt;
 }
 
