@@ -23,10 +23,14 @@ SHAPES = [(1, 131072), (8, 16384), (64, 4096), (128, 2048)]
 HQ, HKV, D = 32, 8, 128
 SPEC = AttentionSpec(dtype="bf16", heads_q=HQ, heads_kv=HKV, head_dim=D, seq_q=1)
 VARIANTS = {"decode": [], "decode_bk64": ["--block-k=64"], "decode_bk16": ["--block-k=16"]}
+PAGE = 16
+PAGED_SPEC = AttentionSpec(dtype="bf16", heads_q=HQ, heads_kv=HKV, head_dim=D, seq_q=1,
+                           paged_kv=(PAGE, "nhd"))
 
 
 def compile_all():
-    compile_specs(((name, SPEC) for name in VARIANTS), OUT_DIR, flags=VARIANTS)
+    compile_specs([(name, SPEC) for name in VARIANTS] + [("decode_paged", PAGED_SPEC)],
+                  OUT_DIR, flags=VARIANTS)
 
 
 def main():
@@ -42,6 +46,7 @@ def main():
     bench = lambda fn: triton.testing.do_bench(fn, warmup=50, rep=200, return_mode="median")
     print(torch.cuda.get_device_name(), torch.__version__)
     kernels = {n: Kernel(os.path.join(OUT_DIR, n + ".attn")) for n in VARIANTS}
+    paged = Kernel(os.path.join(OUT_DIR, "decode_paged.attn"))
 
     def sdpa(backend, q, k, v):
         try:
@@ -74,6 +79,25 @@ def main():
                 err = ((out.double() - ref).norm() / ref.norm()).item()
                 print(f"check {name} b={b} s={s}: rel error {err:.2e}")
         times = {n: bench(lambda kern=kern: kern(q, k, v, out)) for n, kern in kernels.items()}
+        # The same cache in pages of 16 shuffled through a pool: pool page
+        # order[b * n + p] holds page p of sequence b.
+        n_pages = s // PAGE
+        order = torch.randperm(b * n_pages, device="cuda")
+        pool_k = torch.empty(b * n_pages, PAGE, HKV, D, device="cuda", dtype=torch.bfloat16)
+        pool_v = torch.empty_like(pool_k)
+        pool_k[order] = k.reshape(b * n_pages, PAGE, HKV, D)
+        pool_v[order] = v.reshape(b * n_pages, PAGE, HKV, D)
+        indptr = torch.arange(0, b * n_pages + 1, n_pages, device="cuda", dtype=torch.int32)
+        indices = order.to(torch.int32)
+        last = torch.full((b,), PAGE, device="cuda", dtype=torch.int32)
+        paged_out = torch.full_like(out, float("nan"))
+        paged(q, pool_k, pool_v, indptr, indices, last, paged_out)
+        kernels["decode"](q, k, v, out)
+        torch.cuda.synchronize()
+        diff = ((paged_out.double() - out.double()).norm() / out.double().norm()).item()
+        print(f"check decode_paged b={b} s={s}: rel difference to contiguous {diff:.2e}")
+        times["paged"] = bench(lambda: paged(q, pool_k, pool_v, indptr, indices, last,
+                                             paged_out))
         qt, kt, vt = (x.transpose(1, 2) for x in (q, k, v))
         t_flash = sdpa(SDPBackend.FLASH_ATTENTION, qt, kt, vt)
         t_cudnn = sdpa(SDPBackend.CUDNN_ATTENTION, qt, kt, vt)
@@ -96,14 +120,15 @@ def main():
                 kernels["decode"](q, k, k, out)
             torch.cuda.synchronize()
         print(prof.key_averages().table(sort_by="cuda_time_total", row_limit=6))
-    names = list(VARIANTS)
+    names = list(VARIANTS) + ["paged"]
     print("\n| batch x kv length | " + " | ".join(names) +
           " | SDPA flash | cuDNN | copy (r+w) | attn/cuDNN | attn/copy | attn us |")
     print("|---" * (len(names) + 7) + "|")
     for b, s, ours, fl, cu, cp, us in rows:
         best = ours["decode"]
         print(f"| {b} x {s} | " + " | ".join(f"{ours[n]:.0f}" for n in names) +
-              f" | {fl:.0f} | {cu:.0f} | {cp:.0f} | {best / cu:.2f} | {best / cp:.2f} | {us:.1f} |")
+              f" | {fl:.0f} | {cu:.0f} | {cp:.0f} | {best / cu:.2f} | {best / cp:.2f} | {us:.1f} |"
+              f" paged/contiguous {ours['paged'] / best:.2f}")
 
 
 if __name__ == "__main__":

@@ -166,14 +166,22 @@ class MetaTensor:
     def ndim(self):
         return len(self.shape)
 
-    # The shape arithmetic the APIs do before a launch (x[None], x[0],
-    # swapaxes), so that they prebuild the kernels they would run.
+    # The shape arithmetic the APIs do before a launch (x[None], x[:, 0],
+    # x[:, None], swapaxes), so that they prebuild the kernels they would
+    # run.
     def __getitem__(self, index):
-        if index is None:
-            return MetaTensor((1,) + self.shape, self.dtype)
-        if isinstance(index, int):
-            return MetaTensor(self.shape[1:], self.dtype)
-        raise TypeError("a meta tensor takes only x[None] and x[i]")
+        index = index if isinstance(index, tuple) else (index,)
+        shape, rest = [], list(self.shape)
+        for item in index:
+            if item is None:
+                shape.append(1)
+            elif isinstance(item, int):
+                rest.pop(0)
+            elif item == slice(None):
+                shape.append(rest.pop(0))
+            else:
+                raise TypeError("a meta tensor takes None, ints and ':' as indices")
+        return MetaTensor(shape + rest, self.dtype)
 
     def swapaxes(self, a, b):
         shape = list(self.shape)

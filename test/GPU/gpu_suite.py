@@ -175,6 +175,21 @@ CASES = {
     "decode_d128_bf16_softcap_dv64": (S(dtype="bf16", heads_q=8, heads_kv=8, head_dim=128,
                                         head_dim_v=64, seq_q=1,
                                         score_mods=(Softcap(20.0),)), [(2, 1, 4000)]),
+    # Paged KV caches (page tables with shuffled pages, lengths 0 and 1
+    # included): decode (dense one-token queries, the decode strategy) and
+    # ragged-query prefill (sm80), nhd and hnd pages.
+    "paged_decode_d128_bf16_gqa4": (S(dtype="bf16", heads_q=32, heads_kv=8, head_dim=128,
+                                      seq_q=1, paged_kv=(16, "nhd")),
+                                    [(5, 1, [3000, 0, 1, 17, 9000])]),
+    "paged_decode_d64_f16_hnd_causal": (S(dtype="f16", heads_q=8, heads_kv=2, head_dim=64,
+                                          seq_q=3, paged_kv=(32, "hnd"),
+                                          masks=(Causal("bottom_right"),),
+                                          score_mods=(Softcap(30.0),)),
+                                        [(3, 3, [2, 700, 64])]),
+    "paged_prefill_varlen_d128_bf16": (S(dtype="bf16", heads_q=8, heads_kv=2, head_dim=128,
+                                         varlen=True, paged_kv=(16, "nhd"),
+                                         masks=(Causal("bottom_right"),)),
+                                       [([100, 1, 0, 300], [150, 1, 7, 300])]),
 }
 
 # attn-compile flags of the cases that force a lowering config.
@@ -193,12 +208,47 @@ def compile_all():
     compile_specs(((n, spec) for n, (spec, _) in CASES.items()), OUT_DIR, flags=FLAGS)
 
 
+def page_table(spec, lengths, torch, gen, dt):
+    """K/V page pools (2 spare pages, every sequence's pages shuffled through
+    the pool) and the page table for sequences of `lengths` keys."""
+    size, layout = spec.paged_kv
+    counts = [-(-n // size) for n in lengths]
+    pool = sum(counts) + 2
+    order = torch.randperm(pool, generator=gen)
+    shape = lambda d: ((pool, size, spec.heads_kv, d) if layout == "nhd"
+                       else (pool, spec.heads_kv, size, d))
+    indptr = [0]
+    for c in counts:
+        indptr.append(indptr[-1] + c)
+    last = [n - (c - 1) * size if c else 1 for n, c in zip(lengths, counts)]
+    i32 = lambda x: torch.tensor(x, dtype=torch.int32).cuda()
+    return {"k": torch.randn(*shape(spec.head_dim), generator=gen).to("cuda", dt),
+            "v": torch.randn(*shape(spec.dv), generator=gen).to("cuda", dt),
+            "kv_page_indptr": i32(indptr),
+            "kv_page_indices": order[:indptr[-1]].to(torch.int32).cuda(),
+            "kv_last_page_len": i32(last)}
+
+
 def make_inputs(spec, shape, torch, gen):
     """Named torch tensors (on the GPU) for every function argument."""
     dt = {"f16": torch.float16, "bf16": torch.bfloat16}[spec.dtype]
     dev = "cuda"
     hq, hkv, d, dv = spec.heads_q, spec.heads_kv, spec.head_dim, spec.dv
     args = {}
+    if spec.paged_kv:
+        if spec.varlen:
+            lq, lengths = shape
+            cu_q = [0]
+            for a in lq:
+                cu_q.append(cu_q[-1] + a)
+            args["q"] = torch.randn(cu_q[-1], hq, d, device=dev, dtype=dt)
+            args["cu_seqlens_q"] = torch.tensor(cu_q, device=dev, dtype=torch.int32)
+        else:
+            batch, sq, lengths = shape
+            q_shape = (batch, sq, hq, d) if spec.layout == "bshd" else (batch, hq, sq, d)
+            args["q"] = torch.randn(*q_shape, device=dev, dtype=dt)
+        args.update(page_table(spec, lengths, torch, gen, dt))
+        return args
     if spec.varlen:
         lq, lk = shape
         cu_q = [0]

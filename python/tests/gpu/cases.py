@@ -498,6 +498,97 @@ def flashinfer_merge_states(env):
             ("in place", in_v, whole[0], "out"), ("in place lse", in_s, whole[1], "lse")]
 
 
+def _paged(env, lengths, page_size, hkv, d, dtype, layout="NHD"):
+    """A [pages, 2, ...] cache with shuffled pages, its page table, and each
+    sequence's K and V as [1, Hkv, len, D] (for ref_attention)."""
+    torch = env.torch
+    counts = [-(-n // page_size) for n in lengths]
+    pool = sum(counts) + 3
+    dims = (pool, 2, page_size, hkv, d) if layout == "NHD" else (pool, 2, hkv, page_size, d)
+    cache = env.randn(*dims, dtype)
+    indptr = env.cumsum(counts)
+    last = env.ints([n - (c - 1) * page_size if c else 1 for n, c in zip(lengths, counts)])
+    if env.prebuild:
+        import numpy as np
+        return cache, indptr, np.arange(sum(counts), dtype=np.int32), last, None
+    order = torch.randperm(pool, device="cuda", generator=env.g)[:sum(counts)].int()
+    seqs = []
+    for b, n in enumerate(lengths):
+        pages = cache[order[int(indptr[b]):int(indptr[b + 1])].long()]
+        if layout == "HND":
+            pages = pages.transpose(2, 3)
+        kv = pages.transpose(1, 2).reshape(-1, 2, hkv, d)[:n]
+        seqs.append((kv[:, 0].transpose(0, 1)[None], kv[:, 1].transpose(0, 1)[None]))
+    return cache, indptr, order, last, seqs
+
+
+def flashinfer_paged_decode_graph(env):
+    """BatchDecodeWithPagedKVCacheWrapper: 32/8 heads, page_size 16, lengths
+    0, 1 and long; run from a CUDA graph with the table in the wrapper's
+    buffers, replayed after the cache contents and the page table change."""
+    torch = env.torch
+    lengths = [5000, 0, 1, 333]
+    cache, indptr, order, last, seqs = _paged(env, lengths, 16, 8, 128, "bfloat16")
+    q = env.randn(4, 32, 128, "bfloat16")
+    if env.prebuild:
+        w = env.attn.BatchDecodeWithPagedKVCacheWrapper(None)
+        w.plan(indptr, order, last, 32, 8, 128, 16)
+        w.run(q, cache, return_lse=True)
+        return []
+    bufs = [torch.zeros(5, dtype=torch.int32, device="cuda"),
+            torch.zeros(cache.shape[0], dtype=torch.int32, device="cuda"),
+            torch.zeros(4, dtype=torch.int32, device="cuda")]
+    w = env.attn.BatchDecodeWithPagedKVCacheWrapper(
+        torch.empty(1 << 26, dtype=torch.uint8, device="cuda"), use_cuda_graph=True,
+        paged_kv_indptr_buffer=bufs[0], paged_kv_indices_buffer=bufs[1],
+        paged_kv_last_page_len_buffer=bufs[2])
+    w.plan(indptr, order, last, 32, 8, 128, 16)
+    out, lse = w.run(q, cache, return_lse=True)  # warm up (loads the kernels)
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
+        g_out, g_lse = w.run(q, cache, return_lse=True)
+    # New cache contents and a new table (the pages in reverse order).
+    cache.copy_(torch.randn(cache.shape, device="cuda", generator=env.g).to(cache.dtype))
+    order2 = order.flip(0).contiguous()
+    w.plan(indptr, order2, last, 32, 8, 128, 16)
+    graph.replay()
+    checks = []
+    for b, n in enumerate(lengths):
+        if not n:
+            checks.append((f"empty {b}", g_out[b], torch.zeros_like(g_out[b]).double(), "zero"))
+            continue
+        pages = cache[order2[int(indptr[b]):int(indptr[b + 1])].long()]
+        kv = pages.transpose(1, 2).reshape(-1, 2, 8, 128)[:n]
+        want, wlse = ref_attention(env, q[b][None, :, None], kv[:, 0].transpose(0, 1)[None],
+                                   kv[:, 1].transpose(0, 1)[None])
+        checks += [(f"replay out {b}", g_out[b], want[0, :, 0], "out"),
+                   (f"replay lse {b}", g_lse[b], _base2(wlse[0, :, 0]), "lse")]
+    return checks
+
+
+def flashinfer_paged_prefill_hnd(env):
+    """BatchPrefillWithPagedKVCacheWrapper: ragged queries (an empty one),
+    HND pages of 8, causal, GQA 8/2, a (k, v) pair of pools."""
+    qo, kv = [30, 0, 1, 200], [70, 9, 1, 200]
+    cache, indptr, order, last, seqs = _paged(env, kv, 8, 2, 64, "float16", "HND")
+    q = env.randn(sum(qo), 8, 64, "float16")
+    w = env.attn.BatchPrefillWithPagedKVCacheWrapper(None, "HND")
+    w.plan(env.cumsum(qo), indptr, order, last, 8, 2, 64, 8, causal=True)
+    out, lse = w.run(q, (cache[:, 0], cache[:, 1]), return_lse=True)
+    if env.prebuild:
+        return []
+    checks, q0 = [], 0
+    for b, (a, c) in enumerate(zip(qo, kv)):
+        if a:
+            k, v = seqs[b]
+            want, wlse = ref_attention(env, q[q0:q0 + a].transpose(0, 1)[None], k, v,
+                                       keep=lambda h, i, j: j <= i + c - a)
+            checks += [(f"out {b}", out[q0:q0 + a], want[0].transpose(0, 1), "out"),
+                       (f"lse {b}", lse[q0:q0 + a], _base2(wlse[0].transpose(0, 1)), "lse")]
+        q0 += a
+    return checks
+
+
 CASES = [tools_validate_and_benchmark, sparse_softmax_varlen, gated_varlen,
          sparse_softmax_causal, gated_logsigmoid, flex_alibi_causal_gqa, flex_softcap_window_f16, flex_document_mask,
          dense_causal_gqa_window, dense_varlen_seqused, diy_v1_seq_lens, diy_v2_causal_bf16,
@@ -505,4 +596,5 @@ CASES = [tools_validate_and_benchmark, sparse_softmax_varlen, gated_varlen,
          flex_relative_bias_2d_table, dense_decode_gqa_lse,
          dense_decode_speculative_causal, flashinfer_single_prefill_hnd,
          flashinfer_single_decode, flashinfer_batch_ragged,
-         flashinfer_merge_states] + HARDENING
+         flashinfer_merge_states, flashinfer_paged_decode_graph,
+         flashinfer_paged_prefill_hnd] + HARDENING
