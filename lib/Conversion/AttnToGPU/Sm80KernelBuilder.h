@@ -132,11 +132,13 @@ private:
   /// of `src` (`dim` columns), tile row r being (sequence row, head) =
   /// rowOf(r) and zero-filled where the row is at or past `rows`, into
   /// `dst` (2-D, or stage `stage` of a 3-D buffer), 16 bytes per cp.async.
-  /// `pagedKeys`: `src` is a paged K/V pool (rows are keys of the sequence).
+  /// `indicesOf(row, head, col)`: the indices into `src` (default: the
+  /// q/k/v layout's, rowIndices); a paged K/V pool gives its own.
   void loadTile(Value src, Value dst, Value stage, int64_t tileRows,
                 int64_t dim, Value start, Value rows,
                 function_ref<std::pair<Value, Value>(Value)> rowOf,
-                bool pagedKeys = false);
+                function_ref<SmallVector<Value>(Value, Value, Value)>
+                    indicesOf = {});
 
   /// Closes the cp.async copies issued so far into one group (its token).
   Value commitGroup();

@@ -283,7 +283,8 @@ SmallVector<Value> KernelBuilder::rowIndices(Value start, Value row, Value head,
 void KernelBuilder::loadTile(
     Value src, Value dst, Value stage, int64_t tileRows, int64_t dim,
     Value start, Value rows,
-    function_ref<std::pair<Value, Value>(Value)> rowOf, bool pagedKeys) {
+    function_ref<std::pair<Value, Value>(Value)> rowOf,
+    function_ref<SmallVector<Value>(Value, Value, Value)> indicesOf) {
   int64_t chunksPerRow = dim / 8;
   int64_t perThread = tileRows * chunksPerRow / (numWarps * 32);
   for (int64_t it = 0; it < perThread; ++it) {
@@ -301,12 +302,8 @@ void KernelBuilder::loadTile(
     if (stage)
       dstIdx.push_back(stage);
     dstIdx.append({r, col});
-    // Keys of a paged cache: the row's page from the page table (read only
-    // for rows that are copied).
-    SmallVector<Value> srcIdx =
-        pagedKeys ? emitPagedKeyIndices(b, loc, op, buf, pos, safeRow, head,
-                                        col, inside)
-                  : rowIndices(start, safeRow, head, col);
+    SmallVector<Value> srcIdx = indicesOf ? indicesOf(safeRow, head, col)
+                                          : rowIndices(start, safeRow, head, col);
     nvgpu::DeviceAsyncCopyOp::create(
         b, loc, nvgpu::DeviceAsyncTokenType::get(b.getContext()), dst, dstIdx,
         src, srcIdx, b.getIndexAttr(8), count,
@@ -331,11 +328,50 @@ Value KernelBuilder::loadKV(Value t, Value stage) {
   auto keyRow = [&](Value r) -> std::pair<Value, Value> {
     return {addIdx(row0, r), pos.hk};
   };
-  bool paged = op.isPagedKv();
+  if (!op.isPagedKv()) {
+    loadTile(buf.k, kShared, stage, tileK, headDim, pos.kStart, rows, keyRow);
+    loadTile(buf.v, vShared, stage, tileK, headDimV, pos.kStart, rows, keyRow);
+    return kt;
+  }
+  // A paged cache: the pages the tile spans are looked up once (K and V
+  // share them); a row takes its page by position. Pages past the keys are
+  // not looked up (their rows are zero-filled).
+  PagedKvAttr paged = op.getPagedKvAttr();
+  int64_t pageSize = paged.getPageSize();
+  int64_t span = tileK % pageSize == 0   ? tileK / pageSize
+                 : pageSize % tileK == 0 ? 1
+                                         : tileK / pageSize + 2;
+  Value firstPage = arith::DivUIOp::create(b, loc, row0, index(pageSize));
+  SmallVector<Value> pages;
+  for (int64_t p = 0; p < span; ++p) {
+    Value key = mulIdx(addIdx(firstPage, index(p)), pageSize);
+    Value valid =
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, key, rows);
+    pages.push_back(emitPagedKeyIndices(b, loc, op, buf, pos, key, pos.hk,
+                                        index(0), valid)
+                        .front());
+  }
+  auto pagedIndices = [&](Value row, Value head,
+                          Value col) -> SmallVector<Value> {
+    Value which = arith::SubIOp::create(
+        b, loc, arith::DivUIOp::create(b, loc, row, index(pageSize)),
+        firstPage);
+    Value page = pages.front();
+    for (int64_t p = 1; p < span; ++p)
+      page = arith::SelectOp::create(
+          b, loc,
+          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, which,
+                                index(p)),
+          pages[p], page);
+    Value slot = arith::RemUIOp::create(b, loc, row, index(pageSize));
+    if (paged.getLayout() == PagedLayout::nhd)
+      return {page, slot, head, col};
+    return {page, head, slot, col};
+  };
   loadTile(buf.k, kShared, stage, tileK, headDim, pos.kStart, rows, keyRow,
-           paged);
+           pagedIndices);
   loadTile(buf.v, vShared, stage, tileK, headDimV, pos.kStart, rows, keyRow,
-           paged);
+           pagedIndices);
   return kt;
 }
 
