@@ -158,7 +158,11 @@ SmallVector<Value> mlir::attn::emitPagedKeyIndices(
   } else {
     page = lookup();
   }
-  Value pages = memref::DimOp::create(b, loc, buf.k, 0);
+  // Clamped into both pools (K and V may be given with different page
+  // counts: the smaller bounds every read).
+  Value pages = arith::MinSIOp::create(
+      b, loc, memref::DimOp::create(b, loc, buf.k, 0),
+      memref::DimOp::create(b, loc, buf.v, 0));
   page = arith::MinSIOp::create(
       b, loc, arith::MaxSIOp::create(b, loc, page, index(0)),
       arith::MaxSIOp::create(

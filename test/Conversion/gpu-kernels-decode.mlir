@@ -80,3 +80,20 @@ func.func @prefill(%q: tensor<?x?x4x64xf16>) -> tensor<?x?x4x64xf16> {
   %o = attn.attention %q, %q, %q : tensor<?x?x4x64xf16>, tensor<?x?x4x64xf16>, tensor<?x?x4x64xf16> -> tensor<?x?x4x64xf16>
   return %o : tensor<?x?x4x64xf16>
 }
+
+// -----
+
+// A paged KV cache (pages of 16): K and V are read with the caller's page
+// stride (dynamic in the parameter's layout), and the split rule counts the
+// pool's pages (k dimension 0, one "tile" per page, at least 2 x 32 / 16 = 4
+// pages per split). Each K/V tile of 32 keys spans 2 pages: 2 page-table
+// lookups per tile.
+// CHECK-LABEL: gpu.module @paged_kernels
+// CHECK-SAME: attn.split_rule = array<i64: 128, 4, 5, 1, 0, 1, 0, 129>
+// CHECK: gpu.func @paged_kernel({{.*}}: memref<?x16x8x128xbf16, strided<[?, 1024, 128, 1]>> {attn.align = 16 : i64, attn.name = "k"}
+// CHECK-SAME: attn.name = "kv_page_indices"
+// PTX: .entry paged_kernel(
+func.func @paged(%q: tensor<?x1x32x128xbf16>, %k: tensor<?x16x8x128xbf16>, %v: tensor<?x16x8x128xbf16>, %indptr: tensor<?xi32>, %indices: tensor<?xi32>, %last: tensor<?xi32>) -> tensor<?x1x32x128xbf16> {
+  %o = attn.attention %q, %k, %v kv_page_indptr(%indptr : tensor<?xi32>) kv_page_indices(%indices : tensor<?xi32>) kv_last_page_len(%last : tensor<?xi32>) {paged_kv = #attn.paged_kv<page_size = 16>} : tensor<?x1x32x128xbf16>, tensor<?x16x8x128xbf16>, tensor<?x16x8x128xbf16> -> tensor<?x1x32x128xbf16>
+  return %o : tensor<?x1x32x128xbf16>
+}

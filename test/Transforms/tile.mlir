@@ -92,3 +92,30 @@ func.func @sparse_softmax(%q: tensor<1x?x1x16xf32>) -> tensor<1x?x1x16xf32> {
   %o = attn.attention %q, %q, %q {sparse_softmax = #attn.sparse_softmax} : tensor<1x?x1x16xf32>, tensor<1x?x1x16xf32>, tensor<1x?x1x16xf32> -> tensor<1x?x1x16xf32>
   return %o : tensor<1x?x1x16xf32>
 }
+
+// -----
+
+// A paged KV cache, pages of 8 slots ([pages, 8, Hkv, D], nhd). Sequence b
+// owns n = indptr[b + 1] - indptr[b] pages and Sk = (n - 1) * 8 +
+// last_page_len[b] keys (0 without pages); each kv tile's keys are copied
+// page by page into a stack tile: key j of the sequence is slot j % 8 of
+// page indices[indptr[b] + j / 8], read with the kv head hk.
+// CHECK-LABEL: func @paged
+// CHECK: scf.for %[[B:.*]] =
+// CHECK: scf.for %[[H:.*]] =
+// CHECK: %[[HK:.*]] = arith.divui %[[H]], %c2
+// CHECK: %[[TILE:.*]] = memref.alloca() : memref<8x32xf32>
+// CHECK: scf.for %[[R:.*]] =
+// CHECK: %[[KEY:.*]] = arith.addi %{{.*}}, %[[R]]
+// CHECK: arith.divui %[[KEY]], %c8
+// CHECK: %[[PAGE:.*]] = tensor.extract %arg3[
+// CHECK: %[[SLOT:.*]] = arith.remui %[[KEY]], %c8
+// CHECK: scf.for %[[C:.*]] =
+// CHECK: %[[X:.*]] = tensor.extract %arg1[%{{.*}}, %[[SLOT]], %[[HK]], %[[C]]]
+// CHECK: memref.store %[[X]], %[[TILE]][%[[R]], %[[C]]]
+// CHECK: memref.subview %[[TILE]][0, 0] [%{{.*}}, 32] [1, 1]
+// CHECK: attn.tile_update
+func.func @paged(%q: tensor<?x2x4x32xf32>, %k: tensor<?x8x2x32xf32>, %indptr: tensor<?xi32>, %indices: tensor<?xi32>, %last: tensor<?xi32>) -> tensor<?x2x4x32xf32> {
+  %o = attn.attention %q, %k, %k kv_page_indptr(%indptr : tensor<?xi32>) kv_page_indices(%indices : tensor<?xi32>) kv_last_page_len(%last : tensor<?xi32>) {paged_kv = #attn.paged_kv<page_size = 8>} : tensor<?x2x4x32xf32>, tensor<?x8x2x32xf32>, tensor<?x8x2x32xf32> -> tensor<?x2x4x32xf32>
+  return %o : tensor<?x2x4x32xf32>
+}
