@@ -87,25 +87,9 @@ public:
       keyTiles = {sparse.getKvBlock()};
     if (forcedBlockK)
       keyTiles = {forcedBlockK};
-    std::string first;
-    for (int64_t blockK : keyTiles) {
-      if (blockK <= 0 || blockK % 16) {
-        why = "the key tile (block_k, or a sparse_softmax kv_block) must be "
-              "a positive multiple of 16, got " +
-              std::to_string(blockK);
-        return failure();
-      }
-      auto config = LoweringConfigAttr::get(
-          op.getContext(), GpuStrategy::decode, blockQ, blockK,
-          blockQ / sm80::kRowsPerWarp, kMaxKvSplits);
-      std::string reason = sm80::configReason(op, target, config);
-      if (reason.empty())
-        return config;
-      if (first.empty())
-        first = reason;
-    }
-    why = first;
-    return failure();
+    bool invalid = false;
+    return sm80::firstFittingConfig(op, target, GpuStrategy::decode, blockQ,
+                                    keyTiles, kMaxKvSplits, why, invalid);
   }
 
   /// The split kernel, grid (splits, Hkv, B), and the merge kernel, grid

@@ -151,22 +151,40 @@ chooseConfig(AttentionOp op, const GpuTarget &target, int64_t forcedBlockQ,
                     : std::string());
       return failure();
     }
-    for (int64_t blockK : keyTiles) {
-      if (blockK <= 0 || blockK % 16) {
-        why = "the key tile (block_k, or a sparse_softmax kv_block) must be "
-              "a positive multiple of 16, got " +
-              std::to_string(blockK);
-        return failure();
-      }
-      auto config =
-          LoweringConfigAttr::get(op.getContext(), GpuStrategy::sm80, blockQ,
-                                  blockK, blockQ / kRowsPerWarp, 1);
-      std::string reason = configReason(op, target, config);
-      if (reason.empty())
-        return config;
-      if (first.empty())
-        first = reason;
+    bool invalid = false;
+    FailureOr<LoweringConfigAttr> config = firstFittingConfig(
+        op, target, GpuStrategy::sm80, blockQ, keyTiles, 1, why, invalid);
+    if (succeeded(config) || invalid)
+      return config;
+    if (first.empty())
+      first = why;
+  }
+  why = first;
+  return failure();
+}
+
+FailureOr<LoweringConfigAttr>
+firstFittingConfig(AttentionOp op, const GpuTarget &target,
+                   GpuStrategy strategy, int64_t blockQ,
+                   ArrayRef<int64_t> keyTiles, int64_t kvSplits,
+                   std::string &why, bool &invalid) {
+  std::string first;
+  for (int64_t blockK : keyTiles) {
+    if (blockK <= 0 || blockK % 16) {
+      why = "the key tile (block_k, or a sparse_softmax kv_block) must be "
+            "a positive multiple of 16, got " +
+            std::to_string(blockK);
+      invalid = true;
+      return failure();
     }
+    auto config = LoweringConfigAttr::get(op.getContext(), strategy, blockQ,
+                                          blockK, blockQ / kRowsPerWarp,
+                                          kvSplits);
+    std::string reason = configReason(op, target, config);
+    if (reason.empty())
+      return config;
+    if (first.empty())
+      first = reason;
   }
   why = first;
   return failure();

@@ -38,6 +38,16 @@ FailureOr<LoweringConfigAttr>
 chooseConfig(AttentionOp op, const GpuTarget &target, int64_t forcedBlockQ,
              int64_t forcedBlockK, std::string &why);
 
+/// The config of `strategy` with `blockQ` query rows and the first of
+/// `keyTiles` that fits `target` (configReason). Fails with the first
+/// candidate's reason in `why`, or, for a key tile that is not a positive
+/// multiple of 16, with that reason and `invalid` set.
+FailureOr<LoweringConfigAttr>
+firstFittingConfig(AttentionOp op, const GpuTarget &target,
+                   GpuStrategy strategy, int64_t blockQ,
+                   ArrayRef<int64_t> keyTiles, int64_t kvSplits,
+                   std::string &why, bool &invalid);
+
 } // namespace mlir::attn::sm80
 
 #endif // ATTN_LIB_CONVERSION_ATTNTOGPU_SM80CONFIG_H
