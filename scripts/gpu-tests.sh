@@ -15,6 +15,7 @@ nvidia-smi --query-gpu=name,driver_version --format=csv
 status=0
 build/test/GPU/AttnGpuRuntimeTests --gtest_brief=1 || status=1
 build/examples/attention-layer/attn-attention-layer || status=1
+build/examples/serving/attn-serving || status=1
 python3 test/GPU/gpu_suite.py || status=1
 ATTN_KERNEL_DIR="$PWD/build/python_kernels" \
   python3 -m pytest -q -p no:cacheprovider python/tests/gpu || status=1
