@@ -22,7 +22,7 @@ OUT_DIR = os.path.join(ROOT, "build", "decode_bench")
 SHAPES = [(1, 131072), (8, 16384), (64, 4096), (128, 2048)]
 HQ, HKV, D = 32, 8, 128
 SPEC = AttentionSpec(dtype="bf16", heads_q=HQ, heads_kv=HKV, head_dim=D, seq_q=1)
-VARIANTS = {"decode": [], "decode_bk64": ["--block-k=64"], "decode_bk16": ["--block-k=16"]}
+VARIANTS = {"decode": [], "decode_s2": ["--stages=2"], "decode_s4": ["--stages=4"]}
 PAGE = 16
 PAGED_SPEC = AttentionSpec(dtype="bf16", heads_q=HQ, heads_kv=HKV, head_dim=D, seq_q=1,
                            paged_kv=(PAGE, "nhd"))

@@ -185,6 +185,7 @@ mlir::attn::compileKernelArtifact(llvm::StringRef source, llvm::StringRef chip,
   kernelOptions.strategy = choice.strategy;
   kernelOptions.blockQ = choice.blockQ;
   kernelOptions.blockK = choice.blockK;
+  kernelOptions.stages = choice.stages;
   kernels.addPass(createAttnGPUKernels(kernelOptions));
   if (failed(kernels.run(*module)))
     return llvm::make_error<llvm::StringError>(

@@ -144,7 +144,7 @@ LogicalResult GateAttr::verify(function_ref<InFlightDiagnostic()> emitError,
 LogicalResult
 LoweringConfigAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                            GpuStrategy strategy, int64_t blockQ, int64_t blockK,
-                           int64_t warps, int64_t kvSplits) {
+                           int64_t warps, int64_t kvSplits, int64_t stages) {
   if (warps <= 0 || blockQ != 16 * warps)
     return emitError() << "lowering_config block_q must be 16 x warps (each "
                           "warp owns 16 query rows), got block_q = "
@@ -156,6 +156,9 @@ LoweringConfigAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   if (kvSplits < 1 || kvSplits > kMaxKvSplits)
     return emitError() << "lowering_config kv_splits must be in [1, "
                        << kMaxKvSplits << "], got " << kvSplits;
+  if (stages < 2 || stages > 8)
+    return emitError() << "lowering_config stages must be in [2, 8], got "
+                       << stages;
   if (kvSplits > 1 && strategy != GpuStrategy::decode)
     return emitError() << "lowering_config kv_splits > 1 needs the decode "
                           "strategy (its merge kernel combines the splits)";

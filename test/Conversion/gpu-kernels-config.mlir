@@ -9,6 +9,7 @@
 // RUN: not attn-opt %s --split-input-file --attn-gpu-kernels="chip=sm_86 block-k=64" 2>&1 | FileCheck %s --check-prefix=TOOBIG
 // RUN: not attn-opt %s --split-input-file --attn-gpu-kernels="chip=sm_90 block-q=40" 2>&1 | FileCheck %s --check-prefix=BADQ
 // RUN: not attn-opt %s --split-input-file --attn-gpu-kernels="chip=sm_90 block-q=128 block-k=16" 2>&1 | FileCheck %s --check-prefix=SPLIT
+// RUN: attn-opt %s --split-input-file --attn-gpu-kernels="chip=sm_90 stages=4" 2>&1 | FileCheck %s --check-prefix=STAGES
 
 // d256 takes the measured preference for wide heads (bench/gpu_configs.py
 // on an H100): 128 query rows (8 warps) x 32 keys, (128 + 64)(264)2 +
@@ -60,5 +61,17 @@ func.func @d192_dv128(%q: tensor<1x64x2x192xf16>, %v: tensor<1x64x2x128xf16>) ->
 // FORCED: error: attn-gpu-kernels: block_sparse q_block and kv_block must be multiples of the GPU kernel's tiles (block_q = 128, block_k = 32)
 func.func @blocks32(%q: tensor<1x64x2x64xf16>, %n: tensor<1x2x2xi32>, %i: tensor<1x2x2x2xi32>) -> tensor<1x64x2x64xf16> {
   %o = attn.attention %q, %q, %q kv_num_blocks(%n : tensor<1x2x2xi32>) kv_indices(%i : tensor<1x2x2x2xi32>) {block_sparse = #attn.block_sparse<q_block = 32, kv_block = 32>} : tensor<1x64x2x64xf16>, tensor<1x64x2x64xf16>, tensor<1x64x2x64xf16> -> tensor<1x64x2x64xf16>
+  return %o : tensor<1x64x2x64xf16>
+}
+
+// -----
+
+// Forced stages: K/V tiles in flight. Four stages of 64 keys at d64:
+// (64 + 4 * 64)(72)2 + 4 * 64 (72)2 = 82944 bytes.
+// STAGES-LABEL: gpu.func @four_stages_kernel
+// STAGES-SAME: #attn.lowering_config<strategy = sm80, block_q = 64, block_k = 64, warps = 4, stages = 4>
+// STAGES-SAME: attn.shared_bytes = 82944
+func.func @four_stages(%q: tensor<1x64x2x64xf16>) -> tensor<1x64x2x64xf16> {
+  %o = attn.attention %q, %q, %q : tensor<1x64x2x64xf16>, tensor<1x64x2x64xf16>, tensor<1x64x2x64xf16> -> tensor<1x64x2x64xf16>
   return %o : tensor<1x64x2x64xf16>
 }

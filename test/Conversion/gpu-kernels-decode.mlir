@@ -9,19 +9,20 @@
 // tile (1 warp): row r = s * G + g is query s of head hk * G + g, so each
 // K/V tile is read once per kv head. The keys are split over CTAs: grid
 // (splits, Hkv, B), splits chosen at launch (-2 in attn.grid). Keys in
-// tiles of 32; shared memory: (16 + 2 * 32)(128 + 8)2 + 2 * 32 (128 + 8)2
-// = 39168 bytes, so 232448 / (39168 + 1024) = 5 CTAs per SM.
+// tiles of 32, three stages in flight; shared memory: (16 + 3 * 32)(128 +
+// 8)2 + 3 * 32 (128 + 8)2 = 56576 bytes, so 232448 / (56576 + 1024) = 4
+// CTAs per SM.
 // CHECK-LABEL: gpu.module @decode_kernels
 // The launch order, and the split rule: at most 128 splits of at least 2
-// tiles of ceil(k.shape[1] / 32) keys, 5 CTAs per SM, a workspace of
+// tiles of ceil(k.shape[1] / 32) keys, 4 CTAs per SM, a workspace of
 // rows(q) x (128 + 1) floats per split.
 // CHECK-SAME: attn.kernels = [@decode_kernel, @decode_merge]
-// CHECK-SAME: attn.split_rule = array<i64: 128, 2, 5, 1, 1, 32, 0, 129>
+// CHECK-SAME: attn.split_rule = array<i64: 128, 2, 4, 1, 1, 32, 0, 129>
 // Every kernel takes the workspace last.
 // CHECK: gpu.func @decode_kernel({{.*}}%[[WS:.*]]: memref<?xf32> {attn.name = "workspace"}) kernel
 // CHECK-SAME: attn.block = array<i64: 32, 1, 1>, attn.grid = array<i64: -2, 0, 1, -1, 0, 8, 0, 0, 1>
-// CHECK-SAME: attn.lowering_config = #attn.lowering_config<strategy = decode, block_q = 16, block_k = 32, warps = 1, kv_splits = 128>
-// CHECK-SAME: attn.shared_bytes = 39168
+// CHECK-SAME: attn.lowering_config = #attn.lowering_config<strategy = decode, block_q = 16, block_k = 32, warps = 1, kv_splits = 128, stages = 3>
+// CHECK-SAME: attn.shared_bytes = 56576
 // The CTA's split and the split count, from the grid:
 // CHECK-DAG: gpu.block_id x
 // CHECK-DAG: gpu.grid_dim x
@@ -51,7 +52,7 @@ func.func @decode(%q: tensor<?x1x32x128xbf16>, %k: tensor<?x?x8x128xbf16>, %v: t
 // warps.
 // CHECK-LABEL: gpu.func @spec_kernel
 // CHECK-SAME: attn.block = array<i64: 64, 1, 1>, attn.grid = array<i64: -2, 0, 1, -1, 0, 1, 0, 0, 1>
-// CHECK-SAME: strategy = decode, block_q = 32, block_k = 32, warps = 2, kv_splits = 128
+// CHECK-SAME: strategy = decode, block_q = 32, block_k = 32, warps = 2, kv_splits = 128, stages = 3
 func.func @spec(%q: tensor<?x4x8x64xf16>, %k: tensor<?x?x1x64xf16>) -> tensor<?x4x8x64xf16> {
   %o = attn.attention %q, %k, %k : tensor<?x4x8x64xf16>, tensor<?x?x1x64xf16>, tensor<?x?x1x64xf16> -> tensor<?x4x8x64xf16>
   return %o : tensor<?x4x8x64xf16>
@@ -89,7 +90,7 @@ func.func @prefill(%q: tensor<?x?x4x64xf16>) -> tensor<?x?x4x64xf16> {
 // pages per split). Each K/V tile of 32 keys spans 2 pages: 2 page-table
 // lookups per tile.
 // CHECK-LABEL: gpu.module @paged_kernels
-// CHECK-SAME: attn.split_rule = array<i64: 128, 4, 5, 1, 0, 1, 0, 129>
+// CHECK-SAME: attn.split_rule = array<i64: 128, 4, 4, 1, 0, 1, 0, 129>
 // CHECK: gpu.func @paged_kernel({{.*}}: memref<?x16x8x128xbf16, strided<[?, 1024, 128, 1]>> {attn.align = 16 : i64, attn.name = "k"}
 // CHECK-SAME: attn.name = "kv_page_indices"
 // PTX: .entry paged_kernel(

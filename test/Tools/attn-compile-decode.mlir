@@ -6,7 +6,7 @@
 // RUN: attn-compile %s -o %t.sm80.attn --chip=sm_90 --strategy=sm80 --describe | FileCheck %s --check-prefix=SM80
 // RUN: not attn-compile %s -o %t.bad.attn --chip=sm_90 --strategy=tma 2>&1 | FileCheck %s --check-prefix=BAD
 
-// CHECK: kernel step_kernel target sm_90 block 32x1x1 shared 39168
+// CHECK: kernel step_kernel target sm_90 block 32x1x1 shared 56576
 // CHECK-NEXT: grid x = splits
 // CHECK-NEXT: grid y = 2
 // CHECK-NEXT: grid z = ceil(q.shape[0] / 1)
@@ -14,7 +14,7 @@
 // CHECK-NEXT: grid x = ceil(q.shape[1] / 1)
 // CHECK-NEXT: grid y = 8
 // CHECK-NEXT: grid z = ceil(q.shape[0] / 1)
-// CHECK-NEXT: split-kv: up to 128 splits of >= 2 tiles of ceil(k.shape[1] / 32); workspace splits x rows(q) x 129 f32; 5 CTAs per SM
+// CHECK-NEXT: split-kv: up to 128 splits of >= 2 tiles of ceil(k.shape[1] / 32); workspace splits x rows(q) x 129 f32; 4 CTAs per SM
 // CHECK-NEXT: param q f16 shape ?x1x8x128
 // CHECK-NEXT: param k f16 shape ?x?x2x128
 // CHECK-NEXT: param v f16 shape ?x?x2x128

@@ -67,6 +67,10 @@ static llvm::cl::opt<int64_t>
     blockK("block-k", llvm::cl::init(0),
            llvm::cl::desc("force the keys per kv step (0: chosen)"),
            llvm::cl::cat(attnCategory));
+static llvm::cl::opt<int64_t>
+    stages("stages", llvm::cl::init(0),
+           llvm::cl::desc("force the K/V tiles in flight (0: chosen)"),
+           llvm::cl::cat(attnCategory));
 static llvm::cl::opt<bool>
     describe("describe",
              llvm::cl::desc("print the artifact's launch and parameters"),
@@ -146,7 +150,7 @@ int main(int argc, char **argv) {
     return fail(error);
   llvm::Expected<mlir::attn::KernelArtifact> artifact =
       mlir::attn::compileKernelArtifact(file->getBuffer(), chip, format,
-                                        {strategy, blockQ, blockK});
+                                        {strategy, blockQ, blockK, stages});
   if (!artifact)
     return fail(llvm::toString(artifact.takeError()));
   const std::vector<uint8_t> &serialized = artifact->bytes;

@@ -45,6 +45,8 @@ def AttnGPUKernels : Pass<"attn-gpu-kernels", "::mlir::ModuleOp"> {
            "query rows per CTA, 16 per warp (0: chosen)">,
     Option<"blockK", "block-k", "int64_t", /*default=*/"0",
            "keys per kv step, a multiple of 16 (0: chosen)">,
+    Option<"stages", "stages", "int64_t", /*default=*/"0",
+           "K/V tiles in flight, 2 to 8 (0: chosen)">,
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::gpu::GPUDialect",

@@ -32,11 +32,12 @@ struct KernelArtifact {
 /// generator does not support on `chip` (head dims, shared memory, ...) is
 /// an error with code std::errc::not_supported.
 /// What to force of the lowering config (attn-gpu-kernels' strategy,
-/// block-q and block-k; empty / 0: chosen).
+/// block-q, block-k and stages; empty / 0: chosen).
 struct KernelChoice {
   std::string strategy;
   int64_t blockQ = 0;
   int64_t blockK = 0;
+  int64_t stages = 0;
 };
 
 llvm::Expected<KernelArtifact> compileKernelArtifact(llvm::StringRef source,

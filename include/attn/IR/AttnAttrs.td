@@ -315,9 +315,11 @@ def Attn_LoweringConfigAttr : Attn_Attr<"LoweringConfig", "lowering_config"> {
     data rather than constants in the generator (IREE's `lowering_config`):
     the strategy, the query rows per CTA (`block_q`, `warps` x 16: each warp
     owns 16 rows of m16n8k16 tiles), the keys per kv step (`block_k`, a
-    multiple of 16) and the most CTAs one sequence's keys are split over
-    (`kv_splits`, 1 by default: no split). It is recorded on the generated
-    `gpu.func`.
+    multiple of 16), the most CTAs one sequence's keys are split over
+    (`kv_splits`, 1 by default: no split) and the K/V tiles in flight
+    (`stages` shared-memory stages of the cp.async pipeline, 2 by default:
+    one tile computed while the next loads). It is recorded on the
+    generated `gpu.func`.
 
     Strategies: `sm80` (FlashAttention-2 style: one CTA per block_q query
     rows of one head) and `decode` (few query rows: the rows of every query
@@ -333,7 +335,8 @@ def Attn_LoweringConfigAttr : Attn_Attr<"LoweringConfig", "lowering_config"> {
   let parameters = (ins EnumParameter<Attn_GpuStrategy>:$strategy,
                         "int64_t":$block_q, "int64_t":$block_k,
                         "int64_t":$warps,
-                        DefaultValuedParameter<"int64_t", "1">:$kv_splits);
+                        DefaultValuedParameter<"int64_t", "1">:$kv_splits,
+                        DefaultValuedParameter<"int64_t", "2">:$stages);
   let assemblyFormat = "`<` struct(params) `>`";
   let genVerifyDecl = 1;
 }

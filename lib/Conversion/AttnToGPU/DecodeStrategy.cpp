@@ -31,6 +31,9 @@ constexpr int64_t kMaxQueryLength = 16;
 /// The most splits of one sequence's keys, and the fewest kv tiles a split
 /// gets (fewer would spend more on the pipeline's start than it saves).
 constexpr int64_t kMaxKvSplits = 128;
+/// K/V tiles in flight: decode CTAs are one or two warps streaming the
+/// cache, so a third stage keeps more bytes in flight per SM.
+constexpr int64_t kStages = 3;
 constexpr int64_t kMinTilesPerSplit = 2;
 
 class DecodeStrategy : public KernelStrategy {
@@ -67,9 +70,9 @@ public:
   /// (bench/decode_bench.py, docs/perf-log.md 2026-11-23).
   FailureOr<LoweringConfigAttr> chooseConfig(AttentionOp op,
                                              const GpuTarget &target,
-                                             int64_t forcedBlockQ,
-                                             int64_t forcedBlockK,
+                                             const ForcedConfig &forced,
                                              std::string &why) const override {
+    int64_t forcedBlockQ = forced.blockQ, forcedBlockK = forced.blockK;
     ProblemShape shape = op.getProblemShape();
     int64_t rows = shape.headsQ / shape.headsKV * shape.seqQ;
     int64_t blockQ = forcedBlockQ ? forcedBlockQ
@@ -88,8 +91,9 @@ public:
     if (forcedBlockK)
       keyTiles = {forcedBlockK};
     bool invalid = false;
-    return sm80::firstFittingConfig(op, target, GpuStrategy::decode, blockQ,
-                                    keyTiles, kMaxKvSplits, why, invalid);
+    return sm80::firstFittingConfig(
+        op, target, GpuStrategy::decode, blockQ, keyTiles, kMaxKvSplits,
+        forced.stages ? forced.stages : kStages, why, invalid);
   }
 
   /// The split kernel, grid (splits, Hkv, B), and the merge kernel, grid

@@ -205,7 +205,7 @@ struct GPUKernelsPass : public attn::impl::AttnGPUKernelsBase<GPUKernelsPass> {
       if (!why.empty())
         continue;
       FailureOr<LoweringConfigAttr> config =
-          s->chooseConfig(op, target, blockQ, blockK, why);
+          s->chooseConfig(op, target, {blockQ, blockK, stages}, why);
       if (succeeded(config))
         return std::make_pair(s, *config);
     }

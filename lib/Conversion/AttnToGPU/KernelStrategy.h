@@ -26,6 +26,13 @@
 
 namespace mlir::attn {
 
+/// What attn-gpu-kernels was told to use (0: the strategy chooses).
+struct ForcedConfig {
+  int64_t blockQ = 0;
+  int64_t blockK = 0;
+  int64_t stages = 0;
+};
+
 /// The kernels of one op being built: a strategy adds them in launch order.
 class KernelSet {
 public:
@@ -72,11 +79,11 @@ public:
   virtual std::string unsupportedReason(AttentionOp op,
                                         const GpuTarget &target) const = 0;
 
-  /// The config to build `op` with on `target`, forced tile sizes where
-  /// non-zero. Fails with the reason in `why`.
+  /// The config to build `op` with on `target`, with what is forced.
+  /// Fails with the reason in `why`.
   virtual FailureOr<LoweringConfigAttr>
-  chooseConfig(AttentionOp op, const GpuTarget &target, int64_t blockQ,
-               int64_t blockK, std::string &why) const = 0;
+  chooseConfig(AttentionOp op, const GpuTarget &target,
+               const ForcedConfig &forced, std::string &why) const = 0;
 
   /// Builds the kernels of `config` into `kernels`.
   virtual void build(KernelSet &kernels, LoweringConfigAttr config,

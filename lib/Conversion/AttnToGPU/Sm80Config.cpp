@@ -11,13 +11,15 @@ using namespace mlir::attn;
 
 namespace mlir::attn::sm80 {
 
-/// Bytes of dynamic shared memory: the Q tile and two stages of K and V
-/// tiles, rows padded by kPad halves (an odd number of 16-byte chunks per
+/// Bytes of dynamic shared memory: the Q tile and `stages` stages of K and
+/// V tiles, rows padded by kPad halves (an odd number of 16-byte chunks per
 /// row keeps ldmatrix free of bank conflicts).
 int64_t sharedBytes(int64_t headDim, int64_t headDimV,
                     LoweringConfigAttr config) {
-  return (config.getBlockQ() + 2 * config.getBlockK()) * (headDim + kPad) * 2 +
-         2 * config.getBlockK() * (headDimV + kPad) * 2;
+  int64_t stages = config.getStages();
+  return (config.getBlockQ() + stages * config.getBlockK()) * (headDim + kPad) *
+             2 +
+         stages * config.getBlockK() * (headDimV + kPad) * 2;
 }
 
 /// Why `op` cannot (yet) become a GPU kernel, whatever the tile sizes, or
@@ -118,8 +120,9 @@ std::pair<int64_t, int64_t> preferredTiles(int64_t headDim) {
 /// q_block caps the query tile; a sparse-softmax op's key tile is its
 /// kv_block). Fails with the reason the preferred candidate failed.
 FailureOr<LoweringConfigAttr>
-chooseConfig(AttentionOp op, const GpuTarget &target, int64_t forcedBlockQ,
-             int64_t forcedBlockK, std::string &why) {
+chooseConfig(AttentionOp op, const GpuTarget &target,
+             const ForcedConfig &forced, std::string &why) {
+  int64_t forcedBlockQ = forced.blockQ, forcedBlockK = forced.blockK;
   ProblemShape shape = op.getProblemShape();
   BlockSparseAttr blocks = op.getBlockSparseAttr();
   auto [preferQ, preferK] =
@@ -152,8 +155,9 @@ chooseConfig(AttentionOp op, const GpuTarget &target, int64_t forcedBlockQ,
       return failure();
     }
     bool invalid = false;
-    FailureOr<LoweringConfigAttr> config = firstFittingConfig(
-        op, target, GpuStrategy::sm80, blockQ, keyTiles, 1, why, invalid);
+    FailureOr<LoweringConfigAttr> config =
+        firstFittingConfig(op, target, GpuStrategy::sm80, blockQ, keyTiles, 1,
+                           forced.stages ? forced.stages : 2, why, invalid);
     if (succeeded(config) || invalid)
       return config;
     if (first.empty())
@@ -167,7 +171,7 @@ FailureOr<LoweringConfigAttr>
 firstFittingConfig(AttentionOp op, const GpuTarget &target,
                    GpuStrategy strategy, int64_t blockQ,
                    ArrayRef<int64_t> keyTiles, int64_t kvSplits,
-                   std::string &why, bool &invalid) {
+                   int64_t stages, std::string &why, bool &invalid) {
   std::string first;
   for (int64_t blockK : keyTiles) {
     if (blockK <= 0 || blockK % 16) {
@@ -179,7 +183,7 @@ firstFittingConfig(AttentionOp op, const GpuTarget &target,
     }
     auto config = LoweringConfigAttr::get(op.getContext(), strategy, blockQ,
                                           blockK, blockQ / kRowsPerWarp,
-                                          kvSplits);
+                                          kvSplits, stages);
     std::string reason = configReason(op, target, config);
     if (reason.empty())
       return config;

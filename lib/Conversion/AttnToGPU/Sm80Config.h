@@ -9,6 +9,8 @@
 #ifndef ATTN_LIB_CONVERSION_ATTNTOGPU_SM80CONFIG_H
 #define ATTN_LIB_CONVERSION_ATTNTOGPU_SM80CONFIG_H
 
+#include "KernelStrategy.h"
+
 #include "attn/Conversion/GpuTarget.h"
 #include "attn/IR/AttnAttrs.h"
 #include "attn/IR/AttnOps.h"
@@ -32,11 +34,12 @@ std::string unsupportedReason(AttentionOp op);
 std::string configReason(AttentionOp op, const GpuTarget &target,
                          LoweringConfigAttr config);
 
-/// The lowering config for `op` on `target`: forced tile sizes where given
-/// (0: choose). Fails with the reason in `why`.
-FailureOr<LoweringConfigAttr>
-chooseConfig(AttentionOp op, const GpuTarget &target, int64_t forcedBlockQ,
-             int64_t forcedBlockK, std::string &why);
+/// The lowering config for `op` on `target`: forced tile sizes and stage
+/// count where given (0: choose). Fails with the reason in `why`.
+FailureOr<LoweringConfigAttr> chooseConfig(AttentionOp op,
+                                           const GpuTarget &target,
+                                           const ForcedConfig &forced,
+                                           std::string &why);
 
 /// The config of `strategy` with `blockQ` query rows and the first of
 /// `keyTiles` that fits `target` (configReason). Fails with the first
@@ -46,7 +49,7 @@ FailureOr<LoweringConfigAttr>
 firstFittingConfig(AttentionOp op, const GpuTarget &target,
                    GpuStrategy strategy, int64_t blockQ,
                    ArrayRef<int64_t> keyTiles, int64_t kvSplits,
-                   std::string &why, bool &invalid);
+                   int64_t stages, std::string &why, bool &invalid);
 
 } // namespace mlir::attn::sm80
 

@@ -4,7 +4,7 @@
 //
 //   one CTA of `warps` warps per (query tile of block_q = 16 x warps rows,
 //   head, batch); each warp owns 16 rows; K/V tiles of block_k keys stream
-//   through two shared-memory stages with cp.async
+//   through `stages` shared-memory stages with cp.async
 //   (nvgpu.device_async_copy); S = Q K^T and O += P V run on
 //   nvgpu.mma.sync m16n8k16 (nvvm.mma.sync for bf16) with operands from
 //   nvgpu.ldmatrix; row max and row sum use warp shuffles; exp2 becomes
@@ -50,7 +50,7 @@ public:
                 Value workspace = nullptr)
       : b(b), loc(loc), op(op), buf(buf), tileQ(config.getBlockQ()),
         tileK(config.getBlockK()), numWarps(config.getWarps()),
-        workspace(workspace) {
+        numStages(config.getStages()), workspace(workspace) {
     shape = op.getProblemShape();
     if (config.getStrategy() == GpuStrategy::decode)
       packedHeads = shape.headsQ / shape.headsKV;
@@ -189,6 +189,8 @@ private:
   /// The tile sizes of the lowering config: query rows per CTA, keys per
   /// kv step, warps.
   const int64_t tileQ, tileK, numWarps;
+  /// Shared-memory stages of K/V tiles: S-1 tiles load while one is used.
+  const int64_t numStages;
   /// Decode: query heads per kv head packed into the tile (0: one head per
   /// CTA).
   int64_t packedHeads = 0;

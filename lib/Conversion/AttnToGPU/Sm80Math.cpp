@@ -12,14 +12,20 @@ using namespace mlir::attn::sm80;
 /// Step t of the kv schedule (its tile was found when it was prefetched);
 /// returns the next loop state.
 SmallVector<Value> KernelBuilder::iteration(Value t, ArrayRef<Value> state) {
-  Value stage = arith::RemUIOp::create(b, loc, t, index(2));
-  Value nextStage = arith::SubIOp::create(b, loc, index(1), stage);
-  Value kt = state[state.size() - 2];
-  // Prefetch step t + 1 while this one is computed.
-  Value nextTile = loadKV(addIdx(t, index(1)), nextStage);
+  // state: (m, l, O..., tiles of steps t .. t+S-2, their groups).
+  int64_t inFlight = numStages - 1;
+  ArrayRef<Value> tiles = state.take_back(2 * inFlight).take_front(inFlight);
+  ArrayRef<Value> groups = state.take_back(inFlight);
+  Value stage = arith::RemUIOp::create(b, loc, t, index(numStages));
+  Value ahead = addIdx(t, index(inFlight));
+  Value aheadStage = arith::RemUIOp::create(b, loc, ahead, index(numStages));
+  Value kt = tiles.front();
+  // Prefetch step t + S-1 while this one is computed; then wait for step
+  // t's group (S-1 younger groups may stay in flight).
+  Value nextTile = loadKV(ahead, aheadStage);
   Value nextGroup = commitGroup();
-  nvgpu::DeviceAsyncWaitOp::create(b, loc, state.back(),
-                                   b.getI32IntegerAttr(1));
+  nvgpu::DeviceAsyncWaitOp::create(b, loc, groups.front(),
+                                   b.getI32IntegerAttr(inFlight));
   gpu::BarrierOp::create(b, loc);
 
   // S = Q K^T for 8 key blocks of 8.
@@ -50,7 +56,7 @@ SmallVector<Value> KernelBuilder::iteration(Value t, ArrayRef<Value> state) {
   // no mask code at all (FA2's split of masked and unmasked iterations).
   Value k0 = mulIdx(kt, tileK);
   Value isFull = isFullTile(t, kt);
-  SmallVector<Value> carried(state.drop_back(2));
+  SmallVector<Value> carried(state.drop_back(2 * inFlight));
   auto branch = scf::IfOp::create(b, loc, ValueRange(carried).getTypes(),
                                   isFull, /*withElseRegion=*/true);
   for (bool full : {true, false}) {
@@ -63,7 +69,9 @@ SmallVector<Value> KernelBuilder::iteration(Value t, ArrayRef<Value> state) {
   SmallVector<Value> next(branch.getResults());
   // Every warp is done with this stage before it is refilled.
   gpu::BarrierOp::create(b, loc);
+  next.append(tiles.begin() + 1, tiles.end());
   next.push_back(nextTile);
+  next.append(groups.begin() + 1, groups.end());
   next.push_back(nextGroup);
   return next;
 }

@@ -67,23 +67,27 @@ void KernelBuilder::build() {
                             pos.seqQ),
       tileCount, index(0));
 
-  // Prologue: the first K/V tile into stage 0.
-  Value firstTile = loadKV(index(0), index(0));
-  Value kvGroup = commitGroup();
-  nvgpu::DeviceAsyncWaitOp::create(b, loc, qGroup, b.getI32IntegerAttr(1));
+  // Prologue: steps 0 .. S-2 into stages 0 .. S-2, a cp.async group each.
+  SmallVector<Value> tiles, groups;
+  for (int64_t p = 0; p + 1 < numStages; ++p) {
+    tiles.push_back(loadKV(index(p), index(p)));
+    groups.push_back(commitGroup());
+  }
+  nvgpu::DeviceAsyncWaitOp::create(b, loc, qGroup,
+                                   b.getI32IntegerAttr(numStages - 1));
   gpu::BarrierOp::create(b, loc);
   loadQFragments();
 
   // Loop state: m and l for rows g and g + 8, the O accumulators, the
-  // tile of the current step and its cp.async group.
+  // tiles of steps t .. t+S-2 and their cp.async groups.
   SmallVector<Value> init = {f(-FLT_MAX), f(-FLT_MAX), f(0.0), f(0.0)};
   auto accType = VectorType::get({2, 2}, f32);
   Value zeroAcc = arith::ConstantOp::create(
       b, loc, accType, DenseElementsAttr::get(accType, 0.0f));
   for (int64_t n = 0; n < headDimV / 8; ++n)
     init.push_back(zeroAcc);
-  init.push_back(firstTile);
-  init.push_back(kvGroup);
+  init.append(tiles.begin(), tiles.end());
+  init.append(groups.begin(), groups.end());
   auto loop = scf::ForOp::create(b, loc, index(0), tileCount, index(1), init);
   {
     OpBuilder::InsertionGuard guard(b);
@@ -249,8 +253,9 @@ void KernelBuilder::createSharedViews() {
   };
   int64_t tileBytes = tileQ * pitch * 2;
   qShared = view({tileQ, pitch}, 0);
-  kShared = view({2, tileK, pitch}, tileBytes);
-  vShared = view({2, tileK, pitchV}, tileBytes + 2 * tileK * pitch * 2);
+  kShared = view({numStages, tileK, pitch}, tileBytes);
+  vShared = view({numStages, tileK, pitchV},
+                 tileBytes + numStages * tileK * pitch * 2);
 }
 
 /// Continues only where `cond` holds: the rest of the kernel body is built

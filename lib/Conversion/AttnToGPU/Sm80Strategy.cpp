@@ -27,9 +27,9 @@ public:
 
   FailureOr<LoweringConfigAttr> chooseConfig(AttentionOp op,
                                              const GpuTarget &target,
-                                             int64_t blockQ, int64_t blockK,
+                                             const ForcedConfig &forced,
                                              std::string &why) const override {
-    return sm80::chooseConfig(op, target, blockQ, blockK, why);
+    return sm80::chooseConfig(op, target, forced, why);
   }
 
   /// One kernel; grid (ceil(Sq / block_q), Hq, B) from q, or for varlen

@@ -845,3 +845,10 @@ func.func @bad(%q: tensor<1x1x2x64xf16>, %k: tensor<5x16x2x64xf16>, %v: tensor<4
   %o = attn.attention %q, %k, %v kv_page_indptr(%i : tensor<?xi32>) kv_page_indices(%i : tensor<?xi32>) kv_last_page_len(%i : tensor<?xi32>) {paged_kv = #attn.paged_kv<page_size = 16>} : tensor<1x1x2x64xf16>, tensor<5x16x2x64xf16>, tensor<4x16x2x64xf16> -> tensor<1x1x2x64xf16>
   return %o : tensor<1x1x2x64xf16>
 }
+
+// -----
+
+// expected-error @+1 {{lowering_config stages must be in [2, 8], got 1}}
+func.func @config() attributes {c = #attn.lowering_config<strategy = sm80, block_q = 64, block_k = 64, warps = 4, stages = 1>} {
+  return
+}
