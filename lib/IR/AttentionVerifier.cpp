@@ -549,7 +549,8 @@ private:
          static_cast<bool>(op.getSequsedK())},
         {"seqused_q", static_cast<bool>(op.getSequsedQ())},
         {"doc_ids_q/doc_ids_kv", static_cast<bool>(op.getDocIdsKv())},
-        {"custom_mask", static_cast<bool>(op.getCustomMask())},
+        {"a dense custom_mask (with ragged queries, the flat one works)",
+         op.getCustomMask() && !varlen},
         {"bias", static_cast<bool>(op.getBias())},
         {"a gate", static_cast<bool>(op.getGateAttr())},
         {"block_sparse", static_cast<bool>(op.getBlockSparseAttr())}};

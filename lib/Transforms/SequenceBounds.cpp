@@ -204,3 +204,34 @@ Value mlir::attn::emitBroadcastIndex(OpBuilder &b, Location loc, Value memref,
                             memref::DimOp::create(b, loc, memref, dim), one);
   return arith::SelectOp::create(b, loc, isOne, zero, index);
 }
+
+Value mlir::attn::emitMaskCells(OpBuilder &b, Location loc, AttentionOp op,
+                                const AttentionBuffers &buf,
+                                const TilePosition &pos) {
+  Value cells = arith::MulIOp::create(b, loc, pos.layoutSeqQ, pos.layoutSeqK);
+  if (cast<MemRefType>(buf.customMask.getType()).getElementType().isInteger(8))
+    cells = arith::CeilDivSIOp::create(
+        b, loc, cells, arith::ConstantIndexOp::create(b, loc, 8));
+  return cells;
+}
+
+Value mlir::attn::emitVarlenMaskBase(OpBuilder &b, Location loc,
+                                     AttentionOp op,
+                                     const AttentionBuffers &buf,
+                                     Value batch) {
+  Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+  auto loop = scf::ForOp::create(b, loc, zero, batch,
+                                 arith::ConstantIndexOp::create(b, loc, 1),
+                                 ValueRange{zero});
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(loop.getBody());
+  TilePosition earlier;
+  earlier.b = loop.getInductionVar();
+  emitSequenceBounds(b, loc, op, buf, earlier);
+  scf::YieldOp::create(
+      b, loc,
+      ValueRange{arith::AddIOp::create(b, loc, loop.getRegionIterArg(0),
+                                       emitMaskCells(b, loc, op, buf,
+                                                     earlier))});
+  return loop.getResult(0);
+}

@@ -184,12 +184,8 @@ private:
     emitSequenceBounds(b, loc, op, buf, pos);
     if (!varlen || !buf.customMask)
       return pos.maskBase;
-    Value cells = arith::MulIOp::create(b, loc, pos.layoutSeqQ, pos.layoutSeqK);
-    if (cast<MemRefType>(buf.customMask.getType())
-            .getElementType()
-            .isInteger(8))
-      cells = ceilDiv(cells, 8);
-    return arith::AddIOp::create(b, loc, pos.maskBase, cells);
+    return arith::AddIOp::create(b, loc, pos.maskBase,
+                                 emitMaskCells(b, loc, op, buf, pos));
   }
 
   /// A [len, D] view of `rows` rows of q/k/v/out starting at sequence row

@@ -20,8 +20,8 @@ pair of [pages, page_size, Hkv, D] (NHD) / [pages, Hkv, page_size, D] (HND)
 tensors, or one [pages, 2, ...] tensor; the kernels read the pages in place
 (the page stride is the cache's) through the page table of plan().
 
-Not yet: pos_encoding_mode ROPE_LLAMA / ALIBI, fp8 K/V, custom masks on a
-paged cache; each raises ValueError.
+Not yet: pos_encoding_mode ROPE_LLAMA / ALIBI, fp8 K/V; each raises
+ValueError.
 """
 from __future__ import annotations
 
@@ -451,8 +451,6 @@ class BatchPrefillWithPagedKVCacheWrapper:
              window_left=-1, logits_soft_cap=None, rope_scale=None, rope_theta=None,
              q_data_type="float16", kv_data_type=None, non_blocking=False):
         _unsupported(pos_encoding_mode, rope_scale, rope_theta)
-        if custom_mask is not None or packed_custom_mask is not None:
-            raise ValueError("custom masks on a paged KV cache are not supported yet")
         hq = check_int("num_qo_heads", num_qo_heads, minimum=1)
         hkv = check_int("num_kv_heads", num_kv_heads, minimum=1)
         check_heads(hq, hkv)
@@ -462,6 +460,9 @@ class BatchPrefillWithPagedKVCacheWrapper:
         if len(qo_host) != table.batch + 1:
             raise ValueError(f"qo_indptr must have batch_size + 1 = {table.batch + 1} "
                              f"entries (from paged_kv_indptr), got {len(qo_host)}")
+        cells = sum((qo_host[b + 1] - qo_host[b]) * table.lengths[b]
+                    for b in range(table.batch))
+        mask = _custom_mask(custom_mask, packed_custom_mask, cells)
         qo = as_int32(qo_indptr)
         if self._graph:
             if self._qo_buf is None or self._qo_buf.shape[0] != qo.shape[0]:
@@ -469,8 +470,8 @@ class BatchPrefillWithPagedKVCacheWrapper:
             self._qo_buf.copy_(qo)
             qo = self._qo_buf
         self._plan = dict(table=table, qo=qo, nnz_qo=qo_host[-1], hq=hq, hkv=hkv,
-                          d=check_int("head_dim_qk", head_dim_qk, minimum=1),
-                          masks=_masks(causal, window_left, False),
+                          d=check_int("head_dim_qk", head_dim_qk, minimum=1), mask=mask,
+                          masks=_masks(causal, window_left, mask is not None),
                           mods=_soft_cap(logits_soft_cap),
                           scale=check_scale(sm_scale, "sm_scale"))
 
@@ -517,6 +518,8 @@ def _run_paged(q, k, v, table, p, layout, varlen, return_lse, workspace,
     named = {"q": q, "k": k, "v": v, **table.named}
     if varlen:
         named["cu_seqlens_q"] = cu_seqlens_q
+    if p.get("mask") is not None:
+        named["custom_mask"] = p["mask"]
     spec = AttentionSpec(dtype=dt, heads_q=p["hq"], heads_kv=p["hkv"], head_dim=d,
                          head_dim_v=v.shape[-1], varlen=varlen, masks=p["masks"],
                          score_mods=p["mods"], scale=p["scale"], lse=bool(return_lse),

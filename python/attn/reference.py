@@ -116,11 +116,27 @@ def spec_reference(spec, args, mask_mod=None, score_mod=None):
         sdim = 1 if spec.layout == "bshd" else 2
         lse = np.full((batch, spec.heads_q, q.shape[sdim]), -np.inf)
 
+    mask_base = 0  # varlen custom mask: where sequence b's matrix starts
     for b in range(batch):
+        varlen_custom = None
         if spec.varlen:
             q0, k0 = cu_q[b], cu_k[b]
             lq, lk = cu_q[b + 1] - q0, cu_k[b + 1] - k0
             sq, sk = lq, lk
+            if "custom_mask" in args:
+                # The sequences' [lq, lk] matrices one after another (packed:
+                # bits, each matrix from a fresh byte).
+                flat = np.asarray(args["custom_mask"])
+                cells = int(lq * lk)
+                if flat.dtype == bool:
+                    varlen_custom = flat[mask_base:mask_base + cells]
+                    mask_base += cells
+                else:
+                    nbytes = -(-cells // 8)
+                    varlen_custom = _unpack_bits(flat[mask_base:mask_base + nbytes],
+                                                 cells)
+                    mask_base += nbytes
+                varlen_custom = varlen_custom.reshape(lq, lk)
             if "seqused_q" in args:
                 sq = min(int(args["seqused_q"][b]), lq)
             if "seqused_k" in args:
@@ -148,6 +164,8 @@ def spec_reference(spec, args, mask_mod=None, score_mod=None):
                 dq, dk = np.asarray(args["doc_ids_q"]), np.asarray(args["doc_ids_kv"])
                 ctx["doc_q"] = dq[q0:q0 + sq] if spec.varlen else dq[b, :sq]
                 ctx["doc_k"] = dk[k0:k0 + sk] if spec.varlen else dk[b, :sk]
+            if varlen_custom is not None:
+                ctx["custom"] = varlen_custom[:sq, :sk]
             if "custom_mask" in args and not spec.varlen:
                 cm = np.asarray(args["custom_mask"])
                 cm = cm[0 if cm.shape[0] == 1 else b, 0 if cm.shape[1] == 1 else h]

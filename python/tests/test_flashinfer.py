@@ -209,6 +209,26 @@ def test_batch_prefill_paged_causal(rng):
         assert np.abs(lse[rows] - want_lse).max() < 1e-4
 
 
+def test_batch_prefill_paged_custom_mask(rng):
+    """FlashInfer's flattened per-request masks over (qo_len, kv_len) on a
+    paged cache, bool and packed."""
+    qo, kv = [3, 6, 2], [7, 20, 1]
+    cache, indptr, indices, last, seqs = paged_cache(rng, kv, 8, 2, 16, "NHD")
+    qo_indptr = np.cumsum([0] + qo).astype(np.int32)
+    keeps = [rng.random((a, c)) < 0.6 for a, c in zip(qo, kv)]
+    flat = np.concatenate([m.reshape(-1) for m in keeps])
+    q = rand(rng, sum(qo), 2, 16)
+    for kwargs in ({"custom_mask": flat},
+                   {"packed_custom_mask": np.packbits(flat, bitorder="little")}):
+        w = attn.BatchPrefillWithPagedKVCacheWrapper(np.zeros(16, np.uint8))
+        w.plan(qo_indptr, indptr, indices, last, 2, 2, 16, 8, **kwargs)
+        out = w.run(q, cache)
+        for b, (k, v) in enumerate(seqs):
+            rows = slice(qo_indptr[b], qo_indptr[b + 1])
+            want, _ = flashinfer_ref(q[rows], k, v, keep=keeps[b])
+            assert rel(out[rows], want) < 1e-5, b
+
+
 def test_paged_page_table_errors(rng):
     cache, indptr, indices, last, _ = paged_cache(rng, [20, 5], 16, 2, 16, "NHD")
     w = attn.BatchDecodeWithPagedKVCacheWrapper(np.zeros(16, np.uint8))
@@ -236,8 +256,8 @@ def test_paged_page_table_errors(rng):
         w.plan(indptr, indices, last, 2, 1, 16, 16)
         w.run(q, cache)
     p = attn.BatchPrefillWithPagedKVCacheWrapper(np.zeros(16, np.uint8))
-    with pytest.raises(ValueError, match="custom masks on a paged KV cache"):
+    with pytest.raises(ValueError, match="custom_mask must have 25 entries"):
         p.plan(np.array([0, 1, 2], np.int32), indptr, indices, last, 2, 2, 16, 16,
-               custom_mask=np.ones(25, bool))
+               custom_mask=np.ones(24, bool))
     with pytest.raises(ValueError, match="qo_indptr must have batch_size \\+ 1 = 3"):
         p.plan(np.array([0, 1], np.int32), indptr, indices, last, 2, 2, 16, 16)

@@ -75,3 +75,16 @@ func.func @four_stages(%q: tensor<1x64x2x64xf16>) -> tensor<1x64x2x64xf16> {
   %o = attn.attention %q, %q, %q : tensor<1x64x2x64xf16>, tensor<1x64x2x64xf16>, tensor<1x64x2x64xf16> -> tensor<1x64x2x64xf16>
   return %o : tensor<1x64x2x64xf16>
 }
+
+// -----
+
+// A varlen custom mask holds the sequences' [Sq_b, Sk_b] matrices one after
+// another: a CTA finds its sequence's matrix by summing the cells of the
+// sequences before it (a loop over b' < b carrying the offset).
+// SM90-LABEL: gpu.func @varlen_custom_mask_kernel
+// SM90: %[[BASE:.*]] = scf.for %{{.*}} = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%{{.*}} = %{{.*}}) -> (index)
+// SM90: arith.muli
+func.func @varlen_custom_mask(%q: tensor<?x2x64xf16>, %cu: tensor<3xi32>, %m: tensor<?xi1>) -> tensor<?x2x64xf16> {
+  %o = attn.attention %q, %q, %q cu_seqlens_q(%cu : tensor<3xi32>) cu_seqlens_k(%cu : tensor<3xi32>) custom_mask(%m : tensor<?xi1>) {masks = [#attn.custom_mask]} : tensor<?x2x64xf16>, tensor<?x2x64xf16>, tensor<?x2x64xf16> -> tensor<?x2x64xf16>
+  return %o : tensor<?x2x64xf16>
+}

@@ -27,14 +27,6 @@ func.func @value_head_dim(%q: tensor<1x64x2x64xf16>, %v: tensor<1x64x2x24xf16>) 
 
 // -----
 
-func.func @varlen_custom_mask(%q: tensor<?x2x64xf16>, %cu: tensor<3xi32>, %m: tensor<?xi1>) -> tensor<?x2x64xf16> {
-  // expected-error @+1 {{attn-gpu-kernels: a varlen custom_mask is not supported by the GPU kernel yet}}
-  %o = attn.attention %q, %q, %q cu_seqlens_q(%cu : tensor<3xi32>) cu_seqlens_k(%cu : tensor<3xi32>) custom_mask(%m : tensor<?xi1>) {masks = [#attn.custom_mask]} : tensor<?x2x64xf16>, tensor<?x2x64xf16>, tensor<?x2x64xf16> -> tensor<?x2x64xf16>
-  return %o : tensor<?x2x64xf16>
-}
-
-// -----
-
 // A query tile must lie inside one query block of the BlockMask: a q_block
 // that is no multiple of 16 rows (one warp) has no tile.
 func.func @small_blocks(%q: tensor<1x64x2x64xf16>, %n: tensor<1x2x8xi32>, %i: tensor<1x2x8x2xi32>) -> tensor<1x64x2x64xf16> {

@@ -98,6 +98,12 @@ CASES = {
                                      varlen=True, seqused=True,
                                      masks=(Causal("bottom_right"),)),
                                    [([100, 1000, 0, 600], [150, 1000, 5, 600])]),
+    "varlen_custom_mask_d64_bf16": (S(dtype="bf16", heads_q=4, heads_kv=2, head_dim=64,
+                                      varlen=True, masks=(CustomMask(),)),
+                                    [([17, 300, 0, 64], [40, 300, 5, 1])]),
+    "varlen_custom_mask_packed_d128_f16": (S(dtype="f16", heads_q=4, heads_kv=4, head_dim=128,
+                                             varlen=True, masks=(CustomMask(packed=True),)),
+                                           [([100, 33], [75, 200])]),
     "varlen_dense_d64_f16": (S(dtype="f16", heads_q=8, heads_kv=8, head_dim=64,
                                varlen=True), [([17, 300, 64], [40, 300, 1])]),
     "block_sparse_d64_f16": (S(dtype="f16", heads_q=4, heads_kv=4, head_dim=64,
@@ -289,6 +295,19 @@ def make_inputs(spec, shape, torch, gen):
             # Sorted document ids: runs of random length.
             ids = torch.cumsum((torch.rand(batch, n, generator=gen) < 0.004).int(), 1)
             args[name] = ids.to(dev, torch.int32)
+        elif name == "custom_mask" and spec.varlen:
+            # Each sequence's [lq, lk] matrix after the previous one (packed:
+            # from a fresh byte), row 3 of the longest one fully masked.
+            import numpy as np
+            pieces = []
+            for a, c in zip(*shape):
+                m = (torch.rand(a, c, generator=gen) < 0.7).numpy()
+                if a > 3 and a == max(shape[0]):
+                    m[3] = False
+                flat = m.reshape(-1)
+                pieces.append(np.packbits(flat, bitorder="little").view(np.int8)
+                              if spec.masks[0].packed else flat)
+            args[name] = torch.from_numpy(np.concatenate(pieces)).to(dev)
         elif name == "custom_mask":
             bits = torch.rand(batch, hq, sq, sk, generator=gen) < 0.7
             bits[:, :, 5, :] = False  # one fully masked row

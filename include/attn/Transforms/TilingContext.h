@@ -67,6 +67,18 @@ struct TilePosition {
 void emitSequenceBounds(OpBuilder &builder, Location loc, AttentionOp op,
                         const AttentionBuffers &buffers, TilePosition &pos);
 
+/// A varlen custom mask: the cells (elements; bytes when packed, each
+/// sequence starting on a fresh byte) sequence pos.b's matrix takes,
+/// layoutSeqQ x layoutSeqK (pos filled by emitSequenceBounds).
+Value emitMaskCells(OpBuilder &builder, Location loc, AttentionOp op,
+                    const AttentionBuffers &buffers, const TilePosition &pos);
+
+/// A varlen custom mask: where sequence `batch`'s matrix starts, the cells
+/// of the sequences before it (a loop over them: for a kernel that handles
+/// one sequence and cannot carry the running offset).
+Value emitVarlenMaskBase(OpBuilder &builder, Location loc, AttentionOp op,
+                         const AttentionBuffers &buffers, Value batch);
+
 /// Paged KV: the indices of column `col` of key `key` (within sequence
 /// pos.b) of kv head `head` in a paged K or V memref: (page, slot, head,
 /// col) for nhd pages, (page, head, slot, col) for hnd, the page read from

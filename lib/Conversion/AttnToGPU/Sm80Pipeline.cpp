@@ -44,6 +44,9 @@ void KernelBuilder::build() {
         arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, pos.b, batch));
   }
   emitSequenceBounds(b, loc, op, buf, pos);
+  // A varlen custom mask holds the sequences' matrices one after another.
+  if (op.isVarlen() && buf.customMask)
+    pos.maskBase = emitVarlenMaskBase(b, loc, op, buf, pos.b);
   if (op.isVarlen())
     exitUnless(arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, pos.q0,
                                      pos.layoutSeqQ));

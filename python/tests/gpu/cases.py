@@ -498,6 +498,37 @@ def flashinfer_merge_states(env):
             ("in place", in_v, whole[0], "out"), ("in place lse", in_s, whole[1], "lse")]
 
 
+def flashinfer_ragged_custom_mask(env):
+    """BatchPrefillWithRaggedKVCacheWrapper with a flattened custom mask on
+    the GPU (the varlen custom mask: each request's [qo, kv] matrix after the
+    previous one), an empty request included."""
+    torch = env.torch
+    qo, kv = [20, 0, 130], [33, 5, 200]
+    cells = sum(a * c for a, c in zip(qo, kv))
+    if env.prebuild:
+        import numpy as np
+        mask = np.ones(cells, bool)
+    else:
+        mask = torch.rand(cells, device="cuda", generator=env.g) < 0.6
+    w = env.attn.BatchPrefillWithRaggedKVCacheWrapper(None)
+    w.plan(env.cumsum(qo), env.cumsum(kv), 4, 2, 64, custom_mask=mask)
+    q = env.randn(sum(qo), 4, 64, "bfloat16")
+    k, v = env.randn(sum(kv), 2, 64, "bfloat16"), env.randn(sum(kv), 2, 64, "bfloat16")
+    out = w.run(q, k, v)
+    if env.prebuild:
+        return []
+    checks, q0, k0, m0 = [], 0, 0, 0
+    for a, c in zip(qo, kv):
+        if a:
+            keep = mask[m0:m0 + a * c].reshape(a, c)
+            t = lambda x: x.transpose(0, 1)[None]
+            want, _ = ref_attention(env, t(q[q0:q0 + a]), t(k[k0:k0 + c]), t(v[k0:k0 + c]),
+                                    keep=lambda h, i, j: keep[i, j])
+            checks.append((f"out {q0}", out[q0:q0 + a], want[0].transpose(0, 1), "out"))
+        q0, k0, m0 = q0 + a, k0 + c, m0 + a * c
+    return checks
+
+
 def _paged(env, lengths, page_size, hkv, d, dtype, layout="NHD"):
     """A [pages, 2, ...] cache with shuffled pages, its page table, and each
     sequence's K and V as [1, Hkv, len, D] (for ref_attention)."""
@@ -597,4 +628,4 @@ CASES = [tools_validate_and_benchmark, sparse_softmax_varlen, gated_varlen,
          dense_decode_speculative_causal, flashinfer_single_prefill_hnd,
          flashinfer_single_decode, flashinfer_batch_ragged,
          flashinfer_merge_states, flashinfer_paged_decode_graph,
-         flashinfer_paged_prefill_hnd] + HARDENING
+         flashinfer_paged_prefill_hnd, flashinfer_ragged_custom_mask] + HARDENING

@@ -852,3 +852,13 @@ func.func @bad(%q: tensor<1x1x2x64xf16>, %k: tensor<5x16x2x64xf16>, %v: tensor<4
 func.func @config() attributes {c = #attn.lowering_config<strategy = sm80, block_q = 64, block_k = 64, warps = 4, stages = 1>} {
   return
 }
+
+// -----
+
+// A dense custom mask is [B, H, Sq, Sk]; with a paged cache each sequence
+// has its own key count, so only the flat (ragged-query) form applies.
+func.func @bad(%q: tensor<1x1x2x64xf16>, %k: tensor<5x16x2x64xf16>, %i: tensor<?xi32>, %m: tensor<1x1x1x?xi1>) -> tensor<1x1x2x64xf16> {
+  // expected-error @+1 {{a dense custom_mask (with ragged queries, the flat one works) cannot be combined with paged_kv yet}}
+  %o = attn.attention %q, %k, %k custom_mask(%m : tensor<1x1x1x?xi1>) kv_page_indptr(%i : tensor<?xi32>) kv_page_indices(%i : tensor<?xi32>) kv_last_page_len(%i : tensor<?xi32>) {masks = [#attn.custom_mask], paged_kv = #attn.paged_kv<page_size = 16>} : tensor<1x1x2x64xf16>, tensor<5x16x2x64xf16>, tensor<5x16x2x64xf16> -> tensor<1x1x2x64xf16>
+  return %o : tensor<1x1x2x64xf16>
+}
