@@ -332,23 +332,11 @@ private:
     Value q1 = arith::AddIOp::create(b, loc, pos.q0, qLen);
     RowTileKeys<Value> keys = analyzeRowTile(arith, op.getMasksAttr(), pos.q0,
                                              q1, pos.seqQ, pos.seqK);
-    // analyzeRowTile clips both intervals to [0, Sk).
-    Value liveLo = maxIdx(*keys.live.lo, index(0));
-    Value liveHi = minIdx(*keys.live.hi, pos.seqK);
-    Value ktLo = floorDiv(liveLo, kvTile);
-    Value ktHi = maxIdx(ktLo, ceilDiv(liveHi, kvTile));
-    Value fullLo = ktLo, fullHi = ktLo;
-    if (keys.full) {
-      // A tile [k0, min(k0 + BK, Sk)) is full when it lies inside the full
-      // interval; the ragged last tile counts when the interval reaches Sk.
-      Value lastFull = arith::SelectOp::create(
-          b, loc,
-          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge,
-                                *keys.full->hi, pos.seqK),
-          ceilDiv(pos.seqK, kvTile), floorDiv(*keys.full->hi, kvTile));
-      fullLo = minIdx(maxIdx(ceilDiv(*keys.full->lo, kvTile), ktLo), ktHi);
-      fullHi = minIdx(maxIdx(lastFull, fullLo), ktHi);
-    }
+    // A ragged last tile holds only real keys here (views of kLen rows).
+    KvTileRange<Value> range =
+        kvTileRange(arith, keys, pos.seqK, kvTile, /*raggedLastTileIsFull=*/true);
+    Value ktLo = range.ktLo, ktHi = range.ktHi, fullLo = range.fullLo,
+          fullHi = range.fullHi;
     emitKvLoop(pos, state, ktLo, fullLo, /*partial=*/true, nullptr);
     emitKvLoop(pos, state, fullLo, fullHi, /*partial=*/false, nullptr);
     emitKvLoop(pos, state, fullHi, ktHi, /*partial=*/true, nullptr);

@@ -69,6 +69,9 @@ struct StaticArith {
     Num q = a / b;
     return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
   }
+  Num ceilDiv(Num a, Num b) { return -floorDiv(-a, b); }
+  /// a >= b ? x : y
+  Num selectGE(Num a, Num b, Num x, Num y) { return a >= b ? x : y; }
 };
 
 /// Integer arithmetic emitted as `index` arith ops.
@@ -86,6 +89,16 @@ struct IndexArith {
   Num max(Num a, Num b) { return arith::MaxSIOp::create(builder, loc, a, b); }
   Num floorDiv(Num a, Num b) {
     return arith::FloorDivSIOp::create(builder, loc, a, b);
+  }
+  Num ceilDiv(Num a, Num b) {
+    return arith::CeilDivSIOp::create(builder, loc, a, b);
+  }
+  /// a >= b ? x : y
+  Num selectGE(Num a, Num b, Num x, Num y) {
+    return arith::SelectOp::create(
+        builder, loc,
+        arith::CmpIOp::create(builder, loc, arith::CmpIPredicate::sge, a, b),
+        x, y);
   }
 };
 
@@ -226,6 +239,43 @@ analyzeRowTile(A &a, ArrayAttr masks, typename A::Num q0, typename A::Num q1,
       keys = detail::intersect(
           a, keys, detail::analyzeAtom(a, atom, q0, q1, seqQ, seqK));
   return keys;
+}
+
+/// The kv schedule of one row tile, in tiles of `tile` keys: tiles [ktLo,
+/// ktHi) hold a live key, [fullLo, fullHi) (inside it) only keys every row
+/// keeps, so they run without mask code. The CPU tiling and every GPU
+/// strategy visit the tiles of this range.
+template <typename Num>
+struct KvTileRange {
+  Num ktLo, ktHi, fullLo, fullHi;
+};
+
+/// The kv schedule for `keys` (analyzeRowTile). `raggedLastTileIsFull`: the
+/// last, shorter tile counts as full when every real key in it is kept (a
+/// lowering whose ragged tile holds only real keys); a lowering that pads
+/// it with zero-filled keys must mask it.
+template <typename A>
+KvTileRange<typename A::Num>
+kvTileRange(A &a, const RowTileKeys<typename A::Num> &keys,
+            typename A::Num seqK, int64_t tile, bool raggedLastTileIsFull) {
+  using Num = typename A::Num;
+  Num size = a.constant(tile);
+  // analyzeRowTile bounds both intervals.
+  Num liveLo = a.max(*keys.live.lo, a.constant(0));
+  Num liveHi = a.min(*keys.live.hi, seqK);
+  Num ktLo = a.floorDiv(liveLo, size);
+  Num ktHi = a.max(ktLo, a.ceilDiv(liveHi, size));
+  KvTileRange<Num> range{ktLo, ktHi, ktLo, ktLo};
+  if (!keys.full)
+    return range;
+  Num lastFull =
+      raggedLastTileIsFull
+          ? a.selectGE(*keys.full->hi, seqK, a.ceilDiv(seqK, size),
+                       a.floorDiv(*keys.full->hi, size))
+          : a.floorDiv(a.min(*keys.full->hi, seqK), size);
+  range.fullLo = a.min(a.max(a.ceilDiv(*keys.full->lo, size), ktLo), ktHi);
+  range.fullHi = a.min(a.max(lastFull, range.fullLo), ktHi);
+  return range;
 }
 
 /// Classifies the kv tile [k0, min(k1, Sk)) for the row tile `keys` was

@@ -113,22 +113,11 @@ void KernelBuilder::scheduleKvRange() {
       minIdx(arith::AddIOp::create(b, loc, pos.q0, index(tileQ)), pos.seqQ);
   RowTileKeys<Value> keys =
       analyzeRowTile(arith, op.getMasksAttr(), pos.q0, q1, pos.seqQ, pos.seqK);
-  Value liveLo = maxIdx(*keys.live.lo, index(0));
-  Value liveHi = minIdx(*keys.live.hi, pos.seqK);
-  Value ktLo = arith::FloorDivSIOp::create(b, loc, liveLo, index(tileK));
-  Value ktHi =
-      maxIdx(ktLo, arith::CeilDivSIOp::create(b, loc, liveHi, index(tileK)));
-  Value fullLo = ktLo, fullHi = ktLo;
-  if (keys.full) {
-    fullLo = minIdx(
-        maxIdx(arith::CeilDivSIOp::create(b, loc, *keys.full->lo, index(tileK)),
-               ktLo),
-        ktHi);
-    Value hi = minIdx(*keys.full->hi, pos.seqK);
-    fullHi = minIdx(
-        maxIdx(arith::FloorDivSIOp::create(b, loc, hi, index(tileK)), fullLo),
-        ktHi);
-  }
+  // A ragged last tile is padded with zero-filled keys: it needs its mask.
+  KvTileRange<Value> range = kvTileRange(arith, keys, pos.seqK, tileK,
+                                         /*raggedLastTileIsFull=*/false);
+  Value ktLo = range.ktLo, ktHi = range.ktHi, fullLo = range.fullLo,
+        fullHi = range.fullHi;
   tileCount = arith::SubIOp::create(b, loc, ktHi, ktLo);
   tileAt = [this, ktLo](Value t) { return addIdx(ktLo, t); };
   isFullTile = [this, fullLo, fullHi](Value, Value kt) -> Value {
