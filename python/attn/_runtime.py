@@ -33,12 +33,15 @@ def library():
                                      ctypes.POINTER(ctypes.c_void_p)]
     lib.attn_kernel_launch.argtypes = [ctypes.c_void_p, ctypes.POINTER(Arg),
                                        ctypes.c_size_t, ctypes.c_void_p]
-    lib.attn_kernel_launch_with_workspace.argtypes = [
-        ctypes.c_void_p, ctypes.POINTER(Arg), ctypes.c_size_t, ctypes.c_void_p,
-        ctypes.c_size_t, ctypes.c_void_p]
-    lib.attn_kernel_workspace_size.argtypes = [ctypes.c_void_p, ctypes.POINTER(Arg),
-                                               ctypes.c_size_t,
-                                               ctypes.POINTER(ctypes.c_size_t)]
+    # Split-KV workspaces (a runtime before artifact format 3 lacks them and
+    # still launches the kernels of its own format).
+    if hasattr(lib, "attn_kernel_launch_with_workspace"):
+        lib.attn_kernel_launch_with_workspace.argtypes = [
+            ctypes.c_void_p, ctypes.POINTER(Arg), ctypes.c_size_t, ctypes.c_void_p,
+            ctypes.c_size_t, ctypes.c_void_p]
+        lib.attn_kernel_workspace_size.argtypes = [
+            ctypes.c_void_p, ctypes.POINTER(Arg), ctypes.c_size_t,
+            ctypes.POINTER(ctypes.c_size_t)]
     lib.attn_kernel_free.argtypes = [ctypes.c_void_p]
     lib.attn_kernel_key.argtypes = [ctypes.c_void_p]
     lib.attn_kernel_key.restype = ctypes.c_char_p

@@ -18,7 +18,11 @@ SmallVector<Value> KernelBuilder::iteration(Value t, ArrayRef<Value> state) {
   ArrayRef<Value> groups = state.take_back(inFlight);
   Value stage = arith::RemUIOp::create(b, loc, t, index(numStages));
   Value ahead = addIdx(t, index(inFlight));
-  Value aheadStage = arith::RemUIOp::create(b, loc, ahead, index(numStages));
+  // Two stages: the other one (1 - stage folds into the address math).
+  Value aheadStage =
+      numStages == 2
+          ? Value(arith::SubIOp::create(b, loc, index(1), stage))
+          : Value(arith::RemUIOp::create(b, loc, ahead, index(numStages)));
   Value kt = tiles.front();
   // Prefetch step t + S-1 while this one is computed; then wait for step
   // t's group (S-1 younger groups may stay in flight).

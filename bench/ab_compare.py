@@ -1,0 +1,74 @@
+"""Times the same bench kernels built by two compilers (e.g. before and after
+a refactor) in one run on the GPU, each side through its own runtime
+library (artifact formats may differ), alternating A and B to cancel drift.
+
+  here:        build/bin/attn-compile of both trees into DIR_A / DIR_B
+               (from the .mlir files bench/gpu_bench.py --compile writes)
+  GPU machine: python3 bench/ab_compare.py DIR_A LIB_A DIR_B LIB_B [rounds]
+
+Kernels are named d<D>_<dense|causal>.attn (gpu_bench's grid); shapes are
+gpu_bench's: bf16, 16k tokens, hidden 2048, seqlen 4096 and 16384.
+"""
+import json
+import os
+import subprocess
+import sys
+
+SEQLENS = (4096, 16384)
+
+
+def time_side(kernel_dir, lib):
+    """TFLOP/s of every kernel in kernel_dir, run through runtime `lib`."""
+    import torch
+    import triton.testing
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__))), "python"))
+    os.environ["ATTN_RUNTIME_LIB"] = lib
+    from attn._runtime import Kernel
+    rows = {}
+    for name in sorted(os.listdir(kernel_dir)):
+        if not name.endswith(".attn"):
+            continue
+        stem = name[:-5]
+        d = int(stem.split("_")[0][1:])
+        causal = stem.endswith("causal")
+        kernel = Kernel(os.path.join(kernel_dir, name))
+        h = 2048 // d
+        for seq in SEQLENS:
+            b = 16384 // seq
+            q, k, v = (torch.randn(b, seq, h, d, device="cuda", dtype=torch.bfloat16)
+                       for _ in range(3))
+            out = torch.empty_like(q)
+            lse = torch.empty(b, h, seq, device="cuda")
+            ms = triton.testing.do_bench(lambda: kernel(q, k, v, out, lse),
+                                         return_mode="median")
+            flops = 4 * b * h * seq * seq * d * (0.5 if causal else 1.0)
+            rows[f"{stem} {seq}"] = flops / (ms * 1e-3) / 1e12
+    return rows
+
+
+def main():
+    if sys.argv[1] == "--side":
+        print(json.dumps(time_side(sys.argv[2], sys.argv[3])))
+        return
+    dir_a, lib_a, dir_b, lib_b = sys.argv[1:5]
+    rounds = int(sys.argv[5]) if len(sys.argv) > 5 else 2
+    results = {"A": [], "B": []}
+    for _ in range(rounds):
+        for side, (kdir, lib) in (("A", (dir_a, lib_a)), ("B", (dir_b, lib_b))):
+            run = subprocess.run([sys.executable, __file__, "--side", kdir, lib],
+                                 capture_output=True, text=True)
+            if run.returncode:
+                sys.exit(f"side {side} failed:\n{run.stderr}")
+            out = run.stdout
+            results[side].append(json.loads(out.strip().splitlines()[-1]))
+    best = {s: {k: max(r[k] for r in results[s]) for k in results[s][0]} for s in results}
+    print("| kernel seqlen | A TFLOP/s | B TFLOP/s | B/A |")
+    print("|---|---|---|---|")
+    for key in best["A"]:
+        a, b = best["A"][key], best["B"].get(key, float("nan"))
+        print(f"| {key} | {a:.0f} | {b:.0f} | {b / a:.3f} |")
+
+
+if __name__ == "__main__":
+    main()
