@@ -21,9 +21,8 @@ def time_side(kernel_dir, lib):
     """TFLOP/s of every kernel in kernel_dir, run through runtime `lib`."""
     import torch
     import triton.testing
-    sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(
-        os.path.abspath(__file__))), "python"))
     os.environ["ATTN_RUNTIME_LIB"] = lib
+    from bench_kernels import grid_problem  # puts attn on sys.path
     from attn._runtime import Kernel
     rows = {}
     for name in sorted(os.listdir(kernel_dir)):
@@ -33,16 +32,10 @@ def time_side(kernel_dir, lib):
         d = int(stem.split("_")[0][1:])
         causal = stem.endswith("causal")
         kernel = Kernel(os.path.join(kernel_dir, name))
-        h = 2048 // d
         for seq in SEQLENS:
-            b = 16384 // seq
-            q, k, v = (torch.randn(b, seq, h, d, device="cuda", dtype=torch.bfloat16)
-                       for _ in range(3))
-            out = torch.empty_like(q)
-            lse = torch.empty(b, h, seq, device="cuda")
+            q, k, v, out, lse, flops = grid_problem(torch, d, seq, causal)
             ms = triton.testing.do_bench(lambda: kernel(q, k, v, out, lse),
                                          return_mode="median")
-            flops = 4 * b * h * seq * seq * d * (0.5 if causal else 1.0)
             rows[f"{stem} {seq}"] = flops / (ms * 1e-3) / 1e12
     return rows
 

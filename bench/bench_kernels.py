@@ -24,3 +24,16 @@ def compile_specs(specs, out_dir, chip="sm_90", flags=None):
         subprocess.run([tool, src, "-o", os.path.join(out_dir, name + ".attn"),
                         f"--chip={chip}", "--format=bin"] + (flags or {}).get(name, []),
                        check=True)
+
+
+def grid_problem(torch, d, seq, causal, tokens=16384, hidden=2048):
+    """The benchmark grid's problem at head dim d and sequence length seq:
+    bf16 [B, S, H, D] q/k/v with B * S = tokens and H * D = hidden, out and
+    lse buffers, and the FLOPs (causal: half the pairs)."""
+    b, h = tokens // seq, hidden // d
+    q, k, v = (torch.randn(b, seq, h, d, device="cuda", dtype=torch.bfloat16)
+               for _ in range(3))
+    out = torch.empty_like(q)
+    lse = torch.empty(b, h, seq, device="cuda")
+    flops = 4 * b * h * seq * seq * d * (0.5 if causal else 1.0)
+    return q, k, v, out, lse, flops

@@ -16,7 +16,7 @@ import math
 import os
 import sys
 
-from bench_kernels import ROOT, compile_specs  # noqa: E402  (puts attn on sys.path)
+from bench_kernels import grid_problem, ROOT, compile_specs  # noqa: E402  (puts attn on sys.path)
 
 from attn._ir import Alibi, AttentionSpec, Causal, Document, SlidingWindow, Softcap  # noqa: E402
 
@@ -118,12 +118,8 @@ def main():
             kernel = Kernel(os.path.join(OUT_DIR, name + ".attn"))
             for seq in SEQLENS:
                 b = 16384 // seq
-                q, k, v = (torch.randn(b, seq, h, d, device="cuda", dtype=torch.bfloat16)
-                           for _ in range(3))
-                out = torch.empty_like(q)
-                lse = torch.empty(b, h, seq, device="cuda")
+                q, k, v, out, lse, flops = grid_problem(torch, d, seq, causal)
                 qt, kt, vt = (x.transpose(1, 2).contiguous() for x in (q, k, v))
-                flops = 4 * b * h * seq * seq * d * (0.5 if causal else 1.0)
                 t_attn = bench(lambda: kernel(q, k, v, out, lse))
                 t_flash = sdpa(SDPBackend.FLASH_ATTENTION, qt, kt, vt, causal)
                 t_cudnn = sdpa(SDPBackend.CUDNN_ATTENTION, qt, kt, vt, causal)
