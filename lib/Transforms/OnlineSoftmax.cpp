@@ -210,31 +210,17 @@ struct LowerSoftmaxFinalize : public OpRewritePattern<SoftmaxFinalizeOp> {
     Emitter e{rewriter, loc};
     Value zero = e.f32(0.0);
     e.forLoop(e.index(0), e.dim(op.getOut(), 0), [&](Value r) {
-      Value m = e.load(op.getM(), r);
-      Value l = e.load(op.getL(), r);
-      Value factor = e.f32(1.0);
-      if (Value sink = op.getSink()) {
-        // The sink joins the denominator: rescale to m' = max(m, sink).
-        Value t = e.mul(sink, e.f32(kLog2E));
-        Value mNew = e.max(m, t);
-        factor = e.exp2(e.sub(m, mNew));
-        l = e.add(e.mul(l, factor), e.exp2(e.sub(t, mNew)));
-        m = mNew;
-      }
-      Value any = arith::CmpFOp::create(rewriter, loc, arith::CmpFPredicate::OGT,
-                                        l, zero);
       // A row that kept nothing gets out = 0 and lse = -inf, never NaN.
-      Value inverse =
-          e.select(any, arith::DivFOp::create(rewriter, loc, factor, l), zero);
+      RowFinal row = emitRowFinalize(
+          rewriter, loc, e.load(op.getM(), r), e.load(op.getL(), r),
+          op.getSink(), nullptr, [&](Value x) { return e.exp2(x); },
+          [&](Value x) { return math::Log2Op::create(rewriter, loc, x); });
       e.forLoop(e.index(0), e.dim(op.getOut(), 1), [&](Value d) {
-        e.store(e.mul(e.load(op.getAcc(), {r, d}), inverse), op.getOut(),
+        e.store(e.mul(e.load(op.getAcc(), {r, d}), row.inverse), op.getOut(),
                 {r, d});
       });
-      if (Value lse = op.getLse()) {
-        Value log2Sum = math::Log2Op::create(rewriter, loc, l);
-        Value value = e.mul(e.add(m, log2Sum), e.f32(kLn2));
-        e.store(e.select(any, value, e.f32(-INFINITY)), lse, r);
-      }
+      if (Value lse = op.getLse())
+        e.store(row.lse, lse, r);
     });
     rewriter.eraseOp(op);
     return success();

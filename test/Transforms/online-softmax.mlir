@@ -56,17 +56,20 @@ func.func @threshold(%q: memref<?x8xf32>, %k: memref<?x8xf32>, %v: memref<?x8xf3
 
 // -----
 
-// Finalize: out = acc / l, 0 where l = 0 (never NaN); lse = (m + log2 l) * ln 2,
-// -inf (0xFF800000) where l = 0.
+// Finalize (emitRowFinalize, the GPU epilogue's math too): out = acc / l, 0
+// where l = 0 (never NaN); lse = (m + log2 l) * ln 2, -inf (0xFF800000)
+// where l = 0.
 // CHECK-LABEL: func @finalize
 // CHECK-DAG: %[[NEGINF:.*]] = arith.constant 0xFF800000 : f32
 // CHECK-DAG: %[[LN2:.*]] = arith.constant 0.693147182 : f32
 // CHECK: %[[ANY:.*]] = arith.cmpf ogt
-// CHECK: arith.select %[[ANY]]
-// CHECK: arith.truncf %{{.*}} : f32 to bf16
+// CHECK: %[[INV:.*]] = arith.select %[[ANY]]
 // CHECK: math.log2
-// CHECK: arith.mulf %{{.*}}, %[[LN2]]
-// CHECK: arith.select %[[ANY]], %{{.*}}, %[[NEGINF]]
+// CHECK: %[[LSE2:.*]] = arith.select %[[ANY]], %{{.*}}, %[[NEGINF]]
+// CHECK: %[[LSE:.*]] = arith.mulf %[[LSE2]], %[[LN2]]
+// CHECK: arith.mulf %{{.*}}, %[[INV]]
+// CHECK: arith.truncf %{{.*}} : f32 to bf16
+// CHECK: memref.store %[[LSE]]
 func.func @finalize(%m: memref<16xf32>, %l: memref<16xf32>, %acc: memref<16x8xf32>, %out: memref<?x8xbf16>, %lse: memref<?xf32>) {
   attn.softmax_finalize %m, %l, %acc into %out lse(%lse : memref<?xf32>) : memref<16xf32>, memref<16xf32>, memref<16x8xf32>, memref<?x8xbf16>
   return

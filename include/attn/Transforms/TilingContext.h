@@ -67,6 +67,22 @@ struct TilePosition {
 void emitSequenceBounds(OpBuilder &builder, Location loc, AttentionOp op,
                         const AttentionBuffers &buffers, TilePosition &pos);
 
+/// The end of one row's online softmax (RowFinalize.cpp states the math).
+struct RowFinal {
+  Value inverse; ///< factor / l: out = acc * inverse (0 for an empty row)
+  Value lse2;    ///< log-sum-exp in log2 units (-inf for an empty row)
+  Value lse;     ///< lse2 * ln 2
+};
+
+/// Finishes a row from its running max `m` and sum `l` (log2 units): the
+/// optional `sink` logit joins the denominator; `kept` (optional i1) marks
+/// rows that may keep keys at all. `exp2` / `log2` are the lowering's (math
+/// ops on the CPU, single PTX instructions on the GPU).
+RowFinal emitRowFinalize(OpBuilder &builder, Location loc, Value m, Value l,
+                         Value sink, Value kept,
+                         function_ref<Value(Value)> exp2,
+                         function_ref<Value(Value)> log2);
+
 /// A varlen custom mask: the cells (elements; bytes when packed, each
 /// sequence starting on a fresh byte) sequence pos.b's matrix takes,
 /// layoutSeqQ x layoutSeqK (pos filled by emitSequenceBounds).

@@ -302,51 +302,31 @@ void KernelBuilder::finalize(ArrayRef<Value> results) {
 }
 
 void KernelBuilder::storeRows(ArrayRef<Value> results, bool partial) {
-  Value m[2] = {results[0], results[1]};
   Value l[2] = {quadReduce(results[2], false), quadReduce(results[3], false)};
-  Value factor[2] = {f(1.0), f(1.0)};
-  Value row[2], head[2];
-  for (int x = 0; x < 2; ++x)
-    std::tie(row[x], head[x]) = queryRow(fragmentRow(x));
-  // Sinks join the denominator once, at the end (the merge kernel adds them
-  // for split rows).
-  if (buf.sinks && !partial) {
-    for (int x = 0; x < 2; ++x) {
-      Value sink =
-          memref::LoadOp::create(b, loc, buf.sinks, ValueRange{head[x]});
+  for (int x = 0; x < 2; ++x) {
+    auto [row, head] = queryRow(fragmentRow(x));
+    // Sinks join the denominator once, at the end (the merge kernel adds
+    // them for split rows); rows past seqused_q keep no key.
+    Value sink;
+    if (buf.sinks && !partial) {
+      sink = memref::LoadOp::create(b, loc, buf.sinks, ValueRange{head});
       if (!sink.getType().isF32())
         sink = arith::ExtFOp::create(b, loc, f32, sink);
-      Value ts = arith::MulFOp::create(b, loc, sink, f(kLog2E));
-      Value mNew = arith::MaximumFOp::create(b, loc, m[x], ts);
-      factor[x] = exp2(arith::SubFOp::create(b, loc, m[x], mNew));
-      l[x] = arith::AddFOp::create(
-          b, loc, arith::MulFOp::create(b, loc, l[x], factor[x]),
-          exp2(arith::SubFOp::create(b, loc, ts, mNew)));
-      m[x] = mNew;
     }
-  }
-  for (int x = 0; x < 2; ++x) {
-    // Rows past seqused_q (inside the sequence's rows) keep no key.
+    RowFinal final = emitRowFinalize(
+        b, loc, results[x], l[x], sink,
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, row,
+                              pos.seqQ),
+        [&](Value v) { return exp2(v); }, [&](Value v) { return log2(v); });
+    // Every row of the sequence is written (out 0, lse -inf past seqused_q).
     Value inside = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt,
-                                         row[x], pos.layoutSeqQ);
-    Value any = arith::AndIOp::create(
-        b, loc,
-        arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, l[x], f(0.0)),
-        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, row[x],
-                              pos.seqQ));
-    Value inverse = arith::SelectOp::create(
-        b, loc, any, arith::DivFOp::create(b, loc, factor[x], l[x]), f(0.0));
-    // log2-domain log-sum-exp: m + log2 l, -inf for a row that kept nothing.
-    Value lse2 = arith::SelectOp::create(
-        b, loc, any, arith::AddFOp::create(b, loc, m[x], log2(l[x])),
-        f(-INFINITY));
+                                         row, pos.layoutSeqQ);
     auto ifOp = scf::IfOp::create(b, loc, inside, /*withElse=*/false);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(ifOp.thenBlock());
     Value partialBase;
     if (partial) {
-      SmallVector<Value> rowAt =
-          rowIndices(pos.qStart, row[x], head[x], nullptr);
+      SmallVector<Value> rowAt = rowIndices(pos.qStart, row, head, nullptr);
       rowAt.pop_back();
       Value split = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
       partialBase = splitRowOffset(b, loc, buf.q, workspace, split, rowAt,
@@ -356,7 +336,7 @@ void KernelBuilder::storeRows(ArrayRef<Value> results, bool partial) {
       for (int y = 0; y < 2; ++y) {
         Value col = addIdx(index(nd * 8 + y), mulIdx(quad, 2));
         Value value = arith::MulFOp::create(
-            b, loc, extract(results[4 + nd], x, y), inverse);
+            b, loc, extract(results[4 + nd], x, y), final.inverse);
         if (partial) {
           memref::StoreOp::create(b, loc, value, workspace,
                                   addIdx(partialBase, col));
@@ -364,7 +344,7 @@ void KernelBuilder::storeRows(ArrayRef<Value> results, bool partial) {
         }
         value = arith::TruncFOp::create(b, loc, elementType, value);
         memref::StoreOp::create(b, loc, value, buf.out,
-                                rowIndices(pos.qStart, row[x], head[x], col));
+                                rowIndices(pos.qStart, row, head, col));
       }
     if (!buf.lse && !partial)
       continue;
@@ -373,14 +353,13 @@ void KernelBuilder::storeRows(ArrayRef<Value> results, bool partial) {
     auto leader = scf::IfOp::create(b, loc, isLeader, false);
     b.setInsertionPointToStart(leader.thenBlock());
     if (partial) {
-      memref::StoreOp::create(b, loc, lse2, workspace,
+      memref::StoreOp::create(b, loc, final.lse2, workspace,
                               addIdx(partialBase, index(headDimV)));
       continue;
     }
-    Value lse = arith::MulFOp::create(b, loc, lse2, f(kLn2));
-    SmallVector<Value> at = {head[x], addIdx(pos.qStart, row[x])};
+    SmallVector<Value> at = {head, addIdx(pos.qStart, row)};
     if (!op.isVarlen())
-      at = {pos.b, head[x], row[x]};
-    memref::StoreOp::create(b, loc, lse, buf.lse, at);
+      at = {pos.b, head, row};
+    memref::StoreOp::create(b, loc, final.lse, buf.lse, at);
   }
 }
