@@ -26,3 +26,12 @@ func.func @causal_softcap(%q: tensor<?x?x2x32xf16>, %k: tensor<?x?x2x32xf16>,
       -> tensor<?x?x2x32xf16>, tensor<?x2x?xf32>
   return %o, %lse : tensor<?x?x2x32xf16>, tensor<?x2x?xf32>
 }
+
+// The decode example: the decode strategy, its split kernel and its merge
+// kernel, and the CPU run against the oracle.
+// RUN: attn-run %S/../../examples/decode_step.mlir --seq-k 300 | FileCheck %s --check-prefix=DECODE
+// DECODE: problem: batch 1, 1 queries, 300 keys
+// DECODE: 3. GPU sm_90: strategy decode, block_q 16, block_k 32, 1 warps, 3 stages, keys split over up to 128 CTAs
+// DECODE-NEXT: kernel decode_step_kernel: 32 threads/CTA
+// DECODE-NEXT: kernel decode_step_merge: 128 threads/CTA, {{[0-9]+}} B shared memory, launched when the keys are split
+// DECODE: CPU: max relative error {{[0-9.]+E-0[3-9]}}, lse max abs error

@@ -256,11 +256,16 @@ int main(int argc, char **argv) {
   if (!lowering) {
     llvm::outs() << "3. GPU " << chip << ": no kernel: " << declined;
   } else {
-    llvm::outs() << llvm::formatv("3. GPU {0}: strategy {1}, block_q {2}, "
-                                  "block_k {3}, {4} warps\n",
-                                  chip, lowering.getStrategy(),
-                                  lowering.getBlockQ(), lowering.getBlockK(),
-                                  lowering.getWarps());
+    llvm::outs() << llvm::formatv(
+        "3. GPU {0}: strategy {1}, block_q {2}, block_k {3}, {4} warps, {5} "
+        "stages{6}\n",
+        chip, lowering.getStrategy(), lowering.getBlockQ(),
+        lowering.getBlockK(), lowering.getWarps(), lowering.getStages(),
+        lowering.getKvSplits() > 1
+            ? llvm::formatv(", keys split over up to {0} CTAs",
+                            lowering.getKvSplits())
+                  .str()
+            : std::string());
     start = std::chrono::steady_clock::now();
     llvm::StringRef format = "bin";
     llvm::Expected<KernelArtifact> artifact =
@@ -300,12 +305,20 @@ int main(int argc, char **argv) {
             info->frameBytes ? " (spills)" : "",
             info->staticSharedBytes + desc.kernels.front().dynamicSharedBytes);
     }
+    const ::attn::runtime::KernelDesc &main = desc.kernels.front();
     llvm::outs() << llvm::formatv(
         "   kernel {0}: {1} threads/CTA, {2}; {3} KiB {4}; compiled in "
         "{5:F2} s (IR -> {4}, ptxas included)\n",
-        desc.entry(), desc.kernels.front().block[0] * desc.kernels.front().block[1] * desc.kernels.front().block[2], resources,
-        desc.binary.size() / 1024, format == "bin" ? "cubin" : "PTX",
-        compileSeconds);
+        desc.entry(), main.block[0] * main.block[1] * main.block[2],
+        resources, desc.binary.size() / 1024,
+        format == "bin" ? "cubin" : "PTX", compileSeconds);
+    // Further kernels of the artifact (split-KV: the merge).
+    for (const ::attn::runtime::KernelDesc &k :
+         llvm::ArrayRef(desc.kernels).drop_front())
+      llvm::outs() << llvm::formatv(
+          "   kernel {0}: {1} threads/CTA, {2} B shared memory{3}\n", k.entry,
+          k.block[0] * k.block[1] * k.block[2], k.dynamicSharedBytes,
+          k.onlyWhenSplit ? ", launched when the keys are split" : "");
   }
 
   // 4. The CPU backend.
