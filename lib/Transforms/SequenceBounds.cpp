@@ -123,9 +123,9 @@ void mlir::attn::emitSequenceBounds(OpBuilder &b, Location loc, AttentionOp op,
   pos.seqK = used(buf.sequsedK, lenK);
 }
 
-SmallVector<Value> mlir::attn::emitPagedKeyIndices(
-    OpBuilder &b, Location loc, AttentionOp op, const AttentionBuffers &buf,
-    const TilePosition &pos, Value key, Value head, Value col, Value valid) {
+Value mlir::attn::emitKeyPage(OpBuilder &b, Location loc, AttentionOp op,
+                              const AttentionBuffers &buf,
+                              const TilePosition &pos, Value key, Value valid) {
   PagedKvAttr paged = op.getPagedKvAttr();
   auto index = [&](int64_t v) -> Value {
     return arith::ConstantIndexOp::create(b, loc, v);
@@ -160,15 +160,19 @@ SmallVector<Value> mlir::attn::emitPagedKeyIndices(
   }
   // Clamped into both pools (K and V may be given with different page
   // counts: the smaller bounds every read).
-  Value pages = arith::MinSIOp::create(
-      b, loc, memref::DimOp::create(b, loc, buf.k, 0),
-      memref::DimOp::create(b, loc, buf.v, 0));
-  page = arith::MinSIOp::create(
+  Value pages =
+      arith::MinSIOp::create(b, loc, memref::DimOp::create(b, loc, buf.k, 0),
+                             memref::DimOp::create(b, loc, buf.v, 0));
+  return arith::MinSIOp::create(
       b, loc, arith::MaxSIOp::create(b, loc, page, index(0)),
       arith::MaxSIOp::create(
           b, loc, arith::SubIOp::create(b, loc, pages, index(1)), index(0)));
-  Value slot = arith::RemUIOp::create(b, loc, key, pageSize);
-  if (paged.getLayout() == PagedLayout::nhd)
+}
+
+SmallVector<Value> mlir::attn::pagedKeyIndices(AttentionOp op, Value page,
+                                               Value slot, Value head,
+                                               Value col) {
+  if (op.getPagedKvAttr().getLayout() == PagedLayout::nhd)
     return {page, slot, head, col};
   return {page, head, slot, col};
 }
@@ -215,10 +219,8 @@ Value mlir::attn::emitMaskCells(OpBuilder &b, Location loc, AttentionOp op,
   return cells;
 }
 
-Value mlir::attn::emitVarlenMaskBase(OpBuilder &b, Location loc,
-                                     AttentionOp op,
-                                     const AttentionBuffers &buf,
-                                     Value batch) {
+Value mlir::attn::emitVarlenMaskBase(OpBuilder &b, Location loc, AttentionOp op,
+                                     const AttentionBuffers &buf, Value batch) {
   Value zero = arith::ConstantIndexOp::create(b, loc, 0);
   auto loop = scf::ForOp::create(b, loc, zero, batch,
                                  arith::ConstantIndexOp::create(b, loc, 1),
@@ -228,10 +230,9 @@ Value mlir::attn::emitVarlenMaskBase(OpBuilder &b, Location loc,
   TilePosition earlier;
   earlier.b = loop.getInductionVar();
   emitSequenceBounds(b, loc, op, buf, earlier);
-  scf::YieldOp::create(
-      b, loc,
-      ValueRange{arith::AddIOp::create(b, loc, loop.getRegionIterArg(0),
-                                       emitMaskCells(b, loc, op, buf,
-                                                     earlier))});
+  scf::YieldOp::create(b, loc,
+                       ValueRange{arith::AddIOp::create(
+                           b, loc, loop.getRegionIterArg(0),
+                           emitMaskCells(b, loc, op, buf, earlier))});
   return loop.getResult(0);
 }

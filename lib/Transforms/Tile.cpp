@@ -226,10 +226,12 @@ private:
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(rows.getBody());
       Value r = rows.getInductionVar();
-      SmallVector<Value> at =
-          emitPagedKeyIndices(b, loc, op, buf, pos,
-                              arith::AddIOp::create(b, loc, pos.k0, r), pos.hk,
-                              index(0));
+      Value key = arith::AddIOp::create(b, loc, pos.k0, r);
+      SmallVector<Value> at = pagedKeyIndices(
+          op, emitKeyPage(b, loc, op, buf, pos, key),
+          arith::RemUIOp::create(b, loc, key,
+                                 index(op.getPagedKvAttr().getPageSize())),
+          pos.hk, index(0));
       auto cols = scf::ForOp::create(b, loc, index(0), index(width), index(1));
       b.setInsertionPointToStart(cols.getBody());
       at.back() = cols.getInductionVar();

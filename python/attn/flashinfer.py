@@ -188,6 +188,15 @@ def single_decode_with_kv_cache(q, k, v, kv_layout="NHD", pos_encoding_mode="NON
     return result[0] if result is not None else None
 
 
+def _host_offsets(name, t):
+    """Offsets as a checked list (plan runs on the host, as FlashInfer's
+    does: a CUDA indptr is copied once per plan)."""
+    host = t.detach().cpu() if is_torch(t) else t
+    values = [int(x) for x in host.tolist()]
+    check_offsets(name, host, values[-1])
+    return values
+
+
 class BatchPrefillWithRaggedKVCacheWrapper:
     """Prefill/append attention for a batch of requests whose queries and
     keys are packed ([nnz, heads, head_dim], offsets qo_indptr / kv_indptr).
@@ -228,7 +237,7 @@ class BatchPrefillWithRaggedKVCacheWrapper:
             raise ValueError(f"qo_indptr and kv_indptr must have the same length "
                              f"(batch_size + 1), got {qo_indptr.shape[0]} and "
                              f"{kv_indptr.shape[0]}")
-        qo_host, kv_host = (self._host_offsets(name, t) for name, t in
+        qo_host, kv_host = (_host_offsets(name, t) for name, t in
                             (("qo_indptr", qo_indptr), ("kv_indptr", kv_indptr)))
         cells = sum((qo_host[i + 1] - qo_host[i]) * (kv_host[i + 1] - kv_host[i])
                     for i in range(len(qo_host) - 1))
@@ -247,15 +256,6 @@ class BatchPrefillWithRaggedKVCacheWrapper:
                           masks=_masks(causal, window_left, mask is not None),
                           mods=_soft_cap(logits_soft_cap),
                           scale=check_scale(sm_scale, "sm_scale"))
-
-    @staticmethod
-    def _host_offsets(name, t):
-        """The offsets as a list, checked (plan runs on the host, as
-        FlashInfer's does: a CUDA indptr is copied once per plan)."""
-        host = t.detach().cpu() if is_torch(t) else t
-        values = [int(x) for x in host.tolist()]
-        check_offsets(name, host, values[-1])
-        return values
 
     def run(self, q, k, v, return_lse=False):
         """out [nnz_qo, Hq, Dv] (and lse [nnz_qo, Hq], base 2)."""
@@ -454,7 +454,7 @@ class BatchPrefillWithPagedKVCacheWrapper:
         hq = check_int("num_qo_heads", num_qo_heads, minimum=1)
         hkv = check_int("num_kv_heads", num_kv_heads, minimum=1)
         check_heads(hq, hkv)
-        qo_host = BatchPrefillWithRaggedKVCacheWrapper._host_offsets("qo_indptr", qo_indptr)
+        qo_host = _host_offsets("qo_indptr", qo_indptr)
         table = _PageTable(paged_kv_indptr, paged_kv_indices, paged_kv_last_page_len,
                            page_size, self._bufs)
         if len(qo_host) != table.batch + 1:

@@ -95,18 +95,19 @@ Value emitMaskCells(OpBuilder &builder, Location loc, AttentionOp op,
 Value emitVarlenMaskBase(OpBuilder &builder, Location loc, AttentionOp op,
                          const AttentionBuffers &buffers, Value batch);
 
-/// Paged KV: the indices of column `col` of key `key` (within sequence
-/// pos.b) of kv head `head` in a paged K or V memref: (page, slot, head,
-/// col) for nhd pages, (page, head, slot, col) for hnd, the page read from
-/// kv_page_indices and clamped into the pool. `valid` (optional): where it
-/// is false the table is not read and page 0 is used (an address that is
-/// formed but not loaded from, e.g. a zero-filled copy).
-SmallVector<Value> emitPagedKeyIndices(OpBuilder &builder, Location loc,
-                                       AttentionOp op,
-                                       const AttentionBuffers &buffers,
-                                       const TilePosition &pos, Value key,
-                                       Value head, Value col,
-                                       Value valid = nullptr);
+/// Paged KV: the pool page holding key `key` (within sequence pos.b), read
+/// from kv_page_indices and clamped into both pools. `valid` (optional):
+/// where it is false the table is not read and page 0 is used (an address
+/// that is formed but not loaded from, e.g. a zero-filled copy).
+Value emitKeyPage(OpBuilder &builder, Location loc, AttentionOp op,
+                  const AttentionBuffers &buffers, const TilePosition &pos,
+                  Value key, Value valid = nullptr);
+
+/// Paged KV: the indices of column `col` of the key in slot `slot` of
+/// `page`, kv head `head`: (page, slot, head, col) for nhd pages, (page,
+/// head, slot, col) for hnd.
+SmallVector<Value> pagedKeyIndices(AttentionOp op, Value page, Value slot,
+                                   Value head, Value col);
 
 /// The index into dimension `dim` of a [X|1, Y|1, ...] operand (custom
 /// mask, bias, block lists): `index`, or 0 where the dimension has size 1

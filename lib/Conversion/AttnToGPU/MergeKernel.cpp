@@ -13,23 +13,32 @@
 using namespace mlir;
 using namespace mlir::attn;
 
+Value mlir::attn::splitStride(OpBuilder &b, Location loc, Value q,
+                              int64_t headDimV) {
+  auto type = cast<MemRefType>(q.getType());
+  Value rows = arith::ConstantIndexOp::create(b, loc, headDimV + 1);
+  for (int64_t d = 0; d + 1 < type.getRank(); ++d)
+    rows = arith::MulIOp::create(b, loc, rows,
+                                 memref::DimOp::create(b, loc, q, d));
+  return rows;
+}
+
 Value mlir::attn::splitRowOffset(OpBuilder &b, Location loc, Value q,
-                                 Value workspace, Value split,
-                                 ValueRange rowIdx, int64_t headDimV) {
-  // row = linear index of rowIdx over q's leading dimensions; rows = their
-  // product.
+                                 Value split, ValueRange rowIdx,
+                                 int64_t headDimV) {
+  // row = linear index of rowIdx over q's leading dimensions.
   Value row = rowIdx.front();
-  Value rows = memref::DimOp::create(b, loc, q, 0);
-  for (unsigned d = 1; d < rowIdx.size(); ++d) {
-    Value extent = memref::DimOp::create(b, loc, q, d);
+  for (unsigned d = 1; d < rowIdx.size(); ++d)
     row = arith::AddIOp::create(
-        b, loc, arith::MulIOp::create(b, loc, row, extent), rowIdx[d]);
-    rows = arith::MulIOp::create(b, loc, rows, extent);
-  }
-  Value slot = arith::AddIOp::create(
-      b, loc, arith::MulIOp::create(b, loc, split, rows), row);
-  return arith::MulIOp::create(
-      b, loc, slot, arith::ConstantIndexOp::create(b, loc, headDimV + 1));
+        b, loc,
+        arith::MulIOp::create(b, loc, row, memref::DimOp::create(b, loc, q, d)),
+        rowIdx[d]);
+  Value rowOffset = arith::MulIOp::create(
+      b, loc, row, arith::ConstantIndexOp::create(b, loc, headDimV + 1));
+  return arith::AddIOp::create(
+      b, loc,
+      arith::MulIOp::create(b, loc, split, splitStride(b, loc, q, headDimV)),
+      rowOffset);
 }
 
 namespace {
@@ -70,8 +79,8 @@ void mlir::attn::buildMergeKernel(OpBuilder &b, Location loc, AttentionOp op,
   Value h = gpu::BlockIdOp::create(b, loc, gpu::Dimension::y);
   Value batch = gpu::BlockIdOp::create(b, loc, gpu::Dimension::z);
   bool bhsd = op.getLayout() == Layout::bhsd;
-  SmallVector<Value> rowIdx = bhsd ? SmallVector<Value>{batch, h, s}
-                                   : SmallVector<Value>{batch, s, h};
+  SmallVector<Value> rowIdx =
+      bhsd ? SmallVector<Value>{batch, h, s} : SmallVector<Value>{batch, s, h};
 
   // Shared memory: weights[maxSplits], partial[warps][Dv], slots[warps].
   auto workgroup =
@@ -92,17 +101,10 @@ void mlir::attn::buildMergeKernel(OpBuilder &b, Location loc, AttentionOp op,
 
   // splits = workspace floats / (rows * (Dv + 1)): the runtime sized it.
   Value zero = index(0);
-  Value one = index(1);
-  Value stride = arith::SubIOp::create(
-      b, loc,
-      splitRowOffset(b, loc, buf.q, workspace, one, {zero, zero, zero},
-                     headDimV),
-      splitRowOffset(b, loc, buf.q, workspace, zero, {zero, zero, zero},
-                     headDimV));
+  Value stride = splitStride(b, loc, buf.q, headDimV);
   Value splits = arith::DivUIOp::create(
       b, loc, memref::DimOp::create(b, loc, workspace, 0), stride);
-  Value base0 =
-      splitRowOffset(b, loc, buf.q, workspace, zero, rowIdx, headDimV);
+  Value base0 = splitRowOffset(b, loc, buf.q, zero, rowIdx, headDimV);
   auto at = [&](Value split, Value column) -> Value {
     return add(add(base0, mul(split, stride)), column);
   };
@@ -110,9 +112,10 @@ void mlir::attn::buildMergeKernel(OpBuilder &b, Location loc, AttentionOp op,
     return memref::LoadOp::create(b, loc, memref, idx);
   };
   // Reduces body(split, acc) over splits first, first + step, ...
-  auto overSplits = [&](Value first, int64_t step, ValueRange init,
-                        function_ref<SmallVector<Value>(Value, ValueRange)>
-                            body) -> SmallVector<Value> {
+  auto overSplits =
+      [&](Value first, int64_t step, ValueRange init,
+          function_ref<SmallVector<Value>(Value, ValueRange)> body)
+      -> SmallVector<Value> {
     auto loop = scf::ForOp::create(b, loc, first, splits, index(step), init);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(loop.getBody());
@@ -148,11 +151,12 @@ void mlir::attn::buildMergeKernel(OpBuilder &b, Location loc, AttentionOp op,
   };
 
   // 1. M = max(max_s lse_s, sink).
-  Value m = overSplits(tid, kMergeThreads, {f(-INFINITY)},
-                       [&](Value split, ValueRange acc) -> SmallVector<Value> {
-                         return {arith::MaximumFOp::create(
-                             b, loc, acc[0], load(workspace, {at(split, index(headDimV))}))};
-                       })[0];
+  Value m = overSplits(
+      tid, kMergeThreads, {f(-INFINITY)},
+      [&](Value split, ValueRange acc) -> SmallVector<Value> {
+        return {arith::MaximumFOp::create(
+            b, loc, acc[0], load(workspace, {at(split, index(headDimV))}))};
+      })[0];
   m = blockReduce(m, /*max=*/true);
   Value sinkTerm;
   if (buf.sinks) {
@@ -205,9 +209,9 @@ void mlir::attn::buildMergeKernel(OpBuilder &b, Location loc, AttentionOp op,
         return next;
       });
   for (int64_t c = 0; c < perLane; ++c) {
-    Value inRow = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
-                                        add(lane, index(32 * c)),
-                                        index(headDimV));
+    Value inRow =
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
+                              add(lane, index(32 * c)), index(headDimV));
     auto keep = scf::IfOp::create(b, loc, inRow, /*withElse=*/false);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(keep.thenBlock());

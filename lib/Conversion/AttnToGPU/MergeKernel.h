@@ -35,10 +35,14 @@ constexpr int64_t kMergeThreads = 128;
 /// warp's partial sums and the reduction slots.
 int64_t mergeSharedBytes(int64_t maxSplits, int64_t headDimV);
 
+/// The workspace floats between one split's rows and the next's: rows x
+/// (Dv + 1), rows the product of q's leading dimensions.
+Value splitStride(OpBuilder &b, Location loc, Value q, int64_t headDimV);
+
 /// The workspace offset of (split, query row): `rowIdx` indexes q's
 /// leading dimensions (all but the head dim).
-Value splitRowOffset(OpBuilder &b, Location loc, Value q, Value workspace,
-                     Value split, ValueRange rowIdx, int64_t headDimV);
+Value splitRowOffset(OpBuilder &b, Location loc, Value q, Value split,
+                     ValueRange rowIdx, int64_t headDimV);
 
 /// Builds the merge kernel's body at the builder's insertion point: grid
 /// (Sq, Hq, B), kMergeThreads threads, one query row per CTA, at most

@@ -329,8 +329,7 @@ void KernelBuilder::storeRows(ArrayRef<Value> results, bool partial) {
       SmallVector<Value> rowAt = rowIndices(pos.qStart, row, head, nullptr);
       rowAt.pop_back();
       Value split = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
-      partialBase = splitRowOffset(b, loc, buf.q, workspace, split, rowAt,
-                                   headDimV);
+      partialBase = splitRowOffset(b, loc, buf.q, split, rowAt, headDimV);
     }
     for (int64_t nd = 0; nd < headDimV / 8; ++nd)
       for (int y = 0; y < 2; ++y) {

@@ -333,8 +333,7 @@ Value KernelBuilder::loadKV(Value t, Value stage) {
   // A paged cache: the pages the tile spans are looked up once (K and V
   // share them); a row takes its page by position. Pages past the keys are
   // not looked up (their rows are zero-filled).
-  PagedKvAttr paged = op.getPagedKvAttr();
-  int64_t pageSize = paged.getPageSize();
+  int64_t pageSize = op.getPagedKvAttr().getPageSize();
   int64_t span = tileK % pageSize == 0   ? tileK / pageSize
                  : pageSize % tileK == 0 ? 1
                                          : tileK / pageSize + 2;
@@ -344,9 +343,7 @@ Value KernelBuilder::loadKV(Value t, Value stage) {
     Value key = mulIdx(addIdx(firstPage, index(p)), pageSize);
     Value valid =
         arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, key, rows);
-    pages.push_back(emitPagedKeyIndices(b, loc, op, buf, pos, key, pos.hk,
-                                        index(0), valid)
-                        .front());
+    pages.push_back(emitKeyPage(b, loc, op, buf, pos, key, valid));
   }
   auto pagedIndices = [&](Value row, Value head,
                           Value col) -> SmallVector<Value> {
@@ -360,10 +357,9 @@ Value KernelBuilder::loadKV(Value t, Value stage) {
           arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, which,
                                 index(p)),
           pages[p], page);
-    Value slot = arith::RemUIOp::create(b, loc, row, index(pageSize));
-    if (paged.getLayout() == PagedLayout::nhd)
-      return {page, slot, head, col};
-    return {page, head, slot, col};
+    return pagedKeyIndices(
+        op, page, arith::RemUIOp::create(b, loc, row, index(pageSize)), head,
+        col);
   };
   loadTile(buf.k, kShared, stage, tileK, headDim, pos.kStart, rows, keyRow,
            pagedIndices);
