@@ -10,9 +10,17 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "python"))
 
 
-def compile_specs(specs, out_dir, chip="sm_90", flags=None):
-    """out_dir/<name>.mlir and <name>.attn for each (name, spec); flags:
-    name -> extra attn-compile arguments (e.g. forced tile sizes)."""
+def default_chip():
+    """The chip kernels are compiled for here: $ATTN_CHIP, else sm_90a (the
+    H100/H200 the device tool lends; sm_90a enables the wgmma strategy)."""
+    return os.environ.get("ATTN_CHIP", "sm_90a")
+
+
+def compile_specs(specs, out_dir, chip=None, flags=None):
+    """out_dir/<name>.mlir and <name>.attn for each (name, spec) for `chip`
+    (default: $ATTN_CHIP, else sm_90a: H100/H200); flags: name -> extra
+    attn-compile arguments (e.g. forced tile sizes)."""
+    chip = chip or default_chip()
     os.makedirs(out_dir, exist_ok=True)
     tool = os.path.join(ROOT, "build", "bin", "attn-compile")
     specs = list(specs)

@@ -16,7 +16,7 @@ import math
 import os
 import sys
 
-from bench_kernels import grid_problem, ROOT, compile_specs  # noqa: E402  (puts attn on sys.path)
+from bench_kernels import grid_problem, ROOT, compile_specs, default_chip  # noqa: E402  (puts attn on sys.path)
 
 from attn._ir import Alibi, AttentionSpec, Causal, Document, SlidingWindow, Softcap  # noqa: E402
 
@@ -68,7 +68,7 @@ def compile_all():
     compile_specs(kernels().items(), OUT_DIR)
     import numpy as np
     import attn
-    with attn.prebuild(FLEX_DIR, chip="sm_90"):
+    with attn.prebuild(FLEX_DIR, chip=default_chip()):
         q = attn.meta_tensor((4, 16, 4096, 128), "bfloat16")
         _, call = flex_document_call(attn, q, np.zeros(4096, np.int32), 4096)
         call()

@@ -1,8 +1,8 @@
 //===- AttnAttrs.cpp - attn attributes ------------------------------------===//
 
 #include "attn/IR/AttnAttrs.h"
-#include "attn/Runtime/Artifact.h"
 #include "attn/IR/AttnDialect.h"
+#include "attn/Runtime/Artifact.h"
 
 #include "llvm/ADT/TypeSwitch.h"
 
@@ -159,6 +159,11 @@ LoweringConfigAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   if (stages < 2 || stages > 8)
     return emitError() << "lowering_config stages must be in [2, 8], got "
                        << stages;
+  if (strategy == GpuStrategy::sm90a && warps % 4)
+    return emitError() << "lowering_config strategy sm90a needs whole "
+                          "warpgroups (warps a multiple of 4, block_q a "
+                          "multiple of 64), got warps = "
+                       << warps;
   if (kvSplits > 1 && strategy != GpuStrategy::decode)
     return emitError() << "lowering_config kv_splits > 1 needs the decode "
                           "strategy (its merge kernel combines the splits)";

@@ -62,9 +62,11 @@ def cache_dir():
 
 
 def _chip(device_index):
+    """The chip name kernels for this device are compiled for: sm_90a on
+    Hopper (its arch-specific wgmma), else sm_<major><minor>."""
     import torch
     major, minor = torch.cuda.get_device_capability(device_index)
-    return f"sm_{major}{minor}"
+    return "sm_90a" if (major, minor) == (9, 0) else f"sm_{major}{minor}"
 
 
 def gpu_kernel(spec, chip):
@@ -134,12 +136,12 @@ def cpu_function(spec):
 
 
 class prebuild:
-    """``with attn.prebuild(dir, chip="sm_90"):`` compiles the GPU kernel of
+    """``with attn.prebuild(dir, chip="sm_90a"):`` compiles the GPU kernel of
     every call made inside into `dir` instead of running it (call the APIs
     with attn.meta_tensor stand-ins); ATTN_KERNEL_DIR=dir then serves them
     on a machine without the compiler."""
 
-    def __init__(self, directory, chip="sm_90"):
+    def __init__(self, directory, chip="sm_90a"):
         self.directory, self.chip = directory, chip
 
     def __enter__(self):

@@ -76,7 +76,7 @@ func.func @wide(%q: tensor<?x16x8x64xf16>, %k: tensor<?x?x1x64xf16>) -> tensor<?
 // CHECK-LABEL: gpu.func @prefill_kernel
 // CHECK-SAME: strategy = sm80
 // FORCED: error: attn-gpu-kernels: the decode strategy needs a static query length of at most 16
-// UNKNOWN: error: attn-gpu-kernels: unknown strategy 'wgmma' (sm80 or decode)
+// UNKNOWN: error: attn-gpu-kernels: unknown strategy 'wgmma' (sm80, sm90a or decode)
 func.func @prefill(%q: tensor<?x?x4x64xf16>) -> tensor<?x?x4x64xf16> {
   %o = attn.attention %q, %q, %q : tensor<?x?x4x64xf16>, tensor<?x?x4x64xf16>, tensor<?x?x4x64xf16> -> tensor<?x?x4x64xf16>
   return %o : tensor<?x?x4x64xf16>

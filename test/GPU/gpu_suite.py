@@ -3,9 +3,14 @@
 Two steps, because the GPU machine has no MLIR:
 
   here:        /usr/bin/python3 test/GPU/gpu_suite.py --compile   (writes
-               build/gpu_suite/<case>.attn with build/bin/attn-compile)
+               build/gpu_suite/<chip>/<case>.attn with build/bin/attn-compile
+               for each chip of CHIPS)
   GPU machine: python3 test/GPU/gpu_suite.py                      (carry
                build/lib/libAttnRuntime.so and build/gpu_suite)
+
+Every case is compiled for sm_90 (the sm80 and decode strategies) and
+sm_90a (the sm90a wgmma strategy wherever it applies), and both run on
+the Hopper GPU.
 
 Each case is an AttentionSpec (python/attn/_ir.py) and a list of shapes.
 Inputs are fresh random tensors; outputs are poisoned with NaN first; every
@@ -26,6 +31,7 @@ from attn._ir import (Alibi, AttentionSpec, Bias, Causal, Chunked,  # noqa: E402
                       SlidingWindow, Softcap)
 
 OUT_DIR = os.path.join(ROOT, "build", "gpu_suite")
+CHIPS = ("sm_90", "sm_90a")
 
 SLOPE_MOD = """
 %w = tensor.extract %slopes[%h] : tensor<{hq}xf32>
@@ -211,7 +217,9 @@ def lag_mask(b, h, i, j):
 
 
 def compile_all():
-    compile_specs(((n, spec) for n, (spec, _) in CASES.items()), OUT_DIR, flags=FLAGS)
+    for chip in CHIPS:
+        compile_specs(((n, spec) for n, (spec, _) in CASES.items()),
+                      os.path.join(OUT_DIR, chip), chip=chip, flags=FLAGS)
 
 
 def page_table(spec, lengths, torch, gen, dt):
@@ -357,11 +365,11 @@ def make_inputs(spec, shape, torch, gen):
     return args
 
 
-def run_case(name, spec, shape, torch, gen):
+def run_case(chip, name, spec, shape, torch, gen):
     import numpy as np
     from attn._runtime import Kernel
     from attn.reference import spec_reference
-    kernel = Kernel(os.path.join(OUT_DIR, name + ".attn"))
+    kernel = Kernel(os.path.join(OUT_DIR, chip, name + ".attn"))
     args = make_inputs(spec, shape, torch, gen)
     q = args["q"]
     out = torch.full(q.shape[:-1] + (spec.dv,), float("nan"), device="cuda", dtype=q.dtype)
@@ -396,7 +404,7 @@ def run_case(name, spec, shape, torch, gen):
     masked_rows_zero = bool(np.all(got[empty_rows] == 0))
     tol = 1e-2 if spec.dtype == "bf16" else 2e-3
     ok = rel < tol and written and masked_ok and masked_rows_zero and lse_err < 1e-2
-    print(f"{'PASS' if ok else 'FAIL'} {name} {shape}: rel {rel:.2e}, max abs "
+    print(f"{'PASS' if ok else 'FAIL'} {chip} {name} {shape}: rel {rel:.2e}, max abs "
           f"{np.abs(got - ref).max():.2e}, lse {lse_err:.2e}, fully masked rows "
           f"{int((~finite).sum())} (out 0 and lse -inf: {masked_ok and masked_rows_zero}), "
           f"all written {written}")
@@ -413,15 +421,16 @@ def main():
     print(torch.cuda.get_device_name(), torch.__version__)
     results = []
     only = [a for a in sys.argv[1:] if not a.startswith("-")]
-    for name, (spec, shapes) in CASES.items():
-        if only and name not in only:
-            continue
-        for shape in shapes:
-            try:
-                results.append(run_case(name, spec, shape, torch, gen))
-            except Exception as e:  # report and go on
-                print(f"FAIL {name} {shape}: {type(e).__name__}: {e}")
-                results.append(False)
+    for chip in CHIPS:
+        for name, (spec, shapes) in CASES.items():
+            if only and name not in only:
+                continue
+            for shape in shapes:
+                try:
+                    results.append(run_case(chip, name, spec, shape, torch, gen))
+                except Exception as e:  # report and go on
+                    print(f"FAIL {chip} {name} {shape}: {type(e).__name__}: {e}")
+                    results.append(False)
     print(f"{sum(results)} passed, {len(results) - sum(results)} failed")
     sys.exit(0 if all(results) else 1)
 

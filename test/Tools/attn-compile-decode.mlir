@@ -23,7 +23,7 @@
 // CHECK-NOT: param workspace
 // SM80: kernel step_kernel target sm_90 block 128x1x1
 // SM80-NOT: split-kv
-// BAD: unknown strategy 'tma' (sm80 or decode)
+// BAD: unknown strategy 'tma' (sm80, sm90a or decode)
 
 func.func @step(%q: tensor<?x1x8x128xf16>, %k: tensor<?x?x2x128xf16>, %v: tensor<?x?x2x128xf16>) -> tensor<?x1x8x128xf16> {
   %o = attn.attention %q, %k, %v : tensor<?x1x8x128xf16>, tensor<?x?x2x128xf16>, tensor<?x?x2x128xf16> -> tensor<?x1x8x128xf16>

@@ -56,7 +56,7 @@ static llvm::cl::opt<std::string>
             llvm::cl::cat(attnCategory));
 static llvm::cl::opt<std::string>
     strategy("strategy",
-             llvm::cl::desc("force the kernel strategy (sm80 or decode; "
+             llvm::cl::desc("force the kernel strategy (sm80, sm90a or decode; "
                             "empty: chosen)"),
              llvm::cl::cat(attnCategory));
 static llvm::cl::opt<int64_t>

@@ -27,6 +27,9 @@ struct GpuTarget {
   llvm::StringRef ptxFeature;
   /// The most dynamic shared memory one CTA may opt in to, in bytes.
   int64_t maxSharedBytes;
+  /// Hopper's arch-specific warpgroup MMA (wgmma.mma_async) is available:
+  /// sm_90a only (not sm_90, and not carried forward to sm_100a).
+  bool wgmma = false;
 };
 
 /// The target for `chip`, or an error naming it and the supported chips.

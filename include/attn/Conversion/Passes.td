@@ -39,7 +39,7 @@ def AttnGPUKernels : Pass<"attn-gpu-kernels", "::mlir::ModuleOp"> {
     Option<"chip", "chip", "std::string", /*default=*/"\"sm_80\"",
            "target GPU (sm_80 or newer, see GpuTarget.h)">,
     Option<"strategy", "strategy", "std::string", /*default=*/"\"\"",
-           "the kernel strategy (sm80 or decode; empty: the first of "
+           "the kernel strategy (sm80, sm90a or decode; empty: the first of "
            "decode, sm80 that applies)">,
     Option<"blockQ", "block-q", "int64_t", /*default=*/"0",
            "query rows per CTA, 16 per warp (0: chosen)">,

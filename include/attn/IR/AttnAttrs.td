@@ -47,7 +47,8 @@ def Attn_GateKind : I32EnumAttr<"GateKind", "gate function", [
 
 def Attn_GpuStrategy : I32EnumAttr<"GpuStrategy",
     "how a GPU kernel is built", [
-    I32EnumAttrCase<"sm80", 0>, I32EnumAttrCase<"decode", 1>]> {
+    I32EnumAttrCase<"sm80", 0>, I32EnumAttrCase<"decode", 1>,
+    I32EnumAttrCase<"sm90a", 2>]> {
   let cppNamespace = "::mlir::attn";
 }
 
@@ -322,14 +323,18 @@ def Attn_LoweringConfigAttr : Attn_Attr<"LoweringConfig", "lowering_config"> {
     generated `gpu.func`.
 
     Strategies: `sm80` (FlashAttention-2 style: one CTA per block_q query
-    rows of one head) and `decode` (few query rows: the rows of every query
-    head sharing one kv head are packed into one tile, so each K/V tile is
-    read once for the whole group; the keys are split over up to
-    `kv_splits` CTAs whose partial results a merge kernel combines).
+    rows of one head, mma.sync), `sm90a` (the same schedule with Hopper's
+    warpgroup MMAs from 128-byte-swizzled shared memory: block_q is a
+    multiple of 64, one warpgroup of 4 warps per 64 rows) and `decode` (few
+    query rows: the rows of every query head sharing one kv head are packed
+    into one tile, so each K/V tile is read once for the whole group; the
+    keys are split over up to `kv_splits` CTAs whose partial results a merge
+    kernel combines).
 
     ```mlir
     #attn.lowering_config<strategy = sm80, block_q = 64, block_k = 64, warps = 4>
     #attn.lowering_config<strategy = decode, block_q = 16, block_k = 64, warps = 1, kv_splits = 64>
+    #attn.lowering_config<strategy = sm90a, block_q = 128, block_k = 128, warps = 8>
     ```
   }];
   let parameters = (ins EnumParameter<Attn_GpuStrategy>:$strategy,

@@ -186,7 +186,7 @@ struct GPUKernelsPass : public attn::impl::AttnGPUKernelsBase<GPUKernelsPass> {
         candidates.push_back(s);
     if (candidates.empty()) {
       mlir::emitError(module.getLoc(), "attn-gpu-kernels: unknown strategy '")
-          << strategy << "' (sm80 or decode)";
+          << strategy << "' (sm80, sm90a or decode)";
       return signalPassFailure();
     }
     SmallVector<func::FuncOp> funcs(module.getOps<func::FuncOp>());

@@ -17,7 +17,7 @@ constexpr int64_t kKiB = 1024;
 constexpr GpuTarget kTargets[] = {
     {"sm_80", "+ptx80", 163 * kKiB},  {"sm_86", "+ptx80", 99 * kKiB},
     {"sm_87", "+ptx80", 163 * kKiB},  {"sm_89", "+ptx80", 99 * kKiB},
-    {"sm_90", "+ptx80", 227 * kKiB},  {"sm_90a", "+ptx80", 227 * kKiB},
+    {"sm_90", "+ptx80", 227 * kKiB},  {"sm_90a", "+ptx80", 227 * kKiB, true},
     {"sm_100", "+ptx86", 227 * kKiB}, {"sm_100a", "+ptx86", 227 * kKiB},
     {"sm_103", "+ptx88", 227 * kKiB}, {"sm_103a", "+ptx88", 227 * kKiB},
     {"sm_110", "+ptx90", 227 * kKiB}, {"sm_110a", "+ptx90", 227 * kKiB},

@@ -97,6 +97,7 @@ ArrayRef<const KernelStrategy *> kernelStrategies();
 /// The strategies, by kind.
 const KernelStrategy &sm80Strategy();
 const KernelStrategy &decodeStrategy();
+const KernelStrategy &sm90aStrategy();
 
 } // namespace mlir::attn
 

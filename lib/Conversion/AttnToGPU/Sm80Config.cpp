@@ -17,6 +17,13 @@ namespace mlir::attn::sm80 {
 int64_t sharedBytes(int64_t headDim, int64_t headDimV,
                     LoweringConfigAttr config) {
   int64_t stages = config.getStages();
+  // sm90a: unpadded swizzled panels (Wgmma.h) from a base rounded up to
+  // 1024 bytes.
+  if (config.getStrategy() == GpuStrategy::sm90a)
+    return (config.getBlockQ() * headDim +
+            stages * config.getBlockK() * (headDim + headDimV)) *
+               2 +
+           1024;
   return (config.getBlockQ() + stages * config.getBlockK()) * (headDim + kPad) *
              2 +
          stages * config.getBlockK() * (headDimV + kPad) * 2;
@@ -117,9 +124,10 @@ std::pair<int64_t, int64_t> preferredTiles(int64_t headDim) {
 /// chip and the block-sparse / sparse-softmax blocks (a block-sparse
 /// q_block caps the query tile; a sparse-softmax op's key tile is its
 /// kv_block). Fails with the reason the preferred candidate failed.
-FailureOr<LoweringConfigAttr>
-chooseConfig(AttentionOp op, const GpuTarget &target,
-             const ForcedConfig &forced, std::string &why) {
+FailureOr<LoweringConfigAttr> chooseConfig(AttentionOp op,
+                                           const GpuTarget &target,
+                                           const ForcedConfig &forced,
+                                           std::string &why) {
   int64_t forcedBlockQ = forced.blockQ, forcedBlockK = forced.blockK;
   ProblemShape shape = op.getProblemShape();
   BlockSparseAttr blocks = op.getBlockSparseAttr();
@@ -168,8 +176,8 @@ chooseConfig(AttentionOp op, const GpuTarget &target,
 FailureOr<LoweringConfigAttr>
 firstFittingConfig(AttentionOp op, const GpuTarget &target,
                    GpuStrategy strategy, int64_t blockQ,
-                   ArrayRef<int64_t> keyTiles, int64_t kvSplits,
-                   int64_t stages, std::string &why, bool &invalid) {
+                   ArrayRef<int64_t> keyTiles, int64_t kvSplits, int64_t stages,
+                   std::string &why, bool &invalid) {
   std::string first;
   for (int64_t blockK : keyTiles) {
     if (blockK <= 0 || blockK % 16) {
@@ -179,9 +187,9 @@ firstFittingConfig(AttentionOp op, const GpuTarget &target,
       invalid = true;
       return failure();
     }
-    auto config = LoweringConfigAttr::get(op.getContext(), strategy, blockQ,
-                                          blockK, blockQ / kRowsPerWarp,
-                                          kvSplits, stages);
+    auto config =
+        LoweringConfigAttr::get(op.getContext(), strategy, blockQ, blockK,
+                                blockQ / kRowsPerWarp, kvSplits, stages);
     std::string reason = configReason(op, target, config);
     if (reason.empty())
       return config;

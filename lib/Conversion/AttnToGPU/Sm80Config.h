@@ -22,7 +22,8 @@ namespace mlir::attn::sm80 {
 constexpr int64_t kRowsPerWarp = 16; // m16n8k16: each warp owns 16 rows
 constexpr int64_t kPad = 8;          // halves of padding per shared-memory row
 
-/// Bytes of dynamic shared memory of a kernel with `config`.
+/// Bytes of dynamic shared memory of a kernel with `config` (sm80, decode
+/// or sm90a: the shared-memory layout follows the strategy).
 int64_t sharedBytes(int64_t headDim, int64_t headDimV,
                     LoweringConfigAttr config);
 
@@ -48,8 +49,13 @@ FailureOr<LoweringConfigAttr> chooseConfig(AttentionOp op,
 FailureOr<LoweringConfigAttr>
 firstFittingConfig(AttentionOp op, const GpuTarget &target,
                    GpuStrategy strategy, int64_t blockQ,
-                   ArrayRef<int64_t> keyTiles, int64_t kvSplits,
-                   int64_t stages, std::string &why, bool &invalid);
+                   ArrayRef<int64_t> keyTiles, int64_t kvSplits, int64_t stages,
+                   std::string &why, bool &invalid);
+
+/// Adds the one kernel of the tiled strategies (sm80, sm90a) to `kernels`:
+/// grid (ceil(Sq / block_q), Hq, B) from q, or for varlen
+/// (ceil(T / block_q), Hq, B + 1) from q and cu_seqlens_q.
+void buildTiledKernel(KernelSet &kernels, LoweringConfigAttr config);
 
 } // namespace mlir::attn::sm80
 

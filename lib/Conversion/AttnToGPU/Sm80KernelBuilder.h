@@ -54,6 +54,7 @@ public:
     shape = op.getProblemShape();
     if (config.getStrategy() == GpuStrategy::decode)
       packedHeads = shape.headsQ / shape.headsKV;
+    wgmma = config.getStrategy() == GpuStrategy::sm90a;
     elementType = op.getQ().getType().getElementType();
     headDim = shape.headDim;
     headDimV = shape.headDimV;
@@ -96,8 +97,23 @@ private:
     return arith::MulIOp::create(b, loc, x, index(c));
   }
 
-  /// The Q tile and the two K/V stages as views of dynamic shared memory.
+  /// The Q tile and the K/V stages as views of dynamic shared memory:
+  /// padded rows for ldmatrix, or (wgmma) flat 128-byte-swizzled panels
+  /// from a 1024-byte-aligned base (Wgmma.h).
   void createSharedViews();
+
+  /// Makes this thread's completed cp.async writes visible to wgmma (the
+  /// async proxy) and waits for the whole CTA.
+  void sharedBarrier();
+
+  /// S = Q K^T of stage `stage` on the warpgroup's 64 rows (wgmma), as
+  /// tileK / 8 accumulator fragments.
+  SmallVector<Value> wgmmaScores(Value stage);
+
+  /// O += P V of stage `stage` (wgmma, P from registers: `pFrags` holds
+  /// the 4x2 A fragment of each 16 keys).
+  SmallVector<Value> wgmmaPV(ArrayRef<Value> pFrags, ArrayRef<Value> outAcc,
+                             Value stage);
 
   /// Continues only where `cond` holds: the rest of the kernel body is built
   /// inside an scf.if (a CTA with nothing to do returns at once).
@@ -134,11 +150,11 @@ private:
   /// `dst` (2-D, or stage `stage` of a 3-D buffer), 16 bytes per cp.async.
   /// `indicesOf(row, head, col)`: the indices into `src` (default: the
   /// q/k/v layout's, rowIndices); a paged K/V pool gives its own.
-  void loadTile(Value src, Value dst, Value stage, int64_t tileRows,
-                int64_t dim, Value start, Value rows,
-                function_ref<std::pair<Value, Value>(Value)> rowOf,
-                function_ref<SmallVector<Value>(Value, Value, Value)>
-                    indicesOf = {});
+  void loadTile(
+      Value src, Value dst, Value stage, int64_t tileRows, int64_t dim,
+      Value start, Value rows,
+      function_ref<std::pair<Value, Value>(Value)> rowOf,
+      function_ref<SmallVector<Value>(Value, Value, Value)> indicesOf = {});
 
   /// Closes the cp.async copies issued so far into one group (its token).
   Value commitGroup();
@@ -194,6 +210,10 @@ private:
   /// Decode: query heads per kv head packed into the tile (0: one head per
   /// CTA).
   int64_t packedHeads = 0;
+  /// sm90a: wgmma GEMMs from swizzled shared memory (Wgmma.h).
+  bool wgmma = false;
+  /// wgmma: the shared addresses (bytes) of the Q tile and K/V stage 0.
+  Value qAddress, kAddress, vAddress;
   Value workspace;
   ProblemShape shape;
   Type elementType, f32;

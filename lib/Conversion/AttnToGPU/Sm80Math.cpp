@@ -30,7 +30,7 @@ SmallVector<Value> KernelBuilder::iteration(Value t, ArrayRef<Value> state) {
   Value nextGroup = commitGroup();
   nvgpu::DeviceAsyncWaitOp::create(b, loc, groups.front(),
                                    b.getI32IntegerAttr(inFlight));
-  gpu::BarrierOp::create(b, loc);
+  sharedBarrier();
 
   // S = Q K^T for 8 key blocks of 8.
   auto accType = VectorType::get({2, 2}, f32);
@@ -43,7 +43,9 @@ SmallVector<Value> KernelBuilder::iteration(Value t, ArrayRef<Value> state) {
           b, loc, arith::DivUIOp::create(b, loc, lane, index(8)), index(2)),
       8);
   SmallVector<Value> scores;
-  for (int64_t n = 0; n < tileK / 8; ++n) {
+  if (wgmma)
+    scores = wgmmaScores(stage);
+  for (int64_t n = 0; n < (wgmma ? 0 : tileK / 8); ++n) {
     Value acc = zeroAcc;
     for (int64_t kk = 0; kk < headDim / 16; ++kk) {
       Value frag = nvgpu::LdMatrixOp::create(
@@ -200,7 +202,9 @@ SmallVector<Value> KernelBuilder::softmaxAndPV(ArrayRef<Value> scores, Value k0,
       DenseElementsAttr::get(
           aType,
           APFloat::getZero(cast<FloatType>(elementType).getFloatSemantics())));
-  for (int64_t kb = 0; kb < tileK / 16; ++kb) {
+  // The A fragment of keys [16 kb, 16 kb + 16): P rounded to the element
+  // type, the accumulators of key blocks 2kb and 2kb+1 in m16n8k16 order.
+  auto pFragment = [&](int64_t kb) {
     Value a = zeroA;
     int64_t slot = 0;
     for (int64_t half = 0; half < 2; ++half)
@@ -212,6 +216,18 @@ SmallVector<Value> KernelBuilder::softmaxAndPV(ArrayRef<Value> scores, Value k0,
         a = vector::InsertOp::create(b, loc, narrow, a,
                                      ArrayRef<int64_t>{slot++});
       }
+    return a;
+  };
+  if (wgmma) {
+    SmallVector<Value> pFrags;
+    for (int64_t kb = 0; kb < tileK / 16; ++kb)
+      pFrags.push_back(pFragment(kb));
+    SmallVector<Value> pv = wgmmaPV(pFrags, outAcc, stage);
+    next.append(pv.begin(), pv.end());
+    return next;
+  }
+  for (int64_t kb = 0; kb < tileK / 16; ++kb) {
+    Value a = pFragment(kb);
     for (int64_t nd = 0; nd < headDimV / 8; ++nd) {
       Value frag = nvgpu::LdMatrixOp::create(
           b, loc, bType, vShared,
@@ -315,12 +331,11 @@ void KernelBuilder::storeRows(ArrayRef<Value> results, bool partial) {
     }
     RowFinal final = emitRowFinalize(
         b, loc, results[x], l[x], sink,
-        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, row,
-                              pos.seqQ),
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, row, pos.seqQ),
         [&](Value v) { return exp2(v); }, [&](Value v) { return log2(v); });
     // Every row of the sequence is written (out 0, lse -inf past seqused_q).
-    Value inside = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt,
-                                         row, pos.layoutSeqQ);
+    Value inside = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, row,
+                                         pos.layoutSeqQ);
     auto ifOp = scf::IfOp::create(b, loc, inside, /*withElse=*/false);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(ifOp.thenBlock());
@@ -347,8 +362,8 @@ void KernelBuilder::storeRows(ArrayRef<Value> results, bool partial) {
       }
     if (!buf.lse && !partial)
       continue;
-    Value isLeader = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
-                                           quad, index(0));
+    Value isLeader =
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, quad, index(0));
     auto leader = scf::IfOp::create(b, loc, isLeader, false);
     b.setInsertionPointToStart(leader.thenBlock());
     if (partial) {

@@ -1,6 +1,7 @@
 //===- Sm80Pipeline.cpp - sm80 kernel: set-up, schedule, copies -----------===//
 
 #include "Sm80KernelBuilder.h"
+#include "Wgmma.h"
 #include "attn/Analysis/TileClassification.h"
 
 #include <cfloat>
@@ -78,8 +79,9 @@ void KernelBuilder::build() {
   }
   nvgpu::DeviceAsyncWaitOp::create(b, loc, qGroup,
                                    b.getI32IntegerAttr(numStages - 1));
-  gpu::BarrierOp::create(b, loc);
-  loadQFragments();
+  sharedBarrier();
+  if (!wgmma)
+    loadQFragments();
 
   // Loop state: m and l for rows g and g + 8, the O accumulators, the
   // tiles of steps t .. t+S-2 and their cp.async groups.
@@ -237,6 +239,31 @@ void KernelBuilder::createSharedViews() {
   auto bytesType = MemRefType::get({ShapedType::kDynamic}, b.getI8Type(),
                                    MemRefLayoutAttrInterface{}, workgroup);
   Value smem = gpu::DynamicSharedMemoryOp::create(b, loc, bytesType);
+  if (wgmma) {
+    // Swizzle panels must start 1024-byte aligned: skip to the next
+    // boundary (sharedBytes reserves the slack).
+    Value base = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, smem);
+    Value pad = arith::RemUIOp::create(
+        b, loc,
+        arith::SubIOp::create(
+            b, loc, index(1024),
+            arith::RemUIOp::create(b, loc, base, index(1024))),
+        index(1024));
+    auto flat = [&](int64_t elements, int64_t offsetBytes, Value &address) {
+      Value shift = addIdx(pad, index(offsetBytes));
+      address = addIdx(base, shift);
+      auto type = MemRefType::get({elements}, elementType,
+                                  MemRefLayoutAttrInterface{}, workgroup);
+      return memref::ViewOp::create(b, loc, type, smem, shift, ValueRange{})
+          .getResult();
+    };
+    int64_t qBytes = tileQ * headDim * 2;
+    int64_t kBytes = numStages * tileK * headDim * 2;
+    qShared = flat(tileQ * headDim, 0, qAddress);
+    kShared = flat(numStages * tileK * headDim, qBytes, kAddress);
+    vShared = flat(numStages * tileK * headDimV, qBytes + kBytes, vAddress);
+    return;
+  }
   auto view = [&](ArrayRef<int64_t> dims, int64_t offsetBytes) -> Value {
     auto type = MemRefType::get(dims, elementType, MemRefLayoutAttrInterface{},
                                 workgroup);
@@ -279,8 +306,7 @@ SmallVector<Value> KernelBuilder::rowIndices(Value start, Value row, Value head,
 
 void KernelBuilder::loadTile(
     Value src, Value dst, Value stage, int64_t tileRows, int64_t dim,
-    Value start, Value rows,
-    function_ref<std::pair<Value, Value>(Value)> rowOf,
+    Value start, Value rows, function_ref<std::pair<Value, Value>(Value)> rowOf,
     function_ref<SmallVector<Value>(Value, Value, Value)> indicesOf) {
   int64_t chunksPerRow = dim / 8;
   int64_t perThread = tileRows * chunksPerRow / (numWarps * 32);
@@ -296,11 +322,20 @@ void KernelBuilder::loadTile(
     Value safeRow = arith::SelectOp::create(b, loc, inside, row, index(0));
     Value count = arith::SelectOp::create(b, loc, inside, index(8), index(0));
     SmallVector<Value> dstIdx;
-    if (stage)
-      dstIdx.push_back(stage);
-    dstIdx.append({r, col});
-    SmallVector<Value> srcIdx = indicesOf ? indicesOf(safeRow, head, col)
-                                          : rowIndices(start, safeRow, head, col);
+    if (wgmma) {
+      // Flat swizzled panels; stage s starts s tiles in.
+      Value at = sm90::swizzledOffset(b, loc, r, col, tileRows);
+      if (stage)
+        at = addIdx(at, mulIdx(stage, tileRows * dim));
+      dstIdx.push_back(at);
+    } else {
+      if (stage)
+        dstIdx.push_back(stage);
+      dstIdx.append({r, col});
+    }
+    SmallVector<Value> srcIdx = indicesOf
+                                    ? indicesOf(safeRow, head, col)
+                                    : rowIndices(start, safeRow, head, col);
     nvgpu::DeviceAsyncCopyOp::create(
         b, loc, nvgpu::DeviceAsyncTokenType::get(b.getContext()), dst, dstIdx,
         src, srcIdx, b.getIndexAttr(8), count,
@@ -357,15 +392,24 @@ Value KernelBuilder::loadKV(Value t, Value stage) {
           arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, which,
                                 index(p)),
           pages[p], page);
-    return pagedKeyIndices(
-        op, page, arith::RemUIOp::create(b, loc, row, index(pageSize)), head,
-        col);
+    return pagedKeyIndices(op, page,
+                           arith::RemUIOp::create(b, loc, row, index(pageSize)),
+                           head, col);
   };
   loadTile(buf.k, kShared, stage, tileK, headDim, pos.kStart, rows, keyRow,
            pagedIndices);
   loadTile(buf.v, vShared, stage, tileK, headDimV, pos.kStart, rows, keyRow,
            pagedIndices);
   return kt;
+}
+
+void KernelBuilder::sharedBarrier() {
+  if (wgmma)
+    NVVM::FenceProxyOp::create(
+        b, loc, NVVM::ProxyKind::async_shared,
+        NVVM::SharedSpaceAttr::get(b.getContext(),
+                                   NVVM::SharedSpace::shared_cta));
+  gpu::BarrierOp::create(b, loc);
 }
 
 void KernelBuilder::loadQFragments() {

@@ -32,31 +32,33 @@ public:
     return sm80::chooseConfig(op, target, forced, why);
   }
 
-  /// One kernel; grid (ceil(Sq / block_q), Hq, B) from q, or for varlen
-  /// (ceil(T / block_q), Hq, B + 1) from q and cu_seqlens_q.
   void build(KernelSet &kernels, LoweringConfigAttr config,
              const GpuTarget &) const override {
-    AttentionOp op = kernels.op();
-    ProblemShape shape = op.getProblemShape();
-    int64_t qParam = kernels.paramIndex(op.getQ());
-    int64_t batchParam = qParam;
-    int64_t rowDim = op.getLayout() == Layout::bhsd ? 2 : 1;
-    if (op.isVarlen()) {
-      batchParam = kernels.paramIndex(op.getCuSeqlensQ());
-      rowDim = 0;
-    }
-    OpBuilder b(op.getContext());
-    KernelSet::Kernel kernel = kernels.add(
-        b, "kernel", 32 * config.getWarps(),
-        sm80::sharedBytes(shape.headDim, shape.headDimV, config),
-        {qParam, rowDim, config.getBlockQ(), kGridConstant, 0, shape.headsQ,
-         batchParam, 0, 1});
-    sm80::KernelBuilder(b, op.getLoc(), op, kernel.buffers, config).build();
-    b.setInsertionPointToEnd(&kernel.func.getBody().front());
-    gpu::ReturnOp::create(b, op.getLoc());
+    sm80::buildTiledKernel(kernels, config);
   }
 };
 } // namespace
+
+void sm80::buildTiledKernel(KernelSet &kernels, LoweringConfigAttr config) {
+  AttentionOp op = kernels.op();
+  ProblemShape shape = op.getProblemShape();
+  int64_t qParam = kernels.paramIndex(op.getQ());
+  int64_t batchParam = qParam;
+  int64_t rowDim = op.getLayout() == Layout::bhsd ? 2 : 1;
+  if (op.isVarlen()) {
+    batchParam = kernels.paramIndex(op.getCuSeqlensQ());
+    rowDim = 0;
+  }
+  OpBuilder b(op.getContext());
+  KernelSet::Kernel kernel =
+      kernels.add(b, "kernel", 32 * config.getWarps(),
+                  sm80::sharedBytes(shape.headDim, shape.headDimV, config),
+                  {qParam, rowDim, config.getBlockQ(), kGridConstant, 0,
+                   shape.headsQ, batchParam, 0, 1});
+  sm80::KernelBuilder(b, op.getLoc(), op, kernel.buffers, config).build();
+  b.setInsertionPointToEnd(&kernel.func.getBody().front());
+  gpu::ReturnOp::create(b, op.getLoc());
+}
 
 const KernelStrategy &mlir::attn::sm80Strategy() {
   static const Sm80Strategy strategy;
@@ -64,7 +66,7 @@ const KernelStrategy &mlir::attn::sm80Strategy() {
 }
 
 ArrayRef<const KernelStrategy *> mlir::attn::kernelStrategies() {
-  static const KernelStrategy *const order[] = {&decodeStrategy(),
-                                                &sm80Strategy()};
+  static const KernelStrategy *const order[] = {
+      &decodeStrategy(), &sm90aStrategy(), &sm80Strategy()};
   return order;
 }

@@ -47,7 +47,7 @@ class MetaEnv:
 
 if __name__ == "__main__":
     out_dir = sys.argv[1] if len(sys.argv) > 1 else "build/python_kernels"
-    with attn.prebuild(out_dir, chip=os.environ.get("ATTN_CHIP", "sm_90")):
+    with attn.prebuild(out_dir, chip=os.environ.get("ATTN_CHIP", "sm_90a")):
         for index, case in enumerate(cases.CASES, 1):
             start = time.perf_counter()
             case(MetaEnv())

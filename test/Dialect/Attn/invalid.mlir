@@ -862,3 +862,11 @@ func.func @bad(%q: tensor<1x1x2x64xf16>, %k: tensor<5x16x2x64xf16>, %i: tensor<?
   %o = attn.attention %q, %k, %k custom_mask(%m : tensor<1x1x1x?xi1>) kv_page_indptr(%i : tensor<?xi32>) kv_page_indices(%i : tensor<?xi32>) kv_last_page_len(%i : tensor<?xi32>) {masks = [#attn.custom_mask], paged_kv = #attn.paged_kv<page_size = 16>} : tensor<1x1x2x64xf16>, tensor<5x16x2x64xf16>, tensor<5x16x2x64xf16> -> tensor<1x1x2x64xf16>
   return %o : tensor<1x1x2x64xf16>
 }
+
+// -----
+
+// wgmma works on whole warpgroups: 4 warps (64 rows) at a time.
+// expected-error @+1 {{lowering_config strategy sm90a needs whole warpgroups (warps a multiple of 4, block_q a multiple of 64), got warps = 2}}
+func.func @config() attributes {c = #attn.lowering_config<strategy = sm90a, block_q = 32, block_k = 64, warps = 2>} {
+  return
+}

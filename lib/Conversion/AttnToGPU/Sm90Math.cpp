@@ -1,0 +1,83 @@
+//===- Sm90Math.cpp - sm90a kernel: the two GEMMs on wgmma ----------------===//
+//
+// The sm90a strategy builds the kernel of Sm80KernelBuilder.h with its two
+// GEMMs on warpgroup MMAs (Wgmma.h): warpgroup w of the CTA owns query rows
+// [64 w, 64 w + 64), and each of its warps the same 16 rows as with
+// mma.sync, so the online softmax and the epilogue read the accumulators
+// unchanged.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Sm80KernelBuilder.h"
+#include "Wgmma.h"
+
+using namespace mlir;
+using namespace mlir::attn;
+using namespace mlir::attn::sm80;
+
+/// Bytes of one 128-byte-swizzled row and of one 8-row swizzle atom.
+static constexpr int64_t kRowBytes = 128, kAtomBytes = 1024;
+
+SmallVector<Value> KernelBuilder::wgmmaScores(Value stage) {
+  // A = Q (K-major): the warpgroup's 64 rows of each 64-column panel; B = K
+  // (K-major, keys as N). k-step kk reads columns [16 kk, 16 kk + 16): panel
+  // kk / 4, 32 bytes per step inside it. Leading byte offset unused (1).
+  Value warpgroup = arith::DivUIOp::create(
+      b, loc, warp, index(sm90::kWarpgroupRows / kRowsPerWarp));
+  Value qBase =
+      addIdx(qAddress, mulIdx(warpgroup, sm90::kWarpgroupRows * kRowBytes));
+  Value kBase = addIdx(kAddress, mulIdx(stage, tileK * headDim * 2));
+  sm90::WgmmaGemm gemm;
+  gemm.n = tileK;
+  gemm.elementType = elementType;
+  for (int64_t kk = 0; kk < headDim / 16; ++kk) {
+    int64_t panel = kk / 4, within = (kk % 4) * 32;
+    gemm.a.push_back({sm90::smemDescriptor(
+        b, loc, addIdx(qBase, index(panel * tileQ * kRowBytes + within)), 16,
+        kAtomBytes)});
+    gemm.b.push_back(sm90::smemDescriptor(
+        b, loc, addIdx(kBase, index(panel * tileK * kRowBytes + within)), 16,
+        kAtomBytes));
+  }
+  SmallVector<Value> d = sm90::emitWgmma(b, loc, gemm);
+  auto accType = VectorType::get({2, 2}, f32);
+  SmallVector<Value> scores;
+  for (int64_t n = 0; n < tileK / 8; ++n)
+    scores.push_back(vector::FromElementsOp::create(
+        b, loc, accType, ArrayRef<Value>(d).slice(4 * n, 4)));
+  return scores;
+}
+
+SmallVector<Value> KernelBuilder::wgmmaPV(ArrayRef<Value> pFrags,
+                                          ArrayRef<Value> outAcc, Value stage) {
+  // B = V (N-major: head-dim columns contiguous): k-step kb reads keys
+  // [16 kb, 16 kb + 16), two 8-row atoms (stride byte offset) of every
+  // 64-column panel (leading byte offset: one panel of tileK rows).
+  Value vBase = addIdx(vAddress, mulIdx(stage, tileK * headDimV * 2));
+  sm90::WgmmaGemm gemm;
+  gemm.n = headDimV;
+  gemm.elementType = elementType;
+  gemm.bTransposed = true;
+  for (auto [kb, frag] : llvm::enumerate(pFrags)) {
+    SmallVector<Value> regs;
+    for (int64_t r = 0; r < 4; ++r)
+      regs.push_back(LLVM::BitcastOp::create(
+          b, loc, b.getI32Type(),
+          vector::ExtractOp::create(b, loc, frag, ArrayRef<int64_t>{r})));
+    gemm.a.push_back(regs);
+    gemm.b.push_back(sm90::smemDescriptor(
+        b, loc, addIdx(vBase, index(int64_t(kb) * 16 * kRowBytes)),
+        tileK * kRowBytes, kAtomBytes));
+  }
+  for (Value acc : outAcc)
+    for (int x = 0; x < 2; ++x)
+      for (int y = 0; y < 2; ++y)
+        gemm.acc.push_back(extract(acc, x, y));
+  SmallVector<Value> d = sm90::emitWgmma(b, loc, gemm);
+  auto accType = VectorType::get({2, 2}, f32);
+  SmallVector<Value> result;
+  for (int64_t nd = 0; nd < headDimV / 8; ++nd)
+    result.push_back(vector::FromElementsOp::create(
+        b, loc, accType, ArrayRef<Value>(d).slice(4 * nd, 4)));
+  return result;
+}

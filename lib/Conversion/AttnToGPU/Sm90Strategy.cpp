@@ -1,0 +1,96 @@
+//===- Sm90Strategy.cpp - Hopper: the tiled kernel on wgmma ---------------===//
+//
+// The sm90a strategy: the sm80 kernel's schedule, cp.async pipeline, online
+// softmax and epilogue (Sm80KernelBuilder.h) with S = Q K^T and O += P V on
+// warpgroup MMAs (wgmma.mma_async m64nNk16) reading Q, K and V from
+// 128-byte-swizzled shared memory (Sm90Math.cpp, Wgmma.h). One CTA of
+// block_q / 64 warpgroups per query tile. Chosen before sm80 on sm_90a;
+// declines (and sm80 builds the op) where the chip has no wgmma or a head
+// dim is not a multiple of the 64-column swizzle panel.
+//
+// Not yet here (issue 12): TMA loads, producer/consumer warp specialization
+// with setmaxnreg, and the S GEMM of one tile overlapped with the softmax
+// and P V of the previous one.
+//
+//===----------------------------------------------------------------------===//
+
+#include "KernelStrategy.h"
+#include "Sm80Config.h"
+#include "Wgmma.h"
+
+#include <numeric>
+
+using namespace mlir;
+using namespace mlir::attn;
+
+namespace {
+/// Query rows per CTA: two warpgroups (FA3's 128-row tiles).
+constexpr int64_t kBlockQ = 128;
+
+class Sm90Strategy : public KernelStrategy {
+public:
+  GpuStrategy kind() const override { return GpuStrategy::sm90a; }
+
+  std::string unsupportedReason(AttentionOp op,
+                                const GpuTarget &target) const override {
+    if (!target.wgmma)
+      return "the sm90a strategy needs wgmma (chip sm_90a), not " +
+             target.chip.str();
+    if (std::string why = sm80::unsupportedReason(op); !why.empty())
+      return why;
+    ProblemShape shape = op.getProblemShape();
+    if (shape.headDim % sm90::kPanelColumns ||
+        shape.headDimV % sm90::kPanelColumns)
+      return "the sm90a strategy's swizzled tiles need head dims (q/k and "
+             "v) that are multiples of 64, got " +
+             std::to_string(shape.headDim) + " and " +
+             std::to_string(shape.headDimV);
+    return "";
+  }
+
+  /// 128 query rows (a block-sparse q_block caps it at a multiple of 64);
+  /// 128-key tiles up to head dim 128, else 64 (shared memory: the Q tile
+  /// and two K/V stages of 64 x 256 halves fill 193 KiB).
+  FailureOr<LoweringConfigAttr> chooseConfig(AttentionOp op,
+                                             const GpuTarget &target,
+                                             const ForcedConfig &forced,
+                                             std::string &why) const override {
+    ProblemShape shape = op.getProblemShape();
+    BlockSparseAttr blocks = op.getBlockSparseAttr();
+    int64_t blockQ = forced.blockQ ? forced.blockQ : kBlockQ;
+    if (blocks && !forced.blockQ)
+      blockQ = std::gcd(blocks.getQBlock(), kBlockQ);
+    if (blockQ <= 0 || blockQ % sm90::kWarpgroupRows) {
+      why = "the sm90a strategy's block_q must be a positive multiple of 64 "
+            "(one warpgroup per 64 rows), got " +
+            std::to_string(blockQ);
+      return failure();
+    }
+    SmallVector<int64_t> keyTiles;
+    int64_t preferK = std::max(shape.headDim, shape.headDimV) <= 128 ? 128 : 64;
+    for (int64_t tile : {preferK, int64_t(64), int64_t(32), int64_t(16)})
+      if (!blocks || blocks.getKvBlock() % tile == 0)
+        keyTiles.push_back(tile);
+    if (SparseSoftmaxAttr sparse = op.getSparseSoftmaxAttr())
+      keyTiles = {sparse.getKvBlock()};
+    if (forced.blockK)
+      keyTiles = {forced.blockK};
+    if (keyTiles.empty())
+      keyTiles = {16};
+    bool invalid = false;
+    return sm80::firstFittingConfig(
+        op, target, GpuStrategy::sm90a, blockQ, keyTiles, 1,
+        forced.stages ? forced.stages : 2, why, invalid);
+  }
+
+  void build(KernelSet &kernels, LoweringConfigAttr config,
+             const GpuTarget &) const override {
+    sm80::buildTiledKernel(kernels, config);
+  }
+};
+} // namespace
+
+const KernelStrategy &mlir::attn::sm90aStrategy() {
+  static const Sm90Strategy strategy;
+  return strategy;
+}

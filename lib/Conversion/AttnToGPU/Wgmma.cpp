@@ -1,0 +1,132 @@
+//===- Wgmma.cpp - Hopper warpgroup MMA from shared memory ----------------===//
+
+#include "Wgmma.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+
+#include <string>
+
+using namespace mlir;
+
+namespace mlir::attn::sm90 {
+
+Value swizzledOffset(OpBuilder &b, Location loc, Value row, Value col,
+                     int64_t rows) {
+  auto c = [&](int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); };
+  Value panel = arith::DivUIOp::create(b, loc, col, c(kPanelColumns));
+  Value chunk = arith::DivUIOp::create(
+      b, loc, arith::RemUIOp::create(b, loc, col, c(kPanelColumns)), c(8));
+  Value phase = arith::RemUIOp::create(b, loc, row, c(8));
+  Value swizzled = arith::XOrIOp::create(b, loc, chunk, phase);
+  // panel * rows * 64 + row * 64 + swizzled chunk * 8 + col mod 8
+  Value offset = arith::MulIOp::create(
+      b, loc,
+      arith::AddIOp::create(b, loc,
+                            arith::MulIOp::create(b, loc, panel, c(rows)), row),
+      c(kPanelColumns));
+  offset = arith::AddIOp::create(b, loc, offset,
+                                 arith::MulIOp::create(b, loc, swizzled, c(8)));
+  return arith::AddIOp::create(b, loc, offset,
+                               arith::RemUIOp::create(b, loc, col, c(8)));
+}
+
+Value smemDescriptor(OpBuilder &b, Location loc, Value address, int64_t leading,
+                     int64_t stride) {
+  // Bits 0-13: address >> 4; 16-29: leading byte offset >> 4; 32-45: stride
+  // byte offset >> 4; 49-51: base offset (0: panels are 1024-aligned);
+  // 62-63: swizzle mode (1: 128 bytes). A shared address is below 2^18, so
+  // the address field is added, not masked.
+  uint64_t fixed = (uint64_t(leading >> 4) << 16) |
+                   (uint64_t(stride >> 4) << 32) | (uint64_t(1) << 62);
+  Value field = arith::IndexCastUIOp::create(
+      b, loc, b.getI64Type(),
+      arith::ShRUIOp::create(b, loc, address,
+                             arith::ConstantIndexOp::create(b, loc, 4)));
+  return arith::AddIOp::create(
+      b, loc, field,
+      arith::ConstantOp::create(b, loc, b.getI64IntegerAttr(int64_t(fixed))));
+}
+
+SmallVector<Value> emitWgmma(OpBuilder &b, Location loc,
+                             const WgmmaGemm &gemm) {
+  int64_t accCount = gemm.n / 2;
+  bool accumulate = !gemm.acc.empty();
+  bool registerA = gemm.a.front().size() == 4;
+  StringRef type = gemm.elementType.isBF16() ? "bf16" : "f16";
+
+  // Operands: accCount outputs, then the A and B operands of every step, a
+  // zero register for the scale-d predicates, then the accumulators tied to
+  // the outputs.
+  SmallVector<Value> operands;
+  std::string constraints;
+  for (int64_t i = 0; i < accCount; ++i)
+    constraints += (i ? ",=f" : "=f");
+  int64_t next = accCount;
+  SmallVector<std::string> aText, bText;
+  for (size_t step = 0; step < gemm.b.size(); ++step) {
+    if (registerA) {
+      std::string regs;
+      for (Value reg : gemm.a[step]) {
+        regs += (regs.empty() ? "{$" : ", $") + std::to_string(next++);
+        operands.push_back(reg);
+        constraints += ",r";
+      }
+      aText.push_back(regs + "}");
+    } else {
+      aText.push_back("$" + std::to_string(next++));
+      operands.push_back(gemm.a[step].front());
+      constraints += ",l";
+    }
+    bText.push_back("$" + std::to_string(next++));
+    operands.push_back(gemm.b[step]);
+    constraints += ",l";
+  }
+  int64_t zero = next++;
+  operands.push_back(arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(0)));
+  constraints += ",r";
+  for (int64_t i = 0; accumulate && i < accCount; ++i) {
+    operands.push_back(gemm.acc[i]);
+    constraints += "," + std::to_string(i);
+  }
+
+  std::string accText;
+  for (int64_t i = 0; i < accCount; ++i)
+    accText += (i ? ", $" : "$") + std::to_string(i);
+  // zd / od: the scale-d predicates false / true (from a zero register:
+  // scale-d takes no immediate).
+  std::string zeroReg = "$" + std::to_string(zero);
+  std::string asmText = "{\n.reg .pred zd, od;\nsetp.ne.b32 zd, " + zeroReg +
+                        ", 0;\nsetp.eq.b32 od, " + zeroReg +
+                        ", 0;\nwgmma.fence.sync.aligned;\n";
+  std::string shape = "wgmma.mma_async.sync.aligned.m64n" +
+                      std::to_string(gemm.n) + "k16.f32." + type.str() + "." +
+                      type.str() + " {" + accText + "}, ";
+  for (size_t step = 0; step < gemm.b.size(); ++step) {
+    // The first step of D = A B ignores the accumulators; imm-scale-a/b 1;
+    // imm-trans-a (A from shared memory only) 0; imm-trans-b.
+    std::string scaleD = (!accumulate && step == 0) ? "zd" : "od";
+    asmText += shape + aText[step] + ", " + bText[step] + ", " + scaleD +
+               ", 1, 1, " + (registerA ? "" : "0, ") +
+               (gemm.bTransposed ? "1" : "0") + ";\n";
+  }
+  asmText += "wgmma.commit_group.sync.aligned;\n"
+             "wgmma.wait_group.sync.aligned 0;\n}";
+
+  auto f32 = b.getF32Type();
+  auto resultType = LLVM::LLVMStructType::getLiteral(
+      b.getContext(), SmallVector<Type>(accCount, f32));
+  auto inlineAsm = LLVM::InlineAsmOp::create(
+      b, loc, resultType, operands, asmText, constraints,
+      /*has_side_effects=*/true, /*is_align_stack=*/false,
+      LLVM::TailCallKind::None,
+      LLVM::AsmDialectAttr::get(b.getContext(), LLVM::AsmDialect::AD_ATT),
+      /*operand_attrs=*/ArrayAttr());
+  SmallVector<Value> result;
+  for (int64_t i = 0; i < accCount; ++i)
+    result.push_back(LLVM::ExtractValueOp::create(b, loc, inlineAsm.getRes(),
+                                                  ArrayRef<int64_t>{i}));
+  return result;
+}
+
+} // namespace mlir::attn::sm90
