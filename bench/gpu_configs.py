@@ -1,11 +1,13 @@
-"""Lowering-config sweep: TFLOP/s of the sm80 kernel per (head dim, causal,
-block_q x block_k), all in one run, to pick the tile table by measurement.
+"""Lowering-config sweep: TFLOP/s of a kernel strategy per (head dim,
+causal, block_q x block_k x stages), all in one run, to pick the tile table
+by measurement.
 
-  here:        /usr/bin/python3 bench/gpu_configs.py --compile
-  GPU machine: python3 bench/gpu_configs.py        (carry
+  here:        /usr/bin/python3 bench/gpu_configs.py --compile [--strategy sm90a]
+  GPU machine: python3 bench/gpu_configs.py [--strategy sm90a]   (carry
                build/lib/libAttnRuntime.so and build/gpu_configs)
 
 bf16, batch x seqlen = 4 x 4096, hidden 2048 (heads = 2048 / d), bshd.
+sm80 kernels are compiled for sm_90, sm90a ones for sm_90a.
 """
 import os
 import sys
@@ -15,29 +17,51 @@ from bench_kernels import ROOT, compile_specs  # noqa: E402  (puts attn on sys.p
 from attn._ir import AttentionSpec, Causal  # noqa: E402
 
 OUT_DIR = os.path.join(ROOT, "build", "gpu_configs")
-HEAD_DIMS = (64, 96, 128, 192, 256)
-CONFIGS = ((64, 64), (64, 32), (64, 16), (128, 64), (128, 32), (32, 64))
+# Per strategy: the chip, the head dims and the (block_q, block_k, stages)
+# candidates.
+STRATEGIES = {
+    "sm80": ("sm_90", (64, 96, 128, 192, 256),
+             ((64, 64, 2), (64, 32, 2), (64, 16, 2), (128, 64, 2), (128, 32, 2),
+              (32, 64, 2))),
+    "sm90a": ("sm_90a", (64, 128, 192, 256),
+              ((128, 128, 2), (128, 64, 2), (128, 64, 3), (128, 32, 2),
+               (64, 128, 2), (64, 64, 2), (64, 64, 3), (64, 32, 2))),
+}
 
 
-def name(d, causal, bq, bk):
-    return f"d{d}_{'causal' if causal else 'dense'}_q{bq}_k{bk}"
+def strategy():
+    if "--strategy" in sys.argv:
+        return sys.argv[sys.argv.index("--strategy") + 1]
+    return "sm80"
+
+
+def config_name(bq, bk, st):
+    return f"q{bq}_k{bk}_s{st}"
+
+
+def name(d, causal, bq, bk, st):
+    return f"d{d}_{'causal' if causal else 'dense'}_{config_name(bq, bk, st)}"
 
 
 def specs():
-    for d in HEAD_DIMS:
+    _, dims, configs = STRATEGIES[strategy()]
+    for d in dims:
         for causal in (False, True):
             spec = AttentionSpec(dtype="bf16", heads_q=2048 // d, heads_kv=2048 // d,
                                  head_dim=d, masks=(Causal(),) if causal else ())
-            for bq, bk in CONFIGS:
-                yield name(d, causal, bq, bk), spec, [f"--block-q={bq}", f"--block-k={bk}"]
+            for bq, bk, st in configs:
+                yield name(d, causal, bq, bk, st), spec, [
+                    f"--block-q={bq}", f"--block-k={bk}", f"--stages={st}",
+                    f"--strategy={strategy()}"]
 
 
 def compile_all():
     import subprocess
     ok = 0
+    chip = STRATEGIES[strategy()][0]
     for n, spec, flags in specs():
         try:
-            compile_specs([(n, spec)], OUT_DIR, flags={n: flags})
+            compile_specs([(n, spec)], OUT_DIR, chip=chip, flags={n: flags})
             ok += 1
         except subprocess.CalledProcessError:
             print(f"{n}: no kernel (the config does not fit)")
@@ -67,11 +91,13 @@ def main():
         ms = triton.testing.do_bench(lambda: kernel(q, k, v, out), return_mode="median")
         flops = 4 * b * h * s * s * d * (0.5 if causal else 1.0)
         rows.setdefault((d, causal), []).append((n.split("_", 2)[2], flops / ms * 1e-9))
-    print("\n| d | causal | " + " | ".join(f"q{q}_k{k}" for q, k in CONFIGS) + " | best |")
-    print("|---|---|" + "---|" * (len(CONFIGS) + 1))
+    configs = [config_name(*c) for c in STRATEGIES[strategy()][2]]
+    print(f"\nstrategy {strategy()}")
+    print("\n| d | causal | " + " | ".join(configs) + " | best |")
+    print("|---|---|" + "---|" * (len(configs) + 1))
     for (d, causal), results in rows.items():
         got = dict(results)
-        cells = [f"{got[f'q{q}_k{k}']:.0f}" if f"q{q}_k{k}" in got else "-" for q, k in CONFIGS]
+        cells = [f"{got[c]:.0f}" if c in got else "-" for c in configs]
         best = max(results, key=lambda r: r[1])[0]
         print(f"| {d} | {'yes' if causal else 'no'} | " + " | ".join(cells) + f" | {best} |")
 

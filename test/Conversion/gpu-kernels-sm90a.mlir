@@ -27,7 +27,7 @@
 // SM90-LABEL: gpu.func @d128_kernel
 // SM90-SAME: strategy = sm80
 // NOWGMMA: error: attn-gpu-kernels: the sm90a strategy needs wgmma (chip sm_90a), not sm_90
-// BADQ: error: attn-gpu-kernels: the sm90a strategy's block_q must be a positive multiple of 64 (one warpgroup per 64 rows), got 32
+// BADQ: error: attn-gpu-kernels: the sm90a strategy's block_q must be 64 or 128 (one or two warpgroups of 64 rows), got 32
 func.func @d128(%q: tensor<?x?x4x128xbf16>, %k: tensor<?x?x4x128xbf16>, %v: tensor<?x?x4x128xbf16>) -> tensor<?x?x4x128xbf16> {
   %o = attn.attention %q, %k, %v {masks = [#attn.causal<top_left>]} : tensor<?x?x4x128xbf16>, tensor<?x?x4x128xbf16>, tensor<?x?x4x128xbf16> -> tensor<?x?x4x128xbf16>
   return %o : tensor<?x?x4x128xbf16>

@@ -48,26 +48,33 @@ public:
     return "";
   }
 
-  /// 128 query rows (a block-sparse q_block caps it at a multiple of 64);
-  /// 128-key tiles up to head dim 128, else 64 (shared memory: the Q tile
-  /// and two K/V stages of 64 x 256 halves fill 193 KiB).
+  /// Measured on an H100 (bench/gpu_configs.py --strategy sm90a,
+  /// docs/perf-log.md 2026-11-23): head dim 64 runs best with one
+  /// warpgroup (64 rows) x 128 keys, wider heads with two (128 rows); keys
+  /// per tile 128 up to head dim 128, else 64 (shared memory: the Q tile
+  /// and two K/V stages of 64 x 256 halves fill 193 KiB). A block-sparse
+  /// q_block caps the query tile.
   FailureOr<LoweringConfigAttr> chooseConfig(AttentionOp op,
                                              const GpuTarget &target,
                                              const ForcedConfig &forced,
                                              std::string &why) const override {
     ProblemShape shape = op.getProblemShape();
     BlockSparseAttr blocks = op.getBlockSparseAttr();
-    int64_t blockQ = forced.blockQ ? forced.blockQ : kBlockQ;
+    int64_t widest = std::max(shape.headDim, shape.headDimV);
+    int64_t blockQ =
+        forced.blockQ ? forced.blockQ : (widest <= 64 ? 64 : kBlockQ);
     if (blocks && !forced.blockQ)
-      blockQ = std::gcd(blocks.getQBlock(), kBlockQ);
-    if (blockQ <= 0 || blockQ % sm90::kWarpgroupRows) {
-      why = "the sm90a strategy's block_q must be a positive multiple of 64 "
-            "(one warpgroup per 64 rows), got " +
+      blockQ = std::gcd(blocks.getQBlock(), blockQ);
+    // Each thread holds S and O fragments (up to ~240 registers): more than
+    // two warpgroups would not fit the 64K-register file.
+    if (blockQ <= 0 || blockQ % sm90::kWarpgroupRows || blockQ > kBlockQ) {
+      why = "the sm90a strategy's block_q must be 64 or 128 (one or two "
+            "warpgroups of 64 rows), got " +
             std::to_string(blockQ);
       return failure();
     }
     SmallVector<int64_t> keyTiles;
-    int64_t preferK = std::max(shape.headDim, shape.headDimV) <= 128 ? 128 : 64;
+    int64_t preferK = widest <= 128 ? 128 : 64;
     for (int64_t tile : {preferK, int64_t(64), int64_t(32), int64_t(16)})
       if (!blocks || blocks.getKvBlock() % tile == 0)
         keyTiles.push_back(tile);
