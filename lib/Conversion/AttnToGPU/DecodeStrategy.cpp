@@ -119,8 +119,8 @@ public:
     if (PagedKvAttr paged = op.getPagedKvAttr()) {
       keysDim = 0;
       keysPerTile = 1;
-      minTiles = std::max<int64_t>(
-          1, kMinTilesPerSplit * config.getBlockK() / paged.getPageSize());
+      minTiles = std::max<int64_t>(1, kMinTilesPerSplit * config.getBlockK() /
+                                          paged.getPageSize());
     }
     kernels.setSplitRule({config.getKvSplits(), minTiles, ctasPerSm, kParam,
                           keysDim, keysPerTile, qParam, shape.headDimV + 1});

@@ -73,9 +73,9 @@ public:
              bool onlyWhenSplit) override {
     Location loc = func.getLoc();
     b.setInsertionPointToEnd(module.getBody());
-    auto kernel = gpu::GPUFuncOp::create(b, loc,
-                                         (func.getName() + "_" + suffix).str(),
-                                         b.getFunctionType(params, {}));
+    auto kernel =
+        gpu::GPUFuncOp::create(b, loc, (func.getName() + "_" + suffix).str(),
+                               b.getFunctionType(params, {}));
     kernel->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
     kernel->setAttr(kKernelConfigAttr, config);
     kernel->setAttr(kKernelBlockAttr, b.getDenseI64ArrayAttr({threads, 1, 1}));

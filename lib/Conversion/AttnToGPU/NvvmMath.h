@@ -15,17 +15,17 @@ namespace mlir::attn {
 
 /// 2^x (ex2.approx.f32; 2^-inf = 0).
 inline Value emitExp2(OpBuilder &b, Location loc, Value x) {
-  return LLVM::CallIntrinsicOp::create(b, loc, b.getF32Type(),
-                                       b.getStringAttr("llvm.nvvm.ex2.approx.f32"),
-                                       x)
+  return LLVM::CallIntrinsicOp::create(
+             b, loc, b.getF32Type(),
+             b.getStringAttr("llvm.nvvm.ex2.approx.f32"), x)
       .getResult(0);
 }
 
 /// log2 x (lg2.approx.f32).
 inline Value emitLog2(OpBuilder &b, Location loc, Value x) {
-  return LLVM::CallIntrinsicOp::create(b, loc, b.getF32Type(),
-                                       b.getStringAttr("llvm.nvvm.lg2.approx.f"),
-                                       x)
+  return LLVM::CallIntrinsicOp::create(
+             b, loc, b.getF32Type(), b.getStringAttr("llvm.nvvm.lg2.approx.f"),
+             x)
       .getResult(0);
 }
 

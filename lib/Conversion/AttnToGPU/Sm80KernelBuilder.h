@@ -106,14 +106,27 @@ private:
   /// async proxy) and waits for the whole CTA.
   void sharedBarrier();
 
+  /// sm90a: the kv loop with FlashAttention-3's overlap inside each
+  /// warpgroup (Sm90Pipeline.cpp): step t issues S_t = Q K_t^T and
+  /// O += P_{t-1} V_{t-1}, waits for S_t, runs the softmax of tile t while
+  /// the P V GEMM runs, then waits for it and rescales O. K runs one tile
+  /// ahead of V: K_{t+S-1} and V_{t+S-2} load while K_t and V_{t-1} are
+  /// read. `qGroup`: the Q tile's cp.async group.
+  void buildWgmmaLoop(Value qGroup);
+
   /// S = Q K^T of stage `stage` on the warpgroup's 64 rows (wgmma), as
-  /// tileK / 8 accumulator fragments.
-  SmallVector<Value> wgmmaScores(Value stage);
+  /// tileK / 8 accumulator fragments; issued only (its wgmma group is
+  /// committed) unless `wait`.
+  SmallVector<Value> wgmmaScores(Value stage, bool wait);
 
   /// O += P V of stage `stage` (wgmma, P from registers: `pFrags` holds
-  /// the 4x2 A fragment of each 16 keys).
+  /// the 4x2 A fragment of each 16 keys); issued only unless `wait`.
   SmallVector<Value> wgmmaPV(ArrayRef<Value> pFrags, ArrayRef<Value> outAcc,
-                             Value stage);
+                             Value stage, bool wait);
+
+  /// Waits until at most `pending` wgmma groups are in flight; returns
+  /// `fragments` (2x2 accumulator fragments) as read after the wait.
+  SmallVector<Value> wgmmaWait(int64_t pending, ArrayRef<Value> fragments);
 
   /// Continues only where `cond` holds: the rest of the kernel body is built
   /// inside an scf.if (a CTA with nothing to do returns at once).
@@ -159,10 +172,13 @@ private:
   /// Closes the cp.async copies issued so far into one group (its token).
   Value commitGroup();
 
-  /// K and V of the tile of step `t` into `stage`; a step past the last is
-  /// zero-filled (keeps one group per iteration, so the wait count is fixed).
-  /// Returns the tile.
-  Value loadKV(Value t, Value stage);
+  /// Which of a tile's K and V a copy moves.
+  enum class KVPart { both, k, v };
+
+  /// K and/or V of the tile of step `t` into `stage`; a step past the last
+  /// is zero-filled (keeps one group per iteration, so the wait count is
+  /// fixed). Returns the tile.
+  Value loadKV(Value t, Value stage, KVPart part = KVPart::both);
 
   /// The Q tile's A fragments (ldmatrix.x4), loaded once per CTA.
   void loadQFragments();
@@ -170,6 +186,21 @@ private:
   /// Step t of the kv schedule (its tile was found when it was prefetched);
   /// returns the next loop state.
   SmallVector<Value> iteration(Value t, ArrayRef<Value> state);
+
+  /// One tile's online-softmax update: the new (m0, m1, l0, l1) of rows g
+  /// and g + 8, the factors exp2(m - m') O is rescaled by, and P (tileK / 8
+  /// 2x2 f32 fragments).
+  struct SoftmaxUpdate {
+    SmallVector<Value> rowState;
+    Value corr[2];
+    SmallVector<Value> probs;
+  };
+  SoftmaxUpdate onlineSoftmax(ArrayRef<Value> scores, Value k0, bool partial,
+                              ArrayRef<Value> rowState);
+
+  /// The A fragment (4x2 of the element type) of keys [16 kb, 16 kb + 16):
+  /// P's fragments 2 kb and 2 kb + 1 rounded, in m16n8k16 order.
+  Value pFragment(ArrayRef<Value> probs, int64_t kb);
 
   /// The online-softmax update and O += P V for one tile; `state` is
   /// (m0, m1, l0, l1, O...). Returns the next state.

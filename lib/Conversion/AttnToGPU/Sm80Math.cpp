@@ -43,9 +43,7 @@ SmallVector<Value> KernelBuilder::iteration(Value t, ArrayRef<Value> state) {
           b, loc, arith::DivUIOp::create(b, loc, lane, index(8)), index(2)),
       8);
   SmallVector<Value> scores;
-  if (wgmma)
-    scores = wgmmaScores(stage);
-  for (int64_t n = 0; n < (wgmma ? 0 : tileK / 8); ++n) {
+  for (int64_t n = 0; n < tileK / 8; ++n) {
     Value acc = zeroAcc;
     for (int64_t kk = 0; kk < headDim / 16; ++kk) {
       Value frag = nvgpu::LdMatrixOp::create(
@@ -88,8 +86,38 @@ SmallVector<Value> KernelBuilder::softmaxAndPV(ArrayRef<Value> scores, Value k0,
                                                bool partial,
                                                ArrayRef<Value> state,
                                                Value stage) {
-  auto accType = VectorType::get({2, 2}, f32);
+  SoftmaxUpdate update = onlineSoftmax(scores, k0, partial, state);
+  SmallVector<Value> next(update.rowState);
+  Value *corr = update.corr;
+  ArrayRef<Value> probs = update.probs;
   auto bType = VectorType::get({2, 2}, elementType);
+  // O = O * corr + P V; the accumulators of key blocks 2kb and 2kb+1 are
+  // the A operand of k-block kb.
+  SmallVector<Value> outAcc;
+  for (int64_t nd = 0; nd < headDimV / 8; ++nd)
+    outAcc.push_back(rescale(state[4 + nd], corr[0], corr[1]));
+  Value vRow = arith::RemUIOp::create(b, loc, lane, index(16));
+  for (int64_t kb = 0; kb < tileK / 16; ++kb) {
+    Value a = pFragment(probs, kb);
+    for (int64_t nd = 0; nd < headDimV / 8; ++nd) {
+      Value frag = nvgpu::LdMatrixOp::create(
+          b, loc, bType, vShared,
+          ValueRange{stage, addIdx(vRow, index(kb * 16)), index(nd * 8)}, true,
+          2);
+      outAcc[nd] = mma(a, frag, outAcc[nd]);
+    }
+  }
+  next.append(outAcc.begin(), outAcc.end());
+  return next;
+}
+
+/// The online-softmax update of one tile's scores: `rowState` is
+/// (m0, m1, l0, l1) of rows g and g + 8.
+KernelBuilder::SoftmaxUpdate
+KernelBuilder::onlineSoftmax(ArrayRef<Value> scores, Value k0, bool partial,
+                             ArrayRef<Value> state) {
+  SoftmaxUpdate update;
+  auto accType = VectorType::get({2, 2}, f32);
   Value zeroAcc = arith::ConstantOp::create(
       b, loc, accType, DenseElementsAttr::get(accType, 0.0f));
   // t = element(scale * s) * log2 e; keep[n][x][y] (null: kept).
@@ -146,7 +174,6 @@ SmallVector<Value> KernelBuilder::softmaxAndPV(ArrayRef<Value> scores, Value k0,
     Value k = keep[n][2 * x + y];
     return k ? Value(arith::SelectOp::create(b, loc, k, v, otherwise)) : v;
   };
-  SmallVector<Value> next;
   Value mNew[2], corr[2], apply[2] = {};
   for (int x = 0; x < 2; ++x) {
     Value rowMax = f(-FLT_MAX);
@@ -183,61 +210,36 @@ SmallVector<Value> KernelBuilder::softmaxAndPV(ArrayRef<Value> scores, Value k0,
       }
     probs.push_back(p);
   }
-  next.push_back(mNew[0]);
-  next.push_back(mNew[1]);
+  update.rowState.push_back(mNew[0]);
+  update.rowState.push_back(mNew[1]);
   for (int x = 0; x < 2; ++x)
-    next.push_back(arith::AddFOp::create(
+    update.rowState.push_back(arith::AddFOp::create(
         b, loc, arith::MulFOp::create(b, loc, state[2 + x], corr[x]),
         rowSum[x]));
+  update.corr[0] = corr[0];
+  update.corr[1] = corr[1];
+  update.probs = std::move(probs);
+  return update;
+}
 
-  // O = O * corr + P V; the accumulators of key blocks 2kb and 2kb+1 are
-  // the A operand of k-block kb.
-  SmallVector<Value> outAcc;
-  for (int64_t nd = 0; nd < headDimV / 8; ++nd)
-    outAcc.push_back(rescale(state[4 + nd], corr[0], corr[1]));
+Value KernelBuilder::pFragment(ArrayRef<Value> probs, int64_t kb) {
   auto aType = VectorType::get({4, 2}, elementType);
-  Value vRow = arith::RemUIOp::create(b, loc, lane, index(16));
-  Value zeroA = arith::ConstantOp::create(
+  Value a = arith::ConstantOp::create(
       b, loc, aType,
       DenseElementsAttr::get(
           aType,
           APFloat::getZero(cast<FloatType>(elementType).getFloatSemantics())));
-  // The A fragment of keys [16 kb, 16 kb + 16): P rounded to the element
-  // type, the accumulators of key blocks 2kb and 2kb+1 in m16n8k16 order.
-  auto pFragment = [&](int64_t kb) {
-    Value a = zeroA;
-    int64_t slot = 0;
-    for (int64_t half = 0; half < 2; ++half)
-      for (int x = 0; x < 2; ++x) {
-        Value pair = vector::ExtractOp::create(b, loc, probs[2 * kb + half],
-                                               ArrayRef<int64_t>{x});
-        Value narrow = arith::TruncFOp::create(
-            b, loc, VectorType::get({2}, elementType), pair);
-        a = vector::InsertOp::create(b, loc, narrow, a,
-                                     ArrayRef<int64_t>{slot++});
-      }
-    return a;
-  };
-  if (wgmma) {
-    SmallVector<Value> pFrags;
-    for (int64_t kb = 0; kb < tileK / 16; ++kb)
-      pFrags.push_back(pFragment(kb));
-    SmallVector<Value> pv = wgmmaPV(pFrags, outAcc, stage);
-    next.append(pv.begin(), pv.end());
-    return next;
-  }
-  for (int64_t kb = 0; kb < tileK / 16; ++kb) {
-    Value a = pFragment(kb);
-    for (int64_t nd = 0; nd < headDimV / 8; ++nd) {
-      Value frag = nvgpu::LdMatrixOp::create(
-          b, loc, bType, vShared,
-          ValueRange{stage, addIdx(vRow, index(kb * 16)), index(nd * 8)}, true,
-          2);
-      outAcc[nd] = mma(a, frag, outAcc[nd]);
+  int64_t slot = 0;
+  for (int64_t half = 0; half < 2; ++half)
+    for (int x = 0; x < 2; ++x) {
+      Value pair = vector::ExtractOp::create(b, loc, probs[2 * kb + half],
+                                             ArrayRef<int64_t>{x});
+      Value narrow = arith::TruncFOp::create(
+          b, loc, VectorType::get({2}, elementType), pair);
+      a = vector::InsertOp::create(b, loc, narrow, a,
+                                   ArrayRef<int64_t>{slot++});
     }
-  }
-  next.append(outAcc.begin(), outAcc.end());
-  return next;
+  return a;
 }
 
 /// acc += a * b on one m16n8k16 tensor-core tile (a: 4x2, b: 2x2 of the

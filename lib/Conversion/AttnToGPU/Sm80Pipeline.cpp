@@ -70,6 +70,8 @@ void KernelBuilder::build() {
       arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, pos.q0,
                             pos.seqQ),
       tileCount, index(0));
+  if (wgmma)
+    return buildWgmmaLoop(qGroup);
 
   // Prologue: steps 0 .. S-2 into stages 0 .. S-2, a cp.async group each.
   SmallVector<Value> tiles, groups;
@@ -80,8 +82,7 @@ void KernelBuilder::build() {
   nvgpu::DeviceAsyncWaitOp::create(b, loc, qGroup,
                                    b.getI32IntegerAttr(numStages - 1));
   sharedBarrier();
-  if (!wgmma)
-    loadQFragments();
+  loadQFragments();
 
   // Loop state: m and l for rows g and g + 8, the O accumulators, the
   // tiles of steps t .. t+S-2 and their cp.async groups.
@@ -351,7 +352,7 @@ Value KernelBuilder::commitGroup() {
 /// K and V of the tile of step `t` into `stage`; a step past the last is
 /// zero-filled (keeps one group per iteration, so the wait count is fixed).
 /// Returns the tile.
-Value KernelBuilder::loadKV(Value t, Value stage) {
+Value KernelBuilder::loadKV(Value t, Value stage, KVPart part) {
   Value kt = tileAt(t);
   Value row0 = mulIdx(kt, tileK);
   Value live =
@@ -360,9 +361,13 @@ Value KernelBuilder::loadKV(Value t, Value stage) {
   auto keyRow = [&](Value r) -> std::pair<Value, Value> {
     return {addIdx(row0, r), pos.hk};
   };
+  bool withK = part != KVPart::v, withV = part != KVPart::k;
   if (!op.isPagedKv()) {
-    loadTile(buf.k, kShared, stage, tileK, headDim, pos.kStart, rows, keyRow);
-    loadTile(buf.v, vShared, stage, tileK, headDimV, pos.kStart, rows, keyRow);
+    if (withK)
+      loadTile(buf.k, kShared, stage, tileK, headDim, pos.kStart, rows, keyRow);
+    if (withV)
+      loadTile(buf.v, vShared, stage, tileK, headDimV, pos.kStart, rows,
+               keyRow);
     return kt;
   }
   // A paged cache: the pages the tile spans are looked up once (K and V
@@ -396,10 +401,12 @@ Value KernelBuilder::loadKV(Value t, Value stage) {
                            arith::RemUIOp::create(b, loc, row, index(pageSize)),
                            head, col);
   };
-  loadTile(buf.k, kShared, stage, tileK, headDim, pos.kStart, rows, keyRow,
-           pagedIndices);
-  loadTile(buf.v, vShared, stage, tileK, headDimV, pos.kStart, rows, keyRow,
-           pagedIndices);
+  if (withK)
+    loadTile(buf.k, kShared, stage, tileK, headDim, pos.kStart, rows, keyRow,
+             pagedIndices);
+  if (withV)
+    loadTile(buf.v, vShared, stage, tileK, headDimV, pos.kStart, rows, keyRow,
+             pagedIndices);
   return kt;
 }
 

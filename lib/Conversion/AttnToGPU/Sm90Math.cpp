@@ -18,7 +18,7 @@ using namespace mlir::attn::sm80;
 /// Bytes of one 128-byte-swizzled row and of one 8-row swizzle atom.
 static constexpr int64_t kRowBytes = 128, kAtomBytes = 1024;
 
-SmallVector<Value> KernelBuilder::wgmmaScores(Value stage) {
+SmallVector<Value> KernelBuilder::wgmmaScores(Value stage, bool wait) {
   // A = Q (K-major): the warpgroup's 64 rows of each 64-column panel; B = K
   // (K-major, keys as N). k-step kk reads columns [16 kk, 16 kk + 16): panel
   // kk / 4, 32 bytes per step inside it. Leading byte offset unused (1).
@@ -39,7 +39,7 @@ SmallVector<Value> KernelBuilder::wgmmaScores(Value stage) {
         b, loc, addIdx(kBase, index(panel * tileK * kRowBytes + within)), 16,
         kAtomBytes));
   }
-  SmallVector<Value> d = sm90::emitWgmma(b, loc, gemm);
+  SmallVector<Value> d = sm90::emitWgmma(b, loc, gemm, wait);
   auto accType = VectorType::get({2, 2}, f32);
   SmallVector<Value> scores;
   for (int64_t n = 0; n < tileK / 8; ++n)
@@ -49,7 +49,8 @@ SmallVector<Value> KernelBuilder::wgmmaScores(Value stage) {
 }
 
 SmallVector<Value> KernelBuilder::wgmmaPV(ArrayRef<Value> pFrags,
-                                          ArrayRef<Value> outAcc, Value stage) {
+                                          ArrayRef<Value> outAcc, Value stage,
+                                          bool wait) {
   // B = V (N-major: head-dim columns contiguous): k-step kb reads keys
   // [16 kb, 16 kb + 16), two 8-row atoms (stride byte offset) of every
   // 64-column panel (leading byte offset: one panel of tileK rows).
@@ -73,11 +74,27 @@ SmallVector<Value> KernelBuilder::wgmmaPV(ArrayRef<Value> pFrags,
     for (int x = 0; x < 2; ++x)
       for (int y = 0; y < 2; ++y)
         gemm.acc.push_back(extract(acc, x, y));
-  SmallVector<Value> d = sm90::emitWgmma(b, loc, gemm);
+  SmallVector<Value> d = sm90::emitWgmma(b, loc, gemm, wait);
   auto accType = VectorType::get({2, 2}, f32);
   SmallVector<Value> result;
   for (int64_t nd = 0; nd < headDimV / 8; ++nd)
     result.push_back(vector::FromElementsOp::create(
         b, loc, accType, ArrayRef<Value>(d).slice(4 * nd, 4)));
+  return result;
+}
+
+SmallVector<Value> KernelBuilder::wgmmaWait(int64_t pending,
+                                            ArrayRef<Value> fragments) {
+  SmallVector<Value> values;
+  for (Value fragment : fragments)
+    for (int x = 0; x < 2; ++x)
+      for (int y = 0; y < 2; ++y)
+        values.push_back(extract(fragment, x, y));
+  SmallVector<Value> waited = sm90::emitWgmmaWait(b, loc, pending, values);
+  auto accType = VectorType::get({2, 2}, f32);
+  SmallVector<Value> result;
+  for (size_t i = 0; i < fragments.size(); ++i)
+    result.push_back(vector::FromElementsOp::create(
+        b, loc, accType, ArrayRef<Value>(waited).slice(4 * i, 4)));
   return result;
 }

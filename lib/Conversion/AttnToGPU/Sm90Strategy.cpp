@@ -26,6 +26,8 @@ using namespace mlir::attn;
 namespace {
 /// Query rows per CTA: two warpgroups (FA3's 128-row tiles).
 constexpr int64_t kBlockQ = 128;
+/// K/V stages of the overlapped loop (Sm90Pipeline.cpp).
+constexpr int64_t kStages = 2;
 
 class Sm90Strategy : public KernelStrategy {
 public:
@@ -49,11 +51,10 @@ public:
   }
 
   /// Measured on an H100 (bench/gpu_configs.py --strategy sm90a,
-  /// docs/perf-log.md 2026-11-23): head dim 64 runs best with one
-  /// warpgroup (64 rows) x 128 keys, wider heads with two (128 rows); keys
-  /// per tile 128 up to head dim 128, else 64 (shared memory: the Q tile
-  /// and two K/V stages of 64 x 256 halves fill 193 KiB). A block-sparse
-  /// q_block caps the query tile.
+  /// docs/perf-log.md 2026-11-23): two warpgroups (128 rows) with two K/V
+  /// stages; keys per tile 64 at head dim 64 (two CTAs per SM), 128 up to
+  /// 128, else 64 (shared memory: Q and two K/V stages of 64 x 256 halves
+  /// fill 193 KiB). A block-sparse q_block caps the query tile.
   FailureOr<LoweringConfigAttr> chooseConfig(AttentionOp op,
                                              const GpuTarget &target,
                                              const ForcedConfig &forced,
@@ -61,8 +62,7 @@ public:
     ProblemShape shape = op.getProblemShape();
     BlockSparseAttr blocks = op.getBlockSparseAttr();
     int64_t widest = std::max(shape.headDim, shape.headDimV);
-    int64_t blockQ =
-        forced.blockQ ? forced.blockQ : (widest <= 64 ? 64 : kBlockQ);
+    int64_t blockQ = forced.blockQ ? forced.blockQ : kBlockQ;
     if (blocks && !forced.blockQ)
       blockQ = std::gcd(blocks.getQBlock(), blockQ);
     // Each thread holds S and O fragments (up to ~240 registers): more than
@@ -74,7 +74,7 @@ public:
       return failure();
     }
     SmallVector<int64_t> keyTiles;
-    int64_t preferK = widest <= 128 ? 128 : 64;
+    int64_t preferK = widest > 64 && widest <= 128 ? 128 : 64;
     for (int64_t tile : {preferK, int64_t(64), int64_t(32), int64_t(16)})
       if (!blocks || blocks.getKvBlock() % tile == 0)
         keyTiles.push_back(tile);
@@ -84,10 +84,10 @@ public:
       keyTiles = {forced.blockK};
     if (keyTiles.empty())
       keyTiles = {16};
+    int64_t stages = forced.stages ? forced.stages : kStages;
     bool invalid = false;
-    return sm80::firstFittingConfig(
-        op, target, GpuStrategy::sm90a, blockQ, keyTiles, 1,
-        forced.stages ? forced.stages : 2, why, invalid);
+    return sm80::firstFittingConfig(op, target, GpuStrategy::sm90a, blockQ,
+                                    keyTiles, 1, stages, why, invalid);
   }
 
   void build(KernelSet &kernels, LoweringConfigAttr config,

@@ -48,8 +48,8 @@ Value smemDescriptor(OpBuilder &b, Location loc, Value address, int64_t leading,
       arith::ConstantOp::create(b, loc, b.getI64IntegerAttr(int64_t(fixed))));
 }
 
-SmallVector<Value> emitWgmma(OpBuilder &b, Location loc,
-                             const WgmmaGemm &gemm) {
+SmallVector<Value> emitWgmma(OpBuilder &b, Location loc, const WgmmaGemm &gemm,
+                             bool wait) {
   int64_t accCount = gemm.n / 2;
   bool accumulate = !gemm.acc.empty();
   bool registerA = gemm.a.front().size() == 4;
@@ -110,8 +110,10 @@ SmallVector<Value> emitWgmma(OpBuilder &b, Location loc,
                ", 1, 1, " + (registerA ? "" : "0, ") +
                (gemm.bTransposed ? "1" : "0") + ";\n";
   }
-  asmText += "wgmma.commit_group.sync.aligned;\n"
-             "wgmma.wait_group.sync.aligned 0;\n}";
+  asmText += "wgmma.commit_group.sync.aligned;\n";
+  if (wait)
+    asmText += "wgmma.wait_group.sync.aligned 0;\n";
+  asmText += "}";
 
   auto f32 = b.getF32Type();
   auto resultType = LLVM::LLVMStructType::getLiteral(
@@ -124,6 +126,30 @@ SmallVector<Value> emitWgmma(OpBuilder &b, Location loc,
       /*operand_attrs=*/ArrayAttr());
   SmallVector<Value> result;
   for (int64_t i = 0; i < accCount; ++i)
+    result.push_back(LLVM::ExtractValueOp::create(b, loc, inlineAsm.getRes(),
+                                                  ArrayRef<int64_t>{i}));
+  return result;
+}
+
+SmallVector<Value> emitWgmmaWait(OpBuilder &b, Location loc, int64_t pending,
+                                 ArrayRef<Value> accumulators) {
+  int64_t count = accumulators.size();
+  std::string constraints;
+  for (int64_t i = 0; i < count; ++i)
+    constraints += (i ? ",=f" : "=f");
+  for (int64_t i = 0; i < count; ++i)
+    constraints += "," + std::to_string(i);
+  auto resultType = LLVM::LLVMStructType::getLiteral(
+      b.getContext(), SmallVector<Type>(count, b.getF32Type()));
+  auto inlineAsm = LLVM::InlineAsmOp::create(
+      b, loc, resultType, accumulators,
+      "wgmma.wait_group.sync.aligned " + std::to_string(pending) + ";",
+      constraints, /*has_side_effects=*/true, /*is_align_stack=*/false,
+      LLVM::TailCallKind::None,
+      LLVM::AsmDialectAttr::get(b.getContext(), LLVM::AsmDialect::AD_ATT),
+      /*operand_attrs=*/ArrayAttr());
+  SmallVector<Value> result;
+  for (int64_t i = 0; i < count; ++i)
     result.push_back(LLVM::ExtractValueOp::create(b, loc, inlineAsm.getRes(),
                                                   ArrayRef<int64_t>{i}));
   return result;

@@ -58,10 +58,18 @@ struct WgmmaGemm {
   SmallVector<Value> acc;
 };
 
-/// Issues the GEMM and waits for it; returns the n / 2 f32 accumulators of
-/// this thread: value 4 i + 2 x + y is row g + 8 x, column 8 i + 2 q + y of
-/// the warp's 16 rows (g = lane / 4, q = lane mod 4), as mma.sync m16n8.
-SmallVector<Value> emitWgmma(OpBuilder &b, Location loc, const WgmmaGemm &gemm);
+/// Issues the GEMM as one committed wgmma group, and waits for it when
+/// `wait`; returns the n / 2 f32 accumulators of this thread: value
+/// 4 i + 2 x + y is row g + 8 x, column 8 i + 2 q + y of the warp's 16 rows
+/// (g = lane / 4, q = lane mod 4), as mma.sync m16n8. Without the wait, read
+/// them only through emitWgmmaWait.
+SmallVector<Value> emitWgmma(OpBuilder &b, Location loc, const WgmmaGemm &gemm,
+                             bool wait = true);
+
+/// wgmma.wait_group `pending`: returns `accumulators` as redefined after
+/// the wait (tied through the asm), so that nothing reads them earlier.
+SmallVector<Value> emitWgmmaWait(OpBuilder &b, Location loc, int64_t pending,
+                                 ArrayRef<Value> accumulators);
 
 } // namespace mlir::attn::sm90
 
