@@ -49,6 +49,9 @@ void attn::buildGpuKernelsToBinaryPipeline(OpPassManager &pm,
   pm.addPass(createReconcileUnrealizedCastsPass());
   GpuModuleToBinaryPassOptions binary;
   binary.compilationTarget = options.format;
+  // ptxas warnings fail the build: a serialized wgmma (C7515) or an
+  // ignored setmaxnreg (C7508) is a slow kernel nobody would notice.
+  binary.cmdOptions = "--warning-as-error";
   pm.addPass(createGpuModuleToBinaryPass(binary));
 }
 
