@@ -105,9 +105,11 @@ def main():
         except Exception:
             return float("nan")
 
-    # --head-dims 96,128: time only those grid rows (and --grid-only: no
-    # variants), for a short run.
+    # --head-dims 96,128: time only those grid rows (--variants-only: none;
+    # --grid-only: no variants), for a short run.
     dims = HEAD_DIMS
+    if "--variants-only" in sys.argv:  # no grid rows
+        dims = ()
     if "--head-dims" in sys.argv:
         dims = tuple(int(x) for x in sys.argv[sys.argv.index("--head-dims") + 1].split(","))
     rows = []

@@ -229,10 +229,12 @@ public:
   /// s' of one score modification.
   Value modify(Attribute mod, Value s) {
     if (auto softcap = dyn_cast<SoftcapAttr>(mod)) {
-      Value cap = f32(softcap.getCap().getValueAsDouble());
-      Value t =
-          math::TanhOp::create(b, loc, arith::DivFOp::create(b, loc, s, cap));
-      return arith::MulFOp::create(b, loc, cap, t);
+      // cap * tanh(s / cap), the division as a product with 1 / cap (a
+      // full-precision division is a long instruction sequence on GPUs).
+      double capValue = softcap.getCap().getValueAsDouble();
+      Value t = math::TanhOp::create(
+          b, loc, arith::MulFOp::create(b, loc, s, f32(1.0 / capValue)));
+      return arith::MulFOp::create(b, loc, f32(capValue), t);
     }
     if (isa<AlibiAttr>(mod)) {
       // s - slope * |i + Sk - Sq - j|

@@ -11,6 +11,9 @@
 //===----------------------------------------------------------------------===//
 
 #include "KernelStrategy.h"
+#include "NvvmMath.h"
+
+#include "mlir/Dialect/Math/IR/Math.h"
 
 #include "attn/Conversion/GpuTarget.h"
 #include "attn/Conversion/KernelABI.h"
@@ -252,6 +255,16 @@ struct GPUKernelsPass : public attn::impl::AttnGPUKernelsBase<GPUKernelsPass> {
         b, func.getLoc(), (func.getName() + "_kernels").str());
     FunctionKernels kernels(func, op, gpuModule, config);
     strategyImpl->build(kernels, config, target);
+    // The element code's tanh (soft-capping) on the SFU: libdevice's
+    // accurate tanhf costs an exp2, a reciprocal and a dozen more
+    // instructions per score.
+    gpuModule.walk([](math::TanhOp tanh) {
+      if (!tanh.getType().isF32())
+        return;
+      OpBuilder b(tanh);
+      tanh.replaceAllUsesWith(emitTanh(b, tanh.getLoc(), tanh.getOperand()));
+      tanh.erase();
+    });
     func.erase();
     return success();
   }

@@ -29,6 +29,20 @@ inline Value emitLog2(OpBuilder &b, Location loc, Value x) {
       .getResult(0);
 }
 
+/// tanh x (tanh.approx.f32: the SFU's tanh, max relative error 2^-10.99,
+/// as FlashAttention's soft-capping uses; there is no NVVM intrinsic for it
+/// in LLVM 22).
+inline Value emitTanh(OpBuilder &b, Location loc, Value x) {
+  return LLVM::InlineAsmOp::create(
+             b, loc, b.getF32Type(), ValueRange{x}, "tanh.approx.f32 $0, $1;",
+             "=f,f", /*has_side_effects=*/false, /*is_align_stack=*/false,
+             LLVM::TailCallKind::None,
+             LLVM::AsmDialectAttr::get(b.getContext(),
+                                       LLVM::AsmDialect::AD_ATT),
+             /*operand_attrs=*/ArrayAttr())
+      .getRes();
+}
+
 } // namespace mlir::attn
 
 #endif // ATTN_LIB_CONVERSION_ATTNTOGPU_NVVMMATH_H
