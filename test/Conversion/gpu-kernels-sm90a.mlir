@@ -72,10 +72,16 @@ func.func @sparse64(%q: tensor<1x256x2x64xf16>, %n: tensor<1x2x4xi32>, %i: tenso
 
 // -----
 
-// Head dim 96 is not a whole number of 64-column swizzle panels: the sm90a
-// strategy declines and sm80 builds the op (forcing sm90a says why).
+// Head dim 96 is not a multiple of the 128-byte swizzle's 64 columns: its
+// tiles are three 32-column panels with the 64-byte swizzle: each
+// descriptor's fixed part is swizzle mode 2 (bits 62-63), stride byte offset
+// 8 rows x 64 bytes = 512 (field 32 at bit 32) and leading byte offset 16
+// (field 1 at bit 16): 0x8000002000010000.
+// (128 x 96 + 2 x 128 x 192) x 2 + 1024 = 123904 bytes.
 // CHECK-LABEL: gpu.func @d96_kernel
-// CHECK-SAME: strategy = sm80
+// CHECK-SAME: attn.lowering_config = #attn.lowering_config<strategy = sm90a, block_q = 128, block_k = 128, warps = 8>
+// CHECK-SAME: attn.shared_bytes = 123904
+// CHECK: arith.constant -9223371899415756800 : i64
 func.func @d96(%q: tensor<?x?x4x96xbf16>) -> tensor<?x?x4x96xbf16> {
   %o = attn.attention %q, %q, %q : tensor<?x?x4x96xbf16>, tensor<?x?x4x96xbf16>, tensor<?x?x4x96xbf16> -> tensor<?x?x4x96xbf16>
   return %o : tensor<?x?x4x96xbf16>

@@ -1,6 +1,7 @@
 //===- Sm80Config.cpp - sm80 strategy: legality, tiles --------------------===//
 
 #include "Sm80Config.h"
+#include "Wgmma.h"
 
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 
@@ -17,13 +18,11 @@ namespace mlir::attn::sm80 {
 int64_t sharedBytes(int64_t headDim, int64_t headDimV,
                     LoweringConfigAttr config) {
   int64_t stages = config.getStages();
-  // sm90a: unpadded swizzled panels (Wgmma.h) from a base rounded up to
-  // 1024 bytes.
+  // sm90a: unpadded swizzled panels (Wgmma.h).
   if (config.getStrategy() == GpuStrategy::sm90a)
-    return (config.getBlockQ() * headDim +
-            stages * config.getBlockK() * (headDim + headDimV)) *
-               2 +
-           1024;
+    return sm90::sharedTiles(config.getBlockQ(), config.getBlockK(), stages,
+                             headDim, headDimV)
+        .total;
   return (config.getBlockQ() + stages * config.getBlockK()) * (headDim + kPad) *
              2 +
          stages * config.getBlockK() * (headDimV + kPad) * 2;

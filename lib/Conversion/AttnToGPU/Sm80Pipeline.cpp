@@ -258,11 +258,11 @@ void KernelBuilder::createSharedViews() {
       return memref::ViewOp::create(b, loc, type, smem, shift, ValueRange{})
           .getResult();
     };
-    int64_t qBytes = tileQ * headDim * 2;
-    int64_t kBytes = numStages * tileK * headDim * 2;
-    qShared = flat(tileQ * headDim, 0, qAddress);
-    kShared = flat(numStages * tileK * headDim, qBytes, kAddress);
-    vShared = flat(numStages * tileK * headDimV, qBytes + kBytes, vAddress);
+    sm90::SharedTiles tiles =
+        sm90::sharedTiles(tileQ, tileK, numStages, headDim, headDimV);
+    qShared = flat(tileQ * headDim, tiles.q, qAddress);
+    kShared = flat(numStages * tileK * headDim, tiles.k, kAddress);
+    vShared = flat(numStages * tileK * headDimV, tiles.v, vAddress);
     return;
   }
   auto view = [&](ArrayRef<int64_t> dims, int64_t offsetBytes) -> Value {
@@ -325,7 +325,8 @@ void KernelBuilder::loadTile(
     SmallVector<Value> dstIdx;
     if (wgmma) {
       // Flat swizzled panels; stage s starts s tiles in.
-      Value at = sm90::swizzledOffset(b, loc, r, col, tileRows);
+      Value at = sm90::swizzledOffset(b, loc, r, col, tileRows,
+                                      sm90::SwizzleLayout::forDim(dim));
       if (stage)
         at = addIdx(at, mulIdx(stage, tileRows * dim));
       dstIdx.push_back(at);

@@ -15,29 +15,30 @@ using namespace mlir;
 using namespace mlir::attn;
 using namespace mlir::attn::sm80;
 
-/// Bytes of one 128-byte-swizzled row and of one 8-row swizzle atom.
-static constexpr int64_t kRowBytes = 128, kAtomBytes = 1024;
-
 SmallVector<Value> KernelBuilder::wgmmaScores(Value stage, bool wait) {
-  // A = Q (K-major): the warpgroup's 64 rows of each 64-column panel; B = K
-  // (K-major, keys as N). k-step kk reads columns [16 kk, 16 kk + 16): panel
-  // kk / 4, 32 bytes per step inside it. Leading byte offset unused (1).
+  // A = Q (K-major): the warpgroup's 64 rows of each panel; B = K (K-major,
+  // keys as N). k-step kk reads columns [16 kk, 16 kk + 16): panel
+  // 16 kk / C, 32 bytes per step inside it. Stride byte offset: 8 rows;
+  // leading byte offset unused (16).
+  sm90::SwizzleLayout layout = sm90::SwizzleLayout::forDim(headDim);
+  int64_t rowBytes = layout.rowBytes();
   Value warpgroup = arith::DivUIOp::create(
       b, loc, warp, index(sm90::kWarpgroupRows / kRowsPerWarp));
   Value qBase =
-      addIdx(qAddress, mulIdx(warpgroup, sm90::kWarpgroupRows * kRowBytes));
+      addIdx(qAddress, mulIdx(warpgroup, sm90::kWarpgroupRows * rowBytes));
   Value kBase = addIdx(kAddress, mulIdx(stage, tileK * headDim * 2));
   sm90::WgmmaGemm gemm;
   gemm.n = tileK;
   gemm.elementType = elementType;
   for (int64_t kk = 0; kk < headDim / 16; ++kk) {
-    int64_t panel = kk / 4, within = (kk % 4) * 32;
+    int64_t panel = 16 * kk / layout.columns;
+    int64_t within = (16 * kk % layout.columns) * 2;
     gemm.a.push_back({sm90::smemDescriptor(
-        b, loc, addIdx(qBase, index(panel * tileQ * kRowBytes + within)), 16,
-        kAtomBytes)});
+        b, loc, addIdx(qBase, index(panel * tileQ * rowBytes + within)), 16,
+        layout.atomBytes(), layout)});
     gemm.b.push_back(sm90::smemDescriptor(
-        b, loc, addIdx(kBase, index(panel * tileK * kRowBytes + within)), 16,
-        kAtomBytes));
+        b, loc, addIdx(kBase, index(panel * tileK * rowBytes + within)), 16,
+        layout.atomBytes(), layout));
   }
   SmallVector<Value> d = sm90::emitWgmma(b, loc, gemm, wait);
   auto accType = VectorType::get({2, 2}, f32);
@@ -53,7 +54,9 @@ SmallVector<Value> KernelBuilder::wgmmaPV(ArrayRef<Value> pFrags,
                                           bool wait) {
   // B = V (N-major: head-dim columns contiguous): k-step kb reads keys
   // [16 kb, 16 kb + 16), two 8-row atoms (stride byte offset) of every
-  // 64-column panel (leading byte offset: one panel of tileK rows).
+  // panel (leading byte offset: one panel of tileK rows).
+  sm90::SwizzleLayout layout = sm90::SwizzleLayout::forDim(headDimV);
+  int64_t rowBytes = layout.rowBytes();
   Value vBase = addIdx(vAddress, mulIdx(stage, tileK * headDimV * 2));
   sm90::WgmmaGemm gemm;
   gemm.n = headDimV;
@@ -67,8 +70,8 @@ SmallVector<Value> KernelBuilder::wgmmaPV(ArrayRef<Value> pFrags,
           vector::ExtractOp::create(b, loc, frag, ArrayRef<int64_t>{r})));
     gemm.a.push_back(regs);
     gemm.b.push_back(sm90::smemDescriptor(
-        b, loc, addIdx(vBase, index(int64_t(kb) * 16 * kRowBytes)),
-        tileK * kRowBytes, kAtomBytes));
+        b, loc, addIdx(vBase, index(int64_t(kb) * 16 * rowBytes)),
+        tileK * rowBytes, layout.atomBytes(), layout));
   }
   for (Value acc : outAcc)
     for (int x = 0; x < 2; ++x)

@@ -5,8 +5,9 @@
 // warpgroup MMAs (wgmma.mma_async m64nNk16) reading Q, K and V from
 // 128-byte-swizzled shared memory (Sm90Math.cpp, Wgmma.h). One CTA of
 // block_q / 64 warpgroups per query tile. Chosen before sm80 on sm_90a;
-// declines (and sm80 builds the op) where the chip has no wgmma or a head
-// dim is not a multiple of the 64-column swizzle panel.
+// declines (and sm80 builds the op) where the chip has no wgmma. Head dims
+// that are multiples of 64 use the 128-byte swizzle, of 32 the 64-byte one,
+// else (multiples of 16) the 32-byte one (Wgmma.h).
 //
 // Not yet here (issue 12): TMA loads, producer/consumer warp specialization
 // with setmaxnreg, and the S GEMM of one tile overlapped with the softmax
@@ -38,16 +39,7 @@ public:
     if (!target.wgmma)
       return "the sm90a strategy needs wgmma (chip sm_90a), not " +
              target.chip.str();
-    if (std::string why = sm80::unsupportedReason(op); !why.empty())
-      return why;
-    ProblemShape shape = op.getProblemShape();
-    if (shape.headDim % sm90::kPanelColumns ||
-        shape.headDimV % sm90::kPanelColumns)
-      return "the sm90a strategy's swizzled tiles need head dims (q/k and "
-             "v) that are multiples of 64, got " +
-             std::to_string(shape.headDim) + " and " +
-             std::to_string(shape.headDimV);
-    return "";
+    return sm80::unsupportedReason(op);
   }
 
   /// Measured on an H100 (bench/gpu_configs.py --strategy sm90a,

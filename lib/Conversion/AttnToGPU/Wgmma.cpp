@@ -11,20 +11,34 @@ using namespace mlir;
 
 namespace mlir::attn::sm90 {
 
+SharedTiles sharedTiles(int64_t blockQ, int64_t blockK, int64_t stages,
+                        int64_t headDim, int64_t headDimV) {
+  auto aligned = [](int64_t bytes) { return (bytes + 1023) / 1024 * 1024; };
+  SharedTiles tiles;
+  tiles.k = aligned(blockQ * headDim * 2);
+  tiles.v = tiles.k + aligned(stages * blockK * headDim * 2);
+  tiles.total = tiles.v + stages * blockK * headDimV * 2 + 1024;
+  return tiles;
+}
+
 Value swizzledOffset(OpBuilder &b, Location loc, Value row, Value col,
-                     int64_t rows) {
+                     int64_t rows, SwizzleLayout layout) {
   auto c = [&](int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); };
-  Value panel = arith::DivUIOp::create(b, loc, col, c(kPanelColumns));
+  int64_t columns = layout.columns;
+  Value panel = arith::DivUIOp::create(b, loc, col, c(columns));
   Value chunk = arith::DivUIOp::create(
-      b, loc, arith::RemUIOp::create(b, loc, col, c(kPanelColumns)), c(8));
-  Value phase = arith::RemUIOp::create(b, loc, row, c(8));
+      b, loc, arith::RemUIOp::create(b, loc, col, c(columns)), c(8));
+  // Address bits 7.. of row r: r / (128 / row bytes), over chunks values.
+  Value phase = arith::RemUIOp::create(
+      b, loc, arith::DivUIOp::create(b, loc, row, c(128 / layout.rowBytes())),
+      c(columns / 8));
   Value swizzled = arith::XOrIOp::create(b, loc, chunk, phase);
-  // panel * rows * 64 + row * 64 + swizzled chunk * 8 + col mod 8
+  // (panel * rows + row) * columns + swizzled chunk * 8 + col mod 8
   Value offset = arith::MulIOp::create(
       b, loc,
       arith::AddIOp::create(b, loc,
                             arith::MulIOp::create(b, loc, panel, c(rows)), row),
-      c(kPanelColumns));
+      c(columns));
   offset = arith::AddIOp::create(b, loc, offset,
                                  arith::MulIOp::create(b, loc, swizzled, c(8)));
   return arith::AddIOp::create(b, loc, offset,
@@ -32,13 +46,14 @@ Value swizzledOffset(OpBuilder &b, Location loc, Value row, Value col,
 }
 
 Value smemDescriptor(OpBuilder &b, Location loc, Value address, int64_t leading,
-                     int64_t stride) {
+                     int64_t stride, SwizzleLayout layout) {
   // Bits 0-13: address >> 4; 16-29: leading byte offset >> 4; 32-45: stride
   // byte offset >> 4; 49-51: base offset (0: panels are 1024-aligned);
-  // 62-63: swizzle mode (1: 128 bytes). A shared address is below 2^18, so
-  // the address field is added, not masked.
+  // 62-63: swizzle mode. A shared address is below 2^18, so the address
+  // field is added, not masked.
   uint64_t fixed = (uint64_t(leading >> 4) << 16) |
-                   (uint64_t(stride >> 4) << 32) | (uint64_t(1) << 62);
+                   (uint64_t(stride >> 4) << 32) |
+                   (uint64_t(layout.mode()) << 62);
   Value field = arith::IndexCastUIOp::create(
       b, loc, b.getI64Type(),
       arith::ShRUIOp::create(b, loc, address,

@@ -6,11 +6,12 @@
 // B always in shared memory, A in shared memory (S = Q K^T) or in
 // registers (O += P V, P straight from the softmax).
 //
-// Shared-memory tiles use the 128-byte swizzle: a tile of R rows and D
-// columns (D a multiple of 64 halves) is D / 64 panels of R x 64, each row
-// 128 bytes, 16-byte chunk c of row r stored at chunk c ^ (r mod 8); panels
-// start 1024-byte aligned (the swizzle reads address bits 4-6 and 7-9).
-// TMA's SWIZZLE_128B writes the same layout.
+// Shared-memory tiles are swizzled panels (SwizzleLayout): a tile of R rows
+// and D columns is D / C panels of R x C halves (C = 64, 32 or 16: the 128-,
+// 64- or 32-byte swizzle, the widest that divides D), each row 2C bytes,
+// 16-byte chunk c of row r stored at chunk c ^ ((r / (64 / C)) mod (C / 8))
+// (the XOR of address bits 4.. with bits 7..); panels start 1024-byte
+// aligned. TMA's SWIZZLE_128B/64B/32B write the same layouts.
 //
 // Why inline PTX: MLIR 22's nvvm.wgmma.mma_async takes A only from shared
 // memory (llvm-project issue 133733), and one asm block holding the fence,
@@ -26,20 +27,43 @@
 
 namespace mlir::attn::sm90 {
 
-/// Columns (halves) of one 128-byte swizzle panel.
-constexpr int64_t kPanelColumns = 64;
 /// Rows of one warpgroup's wgmma tile.
 constexpr int64_t kWarpgroupRows = 64;
 
+/// The swizzled panel layout of a tile whose rows hold `dim` halves.
+struct SwizzleLayout {
+  /// Halves per panel row: 64, 32 or 16 (the widest dividing the dim).
+  int64_t columns;
+
+  static SwizzleLayout forDim(int64_t dim) {
+    return {dim % 64 == 0 ? 64 : dim % 32 == 0 ? 32 : 16};
+  }
+  int64_t rowBytes() const { return 2 * columns; }
+  /// Bytes of 8 rows: the stride-dimension offset of a K-major operand.
+  int64_t atomBytes() const { return 8 * rowBytes(); }
+  /// The descriptor's swizzle mode: 1 (128 B), 2 (64 B), 3 (32 B).
+  int64_t mode() const { return columns == 64 ? 1 : columns == 32 ? 2 : 3; }
+};
+
+/// Where the sm90a kernel's tiles lie in dynamic shared memory (bytes from
+/// the 1024-aligned base): Q, then `stages` K tiles, then `stages` V tiles,
+/// each region 1024-aligned; `total` includes the 1024 bytes of slack the
+/// base is rounded up with.
+struct SharedTiles {
+  int64_t q = 0, k = 0, v = 0, total = 0;
+};
+SharedTiles sharedTiles(int64_t blockQ, int64_t blockK, int64_t stages,
+                        int64_t headDim, int64_t headDimV);
+
 /// The element offset of (row, col) in a swizzled tile of `rows` rows.
 Value swizzledOffset(OpBuilder &b, Location loc, Value row, Value col,
-                     int64_t rows);
+                     int64_t rows, SwizzleLayout layout);
 
-/// The shared-memory matrix descriptor (128-byte swizzle) of the operand
-/// starting at shared address `address` (bytes, index-typed): `leading`
-/// and `stride` are the leading- and stride-dimension byte offsets.
+/// The shared-memory matrix descriptor of the operand starting at shared
+/// address `address` (bytes, index-typed) in `layout`: `leading` and
+/// `stride` are the leading- and stride-dimension byte offsets.
 Value smemDescriptor(OpBuilder &b, Location loc, Value address, int64_t leading,
-                     int64_t stride);
+                     int64_t stride, SwizzleLayout layout);
 
 /// The operands of one warpgroup GEMM D (+)= A B over `steps` k-steps of 16.
 struct WgmmaGemm {
