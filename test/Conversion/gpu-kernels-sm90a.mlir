@@ -15,22 +15,20 @@
 // shared memory (K-major, imm-trans-b 0); O += P V is m64n128k16 (N = Dv)
 // over 8 k-steps of 16 keys, P from registers and V N-major (imm-trans-b 1).
 // cp.async writes reach wgmma (the async proxy) through fence.proxy.async.
-// Step 0 computes S_0 (issued and waited: wait_group 0) and its softmax;
-// each later step issues S_t and P_{t-1} V_{t-1} (no wait), waits for S_t
-// alone (wait_group 1), runs the softmax while P V runs, then waits for it
-// (wait_group 0); the last P V follows the loop.
+// Each step issues S_t and P_{t-1} V_{t-1} (no wait), waits for S_t alone
+// (wait_group 1), runs the softmax while P V runs, then waits for it
+// (wait_group 0); step 0's P V multiplies P = 0 by a zero-filled V stage.
+// The last P V follows the loop.
 // On sm_90 (no wgmma) the same op is an sm80 kernel.
 // CHECK-LABEL: gpu.func @d128_kernel
 // CHECK-SAME: attn.block = array<i64: 256, 1, 1>
 // CHECK-SAME: attn.lowering_config = #attn.lowering_config<strategy = sm90a, block_q = 128, block_k = 128, warps = 8>
 // CHECK-SAME: attn.shared_bytes = 164864
 // CHECK: memref.extract_aligned_pointer_as_index
-// CHECK: nvvm.fence.proxy {kind = #nvvm.proxy_kind<async.shared>, space = #nvvm.shared_space<cta>}
-// CHECK: llvm.inline_asm has_side_effects {{.*}}wgmma.fence.sync.aligned;{{.*}}wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16 {{.*}}, zd, 1, 1, 0, 0;{{.*}}wgmma.commit_group.sync.aligned;\0Awgmma.wait_group.sync.aligned 0;
 // CHECK: scf.for
-// CHECK: nvvm.fence.proxy
+// CHECK: nvvm.fence.proxy {kind = #nvvm.proxy_kind<async.shared>, space = #nvvm.shared_space<cta>}
 // CHECK-NEXT: gpu.barrier
-// CHECK: llvm.inline_asm has_side_effects {{.*}}wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16 {{.*}}, zd, 1, 1, 0, 0;{{.*}}wgmma.commit_group.sync.aligned;\0A}"
+// CHECK: llvm.inline_asm has_side_effects {{.*}}wgmma.fence.sync.aligned;{{.*}}wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16 {{.*}}, zd, 1, 1, 0, 0;{{.*}}wgmma.commit_group.sync.aligned;\0A}"
 // CHECK: llvm.inline_asm has_side_effects {{.*}}wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16 {{.*}}, {$64, $65, $66, $67}, {{.*}}, od, 1, 1, 1;{{.*}}wgmma.commit_group.sync.aligned;\0A}"
 // CHECK: llvm.inline_asm has_side_effects {{.*}}"wgmma.wait_group.sync.aligned 1;"
 // CHECK: llvm.inline_asm has_side_effects {{.*}}"wgmma.wait_group.sync.aligned 0;"

@@ -55,7 +55,8 @@ firstFittingConfig(AttentionOp op, const GpuTarget &target,
 /// Adds the one kernel of the tiled strategies (sm80, sm90a) to `kernels`:
 /// grid (ceil(Sq / block_q), Hq, B) from q, or for varlen
 /// (ceil(T / block_q), Hq, B + 1) from q and cu_seqlens_q.
-void buildTiledKernel(KernelSet &kernels, LoweringConfigAttr config);
+/// Returns the kernel.
+gpu::GPUFuncOp buildTiledKernel(KernelSet &kernels, LoweringConfigAttr config);
 
 } // namespace mlir::attn::sm80
 

@@ -111,8 +111,9 @@ private:
   /// O += P_{t-1} V_{t-1}, waits for S_t, runs the softmax of tile t while
   /// the P V GEMM runs, then waits for it and rescales O. K runs one tile
   /// ahead of V: K_{t+S-1} and V_{t+S-2} load while K_t and V_{t-1} are
-  /// read. `qGroup`: the Q tile's cp.async group.
-  void buildWgmmaLoop(Value qGroup);
+  /// read. The Q tile's cp.async group is older than step 0's: the first
+  /// step's wait covers it.
+  void buildWgmmaLoop();
 
   /// S = Q K^T of stage `stage` on the warpgroup's 64 rows (wgmma), as
   /// tileK / 8 accumulator fragments; issued only (its wgmma group is

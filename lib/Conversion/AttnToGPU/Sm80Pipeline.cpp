@@ -71,7 +71,7 @@ void KernelBuilder::build() {
                             pos.seqQ),
       tileCount, index(0));
   if (wgmma)
-    return buildWgmmaLoop(qGroup);
+    return buildWgmmaLoop();
 
   // Prologue: steps 0 .. S-2 into stages 0 .. S-2, a cp.async group each.
   SmallVector<Value> tiles, groups;

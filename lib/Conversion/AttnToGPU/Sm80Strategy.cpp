@@ -39,7 +39,8 @@ public:
 };
 } // namespace
 
-void sm80::buildTiledKernel(KernelSet &kernels, LoweringConfigAttr config) {
+gpu::GPUFuncOp sm80::buildTiledKernel(KernelSet &kernels,
+                                      LoweringConfigAttr config) {
   AttentionOp op = kernels.op();
   ProblemShape shape = op.getProblemShape();
   int64_t qParam = kernels.paramIndex(op.getQ());
@@ -58,6 +59,7 @@ void sm80::buildTiledKernel(KernelSet &kernels, LoweringConfigAttr config) {
   sm80::KernelBuilder(b, op.getLoc(), op, kernel.buffers, config).build();
   b.setInsertionPointToEnd(&kernel.func.getBody().front());
   gpu::ReturnOp::create(b, op.getLoc());
+  return kernel.func;
 }
 
 const KernelStrategy &mlir::attn::sm80Strategy() {

@@ -2,11 +2,14 @@
 //
 // FlashAttention-3's intra-warpgroup overlap on the shared kv schedule:
 //
-//   step 0:      S_0 = Q K_0^T; softmax -> m, l, P_0
-//   step t >= 1: issue S_t = Q K_t^T; issue O += P_{t-1} V_{t-1};
-//                wait for S_t; softmax -> m', l', P_t, c = exp2(m - m');
-//                wait for P V; O *= c
-//   after:       O += P_last V_last
+//   step t: issue S_t = Q K_t^T; issue O += P_{t-1} V_{t-1};
+//           wait for S_t; softmax -> m', l', P_t, c = exp2(m - m');
+//           wait for P V; O *= c
+//   after:  O += P_last V_last
+//
+// Step 0's P V adds P_{-1} = 0 times a zero-filled V stage (no NaN can come
+// from stale shared memory), so every step runs the same code (one copy of
+// the softmax variants: the kernel compiles in less time).
 //
 // so the softmax of tile t runs while the tensor cores compute P V of tile
 // t-1. O *= c after P_{t-1} V_{t-1} is added keeps O scaled by the row
@@ -28,7 +31,7 @@ using namespace mlir;
 using namespace mlir::attn;
 using namespace mlir::attn::sm80;
 
-void KernelBuilder::buildWgmmaLoop(Value qGroup) {
+void KernelBuilder::buildWgmmaLoop() {
   int64_t ahead = numStages - 1;
   auto accType = VectorType::get({2, 2}, f32);
   auto aType = VectorType::get({4, 2}, elementType);
@@ -39,8 +42,6 @@ void KernelBuilder::buildWgmmaLoop(Value qGroup) {
       DenseElementsAttr::get(
           aType,
           APFloat::getZero(cast<FloatType>(elementType).getFloatSemantics())));
-  Value live = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sgt,
-                                     tileCount, index(0));
   auto stageOf = [&](Value t) {
     return arith::RemUIOp::create(b, loc, t, index(numStages)).getResult();
   };
@@ -52,81 +53,29 @@ void KernelBuilder::buildWgmmaLoop(Value qGroup) {
     loadKV(previous, stageOf(addIdx(u, index(numStages - 1))), KVPart::v);
     return std::make_pair(kt, commitGroup());
   };
-  // Prologue: the groups of steps 0 .. ahead-1 (step 0: K_0 alone); wait
-  // for Q and K_0.
+  // Prologue: the groups of steps 0 .. ahead-1; step 0's holds K_0 and a
+  // zero-filled "V_{-1}" stage; wait for Q and step 0's group.
   SmallVector<Value> tiles = {loadKV(index(0), index(0), KVPart::k)};
+  // (a step past the schedule's end loads zeros, as the prefetch past the
+  // last tile does)
+  loadKV(tileCount, index(numStages - 1), KVPart::v);
   SmallVector<Value> groups = {commitGroup()};
   for (int64_t p = 1; p < ahead; ++p) {
     auto [kt, group] = loadStep(index(p));
     tiles.push_back(kt);
     groups.push_back(group);
   }
-  nvgpu::DeviceAsyncWaitOp::create(b, loc, qGroup,
-                                   b.getI32IntegerAttr(ahead - 1));
-  sharedBarrier();
 
-  // The softmax of one tile in its full or partial variant (the element and
-  // mask code only where the tile needs it): (m, l, c0, c1, P fragments).
-  auto softmaxStep = [&](ArrayRef<Value> scores, Value t, Value kt,
-                         ArrayRef<Value> rowState) {
-    SmallVector<Type> types(6, f32);
-    types.append(tileK / 16, aType);
-    auto branch = scf::IfOp::create(b, loc, types, isFullTile(t, kt),
-                                    /*withElseRegion=*/true);
-    for (bool full : {true, false}) {
-      OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPointToStart(full ? branch.thenBlock()
-                                      : branch.elseBlock());
-      SoftmaxUpdate update =
-          onlineSoftmax(scores, mulIdx(kt, tileK), !full, rowState);
-      SmallVector<Value> yielded(update.rowState);
-      yielded.append({update.corr[0], update.corr[1]});
-      for (int64_t kb = 0; kb < tileK / 16; ++kb)
-        yielded.push_back(pFragment(update.probs, kb));
-      scf::YieldOp::create(b, loc, yielded);
-    }
-    return SmallVector<Value>(branch.getResults());
-  };
-
-  // Step 0, where the schedule has a tile: its softmax, no P V yet.
-  SmallVector<Value> rowInit = {f(-FLT_MAX), f(-FLT_MAX), f(0.0), f(0.0)};
-  SmallVector<Type> firstTypes(4, f32);
-  firstTypes.append(tileK / 16, aType);
-  firstTypes.push_back(b.getIndexType());
-  firstTypes.push_back(groups.front().getType());
-  auto first = scf::IfOp::create(b, loc, firstTypes, live,
-                                 /*withElseRegion=*/true);
-  {
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(first.thenBlock());
-    auto [nextTile, nextGroup] = loadStep(index(ahead));
-    SmallVector<Value> scores = wgmmaScores(index(0), /*wait=*/true);
-    SmallVector<Value> step =
-        softmaxStep(scores, index(0), tiles.front(), rowInit);
-    SmallVector<Value> yielded(ArrayRef<Value>(step).take_front(4));
-    yielded.append(step.begin() + 6, step.end());
-    yielded.append({nextTile, nextGroup});
-    scf::YieldOp::create(b, loc, yielded);
-    b.setInsertionPointToStart(first.elseBlock());
-    yielded.assign(rowInit);
-    yielded.append(tileK / 16, zeroA);
-    yielded.append({index(0), commitGroup()});
-    scf::YieldOp::create(b, loc, yielded);
-  }
   // Loop state: (m, l), O, P of the previous tile, the tiles of steps
   // t .. t+ahead-1 and their cp.async groups.
-  SmallVector<Value> firstStorage(first.getResults());
-  ArrayRef<Value> firstResults(firstStorage);
-  SmallVector<Value> init(firstResults.take_front(4));
+  SmallVector<Value> init = {f(-FLT_MAX), f(-FLT_MAX), f(0.0), f(0.0)};
   init.append(headDimV / 8, zeroAcc);
-  init.append(firstResults.begin() + 4, firstResults.end() - 2);
-  init.append(tiles.begin() + 1, tiles.end());
-  init.push_back(firstResults[firstResults.size() - 2]);
-  init.append(groups.begin() + 1, groups.end());
-  init.push_back(firstResults.back());
+  init.append(tileK / 16, zeroA);
+  init.append(tiles);
+  init.append(groups);
   int64_t outAt = 4, pAt = outAt + headDimV / 8, tilesAt = pAt + tileK / 16;
 
-  auto loop = scf::ForOp::create(b, loc, index(1), tileCount, index(1), init);
+  auto loop = scf::ForOp::create(b, loc, index(0), tileCount, index(1), init);
   {
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(loop.getBody());
@@ -149,7 +98,26 @@ void KernelBuilder::buildWgmmaLoop(Value qGroup) {
         wgmmaPV(all.slice(pAt, tileK / 16), all.slice(outAt, headDimV / 8),
                 prevStage, /*wait=*/false);
     scores = wgmmaWait(1, scores);
-    SmallVector<Value> step = softmaxStep(scores, t, kt, all.take_front(4));
+
+    // The softmax in its full or partial variant (the element and mask code
+    // only where the tile needs it): (m, l, c0, c1, P fragments).
+    SmallVector<Type> types(6, f32);
+    types.append(tileK / 16, aType);
+    auto branch = scf::IfOp::create(b, loc, types, isFullTile(t, kt),
+                                    /*withElseRegion=*/true);
+    for (bool full : {true, false}) {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(full ? branch.thenBlock()
+                                      : branch.elseBlock());
+      SoftmaxUpdate update =
+          onlineSoftmax(scores, mulIdx(kt, tileK), !full, all.take_front(4));
+      SmallVector<Value> yielded(update.rowState);
+      yielded.append({update.corr[0], update.corr[1]});
+      for (int64_t kb = 0; kb < tileK / 16; ++kb)
+        yielded.push_back(pFragment(update.probs, kb));
+      scf::YieldOp::create(b, loc, yielded);
+    }
+    SmallVector<Value> step(branch.getResults());
     out = wgmmaWait(0, out);
 
     SmallVector<Value> next(ArrayRef<Value>(step).take_front(4));
@@ -163,27 +131,17 @@ void KernelBuilder::buildWgmmaLoop(Value qGroup) {
     scf::YieldOp::create(b, loc, next);
   }
 
-  // The last tile's P V, once its V has landed.
+  // The last tile's P V, once its V has landed (with no tile at all: P = 0
+  // times the zero-filled stage).
   SmallVector<Value> resultStorage(loop.getResults());
   ArrayRef<Value> results(resultStorage);
   nvgpu::DeviceAsyncWaitOp::create(b, loc, results[tilesAt + ahead],
                                    b.getI32IntegerAttr(ahead - 1));
   sharedBarrier();
-  SmallVector<Type> outTypes(headDimV / 8, accType);
-  auto last = scf::IfOp::create(b, loc, outTypes, live,
-                                /*withElseRegion=*/true);
-  {
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(last.thenBlock());
-    Value lastStage = stageOf(addIdx(tileCount, index(numStages - 1)));
-    scf::YieldOp::create(b, loc,
-                         wgmmaPV(results.slice(pAt, tileK / 16),
-                                 results.slice(outAt, headDimV / 8), lastStage,
-                                 /*wait=*/true));
-    b.setInsertionPointToStart(last.elseBlock());
-    scf::YieldOp::create(b, loc, results.slice(outAt, headDimV / 8));
-  }
+  Value lastStage = stageOf(addIdx(tileCount, index(numStages - 1)));
   SmallVector<Value> final(results.take_front(4));
-  final.append(last.getResults().begin(), last.getResults().end());
+  final.append(wgmmaPV(results.slice(pAt, tileK / 16),
+                       results.slice(outAt, headDimV / 8), lastStage,
+                       /*wait=*/true));
   finalize(final);
 }

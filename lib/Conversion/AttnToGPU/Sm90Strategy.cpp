@@ -19,6 +19,8 @@
 #include "Sm80Config.h"
 #include "Wgmma.h"
 
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+
 #include <numeric>
 
 using namespace mlir;
@@ -82,9 +84,26 @@ public:
                                     keyTiles, 1, stages, why, invalid);
   }
 
+  /// Where shared memory leaves room for two CTAs per SM and the fragments
+  /// are small (Dv and block_k at most 64: S, O and P take 80 registers
+  /// per thread), registers are capped so that two fit (128 per thread for
+  /// 256 threads; ptxas may otherwise take a few more and halve the CTAs
+  /// per SM: d64 causal ran 257 instead of 317 TFLOP/s on an H100).
   void build(KernelSet &kernels, LoweringConfigAttr config,
-             const GpuTarget &) const override {
-    sm80::buildTiledKernel(kernels, config);
+             const GpuTarget &target) const override {
+    gpu::GPUFuncOp kernel = sm80::buildTiledKernel(kernels, config);
+    ProblemShape shape = kernels.op().getProblemShape();
+    int64_t bytes = sm80::sharedBytes(shape.headDim, shape.headDimV, config);
+    // Each CTA also holds 1 KiB the driver reserves.
+    if (2 * (bytes + 1024) > target.maxSharedBytes + 1024 ||
+        shape.headDimV > 64 || config.getBlockK() > 64)
+      return;
+    Builder b(kernel.getContext());
+    int32_t threads = 32 * config.getWarps();
+    kernel->setAttr(NVVM::NVVMDialect::getMaxntidAttrName(),
+                    b.getDenseI32ArrayAttr({threads, 1, 1}));
+    kernel->setAttr(NVVM::NVVMDialect::getMinctasmAttrName(),
+                    b.getI32IntegerAttr(2));
   }
 };
 } // namespace
