@@ -126,8 +126,8 @@ private:
                              Value stage, bool wait);
 
   /// Waits until at most `pending` wgmma groups are in flight; returns
-  /// `fragments` (2x2 accumulator fragments) as read after the wait.
-  SmallVector<Value> wgmmaWait(int64_t pending, ArrayRef<Value> fragments);
+  /// `accumulators` (2x2 fragments) as read after the wait.
+  SmallVector<Value> wgmmaWait(int64_t pending, ArrayRef<Value> accumulators);
 
   /// Continues only where `cond` holds: the rest of the kernel body is built
   /// inside an scf.if (a CTA with nothing to do returns at once).

@@ -15,6 +15,29 @@ using namespace mlir;
 using namespace mlir::attn;
 using namespace mlir::attn::sm80;
 
+/// wgmma accumulators (value 4 i + 2 x + y) as 2x2 fragments [x][y], i by i.
+static SmallVector<Value> fragments(OpBuilder &b, Location loc,
+                                    ArrayRef<Value> values) {
+  auto type = VectorType::get({2, 2}, b.getF32Type());
+  SmallVector<Value> result;
+  for (size_t i = 0; i < values.size(); i += 4)
+    result.push_back(
+        vector::FromElementsOp::create(b, loc, type, values.slice(i, 4)));
+  return result;
+}
+
+/// The inverse of `fragments`.
+static SmallVector<Value> values(OpBuilder &b, Location loc,
+                                 ArrayRef<Value> fragments) {
+  SmallVector<Value> result;
+  for (Value fragment : fragments)
+    for (int64_t x = 0; x < 2; ++x)
+      for (int64_t y = 0; y < 2; ++y)
+        result.push_back(vector::ExtractOp::create(b, loc, fragment,
+                                                   ArrayRef<int64_t>{x, y}));
+  return result;
+}
+
 SmallVector<Value> KernelBuilder::wgmmaScores(Value stage, bool wait) {
   // A = Q (K-major): the warpgroup's 64 rows of each panel; B = K (K-major,
   // keys as N). k-step kk reads columns [16 kk, 16 kk + 16): panel
@@ -40,13 +63,7 @@ SmallVector<Value> KernelBuilder::wgmmaScores(Value stage, bool wait) {
         b, loc, addIdx(kBase, index(panel * tileK * rowBytes + within)), 16,
         layout.atomBytes(), layout));
   }
-  SmallVector<Value> d = sm90::emitWgmma(b, loc, gemm, wait);
-  auto accType = VectorType::get({2, 2}, f32);
-  SmallVector<Value> scores;
-  for (int64_t n = 0; n < tileK / 8; ++n)
-    scores.push_back(vector::FromElementsOp::create(
-        b, loc, accType, ArrayRef<Value>(d).slice(4 * n, 4)));
-  return scores;
+  return fragments(b, loc, sm90::emitWgmma(b, loc, gemm, wait));
 }
 
 SmallVector<Value> KernelBuilder::wgmmaPV(ArrayRef<Value> pFrags,
@@ -73,31 +90,13 @@ SmallVector<Value> KernelBuilder::wgmmaPV(ArrayRef<Value> pFrags,
         b, loc, addIdx(vBase, index(int64_t(kb) * 16 * rowBytes)),
         tileK * rowBytes, layout.atomBytes(), layout));
   }
-  for (Value acc : outAcc)
-    for (int x = 0; x < 2; ++x)
-      for (int y = 0; y < 2; ++y)
-        gemm.acc.push_back(extract(acc, x, y));
-  SmallVector<Value> d = sm90::emitWgmma(b, loc, gemm, wait);
-  auto accType = VectorType::get({2, 2}, f32);
-  SmallVector<Value> result;
-  for (int64_t nd = 0; nd < headDimV / 8; ++nd)
-    result.push_back(vector::FromElementsOp::create(
-        b, loc, accType, ArrayRef<Value>(d).slice(4 * nd, 4)));
-  return result;
+  gemm.acc = values(b, loc, outAcc);
+  return fragments(b, loc, sm90::emitWgmma(b, loc, gemm, wait));
 }
 
 SmallVector<Value> KernelBuilder::wgmmaWait(int64_t pending,
-                                            ArrayRef<Value> fragments) {
-  SmallVector<Value> values;
-  for (Value fragment : fragments)
-    for (int x = 0; x < 2; ++x)
-      for (int y = 0; y < 2; ++y)
-        values.push_back(extract(fragment, x, y));
-  SmallVector<Value> waited = sm90::emitWgmmaWait(b, loc, pending, values);
-  auto accType = VectorType::get({2, 2}, f32);
-  SmallVector<Value> result;
-  for (size_t i = 0; i < fragments.size(); ++i)
-    result.push_back(vector::FromElementsOp::create(
-        b, loc, accType, ArrayRef<Value>(waited).slice(4 * i, 4)));
-  return result;
+                                            ArrayRef<Value> accumulators) {
+  return fragments(
+      b, loc,
+      sm90::emitWgmmaWait(b, loc, pending, values(b, loc, accumulators)));
 }

@@ -11,6 +11,25 @@ using namespace mlir;
 
 namespace mlir::attn::sm90 {
 
+/// A side-effecting inline PTX block with `count` f32 results.
+static SmallVector<Value> floatAsm(OpBuilder &b, Location loc,
+                                   ValueRange operands, StringRef text,
+                                   StringRef constraints, int64_t count) {
+  auto resultType = LLVM::LLVMStructType::getLiteral(
+      b.getContext(), SmallVector<Type>(count, b.getF32Type()));
+  auto inlineAsm = LLVM::InlineAsmOp::create(
+      b, loc, resultType, operands, text, constraints,
+      /*has_side_effects=*/true, /*is_align_stack=*/false,
+      LLVM::TailCallKind::None,
+      LLVM::AsmDialectAttr::get(b.getContext(), LLVM::AsmDialect::AD_ATT),
+      /*operand_attrs=*/ArrayAttr());
+  SmallVector<Value> result;
+  for (int64_t i = 0; i < count; ++i)
+    result.push_back(LLVM::ExtractValueOp::create(b, loc, inlineAsm.getRes(),
+                                                  ArrayRef<int64_t>{i}));
+  return result;
+}
+
 SharedTiles sharedTiles(int64_t blockQ, int64_t blockK, int64_t stages,
                         int64_t headDim, int64_t headDimV) {
   auto aligned = [](int64_t bytes) { return (bytes + 1023) / 1024 * 1024; };
@@ -130,20 +149,7 @@ SmallVector<Value> emitWgmma(OpBuilder &b, Location loc, const WgmmaGemm &gemm,
     asmText += "wgmma.wait_group.sync.aligned 0;\n";
   asmText += "}";
 
-  auto f32 = b.getF32Type();
-  auto resultType = LLVM::LLVMStructType::getLiteral(
-      b.getContext(), SmallVector<Type>(accCount, f32));
-  auto inlineAsm = LLVM::InlineAsmOp::create(
-      b, loc, resultType, operands, asmText, constraints,
-      /*has_side_effects=*/true, /*is_align_stack=*/false,
-      LLVM::TailCallKind::None,
-      LLVM::AsmDialectAttr::get(b.getContext(), LLVM::AsmDialect::AD_ATT),
-      /*operand_attrs=*/ArrayAttr());
-  SmallVector<Value> result;
-  for (int64_t i = 0; i < accCount; ++i)
-    result.push_back(LLVM::ExtractValueOp::create(b, loc, inlineAsm.getRes(),
-                                                  ArrayRef<int64_t>{i}));
-  return result;
+  return floatAsm(b, loc, operands, asmText, constraints, accCount);
 }
 
 SmallVector<Value> emitWgmmaWait(OpBuilder &b, Location loc, int64_t pending,
@@ -154,20 +160,10 @@ SmallVector<Value> emitWgmmaWait(OpBuilder &b, Location loc, int64_t pending,
     constraints += (i ? ",=f" : "=f");
   for (int64_t i = 0; i < count; ++i)
     constraints += "," + std::to_string(i);
-  auto resultType = LLVM::LLVMStructType::getLiteral(
-      b.getContext(), SmallVector<Type>(count, b.getF32Type()));
-  auto inlineAsm = LLVM::InlineAsmOp::create(
-      b, loc, resultType, accumulators,
-      "wgmma.wait_group.sync.aligned " + std::to_string(pending) + ";",
-      constraints, /*has_side_effects=*/true, /*is_align_stack=*/false,
-      LLVM::TailCallKind::None,
-      LLVM::AsmDialectAttr::get(b.getContext(), LLVM::AsmDialect::AD_ATT),
-      /*operand_attrs=*/ArrayAttr());
-  SmallVector<Value> result;
-  for (int64_t i = 0; i < count; ++i)
-    result.push_back(LLVM::ExtractValueOp::create(b, loc, inlineAsm.getRes(),
-                                                  ArrayRef<int64_t>{i}));
-  return result;
+  return floatAsm(b, loc, accumulators,
+                  "wgmma.wait_group.sync.aligned " + std::to_string(pending) +
+                      ";",
+                  constraints, count);
 }
 
 } // namespace mlir::attn::sm90
