@@ -132,9 +132,20 @@ KernelBuilder::onlineSoftmax(ArrayRef<Value> scores, Value k0, bool partial,
       std::tie(rowOf[x], rowPos[x].h) = queryRow(fragmentRow(x));
       rowPos[x].k0 = k0;
     }
-  Value scaleLog2e = f(op.getEffectiveScale() * kLog2E);
+  double scale = op.getEffectiveScale() * kLog2E;
+  Value scaleLog2e = f(scale);
+  // Plain full tile with a positive scale: t = c s is never formed; the row
+  // maximum of s times c is that of t, and 2^(t - m) is one FMA and ex2
+  // per score: 2^fma(s, c, -m) (llvm.fma: math.fma would be a libdevice
+  // call on some chips).
+  bool deferred = !element && !partial && scale > 0;
   for (size_t n = 0; n < scores.size(); ++n) {
     std::array<Value, 4> flags = {};
+    if (deferred) {
+      t.push_back(scores[n]);
+      keep.push_back(flags);
+      continue;
+    }
     if (!element && !partial) {
       // Plain full tile: one vector multiply, nothing masked.
       Value splat = vector::BroadcastOp::create(b, loc, accType, scaleLog2e);
@@ -182,6 +193,8 @@ KernelBuilder::onlineSoftmax(ArrayRef<Value> scores, Value k0, bool partial,
         rowMax = arith::MaximumFOp::create(
             b, loc, rowMax, masked(n, x, y, extract(t[n], x, y), f(-FLT_MAX)));
     rowMax = quadReduce(rowMax, /*max=*/true);
+    if (deferred)
+      rowMax = arith::MulFOp::create(b, loc, rowMax, scaleLog2e);
     mNew[x] = arith::MaximumFOp::create(b, loc, state[x], rowMax);
     if (sparseThreshold) {
       // Sparse softmax: a tile whose largest weight exp(max s - m') is
@@ -196,12 +209,18 @@ KernelBuilder::onlineSoftmax(ArrayRef<Value> scores, Value k0, bool partial,
   }
   SmallVector<Value> probs;
   Value rowSum[2] = {f(0.0), f(0.0)};
+  Value negM[2];
+  for (int x = 0; deferred && x < 2; ++x)
+    negM[x] = arith::NegFOp::create(b, loc, mNew[x]);
   for (size_t n = 0; n < t.size(); ++n) {
     Value p = zeroAcc;
     for (int x = 0; x < 2; ++x)
       for (int y = 0; y < 2; ++y) {
-        Value e =
-            exp2(arith::SubFOp::create(b, loc, extract(t[n], x, y), mNew[x]));
+        Value e = deferred
+                      ? exp2(LLVM::FMAOp::create(b, loc, extract(t[n], x, y),
+                                                 scaleLog2e, negM[x]))
+                      : exp2(arith::SubFOp::create(b, loc, extract(t[n], x, y),
+                                                   mNew[x]));
         e = masked(n, x, y, e, f(0.0));
         if (apply[x])
           e = arith::SelectOp::create(b, loc, apply[x], e, f(0.0));
