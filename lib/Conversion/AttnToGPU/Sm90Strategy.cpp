@@ -47,8 +47,9 @@ public:
   /// Measured on an H100 (bench/gpu_configs.py --strategy sm90a,
   /// docs/perf-log.md 2026-11-23): two warpgroups (128 rows) with two K/V
   /// stages; keys per tile 64 at head dim 64 (two CTAs per SM), 128 up to
-  /// 128, else 64 (shared memory: Q and two K/V stages of 64 x 256 halves
-  /// fill 193 KiB). A block-sparse q_block caps the query tile.
+  /// 128, 96 up to 192, else 64 (shared memory: Q and two K/V stages of
+  /// 64 x 256 halves fill 193 KiB). A block-sparse q_block caps the query
+  /// tile.
   FailureOr<LoweringConfigAttr> chooseConfig(AttentionOp op,
                                              const GpuTarget &target,
                                              const ForcedConfig &forced,
@@ -68,7 +69,10 @@ public:
       return failure();
     }
     SmallVector<int64_t> keyTiles;
-    int64_t preferK = widest > 64 && widest <= 128 ? 128 : 64;
+    int64_t preferK = widest <= 64    ? 64
+                      : widest <= 128 ? 128
+                      : widest <= 192 ? 96
+                                      : 64;
     for (int64_t tile : {preferK, int64_t(64), int64_t(32), int64_t(16)})
       if (!blocks || blocks.getKvBlock() % tile == 0)
         keyTiles.push_back(tile);
