@@ -162,6 +162,11 @@ CASES = {
                                     [(2, 500, 900)]),
     "cfg_k16_d256_document_f16": (S(dtype="f16", heads_q=2, heads_kv=2, head_dim=256,
                                     masks=(Document(), Causal())), [(1, 500, 500)]),
+    # One warpgroup per CTA and three K/V stages (sm90a; sm80 on sm_90),
+    # with an 80-wide head (the 32-byte swizzle) and a ragged last tile.
+    "cfg_q64_s3_d80_causal_bf16": (S(dtype="bf16", heads_q=4, heads_kv=2, head_dim=80,
+                                     masks=(Causal("bottom_right"),)),
+                                   [(2, 333, 517)]),
     "cfg_block_sparse_32_d64_f16": (S(dtype="f16", heads_q=4, heads_kv=4, head_dim=64,
                                       masks=(Causal(),), block_sparse=(32, 32),
                                       full_blocks=True), [(2, 300, 300)]),
@@ -209,6 +214,7 @@ FLAGS = {
     "cfg_q128_k32_d128_causal_bf16": ["--block-q=128", "--block-k=32"],
     "cfg_q32_k128_d64_window_f16": ["--block-q=32", "--block-k=128"],
     "cfg_k16_d256_document_f16": ["--block-k=16"],
+    "cfg_q64_s3_d80_causal_bf16": ["--block-q=64", "--stages=3"],
 }
 
 
