@@ -15,7 +15,10 @@
 // element code shared with the CPU path (TilingContext.h). The methods
 // live in two files: Sm80Pipeline.cpp (set-up, kv schedule, cp.async
 // memory movement) and Sm80Math.cpp (MMA fragments, online softmax on
-// fragments, epilogue).
+// fragments, epilogue). The decode strategy builds the same body with
+// packed heads; the sm90a strategy with swizzled tiles and warpgroup MMAs
+// in an overlapped loop (Sm90Pipeline.cpp, Sm90Math.cpp): its accumulators
+// have the m16n8 fragment layout, so the softmax and epilogue are shared.
 //
 //===----------------------------------------------------------------------===//
 
