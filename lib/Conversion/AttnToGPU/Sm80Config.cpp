@@ -138,16 +138,7 @@ FailureOr<LoweringConfigAttr> chooseConfig(AttentionOp op,
                   std::gcd(blocks.getQBlock(), int64_t(64))};
   if (forcedBlockQ)
     queryTiles = {forcedBlockQ};
-  SmallVector<int64_t> keyTiles;
-  for (int64_t tile : {preferK, int64_t(64), int64_t(32), int64_t(16)})
-    if (!blocks || blocks.getKvBlock() % tile == 0)
-      keyTiles.push_back(tile);
-  if (SparseSoftmaxAttr sparse = op.getSparseSoftmaxAttr())
-    keyTiles = {sparse.getKvBlock()};
-  if (forcedBlockK)
-    keyTiles = {forcedBlockK};
-  if (keyTiles.empty())
-    keyTiles = {16}; // reports why the smallest tile does not fit
+  SmallVector<int64_t> keyTiles = keyTileCandidates(op, preferK, forcedBlockK);
   std::string first;
   for (int64_t blockQ : queryTiles) {
     if (blockQ <= 0 || blockQ % kRowsPerWarp) {
@@ -170,6 +161,22 @@ FailureOr<LoweringConfigAttr> chooseConfig(AttentionOp op,
   }
   why = first;
   return failure();
+}
+
+SmallVector<int64_t> keyTileCandidates(AttentionOp op, int64_t preferK,
+                                       int64_t forcedBlockK) {
+  if (forcedBlockK)
+    return {forcedBlockK};
+  if (SparseSoftmaxAttr sparse = op.getSparseSoftmaxAttr())
+    return {sparse.getKvBlock()};
+  BlockSparseAttr blocks = op.getBlockSparseAttr();
+  SmallVector<int64_t> keyTiles;
+  for (int64_t tile : {preferK, int64_t(64), int64_t(32), int64_t(16)})
+    if (!blocks || blocks.getKvBlock() % tile == 0)
+      keyTiles.push_back(tile);
+  if (keyTiles.empty())
+    keyTiles = {16}; // reports why the smallest tile does not fit
+  return keyTiles;
 }
 
 FailureOr<LoweringConfigAttr>

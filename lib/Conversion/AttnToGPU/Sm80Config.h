@@ -42,6 +42,12 @@ FailureOr<LoweringConfigAttr> chooseConfig(AttentionOp op,
                                            const ForcedConfig &forced,
                                            std::string &why);
 
+/// The key tiles to try, best first: the forced one, else a sparse-softmax
+/// kv_block, else `preferK` then 64, 32, 16 where they divide a block-sparse
+/// kv_block (16 when none does, to report why).
+SmallVector<int64_t> keyTileCandidates(AttentionOp op, int64_t preferK,
+                                       int64_t forcedBlockK);
+
 /// The config of `strategy` with `blockQ` query rows and the first of
 /// `keyTiles` that fits `target` (configReason). Fails with the first
 /// candidate's reason in `why`, or, for a key tile that is not a positive

@@ -118,10 +118,10 @@ private:
   /// step's wait covers it.
   void buildWgmmaLoop();
 
-  /// S = Q K^T of stage `stage` on the warpgroup's 64 rows (wgmma), as
-  /// tileK / 8 accumulator fragments; issued only (its wgmma group is
-  /// committed) unless `wait`.
-  SmallVector<Value> wgmmaScores(Value stage, bool wait);
+  /// Issues S = Q K^T of stage `stage` on the warpgroup's 64 rows (wgmma,
+  /// one committed group): tileK / 8 accumulator fragments, read only
+  /// through wgmmaWait.
+  SmallVector<Value> wgmmaScores(Value stage);
 
   /// O += P V of stage `stage` (wgmma, P from registers: `pFrags` holds
   /// the 4x2 A fragment of each 16 keys); issued only unless `wait`.

@@ -38,7 +38,7 @@ static SmallVector<Value> values(OpBuilder &b, Location loc,
   return result;
 }
 
-SmallVector<Value> KernelBuilder::wgmmaScores(Value stage, bool wait) {
+SmallVector<Value> KernelBuilder::wgmmaScores(Value stage) {
   // A = Q (K-major): the warpgroup's 64 rows of each panel; B = K (K-major,
   // keys as N). k-step kk reads columns [16 kk, 16 kk + 16): panel
   // 16 kk / C, 32 bytes per step inside it. Stride byte offset: 8 rows;
@@ -63,7 +63,7 @@ SmallVector<Value> KernelBuilder::wgmmaScores(Value stage, bool wait) {
         b, loc, addIdx(kBase, index(panel * tileK * rowBytes + within)), 16,
         layout.atomBytes(), layout));
   }
-  return fragments(b, loc, sm90::emitWgmma(b, loc, gemm, wait));
+  return fragments(b, loc, sm90::emitWgmma(b, loc, gemm, /*wait=*/false));
 }
 
 SmallVector<Value> KernelBuilder::wgmmaPV(ArrayRef<Value> pFrags,

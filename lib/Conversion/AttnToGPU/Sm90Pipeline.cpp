@@ -93,7 +93,7 @@ void KernelBuilder::buildWgmmaLoop() {
 
     Value stage = stageOf(t);
     Value prevStage = stageOf(addIdx(t, index(numStages - 1)));
-    SmallVector<Value> scores = wgmmaScores(stage, /*wait=*/false);
+    SmallVector<Value> scores = wgmmaScores(stage);
     SmallVector<Value> out =
         wgmmaPV(all.slice(pAt, tileK / 16), all.slice(outAt, headDimV / 8),
                 prevStage, /*wait=*/false);

@@ -19,6 +19,8 @@
 #include "Sm80Config.h"
 #include "Wgmma.h"
 
+#include "attn/Conversion/KernelABI.h"
+
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 
 #include <numeric>
@@ -68,20 +70,12 @@ public:
             std::to_string(blockQ);
       return failure();
     }
-    SmallVector<int64_t> keyTiles;
     int64_t preferK = widest <= 64    ? 64
                       : widest <= 128 ? 128
                       : widest <= 192 ? 96
                                       : 64;
-    for (int64_t tile : {preferK, int64_t(64), int64_t(32), int64_t(16)})
-      if (!blocks || blocks.getKvBlock() % tile == 0)
-        keyTiles.push_back(tile);
-    if (SparseSoftmaxAttr sparse = op.getSparseSoftmaxAttr())
-      keyTiles = {sparse.getKvBlock()};
-    if (forced.blockK)
-      keyTiles = {forced.blockK};
-    if (keyTiles.empty())
-      keyTiles = {16};
+    SmallVector<int64_t> keyTiles =
+        sm80::keyTileCandidates(op, preferK, forced.blockK);
     int64_t stages = forced.stages ? forced.stages : kStages;
     bool invalid = false;
     return sm80::firstFittingConfig(op, target, GpuStrategy::sm90a, blockQ,
@@ -96,18 +90,15 @@ public:
   void build(KernelSet &kernels, LoweringConfigAttr config,
              const GpuTarget &target) const override {
     gpu::GPUFuncOp kernel = sm80::buildTiledKernel(kernels, config);
-    ProblemShape shape = kernels.op().getProblemShape();
-    int64_t bytes = sm80::sharedBytes(shape.headDim, shape.headDimV, config);
-    // Each CTA also holds 1 KiB the driver reserves.
+    int64_t bytes =
+        kernel->getAttrOfType<IntegerAttr>(kKernelSharedBytesAttr).getInt();
+    // Each CTA also holds 1 KiB the driver reserves. The thread count ptxas
+    // divides the registers by is the kernel's known block size (maxntid).
     if (2 * (bytes + 1024) > target.maxSharedBytes + 1024 ||
-        shape.headDimV > 64 || config.getBlockK() > 64)
+        kernels.op().getProblemShape().headDimV > 64 || config.getBlockK() > 64)
       return;
-    Builder b(kernel.getContext());
-    int32_t threads = 32 * config.getWarps();
-    kernel->setAttr(NVVM::NVVMDialect::getMaxntidAttrName(),
-                    b.getDenseI32ArrayAttr({threads, 1, 1}));
     kernel->setAttr(NVVM::NVVMDialect::getMinctasmAttrName(),
-                    b.getI32IntegerAttr(2));
+                    Builder(kernel.getContext()).getI32IntegerAttr(2));
   }
 };
 } // namespace

@@ -65,7 +65,8 @@ Value swizzledOffset(OpBuilder &b, Location loc, Value row, Value col,
 Value smemDescriptor(OpBuilder &b, Location loc, Value address, int64_t leading,
                      int64_t stride, SwizzleLayout layout);
 
-/// The operands of one warpgroup GEMM D (+)= A B over `steps` k-steps of 16.
+/// The operands of one warpgroup GEMM D (+)= A B, one entry of `a` and `b`
+/// per k-step of 16.
 struct WgmmaGemm {
   /// N: columns of B and D (a multiple of 8, at most 256).
   int64_t n = 0;
