@@ -102,7 +102,7 @@ void KernelBuilder::buildWgmmaLoop() {
     // The softmax in its full or partial variant (the element and mask code
     // only where the tile needs it): (m, l, c0, c1, P fragments).
     SmallVector<Type> types(6, f32);
-    types.append(tileK / 16, aType);
+    types.append(tileK / 8, accType);
     auto branch = scf::IfOp::create(b, loc, types, isFullTile(t, kt),
                                     /*withElseRegion=*/true);
     for (bool full : {true, false}) {
@@ -113,17 +113,21 @@ void KernelBuilder::buildWgmmaLoop() {
           onlineSoftmax(scores, mulIdx(kt, tileK), !full, all.take_front(4));
       SmallVector<Value> yielded(update.rowState);
       yielded.append({update.corr[0], update.corr[1]});
-      for (int64_t kb = 0; kb < tileK / 16; ++kb)
-        yielded.push_back(pFragment(update.probs, kb));
+      yielded.append(update.probs);
       scf::YieldOp::create(b, loc, yielded);
     }
     SmallVector<Value> step(branch.getResults());
     out = wgmmaWait(0, out);
 
+    // P_t becomes the A operand (registers) of the next step's P V only now:
+    // written while P_{t-1} V_{t-1} is in flight, ptxas would serialize the
+    // wgmmas (C7513), as it must not overwrite an in-flight operand.
     SmallVector<Value> next(ArrayRef<Value>(step).take_front(4));
     for (Value acc : out)
       next.push_back(rescale(acc, step[4], step[5]));
-    next.append(step.begin() + 6, step.end());
+    ArrayRef<Value> probs = ArrayRef<Value>(step).drop_front(6);
+    for (int64_t kb = 0; kb < tileK / 16; ++kb)
+      next.push_back(pFragment(probs, kb));
     next.append(stepTiles.begin() + 1, stepTiles.end());
     next.push_back(nextTile);
     next.append(stepGroups.begin() + 1, stepGroups.end());
