@@ -186,6 +186,7 @@ mlir::attn::compileKernelArtifact(llvm::StringRef source, llvm::StringRef chip,
   kernelOptions.blockQ = choice.blockQ;
   kernelOptions.blockK = choice.blockK;
   kernelOptions.stages = choice.stages;
+  kernelOptions.producerWarps = choice.producerWarps;
   kernels.addPass(createAttnGPUKernels(kernelOptions));
   if (failed(kernels.run(*module)))
     return llvm::make_error<llvm::StringError>(

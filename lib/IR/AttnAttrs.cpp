@@ -144,7 +144,8 @@ LogicalResult GateAttr::verify(function_ref<InFlightDiagnostic()> emitError,
 LogicalResult
 LoweringConfigAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                            GpuStrategy strategy, int64_t blockQ, int64_t blockK,
-                           int64_t warps, int64_t kvSplits, int64_t stages) {
+                           int64_t warps, int64_t kvSplits, int64_t stages,
+                           int64_t producerWarps) {
   if (warps <= 0 || blockQ != 16 * warps)
     return emitError() << "lowering_config block_q must be 16 x warps (each "
                           "warp owns 16 query rows), got block_q = "
@@ -164,6 +165,13 @@ LoweringConfigAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                           "warpgroups (warps a multiple of 4, block_q a "
                           "multiple of 64), got warps = "
                        << warps;
+  // setmaxnreg and the producer's loads work on whole warpgroups.
+  if (producerWarps != 0 &&
+      (strategy != GpuStrategy::sm90a || producerWarps != 4))
+    return emitError() << "lowering_config producer_warps must be 0, or 4 (one "
+                          "producer warpgroup) with strategy sm90a, got "
+                       << producerWarps << " with strategy "
+                       << stringifyGpuStrategy(strategy);
   if (kvSplits > 1 && strategy != GpuStrategy::decode)
     return emitError() << "lowering_config kv_splits > 1 needs the decode "
                           "strategy (its merge kernel combines the splits)";

@@ -1,44 +1,88 @@
 // The sm90a strategy (Hopper, chip sm_90a): the tiled kernel with both GEMMs
 // on warpgroup MMAs (wgmma.mma_async m64nNk16) from 128-byte-swizzled
 // shared memory. Shared memory is Q (block_q rows) plus two stages of K and
-// V (block_k rows each), unpadded, plus 1024 bytes to align the base:
-//   (block_q D + 2 block_k (D + Dv)) 2 + 1024 bytes.
+// V (block_k rows each), unpadded, plus 1024 bytes to align the base, plus
+// 8 bytes per mbarrier (four with a producer warpgroup):
+//   (block_q D + 2 block_k (D + Dv)) 2 + 8 x mbarriers + 1024 bytes.
 
 // RUN: attn-opt %s --split-input-file --attn-gpu-kernels=chip=sm_90a | FileCheck %s
+// RUN: attn-opt %s --split-input-file --attn-gpu-kernels="chip=sm_90a producer-warps=0" | FileCheck %s --check-prefix=NOPRODUCER
 // RUN: attn-opt %s --split-input-file --attn-gpu-kernels=chip=sm_90 | FileCheck %s --check-prefix=SM90
 // RUN: not attn-opt %s --split-input-file --attn-gpu-kernels="chip=sm_90 strategy=sm90a" 2>&1 | FileCheck %s --check-prefix=NOWGMMA
 // RUN: not attn-opt %s --split-input-file --attn-gpu-kernels="chip=sm_90a strategy=sm90a block-q=32" 2>&1 | FileCheck %s --check-prefix=BADQ
+// RUN: not attn-opt %s --split-input-file --attn-gpu-kernels="chip=sm_90a strategy=sm90a producer-warps=2" 2>&1 | FileCheck %s --check-prefix=BADPRODUCER
+// RUN: not attn-opt %s --split-input-file --attn-gpu-kernels="chip=sm_90 producer-warps=4" 2>&1 | FileCheck %s --check-prefix=SM80PRODUCER
 
-// d128: 128 query rows (two warpgroups) x 128 keys:
-// (128 x 128 + 2 x 128 x 256) x 2 + 1024 = 164864 bytes. S = Q K^T is
-// m64n128k16 (N = the 128 keys) over 8 k-steps of the head dim, A and B from
-// shared memory (K-major, imm-trans-b 0); O += P V is m64n128k16 (N = Dv)
-// over 8 k-steps of 16 keys, P from registers and V N-major (imm-trans-b 1).
-// cp.async writes reach wgmma (the async proxy) through fence.proxy.async.
-// Each step issues S_t and P_{t-1} V_{t-1} (no wait), waits for S_t alone
-// (wait_group 1), runs the softmax while P V runs, then waits for it
-// (wait_group 0); step 0's P V multiplies P = 0 by a zero-filled V stage.
-// The last P V follows the loop.
-// On sm_90 (no wgmma) the same op is an sm80 kernel.
+// d128: 128 query rows (two consumer warpgroups) x 128 keys, and a producer
+// warpgroup (384 threads): (128 x 128 + 2 x 128 x 256) x 2 + 4 mbarriers x
+// 8 + 1024 = 164896 bytes. S = Q K^T is m64n128k16 (N = the 128 keys) over
+// 8 k-steps of the head dim, A and B from shared memory (K-major,
+// imm-trans-b 0); O += P V is m64n128k16 (N = Dv) over 8 k-steps of 16 keys,
+// P from registers and V N-major (imm-trans-b 1).
+// Thread 0 initialises full[0..1] (128 producer arrivals) and empty[0..1]
+// (8 consumer warps), a CTA barrier publishes them; then the roles split on
+// the thread index (>= 256: producer). The producer gives registers away
+// (setmaxnreg 72) and copies step 0 (Q, K_0, the zero V slot), then each
+// step j after the consumers released stage j mod 2: K_j and V_{j-1} with
+// cp.async, wait, fence.proxy.async (wgmma reads through the async proxy),
+// arrive on full. The consumers take registers (setmaxnreg 216), wait on
+// full, issue S_t and P_{t-1} V_{t-1}, wait for S_t alone (wait_group 1),
+// run the softmax while P V runs, wait for it (wait_group 0) and release
+// the stage (one arrival per warp); the last P V follows the loop.
 // CHECK-LABEL: gpu.func @d128_kernel
-// CHECK-SAME: attn.block = array<i64: 256, 1, 1>
-// CHECK-SAME: attn.lowering_config = #attn.lowering_config<strategy = sm90a, block_q = 128, block_k = 128, warps = 8>
-// CHECK-SAME: attn.shared_bytes = 164864
-// CHECK: memref.extract_aligned_pointer_as_index
-// CHECK: scf.for
+// CHECK-SAME: attn.block = array<i64: 384, 1, 1>
+// CHECK-SAME: attn.lowering_config = #attn.lowering_config<strategy = sm90a, block_q = 128, block_k = 128, warps = 8, producer_warps = 4>
+// CHECK-SAME: attn.shared_bytes = 164896
+// CHECK-SAME: nvvm.minctasm = 1
+// CHECK-COUNT-2: nvvm.mbarrier.init %{{.*}}, %c128_i32
+// CHECK: gpu.barrier
+// CHECK: %[[PRODUCER:.*]] = arith.cmpi uge, %{{.*}}, %c256
+// CHECK: scf.if %[[PRODUCER]]
+// CHECK-NEXT: nvvm.setmaxregister  decrease 72
+// CHECK: nvgpu.device_async_copy
+// CHECK: nvgpu.device_async_wait %{{.*}} {numGroups = 0 : i32}
 // CHECK: nvvm.fence.proxy {kind = #nvvm.proxy_kind<async.shared>, space = #nvvm.shared_space<cta>}
-// CHECK-NEXT: gpu.barrier
+// CHECK: nvvm.mbarrier.arrive
+// CHECK: scf.for
+// CHECK: nvvm.mbarrier.try_wait.parity
+// CHECK: nvgpu.device_async_copy
+// CHECK: nvvm.fence.proxy
+// CHECK: nvvm.mbarrier.arrive
+// CHECK: } else {
+// CHECK-NEXT: nvvm.setmaxregister  increase 216
+// CHECK: scf.for
+// CHECK: nvvm.mbarrier.try_wait.parity
+// CHECK-NOT: gpu.barrier
 // CHECK: llvm.inline_asm has_side_effects {{.*}}wgmma.fence.sync.aligned;{{.*}}wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16 {{.*}}, zd, 1, 1, 0, 0;{{.*}}wgmma.commit_group.sync.aligned;\0A}"
 // CHECK: llvm.inline_asm has_side_effects {{.*}}wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16 {{.*}}, {$64, $65, $66, $67}, {{.*}}, od, 1, 1, 1;{{.*}}wgmma.commit_group.sync.aligned;\0A}"
 // CHECK: llvm.inline_asm has_side_effects {{.*}}"wgmma.wait_group.sync.aligned 1;"
 // CHECK: llvm.inline_asm has_side_effects {{.*}}"wgmma.wait_group.sync.aligned 0;"
+// CHECK: nvvm.mbarrier.arrive
 // CHECK: scf.yield
-// CHECK: gpu.barrier
+// CHECK: nvvm.mbarrier.try_wait.parity
 // CHECK: llvm.inline_asm has_side_effects {{.*}}od, 1, 1, 1;{{.*}}wgmma.wait_group.sync.aligned 0;
+// Without the producer (forced), every thread copies: cp.async writes
+// reach wgmma through fence.proxy.async and a CTA barrier per step; step
+// 0's P V multiplies P = 0 by a zero-filled V stage.
+// NOPRODUCER-LABEL: gpu.func @d128_kernel
+// NOPRODUCER-SAME: attn.block = array<i64: 256, 1, 1>
+// NOPRODUCER-SAME: attn.lowering_config = #attn.lowering_config<strategy = sm90a, block_q = 128, block_k = 128, warps = 8>
+// NOPRODUCER-SAME: attn.shared_bytes = 164864
+// NOPRODUCER: scf.for
+// NOPRODUCER: nvvm.fence.proxy {kind = #nvvm.proxy_kind<async.shared>, space = #nvvm.shared_space<cta>}
+// NOPRODUCER-NEXT: gpu.barrier
+// NOPRODUCER: "wgmma.wait_group.sync.aligned 1;"
+// NOPRODUCER: "wgmma.wait_group.sync.aligned 0;"
+// NOPRODUCER: scf.yield
+// NOPRODUCER: gpu.barrier
+// NOPRODUCER: od, 1, 1, 1;{{.*}}wgmma.wait_group.sync.aligned 0;
+// On sm_90 (no wgmma) the same op is an sm80 kernel.
 // SM90-LABEL: gpu.func @d128_kernel
 // SM90-SAME: strategy = sm80
 // NOWGMMA: error: attn-gpu-kernels: the sm90a strategy needs wgmma (chip sm_90a), not sm_90
 // BADQ: error: attn-gpu-kernels: the sm90a strategy's block_q must be 64 or 128 (one or two warpgroups of 64 rows), got 32
+// BADPRODUCER: error: attn-gpu-kernels: the sm90a strategy's producer warps must be 0 or 4 (one warpgroup), got 2
+// SM80PRODUCER: error: attn-gpu-kernels: {{.*}}a producer warpgroup (producer_warps) needs the sm90a strategy
 func.func @d128(%q: tensor<?x?x4x128xbf16>, %k: tensor<?x?x4x128xbf16>, %v: tensor<?x?x4x128xbf16>) -> tensor<?x?x4x128xbf16> {
   %o = attn.attention %q, %k, %v {masks = [#attn.causal<top_left>]} : tensor<?x?x4x128xbf16>, tensor<?x?x4x128xbf16>, tensor<?x?x4x128xbf16> -> tensor<?x?x4x128xbf16>
   return %o : tensor<?x?x4x128xbf16>
@@ -46,11 +90,11 @@ func.func @d128(%q: tensor<?x?x4x128xbf16>, %k: tensor<?x?x4x128xbf16>, %v: tens
 
 // -----
 
-// d256: 64-key tiles, (128 x 256 + 2 x 64 x 512) x 2 + 1024 = 197632 bytes;
-// P V is m64n256k16 (N = Dv = 256).
+// d256: 64-key tiles, (128 x 256 + 2 x 64 x 512) x 2 + 32 + 1024 = 197664
+// bytes; P V is m64n256k16 (N = Dv = 256).
 // CHECK-LABEL: gpu.func @d256_kernel
-// CHECK-SAME: attn.lowering_config = #attn.lowering_config<strategy = sm90a, block_q = 128, block_k = 64, warps = 8>
-// CHECK-SAME: attn.shared_bytes = 197632
+// CHECK-SAME: attn.lowering_config = #attn.lowering_config<strategy = sm90a, block_q = 128, block_k = 64, warps = 8, producer_warps = 4>
+// CHECK-SAME: attn.shared_bytes = 197664
 // CHECK: wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16
 // CHECK: wgmma.mma_async.sync.aligned.m64n256k16.f32.f16.f16
 func.func @d256(%q: tensor<?x?x2x256xf16>, %k: tensor<?x?x2x256xf16>, %v: tensor<?x?x2x256xf16>) -> tensor<?x?x2x256xf16> {
@@ -60,9 +104,12 @@ func.func @d256(%q: tensor<?x?x2x256xf16>, %k: tensor<?x?x2x256xf16>, %v: tensor
 
 // -----
 
-// A block-sparse q_block of 64 caps the query tile at one warpgroup.
+// A block-sparse q_block of 64 caps the query tile at one warpgroup. At
+// d64 with 64-key tiles two CTAs share an SM: no producer warpgroup, and
+// registers capped for two CTAs.
 // CHECK-LABEL: gpu.func @sparse64_kernel
 // CHECK-SAME: attn.lowering_config = #attn.lowering_config<strategy = sm90a, block_q = 64, block_k = 64, warps = 4>
+// CHECK-SAME: nvvm.minctasm = 2
 func.func @sparse64(%q: tensor<1x256x2x64xf16>, %n: tensor<1x2x4xi32>, %i: tensor<1x2x4x4xi32>) -> tensor<1x256x2x64xf16> {
   %o = attn.attention %q, %q, %q kv_num_blocks(%n : tensor<1x2x4xi32>) kv_indices(%i : tensor<1x2x4x4xi32>) {block_sparse = #attn.block_sparse<q_block = 64, kv_block = 64>} : tensor<1x256x2x64xf16>, tensor<1x256x2x64xf16>, tensor<1x256x2x64xf16> -> tensor<1x256x2x64xf16>
   return %o : tensor<1x256x2x64xf16>
@@ -75,10 +122,10 @@ func.func @sparse64(%q: tensor<1x256x2x64xf16>, %n: tensor<1x2x4xi32>, %i: tenso
 // descriptor's fixed part is swizzle mode 2 (bits 62-63), stride byte offset
 // 8 rows x 64 bytes = 512 (field 32 at bit 32) and leading byte offset 16
 // (field 1 at bit 16): 0x8000002000010000.
-// (128 x 96 + 2 x 128 x 192) x 2 + 1024 = 123904 bytes.
+// (128 x 96 + 2 x 128 x 192) x 2 + 32 + 1024 = 123936 bytes.
 // CHECK-LABEL: gpu.func @d96_kernel
-// CHECK-SAME: attn.lowering_config = #attn.lowering_config<strategy = sm90a, block_q = 128, block_k = 128, warps = 8>
-// CHECK-SAME: attn.shared_bytes = 123904
+// CHECK-SAME: attn.lowering_config = #attn.lowering_config<strategy = sm90a, block_q = 128, block_k = 128, warps = 8, producer_warps = 4>
+// CHECK-SAME: attn.shared_bytes = 123936
 // CHECK: arith.constant -9223371899415756800 : i64
 func.func @d96(%q: tensor<?x?x4x96xbf16>) -> tensor<?x?x4x96xbf16> {
   %o = attn.attention %q, %q, %q : tensor<?x?x4x96xbf16>, tensor<?x?x4x96xbf16>, tensor<?x?x4x96xbf16> -> tensor<?x?x4x96xbf16>

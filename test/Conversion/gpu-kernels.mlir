@@ -22,7 +22,7 @@
 // KERNEL: nvgpu.mma.sync({{.*}}) {mmaShape = [16, 8, 16]}
 // Row max across the 4 lanes of a row, exp2 in log2 units:
 // KERNEL: gpu.shuffle  xor
-// KERNEL: llvm.call_intrinsic "llvm.nvvm.ex2.approx.f32"
+// KERNEL: llvm.call_intrinsic "llvm.nvvm.ex2.approx.ftz.f32"
 // KERNEL: nvgpu.ldmatrix {{.*}} {numTiles = 2 : i32, transpose = true}
 // KERNEL-NOT: func.func @causal
 

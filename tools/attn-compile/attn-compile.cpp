@@ -71,6 +71,11 @@ static llvm::cl::opt<int64_t>
     stages("stages", llvm::cl::init(0),
            llvm::cl::desc("force the K/V tiles in flight (0: chosen)"),
            llvm::cl::cat(attnCategory));
+static llvm::cl::opt<int64_t> producerWarps(
+    "producer-warps", llvm::cl::init(-1),
+    llvm::cl::desc("sm90a: force the producer warpgroup's warps, 0 or 4 "
+                   "(-1: chosen)"),
+    llvm::cl::cat(attnCategory));
 static llvm::cl::opt<bool>
     describe("describe",
              llvm::cl::desc("print the artifact's launch and parameters"),
@@ -106,13 +111,14 @@ void printDescription(const std::vector<uint8_t> &bytes) {
   static const char *kDtypes[] = {"f16", "bf16", "f32", "i8",
                                   "i32", "i64",  "bool"};
   for (const ::attn::runtime::KernelDesc &k : a.kernels) {
-    llvm::outs() << "kernel " << k.entry << " target " << a.target
-                 << " block " << k.block[0] << "x" << k.block[1] << "x"
-                 << k.block[2] << " shared " << k.dynamicSharedBytes
+    llvm::outs() << "kernel " << k.entry << " target " << a.target << " block "
+                 << k.block[0] << "x" << k.block[1] << "x" << k.block[2]
+                 << " shared " << k.dynamicSharedBytes
                  << (k.onlyWhenSplit ? " only-when-split" : "") << "\n";
     for (int i = 0; i < 3; ++i) {
       const ::attn::runtime::GridDim &g = k.grid[i];
-      llvm::outs() << "  grid " << "xyz"[i] << " = ";
+      llvm::outs() << "  grid "
+                   << "xyz"[i] << " = ";
       if (g.param == ::attn::runtime::GridDim::kConstant)
         llvm::outs() << g.value << "\n";
       else if (g.param == ::attn::runtime::GridDim::kSplits)
@@ -128,9 +134,10 @@ void printDescription(const std::vector<uint8_t> &bytes) {
                  << " splits of >= " << split.minTilesPerSplit
                  << " tiles of ceil(" << a.params[split.keysParam].name
                  << ".shape[" << split.keysDim << "] / " << split.keysPerTile
-                 << "); workspace splits x rows(" << a.params[split.rowsParam].name
-                 << ") x " << split.floatsPerRow << " f32; "
-                 << split.ctasPerSm << " CTAs per SM\n";
+                 << "); workspace splits x rows("
+                 << a.params[split.rowsParam].name << ") x "
+                 << split.floatsPerRow << " f32; " << split.ctasPerSm
+                 << " CTAs per SM\n";
   for (const ::attn::runtime::ParamDesc &p : a.params)
     llvm::outs() << "param " << p.name << " "
                  << (p.dtype < 7 ? kDtypes[p.dtype] : "?") << " shape "
@@ -149,8 +156,9 @@ int main(int argc, char **argv) {
   if (!file)
     return fail(error);
   llvm::Expected<mlir::attn::KernelArtifact> artifact =
-      mlir::attn::compileKernelArtifact(file->getBuffer(), chip, format,
-                                        {strategy, blockQ, blockK, stages});
+      mlir::attn::compileKernelArtifact(
+          file->getBuffer(), chip, format,
+          {strategy, blockQ, blockK, stages, producerWarps});
   if (!artifact)
     return fail(llvm::toString(artifact.takeError()));
   const std::vector<uint8_t> &serialized = artifact->bytes;

@@ -47,6 +47,9 @@ def AttnGPUKernels : Pass<"attn-gpu-kernels", "::mlir::ModuleOp"> {
            "keys per kv step, a multiple of 16 (0: chosen)">,
     Option<"stages", "stages", "int64_t", /*default=*/"0",
            "K/V tiles in flight, 2 to 8 (0: chosen)">,
+    Option<"producerWarps", "producer-warps", "int64_t", /*default=*/"-1",
+           "sm90a: warps of the producer warpgroup, 0 (none) or 4 "
+           "(-1: chosen)">,
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::gpu::GPUDialect",

@@ -319,8 +319,12 @@ def Attn_LoweringConfigAttr : Attn_Attr<"LoweringConfig", "lowering_config"> {
     multiple of 16), the most CTAs one sequence's keys are split over
     (`kv_splits`, 1 by default: no split) and the K/V tiles in flight
     (`stages` shared-memory stages of the cp.async pipeline, 2 by default:
-    one tile computed while the next loads). It is recorded on the
-    generated `gpu.func`.
+    one tile computed while the next loads). `producer_warps` (sm90a only,
+    0 by default) adds a producer warpgroup of 4 warps that only loads Q/K/V
+    tiles, handing stages to the `warps` consumer warps through mbarriers
+    (warp specialization: the consumers never wait at a CTA barrier, and
+    `setmaxnreg` moves the producer's registers to them). It is recorded on
+    the generated `gpu.func`.
 
     Strategies: `sm80` (FlashAttention-2 style: one CTA per block_q query
     rows of one head, mma.sync), `sm90a` (the same schedule with Hopper's
@@ -335,13 +339,15 @@ def Attn_LoweringConfigAttr : Attn_Attr<"LoweringConfig", "lowering_config"> {
     #attn.lowering_config<strategy = sm80, block_q = 64, block_k = 64, warps = 4>
     #attn.lowering_config<strategy = decode, block_q = 16, block_k = 64, warps = 1, kv_splits = 64>
     #attn.lowering_config<strategy = sm90a, block_q = 128, block_k = 128, warps = 8>
+    #attn.lowering_config<strategy = sm90a, block_q = 128, block_k = 128, warps = 8, producer_warps = 4>
     ```
   }];
   let parameters = (ins EnumParameter<Attn_GpuStrategy>:$strategy,
                         "int64_t":$block_q, "int64_t":$block_k,
                         "int64_t":$warps,
                         DefaultValuedParameter<"int64_t", "1">:$kv_splits,
-                        DefaultValuedParameter<"int64_t", "2">:$stages);
+                        DefaultValuedParameter<"int64_t", "2">:$stages,
+                        DefaultValuedParameter<"int64_t", "0">:$producer_warps);
   let assemblyFormat = "`<` struct(params) `>`";
   let genVerifyDecl = 1;
 }

@@ -93,7 +93,8 @@ public:
     bool invalid = false;
     return sm80::firstFittingConfig(
         op, target, GpuStrategy::decode, blockQ, keyTiles, kMaxKvSplits,
-        forced.stages ? forced.stages : kStages, why, invalid);
+        forced.stages ? forced.stages : kStages, why, invalid,
+        std::max<int64_t>(forced.producerWarps, 0));
   }
 
   /// The split kernel, grid (splits, Hkv, B), and the merge kernel, grid

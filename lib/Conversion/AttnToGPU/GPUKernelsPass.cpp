@@ -207,8 +207,8 @@ struct GPUKernelsPass : public attn::impl::AttnGPUKernelsBase<GPUKernelsPass> {
       why = s->unsupportedReason(op, target);
       if (!why.empty())
         continue;
-      FailureOr<LoweringConfigAttr> config =
-          s->chooseConfig(op, target, {blockQ, blockK, stages}, why);
+      FailureOr<LoweringConfigAttr> config = s->chooseConfig(
+          op, target, {blockQ, blockK, stages, producerWarps}, why);
       if (succeeded(config))
         return std::make_pair(s, *config);
     }

@@ -26,11 +26,13 @@
 
 namespace mlir::attn {
 
-/// What attn-gpu-kernels was told to use (0: the strategy chooses).
+/// What attn-gpu-kernels was told to use (0, or -1 for producerWarps: the
+/// strategy chooses).
 struct ForcedConfig {
   int64_t blockQ = 0;
   int64_t blockK = 0;
   int64_t stages = 0;
+  int64_t producerWarps = -1;
 };
 
 /// The kernels of one op being built: a strategy adds them in launch order.

@@ -20,8 +20,9 @@ int64_t sharedBytes(int64_t headDim, int64_t headDimV,
   int64_t stages = config.getStages();
   // sm90a: unpadded swizzled panels (Wgmma.h).
   if (config.getStrategy() == GpuStrategy::sm90a)
-    return sm90::sharedTiles(config.getBlockQ(), config.getBlockK(), stages,
-                             headDim, headDimV)
+    return sm90::sharedTiles(
+               config.getBlockQ(), config.getBlockK(), stages, headDim,
+               headDimV, sm90::mbarrierCount(stages, config.getProducerWarps()))
         .total;
   return (config.getBlockQ() + stages * config.getBlockK()) * (headDim + kPad) *
              2 +
@@ -73,13 +74,17 @@ std::string configReason(AttentionOp op, const GpuTarget &target,
                          LoweringConfigAttr config) {
   ProblemShape shape = op.getProblemShape();
   int64_t blockQ = config.getBlockQ(), blockK = config.getBlockK();
-  int64_t threads = 32 * config.getWarps();
+  // The loads are spread over the producer warps where there are some.
+  int64_t producers = 32 * config.getProducerWarps();
+  int64_t threads = producers ? producers : 32 * config.getWarps();
   std::string tiles = "block_q = " + std::to_string(blockQ) +
                       ", block_k = " + std::to_string(blockK);
-  if (threads > 1024)
+  if (producers && config.getStrategy() != GpuStrategy::sm90a)
+    return "a producer warpgroup (producer_warps) needs the sm90a strategy";
+  if (32 * config.getWarps() + producers > 1024)
     return tiles + ": more than 1024 threads per CTA";
   // Each cp.async moves 16 bytes: a tile of `rows` rows of `dim` halves is
-  // rows * dim / 8 copies, spread evenly over the threads.
+  // rows * dim / 8 copies, spread evenly over the loading threads.
   for (int64_t dim : {shape.headDim, shape.headDimV})
     if ((blockK * dim / 8) % threads)
       return tiles + ": a " + std::to_string(blockK) + " x " +
@@ -153,7 +158,8 @@ FailureOr<LoweringConfigAttr> chooseConfig(AttentionOp op,
     bool invalid = false;
     FailureOr<LoweringConfigAttr> config =
         firstFittingConfig(op, target, GpuStrategy::sm80, blockQ, keyTiles, 1,
-                           forced.stages ? forced.stages : 2, why, invalid);
+                           forced.stages ? forced.stages : 2, why, invalid,
+                           std::max<int64_t>(forced.producerWarps, 0));
     if (succeeded(config) || invalid)
       return config;
     if (first.empty())
@@ -183,7 +189,7 @@ FailureOr<LoweringConfigAttr>
 firstFittingConfig(AttentionOp op, const GpuTarget &target,
                    GpuStrategy strategy, int64_t blockQ,
                    ArrayRef<int64_t> keyTiles, int64_t kvSplits, int64_t stages,
-                   std::string &why, bool &invalid) {
+                   std::string &why, bool &invalid, int64_t producerWarps) {
   std::string first;
   for (int64_t blockK : keyTiles) {
     if (blockK <= 0 || blockK % 16) {
@@ -193,9 +199,9 @@ firstFittingConfig(AttentionOp op, const GpuTarget &target,
       invalid = true;
       return failure();
     }
-    auto config =
-        LoweringConfigAttr::get(op.getContext(), strategy, blockQ, blockK,
-                                blockQ / kRowsPerWarp, kvSplits, stages);
+    auto config = LoweringConfigAttr::get(op.getContext(), strategy, blockQ,
+                                          blockK, blockQ / kRowsPerWarp,
+                                          kvSplits, stages, producerWarps);
     std::string reason = configReason(op, target, config);
     if (reason.empty())
       return config;

@@ -56,7 +56,7 @@ FailureOr<LoweringConfigAttr>
 firstFittingConfig(AttentionOp op, const GpuTarget &target,
                    GpuStrategy strategy, int64_t blockQ,
                    ArrayRef<int64_t> keyTiles, int64_t kvSplits, int64_t stages,
-                   std::string &why, bool &invalid);
+                   std::string &why, bool &invalid, int64_t producerWarps = 0);
 
 /// Adds the one kernel of the tiled strategies (sm80, sm90a) to `kernels`:
 /// grid (ceil(Sq / block_q), Hq, B) from q, or for varlen

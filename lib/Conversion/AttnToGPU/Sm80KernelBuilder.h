@@ -53,7 +53,8 @@ public:
                 Value workspace = nullptr)
       : b(b), loc(loc), op(op), buf(buf), tileQ(config.getBlockQ()),
         tileK(config.getBlockK()), numWarps(config.getWarps()),
-        numStages(config.getStages()), workspace(workspace) {
+        numStages(config.getStages()), producerWarps(config.getProducerWarps()),
+        workspace(workspace) {
     shape = op.getProblemShape();
     if (config.getStrategy() == GpuStrategy::decode)
       packedHeads = shape.headsQ / shape.headsKV;
@@ -70,6 +71,15 @@ public:
   void build();
 
 private:
+  /// This CTA's tile: its position, sequence bounds (a CTA with nothing to
+  /// do leaves), shared-memory views, the Q copy (unless a producer makes
+  /// it) and the kv schedule (tileCount, tileAt, isFullTile).
+  void setUpTile();
+
+  /// sm80 and decode: the cp.async-pipelined kv loop on mma.sync, and the
+  /// epilogue.
+  void buildSm80Loop();
+
   /// The kv tiles the mask analysis keeps for this query tile, in order:
   /// step t visits tile ktLo + t; tiles inside the full interval (and not
   /// ragged: the zero-filled padding keys of a ragged tile must be masked)
@@ -108,6 +118,37 @@ private:
   /// Makes this thread's completed cp.async writes visible to wgmma (the
   /// async proxy) and waits for the whole CTA.
   void sharedBarrier();
+
+  /// Makes this thread's completed cp.async writes visible to wgmma (the
+  /// async proxy).
+  void asyncProxyFence();
+
+  /// sm90a with a producer warpgroup (Sm90WarpSpecialized.cpp): the
+  /// producer (threads past the consumers') loads Q and the K/V stages and
+  /// publishes each on its "full" mbarrier; the consumers run the
+  /// overlapped loop on published stages and hand each back on its "empty"
+  /// mbarrier. No CTA barrier inside the loop.
+  void buildSpecializedLoop();
+  void produceTiles();
+  void consumeTiles();
+
+  /// The `!llvm.ptr<3>` of mbarrier `slot` (Wgmma.h's mbarrierCount).
+  Value mbarrier(Value slot);
+
+  /// One step of the overlapped loop (Sm90Pipeline.cpp) on K stage
+  /// `kStage` and V stage `vStage`, tile `kt`: `state` is (m0, m1, l0, l1,
+  /// O..., P...). `afterPV` runs once P_{t-1} V_{t-1} and S_t completed
+  /// (both stages are read). Returns the next state.
+  SmallVector<Value> overlappedStep(Value t, Value kt, ArrayRef<Value> state,
+                                    Value kStage, Value vStage,
+                                    function_ref<void()> afterPV = {});
+
+  /// The initial state of the overlapped loop: m = -max, l = 0, O = 0 and
+  /// P = 0 (P_{-1} V_{-1} adds nothing).
+  SmallVector<Value> overlappedInit();
+
+  /// O += P_last V_last from V stage `vStage`, then the epilogue.
+  void finishOverlapped(ArrayRef<Value> state, Value vStage);
 
   /// sm90a: the kv loop with FlashAttention-3's overlap inside each
   /// warpgroup (Sm90Pipeline.cpp): step t issues S_t = Q K_t^T and
@@ -176,6 +217,9 @@ private:
   /// Closes the cp.async copies issued so far into one group (its token).
   Value commitGroup();
 
+  /// Copies the Q tile (the loading threads' share) as one cp.async group.
+  Value loadQ();
+
   /// Which of a tile's K and V a copy moves.
   enum class KVPart { both, k, v };
 
@@ -242,6 +286,14 @@ private:
   const int64_t tileQ, tileK, numWarps;
   /// Shared-memory stages of K/V tiles: S-1 tiles load while one is used.
   const int64_t numStages;
+  /// sm90a: warps of the producer warpgroup (0: none, every thread loads).
+  const int64_t producerWarps;
+  /// The threads that copy tiles: this thread's index among them, and how
+  /// many there are (every thread, or the producer warpgroup's).
+  Value loadThread;
+  int64_t loadThreads = 0;
+  /// Producer warpgroup: the shared address (bytes) of the first mbarrier.
+  Value barrierAddress;
   /// Decode: query heads per kv head packed into the tile (0: one head per
   /// CTA).
   int64_t packedHeads = 0;
@@ -256,6 +308,8 @@ private:
   TilePosition pos;
   Value tid, warp, lane, group, quad;
   Value qShared, kShared, vShared;
+  /// The Q tile's cp.async group (null where a producer copies it).
+  Value qGroup;
   /// The kv schedule: steps [0, tileCount), the tile of a step, and whether
   /// a step's tile runs the mask-free code.
   Value tileCount;

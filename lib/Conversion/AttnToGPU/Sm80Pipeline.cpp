@@ -18,7 +18,17 @@ void KernelBuilder::build() {
   group = arith::DivUIOp::create(b, loc, lane, index(4));
   quad = arith::RemUIOp::create(b, loc, lane, index(4));
   this->tid = tid;
+  loadThread = tid;
+  loadThreads = 32 * numWarps;
+  if (producerWarps)
+    return buildSpecializedLoop();
+  setUpTile();
+  if (wgmma)
+    return buildWgmmaLoop();
+  buildSm80Loop();
+}
 
+void KernelBuilder::setUpTile() {
   pos.b = gpu::BlockIdOp::create(b, loc, gpu::Dimension::z);
   if (packedHeads) {
     // Decode: grid (splits, Hkv, B); the tile holds every query row of
@@ -54,9 +64,9 @@ void KernelBuilder::build() {
   sparseThreshold = emitSparseThreshold(b, loc, op, pos);
 
   createSharedViews();
-  loadTile(buf.q, qShared, nullptr, tileQ, headDim, pos.qStart, pos.seqQ,
-           [this](Value r) { return queryRow(r); });
-  Value qGroup = commitGroup();
+  // With a producer warpgroup, the producer loads Q (Sm90WarpSpecialized).
+  if (!producerWarps)
+    qGroup = loadQ();
 
   if (op.getBlockSparseAttr())
     scheduleListedBlocks();
@@ -70,9 +80,9 @@ void KernelBuilder::build() {
       arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, pos.q0,
                             pos.seqQ),
       tileCount, index(0));
-  if (wgmma)
-    return buildWgmmaLoop();
+}
 
+void KernelBuilder::buildSm80Loop() {
   // Prologue: steps 0 .. S-2 into stages 0 .. S-2, a cp.async group each.
   SmallVector<Value> tiles, groups;
   for (int64_t p = 0; p + 1 < numStages; ++p) {
@@ -259,7 +269,10 @@ void KernelBuilder::createSharedViews() {
           .getResult();
     };
     sm90::SharedTiles tiles =
-        sm90::sharedTiles(tileQ, tileK, numStages, headDim, headDimV);
+        sm90::sharedTiles(tileQ, tileK, numStages, headDim, headDimV,
+                          sm90::mbarrierCount(numStages, producerWarps));
+    if (producerWarps)
+      barrierAddress = addIdx(base, addIdx(pad, index(tiles.barriers)));
     qShared = flat(tileQ * headDim, tiles.q, qAddress);
     kShared = flat(numStages * tileK * headDim, tiles.k, kAddress);
     vShared = flat(numStages * tileK * headDimV, tiles.v, vAddress);
@@ -310,9 +323,10 @@ void KernelBuilder::loadTile(
     Value start, Value rows, function_ref<std::pair<Value, Value>(Value)> rowOf,
     function_ref<SmallVector<Value>(Value, Value, Value)> indicesOf) {
   int64_t chunksPerRow = dim / 8;
-  int64_t perThread = tileRows * chunksPerRow / (numWarps * 32);
-  for (int64_t it = 0; it < perThread; ++it) {
-    Value chunk = addIdx(tid, index(it * numWarps * 32));
+  int64_t perThread = tileRows * chunksPerRow / loadThreads;
+  auto copy = [&](Value it) {
+    Value chunk = addIdx(loadThread,
+                         arith::MulIOp::create(b, loc, it, index(loadThreads)));
     Value r = arith::DivUIOp::create(b, loc, chunk, index(chunksPerRow));
     Value col =
         mulIdx(arith::RemUIOp::create(b, loc, chunk, index(chunksPerRow)), 8);
@@ -342,7 +356,25 @@ void KernelBuilder::loadTile(
         b, loc, nvgpu::DeviceAsyncTokenType::get(b.getContext()), dst, dstIdx,
         src, srcIdx, b.getIndexAttr(8), count,
         /*bypassL1=*/b.getUnitAttr());
+  };
+  // A producer warpgroup has few registers: a rolled loop keeps one copy's
+  // addresses live instead of every copy's.
+  if (producerWarps) {
+    auto loop =
+        scf::ForOp::create(b, loc, index(0), index(perThread), index(1));
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(loop.getBody());
+    copy(loop.getInductionVar());
+    return;
   }
+  for (int64_t it = 0; it < perThread; ++it)
+    copy(index(it));
+}
+
+Value KernelBuilder::loadQ() {
+  loadTile(buf.q, qShared, nullptr, tileQ, headDim, pos.qStart, pos.seqQ,
+           [this](Value r) { return queryRow(r); });
+  return commitGroup();
 }
 
 Value KernelBuilder::commitGroup() {
@@ -413,10 +445,7 @@ Value KernelBuilder::loadKV(Value t, Value stage, KVPart part) {
 
 void KernelBuilder::sharedBarrier() {
   if (wgmma)
-    NVVM::FenceProxyOp::create(
-        b, loc, NVVM::ProxyKind::async_shared,
-        NVVM::SharedSpaceAttr::get(b.getContext(),
-                                   NVVM::SharedSpace::shared_cta));
+    asyncProxyFence();
   gpu::BarrierOp::create(b, loc);
 }
 

@@ -51,11 +51,11 @@ gpu::GPUFuncOp sm80::buildTiledKernel(KernelSet &kernels,
     rowDim = 0;
   }
   OpBuilder b(op.getContext());
-  KernelSet::Kernel kernel =
-      kernels.add(b, "kernel", 32 * config.getWarps(),
-                  sm80::sharedBytes(shape.headDim, shape.headDimV, config),
-                  {qParam, rowDim, config.getBlockQ(), kGridConstant, 0,
-                   shape.headsQ, batchParam, 0, 1});
+  KernelSet::Kernel kernel = kernels.add(
+      b, "kernel", 32 * (config.getWarps() + config.getProducerWarps()),
+      sm80::sharedBytes(shape.headDim, shape.headDimV, config),
+      {qParam, rowDim, config.getBlockQ(), kGridConstant, 0, shape.headsQ,
+       batchParam, 0, 1});
   sm80::KernelBuilder(b, op.getLoc(), op, kernel.buffers, config).build();
   b.setInsertionPointToEnd(&kernel.func.getBody().front());
   gpu::ReturnOp::create(b, op.getLoc());

@@ -31,8 +31,7 @@ using namespace mlir;
 using namespace mlir::attn;
 using namespace mlir::attn::sm80;
 
-void KernelBuilder::buildWgmmaLoop() {
-  int64_t ahead = numStages - 1;
+SmallVector<Value> KernelBuilder::overlappedInit() {
   auto accType = VectorType::get({2, 2}, f32);
   auto aType = VectorType::get({4, 2}, elementType);
   Value zeroAcc = arith::ConstantOp::create(
@@ -42,6 +41,68 @@ void KernelBuilder::buildWgmmaLoop() {
       DenseElementsAttr::get(
           aType,
           APFloat::getZero(cast<FloatType>(elementType).getFloatSemantics())));
+  SmallVector<Value> init = {f(-FLT_MAX), f(-FLT_MAX), f(0.0), f(0.0)};
+  init.append(headDimV / 8, zeroAcc);
+  init.append(tileK / 16, zeroA);
+  return init;
+}
+
+SmallVector<Value> KernelBuilder::overlappedStep(Value t, Value kt,
+                                                 ArrayRef<Value> state,
+                                                 Value kStage, Value vStage,
+                                                 function_ref<void()> afterPV) {
+  auto accType = VectorType::get({2, 2}, f32);
+  int64_t outAt = 4, pAt = outAt + headDimV / 8;
+  SmallVector<Value> scores = wgmmaScores(kStage);
+  SmallVector<Value> out =
+      wgmmaPV(state.slice(pAt, tileK / 16), state.slice(outAt, headDimV / 8),
+              vStage, /*wait=*/false);
+  scores = wgmmaWait(1, scores);
+
+  // The softmax in its full or partial variant (the element and mask code
+  // only where the tile needs it): (m, l, c0, c1, P as f32 fragments).
+  SmallVector<Type> types(6, f32);
+  types.append(tileK / 8, accType);
+  auto branch = scf::IfOp::create(b, loc, types, isFullTile(t, kt),
+                                  /*withElseRegion=*/true);
+  for (bool full : {true, false}) {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(full ? branch.thenBlock() : branch.elseBlock());
+    SoftmaxUpdate update =
+        onlineSoftmax(scores, mulIdx(kt, tileK), !full, state.take_front(4));
+    SmallVector<Value> yielded(update.rowState);
+    yielded.append({update.corr[0], update.corr[1]});
+    yielded.append(update.probs);
+    scf::YieldOp::create(b, loc, yielded);
+  }
+  SmallVector<Value> step(branch.getResults());
+  out = wgmmaWait(0, out);
+  if (afterPV)
+    afterPV();
+
+  // P_t becomes the A operand (registers) of the next step's P V only now:
+  // written while P_{t-1} V_{t-1} is in flight, ptxas would serialize the
+  // wgmmas (C7513), as it must not overwrite an in-flight operand.
+  SmallVector<Value> next(ArrayRef<Value>(step).take_front(4));
+  for (Value acc : out)
+    next.push_back(rescale(acc, step[4], step[5]));
+  ArrayRef<Value> probs = ArrayRef<Value>(step).drop_front(6);
+  for (int64_t kb = 0; kb < tileK / 16; ++kb)
+    next.push_back(pFragment(probs, kb));
+  return next;
+}
+
+void KernelBuilder::finishOverlapped(ArrayRef<Value> state, Value vStage) {
+  int64_t outAt = 4, pAt = outAt + headDimV / 8;
+  SmallVector<Value> final(state.take_front(4));
+  final.append(wgmmaPV(state.slice(pAt, tileK / 16),
+                       state.slice(outAt, headDimV / 8), vStage,
+                       /*wait=*/true));
+  finalize(final);
+}
+
+void KernelBuilder::buildWgmmaLoop() {
+  int64_t ahead = numStages - 1;
   auto stageOf = [&](Value t) {
     return arith::RemUIOp::create(b, loc, t, index(numStages)).getResult();
   };
@@ -68,12 +129,10 @@ void KernelBuilder::buildWgmmaLoop() {
 
   // Loop state: (m, l), O, P of the previous tile, the tiles of steps
   // t .. t+ahead-1 and their cp.async groups.
-  SmallVector<Value> init = {f(-FLT_MAX), f(-FLT_MAX), f(0.0), f(0.0)};
-  init.append(headDimV / 8, zeroAcc);
-  init.append(tileK / 16, zeroA);
+  SmallVector<Value> init = overlappedInit();
+  int64_t tilesAt = init.size();
   init.append(tiles);
   init.append(groups);
-  int64_t outAt = 4, pAt = outAt + headDimV / 8, tilesAt = pAt + tileK / 16;
 
   auto loop = scf::ForOp::create(b, loc, index(0), tileCount, index(1), init);
   {
@@ -85,49 +144,14 @@ void KernelBuilder::buildWgmmaLoop() {
     ArrayRef<Value> inFlight = all.drop_front(tilesAt);
     ArrayRef<Value> stepTiles = inFlight.take_front(ahead);
     ArrayRef<Value> stepGroups = inFlight.drop_front(ahead);
-    Value kt = stepTiles.front();
     nvgpu::DeviceAsyncWaitOp::create(b, loc, stepGroups.front(),
                                      b.getI32IntegerAttr(ahead - 1));
     sharedBarrier();
     auto [nextTile, nextGroup] = loadStep(addIdx(t, index(ahead)));
 
-    Value stage = stageOf(t);
-    Value prevStage = stageOf(addIdx(t, index(numStages - 1)));
-    SmallVector<Value> scores = wgmmaScores(stage);
-    SmallVector<Value> out =
-        wgmmaPV(all.slice(pAt, tileK / 16), all.slice(outAt, headDimV / 8),
-                prevStage, /*wait=*/false);
-    scores = wgmmaWait(1, scores);
-
-    // The softmax in its full or partial variant (the element and mask code
-    // only where the tile needs it): (m, l, c0, c1, P fragments).
-    SmallVector<Type> types(6, f32);
-    types.append(tileK / 8, accType);
-    auto branch = scf::IfOp::create(b, loc, types, isFullTile(t, kt),
-                                    /*withElseRegion=*/true);
-    for (bool full : {true, false}) {
-      OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPointToStart(full ? branch.thenBlock()
-                                      : branch.elseBlock());
-      SoftmaxUpdate update =
-          onlineSoftmax(scores, mulIdx(kt, tileK), !full, all.take_front(4));
-      SmallVector<Value> yielded(update.rowState);
-      yielded.append({update.corr[0], update.corr[1]});
-      yielded.append(update.probs);
-      scf::YieldOp::create(b, loc, yielded);
-    }
-    SmallVector<Value> step(branch.getResults());
-    out = wgmmaWait(0, out);
-
-    // P_t becomes the A operand (registers) of the next step's P V only now:
-    // written while P_{t-1} V_{t-1} is in flight, ptxas would serialize the
-    // wgmmas (C7513), as it must not overwrite an in-flight operand.
-    SmallVector<Value> next(ArrayRef<Value>(step).take_front(4));
-    for (Value acc : out)
-      next.push_back(rescale(acc, step[4], step[5]));
-    ArrayRef<Value> probs = ArrayRef<Value>(step).drop_front(6);
-    for (int64_t kb = 0; kb < tileK / 16; ++kb)
-      next.push_back(pFragment(probs, kb));
+    SmallVector<Value> next =
+        overlappedStep(t, stepTiles.front(), all.take_front(tilesAt),
+                       stageOf(t), stageOf(addIdx(t, index(numStages - 1))));
     next.append(stepTiles.begin() + 1, stepTiles.end());
     next.push_back(nextTile);
     next.append(stepGroups.begin() + 1, stepGroups.end());
@@ -137,15 +161,9 @@ void KernelBuilder::buildWgmmaLoop() {
 
   // The last tile's P V, once its V has landed (with no tile at all: P = 0
   // times the zero-filled stage).
-  SmallVector<Value> resultStorage(loop.getResults());
-  ArrayRef<Value> results(resultStorage);
+  SmallVector<Value> results(loop.getResults());
   nvgpu::DeviceAsyncWaitOp::create(b, loc, results[tilesAt + ahead],
                                    b.getI32IntegerAttr(ahead - 1));
   sharedBarrier();
-  Value lastStage = stageOf(addIdx(tileCount, index(numStages - 1)));
-  SmallVector<Value> final(results.take_front(4));
-  final.append(wgmmaPV(results.slice(pAt, tileK / 16),
-                       results.slice(outAt, headDimV / 8), lastStage,
-                       /*wait=*/true));
-  finalize(final);
+  finishOverlapped(results, stageOf(addIdx(tileCount, index(numStages - 1))));
 }

@@ -34,6 +34,19 @@ constexpr int64_t kBlockQ = 128;
 /// K/V stages of the overlapped loop (Sm90Pipeline.cpp).
 constexpr int64_t kStages = 2;
 
+/// Whether two CTAs of `config` fit one SM: shared memory allows it and
+/// the fragments are small (Dv and block_k at most 64: S, O and P take 80
+/// registers per thread, so 128 per thread for 256 threads suffice). Each
+/// CTA also holds 1 KiB the driver reserves.
+bool twoCtasPerSm(AttentionOp op, LoweringConfigAttr config,
+                  const GpuTarget &target) {
+  ProblemShape shape = op.getProblemShape();
+  int64_t bytes = sm80::sharedBytes(shape.headDim, shape.headDimV, config);
+  return 2 * (bytes + 1024) <= target.maxSharedBytes + 1024 &&
+         shape.headDimV <= 64 && config.getBlockK() <= 64 &&
+         !config.getProducerWarps();
+}
+
 class Sm90Strategy : public KernelStrategy {
 public:
   GpuStrategy kind() const override { return GpuStrategy::sm90a; }
@@ -77,28 +90,48 @@ public:
     SmallVector<int64_t> keyTiles =
         sm80::keyTileCandidates(op, preferK, forced.blockK);
     int64_t stages = forced.stages ? forced.stages : kStages;
+    int64_t producers = forced.producerWarps;
+    if (producers != -1 && producers != 0 && producers != 4) {
+      why = "the sm90a strategy's producer warps must be 0 or 4 (one "
+            "warpgroup), got " +
+            std::to_string(producers);
+      return failure();
+    }
     bool invalid = false;
+    FailureOr<LoweringConfigAttr> config = sm80::firstFittingConfig(
+        op, target, GpuStrategy::sm90a, blockQ, keyTiles, 1, stages, why,
+        invalid, std::max<int64_t>(producers, 0));
+    // Chosen: a producer warpgroup unless two CTAs share each SM (they
+    // hide each other's copies; 384 threads would not leave two of them
+    // registers enough). Measured on an H100 (docs/perf-log.md 2026-11-24):
+    // d128 454 -> 506 TFLOP/s with it, d64 causal 353 -> 316 with it.
+    if (failed(config) || producers != -1 || twoCtasPerSm(op, *config, target))
+      return config;
     return sm80::firstFittingConfig(op, target, GpuStrategy::sm90a, blockQ,
-                                    keyTiles, 1, stages, why, invalid);
+                                    keyTiles, 1, stages, why, invalid,
+                                    /*producerWarps=*/4);
   }
 
-  /// Where shared memory leaves room for two CTAs per SM and the fragments
-  /// are small (Dv and block_k at most 64: S, O and P take 80 registers
-  /// per thread), registers are capped so that two fit (128 per thread for
-  /// 256 threads; ptxas may otherwise take a few more and halve the CTAs
-  /// per SM: d64 causal ran 257 instead of 317 TFLOP/s on an H100).
+  /// Where two CTAs fit one SM (twoCtasPerSm), registers are capped so
+  /// that they do (128 per thread for 256 threads; ptxas may otherwise take
+  /// a few more and halve the CTAs per SM: d64 causal ran 257 instead of
+  /// 317 TFLOP/s on an H100).
   void build(KernelSet &kernels, LoweringConfigAttr config,
              const GpuTarget &target) const override {
     gpu::GPUFuncOp kernel = sm80::buildTiledKernel(kernels, config);
-    int64_t bytes =
-        kernel->getAttrOfType<IntegerAttr>(kKernelSharedBytesAttr).getInt();
-    // Each CTA also holds 1 KiB the driver reserves. The thread count ptxas
-    // divides the registers by is the kernel's known block size (maxntid).
-    if (2 * (bytes + 1024) > target.maxSharedBytes + 1024 ||
-        kernels.op().getProblemShape().headDimV > 64 || config.getBlockK() > 64)
+    Builder attrs(kernel.getContext());
+    // setmaxnreg needs the entry register count ptxas derives from the
+    // block size and one CTA per SM (else it ignores it: C7508).
+    if (config.getProducerWarps()) {
+      kernel->setAttr(NVVM::NVVMDialect::getMinctasmAttrName(),
+                      attrs.getI32IntegerAttr(1));
       return;
-    kernel->setAttr(NVVM::NVVMDialect::getMinctasmAttrName(),
-                    Builder(kernel.getContext()).getI32IntegerAttr(2));
+    }
+    // The thread count ptxas divides the registers by is the kernel's
+    // known block size (maxntid).
+    if (twoCtasPerSm(kernels.op(), config, target))
+      kernel->setAttr(NVVM::NVVMDialect::getMinctasmAttrName(),
+                      attrs.getI32IntegerAttr(2));
   }
 };
 } // namespace

@@ -31,12 +31,14 @@ static SmallVector<Value> floatAsm(OpBuilder &b, Location loc,
 }
 
 SharedTiles sharedTiles(int64_t blockQ, int64_t blockK, int64_t stages,
-                        int64_t headDim, int64_t headDimV) {
+                        int64_t headDim, int64_t headDimV, int64_t mbarriers) {
   auto aligned = [](int64_t bytes) { return (bytes + 1023) / 1024 * 1024; };
   SharedTiles tiles;
   tiles.k = aligned(blockQ * headDim * 2);
   tiles.v = tiles.k + aligned(stages * blockK * headDim * 2);
-  tiles.total = tiles.v + stages * blockK * headDimV * 2 + 1024;
+  // V tiles are multiples of 32 bytes: the mbarriers stay 8-byte aligned.
+  tiles.barriers = tiles.v + stages * blockK * headDimV * 2;
+  tiles.total = tiles.barriers + 8 * mbarriers + 1024;
   return tiles;
 }
 

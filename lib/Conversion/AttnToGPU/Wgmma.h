@@ -30,6 +30,13 @@ namespace mlir::attn::sm90 {
 /// Rows of one warpgroup's wgmma tile.
 constexpr int64_t kWarpgroupRows = 64;
 
+/// The mbarriers of a kernel with `stages` K/V stages: with a producer
+/// warpgroup, a "full" and an "empty" one per stage (Sm90WarpSpecialized.cpp),
+/// else none.
+inline int64_t mbarrierCount(int64_t stages, bool producer) {
+  return producer ? 2 * stages : 0;
+}
+
 /// The swizzled panel layout of a tile whose rows hold `dim` halves.
 struct SwizzleLayout {
   /// Halves per panel row: 64, 32 or 16 (the widest dividing the dim).
@@ -47,13 +54,14 @@ struct SwizzleLayout {
 
 /// Where the sm90a kernel's tiles lie in dynamic shared memory (bytes from
 /// the 1024-aligned base): Q, then `stages` K tiles, then `stages` V tiles,
-/// each region 1024-aligned; `total` includes the 1024 bytes of slack the
-/// base is rounded up with.
+/// each region 1024-aligned, then `mbarriers` 8-byte mbarriers; `total`
+/// includes the 1024 bytes of slack the base is rounded up with.
 struct SharedTiles {
-  int64_t q = 0, k = 0, v = 0, total = 0;
+  int64_t q = 0, k = 0, v = 0, barriers = 0, total = 0;
 };
 SharedTiles sharedTiles(int64_t blockQ, int64_t blockK, int64_t stages,
-                        int64_t headDim, int64_t headDimV);
+                        int64_t headDim, int64_t headDimV,
+                        int64_t mbarriers = 0);
 
 /// The element offset of (row, col) in a swizzled tile of `rows` rows.
 Value swizzledOffset(OpBuilder &b, Location loc, Value row, Value col,

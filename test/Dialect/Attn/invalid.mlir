@@ -870,3 +870,20 @@ func.func @bad(%q: tensor<1x1x2x64xf16>, %k: tensor<5x16x2x64xf16>, %i: tensor<?
 func.func @config() attributes {c = #attn.lowering_config<strategy = sm90a, block_q = 32, block_k = 64, warps = 2>} {
   return
 }
+
+// -----
+
+// A producer warpgroup gives its registers to the consumers with setmaxnreg,
+// which works on whole warpgroups: 4 warps or none.
+// expected-error @+1 {{lowering_config producer_warps must be 0, or 4 (one producer warpgroup) with strategy sm90a, got 2 with strategy sm90a}}
+func.func @config() attributes {c = #attn.lowering_config<strategy = sm90a, block_q = 128, block_k = 128, warps = 8, producer_warps = 2>} {
+  return
+}
+
+// -----
+
+// Only the sm90a strategy has a producer warpgroup.
+// expected-error @+1 {{lowering_config producer_warps must be 0, or 4 (one producer warpgroup) with strategy sm90a, got 4 with strategy sm80}}
+func.func @config() attributes {c = #attn.lowering_config<strategy = sm80, block_q = 64, block_k = 64, warps = 4, producer_warps = 4>} {
+  return
+}

@@ -204,6 +204,17 @@ func.func @lowering_config() attributes {attn.config = #attn.lowering_config<str
 
 // -----
 
+// An sm90a config with a producer warpgroup; producer_warps = 0 (the
+// default) is not printed.
+// CHECK-LABEL: func.func @producer_config
+// CHECK-SAME: attn.config = #attn.lowering_config<strategy = sm90a, block_q = 128, block_k = 128, warps = 8, producer_warps = 4>
+// CHECK-SAME: attn.plain = #attn.lowering_config<strategy = sm90a, block_q = 128, block_k = 128, warps = 8>
+func.func @producer_config() attributes {attn.config = #attn.lowering_config<strategy = sm90a, block_q = 128, block_k = 128, warps = 8, producer_warps = 4>, attn.plain = #attn.lowering_config<strategy = sm90a, block_q = 128, block_k = 128, warps = 8, producer_warps = 0>} {
+  return
+}
+
+// -----
+
 // The decode strategy's config carries its most key splits; kv_splits = 1
 // (the default) is not printed.
 // CHECK-LABEL: func.func @decode_config

@@ -1,0 +1,214 @@
+//===- Sm90WarpSpecialized.cpp - sm90a: producer and consumer warps -------===//
+//
+// FlashAttention-3's warp specialization on the overlapped loop of
+// Sm90Pipeline.cpp. The CTA is `warps` consumer warps (two warpgroups, the
+// query rows) and one producer warpgroup after them that only copies tiles.
+// Stage s of S holds K_j and "V slot" j = V_{j-1} for steps j = s mod S
+// (slot 0 is zero-filled: step 0's P V adds P = 0 times it, so every step
+// runs the same code), and has two mbarriers:
+//
+//   full[s]:  the producer's 128 threads arrive once their copies of step j
+//             landed (cp.async.wait_group, then fence.proxy.async so that
+//             wgmma, the async proxy, sees them); phase j / S completes.
+//   empty[s]: each consumer warp arrives once step j's S = Q K_j^T and
+//             P_{j-1} V_{j-1} completed (wgmma.wait_group 0).
+//
+//   producer, j = 0 .. T: wait empty[j mod S] (phase j/S - 1; a fresh
+//     barrier passes parity 1 at once), copy K_j and V_{j-1} (and Q with
+//     step 0), wait for the copies and publish step j. (Publishing step
+//     j - 1 only after issuing step j would tie it to the release of step
+//     j - S: with two stages, to the consumers' previous step, a bubble
+//     every step.)
+//   consumer, t = 0 .. T-1: wait full[t mod S] (phase t/S), the overlapped
+//     step, release; then wait full[T mod S] for V_{T-1}.
+//
+// No CTA barrier runs inside the loop: the two consumer warpgroups drift
+// apart freely and never wait for the copies' address arithmetic, which
+// the producer does with few registers (setmaxnreg moves the rest to the
+// consumers, whose S, P and O fragments need up to 240).
+//
+//===----------------------------------------------------------------------===//
+
+#include "Sm80KernelBuilder.h"
+
+using namespace mlir;
+using namespace mlir::attn;
+using namespace mlir::attn::sm80;
+
+namespace {
+/// setmaxnreg budgets (multiples of 8): 128 producer threads x 24 + 256
+/// consumer threads x 240 = 64512 of the SM's 65536 registers.
+constexpr int64_t kProducerRegisters = 72;
+constexpr int64_t kConsumerRegisters = 216;
+} // namespace
+
+Value KernelBuilder::mbarrier(Value slot) {
+  Value address = addIdx(barrierAddress, mulIdx(slot, 8));
+  Value word = arith::IndexCastOp::create(b, loc, b.getI64Type(), address);
+  return LLVM::IntToPtrOp::create(
+      b, loc, LLVM::LLVMPointerType::get(b.getContext(), 3), word);
+}
+
+void KernelBuilder::asyncProxyFence() {
+  NVVM::FenceProxyOp::create(
+      b, loc, NVVM::ProxyKind::async_shared,
+      NVVM::SharedSpaceAttr::get(b.getContext(),
+                                 NVVM::SharedSpace::shared_cta));
+}
+
+namespace {
+/// The i32 parity of phase `phase` (an index).
+Value parity(OpBuilder &b, Location loc, Value phase) {
+  Value one = arith::ConstantIndexOp::create(b, loc, 1);
+  return arith::IndexCastOp::create(b, loc, b.getI32Type(),
+                                    arith::AndIOp::create(b, loc, phase, one));
+}
+
+/// Waits for the phase of parity `parityBit`. The suspend-time hint lets
+/// the warp sleep in mbarrier.try_wait instead of spinning (a hint of 0
+/// returns at once: the waiting warps would take issue slots from the
+/// computing ones); 10 ms, as CUTLASS uses.
+void waitPhase(OpBuilder &b, Location loc, Value barrier, Value parityBit) {
+  Value ticks =
+      arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(10'000'000));
+  NVVM::MBarrierTryWaitParityOp::create(b, loc, barrier, parityBit, ticks);
+}
+
+void arrive(OpBuilder &b, Location loc, Value barrier) {
+  NVVM::MBarrierArriveOp::create(
+      b, loc, Type(), barrier, Value(),
+      NVVM::MemScopeKindAttr::get(b.getContext(), NVVM::MemScopeKind::CTA));
+}
+
+void setMaxRegisters(OpBuilder &b, Location loc, int64_t count,
+                     NVVM::SetMaxRegisterAction action) {
+  NVVM::SetMaxRegisterOp::create(
+      b, loc, b.getI32IntegerAttr(count),
+      NVVM::SetMaxRegisterActionAttr::get(b.getContext(), action));
+}
+} // namespace
+
+void KernelBuilder::buildSpecializedLoop() {
+  int64_t consumers = 32 * numWarps, producers = 32 * producerWarps;
+  createSharedViews();
+  // One thread initialises the mbarriers; the CTA barrier publishes them.
+  Value first =
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, tid, index(0));
+  auto init = scf::IfOp::create(b, loc, first, /*withElseRegion=*/false);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(init.thenBlock());
+    auto count = [&](int64_t n) {
+      return arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(n));
+    };
+    for (int64_t s = 0; s < numStages; ++s) {
+      NVVM::MBarrierInitOp::create(b, loc, mbarrier(index(s)), count(producers),
+                                   Value());
+      NVVM::MBarrierInitOp::create(b, loc, mbarrier(index(numStages + s)),
+                                   count(numWarps), Value());
+    }
+  }
+  gpu::BarrierOp::create(b, loc);
+
+  Value isProducer = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::uge,
+                                           tid, index(consumers));
+  auto roles = scf::IfOp::create(b, loc, isProducer, /*withElseRegion=*/true);
+  OpBuilder::InsertionGuard guard(b);
+  // Each role sets its tile up after moving registers, so that the set-up
+  // values live in its own budget (computed before the split, the ones the
+  // producer uses would have to fit in its few registers at the split).
+  b.setInsertionPointToStart(roles.thenBlock());
+  setMaxRegisters(b, loc, kProducerRegisters,
+                  NVVM::SetMaxRegisterAction::decrease);
+  setUpTile();
+  produceTiles();
+  b.setInsertionPointToStart(roles.elseBlock());
+  setMaxRegisters(b, loc, kConsumerRegisters,
+                  NVVM::SetMaxRegisterAction::increase);
+  setUpTile();
+  consumeTiles();
+}
+
+void KernelBuilder::produceTiles() {
+  loadThread = arith::SubIOp::create(b, loc, tid, index(32 * numWarps));
+  loadThreads = 32 * producerWarps;
+  auto stageOf = [&](Value j) {
+    return arith::RemUIOp::create(b, loc, j, index(numStages)).getResult();
+  };
+  // Publishes step j's stage once this thread's copies of it landed.
+  auto publish = [&](Value j) {
+    asyncProxyFence();
+    arrive(b, loc, mbarrier(stageOf(j)));
+  };
+
+  // Step 0: Q, K_0 and the zero-filled V slot (the step past the schedule
+  // loads zeros).
+  loadQ();
+  loadKV(index(0), index(0), KVPart::k);
+  loadKV(tileCount, index(0), KVPart::v);
+  Value group = commitGroup();
+  nvgpu::DeviceAsyncWaitOp::create(b, loc, group, b.getI32IntegerAttr(0));
+  publish(index(0));
+  Value end = addIdx(tileCount, index(1));
+  auto loop = scf::ForOp::create(b, loc, index(1), end, index(1));
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(loop.getBody());
+    Value j = loop.getInductionVar();
+    Value stage = stageOf(j);
+    // The consumers released step j - S (a fresh barrier's "phase -1"
+    // passes at once).
+    Value round = arith::DivUIOp::create(b, loc, j, index(numStages));
+    waitPhase(b, loc, mbarrier(addIdx(index(numStages), stage)),
+              parity(b, loc, addIdx(round, index(1))));
+    loadKV(j, stage, KVPart::k);
+    loadKV(arith::SubIOp::create(b, loc, j, index(1)), stage, KVPart::v);
+    nvgpu::DeviceAsyncWaitOp::create(b, loc, commitGroup(),
+                                     b.getI32IntegerAttr(0));
+    publish(j);
+  }
+}
+
+void KernelBuilder::consumeTiles() {
+  auto stageOf = [&](Value t) {
+    return arith::RemUIOp::create(b, loc, t, index(numStages)).getResult();
+  };
+  auto waitFull = [&](Value t) {
+    Value round = arith::DivUIOp::create(b, loc, t, index(numStages));
+    waitPhase(b, loc, mbarrier(stageOf(t)), parity(b, loc, round));
+  };
+  Value firstLane =
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, lane, index(0));
+
+  // State: (m, l), O, P of the previous tile, and the tile of step t (found
+  // a step ahead: a block-sparse list entry is a global load).
+  SmallVector<Value> init = overlappedInit();
+  int64_t tileAtIndex = init.size();
+  init.push_back(tileAt(index(0)));
+  auto loop = scf::ForOp::create(b, loc, index(0), tileCount, index(1), init);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(loop.getBody());
+    Value t = loop.getInductionVar();
+    SmallVector<Value> state(loop.getRegionIterArgs());
+    Value stage = stageOf(t);
+    Value nextTile = tileAt(addIdx(t, index(1)));
+    waitFull(t);
+    SmallVector<Value> next = overlappedStep(
+        t, state[tileAtIndex], ArrayRef<Value>(state).take_front(tileAtIndex),
+        stage, stage, [&] {
+          // Every lane of the warp passed wgmma.wait_group 0: its reads of
+          // the stage are done.
+          auto release =
+              scf::IfOp::create(b, loc, firstLane, /*withElseRegion=*/false);
+          OpBuilder::InsertionGuard guard(b);
+          b.setInsertionPointToStart(release.thenBlock());
+          arrive(b, loc, mbarrier(addIdx(index(numStages), stage)));
+        });
+    next.push_back(nextTile);
+    scf::YieldOp::create(b, loc, next);
+  }
+  SmallVector<Value> results(loop.getResults());
+  waitFull(tileCount);
+  finishOverlapped(results, stageOf(tileCount));
+}
