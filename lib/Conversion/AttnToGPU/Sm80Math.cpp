@@ -185,14 +185,30 @@ KernelBuilder::onlineSoftmax(ArrayRef<Value> scores, Value k0, bool partial,
     Value k = keep[n][2 * x + y];
     return k ? Value(arith::SelectOp::create(b, loc, k, v, otherwise)) : v;
   };
+  // Row reductions as balanced trees: a chain over the 2 tileK / 8 values
+  // of a row would put that many dependent max (or add) latencies on every
+  // step's critical path (the exp2s wait for the maximum).
+  auto treeReduce = [&](SmallVector<Value> values, bool max) {
+    while (values.size() > 1) {
+      SmallVector<Value> next;
+      for (size_t i = 0; i + 1 < values.size(); i += 2)
+        next.push_back(max ? Value(arith::MaximumFOp::create(b, loc, values[i],
+                                                             values[i + 1]))
+                           : Value(arith::AddFOp::create(b, loc, values[i],
+                                                         values[i + 1])));
+      if (values.size() % 2)
+        next.push_back(values.back());
+      values = std::move(next);
+    }
+    return values.front();
+  };
   Value mNew[2], corr[2], apply[2] = {};
   for (int x = 0; x < 2; ++x) {
-    Value rowMax = f(-FLT_MAX);
+    SmallVector<Value> row;
     for (size_t n = 0; n < t.size(); ++n)
       for (int y = 0; y < 2; ++y)
-        rowMax = arith::MaximumFOp::create(
-            b, loc, rowMax, masked(n, x, y, extract(t[n], x, y), f(-FLT_MAX)));
-    rowMax = quadReduce(rowMax, /*max=*/true);
+        row.push_back(masked(n, x, y, extract(t[n], x, y), f(-FLT_MAX)));
+    Value rowMax = quadReduce(treeReduce(row, /*max=*/true), /*max=*/true);
     if (deferred)
       rowMax = arith::MulFOp::create(b, loc, rowMax, scaleLog2e);
     mNew[x] = arith::MaximumFOp::create(b, loc, state[x], rowMax);
@@ -208,7 +224,7 @@ KernelBuilder::onlineSoftmax(ArrayRef<Value> scores, Value k0, bool partial,
     corr[x] = exp2(arith::SubFOp::create(b, loc, state[x], mNew[x]));
   }
   SmallVector<Value> probs;
-  Value rowSum[2] = {f(0.0), f(0.0)};
+  SmallVector<Value> rowTerms[2];
   Value negM[2];
   for (int x = 0; deferred && x < 2; ++x)
     negM[x] = arith::NegFOp::create(b, loc, mNew[x]);
@@ -224,7 +240,7 @@ KernelBuilder::onlineSoftmax(ArrayRef<Value> scores, Value k0, bool partial,
         e = masked(n, x, y, e, f(0.0));
         if (apply[x])
           e = arith::SelectOp::create(b, loc, apply[x], e, f(0.0));
-        rowSum[x] = arith::AddFOp::create(b, loc, rowSum[x], e);
+        rowTerms[x].push_back(e);
         p = vector::InsertOp::create(b, loc, e, p, ArrayRef<int64_t>{x, y});
       }
     probs.push_back(p);
@@ -234,7 +250,7 @@ KernelBuilder::onlineSoftmax(ArrayRef<Value> scores, Value k0, bool partial,
   for (int x = 0; x < 2; ++x)
     update.rowState.push_back(arith::AddFOp::create(
         b, loc, arith::MulFOp::create(b, loc, state[2 + x], corr[x]),
-        rowSum[x]));
+        treeReduce(rowTerms[x], /*max=*/false)));
   update.corr[0] = corr[0];
   update.corr[1] = corr[1];
   update.probs = std::move(probs);
