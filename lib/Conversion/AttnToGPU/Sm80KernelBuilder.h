@@ -147,6 +147,10 @@ private:
   /// P = 0 (P_{-1} V_{-1} adds nothing).
   SmallVector<Value> overlappedInit();
 
+  /// O *= (c0, c1) per row: skipped (lazyRescale) where the whole warp
+  /// kept its maxima.
+  SmallVector<Value> rescaleUnlessKept(ArrayRef<Value> out, Value c0, Value c1);
+
   /// O += P_last V_last from V stage `vStage`, then the epilogue.
   void finishOverlapped(ArrayRef<Value> state, Value vStage);
 
@@ -245,6 +249,12 @@ private:
   };
   SoftmaxUpdate onlineSoftmax(ArrayRef<Value> scores, Value k0, bool partial,
                               ArrayRef<Value> rowState);
+
+  /// sm90a (without sparse softmax): the softmax keeps a row's reference
+  /// maximum while the maximum grows by at most kLazyRescaleLog2 (in the
+  /// log2 domain: weights up to 2^8), so most steps skip O *= c.
+  bool lazyRescale() const { return wgmma && !sparseThreshold; }
+  static constexpr double kLazyRescaleLog2 = 8.0;
 
   /// The A fragment (4x2 of the element type) of keys [16 kb, 16 kb + 16):
   /// P's fragments 2 kb and 2 kb + 1 rounded, in m16n8k16 order.

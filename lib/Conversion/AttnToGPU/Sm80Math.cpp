@@ -212,6 +212,16 @@ KernelBuilder::onlineSoftmax(ArrayRef<Value> scores, Value k0, bool partial,
     if (deferred)
       rowMax = arith::MulFOp::create(b, loc, rowMax, scaleLog2e);
     mNew[x] = arith::MaximumFOp::create(b, loc, state[x], rowMax);
+    if (lazyRescale()) {
+      // Keep the reference maximum while the row's maximum grows by at
+      // most kLazyRescaleLog2: then c = 1 and O needs no rescaling
+      // (overlappedStep skips it where a whole warp keeps its maxima).
+      // The weights stay below 2^kLazyRescaleLog2; out = O / l is the same.
+      Value growth = arith::SubFOp::create(b, loc, mNew[x], state[x]);
+      Value keep = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OLE,
+                                         growth, f(kLazyRescaleLog2));
+      mNew[x] = arith::SelectOp::create(b, loc, keep, state[x], mNew[x]);
+    }
     if (sparseThreshold) {
       // Sparse softmax: a tile whose largest weight exp(max s - m') is
       // below the threshold leaves the row's m, l and acc untouched.

@@ -50,18 +50,21 @@ SmallVector<Value> KernelBuilder::wgmmaScores(Value stage) {
   Value qBase =
       addIdx(qAddress, mulIdx(warpgroup, sm90::kWarpgroupRows * rowBytes));
   Value kBase = addIdx(kAddress, mulIdx(stage, tileK * headDim * 2));
+  // One descriptor per operand; each k-step adds a constant to it.
+  Value qDesc =
+      sm90::smemDescriptor(b, loc, qBase, 16, layout.atomBytes(), layout);
+  Value kDesc =
+      sm90::smemDescriptor(b, loc, kBase, 16, layout.atomBytes(), layout);
   sm90::WgmmaGemm gemm;
   gemm.n = tileK;
   gemm.elementType = elementType;
   for (int64_t kk = 0; kk < headDim / 16; ++kk) {
     int64_t panel = 16 * kk / layout.columns;
     int64_t within = (16 * kk % layout.columns) * 2;
-    gemm.a.push_back({sm90::smemDescriptor(
-        b, loc, addIdx(qBase, index(panel * tileQ * rowBytes + within)), 16,
-        layout.atomBytes(), layout)});
-    gemm.b.push_back(sm90::smemDescriptor(
-        b, loc, addIdx(kBase, index(panel * tileK * rowBytes + within)), 16,
-        layout.atomBytes(), layout));
+    gemm.a.push_back({sm90::advanceDescriptor(
+        b, loc, qDesc, panel * tileQ * rowBytes + within)});
+    gemm.b.push_back(sm90::advanceDescriptor(
+        b, loc, kDesc, panel * tileK * rowBytes + within));
   }
   return fragments(b, loc, sm90::emitWgmma(b, loc, gemm, /*wait=*/false));
 }
@@ -75,6 +78,8 @@ SmallVector<Value> KernelBuilder::wgmmaPV(ArrayRef<Value> pFrags,
   sm90::SwizzleLayout layout = sm90::SwizzleLayout::forDim(headDimV);
   int64_t rowBytes = layout.rowBytes();
   Value vBase = addIdx(vAddress, mulIdx(stage, tileK * headDimV * 2));
+  Value vDesc = sm90::smemDescriptor(b, loc, vBase, tileK * rowBytes,
+                                     layout.atomBytes(), layout);
   sm90::WgmmaGemm gemm;
   gemm.n = headDimV;
   gemm.elementType = elementType;
@@ -86,9 +91,8 @@ SmallVector<Value> KernelBuilder::wgmmaPV(ArrayRef<Value> pFrags,
           b, loc, b.getI32Type(),
           vector::ExtractOp::create(b, loc, frag, ArrayRef<int64_t>{r})));
     gemm.a.push_back(regs);
-    gemm.b.push_back(sm90::smemDescriptor(
-        b, loc, addIdx(vBase, index(int64_t(kb) * 16 * rowBytes)),
-        tileK * rowBytes, layout.atomBytes(), layout));
+    gemm.b.push_back(
+        sm90::advanceDescriptor(b, loc, vDesc, int64_t(kb) * 16 * rowBytes));
   }
   gemm.acc = values(b, loc, outAcc);
   return fragments(b, loc, sm90::emitWgmma(b, loc, gemm, wait));

@@ -84,12 +84,41 @@ SmallVector<Value> KernelBuilder::overlappedStep(Value t, Value kt,
   // written while P_{t-1} V_{t-1} is in flight, ptxas would serialize the
   // wgmmas (C7513), as it must not overwrite an in-flight operand.
   SmallVector<Value> next(ArrayRef<Value>(step).take_front(4));
-  for (Value acc : out)
-    next.push_back(rescale(acc, step[4], step[5]));
+  next.append(rescaleUnlessKept(out, step[4], step[5]));
   ArrayRef<Value> probs = ArrayRef<Value>(step).drop_front(6);
   for (int64_t kb = 0; kb < tileK / 16; ++kb)
     next.push_back(pFragment(probs, kb));
   return next;
+}
+
+SmallVector<Value> KernelBuilder::rescaleUnlessKept(ArrayRef<Value> out,
+                                                    Value c0, Value c1) {
+  auto rescaled = [&] {
+    SmallVector<Value> result;
+    for (Value acc : out)
+      result.push_back(rescale(acc, c0, c1));
+    return result;
+  };
+  if (!lazyRescale())
+    return rescaled();
+  // Skipped where every row of the warp kept its maximum (c = 1 exactly:
+  // 2^0), with a warp-uniform branch.
+  Value one = f(1.0);
+  Value changed = arith::OrIOp::create(
+      b, loc, arith::CmpFOp::create(b, loc, arith::CmpFPredicate::UNE, c0, one),
+      arith::CmpFOp::create(b, loc, arith::CmpFPredicate::UNE, c1, one));
+  Value allLanes = arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(-1));
+  Value any = NVVM::VoteSyncOp::create(
+      b, loc, b.getI1Type(), allLanes, changed,
+      NVVM::VoteSyncKindAttr::get(b.getContext(), NVVM::VoteSyncKind::any));
+  auto branch = scf::IfOp::create(b, loc, ValueRange(out).getTypes(), any,
+                                  /*withElseRegion=*/true);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(branch.thenBlock());
+  scf::YieldOp::create(b, loc, rescaled());
+  b.setInsertionPointToStart(branch.elseBlock());
+  scf::YieldOp::create(b, loc, out);
+  return SmallVector<Value>(branch.getResults());
 }
 
 void KernelBuilder::finishOverlapped(ArrayRef<Value> state, Value vStage) {

@@ -84,6 +84,16 @@ Value smemDescriptor(OpBuilder &b, Location loc, Value address, int64_t leading,
       arith::ConstantOp::create(b, loc, b.getI64IntegerAttr(int64_t(fixed))));
 }
 
+Value advanceDescriptor(OpBuilder &b, Location loc, Value descriptor,
+                        int64_t bytes) {
+  assert(bytes % 16 == 0 && "operands start on 16-byte boundaries");
+  if (bytes == 0)
+    return descriptor;
+  return arith::AddIOp::create(
+      b, loc, descriptor,
+      arith::ConstantOp::create(b, loc, b.getI64IntegerAttr(bytes >> 4)));
+}
+
 SmallVector<Value> emitWgmma(OpBuilder &b, Location loc, const WgmmaGemm &gemm,
                              bool wait) {
   int64_t accCount = gemm.n / 2;

@@ -73,6 +73,12 @@ Value swizzledOffset(OpBuilder &b, Location loc, Value row, Value col,
 Value smemDescriptor(OpBuilder &b, Location loc, Value address, int64_t leading,
                      int64_t stride, SwizzleLayout layout);
 
+/// The descriptor of the operand `bytes` (a multiple of 16) past the one of
+/// `descriptor`, in the same layout: one add to the address field (a
+/// shared address stays below 2^18, so the 14-bit field cannot carry).
+Value advanceDescriptor(OpBuilder &b, Location loc, Value descriptor,
+                        int64_t bytes);
+
 /// The operands of one warpgroup GEMM D (+)= A B, one entry of `a` and `b`
 /// per k-step of 16.
 struct WgmmaGemm {
