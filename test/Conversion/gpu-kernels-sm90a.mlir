@@ -29,6 +29,11 @@
 // full, issue S_t and P_{t-1} V_{t-1}, wait for S_t alone (wait_group 1),
 // run the softmax while P V runs, wait for it (wait_group 0) and release
 // the stage (one arrival per warp); the last P V follows the loop.
+// Lazy rescaling: a row keeps its reference maximum m while the tile's
+// maximum exceeds it by at most 8 (log2 domain: weights up to 2^8), so
+// c = 2^(m - m') = 1, and O *= c runs only where a lane of the warp has
+// c != 1 (vote.sync any). Query tiles run in reverse launch order
+// (gridDim.x - 1 - blockIdx.x: under a causal mask the longest first).
 // CHECK-LABEL: gpu.func @d128_kernel
 // CHECK-SAME: attn.block = array<i64: 384, 1, 1>
 // CHECK-SAME: attn.lowering_config = #attn.lowering_config<strategy = sm90a, block_q = 128, block_k = 128, warps = 8, producer_warps = 4>
@@ -39,6 +44,10 @@
 // CHECK: %[[PRODUCER:.*]] = arith.cmpi uge, %{{.*}}, %c256
 // CHECK: scf.if %[[PRODUCER]]
 // CHECK-NEXT: nvvm.setmaxregister  decrease 72
+// CHECK: %[[GRID:.*]] = gpu.grid_dim  x
+// CHECK: %[[LAST:.*]] = arith.subi %[[GRID]], %c1
+// CHECK: %[[BLOCK:.*]] = gpu.block_id  x
+// CHECK: arith.subi %[[LAST]], %[[BLOCK]]
 // CHECK: nvgpu.device_async_copy
 // CHECK: nvgpu.device_async_wait %{{.*}} {numGroups = 0 : i32}
 // CHECK: nvvm.fence.proxy {kind = #nvvm.proxy_kind<async.shared>, space = #nvvm.shared_space<cta>}
@@ -56,8 +65,11 @@
 // CHECK: llvm.inline_asm has_side_effects {{.*}}wgmma.fence.sync.aligned;{{.*}}wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16 {{.*}}, zd, 1, 1, 0, 0;{{.*}}wgmma.commit_group.sync.aligned;\0A}"
 // CHECK: llvm.inline_asm has_side_effects {{.*}}wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16 {{.*}}, {$64, $65, $66, $67}, {{.*}}, od, 1, 1, 1;{{.*}}wgmma.commit_group.sync.aligned;\0A}"
 // CHECK: llvm.inline_asm has_side_effects {{.*}}"wgmma.wait_group.sync.aligned 1;"
+// CHECK: arith.cmpf ole, %{{.*}}, %{{.*}} : f32
 // CHECK: llvm.inline_asm has_side_effects {{.*}}"wgmma.wait_group.sync.aligned 0;"
 // CHECK: nvvm.mbarrier.arrive
+// CHECK: %[[ANY:.*]] = nvvm.vote.sync  any %{{.*}}, %{{.*}} -> i1
+// CHECK-NEXT: scf.if %[[ANY]]
 // CHECK: scf.yield
 // CHECK: nvvm.mbarrier.try_wait.parity
 // CHECK: llvm.inline_asm has_side_effects {{.*}}od, 1, 1, 1;{{.*}}wgmma.wait_group.sync.aligned 0;

@@ -40,7 +40,13 @@ void KernelBuilder::setUpTile() {
     pos.h = gpu::BlockIdOp::create(b, loc, gpu::Dimension::y);
     pos.hk = arith::DivUIOp::create(b, loc, pos.h,
                                     index(shape.headsQ / shape.headsKV));
-    Value qt = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
+    // Query tiles in reverse launch order: under a causal mask the last
+    // tiles see the most keys, and launched first they do not leave a tail
+    // of long CTAs after the short ones (FlashAttention's order).
+    Value tiles = gpu::GridDimOp::create(b, loc, gpu::Dimension::x);
+    Value last = arith::SubIOp::create(b, loc, tiles, index(1));
+    Value block = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
+    Value qt = arith::SubIOp::create(b, loc, last, block);
     pos.q0 = arith::MulIOp::create(b, loc, qt, index(tileQ));
   }
   pos.maskBase = index(0);
