@@ -9,9 +9,11 @@
 // that are multiples of 64 use the 128-byte swizzle, of 32 the 64-byte one,
 // else (multiples of 16) the 32-byte one (Wgmma.h).
 //
-// Not yet here (issue 12): TMA loads, producer/consumer warp specialization
-// with setmaxnreg, and the S GEMM of one tile overlapped with the softmax
-// and P V of the previous one.
+// Inside each warpgroup the S GEMM of tile t overlaps the softmax and the
+// P V GEMM of tile t-1 (Sm90Pipeline.cpp); a producer warpgroup copies the
+// tiles and hands them over on mbarriers (Sm90WarpSpecialized.cpp) unless
+// two CTAs share an SM. Not yet here (issue 12): TMA loads, a persistent
+// tile scheduler, a TMA-store epilogue.
 //
 //===----------------------------------------------------------------------===//
 
