@@ -330,12 +330,25 @@ void KernelBuilder::loadTile(
     function_ref<SmallVector<Value>(Value, Value, Value)> indicesOf) {
   int64_t chunksPerRow = dim / 8;
   int64_t perThread = tileRows * chunksPerRow / loadThreads;
+  // Copy `it` of this thread moves chunk loadThread + it * loadThreads.
+  // Where the loading threads cover whole rows, its row is this thread's
+  // first row plus it * (rows per pass) and its column never changes: the
+  // address arithmetic of a copy is then a few adds.
+  bool wholeRows = loadThreads % chunksPerRow == 0;
+  Value firstRow =
+      arith::DivUIOp::create(b, loc, loadThread, index(chunksPerRow));
+  Value threadCol = mulIdx(
+      arith::RemUIOp::create(b, loc, loadThread, index(chunksPerRow)), 8);
   auto copy = [&](Value it) {
-    Value chunk = addIdx(loadThread,
-                         arith::MulIOp::create(b, loc, it, index(loadThreads)));
-    Value r = arith::DivUIOp::create(b, loc, chunk, index(chunksPerRow));
-    Value col =
-        mulIdx(arith::RemUIOp::create(b, loc, chunk, index(chunksPerRow)), 8);
+    Value r, col = threadCol;
+    if (wholeRows) {
+      r = addIdx(firstRow, mulIdx(it, loadThreads / chunksPerRow));
+    } else {
+      Value chunk = addIdx(loadThread, mulIdx(it, loadThreads));
+      r = arith::DivUIOp::create(b, loc, chunk, index(chunksPerRow));
+      col =
+          mulIdx(arith::RemUIOp::create(b, loc, chunk, index(chunksPerRow)), 8);
+    }
     auto [row, head] = rowOf(r);
     Value inside =
         arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, row, rows);
