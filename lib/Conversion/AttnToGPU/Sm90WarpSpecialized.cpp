@@ -36,10 +36,15 @@ using namespace mlir::attn;
 using namespace mlir::attn::sm80;
 
 namespace {
-/// setmaxnreg budgets (multiples of 8): 128 producer threads x 24 + 256
-/// consumer threads x 240 = 64512 of the SM's 65536 registers.
-constexpr int64_t kProducerRegisters = 72;
-constexpr int64_t kConsumerRegisters = 216;
+/// setmaxnreg budgets (multiples of 8, 128 producer x P + 256 consumer x C
+/// = 64512 of the SM's 65536 registers): (40, 232) where every copy covers
+/// whole rows (D / 8 and Dv / 8 divide the producer's 128 threads, so a
+/// copy's address is a few adds), else (72, 216): the producer's copies
+/// divide per chunk and spilled at 40 (d96: 580 bytes).
+std::pair<int64_t, int64_t> registerBudgets(int64_t headDim, int64_t headDimV) {
+  bool wholeRows = 128 % (headDim / 8) == 0 && 128 % (headDimV / 8) == 0;
+  return wholeRows ? std::make_pair(40, 232) : std::make_pair(72, 216);
+}
 } // namespace
 
 Value KernelBuilder::mbarrier(Value slot) {
@@ -118,12 +123,14 @@ void KernelBuilder::buildSpecializedLoop() {
   // values live in its own budget (computed before the split, the ones the
   // producer uses would have to fit in its few registers at the split).
   b.setInsertionPointToStart(roles.thenBlock());
-  setMaxRegisters(b, loc, kProducerRegisters,
+  auto [producerRegisters, consumerRegisters] =
+      registerBudgets(headDim, headDimV);
+  setMaxRegisters(b, loc, producerRegisters,
                   NVVM::SetMaxRegisterAction::decrease);
   setUpTile();
   produceTiles();
   b.setInsertionPointToStart(roles.elseBlock());
-  setMaxRegisters(b, loc, kConsumerRegisters,
+  setMaxRegisters(b, loc, consumerRegisters,
                   NVVM::SetMaxRegisterAction::increase);
   setUpTile();
   consumeTiles();
