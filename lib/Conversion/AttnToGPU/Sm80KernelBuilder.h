@@ -44,6 +44,13 @@
 
 namespace mlir::attn::sm80 {
 
+/// Whether `threads` loading threads cover whole rows of a `dim`-wide tile
+/// (its dim / 8 16-byte chunks per row divide them): each thread's copies
+/// then keep one column and step by whole rows, a few adds per copy.
+inline bool copiesCoverWholeRows(int64_t dim, int64_t threads) {
+  return threads % (dim / 8) == 0;
+}
+
 /// Builds the kernel body at the builder's insertion point.
 class KernelBuilder {
 public:

@@ -334,7 +334,7 @@ void KernelBuilder::loadTile(
   // Where the loading threads cover whole rows, its row is this thread's
   // first row plus it * (rows per pass) and its column never changes: the
   // address arithmetic of a copy is then a few adds.
-  bool wholeRows = loadThreads % chunksPerRow == 0;
+  bool wholeRows = copiesCoverWholeRows(dim, loadThreads);
   Value firstRow =
       arith::DivUIOp::create(b, loc, loadThread, index(chunksPerRow));
   Value threadCol = mulIdx(

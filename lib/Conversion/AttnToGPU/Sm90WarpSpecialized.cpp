@@ -25,7 +25,7 @@
 // No CTA barrier runs inside the loop: the two consumer warpgroups drift
 // apart freely and never wait for the copies' address arithmetic, which
 // the producer does with few registers (setmaxnreg moves the rest to the
-// consumers, whose S, P and O fragments need up to 240).
+// consumers, whose S, P and O fragments need up to 232).
 //
 //===----------------------------------------------------------------------===//
 
@@ -35,17 +35,17 @@ using namespace mlir;
 using namespace mlir::attn;
 using namespace mlir::attn::sm80;
 
-namespace {
 /// setmaxnreg budgets (multiples of 8, 128 producer x P + 256 consumer x C
-/// = 64512 of the SM's 65536 registers): (40, 232) where every copy covers
-/// whole rows (D / 8 and Dv / 8 divide the producer's 128 threads, so a
-/// copy's address is a few adds), else (72, 216): the producer's copies
-/// divide per chunk and spilled at 40 (d96: 580 bytes).
-std::pair<int64_t, int64_t> registerBudgets(int64_t headDim, int64_t headDimV) {
-  bool wholeRows = 128 % (headDim / 8) == 0 && 128 % (headDimV / 8) == 0;
+/// = 64512 of the SM's 65536 registers): (40, 232) where the producer's
+/// copies cover whole rows (a copy's address is a few adds), else
+/// (72, 216): its copies divide per chunk and spilled at 40 (d96: 580
+/// bytes).
+static std::pair<int64_t, int64_t>
+registerBudgets(int64_t headDim, int64_t headDimV, int64_t producers) {
+  bool wholeRows = copiesCoverWholeRows(headDim, producers) &&
+                   copiesCoverWholeRows(headDimV, producers);
   return wholeRows ? std::make_pair(40, 232) : std::make_pair(72, 216);
 }
-} // namespace
 
 Value KernelBuilder::mbarrier(Value slot) {
   Value address = addIdx(barrierAddress, mulIdx(slot, 8));
@@ -124,7 +124,7 @@ void KernelBuilder::buildSpecializedLoop() {
   // producer uses would have to fit in its few registers at the split).
   b.setInsertionPointToStart(roles.thenBlock());
   auto [producerRegisters, consumerRegisters] =
-      registerBudgets(headDim, headDimV);
+      registerBudgets(headDim, headDimV, 32 * producerWarps);
   setMaxRegisters(b, loc, producerRegisters,
                   NVVM::SetMaxRegisterAction::decrease);
   setUpTile();
