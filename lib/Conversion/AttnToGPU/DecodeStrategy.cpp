@@ -91,10 +91,10 @@ public:
     if (forcedBlockK)
       keyTiles = {forcedBlockK};
     bool invalid = false;
-    return sm80::firstFittingConfig(
-        op, target, GpuStrategy::decode, blockQ, keyTiles, kMaxKvSplits,
-        forced.stages ? forced.stages : kStages, why, invalid,
-        std::max<int64_t>(forced.producerWarps, 0));
+    return sm80::firstFittingConfig(op, target, GpuStrategy::decode, blockQ,
+                                    keyTiles, kMaxKvSplits,
+                                    forced.stages ? forced.stages : kStages,
+                                    why, invalid, forced.producerWarpsOrNone());
   }
 
   /// The split kernel, grid (splits, Hkv, B), and the merge kernel, grid

@@ -33,6 +33,12 @@ struct ForcedConfig {
   int64_t blockK = 0;
   int64_t stages = 0;
   int64_t producerWarps = -1;
+
+  /// The producer warps where the strategy does not choose them: the forced
+  /// count, or none.
+  int64_t producerWarpsOrNone() const {
+    return producerWarps < 0 ? 0 : producerWarps;
+  }
 };
 
 /// The kernels of one op being built: a strategy adds them in launch order.

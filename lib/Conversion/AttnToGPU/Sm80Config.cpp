@@ -159,7 +159,7 @@ FailureOr<LoweringConfigAttr> chooseConfig(AttentionOp op,
     FailureOr<LoweringConfigAttr> config =
         firstFittingConfig(op, target, GpuStrategy::sm80, blockQ, keyTiles, 1,
                            forced.stages ? forced.stages : 2, why, invalid,
-                           std::max<int64_t>(forced.producerWarps, 0));
+                           forced.producerWarpsOrNone());
     if (succeeded(config) || invalid)
       return config;
     if (first.empty())

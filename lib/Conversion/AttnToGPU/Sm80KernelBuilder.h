@@ -113,6 +113,10 @@ private:
     return arith::MaxSIOp::create(b, loc, x, y);
   }
   Value addIdx(Value x, Value y) { return arith::AddIOp::create(b, loc, x, y); }
+  /// The shared-memory stage of kv step (or copy step) `step`.
+  Value stageOf(Value step) {
+    return arith::RemUIOp::create(b, loc, step, index(numStages));
+  }
   Value mulIdx(Value x, int64_t c) {
     return arith::MulIOp::create(b, loc, x, index(c));
   }

@@ -16,7 +16,7 @@ SmallVector<Value> KernelBuilder::iteration(Value t, ArrayRef<Value> state) {
   int64_t inFlight = numStages - 1;
   ArrayRef<Value> tiles = state.take_back(2 * inFlight).take_front(inFlight);
   ArrayRef<Value> groups = state.take_back(inFlight);
-  Value stage = arith::RemUIOp::create(b, loc, t, index(numStages));
+  Value stage = stageOf(t);
   Value ahead = addIdx(t, index(inFlight));
   // Two stages: the other one (1 - stage folds into the address math).
   Value aheadStage =

@@ -335,10 +335,12 @@ void KernelBuilder::loadTile(
   // first row plus it * (rows per pass) and its column never changes: the
   // address arithmetic of a copy is then a few adds.
   bool wholeRows = copiesCoverWholeRows(dim, loadThreads);
-  Value firstRow =
-      arith::DivUIOp::create(b, loc, loadThread, index(chunksPerRow));
-  Value threadCol = mulIdx(
-      arith::RemUIOp::create(b, loc, loadThread, index(chunksPerRow)), 8);
+  Value firstRow, threadCol;
+  if (wholeRows) {
+    firstRow = arith::DivUIOp::create(b, loc, loadThread, index(chunksPerRow));
+    threadCol = mulIdx(
+        arith::RemUIOp::create(b, loc, loadThread, index(chunksPerRow)), 8);
+  }
   auto copy = [&](Value it) {
     Value r, col = threadCol;
     if (wholeRows) {
@@ -460,6 +462,13 @@ Value KernelBuilder::loadKV(Value t, Value stage, KVPart part) {
     loadTile(buf.v, vShared, stage, tileK, headDimV, pos.kStart, rows, keyRow,
              pagedIndices);
   return kt;
+}
+
+void KernelBuilder::asyncProxyFence() {
+  NVVM::FenceProxyOp::create(
+      b, loc, NVVM::ProxyKind::async_shared,
+      NVVM::SharedSpaceAttr::get(b.getContext(),
+                                 NVVM::SharedSpace::shared_cta));
 }
 
 void KernelBuilder::sharedBarrier() {

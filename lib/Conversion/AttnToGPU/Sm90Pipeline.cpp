@@ -132,9 +132,6 @@ void KernelBuilder::finishOverlapped(ArrayRef<Value> state, Value vStage) {
 
 void KernelBuilder::buildWgmmaLoop() {
   int64_t ahead = numStages - 1;
-  auto stageOf = [&](Value t) {
-    return arith::RemUIOp::create(b, loc, t, index(numStages)).getResult();
-  };
 
   // K of step u and V of step u - 1 into their stages, one group.
   auto loadStep = [&](Value u) {

@@ -102,7 +102,7 @@ public:
     bool invalid = false;
     FailureOr<LoweringConfigAttr> config = sm80::firstFittingConfig(
         op, target, GpuStrategy::sm90a, blockQ, keyTiles, 1, stages, why,
-        invalid, std::max<int64_t>(producers, 0));
+        invalid, forced.producerWarpsOrNone());
     // Chosen: a producer warpgroup unless two CTAs share each SM (they
     // hide each other's copies; 384 threads would not leave two of them
     // registers enough). Measured on an H100 (docs/perf-log.md 2026-11-24):

@@ -54,13 +54,6 @@ Value KernelBuilder::mbarrier(Value slot) {
       b, loc, LLVM::LLVMPointerType::get(b.getContext(), 3), word);
 }
 
-void KernelBuilder::asyncProxyFence() {
-  NVVM::FenceProxyOp::create(
-      b, loc, NVVM::ProxyKind::async_shared,
-      NVVM::SharedSpaceAttr::get(b.getContext(),
-                                 NVVM::SharedSpace::shared_cta));
-}
-
 namespace {
 /// The i32 parity of phase `phase` (an index).
 Value parity(OpBuilder &b, Location loc, Value phase) {
@@ -139,9 +132,6 @@ void KernelBuilder::buildSpecializedLoop() {
 void KernelBuilder::produceTiles() {
   loadThread = arith::SubIOp::create(b, loc, tid, index(32 * numWarps));
   loadThreads = 32 * producerWarps;
-  auto stageOf = [&](Value j) {
-    return arith::RemUIOp::create(b, loc, j, index(numStages)).getResult();
-  };
   // Publishes step j's stage once this thread's copies of it landed.
   auto publish = [&](Value j) {
     asyncProxyFence();
@@ -177,9 +167,6 @@ void KernelBuilder::produceTiles() {
 }
 
 void KernelBuilder::consumeTiles() {
-  auto stageOf = [&](Value t) {
-    return arith::RemUIOp::create(b, loc, t, index(numStages)).getResult();
-  };
   auto waitFull = [&](Value t) {
     Value round = arith::DivUIOp::create(b, loc, t, index(numStages));
     waitPhase(b, loc, mbarrier(stageOf(t)), parity(b, loc, round));
