@@ -13,6 +13,7 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
 
 using namespace mlir;
 using namespace mlir::attn;
@@ -23,8 +24,9 @@ class ElementEmitter {
 public:
   ElementEmitter(OpBuilder &builder, Location loc, AttentionOp op,
                  const AttentionBuffers &buffers, const TilePosition &pos,
-                 Value i, Value j)
-      : b(builder), loc(loc), op(op), buf(buffers), pos(pos), i(i), j(j) {}
+                 Value i, Value j, ElementValueCache *cache)
+      : b(builder), loc(loc), op(op), buf(buffers), pos(pos), i(i), j(j),
+        cache(cache) {}
 
   Value index(int64_t value) {
     return arith::ConstantIndexOp::create(b, loc, value);
@@ -50,23 +52,47 @@ public:
   /// tensor.extract becomes a bounds-checked read (guardedRead): of the
   /// captured tensor's buffer where the caller mapped one (the GPU kernel's
   /// parameters), else of the tensor itself (bufferized later on the CPU).
+  /// With a cache, a read or an effect-free op seen before with the same
+  /// operands is not emitted again.
   Value inlineUserRegion(Region &region, ValueRange args) {
-    auto readGuarded = [&](Operation &nested, IRMapping &mapping) {
+    auto emit = [&](Operation &nested, IRMapping &mapping) {
       auto extract = dyn_cast<tensor::ExtractOp>(nested);
-      if (!extract)
-        return false;
-      Value source = mapping.lookupOrDefault(extract.getTensor());
-      if (buf.captured)
-        if (Value memref = buf.captured(extract.getTensor()))
-          source = memref;
-      SmallVector<Value> indices =
-          llvm::map_to_vector(extract.getIndices(), [&](Value v) {
-            return mapping.lookupOrDefault(v);
-          });
-      mapping.map(extract.getResult(), guardedRead(source, indices));
+      bool shareable = extract || (nested.getNumRegions() == 0 &&
+                                   isMemoryEffectFree(&nested));
+      // The key: the op's name and attributes (a read: its source), then
+      // its operands as this pair sees them.
+      SmallVector<const void *> key;
+      if (cache && shareable) {
+        key.push_back(nested.getName().getAsOpaquePointer());
+        key.push_back(nested.getAttrDictionary().getAsOpaquePointer());
+        for (Value operand : nested.getOperands())
+          key.push_back(mapping.lookupOrDefault(operand).getAsOpaquePointer());
+        if (ArrayRef<Value> known = cache->lookup(key); !known.empty()) {
+          mapping.map(nested.getResults(), known);
+          return true;
+        }
+      }
+      if (extract) {
+        Value source = mapping.lookupOrDefault(extract.getTensor());
+        if (buf.captured)
+          if (Value memref = buf.captured(extract.getTensor()))
+            source = memref;
+        SmallVector<Value> indices =
+            llvm::map_to_vector(extract.getIndices(), [&](Value v) {
+              return mapping.lookupOrDefault(v);
+            });
+        mapping.map(extract.getResult(), guardedRead(source, indices));
+      } else {
+        b.clone(nested, mapping);
+      }
+      if (cache && shareable)
+        cache->record(
+            key, llvm::map_to_vector(nested.getResults(), [&](Value result) {
+              return mapping.lookup(result);
+            }));
       return true;
     };
-    return inlineYieldingRegion(b, region, args, readGuarded).front();
+    return inlineYieldingRegion(b, region, args, emit).front();
   }
 
   /// source[indices] (a memref or a tensor) when every index lies in
@@ -298,6 +324,7 @@ private:
   const AttentionBuffers &buf;
   const TilePosition &pos;
   Value i, j;
+  ElementValueCache *cache;
 };
 } // namespace
 
@@ -308,10 +335,12 @@ bool mlir::attn::hasElementCode(AttentionOp op, bool partial) {
          op.getGateAttr();
 }
 
-std::pair<Value, Value> mlir::attn::emitElement(
-    OpBuilder &builder, AttentionOp op, const AttentionBuffers &buffers,
-    const TilePosition &pos, bool partial, Value s, Value i, Value j) {
-  ElementEmitter emit(builder, op.getLoc(), op, buffers, pos, i, j);
+std::pair<Value, Value>
+mlir::attn::emitElement(OpBuilder &builder, AttentionOp op,
+                        const AttentionBuffers &buffers,
+                        const TilePosition &pos, bool partial, Value s, Value i,
+                        Value j, ElementValueCache *cache) {
+  ElementEmitter emit(builder, op.getLoc(), op, buffers, pos, i, j, cache);
   Value keep = arith::ConstantIntOp::create(builder, op.getLoc(), 1, 1);
   if (ArrayAttr masks = op.getMasksAttr(); partial && masks)
     for (Attribute atom : masks)

@@ -3,8 +3,9 @@
 The seeds' Python APIs on torch tensors (CUDA: compiled tensor-core kernels;
 host tensors and numpy arrays: the CPU backend):
 
-* FlexAttention: flex_attention, create_block_mask (mask_mod form), score_mod
-  and mask_mod traced into the kernel;
+* FlexAttention: flex_attention, create_block_mask (mask_mod form),
+  and_masks / or_masks / noop_mask, score_mod and mask_mod traced into the
+  kernel;
 * flash-sparse-attention: flash_{dense,sparse,gated}_attn_func and
   their _varlen_ forms;
 * FlashInfer: single_prefill_with_kv_cache[_return_lse],
@@ -32,7 +33,7 @@ from .flashinfer import (BatchDecodeWithPagedKVCacheWrapper,
                          BatchPrefillWithRaggedKVCacheWrapper, merge_state,
                          merge_state_in_place, merge_states, single_decode_with_kv_cache,
                          single_prefill_with_kv_cache, single_prefill_with_kv_cache_return_lse)
-from .flex import flex_attention
+from .flex import and_masks, flex_attention, noop_mask, or_masks
 from .masks import BlockMask, compose_block_masks, create_block_mask
 
 tanh = _math_fns["tanh"]

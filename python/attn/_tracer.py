@@ -427,10 +427,19 @@ def trace(fn, kind, prefix=""):
 
 # -- public math helpers usable inside traced functions --------------------
 def _math(fn):
+    """attn.<fn>: one op on a traced value; on a torch tensor, a numpy array
+    or a number the same function eagerly (so that one score_mod also runs
+    under torch's flex_attention or a reference)."""
     def f(x):
         if isinstance(x, Value):
             return x.t.unary(fn, x)
-        raise TraceError(f"attn.{fn} is for traced values")
+        if type(x).__module__.split(".")[0] == "torch":
+            import torch
+            return getattr(torch, fn)(x)
+        import numpy as np
+        if fn == "sigmoid":
+            return 1.0 / (1.0 + np.exp(-np.asarray(x, dtype=float)))
+        return getattr(np, fn)(x)
     f.__name__ = fn
     return f
 

@@ -56,6 +56,40 @@ def _from_torch_block_mask(tbm):
     return bm
 
 
+def noop_mask(b, h, q_idx, kv_idx):
+    """The mask_mod that keeps every pair (FlexAttention's noop_mask)."""
+    return q_idx >= 0  # a traced index is never negative
+
+
+def _combine(mask_mods, op, name):
+    for m in mask_mods:
+        if not callable(m):
+            raise TypeError(f"{name} takes mask_mod functions, got {type(m).__name__}")
+
+    def combined(b, h, q_idx, kv_idx):
+        result = None
+        for m in mask_mods:
+            keep = m(b, h, q_idx, kv_idx)
+            result = keep if result is None else op(result, keep)
+        return noop_mask(b, h, q_idx, kv_idx) if result is None else result
+    combined.__name__ = name
+    return combined
+
+
+def and_masks(*mask_mods):
+    """A mask_mod keeping the pairs every one of `mask_mods` keeps
+    (FlexAttention's and_masks; none: every pair)."""
+    return _combine(mask_mods, lambda x, y: x & y, "and_masks")
+
+
+def or_masks(*mask_mods):
+    """A mask_mod keeping the pairs any one of `mask_mods` keeps
+    (FlexAttention's or_masks; none: no pair)."""
+    if not mask_mods:
+        return _combine((lambda b, h, q_idx, kv_idx: q_idx < 0,), None, "or_masks")
+    return _combine(mask_mods, lambda x, y: x | y, "or_masks")
+
+
 def traced_regions(score_mod, mask_mod):
     """(spec fields, capture arrays) for optional score_mod / mask_mod."""
     fields, captures = {}, []

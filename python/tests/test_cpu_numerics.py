@@ -219,3 +219,40 @@ def test_relative_position_bias_from_a_2d_table(rng):
     p2 = np.exp(s2 - s2.max(-1, keepdims=True))
     ref2 = np.einsum("bhqk,bhkd->bhqd", p2 / p2.sum(-1, keepdims=True), v.astype(np.float64))
     assert rel(out2, ref2) < 1e-4
+
+
+def test_and_or_masks_and_noop_mask(rng):
+    """FlexAttention's mask combinators: and_masks(causal, window) keeps the
+    pairs both keep, or_masks(causal, prefix) those either keeps, with no
+    masks every pair (and) / none (or: each row gives 0); noop_mask keeps
+    every pair. The same score_mod (attn.tanh) also runs eagerly on the
+    reference's numpy scores."""
+    q, k, v = (rand(rng, 1, 2, 50, 16) for _ in range(3))
+    causal = lambda b, h, i, j: j <= i  # noqa: E731
+    window = lambda b, h, i, j: i - j <= 7  # noqa: E731
+    prefix = lambda b, h, i, j: j < 5  # noqa: E731
+    cap = lambda s, b, h, i, j: 10.0 * attn.tanh(s / 10.0)  # noqa: E731
+    spec = AttentionSpec(dtype="f32", heads_q=2, heads_kv=2, head_dim=16, layout="bhsd",
+                         masks=(MaskMod(),), score_mods=(ScoreMod(),))
+    for combined, keep in ((attn.and_masks(causal, window), lambda i, j: (j <= i) & (i - j <= 7)),
+                           (attn.or_masks(causal, prefix), lambda i, j: (j <= i) | (j < 5)),
+                           (attn.noop_mask, lambda i, j: j >= 0),
+                           (attn.and_masks(), lambda i, j: j >= 0)):
+        mask = attn.create_block_mask(combined, None, None, 50, 50, BLOCK_SIZE=16)
+        out = attn.flex_attention(q, k, v, score_mod=cap, block_mask=mask)
+        ref, _ = spec_reference(spec, {"q": q, "k": k, "v": v},
+                                mask_mod=lambda b, h, i, j, keep=keep: keep(i, j),
+                                score_mod=cap)
+        assert rel(out, ref) < 1e-5, combined.__name__
+    out = attn.flex_attention(q, k, v, block_mask=attn.create_block_mask(
+        attn.or_masks(), None, None, 50, 50))
+    assert np.all(out == 0)
+    with pytest.raises(TypeError, match="mask_mod functions"):
+        attn.and_masks(causal, 3)
+
+
+def test_math_helpers_run_eagerly():
+    x = np.array([-2.0, 0.0, 0.5])
+    np.testing.assert_allclose(attn.tanh(x), np.tanh(x))
+    np.testing.assert_allclose(attn.sigmoid(x), 1 / (1 + np.exp(-x)))
+    np.testing.assert_allclose(attn.exp(1.0), math.e)

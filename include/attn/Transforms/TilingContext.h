@@ -14,6 +14,8 @@
 #include "mlir/IR/Builders.h"
 
 #include <functional>
+#include <map>
+#include <vector>
 
 namespace mlir::attn {
 
@@ -122,16 +124,43 @@ Value emitBroadcastIndex(OpBuilder &builder, Location loc, Value memref,
 Value emitSparseThreshold(OpBuilder &builder, Location loc, AttentionOp op,
                           const TilePosition &pos);
 
+/// Results that the element code of one tile shares between its pairs: an
+/// op of a mask_mod/score_mod region without memory effects, or a guarded
+/// read of a captured tensor, that sees the same operands as an earlier one
+/// reuses that one's results. The GPU kernel emits a pair's code per
+/// accumulator element (64 per thread and 128-key tile), and LLVM does not
+/// merge the branches of guarded reads: `docs[q_idx] == docs[kv_idx]` read
+/// 128 ids per thread and tile instead of 2 + 32, and spilled. Valid while
+/// one tile's element code is emitted into one block.
+class ElementValueCache {
+public:
+  /// The results recorded under `key`, or an empty range.
+  ArrayRef<Value> lookup(ArrayRef<const void *> key) const {
+    auto it = entries.find(std::vector<const void *>(key.begin(), key.end()));
+    return it == entries.end() ? ArrayRef<Value>() : ArrayRef(it->second);
+  }
+  void record(ArrayRef<const void *> key, ValueRange results) {
+    entries[std::vector<const void *>(key.begin(), key.end())] =
+        SmallVector<Value, 1>(results);
+  }
+
+private:
+  std::map<std::vector<const void *>, SmallVector<Value, 1>> entries;
+};
+
 /// Whether a tile needs element code: score modifications and gates on
 /// every tile, masks on partial ones.
 bool hasElementCode(AttentionOp op, bool partial);
 
 /// Emits, at the builder's insertion point, the modified score and the keep
 /// flag of the pair (query row i, key j), both indices within the sequence.
+/// With `cache`, the user regions' values are shared with the pairs emitted
+/// before into the same block (pass the same i / j Values to share them).
 std::pair<Value, Value> emitElement(OpBuilder &builder, AttentionOp op,
                                     const AttentionBuffers &buffers,
                                     const TilePosition &pos, bool partial,
-                                    Value s, Value i, Value j);
+                                    Value s, Value i, Value j,
+                                    ElementValueCache *cache = nullptr);
 
 /// Builds the `element` region of an attn.tile_update: score modifications
 /// and gates on every tile, masks only when `partial`. Leaves the region

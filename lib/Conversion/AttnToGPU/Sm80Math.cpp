@@ -139,6 +139,10 @@ KernelBuilder::onlineSoftmax(ArrayRef<Value> scores, Value k0, bool partial,
   // per score: 2^fma(s, c, -m) (llvm.fma: math.fma would be a libdevice
   // call on some chips).
   bool deferred = !element && !partial && scale > 0;
+  // One tile's element code shares its values: a thread's 2 rows and
+  // 2 tileK / 8 columns each read a captured id once (Value-identical i and
+  // j for the pairs that share them).
+  ElementValueCache cache;
   for (size_t n = 0; n < scores.size(); ++n) {
     std::array<Value, 4> flags = {};
     if (deferred) {
@@ -154,15 +158,18 @@ KernelBuilder::onlineSoftmax(ArrayRef<Value> scores, Value k0, bool partial,
       continue;
     }
     Value tn = scores[n];
+    Value column[2];
+    for (int y = 0; y < 2; ++y)
+      column[y] = addIdx(k0, addIdx(index(8 * n + y), mulIdx(quad, 2)));
     for (int x = 0; x < 2; ++x)
       for (int y = 0; y < 2; ++y) {
         Value s = extract(scores[n], x, y);
-        Value j = addIdx(k0, addIdx(index(8 * n + y), mulIdx(quad, 2)));
+        Value j = column[y];
         Value kept;
         if (element) {
           s = arith::MulFOp::create(b, loc, s, f(op.getEffectiveScale()));
-          std::tie(s, kept) =
-              emitElement(b, op, buf, rowPos[x], partial, s, rowOf[x], j);
+          std::tie(s, kept) = emitElement(b, op, buf, rowPos[x], partial, s,
+                                          rowOf[x], j, &cache);
           s = arith::MulFOp::create(b, loc, s, f(kLog2E));
         } else {
           s = arith::MulFOp::create(b, loc, s, scaleLog2e);
