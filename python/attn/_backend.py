@@ -233,8 +233,22 @@ def execute(spec, named, workspace=None):
         out, lse = _outputs(spec, q, out_shape, lse_shape, defined=True)
         return (out, lse) if on_gpu(q) else _host_result(spec, q, out, lse)
     if on_gpu(q):
-        return _execute_gpu(spec, q, args, out_shape, lse_shape, workspace)
+        return GpuLaunch(spec, named, out_shape, lse_shape)(workspace=workspace)
     return _execute_cpu(spec, q, args, out_shape, lse_shape)
+
+
+def gpu_launch(spec, named):
+    """A repeatable GpuLaunch of `spec` on the named CUDA tensors, or None
+    where execute() would not launch a kernel (prebuild, host tensors, an
+    empty output)."""
+    q = named["q"]
+    if getattr(_prebuild, "dir", None) is not None or not (is_torch(q) and on_gpu(q)):
+        return None
+    spec = _decode_spec(spec, q)
+    out_shape, lse_shape = _out_shapes(spec, q)
+    if 0 in out_shape:
+        return None
+    return GpuLaunch(spec, named, out_shape, lse_shape)
 
 
 def _outputs(spec, q, out_shape, lse_shape, defined):
@@ -273,24 +287,66 @@ def _host_result(spec, q, out, lse):
     return out_t, (torch.from_numpy(lse) if lse is not None else None)
 
 
-def _execute_gpu(spec, q, args, out_shape, lse_shape, workspace=None):
-    import torch
-    for a in args:
-        if not (is_torch(a) and a.device == q.device):
-            raise ValueError(f"all tensors must be on {q.device}; got one on "
-                             f"{getattr(a, 'device', 'the host')}")
-    with torch.cuda.device(q.device):
-        kernel = gpu_kernel(spec, _chip(q.device.index))
-        out, lse = _outputs(spec, q, out_shape, lse_shape, defined=spec.varlen)
-        results = [out] if lse is None else [out, lse]
+class GpuLaunch:
+    """A launch of `spec`'s GPU kernel on the named tensors, made repeatable
+    at a few microseconds of host time: the kernel, the output shapes and
+    the runtime's argument array are found once; a call re-points the
+    `varying` arguments (their shapes, strides and dtypes must be those
+    given here: callers key their cache on them), allocates the outputs and
+    launches on the current stream."""
+
+    def __init__(self, spec, named, out_shape, lse_shape):
+        import torch
+        from ._runtime import arguments
+        q = named["q"]
+        names = spec.argument_names()
+        for a in (named[n] for n in names):
+            if not (is_torch(a) and a.device == q.device):
+                raise ValueError(f"all tensors must be on {q.device}; got one on "
+                                 f"{getattr(a, 'device', 'the host')}")
+        self.spec = spec
+        self.out_shape, self.lse_shape = out_shape, lse_shape
         # The kernel is compiled for dense row-major tensors (the runtime
         # checks every stride it does not read at launch); paged K/V pools
         # are read with their own page stride, in place.
         pools = {"k", "v"} if spec.paged_kv else set()
-        kernel(*[a if n in pools else a.contiguous()
-                 for n, a in zip(spec.argument_names(), args)], *results,
-               workspace=workspace)
-    return out, lse
+        self.tensors = [named[n] if n in pools else named[n].contiguous() for n in names]
+        self.slot = {n: i for i, n in enumerate(names)}
+        with torch.cuda.device(q.device):
+            self.kernel = gpu_kernel(spec, _chip(q.device.index))
+        # The outputs' slots are filled per call.
+        self.args = arguments(self.tensors + [q] * (2 if spec.lse else 1))
+        self.q = q
+
+    def __call__(self, varying=None, workspace=None):
+        """(out, lse or None) for the tensors given at construction, with
+        `varying` (name -> tensor, contiguous) replacing theirs."""
+        from ._runtime import fill_arg
+        keep = []  # alive until the launch returns
+        q = self.q
+        for name, t in (varying or {}).items():
+            fill_arg(self.args[self.slot[name]], t)
+            keep.append(t)
+            if name == "q":
+                q = t
+        out, lse = _outputs(self.spec, q, self.out_shape, self.lse_shape,
+                            defined=self.spec.varlen)
+        base = len(self.tensors)
+        fill_arg(self.args[base], out)
+        if lse is not None:
+            fill_arg(self.args[base + 1], lse)
+        if q.device.index == _current_device():
+            self.kernel.launch(self.args, workspace=workspace)
+        else:
+            import torch
+            with torch.cuda.device(q.device):
+                self.kernel.launch(self.args, workspace=workspace)
+        return out, lse
+
+
+def _current_device():
+    import torch
+    return torch.cuda.current_device()
 
 
 def _to_numpy(x):

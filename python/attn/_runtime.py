@@ -54,14 +54,21 @@ def _fail(lib, status):
     raise RuntimeError_(f"attn runtime error {status}: {lib.attn_last_error().decode()}")
 
 
-def _tensor_arg(t):
-    a = Arg()
+def fill_arg(a, t):
+    """Points the attn_arg `a` at torch tensor `t`."""
     a.kind = 0
     name = str(t.dtype).replace("torch.", "")
     if name not in DTYPE_CODES:
         raise TypeError(f"tensor dtype {t.dtype} cannot be passed to a kernel")
     fill_tensor(a.tensor, t.data_ptr(), DTYPE_CODES[name], t.shape, t.stride())
-    return a
+
+
+def arguments(tensors):
+    """The attn_arg array of torch tensors (it does not keep them alive)."""
+    args = (Arg * len(tensors))()
+    for a, t in zip(args, tensors):
+        fill_arg(a, t)
+    return args
 
 
 class Kernel:
@@ -88,7 +95,7 @@ class Kernel:
     def workspace_size(self, *tensors):
         """Bytes of workspace a launch with `tensors` needs on the current
         device (0 unless the kernel splits the keys over several CTAs)."""
-        args = (Arg * len(tensors))(*[_tensor_arg(t) for t in tensors])
+        args = arguments(tensors)
         size = ctypes.c_size_t()
         status = self._lib.attn_kernel_workspace_size(self.handle, args, len(tensors),
                                                       ctypes.byref(size))
@@ -101,17 +108,21 @@ class Kernel:
         a CUDA tensor of at least workspace_size() bytes for a split-KV
         kernel (e.g. a fixed buffer for CUDA graphs); without it the runtime
         takes one from the driver's stream-ordered allocator."""
+        self.launch(arguments(tensors), stream=stream, workspace=workspace)
+
+    def launch(self, args, stream=None, workspace=None):
+        """Launches with an attn_arg array (arguments()); the tensors it
+        points at must stay alive until the launch returns."""
         import torch
-        args = (Arg * len(tensors))(*[_tensor_arg(t) for t in tensors])
         if stream is None:
             stream = torch.cuda.current_stream().cuda_stream
         if workspace is None:
-            status = self._lib.attn_kernel_launch(self.handle, args, len(tensors),
+            status = self._lib.attn_kernel_launch(self.handle, args, len(args),
                                                   ctypes.c_void_p(stream))
         else:
             nbytes = workspace.numel() * workspace.element_size()
             status = self._lib.attn_kernel_launch_with_workspace(
-                self.handle, args, len(tensors), ctypes.c_void_p(workspace.data_ptr()),
+                self.handle, args, len(args), ctypes.c_void_p(workspace.data_ptr()),
                 nbytes, ctypes.c_void_p(stream))
         if status != 0:
             _fail(self._lib, status)

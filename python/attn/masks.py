@@ -283,7 +283,7 @@ def create_block_mask(pattern, *args, block_size: int = 128, causal: bool = Fals
     """DIY form: create_block_mask(pattern, query_len, key_len, block_size=128,
     causal=False, sliding_window=None, prefix_len=None).
     FlexAttention form: create_block_mask(mask_mod, B, H, Q_LEN, KV_LEN,
-    device=None, BLOCK_SIZE=128)."""
+    device=None, BLOCK_SIZE=128), BLOCK_SIZE one size or (query, key)."""
     if kwargs:
         raise TypeError(f"create_block_mask got unexpected arguments {sorted(kwargs)}")
     if callable(pattern):
@@ -292,12 +292,15 @@ def create_block_mask(pattern, *args, block_size: int = 128, causal: bool = Fals
                             f"sizes after mask_mod, got {len(args)}")
         batch, heads, qlen, klen = args
         bs = BLOCK_SIZE or block_size
-        _check_lengths(qlen, klen, bs)
+        # FlexAttention's BLOCK_SIZE: one size, or (query block, key block).
+        qb, kb = bs if isinstance(bs, (tuple, list)) and len(bs) == 2 else (bs, bs)
+        _check_lengths(qlen, klen, qb)
+        _check_lengths(qlen, klen, kb)
         for name, x in (("B", batch), ("H", heads)):
             if x is not None and (not isinstance(x, int) or isinstance(x, bool) or x < 1):
                 raise ValueError(f"{name} must be None or a positive int, got {x!r}")
-        return _finish((), pattern, getattr(pattern, "__name__", "mask_mod"), qlen, klen, bs,
-                       bs, batch, heads, device)
+        return _finish((), pattern, getattr(pattern, "__name__", "mask_mod"), qlen, klen, qb,
+                       kb, batch, heads, device)
     if causal and pattern is None:
         pattern = "causal"
     if not isinstance(pattern, str) or pattern not in PATTERNS:

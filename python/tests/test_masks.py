@@ -123,3 +123,16 @@ def test_torch_format_block_mask_is_accepted():
     fake.seq_lengths = (64, 96)
     with pytest.raises(ValueError, match="Q_LEN=64"):
         attn.flex_attention(x, x, x, block_mask=fake)
+
+
+def test_flex_block_size_pair():
+    """BLOCK_SIZE=(query block, key block), as FlexAttention takes it."""
+    bm = attn.create_block_mask(lambda b, h, i, j: j <= i, None, None, 100, 100,
+                                BLOCK_SIZE=(32, 16))
+    assert (bm.query_block_size, bm.key_block_size) == (32, 16)
+    assert tuple(bm.kv_lists["kv_num_blocks"].shape) == (1, 1, 4)
+    assert tuple(bm.kv_lists["kv_indices"].shape) == (1, 1, 4, 7)
+    # Each query block of 32 rows crosses the diagonal in two key blocks of
+    # 16, except the last (rows 96..99: only key block 6 holds the diagonal).
+    assert list(bm.kv_lists["kv_num_blocks"][0, 0]) == [2, 2, 2, 1]
+    assert list(bm.kv_lists["full_kv_num_blocks"][0, 0]) == [0, 2, 4, 6]

@@ -11,6 +11,8 @@ A case is f(env) -> list of (label, got, want, kind) comparisons, kind
 """
 import math
 
+from flex_cases import FLEX_CASES
+
 
 def ref_attention(env, q, k, v, keep=None, score=None, scale=None, zero_rows=None):
     """float64 torch reference on [B, H, S, D] tensors (GQA by repeat)."""
@@ -628,4 +630,4 @@ CASES = [tools_validate_and_benchmark, sparse_softmax_varlen, gated_varlen,
          dense_decode_speculative_causal, flashinfer_single_prefill_hnd,
          flashinfer_single_decode, flashinfer_batch_ragged,
          flashinfer_merge_states, flashinfer_paged_decode_graph,
-         flashinfer_paged_prefill_hnd, flashinfer_ragged_custom_mask] + HARDENING
+         flashinfer_paged_prefill_hnd, flashinfer_ragged_custom_mask] + HARDENING + FLEX_CASES
