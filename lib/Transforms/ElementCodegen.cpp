@@ -72,7 +72,9 @@ public:
           return true;
         }
       }
-      if (extract) {
+      if (Value narrow = narrowCompare(nested, mapping)) {
+        mapping.map(nested.getResult(0), narrow);
+      } else if (extract) {
         Value source = mapping.lookupOrDefault(extract.getTensor());
         if (buf.captured)
           if (Value memref = buf.captured(extract.getTensor()))
@@ -93,6 +95,29 @@ public:
       return true;
     };
     return inlineYieldingRegion(b, region, args, emit).front();
+  }
+
+  /// A compare of two values sign-extended from one integer type (index_cast
+  /// to index: a captured i32 id, or the GPU kernel's 32-bit rows and
+  /// columns), as the compare of the narrow values; null for anything
+  /// else. Sign extension keeps every order, signed and unsigned, so the
+  /// result is the same, and a GPU compares 32 bits in one instruction, 64
+  /// in two (LLVM does not narrow it where the ids pass through the guarded
+  /// reads' branches).
+  Value narrowCompare(Operation &nested, IRMapping &mapping) {
+    auto compare = dyn_cast<arith::CmpIOp>(nested);
+    if (!compare)
+      return {};
+    auto narrowOf = [&](Value v) -> Value {
+      auto cast =
+          mapping.lookupOrDefault(v).getDefiningOp<arith::IndexCastOp>();
+      return cast && cast.getIn().getType().isSignlessInteger() ? cast.getIn()
+                                                                : Value();
+    };
+    Value lhs = narrowOf(compare.getLhs()), rhs = narrowOf(compare.getRhs());
+    if (!lhs || !rhs || lhs.getType() != rhs.getType())
+      return {};
+    return arith::CmpIOp::create(b, loc, compare.getPredicate(), lhs, rhs);
   }
 
   /// source[indices] (a memref or a tensor) when every index lies in

@@ -1,4 +1,5 @@
 // RUN: attn-opt %s --split-input-file --attn-gpu-kernels | FileCheck %s
+// RUN: attn-opt %s --split-input-file --attn-gpu-kernels | FileCheck %s --check-prefix=CMP
 
 // A document mask as a mask_mod: keep(i, j) = docs[i] == docs[j]. On sm80 a
 // thread's accumulators of one 64-key tile hold 2 rows x 16 columns = 32
@@ -9,6 +10,12 @@
 // CHECK: gpu.func @doc_kernel({{.*}}, %[[DOCS:.*]]: memref<?xi32> {attn.name = "capture3"}
 // CHECK-COUNT-18: memref.load %[[DOCS]][
 // CHECK-NOT: memref.load %[[DOCS]][
+// The ids are compared as the i32 they are (the traced index_casts to index
+// dropped: one 32-bit compare per pair, not a 64-bit pair of them), and a
+// dropped pair's scaled score becomes -inf (2^(-inf - m) = 0).
+// CMP-COUNT-32: arith.cmpi eq, %{{.*}}, %{{.*}} : i32
+// CMP-NOT: arith.cmpi eq, %{{.*}}, %{{.*}} : index
+// CMP: arith.constant 0xFF800000 : f32
 func.func @doc(%q: tensor<?x?x4x64xf16>, %k: tensor<?x?x4x64xf16>, %v: tensor<?x?x4x64xf16>, %docs: tensor<?xi32>) -> tensor<?x?x4x64xf16> {
   %out = attn.attention %q, %k, %v {masks = [#attn.mask_mod]} : tensor<?x?x4x64xf16>, tensor<?x?x4x64xf16>, tensor<?x?x4x64xf16> -> tensor<?x?x4x64xf16>
   mask_mod {

@@ -120,18 +120,39 @@ KernelBuilder::onlineSoftmax(ArrayRef<Value> scores, Value k0, bool partial,
   auto accType = VectorType::get({2, 2}, f32);
   Value zeroAcc = arith::ConstantOp::create(
       b, loc, accType, DenseElementsAttr::get(accType, 0.0f));
-  // t = element(scale * s) * log2 e; keep[n][x][y] (null: kept).
+  // t = element(scale * s) * log2 e, -inf where a pair is dropped.
   SmallVector<Value> t;
-  SmallVector<std::array<Value, 4>> keep;
   bool element = hasElementCode(op, partial);
   // The element code sees each accumulator row's query row and head.
   TilePosition rowPos[2] = {pos, pos};
   Value rowOf[2];
+  // Positions inside a sequence fit 32 bits (lengths are below 2^31): rows,
+  // columns and the key length are formed in i32 and sign-extended, so that
+  // LLVM narrows the element code's compares of them (and of captured i32
+  // ids) to one 32-bit instruction each instead of a 64-bit pair.
+  auto i32 = b.getI32Type();
+  auto narrow = [&](Value v) {
+    return arith::IndexCastOp::create(b, loc, i32, v).getResult();
+  };
+  auto widen = [&](Value v) {
+    return arith::IndexCastOp::create(b, loc, b.getIndexType(), v).getResult();
+  };
   if (element || partial)
     for (int x = 0; x < 2; ++x) {
       std::tie(rowOf[x], rowPos[x].h) = queryRow(fragmentRow(x));
+      rowOf[x] = widen(narrow(rowOf[x]));
       rowPos[x].k0 = k0;
     }
+  Value firstColumn, seqK32;
+  if (element || partial) {
+    firstColumn = narrow(addIdx(k0, mulIdx(quad, 2)));
+    seqK32 = narrow(minIdx(pos.seqK, index(INT32_MAX)));
+  }
+  // Where the element code only masks, the score is scaled once: by
+  // scale * log2 e.
+  bool modifiesScore =
+      (op.getScoreModsAttr() && !op.getScoreModsAttr().empty()) ||
+      op.getGateAttr();
   double scale = op.getEffectiveScale() * kLog2E;
   Value scaleLog2e = f(scale);
   // Plain full tile with a positive scale: t = c s is never formed; the row
@@ -144,54 +165,56 @@ KernelBuilder::onlineSoftmax(ArrayRef<Value> scores, Value k0, bool partial,
   // j for the pairs that share them).
   ElementValueCache cache;
   for (size_t n = 0; n < scores.size(); ++n) {
-    std::array<Value, 4> flags = {};
     if (deferred) {
       t.push_back(scores[n]);
-      keep.push_back(flags);
       continue;
     }
     if (!element && !partial) {
       // Plain full tile: one vector multiply, nothing masked.
       Value splat = vector::BroadcastOp::create(b, loc, accType, scaleLog2e);
       t.push_back(arith::MulFOp::create(b, loc, scores[n], splat));
-      keep.push_back(flags);
       continue;
     }
     Value tn = scores[n];
-    Value column[2];
-    for (int y = 0; y < 2; ++y)
-      column[y] = addIdx(k0, addIdx(index(8 * n + y), mulIdx(quad, 2)));
+    Value column32[2], column[2];
+    for (int y = 0; y < 2; ++y) {
+      column32[y] = arith::AddIOp::create(
+          b, loc, firstColumn,
+          arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(8 * n + y)));
+      column[y] = widen(column32[y]);
+    }
     for (int x = 0; x < 2; ++x)
       for (int y = 0; y < 2; ++y) {
         Value s = extract(scores[n], x, y);
-        Value j = column[y];
         Value kept;
-        if (element) {
+        if (element && modifiesScore) {
           s = arith::MulFOp::create(b, loc, s, f(op.getEffectiveScale()));
           std::tie(s, kept) = emitElement(b, op, buf, rowPos[x], partial, s,
-                                          rowOf[x], j, &cache);
+                                          rowOf[x], column[y], &cache);
           s = arith::MulFOp::create(b, loc, s, f(kLog2E));
         } else {
+          if (element)
+            kept = emitElement(b, op, buf, rowPos[x], partial, s, rowOf[x],
+                               column[y], &cache)
+                       .second;
           s = arith::MulFOp::create(b, loc, s, scaleLog2e);
         }
         if (partial) {
           Value inRange = arith::CmpIOp::create(
-              b, loc, arith::CmpIPredicate::slt, j, pos.seqK);
+              b, loc, arith::CmpIPredicate::slt, column32[y], seqK32);
           kept = kept ? Value(arith::AndIOp::create(b, loc, kept, inRange))
                       : inRange;
         }
-        flags[2 * x + y] = kept;
+        // A dropped pair's t is -inf: the row maximum passes it by and
+        // 2^(t - m) is 0 (m starts at -FLT_MAX, never -inf), one select.
+        if (kept)
+          s = arith::SelectOp::create(b, loc, kept, s, f(-INFINITY));
         tn = vector::InsertOp::create(b, loc, s, tn, ArrayRef<int64_t>{x, y});
       }
     t.push_back(tn);
-    keep.push_back(flags);
   }
 
   // Online softmax for rows g (x = 0) and g + 8 (x = 1).
-  auto masked = [&](size_t n, int x, int y, Value v, Value otherwise) {
-    Value k = keep[n][2 * x + y];
-    return k ? Value(arith::SelectOp::create(b, loc, k, v, otherwise)) : v;
-  };
   // Row reductions as balanced trees: a chain over the 2 tileK / 8 values
   // of a row would put that many dependent max (or add) latencies on every
   // step's critical path (the exp2s wait for the maximum).
@@ -214,7 +237,7 @@ KernelBuilder::onlineSoftmax(ArrayRef<Value> scores, Value k0, bool partial,
     SmallVector<Value> row;
     for (size_t n = 0; n < t.size(); ++n)
       for (int y = 0; y < 2; ++y)
-        row.push_back(masked(n, x, y, extract(t[n], x, y), f(-FLT_MAX)));
+        row.push_back(extract(t[n], x, y));
     Value rowMax = quadReduce(treeReduce(row, /*max=*/true), /*max=*/true);
     if (deferred)
       rowMax = arith::MulFOp::create(b, loc, rowMax, scaleLog2e);
@@ -254,7 +277,6 @@ KernelBuilder::onlineSoftmax(ArrayRef<Value> scores, Value k0, bool partial,
                                                  scaleLog2e, negM[x]))
                       : exp2(arith::SubFOp::create(b, loc, extract(t[n], x, y),
                                                    mNew[x]));
-        e = masked(n, x, y, e, f(0.0));
         if (apply[x])
           e = arith::SelectOp::create(b, loc, apply[x], e, f(0.0));
         rowTerms[x].push_back(e);
