@@ -186,34 +186,39 @@ def _mask_mod_blocks(bm, mask_mod, batch, heads, device):
             zeros = lambda *shape: np.zeros(shape, bool)
             scalar = lambda x: x
         some, every = zeros(nb, nh, nq, nk), zeros(nb, nh, nq, nk)
-        # Query blocks in chunks of about 2^26 pairs: one evaluation (a few
-        # device kernels) per chunk rather than per block.
-        per_chunk = max(1, (1 << 26) // max(1, qb * nk * kb))
+        # One evaluation over every (b, h) at once (b and h broadcast along
+        # the leading dimensions), in chunks of query blocks of about 2^26
+        # pairs: a few device kernels per chunk rather than per block or
+        # per head.
+        per_chunk = max(1, (1 << 26) // max(1, nb * nh * qb * nk * kb))
         pad = nk * kb - bm.key_len
-        for b in range(nb):
-            for h in range(nh):
-                for m0 in range(0, nq, per_chunk):
-                    m1 = min(nq, m0 + per_chunk)
-                    rows = xp.arange(m0 * qb, min(m1 * qb, bm.query_len))
-                    if use_torch:
-                        rows = rows.to(kv.device)
-                    keep = mask_mod(scalar(b), scalar(h), rows[:, None], kv[None, :])
-                    keep = _broadcast_keep(xp, keep, len(rows), bm.key_len, kv)
-                    keep = keep & _atoms_keep(bm, xp, rows, kv)
-                    # Pad rows to whole blocks and keys to whole blocks:
-                    # padding is neither kept (any) nor a reason to be
-                    # partial (all).
-                    rpad = (m1 - m0) * qb - len(rows)
-                    if use_torch:
-                        f = torch.nn.functional.pad
-                        any_ = f(keep, (0, pad, 0, rpad), value=False)
-                        all_ = f(keep, (0, pad, 0, rpad), value=True)
-                    else:
-                        any_ = np.pad(keep, ((0, rpad), (0, pad)), constant_values=False)
-                        all_ = np.pad(keep, ((0, rpad), (0, pad)), constant_values=True)
-                    shape = (m1 - m0, qb, nk, kb)
-                    some[b, h, m0:m1] = any_.reshape(shape).any(3).any(1)
-                    every[b, h, m0:m1] = all_.reshape(shape).all(3).all(1)
+        bs, hs = xp.arange(nb), xp.arange(nh)
+        if use_torch:
+            bs, hs = bs.to(kv.device), hs.to(kv.device)
+        bs = bs.reshape(nb, 1, 1, 1) if batch else scalar(0)
+        hs = hs.reshape(1, nh, 1, 1) if heads else scalar(0)
+        for m0 in range(0, nq, per_chunk):
+            m1 = min(nq, m0 + per_chunk)
+            rows = xp.arange(m0 * qb, min(m1 * qb, bm.query_len))
+            if use_torch:
+                rows = rows.to(kv.device)
+            keep = mask_mod(bs, hs, rows[:, None], kv[None, :])
+            keep = _broadcast_keep(xp, keep, (nb, nh, len(rows), bm.key_len), kv)
+            keep = keep & _atoms_keep(bm, xp, rows, kv)
+            # Pad rows to whole blocks and keys to whole blocks: padding is
+            # neither kept (any) nor a reason to be partial (all).
+            rpad = (m1 - m0) * qb - len(rows)
+            if use_torch:
+                f = torch.nn.functional.pad
+                any_ = f(keep, (0, pad, 0, rpad), value=False)
+                all_ = f(keep, (0, pad, 0, rpad), value=True)
+            else:
+                widths = ((0, 0), (0, 0), (0, rpad), (0, pad))
+                any_ = np.pad(keep, widths, constant_values=False)
+                all_ = np.pad(keep, widths, constant_values=True)
+            shape = (nb, nh, m1 - m0, qb, nk, kb)
+            some[:, :, m0:m1] = any_.reshape(shape).any(5).any(3)
+            every[:, :, m0:m1] = all_.reshape(shape).all(5).all(3)
     except Exception:  # not evaluable eagerly: every block partial, none full
         import numpy as np
         some, every = np.ones((nb, nh, nq, nk), bool), np.zeros((nb, nh, nq, nk), bool)
@@ -224,14 +229,14 @@ def _mask_mod_blocks(bm, mask_mod, batch, heads, device):
             "full_kv_num_blocks": _count(every), "full_kv_indices": _order(every)}
 
 
-def _broadcast_keep(xp, keep, rows, cols, like):
+def _broadcast_keep(xp, keep, shape, like):
     if type(keep).__module__.split(".")[0] == "torch":
-        return keep.to(bool).expand(rows, cols)
+        return keep.to(bool).expand(shape)
     if xp.__name__ == "torch":
         import torch
-        return torch.as_tensor(keep, device=like.device).to(bool).expand(rows, cols)
+        return torch.as_tensor(keep, device=like.device).to(bool).expand(shape)
     import numpy as np
-    return np.broadcast_to(np.asarray(keep, bool), (rows, cols))
+    return np.broadcast_to(np.asarray(keep, bool), shape)
 
 
 def _atoms_keep(bm, xp, rows, kv):

@@ -136,3 +136,34 @@ def test_flex_block_size_pair():
     # 16, except the last (rows 96..99: only key block 6 holds the diagonal).
     assert list(bm.kv_lists["kv_num_blocks"][0, 0]) == [2, 2, 2, 1]
     assert list(bm.kv_lists["full_kv_num_blocks"][0, 0]) == [0, 2, 4, 6]
+
+
+def _lists_by_brute_force(keep, bs):
+    """(partial, full) block counts per query block of a [S, S] keep matrix."""
+    n = -(-keep.shape[0] // bs)
+    some = np.zeros((n * bs, n * bs), bool)
+    some[:keep.shape[0], :keep.shape[1]] = keep
+    every = np.ones((n * bs, n * bs), bool)
+    every[:keep.shape[0], :keep.shape[1]] = keep
+    some = some.reshape(n, bs, n, bs).any((1, 3))
+    every = every.reshape(n, bs, n, bs).all((1, 3))
+    return (some & ~every).sum(1), every.sum(1)
+
+
+def test_per_head_and_per_batch_lists():
+    """One evaluation over every (b, h): per-head windows (H given) and
+    per-batch documents (B given) give each head's / batch's own lists."""
+    win = np.array([3, 7, 20, 1000], np.int32)
+    docs = np.stack([np.repeat(np.arange(5), 20), np.repeat(np.arange(4), 25)]).astype(np.int32)
+    i, j = np.arange(100)[:, None], np.arange(100)[None, :]
+    bm = attn.create_block_mask(lambda b, h, q, kv: (kv <= q) & (q - kv < win[h]),
+                                None, 4, 100, 100, BLOCK_SIZE=16)
+    bm2 = attn.create_block_mask(lambda b, h, q, kv: docs[b, q] == docs[b, kv],
+                                 2, None, 100, 100, BLOCK_SIZE=16)
+    for lists, index, keep in [(bm.kv_lists, (0, h), (j <= i) & (i - j < win[h]))
+                               for h in range(4)] + \
+                              [(bm2.kv_lists, (b, 0), docs[b][:, None] == docs[b][None, :])
+                               for b in range(2)]:
+        partial, full = _lists_by_brute_force(keep, 16)
+        assert list(lists["kv_num_blocks"][index]) == list(partial)
+        assert list(lists["full_kv_num_blocks"][index]) == list(full)
