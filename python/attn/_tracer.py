@@ -34,10 +34,16 @@ class Value:
                          "use attn.where(cond, a, b), & and |")
 
     def __index__(self):
-        raise TraceError("a traced index cannot index a Python sequence or an array "
-                         "that is not captured 1-D; capture a 1-D tensor instead")
+        raise TraceError("a traced index cannot index a Python sequence (list, tuple, "
+                         "str); capture a tensor (numpy array or torch tensor of 1 to 4 "
+                         "dimensions) instead")
 
-    __int__ = __float__ = __index__
+    def __float__(self):
+        raise TraceError("a traced value cannot become a Python number (float(), "
+                         "int(), math.*); use attn.tanh / attn.exp / ... or torch.* "
+                         "functions, which trace")
+
+    __int__ = __float__
 
     def __iter__(self):
         raise TraceError("a traced value cannot be iterated")
@@ -409,10 +415,11 @@ def trace(fn, kind, prefix=""):
             result = traced(Value(t, "%s", "f32"), b, h, i, j)
         else:
             result = traced(b, h, i, j)
-    except TraceError:
-        raise  # TraceError is a TypeError: keep its own message
+    except TraceError as e:  # a TypeError: keep its own message
+        raise TraceError(f"{e}{_where(e.__traceback__)}") from None
     except TypeError as e:
-        raise TraceError(f"{kind}_mod could not be traced: {e}") from None
+        raise TraceError(f"{kind}_mod could not be traced: {e}"
+                         f"{_where(e.__traceback__)}") from None
     if kind == "score":
         result = t.to_f32(t.lift(result, "f32"))
         t.lines.append(f"attn.yield {result.name} : f32")
@@ -423,6 +430,26 @@ def trace(fn, kind, prefix=""):
                              f"got a {result.kind} value")
         t.lines.append(f"attn.yield {result.name} : i1")
     return "\n".join(t.lines), [(c.name, c.array, c.elem) for c in t.captures]
+
+
+def _where(tb):
+    """' (in NAME, FILE:LINE: SOURCE)' for the innermost frame of a traceback
+    outside this package: the user's line that the tracer refused."""
+    import linecache
+    import os
+    package = os.path.dirname(os.path.abspath(__file__))
+    found = None
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        if not os.path.abspath(code.co_filename).startswith(package + os.sep):
+            found = (code.co_name, code.co_filename, tb.tb_lineno)
+        tb = tb.tb_next
+    if found is None:
+        return ""
+    name, filename, line = found
+    source = linecache.getline(filename, line).strip()
+    return f" (in {name}, {filename}:{line}: {source})" if source else \
+        f" (in {name}, {filename}:{line})"
 
 
 # -- public math helpers usable inside traced functions --------------------

@@ -1,5 +1,7 @@
 """The score_mod / mask_mod tracer: IR for what it supports, a TraceError
 naming the construct for what it does not."""
+import math
+
 import numpy as np
 import pytest
 
@@ -71,3 +73,27 @@ def test_mask_mod_must_return_bool():
 def test_non_function_rejected():
     with pytest.raises(TraceError, match="Python function"):
         trace(42, "score")
+
+
+def test_errors_name_the_construct_and_the_source_line():
+    """Each refusal names what was refused and the user's line."""
+    def branchy(b, h, q_idx, kv_idx):
+        if q_idx > kv_idx:
+            return True
+        return False
+
+    def listed(b, h, q_idx, kv_idx):
+        return [1, 2, 3][q_idx] == 1
+
+    def python_math(score, b, h, q_idx, kv_idx):
+        return math.tanh(score)
+
+    for fn, kind, construct, line in (
+            (branchy, "mask", "control flow", "if q_idx > kv_idx:"),
+            (listed, "mask", "Python sequence", "return [1, 2, 3][q_idx] == 1"),
+            (python_math, "score", "Python number", "return math.tanh(score)")):
+        with pytest.raises(TraceError) as info:
+            trace(fn, kind)
+        message = str(info.value)
+        assert construct in message and f"in {fn.__name__}, " in message, message
+        assert __file__ in message and message.endswith(f": {line})"), message
