@@ -75,7 +75,9 @@ def batch_for(s):
 
 
 def compile_all(out_dir):
+    import shutil
     import attn
+    shutil.rmtree(out_dir, ignore_errors=True)  # prebuild keeps existing kernels
     for s in SEQLENS:
         b = batch_for(s)
         with attn.prebuild(out_dir, chip=default_chip()):

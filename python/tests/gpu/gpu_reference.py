@@ -1,0 +1,21 @@
+"""The float64 torch reference the GPU cases compare with."""
+import math
+
+
+def ref_attention(env, q, k, v, keep=None, score=None, scale=None, zero_rows=None):
+    """float64 torch reference on [B, H, S, D] tensors (GQA by repeat)."""
+    torch = env.torch
+    q, k, v = q.double(), k.double(), v.double()
+    g = q.shape[1] // k.shape[1]
+    k, v = k.repeat_interleave(g, 1), v.repeat_interleave(g, 1)
+    s = (q @ k.transpose(-1, -2)) * (scale if scale is not None else 1 / math.sqrt(q.shape[-1]))
+    i = torch.arange(q.shape[2], device=q.device)[:, None]
+    j = torch.arange(k.shape[2], device=q.device)[None, :]
+    h = torch.arange(q.shape[1], device=q.device)[:, None, None]
+    if score is not None:
+        s = score(s, h, i, j)
+    if keep is not None:
+        s = s.masked_fill(~keep(h, i, j), float("-inf"))
+    lse = torch.logsumexp(s, -1)
+    out = torch.softmax(s, -1).nan_to_num(0.0) @ v
+    return out, lse
