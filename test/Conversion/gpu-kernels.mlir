@@ -8,8 +8,8 @@
 // halves = 46080 bytes of dynamic shared memory.
 // KERNEL: gpu.module @causal_kernels
 // Each parameter is named after its operand or result; q/k/v, read 16
-// bytes at a time, carry their alignment.
-// KERNEL: gpu.func @causal_kernel(%{{.*}}: memref<?x?x8x64xf16> {attn.align = 16 : i64, attn.name = "q"}, %{{.*}}: memref<?x?x2x64xf16> {attn.align = 16 : i64, attn.name = "k"}, %{{.*}}: memref<?x?x2x64xf16> {attn.align = 16 : i64, attn.name = "v"}, %{{.*}}: memref<?x?x8x64xf16> {attn.name = "out"}, %{{.*}}: memref<?x8x?xf32> {attn.name = "lse"}) kernel
+// bytes at a time, and out, written 4, carry their alignment.
+// KERNEL: gpu.func @causal_kernel(%{{.*}}: memref<?x?x8x64xf16> {attn.align = 16 : i64, attn.name = "q"}, %{{.*}}: memref<?x?x2x64xf16> {attn.align = 16 : i64, attn.name = "k"}, %{{.*}}: memref<?x?x2x64xf16> {attn.align = 16 : i64, attn.name = "v"}, %{{.*}}: memref<?x?x8x64xf16> {attn.align = 4 : i64, attn.name = "out"}, %{{.*}}: memref<?x8x?xf32> {attn.name = "lse"}) kernel
 // KERNEL-SAME: attn.block = array<i64: 128, 1, 1>, attn.grid = array<i64: 0, 1, 64, -1, 0, 8, 0, 0, 1>, attn.lowering_config = #attn.lowering_config<strategy = sm80, block_q = 64, block_k = 64, warps = 4>, attn.shared_bytes = 46080
 // K/V tiles stream global -> shared with 16-byte cp.async, zero-filled past Sk:
 // KERNEL: gpu.dynamic_shared_memory
@@ -97,7 +97,7 @@ func.func @sparse(%q: tensor<2x1024x4x64xf16>, %num: tensor<2x4x8xi32>, %idx: te
 // s + slope[h] * (j - i)): the capture is kernel parameter 3 and
 // tensor.extract becomes a load from it, guarded by h < 4 (a read out of
 // range yields 0 and touches no memory).
-// KERNEL: gpu.func @captured_kernel(%{{.*}}, %{{.*}}, %{{.*}}, %[[SLOPES:.*]]: memref<4xf32> {attn.name = "capture3"}, %{{.*}}: memref<?x?x4x64xf16> {attn.name = "out"})
+// KERNEL: gpu.func @captured_kernel(%{{.*}}, %{{.*}}, %{{.*}}, %[[SLOPES:.*]]: memref<4xf32> {attn.name = "capture3"}, %{{.*}}: memref<?x?x4x64xf16> {attn.align = 4 : i64, attn.name = "out"})
 // KERNEL: %[[IN:.*]] = arith.cmpi ult, %block_id_y, %c4 : index
 // KERNEL-NEXT: scf.if %[[IN]] -> (f32) {
 // KERNEL-NEXT: memref.load %[[SLOPES]][%block_id_y] : memref<4xf32>

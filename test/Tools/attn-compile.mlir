@@ -17,7 +17,7 @@
 // CHECK-NEXT: param v f16 shape ?x2x64 strides 128x64x1 align 16
 // CHECK-NEXT: param cu_seqlens_k i32 shape ? strides 1 align 4
 // CHECK-NEXT: param capture5 f32 shape 4 strides 1 align 4
-// CHECK-NEXT: param out f16 shape ?x4x64 strides 256x64x1 align 2
+// CHECK-NEXT: param out f16 shape ?x4x64 strides 256x64x1 align 4
 // CHECK-NEXT: attn-compile: varlen_kernel (sm_90, isa,
 
 func.func @varlen(%cu: tensor<?xi32>, %q: tensor<?x4x64xf16>, %k: tensor<?x2x64xf16>, %v: tensor<?x2x64xf16>, %cuk: tensor<?xi32>, %slopes: tensor<4xf32>) -> tensor<?x4x64xf16> {

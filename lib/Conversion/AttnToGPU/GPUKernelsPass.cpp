@@ -136,7 +136,7 @@ public:
 
     // The ABI, on the parameters themselves: each one's name (its operand
     // or result, or a region capture) and, for the tensors read 16 bytes
-    // at a time by cp.async (q, k, v), their alignment.
+    // at a time by cp.async (q, k, v) or written 4 (out), their alignment.
     for (unsigned i = 0; i < numArgs; ++i)
       kernel.setArgAttr(i, kKernelParamNameAttr,
                         b.getStringAttr("capture" + std::to_string(i)));
@@ -153,6 +153,8 @@ public:
     for (Value vectorized : {op.getQ(), op.getK(), op.getV()})
       kernel.setArgAttr(paramIndex(vectorized), kKernelParamAlignAttr,
                         b.getI64IntegerAttr(16));
+    // The epilogue writes out two elements (4 bytes) at a time.
+    kernel.setArgAttr(numArgs, kKernelParamAlignAttr, b.getI64IntegerAttr(4));
     b.setInsertionPointToStart(&entry);
     return result;
   }
