@@ -35,7 +35,11 @@
 // c = 2^(m - m') = 1, and O *= c runs only where a lane of the warp has
 // c != 1 (vote.sync any). Query tiles run in reverse launch order
 // (gridDim.x - 1 - blockIdx.x: under a causal mask the longest first).
+// The epilogue stages O in the Q tile (each warp its own rows, 4-byte
+// writes into the swizzled layout), then after a warp barrier copies it
+// out 16 bytes per lane (out is therefore 16-byte aligned in the ABI).
 // CHECK-LABEL: gpu.func @d128_kernel
+// CHECK-SAME: {attn.align = 16 : i64, attn.name = "out"}
 // CHECK-SAME: attn.block = array<i64: 384, 1, 1>
 // CHECK-SAME: attn.lowering_config = #attn.lowering_config<strategy = sm90a, block_q = 128, block_k = 128, warps = 8, producer_warps = 4>
 // CHECK-SAME: attn.shared_bytes = 164896
@@ -74,6 +78,10 @@
 // CHECK: scf.yield
 // CHECK: nvvm.mbarrier.try_wait.parity
 // CHECK: llvm.inline_asm has_side_effects {{.*}}od, 1, 1, 1;{{.*}}wgmma.wait_group.sync.aligned 0;
+// CHECK: vector.store {{.*}} {alignment = 4 : i64} : memref<16384xbf16, #gpu.address_space<workgroup>>, vector<2xbf16>
+// CHECK: nvvm.bar.warp.sync
+// CHECK: vector.load {{.*}} {alignment = 16 : i64} : memref<16384xbf16, #gpu.address_space<workgroup>>, vector<8xbf16>
+// CHECK: vector.store {{.*}} {alignment = 16 : i64} : memref<?x?x4x128xbf16>, vector<8xbf16>
 // Without the producer (forced), every thread copies: cp.async writes
 // reach wgmma through fence.proxy.async and a CTA barrier per step; step
 // 0's P V multiplies P = 0 by a zero-filled V stage.

@@ -27,6 +27,7 @@
 
 #include "NvvmMath.h"
 #include "Sm80Config.h"
+#include "Wgmma.h"
 
 #include "attn/Transforms/TilingContext.h"
 
@@ -211,6 +212,18 @@ private:
   /// split of several (`partial`), the split's normalised output and its
   /// log2-domain log-sum-exp into the workspace (MergeKernel.h).
   void storeRows(ArrayRef<Value> results, bool partial);
+
+  /// sm90a: whether storeRows stages the output tile in the Q tile's shared
+  /// memory and writes it 16 bytes at a time (copyStagedRows), and the
+  /// staged tile's swizzled layout.
+  bool stagesOutput() const;
+  sm90::SwizzleLayout outputLayout() const;
+  void copyStagedRows();
+
+  /// The element-type pair of two f32 values; of an accumulator's row x
+  /// times `inverse`.
+  Value narrowPair(Value first, Value second);
+  Value outPair(Value acc, int x, Value inverse);
 
   /// Indices of (sequence row `row`, head, column) in a [B, S, H, D] or
   /// [B, H, S, D] tensor, or in a packed varlen [T, H, D] one whose sequence

@@ -2,6 +2,7 @@
 
 #include "MergeKernel.h"
 #include "Sm80KernelBuilder.h"
+#include "Wgmma.h"
 #include <cfloat>
 #include <cmath>
 
@@ -395,6 +396,7 @@ void KernelBuilder::finalize(ArrayRef<Value> results) {
 
 void KernelBuilder::storeRows(ArrayRef<Value> results, bool partial) {
   Value l[2] = {quadReduce(results[2], false), quadReduce(results[3], false)};
+  bool staged = !partial && stagesOutput();
   for (int x = 0; x < 2; ++x) {
     auto [row, head] = queryRow(fragmentRow(x));
     // Sinks join the denominator once, at the end (the merge kernel adds
@@ -409,6 +411,14 @@ void KernelBuilder::storeRows(ArrayRef<Value> results, bool partial) {
         b, loc, results[x], l[x], sink,
         arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, row, pos.seqQ),
         [&](Value v) { return exp2(v); }, [&](Value v) { return log2(v); });
+    if (staged)
+      for (int64_t nd = 0; nd < headDimV / 8; ++nd)
+        vector::StoreOp::create(
+            b, loc, outPair(results[4 + nd], x, final.inverse), qShared,
+            ValueRange{sm90::swizzledOffset(
+                b, loc, fragmentRow(x), addIdx(index(nd * 8), mulIdx(quad, 2)),
+                tileQ, outputLayout())},
+            /*nontemporal=*/false, llvm::MaybeAlign(4));
     // Every row of the sequence is written (out 0, lse -inf past seqused_q).
     Value inside = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, row,
                                          pos.layoutSeqQ);
@@ -422,7 +432,7 @@ void KernelBuilder::storeRows(ArrayRef<Value> results, bool partial) {
       Value split = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
       partialBase = splitRowOffset(b, loc, buf.q, split, rowAt, headDimV);
     }
-    for (int64_t nd = 0; nd < headDimV / 8; ++nd) {
+    for (int64_t nd = 0; !staged && nd < headDimV / 8; ++nd) {
       Value pair[2];
       for (int y = 0; y < 2; ++y) {
         Value col = addIdx(index(nd * 8 + y), mulIdx(quad, 2));
@@ -437,13 +447,8 @@ void KernelBuilder::storeRows(ArrayRef<Value> results, bool partial) {
       // The two adjacent columns of the fragment as one 4-byte store (out
       // is 4-byte aligned, KernelABI; the column is even): half the store
       // instructions of element stores, whole 32-bit words.
-      auto pairType = VectorType::get({2}, elementType);
-      Value narrow = arith::TruncFOp::create(
-          b, loc, pairType,
-          vector::FromElementsOp::create(b, loc, VectorType::get({2}, f32),
-                                         ValueRange{pair[0], pair[1]}));
       Value col = addIdx(index(nd * 8), mulIdx(quad, 2));
-      vector::StoreOp::create(b, loc, narrow, buf.out,
+      vector::StoreOp::create(b, loc, narrowPair(pair[0], pair[1]), buf.out,
                               rowIndices(pos.qStart, row, head, col),
                               /*nontemporal=*/false, llvm::MaybeAlign(4));
     }
@@ -462,5 +467,61 @@ void KernelBuilder::storeRows(ArrayRef<Value> results, bool partial) {
     if (!op.isVarlen())
       at = {pos.b, head, row};
     memref::StoreOp::create(b, loc, final.lse, buf.lse, at);
+  }
+  if (staged)
+    copyStagedRows();
+}
+
+bool KernelBuilder::stagesOutput() const {
+  return wgmma && sm90::outputFitsQTile(headDim, headDimV);
+}
+
+sm90::SwizzleLayout KernelBuilder::outputLayout() const {
+  return sm90::SwizzleLayout::forDim(headDimV);
+}
+
+Value KernelBuilder::narrowPair(Value first, Value second) {
+  return arith::TruncFOp::create(
+      b, loc, VectorType::get({2}, elementType),
+      vector::FromElementsOp::create(b, loc, VectorType::get({2}, f32),
+                                     ValueRange{first, second}));
+}
+
+Value KernelBuilder::outPair(Value acc, int x, Value inverse) {
+  return narrowPair(arith::MulFOp::create(b, loc, extract(acc, x, 0), inverse),
+                    arith::MulFOp::create(b, loc, extract(acc, x, 1), inverse));
+}
+
+void KernelBuilder::copyStagedRows() {
+  // Each warp wrote its 16 rows into the swizzled tile (4 bytes per lane
+  // and column pair: the XOR swizzle spreads a column's 8 rows over all
+  // banks); after a warp barrier its lanes copy them out 16 bytes at a
+  // time, consecutive lanes taking consecutive chunks of a row (whole
+  // sectors of global memory).
+  NVVM::SyncWarpOp::create(
+      b, loc, arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(-1)));
+  int64_t chunks = headDimV / 8, perLane = kRowsPerWarp * chunks / 32;
+  auto chunkType = VectorType::get({8}, elementType);
+  for (int64_t k = 0; k < perLane; ++k) {
+    Value i = addIdx(lane, index(32 * k));
+    Value tileRow = addIdx(mulIdx(warp, kRowsPerWarp),
+                           arith::DivUIOp::create(b, loc, i, index(chunks)));
+    Value col = mulIdx(arith::RemUIOp::create(b, loc, i, index(chunks)), 8);
+    Value chunk = vector::LoadOp::create(
+        b, loc, chunkType, qShared,
+        ValueRange{
+            sm90::swizzledOffset(b, loc, tileRow, col, tileQ, outputLayout())},
+        /*nontemporal=*/false, llvm::MaybeAlign(16));
+    auto [row, head] = queryRow(tileRow);
+    auto inside = scf::IfOp::create(
+        b, loc,
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, row,
+                              pos.layoutSeqQ),
+        /*withElseRegion=*/false);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(inside.thenBlock());
+    vector::StoreOp::create(b, loc, chunk, buf.out,
+                            rowIndices(pos.qStart, row, head, col),
+                            /*nontemporal=*/false, llvm::MaybeAlign(16));
   }
 }

@@ -122,6 +122,11 @@ public:
              const GpuTarget &target) const override {
     gpu::GPUFuncOp kernel = sm80::buildTiledKernel(kernels, config);
     Builder attrs(kernel.getContext());
+    // The epilogue writes out 16 bytes at a time from the staged tile.
+    ProblemShape shape = kernels.op().getProblemShape();
+    if (sm90::outputFitsQTile(shape.headDim, shape.headDimV))
+      kernel.setArgAttr(kernels.paramIndex(kernels.op().getResult(0)),
+                        kKernelParamAlignAttr, attrs.getI64IntegerAttr(16));
     // setmaxnreg needs the entry register count ptxas derives from the
     // block size and one CTA per SM (else it ignores it: C7508).
     if (config.getProducerWarps()) {

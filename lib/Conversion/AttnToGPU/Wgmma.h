@@ -52,6 +52,15 @@ struct SwizzleLayout {
   int64_t mode() const { return columns == 64 ? 1 : columns == 32 ? 2 : 3; }
 };
 
+/// Whether the sm90a epilogue stages the output tile in the Q tile's shared
+/// memory and writes it 16 bytes at a time: where both share one panel
+/// width and the output is no wider, each warp's output rows lie in its own
+/// rows of Q, which only its warpgroup's GEMMs read (all done by then).
+inline bool outputFitsQTile(int64_t headDim, int64_t headDimV) {
+  return headDimV <= headDim && SwizzleLayout::forDim(headDimV).columns ==
+                                    SwizzleLayout::forDim(headDim).columns;
+}
+
 /// Where the sm90a kernel's tiles lie in dynamic shared memory (bytes from
 /// the 1024-aligned base): Q, then `stages` K tiles, then `stages` V tiles,
 /// each region 1024-aligned, then `mbarriers` 8-byte mbarriers; `total`
