@@ -1,7 +1,8 @@
 """Runs an AttentionSpec on arrays: torch CUDA tensors on the GPU (kernel
 artifacts through libAttnRuntime), numpy arrays and CPU torch tensors on the
 CPU backend (libAttnCompiler). Kernels are cached by specialization: in
-memory, on disk ($ATTN_CACHE_DIR, default ~/.cache/attn), and looked up in
+memory, on disk ($ATTN_CACHE_DIR, default ~/.cache/attn, one directory per
+compiler build), and looked up in
 prebuilt directories ($ATTN_KERNEL_DIR, ':'-separated) where no compiler is
 installed. Batch and sequence lengths are dynamic in every kernel, so a new
 length never recompiles."""
@@ -61,6 +62,14 @@ def cache_dir():
                           os.path.join(os.path.expanduser("~"), ".cache", "attn"))
 
 
+def compiled_cache_dir():
+    """Where this compiler build caches its kernels: a directory per build
+    under cache_dir() (a kernel's key is its spec's, which does not change
+    when the compiler does), or None without a compiler."""
+    build = _compiler.fingerprint()
+    return os.path.join(cache_dir(), build) if build else None
+
+
 def _chip(device_index):
     """The chip name kernels for this device are compiled for: sm_90a on
     Hopper (its arch-specific wgmma), else sm_<major><minor>."""
@@ -77,7 +86,9 @@ def gpu_kernel(spec, chip):
         if key in _gpu_kernels:
             stats["memory_hits"] += 1
             return _gpu_kernels[key]
-        dirs = [cache_dir()] + [d for d in os.environ.get("ATTN_KERNEL_DIR", "").split(":") if d]
+        own = compiled_cache_dir()
+        dirs = ([own] if own else []) + [
+            d for d in os.environ.get("ATTN_KERNEL_DIR", "").split(":") if d]
         stale = None
         for d in dirs:
             path = os.path.join(d, key + ".attn")

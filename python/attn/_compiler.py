@@ -44,6 +44,23 @@ def library():
     return _LIB
 
 
+def fingerprint():
+    """A short id of the loaded compiler build (its file's size and
+    modification time), or None without a compiler: kernels it compiles are
+    cached under it, so that another build never serves them."""
+    lib = library()
+    if lib is None:
+        return None
+    import hashlib
+    import os
+    try:
+        st = os.stat(lib._name)
+        ident = f"{os.path.realpath(lib._name)}:{st.st_size}:{st.st_mtime_ns}"
+    except (OSError, TypeError):  # found on the loader path only
+        ident = str(lib._name)
+    return hashlib.sha256(ident.encode()).hexdigest()[:12]
+
+
 def available():
     return library() is not None
 

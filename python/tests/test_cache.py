@@ -74,17 +74,42 @@ def test_stale_cached_artifact_is_recompiled(tmp_path, monkeypatch):
     monkeypatch.setenv("ATTN_CACHE_DIR", str(tmp_path))
     spec = AttentionSpec(dtype="f16", heads_q=2, heads_kv=2, head_dim=64)
     key = f"{spec.key()}-sm_90"
-    path = tmp_path / f"{key}.attn"
-    good = _backend._compile_into(str(tmp_path), key, spec, "sm_90")
+    own = _backend.compiled_cache_dir()
+    path = os.path.join(own, f"{key}.attn")
+    good = _backend._compile_into(own, key, spec, "sm_90")
     stale = bytearray(good)
     stale[8] = 1  # format version 1
-    path.write_bytes(bytes(stale))
+    with open(path, "wb") as f:
+        f.write(bytes(stale))
     _backend._gpu_kernels.pop(key, None)
     try:
         kernel = _backend.gpu_kernel(spec, "sm_90")
     finally:
         _backend._gpu_kernels.pop(key, None)
-    assert kernel is not None and path.read_bytes()[8] == good[8]  # rewritten
+    with open(path, "rb") as f:
+        assert kernel is not None and f.read()[8] == good[8]  # rewritten
+
+
+def test_each_compiler_build_has_its_own_cache(tmp_path, monkeypatch):
+    """Kernels are keyed by their spec, which does not change when the
+    compiler does: another compiler build (another fingerprint) must not be
+    served the kernels an older one cached."""
+    monkeypatch.setenv("ATTN_CACHE_DIR", str(tmp_path))
+    spec = AttentionSpec(dtype="f16", heads_q=2, heads_kv=2, head_dim=64)
+    key = f"{spec.key()}-sm_90"
+    first = _backend.compiled_cache_dir()
+    _backend._compile_into(first, key, spec, "sm_90")
+    monkeypatch.setattr(_compiler, "fingerprint", lambda: "another-build")
+    second = _backend.compiled_cache_dir()
+    assert second != first and os.path.dirname(second) == str(tmp_path)
+    before = attn.stats["compiled"]
+    _backend._gpu_kernels.pop(key, None)
+    try:
+        _backend.gpu_kernel(spec, "sm_90")
+    finally:
+        _backend._gpu_kernels.pop(key, None)
+    assert attn.stats["compiled"] == before + 1  # compiled again, not reused
+    assert os.path.exists(os.path.join(second, f"{key}.attn"))
 
 
 def test_decode_steps_are_specialized_on_their_query_length(tmp_path):
