@@ -328,11 +328,25 @@ class GpuLaunch:
         # The outputs' slots are filled per call.
         self.args = arguments(self.tensors + [q] * (2 if spec.lse else 1))
         self.q = q
+        self.required = set()
+
+    def forget(self, names):
+        """Drops the tensors of `names` (a cache keeps the launch, not the
+        first call's q/k/v): later calls must pass them in `varying`."""
+        import torch
+        for name in names:
+            self.tensors[self.slot[name]] = None
+        if "q" in names:  # the outputs' device and dtype only
+            self.q = torch.empty(0, dtype=self.q.dtype, device=self.q.device)
+        self.required |= set(names)
 
     def __call__(self, varying=None, workspace=None):
         """(out, lse or None) for the tensors given at construction, with
         `varying` (name -> tensor, contiguous) replacing theirs."""
         from ._runtime import fill_arg
+        missing = self.required - set(varying or {})
+        if missing:
+            raise ValueError(f"this launch needs {sorted(missing)} in every call")
         keep = []  # alive until the launch returns
         q = self.q
         for name, t in (varying or {}).items():

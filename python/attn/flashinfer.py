@@ -540,7 +540,9 @@ def _run_paged(q, k, v, table, p, layout, varlen, return_lse, workspace,
     if launch is None:
         return execute(spec, named, workspace=workspace)
     p["launches"][known] = launch
-    return launch(workspace=workspace)
+    result = launch(workspace=workspace)
+    launch.forget(("q", "k", "v"))  # the plan must not keep them alive
+    return result
 
 
 def merge_state(v_a, s_a, v_b, s_b):

@@ -161,6 +161,11 @@ def flex_attention(query, key, value, score_mod=None, block_mask=None, scale=Non
                 lists[name] = t.to(device=query.device, dtype=torch.int32).contiguous()
             else:
                 lists[name] = t.cpu().numpy() if is_torch(t) else t
+        # create_block_mask's lists (host ones, without device="cuda") are
+        # kept on the device: later calls neither copy them again nor miss
+        # the launch cache.
+        if block_mask.kv_lists is given and on_gpu(query) and is_torch(query):
+            block_mask.kv_lists = dict(lists)
     fields, captures = traced_regions(score_mod, mask_mod)
     if mask_mod is not None:
         masks = masks + (MaskMod(),)
@@ -189,6 +194,7 @@ def flex_attention(query, key, value, score_mod=None, block_mask=None, scale=Non
         while len(_launches) > _MAX_LAUNCHES:  # the oldest made first go
             _launches.popitem(last=False)
     out, lse = launch()
+    launch.forget(("q", "k", "v"))  # the cache must not keep them alive
     return (out, lse) if return_lse else out
 
 

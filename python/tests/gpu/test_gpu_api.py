@@ -164,3 +164,29 @@ def test_split_kv_workspace_and_graph_capture():
     torch.cuda.synchronize()
     assert torch.equal(out, out2) and torch.equal(lse, lse2)
 
+
+
+def test_cached_launch_does_not_keep_inputs_alive():
+    """flex_attention's launch cache keeps the kernel and the block mask,
+    not the first call's q/k/v (the kernel of flex_cases'
+    flex_repeated_calls_see_new_values)."""
+    import gc
+    import weakref
+    slopes = torch.rand(4, device="cuda") * 0.2
+
+    def alibi(s, b, h, qi, kj):
+        return s - slopes[h] * (qi - kj)
+    bm = attn.create_block_mask(lambda b, h, qi, kj: kj <= qi, None, None, 700, 700)
+    first = torch.randn(1, 4, 700, 64, device="cuda", dtype=torch.bfloat16)
+    attn.flex_attention(first, first, first, score_mod=alibi, block_mask=bm)  # lists to GPU
+    q, k, v = (torch.randn(1, 4, 700, 64, device="cuda", dtype=torch.bfloat16)
+               for _ in range(3))
+    refs = [weakref.ref(t) for t in (q, k, v)]
+    out = attn.flex_attention(q, k, v, score_mod=alibi, block_mask=bm)
+    del q, k, v
+    gc.collect()
+    assert all(r() is None for r in refs)
+    q2, k2, v2 = (torch.randn(1, 4, 700, 64, device="cuda", dtype=torch.bfloat16)
+                  for _ in range(3))
+    again = attn.flex_attention(q2, k2, v2, score_mod=alibi, block_mask=bm)  # cached
+    assert out.shape == again.shape and not torch.isnan(again).any()
