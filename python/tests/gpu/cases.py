@@ -80,9 +80,16 @@ def dense_causal_gqa_window(env):
     if env.prebuild:
         return []
     t = lambda x: x.transpose(1, 2)
-    want, wlse = ref_attention(env, t(q), t(k), t(v), keep=lambda h, i, j:
-                               (j <= i + 200) & (j >= i + 200 - 128))
-    return [("out", out, t(want), "out"), ("lse", lse, wlse, "lse")]
+    keep = lambda h, i, j: (j <= i + 200) & (j >= i + 200 - 128)  # noqa: E731
+    want, wlse = ref_attention(env, t(q), t(k), t(v), keep=keep)
+    # A second call like the first (its cached launch) with new tensors.
+    q2, k2, v2 = env.randn(2, 500, 8, 128, "bfloat16"), env.randn(2, 700, 2, 128, "bfloat16"), \
+        env.randn(2, 700, 2, 128, "bfloat16")
+    out2, _ = env.attn.flash_dense_attn_func(q2, k2, v2, is_causal=True,
+                                             window_size=(128, None), return_lse=True)
+    want2, _ = ref_attention(env, t(q2), t(k2), t(v2), keep=keep)
+    return [("out", out, t(want), "out"), ("lse", lse, wlse, "lse"),
+            ("repeated call", out2, t(want2), "out")]
 
 
 def dense_varlen_seqused(env):
