@@ -369,6 +369,47 @@ class GpuLaunch:
         return out, lse
 
 
+def tensor_key(tensors, contiguous=True):
+    """(shape, strides, dtype, device) of each tensor, the part of a launch
+    cache key the tensors give, or None unless each is a CUDA torch tensor
+    (and contiguous, unless told otherwise: a GpuLaunch was made for the
+    contiguous tensors of its first call)."""
+    if not all(is_torch(t) and t.is_cuda and (t.is_contiguous() or not contiguous)
+               for t in tensors):
+        return None
+    return tuple((tuple(t.shape), tuple(t.stride()), t.dtype, t.device) for t in tensors)
+
+
+class LaunchCache:
+    """The launches of earlier calls by key, at most `size`, the oldest made
+    first out: a call like an earlier one (its key) runs that call's
+    GpuLaunch on its own q, k and v. An entry keeps the kernel and the
+    other arguments, not the first call's q/k/v."""
+
+    def __init__(self, size=64):
+        import collections
+        self._entries = collections.OrderedDict()
+        self._lock = threading.Lock()
+        self._size = size
+
+    def get(self, key):
+        return self._entries.get(key) if key is not None else None
+
+    def run(self, key, spec, named, workspace=None, entry=None):
+        """(out, lse) of execute(spec, named), caching its GpuLaunch under
+        `key` (None: not cached) as `entry(launch)` (default: the launch)."""
+        launch = gpu_launch(spec, named) if key is not None else None
+        if launch is None:
+            return execute(spec, named, workspace=workspace)
+        result = launch(workspace=workspace)
+        launch.forget(("q", "k", "v"))
+        with self._lock:
+            self._entries[key] = entry(launch) if entry else launch
+            while len(self._entries) > self._size:
+                self._entries.popitem(last=False)
+        return result
+
+
 def _current_device():
     import torch
     return torch.cuda.current_device()

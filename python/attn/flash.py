@@ -5,10 +5,7 @@ causal masks are bottom-right aligned as in flash-attn; window_size =
 (left, right) with None for unbounded."""
 from __future__ import annotations
 
-import collections
-import threading
-
-from ._backend import execute, gpu_launch, is_torch
+from ._backend import LaunchCache, is_torch, tensor_key
 from ._checks import (as_float32, as_int32, check_heads, check_int, check_offsets,
                       check_qkv, check_scale, check_threshold, check_used,
                       sequence_lengths)
@@ -28,8 +25,7 @@ def _masks(is_causal, window_size):
     return tuple(masks)
 
 
-_launches = collections.OrderedDict()
-_launches_lock = threading.Lock()
+_launches = LaunchCache()
 
 
 def _run(query, key, value, *, varlen, is_causal, softmax_scale, window_size, return_lse,
@@ -40,21 +36,18 @@ def _run(query, key, value, *, varlen, is_causal, softmax_scale, window_size, re
     is_logsigmoid_gate, is_adapt_gate)."""
     # Fixed-length calls on contiguous CUDA tensors: a call like an earlier
     # one (shapes, dtypes, device, options) launches its cached GpuLaunch.
-    known = None
-    if not varlen and gating is None and all(
-            is_torch(t) and t.is_cuda and t.is_contiguous() for t in (query, key, value)):
+    known = tensor_key((query, key, value)) if not varlen and gating is None else None
+    if known is not None:
         try:
-            known = (tuple(query.shape), tuple(key.shape), tuple(value.shape), query.dtype,
-                     key.dtype, value.dtype, query.device, key.device, value.device,
-                     bool(is_causal), softmax_scale, tuple(window_size), bool(return_lse),
-                     bool(sparse), softmax_threshold)
+            known += (bool(is_causal), softmax_scale, tuple(window_size), bool(return_lse),
+                      bool(sparse), softmax_threshold)
             hash(known)
         except TypeError:  # an unhashable option: the checks below say so
             known = None
-        launch = _launches.get(known) if known is not None else None
-        if launch is not None:
-            out, lse = launch({"q": query, "k": key, "v": value})
-            return (out, lse) if return_lse else out
+    launch = _launches.get(known)
+    if launch is not None:
+        out, lse = launch({"q": query, "k": key, "v": value})
+        return (out, lse) if return_lse else out
     rank = 3 if varlen else 4
     dt = check_qkv(query, key, value, rank, "[total, heads, head_dim]" if varlen
                    else "[batch, seqlen, heads, head_dim]")
@@ -93,16 +86,7 @@ def _run(query, key, value, *, varlen, is_causal, softmax_scale, window_size, re
                          head_dim_v=value.shape[-1], varlen=varlen, seqused=use_seqused,
                          masks=_masks(is_causal, window_size), scale=scale,
                          sparse_softmax=sparse_softmax, gate=gate, lse=bool(return_lse))
-    launch = gpu_launch(spec, named) if known is not None else None
-    if launch is not None:
-        out, lse = launch()
-        launch.forget(("q", "k", "v"))  # the cache must not keep them alive
-        with _launches_lock:
-            _launches[known] = launch
-            while len(_launches) > 64:  # the oldest made first go
-                _launches.popitem(last=False)
-        return (out, lse) if return_lse else out
-    out, lse = execute(spec, named)
+    out, lse = _launches.run(known, spec, named)
     if not return_lse:
         return out
     if varlen and lse is not None:

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 
-from ._backend import execute, gpu_launch, is_torch
+from ._backend import LaunchCache, execute, is_torch, tensor_key
 from ._checks import (as_int32, check_heads, check_int, check_offsets, check_qkv,
                       check_scale)
 from ._ir import AttentionSpec, Causal, CustomMask, SlidingWindow, Softcap
@@ -400,7 +400,7 @@ class BatchDecodeWithPagedKVCacheWrapper:
                           hq=hq, hkv=hkv, d=check_int("head_dim", head_dim, minimum=1),
                           masks=_masks(False, window_left, False),
                           mods=_soft_cap(logits_soft_cap),
-                          scale=check_scale(sm_scale, "sm_scale"), launches={})
+                          scale=check_scale(sm_scale, "sm_scale"), launches=LaunchCache())
 
     def run(self, q, paged_kv_cache, q_scale=None, k_scale=None, v_scale=None,
             return_lse=False):
@@ -473,7 +473,7 @@ class BatchPrefillWithPagedKVCacheWrapper:
                           d=check_int("head_dim_qk", head_dim_qk, minimum=1), mask=mask,
                           masks=_masks(causal, window_left, mask is not None),
                           mods=_soft_cap(logits_soft_cap),
-                          scale=check_scale(sm_scale, "sm_scale"), launches={})
+                          scale=check_scale(sm_scale, "sm_scale"), launches=LaunchCache())
 
     def run(self, q, paged_kv_cache, k_scale=None, v_scale=None, return_lse=False):
         """out [nnz_qo, Hq, Dv] (and lse [nnz_qo, Hq], base 2)."""
@@ -506,14 +506,12 @@ def _run_paged(q, k, v, table, p, layout, varlen, return_lse, workspace,
     pools of the same shapes, strides and dtypes (a decode step, the next
     layer) only re-points q, K and V and launches (tens of microseconds of
     host time less per call; the page table and mask are the plan's)."""
-    known = None
-    if is_torch(q) and is_torch(k) and is_torch(v) and q.is_cuda and q.is_contiguous():
-        known = (tuple(q.shape), q.dtype, q.device, tuple(k.shape), tuple(k.stride()),
-                 k.dtype, k.device, tuple(v.shape), tuple(v.stride()), v.dtype, v.device,
-                 bool(return_lse))
-        launch = p["launches"].get(known)
-        if launch is not None:
-            return launch({"q": q, "k": k, "v": v}, workspace=workspace)
+    known = tensor_key((q,))
+    pools = tensor_key((k, v), contiguous=False)  # read with their own strides
+    known = known + pools + (bool(return_lse),) if known and pools else None
+    launch = p["launches"].get(known)
+    if launch is not None:
+        return launch({"q": q, "k": k, "v": v}, workspace=workspace)
     rank_q = 3 if varlen else 4
     if not hasattr(k, "shape") or not hasattr(v, "shape"):
         raise TypeError("the paged KV cache must be tensors")
@@ -536,13 +534,7 @@ def _run_paged(q, k, v, table, p, layout, varlen, return_lse, workspace,
                          head_dim_v=v.shape[-1], varlen=varlen, masks=p["masks"],
                          score_mods=p["mods"], scale=p["scale"], lse=bool(return_lse),
                          paged_kv=(table.page_size, layout.lower()))
-    launch = gpu_launch(spec, named) if known is not None else None
-    if launch is None:
-        return execute(spec, named, workspace=workspace)
-    p["launches"][known] = launch
-    result = launch(workspace=workspace)
-    launch.forget(("q", "k", "v"))  # the plan must not keep them alive
-    return result
+    return p["launches"].run(known, spec, named, workspace=workspace)
 
 
 def merge_state(v_a, s_a, v_b, s_b):

@@ -2,10 +2,7 @@
 traced into the kernel (no Python runs per element)."""
 from __future__ import annotations
 
-import collections
-import threading
-
-from ._backend import execute, gpu_launch, is_torch, on_gpu
+from ._backend import LaunchCache, is_torch, on_gpu, tensor_key
 from ._checks import check_heads, check_qkv, check_scale
 from ._ir import AttentionSpec, MaskMod, ScoreMod
 from ._tracer import capture_type, trace
@@ -118,7 +115,7 @@ def flex_attention(query, key, value, score_mod=None, block_mask=None, scale=Non
     return_lse=True); a query row with no kept key gives 0 (lse -inf)."""
     known = _fast_key(query, key, value, score_mod, block_mask, scale, enable_gqa,
                       return_lse)
-    entry = _launches.get(known) if known is not None else None
+    entry = _launches.get(known)
     if entry is not None and entry.still_valid(score_mod):
         out, lse = entry.launch({"q": query, "k": key, "v": value})
         return (out, lse) if return_lse else out
@@ -184,44 +181,33 @@ def flex_attention(query, key, value, score_mod=None, block_mask=None, scale=Non
         known = None
     if any(captured[n] is not a for n, a, _ in captures):
         known = None
-    launch = gpu_launch(spec, named) if known is not None else None
-    if launch is None:
-        out, lse = execute(spec, named)
-        return (out, lse) if return_lse else out
-    with _launches_lock:
-        _launches[known] = _Launch(launch, torch_block_mask, block_mask, score_mod, fields,
-                                   captures)
-        while len(_launches) > _MAX_LAUNCHES:  # the oldest made first go
-            _launches.popitem(last=False)
-    out, lse = launch()
-    launch.forget(("q", "k", "v"))  # the cache must not keep them alive
+    out, lse = _launches.run(known, spec, named, entry=lambda launch: _Launch(
+        launch, torch_block_mask, block_mask, score_mod, fields, captures))
     return (out, lse) if return_lse else out
 
 
-# Launches of earlier calls, most recent last: a call like one of them (the
-# same tensor shapes, strides, dtypes and device, block mask, score_mod and
-# options) re-traces its functions, finds the same regions and captured
-# tensors and launches at once (the checks, the block lists' conversion,
-# the spec and the kernel lookup were done for that call).
-_launches = collections.OrderedDict()
-_launches_lock = threading.Lock()
-_MAX_LAUNCHES = 64
+# Launches of earlier calls: a call like one of them (the same tensor
+# shapes, strides, dtypes and device, block mask, score_mod and options)
+# re-traces its functions, finds the same regions and captured tensors and
+# launches at once (the checks, the block lists' conversion, the spec and
+# the kernel lookup were done for that call).
+_launches = LaunchCache()
 
 
 def _fast_key(query, key, value, score_mod, block_mask, scale, enable_gqa, return_lse):
     """The cache key of a call on contiguous CUDA tensors, else None."""
+    known = tensor_key((query, key, value))
+    if known is None:
+        return None
+    # A lambda written in the call is a new function each time with the
+    # same code (its captures are compared on a hit).
+    known += (id(getattr(score_mod, "__code__", score_mod)), id(block_mask), scale,
+              bool(enable_gqa), bool(return_lse))
     try:
-        if not all(is_torch(t) and t.is_cuda and t.is_contiguous()
-                   for t in (query, key, value)):
-            return None
-        return (tuple(query.shape), tuple(key.shape), tuple(value.shape), query.dtype,
-                key.dtype, value.dtype, query.device, key.device, value.device,
-                # A lambda written in the call is a new function each time
-                # with the same code (its captures are compared on a hit).
-                id(getattr(score_mod, "__code__", score_mod)), id(block_mask), scale,
-                bool(enable_gqa), bool(return_lse))
+        hash(known)
     except TypeError:  # an unhashable scale: the checks will say so
         return None
+    return known
 
 
 class _Launch:

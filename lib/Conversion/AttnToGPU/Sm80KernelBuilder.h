@@ -220,9 +220,8 @@ private:
   sm90::SwizzleLayout outputLayout() const;
   void copyStagedRows();
 
-  /// The element-type pair of two f32 values; of an accumulator's row x
-  /// times `inverse`.
-  Value narrowPair(Value first, Value second);
+  /// Row x of an accumulator fragment times `inverse`, as a pair of the
+  /// element type (the two adjacent output columns of this lane).
   Value outPair(Value acc, int x, Value inverse);
 
   /// Indices of (sequence row `row`, head, column) in a [B, S, H, D] or

@@ -411,13 +411,16 @@ void KernelBuilder::storeRows(ArrayRef<Value> results, bool partial) {
         b, loc, results[x], l[x], sink,
         arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, row, pos.seqQ),
         [&](Value v) { return exp2(v); }, [&](Value v) { return log2(v); });
+    // Column nd * 8 + 2 quad + y: this lane's two adjacent output columns.
+    auto column = [&](int64_t nd, int y = 0) {
+      return addIdx(index(nd * 8 + y), mulIdx(quad, 2));
+    };
     if (staged)
       for (int64_t nd = 0; nd < headDimV / 8; ++nd)
         vector::StoreOp::create(
             b, loc, outPair(results[4 + nd], x, final.inverse), qShared,
-            ValueRange{sm90::swizzledOffset(
-                b, loc, fragmentRow(x), addIdx(index(nd * 8), mulIdx(quad, 2)),
-                tileQ, outputLayout())},
+            ValueRange{sm90::swizzledOffset(b, loc, fragmentRow(x), column(nd),
+                                            tileQ, outputLayout())},
             /*nontemporal=*/false, llvm::MaybeAlign(4));
     // Every row of the sequence is written (out 0, lse -inf past seqused_q).
     Value inside = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, row,
@@ -433,24 +436,22 @@ void KernelBuilder::storeRows(ArrayRef<Value> results, bool partial) {
       partialBase = splitRowOffset(b, loc, buf.q, split, rowAt, headDimV);
     }
     for (int64_t nd = 0; !staged && nd < headDimV / 8; ++nd) {
-      Value pair[2];
-      for (int y = 0; y < 2; ++y) {
-        Value col = addIdx(index(nd * 8 + y), mulIdx(quad, 2));
-        pair[y] = arith::MulFOp::create(b, loc, extract(results[4 + nd], x, y),
-                                        final.inverse);
-        if (partial)
-          memref::StoreOp::create(b, loc, pair[y], workspace,
-                                  addIdx(partialBase, col));
-      }
-      if (partial)
+      if (partial) {
+        for (int y = 0; y < 2; ++y)
+          memref::StoreOp::create(
+              b, loc,
+              arith::MulFOp::create(b, loc, extract(results[4 + nd], x, y),
+                                    final.inverse),
+              workspace, addIdx(partialBase, column(nd, y)));
         continue;
-      // The two adjacent columns of the fragment as one 4-byte store (out
-      // is 4-byte aligned, KernelABI; the column is even): half the store
+      }
+      // The two adjacent columns as one 4-byte store (out is 4-byte
+      // aligned, KernelABI; the column is even): half the store
       // instructions of element stores, whole 32-bit words.
-      Value col = addIdx(index(nd * 8), mulIdx(quad, 2));
-      vector::StoreOp::create(b, loc, narrowPair(pair[0], pair[1]), buf.out,
-                              rowIndices(pos.qStart, row, head, col),
-                              /*nontemporal=*/false, llvm::MaybeAlign(4));
+      vector::StoreOp::create(
+          b, loc, outPair(results[4 + nd], x, final.inverse), buf.out,
+          rowIndices(pos.qStart, row, head, column(nd)),
+          /*nontemporal=*/false, llvm::MaybeAlign(4));
     }
     if (!buf.lse && !partial)
       continue;
@@ -480,16 +481,13 @@ sm90::SwizzleLayout KernelBuilder::outputLayout() const {
   return sm90::SwizzleLayout::forDim(headDimV);
 }
 
-Value KernelBuilder::narrowPair(Value first, Value second) {
-  return arith::TruncFOp::create(
-      b, loc, VectorType::get({2}, elementType),
-      vector::FromElementsOp::create(b, loc, VectorType::get({2}, f32),
-                                     ValueRange{first, second}));
-}
-
 Value KernelBuilder::outPair(Value acc, int x, Value inverse) {
-  return narrowPair(arith::MulFOp::create(b, loc, extract(acc, x, 0), inverse),
-                    arith::MulFOp::create(b, loc, extract(acc, x, 1), inverse));
+  Value pair = vector::FromElementsOp::create(
+      b, loc, VectorType::get({2}, f32),
+      ValueRange{arith::MulFOp::create(b, loc, extract(acc, x, 0), inverse),
+                 arith::MulFOp::create(b, loc, extract(acc, x, 1), inverse)});
+  return arith::TruncFOp::create(b, loc, VectorType::get({2}, elementType),
+                                 pair);
 }
 
 void KernelBuilder::copyStagedRows() {
