@@ -49,10 +49,19 @@
 // CHECK: %[[PRODUCER:.*]] = arith.cmpi uge, %{{.*}}, %c256
 // CHECK: scf.if %[[PRODUCER]]
 // CHECK-NEXT: nvvm.setmaxregister  decrease 40
-// CHECK: %[[GRID:.*]] = gpu.grid_dim  x
-// CHECK: %[[LAST:.*]] = arith.subi %[[GRID]], %c1
-// CHECK: %[[BLOCK:.*]] = gpu.block_id  x
-// CHECK: arith.subi %[[LAST]], %[[BLOCK]]
+// Launch order: CTA L = x + X (y + H z) of the grid (X tiles, H, B); heads
+// in groups of G = min(max(8 MiB / (S_k * 512 bytes of K and V), 1), H B)
+// (d128 bf16), inside a group the tile slowest: tile X-1 - (L mod G X) / Gs.
+// CHECK: %[[L:.*]] = arith.addi %block_id_x, %{{.*}} : index
+// CHECK: %[[SK:.*]] = memref.dim %arg1, %c1
+// CHECK: %[[KV:.*]] = arith.muli %[[SK]], %c512
+// CHECK: arith.divui %c8388608
+// CHECK: %[[SPAN:.*]] = arith.muli %[[G:.*]], %grid_dim_x
+// CHECK: %[[GROUP:.*]] = arith.divui %[[L]], %[[SPAN]]
+// CHECK: %[[IN:.*]] = arith.remui %[[L]]
+// CHECK: %[[FROMLAST:.*]] = arith.divui %[[IN]], %[[GS:.*]] : index
+// CHECK: %[[LAST:.*]] = arith.subi %grid_dim_x, %c1
+// CHECK: arith.subi %[[LAST]], %[[FROMLAST]]
 // CHECK: nvgpu.device_async_copy
 // CHECK: nvgpu.device_async_wait %{{.*}} {numGroups = 0 : i32}
 // CHECK: nvvm.fence.proxy {kind = #nvvm.proxy_kind<async.shared>, space = #nvvm.shared_space<cta>}

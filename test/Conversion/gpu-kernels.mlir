@@ -96,11 +96,13 @@ func.func @sparse(%q: tensor<2x1024x4x64xf16>, %num: tensor<2x4x8xi32>, %idx: te
 // A score_mod region that captures a tensor (FlexAttention's ALiBi-style
 // s + slope[h] * (j - i)): the capture is kernel parameter 3 and
 // tensor.extract becomes a load from it, guarded by h < 4 (a read out of
-// range yields 0 and touches no memory).
+// range yields 0 and touches no memory); h is the flat CTA index's head
+// (the launch order, L mod H).
 // KERNEL: gpu.func @captured_kernel(%{{.*}}, %{{.*}}, %{{.*}}, %[[SLOPES:.*]]: memref<4xf32> {attn.name = "capture3"}, %{{.*}}: memref<?x?x4x64xf16> {attn.align = 4 : i64, attn.name = "out"})
-// KERNEL: %[[IN:.*]] = arith.cmpi ult, %block_id_y, %c4 : index
+// KERNEL: %[[H:.*]] = arith.remui %{{.*}}, %grid_dim_y : index
+// KERNEL: %[[IN:.*]] = arith.cmpi ult, %[[H]], %c4 : index
 // KERNEL-NEXT: scf.if %[[IN]] -> (f32) {
-// KERNEL-NEXT: memref.load %[[SLOPES]][%block_id_y] : memref<4xf32>
+// KERNEL-NEXT: memref.load %[[SLOPES]][%[[H]]] : memref<4xf32>
 // KERNEL-NOT: tensor.extract
 func.func @captured(%q: tensor<?x?x4x64xf16>, %k: tensor<?x?x4x64xf16>, %v: tensor<?x?x4x64xf16>, %slopes: tensor<4xf32>) -> tensor<?x?x4x64xf16> {
   %o = attn.attention %q, %k, %v {score_mods = [#attn.score_mod]} : tensor<?x?x4x64xf16>, tensor<?x?x4x64xf16>, tensor<?x?x4x64xf16> -> tensor<?x?x4x64xf16> score_mod {
@@ -117,10 +119,15 @@ func.func @captured(%q: tensor<?x?x4x64xf16>, %k: tensor<?x?x4x64xf16>, %v: tens
 }
 
 // BHSD (FlexAttention's layout): rows are q dim 2, so grid.x = ceil(Sq / 64)
-// reads dimension 2 of parameter 0, and tiles are read at [b, h, row, col].
+// reads dimension 2 of parameter 0, and tiles are read at [b, h, row, col];
+// the launch order's head groups size K and V by dimension 2 of k, and the
+// flat CTA index's (head, batch) pair p gives h = p mod H, b = p / H.
 // KERNEL: gpu.func @bhsd_kernel
 // KERNEL-SAME: attn.grid = array<i64: 0, 2, 64, -1, 0, 4, 0, 0, 1>
-// KERNEL: nvgpu.device_async_copy %arg0[%block_id_z, %block_id_y, %{{.*}}, %{{.*}}]
+// KERNEL: memref.dim %arg1, %c2
+// KERNEL: %[[H:.*]] = arith.remui %[[P:.*]], %grid_dim_y
+// KERNEL: %[[B:.*]] = arith.divui %[[P]], %grid_dim_y
+// KERNEL: nvgpu.device_async_copy %arg0[%[[B]], %[[H]], %{{.*}}, %{{.*}}]
 func.func @bhsd(%q: tensor<?x4x?x64xbf16>, %k: tensor<?x4x?x64xbf16>, %v: tensor<?x4x?x64xbf16>) -> tensor<?x4x?x64xbf16> {
   %o = attn.attention %q, %k, %v {layout = #attn<layout bhsd>, masks = [#attn.causal<top_left>]} : tensor<?x4x?x64xbf16>, tensor<?x4x?x64xbf16>, tensor<?x4x?x64xbf16> -> tensor<?x4x?x64xbf16>
   return %o : tensor<?x4x?x64xbf16>

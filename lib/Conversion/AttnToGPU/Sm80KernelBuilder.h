@@ -84,6 +84,12 @@ private:
   /// it) and the kv schedule (tileCount, tileAt, isFullTile).
   void setUpTile();
 
+  /// Maps the grid's launch order to (query tile, head, batch): heads in
+  /// groups sized for L2, inside a group the tile slowest (Sm80Pipeline.cpp
+  /// states the order); `qt` in: blockIdx.x, out: the tile counted from
+  /// the last.
+  void orderTilesInHeadGroups(Value &qt);
+
   /// sm80 and decode: the cp.async-pipelined kv loop on mma.sync, and the
   /// epilogue.
   void buildSm80Loop();
