@@ -79,6 +79,22 @@ CASES = {
                            masks=(Chunked(128), Causal())), [(1, 1000, 1000)]),
     "document_causal_d128_f16": (S(dtype="f16", heads_q=4, heads_kv=4, head_dim=128,
                                    masks=(Document(), Causal())), [(2, 1000, 1000)]),
+    # The kv schedule reads the document ids (DocumentKeys.cpp): unsorted
+    # ids (random in 0..2), queries and keys with their own ids, a window
+    # beside the document, a document inside an or (not narrowed), varlen.
+    "document_unsorted_d64_bf16": (S(dtype="bf16", heads_q=4, heads_kv=2, head_dim=64,
+                                     masks=(Document(), Causal())), [(2, 600, 600)]),
+    "document_cross_d128_bf16": (S(dtype="bf16", heads_q=4, heads_kv=4, head_dim=128,
+                                   masks=(Document(),)), [(2, 300, 900)]),
+    "document_window_d128_f16": (S(dtype="f16", heads_q=4, heads_kv=4, head_dim=128,
+                                   masks=(Document(), SlidingWindow(256, 0))),
+                                 [(1, 1000, 1000)]),
+    "document_or_prefix_d64_f16": (S(dtype="f16", heads_q=4, heads_kv=4, head_dim=64,
+                                     masks=(Or((Document(), PrefixLM(64))),)),
+                                   [(1, 700, 700)]),
+    "varlen_document_causal_d64_bf16": (S(dtype="bf16", heads_q=4, heads_kv=4, head_dim=64,
+                                          varlen=True, masks=(Document(), Causal())),
+                                        [([300, 1, 517], [300, 1, 517])]),
     "custom_mask_d64_f16": (S(dtype="f16", heads_q=4, heads_kv=4, head_dim=64,
                               masks=(CustomMask(),)), [(2, 200, 300)]),
     "custom_mask_packed_d64_bf16": (S(dtype="bf16", heads_q=4, heads_kv=4, head_dim=64,
@@ -249,8 +265,9 @@ def page_table(spec, lengths, torch, gen, dt):
             "kv_last_page_len": i32(last)}
 
 
-def make_inputs(spec, shape, torch, gen):
-    """Named torch tensors (on the GPU) for every function argument."""
+def make_inputs(spec, shape, torch, gen, unsorted_docs=False):
+    """Named torch tensors (on the GPU) for every function argument;
+    document ids sorted (packed documents) unless `unsorted_docs`."""
     dt = {"f16": torch.float16, "bf16": torch.bfloat16}[spec.dtype]
     dev = "cuda"
     hq, hkv, d, dv = spec.heads_q, spec.heads_kv, spec.head_dim, spec.dv
@@ -306,8 +323,16 @@ def make_inputs(spec, shape, torch, gen):
             continue
         if name in ("doc_ids_q", "doc_ids_kv"):
             n = sq if name == "doc_ids_q" else sk
-            # Sorted document ids: runs of random length.
-            ids = torch.cumsum((torch.rand(batch, n, generator=gen) < 0.004).int(), 1)
+            if n is None:  # varlen: [T] ids, the packed sequences' tokens
+                cu = args["cu_seqlens_q" if name == "doc_ids_q" else "cu_seqlens_k"]
+                lead = (int(cu[-1]),)
+            else:
+                lead = (batch, n)
+            if unsorted_docs:
+                ids = torch.randint(0, 3, lead, generator=gen)
+            else:
+                # Sorted document ids: runs of random length.
+                ids = torch.cumsum((torch.rand(*lead, generator=gen) < 0.004).int(), -1)
             args[name] = ids.to(dev, torch.int32)
         elif name == "custom_mask" and spec.varlen:
             # Each sequence's [lq, lk] matrix after the previous one (packed:
@@ -376,7 +401,7 @@ def run_case(chip, name, spec, shape, torch, gen):
     from attn._runtime import Kernel
     from attn.reference import spec_reference
     kernel = Kernel(os.path.join(OUT_DIR, chip, name + ".attn"))
-    args = make_inputs(spec, shape, torch, gen)
+    args = make_inputs(spec, shape, torch, gen, unsorted_docs="unsorted" in name)
     q = args["q"]
     out = torch.full(q.shape[:-1] + (spec.dv,), float("nan"), device="cuda", dtype=q.dtype)
     if spec.varlen:

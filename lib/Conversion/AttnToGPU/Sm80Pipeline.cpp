@@ -1,5 +1,6 @@
 //===- Sm80Pipeline.cpp - sm80 kernel: set-up, schedule, copies -----------===//
 
+#include "DocumentKeys.h"
 #include "Sm80KernelBuilder.h"
 #include "Wgmma.h"
 #include "attn/Analysis/TileClassification.h"
@@ -185,8 +186,18 @@ void KernelBuilder::scheduleKvRange() {
   IndexArith arith{b, loc};
   Value q1 =
       minIdx(arith::AddIOp::create(b, loc, pos.q0, index(tileQ)), pos.seqQ);
+  // A document conjunct: its keys come from the ids (DocumentKeys.cpp),
+  // scanned only where the other masks keep keys.
+  DocumentAttr document = documentConjunct(op);
   RowTileKeys<Value> keys =
-      analyzeRowTile(arith, op.getMasksAttr(), pos.q0, q1, pos.seqQ, pos.seqK);
+      analyzeRowTile(arith, op.getMasksAttr(), pos.q0, q1, pos.seqQ, pos.seqK,
+                     [&](Attribute atom) { return atom == document; });
+  if (document) {
+    Value kLo = maxIdx(*keys.live.lo, index(0));
+    Value kHi = maxIdx(minIdx(*keys.live.hi, pos.seqK), kLo);
+    keys = intersectRowTileKeys(
+        arith, keys, emitDocumentKeys(b, loc, buf, pos, pos.q0, q1, kLo, kHi));
+  }
   // A ragged last tile is padded with zero-filled keys: it needs its mask.
   KvTileRange<Value> range = kvTileRange(arith, keys, pos.seqK, tileK,
                                          /*raggedLastTileIsFull=*/false);
