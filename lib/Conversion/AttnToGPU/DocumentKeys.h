@@ -21,16 +21,17 @@ namespace mlir::attn {
 /// kernel then visits the keys the other masks keep).
 DocumentAttr documentConjunct(AttentionOp op);
 
-/// The keys the document mask keeps for some / every row of [qLo, qHi),
-/// among the keys [kLo, kHi) (all relative to sequence pos.b): live
-/// [first, last + 1) of the keys whose id lies in the rows' id range, full
-/// the run of keys from the first live one that all hold the rows' single
-/// id (empty when the rows hold several). One warp scans the ids; every
+/// The keys the document mask keeps for some / every row of [qLo, qHi) (at
+/// most `rows` rows), among the keys [kLo, kHi) (all relative to sequence
+/// pos.b): live [first, last + 1) of the keys whose id lies in the rows' id
+/// range, full the run of keys from the first live one that all hold the rows'
+/// single id (empty when the rows hold several). One warp scans the ids; every
 /// lane must run this, and the results are the same in all lanes.
 RowTileKeys<Value> emitDocumentKeys(OpBuilder &b, Location loc,
                                     const AttentionBuffers &buf,
                                     const TilePosition &pos, Value qLo,
-                                    Value qHi, Value kLo, Value kHi);
+                                    Value qHi, int64_t rows, Value kLo,
+                                    Value kHi);
 
 } // namespace mlir::attn
 

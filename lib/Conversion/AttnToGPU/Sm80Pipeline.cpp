@@ -196,7 +196,7 @@ void KernelBuilder::scheduleKvRange() {
     Value kLo = maxIdx(*keys.live.lo, index(0));
     Value kHi = maxIdx(minIdx(*keys.live.hi, pos.seqK), kLo);
     keys = intersectRowTileKeys(
-        arith, keys, emitDocumentKeys(b, loc, buf, pos, pos.q0, q1, kLo, kHi));
+        arith, keys, emitDocumentKeys(b, loc, buf, pos, pos.q0, q1, tileQ, kLo, kHi));
   }
   // A ragged last tile is padded with zero-filled keys: it needs its mask.
   KvTileRange<Value> range = kvTileRange(arith, keys, pos.seqK, tileK,
