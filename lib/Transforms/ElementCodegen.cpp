@@ -13,6 +13,7 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/Matchers.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 
 using namespace mlir;
@@ -42,6 +43,27 @@ public:
   Value indexToF32(Value value) {
     Value asInt = arith::IndexCastOp::create(b, loc, b.getI64Type(), value);
     return arith::SIToFPOp::create(b, loc, b.getF32Type(), asInt);
+  }
+  /// `index` as base + c with a constant c, where it was built so
+  /// (index_cast of an i32 addi with a constant operand, or an index addi);
+  /// else (index, 0).
+  std::pair<Value, int64_t> constantOffset(Value index) {
+    Value v = index;
+    if (auto cast = v.getDefiningOp<arith::IndexCastOp>())
+      v = cast.getIn();
+    auto add = v.getDefiningOp<arith::AddIOp>();
+    if (!add)
+      return {index, 0};
+    for (int side = 0; side < 2; ++side) {
+      IntegerAttr c;
+      if (matchPattern(add->getOperand(side), m_Constant(&c))) {
+        Value base = add->getOperand(1 - side);
+        if (!base.getType().isIndex())
+          base = arith::IndexCastOp::create(b, loc, b.getIndexType(), base);
+        return {base, c.getInt()};
+      }
+    }
+    return {index, 0};
   }
   Value cmp(arith::CmpIPredicate pred, Value x, Value y) {
     return arith::CmpIOp::create(b, loc, pred, x, y);
@@ -293,9 +315,18 @@ public:
       Value slope = cast<MemRefType>(slopes.getType()).getRank() == 2
                         ? load(slopes, {pos.b, pos.h})
                         : load(slopes, {pos.h});
-      Value dist =
-          arith::SubIOp::create(b, loc, alignedRow(Alignment::bottom_right), j);
-      Value absDist = math::AbsFOp::create(b, loc, indexToF32(dist));
+      // The distance as (row - base) - c where the key is base + c with a
+      // constant c (a GPU fragment's columns): the integer-to-float
+      // conversion is then one per row and tile (equal ops fold), not one
+      // per pair, and the pair pays a float subtraction (exact below 2^24).
+      auto [base, c] = constantOffset(j);
+      Value dist = indexToF32(arith::SubIOp::create(
+          b, loc, alignedRow(Alignment::bottom_right), base));
+      if (c)
+        dist = arith::SubFOp::create(b, loc, dist, f32(double(c)));
+      // |d| as max(d, -d): math.absf would be a libdevice call on the GPU.
+      Value absDist = arith::MaximumFOp::create(
+          b, loc, dist, arith::NegFOp::create(b, loc, dist));
       return arith::SubFOp::create(
           b, loc, s, arith::MulFOp::create(b, loc, slope, absDist));
     }

@@ -172,3 +172,29 @@ func.func @doc64(%q: tensor<1x512x4x64xf16>, %dq: tensor<1x512xi64>, %dk: tensor
   %o = attn.attention %q, %q, %q doc_ids_q(%dq : tensor<1x512xi64>) doc_ids_kv(%dk : tensor<1x512xi64>) {masks = [#attn.document, #attn.causal<top_left>]} : tensor<1x512x4x64xf16>, tensor<1x512x4x64xf16>, tensor<1x512x4x64xf16> -> tensor<1x512x4x64xf16>
   return %o : tensor<1x512x4x64xf16>
 }
+
+// ALiBi, s - slope[h] * |i + Sk - Sq - j|: a fragment's column is j = base +
+// c with c a constant (8 n + y), so the distance is (row - base) - c: the
+// integer (row - base) and its conversion are the same ops for every column
+// of a row (folded to one per row and tile by CSE), and each pair pays one
+// float subtraction instead of an i64 -> f32 conversion; |d| = max(d, -d)
+// (math.absf would call libdevice: the PTX check above has no extern).
+// KERNEL-LABEL: gpu.func @alibi_kernel
+// KERNEL: memref.load %{{.*}} : memref<4xf32>
+// KERNEL: %[[OFF:.*]] = arith.subi %dim{{.*}}, %dim{{.*}} : index
+// KERNEL-NEXT: %[[ROW:.*]] = arith.addi %{{.*}}, %[[OFF]] : index
+// KERNEL-NEXT: %[[D0:.*]] = arith.subi %[[ROW]], %[[BASE:.*]] : index
+// KERNEL-NEXT: arith.index_cast %[[D0]] : index to i64
+// KERNEL-NEXT: arith.sitofp
+// KERNEL-NEXT: arith.negf
+// KERNEL-NEXT: arith.maximumf
+// KERNEL: arith.subi %{{.*}}, %[[BASE]] : index
+// KERNEL-NEXT: arith.index_cast
+// KERNEL-NEXT: %[[F:.*]] = arith.sitofp
+// KERNEL-NEXT: %[[D1:.*]] = arith.subf %[[F]], %cst
+// KERNEL-NEXT: %[[N1:.*]] = arith.negf %[[D1]]
+// KERNEL-NEXT: arith.maximumf %[[D1]], %[[N1]]
+func.func @alibi(%q: tensor<?x?x4x64xf16>, %slopes: tensor<4xf32>) -> tensor<?x?x4x64xf16> {
+  %o = attn.attention %q, %q, %q alibi_slopes(%slopes : tensor<4xf32>) {masks = [#attn.causal<top_left>], score_mods = [#attn.alibi]} : tensor<?x?x4x64xf16>, tensor<?x?x4x64xf16>, tensor<?x?x4x64xf16> -> tensor<?x?x4x64xf16>
+  return %o : tensor<?x?x4x64xf16>
+}
