@@ -324,9 +324,7 @@ public:
           b, loc, alignedRow(Alignment::bottom_right), base));
       if (c)
         dist = arith::SubFOp::create(b, loc, dist, f32(double(c)));
-      // |d| as max(d, -d): math.absf would be a libdevice call on the GPU.
-      Value absDist = arith::MaximumFOp::create(
-          b, loc, dist, arith::NegFOp::create(b, loc, dist));
+      Value absDist = math::AbsFOp::create(b, loc, dist);
       return arith::SubFOp::create(
           b, loc, s, arith::MulFOp::create(b, loc, slope, absDist));
     }

@@ -177,8 +177,9 @@ func.func @doc64(%q: tensor<1x512x4x64xf16>, %dq: tensor<1x512xi64>, %dk: tensor
 // c with c a constant (8 n + y), so the distance is (row - base) - c: the
 // integer (row - base) and its conversion are the same ops for every column
 // of a row (folded to one per row and tile by CSE), and each pair pays one
-// float subtraction instead of an i64 -> f32 conversion; |d| = max(d, -d)
-// (math.absf would call libdevice: the PTX check above has no extern).
+// float subtraction instead of an i64 -> f32 conversion. |d| becomes
+// max(d, -d) (math.absf would call libdevice's fabsf: the PTX check above
+// finds no extern function).
 // KERNEL-LABEL: gpu.func @alibi_kernel
 // KERNEL: memref.load %{{.*}} : memref<4xf32>
 // KERNEL: %[[OFF:.*]] = arith.subi %dim{{.*}}, %dim{{.*}} : index

@@ -267,6 +267,18 @@ struct GPUKernelsPass : public attn::impl::AttnGPUKernelsBase<GPUKernelsPass> {
       tanh.replaceAllUsesWith(emitTanh(b, tanh.getLoc(), tanh.getOperand()));
       tanh.erase();
     });
+    // |x| as max(x, -x) (one max.NaN.f32): the NVVM lowering turns
+    // math.absf and llvm.fabs into calls of libdevice's fabsf, which a PTX
+    // artifact cannot link.
+    gpuModule.walk([](math::AbsFOp abs) {
+      OpBuilder b(abs);
+      Value x = abs.getOperand();
+      abs.replaceAllUsesWith(
+          arith::MaximumFOp::create(b, abs.getLoc(), x,
+                                    arith::NegFOp::create(b, abs.getLoc(), x))
+              .getResult());
+      abs.erase();
+    });
     func.erase();
     return success();
   }
