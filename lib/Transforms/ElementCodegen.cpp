@@ -96,6 +96,8 @@ public:
       }
       if (Value narrow = narrowCompare(nested, mapping)) {
         mapping.map(nested.getResult(0), narrow);
+      } else if (Value distance = offsetDistance(nested, mapping)) {
+        mapping.map(nested.getResult(0), distance);
       } else if (extract) {
         Value source = mapping.lookupOrDefault(extract.getTensor());
         if (buf.captured)
@@ -117,6 +119,43 @@ public:
       return true;
     };
     return inlineYieldingRegion(b, region, args, emit).front();
+  }
+
+  /// A region's sitofp(index_cast(x - y)) where x or y is base + c with a
+  /// constant c (a key j = k0 + c of a GPU fragment: ALiBi-like position
+  /// biases), as floatDistance; null for anything else.
+  Value offsetDistance(Operation &nested, IRMapping &mapping) {
+    auto toFloat = dyn_cast<arith::SIToFPOp>(nested);
+    if (!toFloat)
+      return nullptr;
+    Value in = mapping.lookupOrDefault(toFloat.getIn());
+    auto widened = in.getDefiningOp<arith::IndexCastOp>();
+    auto sub =
+        widened ? widened.getIn().getDefiningOp<arith::SubIOp>() : nullptr;
+    if (!sub || (!constantOffset(sub.getLhs()).second &&
+                 !constantOffset(sub.getRhs()).second))
+      return nullptr;
+    return floatDistance(sub.getLhs(), sub.getRhs(), widened.getType(),
+                         cast<FloatType>(toFloat.getType()));
+  }
+
+  /// x - y (index values) as a float of `type`, through the integer type
+  /// `wide`: where x or y is base + c with a constant c (the GPU kernel's
+  /// columns are), the conversion takes the bases, the same ops for every
+  /// column of a row (folded to one per row and tile), and the constants
+  /// are added as a float (exact below 2^24).
+  Value floatDistance(Value x, Value y, Type wide, FloatType type) {
+    auto [xBase, xOffset] = constantOffset(x);
+    auto [yBase, yOffset] = constantOffset(y);
+    Value diff = arith::SubIOp::create(b, loc, xBase, yBase);
+    Value f = arith::SIToFPOp::create(
+        b, loc, type, arith::IndexCastOp::create(b, loc, wide, diff));
+    if (xOffset == yOffset)
+      return f;
+    return arith::AddFOp::create(
+        b, loc, f,
+        arith::ConstantOp::create(
+            b, loc, FloatAttr::get(type, double(xOffset) - double(yOffset))));
   }
 
   /// A compare of two values sign-extended from one integer type (index_cast
@@ -315,15 +354,8 @@ public:
       Value slope = cast<MemRefType>(slopes.getType()).getRank() == 2
                         ? load(slopes, {pos.b, pos.h})
                         : load(slopes, {pos.h});
-      // The distance as (row - base) - c where the key is base + c with a
-      // constant c (a GPU fragment's columns): the integer-to-float
-      // conversion is then one per row and tile (equal ops fold), not one
-      // per pair, and the pair pays a float subtraction (exact below 2^24).
-      auto [base, c] = constantOffset(j);
-      Value dist = indexToF32(arith::SubIOp::create(
-          b, loc, alignedRow(Alignment::bottom_right), base));
-      if (c)
-        dist = arith::SubFOp::create(b, loc, dist, f32(double(c)));
+      Value dist = floatDistance(alignedRow(Alignment::bottom_right), j,
+                                 b.getI64Type(), b.getF32Type());
       Value absDist = math::AbsFOp::create(b, loc, dist);
       return arith::SubFOp::create(
           b, loc, s, arith::MulFOp::create(b, loc, slope, absDist));

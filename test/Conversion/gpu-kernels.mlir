@@ -104,6 +104,16 @@ func.func @sparse(%q: tensor<2x1024x4x64xf16>, %num: tensor<2x4x8xi32>, %idx: te
 // KERNEL-NEXT: scf.if %[[IN]] -> (f32) {
 // KERNEL-NEXT: memref.load %[[SLOPES]][%[[H]]] : memref<4xf32>
 // KERNEL-NOT: tensor.extract
+// The region's float j - i, for the pair's column j = base + c: sitofp(base
+// - i) + c, its conversion the same ops for each column of a row (one per
+// row and tile after CSE), one float add per pair.
+// KERNEL: arith.subi %[[BASE:.*]], %[[ROW:.*]] : index
+// KERNEL-NEXT: arith.index_cast
+// KERNEL-NEXT: arith.sitofp
+// KERNEL: arith.subi %[[BASE]], %[[ROW]] : index
+// KERNEL-NEXT: arith.index_cast
+// KERNEL-NEXT: %[[F:.*]] = arith.sitofp
+// KERNEL-NEXT: arith.addf %[[F]], %cst
 func.func @captured(%q: tensor<?x?x4x64xf16>, %k: tensor<?x?x4x64xf16>, %v: tensor<?x?x4x64xf16>, %slopes: tensor<4xf32>) -> tensor<?x?x4x64xf16> {
   %o = attn.attention %q, %k, %v {score_mods = [#attn.score_mod]} : tensor<?x?x4x64xf16>, tensor<?x?x4x64xf16>, tensor<?x?x4x64xf16> -> tensor<?x?x4x64xf16> score_mod {
   ^bb0(%s: f32, %b: index, %h: index, %i: index, %j: index):
@@ -177,9 +187,10 @@ func.func @doc64(%q: tensor<1x512x4x64xf16>, %dq: tensor<1x512xi64>, %dk: tensor
 // c with c a constant (8 n + y), so the distance is (row - base) - c: the
 // integer (row - base) and its conversion are the same ops for every column
 // of a row (folded to one per row and tile by CSE), and each pair pays one
-// float subtraction instead of an i64 -> f32 conversion. |d| becomes
+// float add (of -c) instead of an i64 -> f32 conversion. |d| becomes
 // max(d, -d) (math.absf would call libdevice's fabsf: the PTX check above
 // finds no extern function).
+// (floatDistance in ElementCodegen.cpp, as for the region above.)
 // KERNEL-LABEL: gpu.func @alibi_kernel
 // KERNEL: memref.load %{{.*}} : memref<4xf32>
 // KERNEL: %[[OFF:.*]] = arith.subi %dim{{.*}}, %dim{{.*}} : index
@@ -192,7 +203,7 @@ func.func @doc64(%q: tensor<1x512x4x64xf16>, %dq: tensor<1x512xi64>, %dk: tensor
 // KERNEL: arith.subi %{{.*}}, %[[BASE]] : index
 // KERNEL-NEXT: arith.index_cast
 // KERNEL-NEXT: %[[F:.*]] = arith.sitofp
-// KERNEL-NEXT: %[[D1:.*]] = arith.subf %[[F]], %cst
+// KERNEL-NEXT: %[[D1:.*]] = arith.addf %[[F]], %cst
 // KERNEL-NEXT: %[[N1:.*]] = arith.negf %[[D1]]
 // KERNEL-NEXT: arith.maximumf %[[D1]], %[[N1]]
 func.func @alibi(%q: tensor<?x?x4x64xf16>, %slopes: tensor<4xf32>) -> tensor<?x?x4x64xf16> {
