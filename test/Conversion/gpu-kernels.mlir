@@ -76,10 +76,13 @@ func.func @varlen(%q: tensor<?x2x64xf16>, %k: tensor<?x2x64xf16>, %v: tensor<?x2
 // Block-sparse (FlexAttention BlockMask, 128 x 128 blocks): the kv steps
 // come from the lists of this tile's query block qb = q0 / 128, partial
 // blocks (kv_indices) first, then full ones (full_kv_indices); each block is
-// two 64-key tiles. Steps past the lists never read them.
+// two 64-key tiles. Steps past the lists never read them. One head's query
+// tiles launch together (grid (tiles, H, B) read as is: neighbouring query
+// blocks of windows and documents list the same key blocks).
 // KERNEL: gpu.func @sparse_kernel
+// KERNEL-NOT: gpu.grid_dim  z
 // KERNEL: %[[QB:.*]] = arith.divui %{{.*}}, %c128 : index
-// KERNEL: memref.load %arg1[%{{.*}}, %{{.*}}, %[[QB]]] : memref<2x4x8xi32>
+// KERNEL: memref.load %arg1[%block_id_z, %block_id_y, %[[QB]]] : memref<2x4x8xi32>
 // KERNEL: memref.load %arg3[%{{.*}}, %{{.*}}, %[[QB]]] : memref<2x4x8xi32>
 // KERNEL: scf.if %{{.*}} -> (index)
 // KERNEL: memref.load %arg2[%{{.*}}, %{{.*}}, %[[QB]], %{{.*}}] : memref<2x4x8x8xi32>
