@@ -147,9 +147,10 @@ func.func @bhsd(%q: tensor<?x4x?x64xbf16>, %k: tensor<?x4x?x64xbf16>, %v: tensor
 }
 
 // A document conjunct (keep doc_q[i] == doc_kv[j], and causal j <= i): the
-// analysis cannot bound it, so each warp reads the ids (DocumentKeys.cpp).
-// Rows [q0, q1): lo = min doc_q, hi = max doc_q (block_q / 32 loads per
-// lane, rows clamped to max(q1 - 1, q0), then a butterfly of shuffles). Keys [0, kHi) that causal keeps, in i32, 256 per
+// analysis cannot bound it, so each warp reads the ids (DocumentKeys.cpp,
+// spread over the warp's lanes).
+// Rows [q0, q1): lo = min doc_q, hi = max doc_q (lane l reads rows q0 + l,
+// q0 + l + 32, ..., then a butterfly of shuffles). Keys [0, kHi) that causal keeps, in i32, 256 per
 // step (8 loads in flight per lane, clamped to kHi - 1): per lane the first
 // key with lo <= id <= hi (kHi if none), one past the last (0), and their
 // count, then min / max / sum over the warp. Live keys [first, last + 1);
@@ -157,8 +158,8 @@ func.func @bhsd(%q: tensor<?x4x?x64xbf16>, %k: tensor<?x4x?x64xbf16>, %v: tensor
 // KERNEL-LABEL: gpu.func @doc_kernel
 // KERNEL-SAME: %[[DQ:[^:]*]]: memref<1x512xi32> {attn.name = "doc_ids_q"}, %[[DK:[^:]*]]: memref<1x512xi32> {attn.name = "doc_ids_kv"}
 // KERNEL: %[[LANE:.*]] = gpu.lane_id
-// KERNEL-COUNT-2: memref.load %[[DQ]]
-// KERNEL: arith.select %{{.*}}, %{{.*}}, %c2147483647_i32 : i32
+// KERNEL: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c32 iter_args(%{{.*}} = %c2147483647_i32, %{{.*}} = %c-2147483648_i32)
+// KERNEL: memref.load %[[DQ]]
 // KERNEL: gpu.shuffle  xor %{{.*}}, %c16_i32, %c32_i32 : i32
 // KERNEL: gpu.shuffle  xor %{{.*}}, %c1_i32, %c32_i32 : i32
 // KERNEL: %[[SCAN:.*]]:3 = scf.for %{{.*}} = %c0_i32 to %[[KHI:.*]] step %c256_i32 iter_args(%{{.*}} = %[[KHI]], %{{.*}} = %c0_i32, %{{.*}} = %c0_i32) -> (i32, i32, i32)

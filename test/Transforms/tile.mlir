@@ -119,3 +119,24 @@ func.func @paged(%q: tensor<?x2x4x32xf32>, %k: tensor<?x8x2x32xf32>, %indptr: te
   %o = attn.attention %q, %k, %k kv_page_indptr(%indptr : tensor<?xi32>) kv_page_indices(%indices : tensor<?xi32>) kv_last_page_len(%last : tensor<?xi32>) {paged_kv = #attn.paged_kv<page_size = 8>} : tensor<?x2x4x32xf32>, tensor<?x8x2x32xf32>, tensor<?x8x2x32xf32> -> tensor<?x2x4x32xf32>
   return %o : tensor<?x2x4x32xf32>
 }
+
+// -----
+
+// Document ids with causal: per (b, h, q-tile) the tiling reads the ids
+// (DocumentKeys.h, one lane): lo / hi = min / max of doc_q over the tile's
+// rows, then over the keys causal keeps (i32 loop) the first key with
+// lo <= doc_kv[j] <= hi, one past the last, and their count; the kv tiles
+// then span only those keys, full where lo == hi and the count fills them.
+// CHECK-LABEL: func @document
+// CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c1 iter_args(%{{.*}} = %c2147483647_i32, %{{.*}} = %c-2147483648_i32) -> (i32, i32)
+// CHECK: arith.minsi
+// CHECK: arith.maxsi
+// CHECK: %[[SCAN:.*]]:3 = scf.for %{{.*}} = %c0_i32 to %{{.*}} step %c1_i32 iter_args
+// CHECK: arith.extui
+// CHECK: arith.subi %[[SCAN]]#1, %[[SCAN]]#0
+// CHECK: scf.for
+// CHECK: attn.tile_update {{.*}} element {
+func.func @document(%q: tensor<1x?x2x16xf32>, %dq: tensor<1x?xi32>, %dk: tensor<1x?xi32>) -> tensor<1x?x2x16xf32> {
+  %o = attn.attention %q, %q, %q doc_ids_q(%dq : tensor<1x?xi32>) doc_ids_kv(%dk : tensor<1x?xi32>) {masks = [#attn.document, #attn.causal<top_left>]} : tensor<1x?x2x16xf32>, tensor<1x?x2x16xf32>, tensor<1x?x2x16xf32> -> tensor<1x?x2x16xf32>
+  return %o : tensor<1x?x2x16xf32>
+}

@@ -286,9 +286,10 @@ AttentionCase &AttentionCase::orMask(const std::string &a,
   return mask("#attn.or<[" + a + ", " + b + "]>");
 }
 
-AttentionCase &AttentionCase::documents(int documents) {
+AttentionCase &AttentionCase::documents(int documents, bool sorted) {
   Impl &m = *impl;
-  // Non-decreasing random document ids for queries and for keys.
+  // Non-decreasing random document ids for queries and for keys (or, not
+  // sorted, independent ones).
   auto makeIds = [&](const std::string &clause, int64_t tokensPerSeq,
                      bool isQ) -> std::vector<int32_t> {
     int64_t total = isQ ? m.totalQ() : m.totalK();
@@ -303,6 +304,11 @@ AttentionCase &AttentionCase::documents(int documents) {
       int64_t len = isQ ? m.lenQ(b) : m.lenK(b);
       int32_t doc = 0;
       for (int64_t n = 0; n < len; ++n) {
+        if (!sorted) {
+          ids[start + n] = std::min<int32_t>(
+              documents - 1, int32_t(m.uniform(0, 1) * documents));
+          continue;
+        }
         if (n > 0 && m.uniform(0, 1) < double(documents - 1) / len &&
             doc < documents - 1)
           ++doc;

@@ -62,8 +62,9 @@ public:
   /// An analytic mask atom written as its attribute, e.g.
   /// "#attn.causal<top_left>"; the oracle evaluates it by definition.
   AttentionCase &mask(const std::string &attr);
-  /// Random document ids (`documents` per sequence, contiguous runs).
-  AttentionCase &documents(int documents);
+  /// Random document ids (`documents` per sequence, contiguous runs; or,
+  /// not `sorted`, each token's id drawn from [0, documents)).
+  AttentionCase &documents(int documents, bool sorted = true);
   /// A random custom mask keeping a fraction `density` of the pairs.
   AttentionCase &customMask(bool packed, double density = 0.7);
   /// A mask_mod region body (arguments %b, %h, %i, %j : index; yields i1)

@@ -163,6 +163,22 @@ TEST(CpuNumerics, DocumentCausal) {
   expectMatches(c);
 }
 
+// The tiling reads the ids to narrow each query tile's keys
+// (DocumentKeys.h): unsorted ids (no key range is exact, few tiles full),
+// and queries and keys with their own ids beside a window.
+TEST(CpuNumerics, DocumentUnsortedCausal) {
+  AttentionCase c(F32, 2, 90, 90, 2, 2, 16);
+  c.documents(3, /*sorted=*/false).mask("#attn.causal<top_left>");
+  expectMatches(c);
+}
+
+TEST(CpuNumerics, DocumentCrossWithWindow) {
+  AttentionCase c(F32, 2, 50, 130, 2, 1, 16);
+  c.documents(5).mask(
+      "#attn.sliding_window<left = 40, right = 8, align = bottom_right>");
+  expectMatches(c);
+}
+
 TEST(CpuNumerics, CustomMaskBool) {
   AttentionCase c(F32, 2, 30, 41, 2, 2, 16);
   c.customMask(/*packed=*/false);

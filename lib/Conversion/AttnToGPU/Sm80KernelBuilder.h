@@ -29,6 +29,7 @@
 #include "Sm80Config.h"
 #include "Wgmma.h"
 
+#include "attn/Transforms/DocumentKeys.h"
 #include "attn/Transforms/TilingContext.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -99,6 +100,9 @@ private:
   /// ragged: the zero-filled padding keys of a ragged tile must be masked)
   /// run the mask-free code.
   void scheduleKvRange();
+
+  /// The document scan spread over this warp's lanes (DocumentKeys.h).
+  ScanLanes warpScanLanes();
 
   /// Block-sparse (FlexAttention BlockMask): the kv blocks listed for this
   /// tile's query block, partial ones first (masks evaluated), then the full

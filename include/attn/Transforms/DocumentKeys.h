@@ -1,0 +1,52 @@
+//===- DocumentKeys.h - a document mask's keys from its ids -----*- C++ -*-===//
+//
+// The mask analysis cannot bound an #attn.document conjunct: which keys a
+// row keeps depends on the ids. The CPU tiling and the GPU kernels read
+// them instead, once per query tile, and narrow the kv schedule to the keys
+// that can share a document with the tile's rows (DocumentKeys.cpp states
+// the scan). A lowering says how the scan is spread (ScanLanes): one
+// worker on the CPU, a warp's lanes on the GPU.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef ATTN_TRANSFORMS_DOCUMENTKEYS_H
+#define ATTN_TRANSFORMS_DOCUMENTKEYS_H
+
+#include "attn/Analysis/TileClassification.h"
+#include "attn/IR/AttnOps.h"
+#include "attn/Transforms/TilingContext.h"
+
+#include <functional>
+
+namespace mlir::attn {
+
+/// The #attn.document conjunct among the op's masks whose keys the
+/// schedule finds from the ids (null if none, or the ids are wider than 32
+/// bits: the schedule then visits the keys the other masks keep).
+DocumentAttr documentConjunct(AttentionOp op);
+
+/// How one scan is spread: `lanes` workers, this one `lane` (index), each
+/// reading `loadsInFlight` ids per step; `combine` reduces an i32 over the
+/// lanes (all of which run the scan) with the op of `kind`.
+struct ScanLanes {
+  enum class Reduce { min, max, add };
+  int64_t lanes = 1;
+  Value lane;
+  int64_t loadsInFlight = 1;
+  std::function<Value(Value, Reduce)> combine;
+};
+
+/// The keys the document mask keeps for some / every row of [qLo, qHi),
+/// among the keys [kLo, kHi) (all relative to sequence pos.b): live
+/// [first, last + 1) of the keys whose id lies in the rows' id range, full
+/// all of them when the rows hold one id and every key between does, else
+/// none. The results are the same in every lane.
+RowTileKeys<Value> emitDocumentKeys(OpBuilder &b, Location loc,
+                                    const AttentionBuffers &buf,
+                                    const TilePosition &pos, Value qLo,
+                                    Value qHi, Value kLo, Value kHi,
+                                    const ScanLanes &lanes);
+
+} // namespace mlir::attn
+
+#endif // ATTN_TRANSFORMS_DOCUMENTKEYS_H

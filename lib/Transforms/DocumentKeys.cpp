@@ -1,0 +1,170 @@
+//===- DocumentKeys.cpp - a document mask's keys from its ids -------------===//
+//
+// With rows [qLo, qHi) holding ids in [lo, hi] (a min / max reduction over
+// their ids), key j can be kept by some row only if doc_kv[j] is in
+// [lo, hi], and by every row if lo == hi == doc_kv[j]. The lanes read the
+// ids of keys [kLo, kHi), lane l the keys l, l + lanes, ... (loadsInFlight
+// of them per step), and reduce over the keys whose id is in [lo, hi]:
+//   liveLo   the first such key
+//   liveHi   one past the last such key
+//   count    how many there are
+// The live keys are [liveLo, liveHi); all of them are full when lo == hi
+// and count == liveHi - liveLo (every key between holds the rows' one id),
+// else none is. For sorted ids (packed documents) that is exact: the
+// schedule visits only the tiles of the rows' documents and runs the tiles
+// inside one document without mask code. For any ids it is a superset of
+// the kept keys and a subset of the keys every row keeps, so the
+// per-element mask on the partial tiles still decides.
+//
+//===----------------------------------------------------------------------===//
+
+#include "attn/Transforms/DocumentKeys.h"
+
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+
+#include <limits>
+
+using namespace mlir;
+using namespace mlir::attn;
+
+DocumentAttr mlir::attn::documentConjunct(AttentionOp op) {
+  ArrayAttr masks = op.getMasksAttr();
+  if (!masks || !op.getDocIdsQ())
+    return nullptr;
+  for (Value ids : {op.getDocIdsQ(), op.getDocIdsKv()})
+    if (cast<ShapedType>(ids.getType()).getElementTypeBitWidth() > 32)
+      return nullptr;
+  for (Attribute atom : masks)
+    if (auto document = dyn_cast<DocumentAttr>(atom))
+      return document;
+  return nullptr;
+}
+
+namespace {
+using Reduce = ScanLanes::Reduce;
+using P = arith::CmpIPredicate;
+
+class DocumentScan {
+public:
+  DocumentScan(OpBuilder &b, Location loc, const AttentionBuffers &buf,
+               const TilePosition &pos, const ScanLanes &lanes)
+      : b(b), loc(loc), buf(buf), pos(pos), lanes(lanes) {}
+
+  RowTileKeys<Value> run(Value qLo, Value qHi, Value kLo, Value kHi) {
+    auto [lo, hi] = rowIdRange(qLo, qHi);
+    // Keys, counts and the loop in i32 (keys stay below 2^31). Per lane:
+    // the first live key (kHi if none), one past the last (kLo), how many.
+    Value first = toI32(kLo), end = toI32(kHi);
+    Value lane = toI32(lanes.lane);
+    int64_t perStep = lanes.lanes * lanes.loadsInFlight;
+    auto loop = scf::ForOp::create(b, loc, first, end, i32(perStep),
+                                   ValueRange{end, first, i32(0)});
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(loop.getBody());
+      Value base = loop.getInductionVar();
+      SmallVector<Value> state(loop.getRegionIterArgs());
+      // All loads first: loadsInFlight reads in flight per lane.
+      SmallVector<Value> keys, ids;
+      for (int64_t c = 0; c < lanes.loadsInFlight; ++c) {
+        keys.push_back(add(add(base, i32(c * lanes.lanes)), lane));
+        // Clamped into [kLo, kHi): a lane past the end reads a real id and
+        // ignores it.
+        Value at = min(keys.back(), sub(end, i32(1)));
+        ids.push_back(loadId(buf.docIdsKv, pos.kStart, toIndex(at)));
+      }
+      for (auto [key, id] : llvm::zip(keys, ids)) {
+        Value live = arith::AndIOp::create(
+            b, loc, cmp(P::slt, key, end),
+            arith::AndIOp::create(b, loc, cmp(P::sge, id, lo),
+                                  cmp(P::sle, id, hi)));
+        state = {min(state[0], select(live, key, end)),
+                 max(state[1], select(live, add(key, i32(1)), first)),
+                 add(state[2],
+                     arith::ExtUIOp::create(b, loc, b.getI32Type(), live))};
+      }
+      scf::YieldOp::create(b, loc, state);
+    }
+    Value liveLo = lanes.combine(loop.getResult(0), Reduce::min);
+    Value liveHi = lanes.combine(loop.getResult(1), Reduce::max);
+    Value count = lanes.combine(loop.getResult(2), Reduce::add);
+    Value allFull = arith::AndIOp::create(
+        b, loc, cmp(P::eq, lo, hi), cmp(P::eq, count, sub(liveHi, liveLo)));
+    RowTileKeys<Value> result;
+    result.live = {toIndex(liveLo), toIndex(liveHi)};
+    result.full = KeyInterval<Value>{toIndex(liveLo),
+                                     toIndex(select(allFull, liveHi, liveLo))};
+    return result;
+  }
+
+private:
+  Value i32(int64_t v) {
+    return arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(v));
+  }
+  Value toI32(Value v) {
+    return arith::IndexCastOp::create(b, loc, b.getI32Type(), v);
+  }
+  Value toIndex(Value v) {
+    return arith::IndexCastOp::create(b, loc, b.getIndexType(), v);
+  }
+  Value add(Value x, Value y) { return arith::AddIOp::create(b, loc, x, y); }
+  Value sub(Value x, Value y) { return arith::SubIOp::create(b, loc, x, y); }
+  Value min(Value x, Value y) { return arith::MinSIOp::create(b, loc, x, y); }
+  Value max(Value x, Value y) { return arith::MaxSIOp::create(b, loc, x, y); }
+  Value cmp(P p, Value x, Value y) {
+    return arith::CmpIOp::create(b, loc, p, x, y);
+  }
+  Value select(Value c, Value x, Value y) {
+    return arith::SelectOp::create(b, loc, c, x, y);
+  }
+
+  /// The id of token `at` of the sequence, as i32 (doc ids are [B, S], or
+  /// [T] packed for varlen).
+  Value loadId(Value ids, Value start, Value at) {
+    Value id = cast<MemRefType>(ids.getType()).getRank() == 1
+                   ? memref::LoadOp::create(
+                         b, loc, ids,
+                         ValueRange{arith::AddIOp::create(b, loc, start, at)})
+                   : memref::LoadOp::create(b, loc, ids, ValueRange{pos.b, at});
+    if (id.getType().isInteger(32))
+      return id;
+    return arith::ExtSIOp::create(b, loc, b.getI32Type(), id);
+  }
+
+  /// The ids of rows [qLo, qHi): their min and max over the lanes
+  /// (INT_MAX, INT_MIN without rows: no key is live).
+  std::pair<Value, Value> rowIdRange(Value qLo, Value qHi) {
+    auto loop = scf::ForOp::create(
+        b, loc, arith::AddIOp::create(b, loc, qLo, lanes.lane), qHi,
+        arith::ConstantIndexOp::create(b, loc, lanes.lanes),
+        ValueRange{i32(std::numeric_limits<int32_t>::max()),
+                   i32(std::numeric_limits<int32_t>::min())});
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(loop.getBody());
+      Value id = loadId(buf.docIdsQ, pos.qStart, loop.getInductionVar());
+      scf::YieldOp::create(b, loc,
+                           ValueRange{min(loop.getRegionIterArg(0), id),
+                                      max(loop.getRegionIterArg(1), id)});
+    }
+    return {lanes.combine(loop.getResult(0), Reduce::min),
+            lanes.combine(loop.getResult(1), Reduce::max)};
+  }
+
+  OpBuilder &b;
+  Location loc;
+  const AttentionBuffers &buf;
+  const TilePosition &pos;
+  const ScanLanes &lanes;
+};
+} // namespace
+
+RowTileKeys<Value> mlir::attn::emitDocumentKeys(OpBuilder &b, Location loc,
+                                                const AttentionBuffers &buf,
+                                                const TilePosition &pos,
+                                                Value qLo, Value qHi, Value kLo,
+                                                Value kHi,
+                                                const ScanLanes &lanes) {
+  return DocumentScan(b, loc, buf, pos, lanes).run(qLo, qHi, kLo, kHi);
+}
