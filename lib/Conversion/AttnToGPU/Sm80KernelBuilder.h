@@ -131,6 +131,14 @@ private:
   Value mulIdx(Value x, int64_t c) {
     return arith::MulIOp::create(b, loc, x, index(c));
   }
+  Value mulIdx(Value x, Value y) { return arith::MulIOp::create(b, loc, x, y); }
+  /// Unsigned quotient and remainder of non-negative indices.
+  Value divIdx(Value x, Value y) {
+    return arith::DivUIOp::create(b, loc, x, y);
+  }
+  Value remIdx(Value x, Value y) {
+    return arith::RemUIOp::create(b, loc, x, y);
+  }
 
   /// The Q tile and the K/V stages as views of dynamic shared memory:
   /// padded rows for ldmatrix, or (wgmma) flat 128-byte-swizzled panels

@@ -47,20 +47,12 @@ void KernelBuilder::orderTilesInHeadGroups(Value &qt) {
   Value tiles = gpu::GridDimOp::create(b, loc, gpu::Dimension::x);
   Value heads = gpu::GridDimOp::create(b, loc, gpu::Dimension::y);
   Value batch = gpu::GridDimOp::create(b, loc, gpu::Dimension::z);
-  auto mul = [&](Value x, Value y) -> Value {
-    return arith::MulIOp::create(b, loc, x, y);
-  };
-  auto div = [&](Value x, Value y) -> Value {
-    return arith::DivUIOp::create(b, loc, x, y);
-  };
-  auto rem = [&](Value x, Value y) -> Value {
-    return arith::RemUIOp::create(b, loc, x, y);
-  };
   Value launched = addIdx(
-      qt, mul(tiles, addIdx(gpu::BlockIdOp::create(b, loc, gpu::Dimension::y),
-                            mul(heads, gpu::BlockIdOp::create(
-                                           b, loc, gpu::Dimension::z)))));
-  Value pairs = mul(heads, batch);
+      qt,
+      mulIdx(tiles, addIdx(gpu::BlockIdOp::create(b, loc, gpu::Dimension::y),
+                           mulIdx(heads, gpu::BlockIdOp::create(
+                                             b, loc, gpu::Dimension::z)))));
+  Value pairs = mulIdx(heads, batch);
   // K and V bytes one query head reads; the query heads of a kv head
   // share them.
   unsigned seqDim = op.getLayout() == Layout::bshd ? 1 : 2;
@@ -70,16 +62,16 @@ void KernelBuilder::orderTilesInHeadGroups(Value &qt) {
   Value headBytes = mulIdx(memref::DimOp::create(b, loc, buf.k, seqDim),
                            std::max<int64_t>(bytesPerKey, 1));
   Value group = minIdx(
-      maxIdx(div(index(kL2Bytes), maxIdx(headBytes, index(1))), index(1)),
+      maxIdx(divIdx(index(kL2Bytes), maxIdx(headBytes, index(1))), index(1)),
       pairs);
-  Value g = div(launched, mul(group, tiles));
-  Value inGroup = rem(launched, mul(group, tiles));
-  Value first = mul(g, group);
+  Value g = divIdx(launched, mulIdx(group, tiles));
+  Value inGroup = remIdx(launched, mulIdx(group, tiles));
+  Value first = mulIdx(g, group);
   Value size = minIdx(group, arith::SubIOp::create(b, loc, pairs, first));
-  qt = div(inGroup, size);
-  Value pair = addIdx(first, rem(inGroup, size));
-  pos.h = rem(pair, heads);
-  pos.b = div(pair, heads);
+  qt = divIdx(inGroup, size);
+  Value pair = addIdx(first, remIdx(inGroup, size));
+  pos.h = remIdx(pair, heads);
+  pos.b = divIdx(pair, heads);
 }
 
 void KernelBuilder::setUpTile() {
