@@ -225,6 +225,8 @@ private:
   /// Split-KV: this CTA (split blockIdx.x of gridDim.x) keeps steps
   /// [lo, lo + ceil(count / splits)) of the kv schedule.
   void splitSchedule();
+  /// This split's share of `count` steps: (first, how many).
+  std::pair<Value, Value> splitSteps(Value count);
 
   /// Stores the finished rows: out and lse (sinks applied), or, for one
   /// split of several (`partial`), the split's normalised output and its
@@ -366,6 +368,9 @@ private:
   Value tileCount;
   std::function<Value(Value)> tileAt;
   std::function<Value(Value, Value)> isFullTile;
+  /// Whether the kv schedule already holds only this split's steps (a
+  /// document scan per split).
+  bool scheduleIsSplit = false;
   /// The sparse-softmax threshold of this sequence (null without).
   Value sparseThreshold;
   SmallVector<Value> qFrags;

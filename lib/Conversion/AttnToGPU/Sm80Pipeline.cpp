@@ -130,7 +130,7 @@ void KernelBuilder::setUpTile() {
     scheduleListedBlocks();
   else
     scheduleKvRange();
-  if (workspace)
+  if (workspace && !scheduleIsSplit)
     splitSchedule();
   // A tile wholly past seqused_q attends to nothing.
   tileCount = arith::SelectOp::create(
@@ -223,10 +223,27 @@ void KernelBuilder::scheduleKvRange() {
   if (document) {
     Value kLo = maxIdx(*keys.live.lo, index(0));
     Value kHi = maxIdx(minIdx(*keys.live.hi, pos.seqK), kLo);
+    // Split-KV: each split scans the ids of its own share of the key tiles
+    // only (a long cache is read once over all splits, not once per split)
+    // and the schedule is not split again.
+    if (workspace) {
+      Value tLo = arith::DivUIOp::create(b, loc, kLo, index(tileK));
+      Value tHi = arith::CeilDivUIOp::create(b, loc, kHi, index(tileK));
+      auto [first, count] = splitSteps(arith::SubIOp::create(b, loc, tHi, tLo));
+      Value sliceLo = mulIdx(addIdx(tLo, first), tileK);
+      Value sliceHi = mulIdx(addIdx(addIdx(tLo, first), count), tileK);
+      kLo = maxIdx(kLo, sliceLo);
+      kHi = maxIdx(minIdx(kHi, sliceHi), kLo);
+      RowTileKeys<Value> slice{KeyInterval<Value>{kLo, kHi},
+                               KeyInterval<Value>{kLo, kHi}};
+      keys = intersectRowTileKeys(arith, keys, slice);
+      scheduleIsSplit = true;
+    }
     keys = intersectRowTileKeys(arith, keys,
                                 emitDocumentKeys(b, loc, buf, pos, pos.q0, q1,
                                                  kLo, kHi, warpScanLanes()));
-  } // A ragged last tile is padded with zero-filled keys: it needs its mask.
+  }
+  // A ragged last tile is padded with zero-filled keys: it needs its mask.
   KvTileRange<Value> range = kvTileRange(arith, keys, pos.seqK, tileK,
                                          /*raggedLastTileIsFull=*/false);
   Value ktLo = range.ktLo, ktHi = range.ktHi, fullLo = range.fullLo,
@@ -244,13 +261,17 @@ void KernelBuilder::scheduleKvRange() {
 /// Split-KV: this CTA (split blockIdx.x of gridDim.x) keeps steps
 /// [lo, lo + ceil(count / splits)) of the kv schedule; a split past the
 /// end keeps none (its rows then hold lse -inf for the merge).
-void KernelBuilder::splitSchedule() {
+std::pair<Value, Value> KernelBuilder::splitSteps(Value count) {
   Value split = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
   Value splits = gpu::GridDimOp::create(b, loc, gpu::Dimension::x);
-  Value per = arith::CeilDivUIOp::create(b, loc, tileCount, splits);
-  Value lo = minIdx(arith::MulIOp::create(b, loc, split, per), tileCount);
-  tileCount =
-      minIdx(per, arith::SubIOp::create(b, loc, tileCount, lo).getResult());
+  Value per = arith::CeilDivUIOp::create(b, loc, count, splits);
+  Value lo = minIdx(arith::MulIOp::create(b, loc, split, per), count);
+  return {lo, minIdx(per, arith::SubIOp::create(b, loc, count, lo))};
+}
+
+void KernelBuilder::splitSchedule() {
+  auto [lo, count] = splitSteps(tileCount);
+  tileCount = count;
   auto whole = tileAt;
   auto wholeIsFull = isFullTile;
   tileAt = [this, whole, lo](Value t) { return whole(addIdx(lo, t)); };
