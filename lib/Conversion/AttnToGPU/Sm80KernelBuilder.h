@@ -13,12 +13,13 @@
 // The kv range and the empty / full / partial classes come from the mask
 // analysis, the per-element masks, score modifications and gates from the
 // element code shared with the CPU path (TilingContext.h). The methods
-// live in two files: Sm80Pipeline.cpp (set-up, kv schedule, cp.async
-// memory movement) and Sm80Math.cpp (MMA fragments, online softmax on
-// fragments, epilogue). The decode strategy builds the same body with
-// packed heads; the sm90a strategy with swizzled tiles and warpgroup MMAs
-// in an overlapped loop (Sm90Pipeline.cpp, Sm90Math.cpp): its accumulators
-// have the m16n8 fragment layout, so the softmax and epilogue are shared.
+// live in three files: Sm80Schedule.cpp (launch order, kv schedule),
+// Sm80Pipeline.cpp (set-up, the loop, cp.async memory movement) and
+// Sm80Math.cpp (MMA fragments, online softmax on fragments, epilogue). The
+// decode strategy builds the same body with packed heads; the sm90a strategy
+// with swizzled tiles and warpgroup MMAs in an overlapped loop
+// (Sm90Pipeline.cpp, Sm90Math.cpp): its accumulators have the m16n8 fragment
+// layout, so the softmax and epilogue are shared.
 //
 //===----------------------------------------------------------------------===//
 
