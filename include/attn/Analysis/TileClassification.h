@@ -11,18 +11,17 @@
 // reports) and emits the index computations into the tiled IR.
 //
 // With off = 0 (top-left) or Sk - Sq (bottom-right) and rows i in [q0, q1):
-//   causal         keep j <= i+off          live [0, q1+off)      full [0,
-//   q0+off+1) window(L, R)   i+off-L <= j <= i+off+R  live [q0+off-L, q1+off+R)
+//   causal         keep j <= i+off          live [0, q1+off)      full [0, q0+off+1)
+//   window(L, R)   i+off-L <= j <= i+off+R  live [q0+off-L, q1+off+R)
 //                                           full [q1-1+off-L, q0+off+R+1)
 //   prefix_lm(P)   j < P or j <= i+off      live [0, max(P, q1+off))
 //                                           full [0, max(P, q0+off+1))
 //   chunked(C)     c(i+off) == c(j), c(x) = floor(x / C)
 //                  live [c(q0+off)*C, (c(q1-1+off)+1)*C)
-//                  full [c(q1-1+off)*C, (c(q0+off)+1)*C)  (empty unless one
-//                  chunk)
-//   document, custom_mask, mask_mod: live everything, full nothing (a GPU
-//                  kernel narrows a document conjunct from the ids at run
-//                  time: DocumentKeys.cpp).
+//                  full [c(q1-1+off)*C, (c(q0+off)+1)*C)  (empty unless one chunk)
+//   document, custom_mask, mask_mod: live everything, full nothing (the
+//                  tiling and the GPU kernels narrow a document conjunct
+//                  from its ids at run time: DocumentKeys.h).
 //   and: intersect live and full.   or: hull of live, full of a member.
 //
 //===----------------------------------------------------------------------===//
@@ -43,13 +42,15 @@ namespace mlir::attn {
 enum class TileClass { Empty, Full, Partial };
 
 /// A half-open key interval [lo, hi); an absent bound is unbounded.
-template <typename Num> struct KeyInterval {
+template <typename Num>
+struct KeyInterval {
   std::optional<Num> lo;
   std::optional<Num> hi;
 };
 
 /// What the analytic part of the masks says about one row tile.
-template <typename Num> struct RowTileKeys {
+template <typename Num>
+struct RowTileKeys {
   /// Keys that at least one row may keep.
   KeyInterval<Num> live;
   /// Keys that every row keeps; std::nullopt when no key is provably kept by
@@ -98,8 +99,8 @@ struct IndexArith {
   Num selectGE(Num a, Num b, Num x, Num y) {
     return arith::SelectOp::create(
         builder, loc,
-        arith::CmpIOp::create(builder, loc, arith::CmpIPredicate::sge, a, b), x,
-        y);
+        arith::CmpIOp::create(builder, loc, arith::CmpIPredicate::sge, a, b),
+        x, y);
   }
 };
 
@@ -125,9 +126,10 @@ std::optional<typename A::Num> upper(A &a, std::optional<typename A::Num> x,
 
 /// The keys of one mask atom for rows [q0, q1); `off` per its alignment.
 template <typename A>
-RowTileKeys<typename A::Num>
-analyzeAtom(A &a, Attribute atom, typename A::Num q0, typename A::Num q1,
-            typename A::Num seqQ, typename A::Num seqK);
+RowTileKeys<typename A::Num> analyzeAtom(A &a, Attribute atom,
+                                         typename A::Num q0, typename A::Num q1,
+                                         typename A::Num seqQ,
+                                         typename A::Num seqK);
 
 template <typename A>
 typename A::Num offsetFor(A &a, Alignment align, typename A::Num seqQ,
@@ -148,9 +150,10 @@ RowTileKeys<typename A::Num> intersect(A &a, RowTileKeys<typename A::Num> x,
 }
 
 template <typename A>
-RowTileKeys<typename A::Num>
-analyzeAtom(A &a, Attribute atom, typename A::Num q0, typename A::Num q1,
-            typename A::Num seqQ, typename A::Num seqK) {
+RowTileKeys<typename A::Num> analyzeAtom(A &a, Attribute atom,
+                                         typename A::Num q0, typename A::Num q1,
+                                         typename A::Num seqQ,
+                                         typename A::Num seqK) {
   using Num = typename A::Num;
   using Interval = KeyInterval<Num>;
   Num one = a.constant(1);
@@ -256,7 +259,10 @@ intersectRowTileKeys(A &a, const RowTileKeys<typename A::Num> &x,
 /// ktHi) hold a live key, [fullLo, fullHi) (inside it) only keys every row
 /// keeps, so they run without mask code. The CPU tiling and every GPU
 /// strategy visit the tiles of this range.
-template <typename Num> struct KvTileRange { Num ktLo, ktHi, fullLo, fullHi; };
+template <typename Num>
+struct KvTileRange {
+  Num ktLo, ktHi, fullLo, fullHi;
+};
 
 /// The kv schedule for `keys` (analyzeRowTile). `raggedLastTileIsFull`: the
 /// last, shorter tile counts as full when every real key in it is kept (a
@@ -276,10 +282,11 @@ kvTileRange(A &a, const RowTileKeys<typename A::Num> &keys,
   KvTileRange<Num> range{ktLo, ktHi, ktLo, ktLo};
   if (!keys.full)
     return range;
-  Num lastFull = raggedLastTileIsFull
-                     ? a.selectGE(*keys.full->hi, seqK, a.ceilDiv(seqK, size),
-                                  a.floorDiv(*keys.full->hi, size))
-                     : a.floorDiv(a.min(*keys.full->hi, seqK), size);
+  Num lastFull =
+      raggedLastTileIsFull
+          ? a.selectGE(*keys.full->hi, seqK, a.ceilDiv(seqK, size),
+                       a.floorDiv(*keys.full->hi, size))
+          : a.floorDiv(a.min(*keys.full->hi, seqK), size);
   range.fullLo = a.min(a.max(a.ceilDiv(*keys.full->lo, size), ktLo), ktHi);
   range.fullHi = a.min(a.max(lastFull, range.fullLo), ktHi);
   return range;
@@ -287,8 +294,8 @@ kvTileRange(A &a, const RowTileKeys<typename A::Num> &keys,
 
 /// Classifies the kv tile [k0, min(k1, Sk)) for the row tile `keys` was
 /// computed for. The last tile may be ragged; it holds only real keys.
-TileClass classifyTile(const RowTileKeys<int64_t> &keys, int64_t k0, int64_t k1,
-                       int64_t seqK);
+TileClass classifyTile(const RowTileKeys<int64_t> &keys, int64_t k0,
+                       int64_t k1, int64_t seqK);
 
 } // namespace mlir::attn
 
