@@ -233,6 +233,21 @@ public:
     return memref::LoadOp::create(b, loc, buffer, indices);
   }
 
+  /// A read whose indices from `firstClamped` on are clamped into the
+  /// buffer (min(index, dim - 1)): a GPU tile's padding rows and columns
+  /// (past the sequence, dropped or never written) must not read past a
+  /// per-token or per-pair operand; real rows and columns are unchanged.
+  Value clampedLoad(Value buffer, ArrayRef<Value> indices,
+                    unsigned firstClamped) {
+    SmallVector<Value> at(indices);
+    for (unsigned d = firstClamped; d < at.size(); ++d)
+      at[d] = arith::MinSIOp::create(
+          b, loc, at[d],
+          arith::SubIOp::create(
+              b, loc, memref::DimOp::create(b, loc, buffer, d), index(1)));
+    return load(buffer, at);
+  }
+
   /// keep(i, j) of one mask atom.
   Value keeps(Attribute atom) {
     using P = arith::CmpIPredicate;
@@ -279,8 +294,9 @@ public:
   /// A per-token operand: [B, S] dense, [T] varlen.
   Value tokenLoad(Value buffer, Value start, Value index) {
     if (cast<MemRefType>(buffer.getType()).getRank() == 1)
-      return load(buffer, {arith::AddIOp::create(b, loc, start, index)});
-    return load(buffer, {pos.b, index});
+      return clampedLoad(buffer, {arith::AddIOp::create(b, loc, start, index)},
+                         0);
+    return clampedLoad(buffer, {pos.b, index}, 1);
   }
 
   Value customMaskBit() {
@@ -303,7 +319,7 @@ public:
       auto guarded = scf::IfOp::create(
           b, loc, inside,
           [&](OpBuilder &, Location) {
-            Value bit = packed ? packedBit(mask, {}, pos.maskBase, flat)
+            Value bit = packed ? packedBit(mask, {}, pos.maskBase, flat, 0)
                                : load(mask, {cell});
             scf::YieldOp::create(b, loc, bit);
           },
@@ -317,18 +333,20 @@ public:
                                broadcastIndex(mask, 1, pos.h), i};
     if (!packed) {
       lead.push_back(j);
-      return load(mask, lead);
+      return clampedLoad(mask, lead, 2);
     }
-    return packedBit(mask, lead, index(0), j);
+    return packedBit(mask, lead, index(0), j, 2);
   }
 
-  /// Bit `bit % 8` of byte `base + bit / 8` (little-endian within a byte).
-  Value packedBit(Value mask, ArrayRef<Value> lead, Value base, Value bit) {
+  /// Bit `bit % 8` of byte `base + bit / 8` (little-endian within a byte),
+  /// indices from `firstClamped` on clamped into the mask.
+  Value packedBit(Value mask, ArrayRef<Value> lead, Value base, Value bit,
+                  unsigned firstClamped) {
     Value eight = index(8);
     SmallVector<Value> indices(lead);
     indices.push_back(arith::AddIOp::create(
         b, loc, base, arith::DivUIOp::create(b, loc, bit, eight)));
-    Value byte = load(mask, indices);
+    Value byte = clampedLoad(mask, indices, firstClamped);
     Value shift = arith::IndexCastOp::create(
         b, loc, b.getI8Type(), arith::RemUIOp::create(b, loc, bit, eight));
     Value shifted = arith::ShRUIOp::create(b, loc, byte, shift);
@@ -361,8 +379,10 @@ public:
           b, loc, s, arith::MulFOp::create(b, loc, slope, absDist));
     }
     if (isa<BiasAttr>(mod)) {
-      Value bias = load(buf.bias, {broadcastIndex(buf.bias, 0, pos.b),
-                                   broadcastIndex(buf.bias, 1, pos.h), i, j});
+      Value bias = clampedLoad(buf.bias,
+                               {broadcastIndex(buf.bias, 0, pos.b),
+                                broadcastIndex(buf.bias, 1, pos.h), i, j},
+                               2);
       return arith::AddFOp::create(b, loc, s, toF32(bias));
     }
     return inlineUserRegion(op.getScoreMod(), {s, pos.b, pos.h, i, j});
@@ -373,13 +393,16 @@ public:
   std::pair<Value, Value> gate(GateAttr gate, Value s, Value keep) {
     bool varlen = cast<MemRefType>(buf.gateAlpha.getType()).getRank() == 2;
     Value alpha =
-        varlen ? load(buf.gateAlpha,
-                      {pos.h, arith::AddIOp::create(b, loc, pos.qStart, i)})
-               : load(buf.gateAlpha, {pos.b, pos.h, i});
+        varlen
+            ? clampedLoad(buf.gateAlpha,
+                          {pos.h, arith::AddIOp::create(b, loc, pos.qStart, i)},
+                          1)
+            : clampedLoad(buf.gateAlpha, {pos.b, pos.h, i}, 2);
     Value delta =
-        varlen ? load(buf.gateDelta,
-                      {pos.hk, arith::AddIOp::create(b, loc, pos.kStart, j)})
-               : load(buf.gateDelta, {pos.b, pos.hk, j});
+        varlen ? clampedLoad(
+                     buf.gateDelta,
+                     {pos.hk, arith::AddIOp::create(b, loc, pos.kStart, j)}, 1)
+               : clampedLoad(buf.gateDelta, {pos.b, pos.hk, j}, 2);
     Value x = arith::AddFOp::create(b, loc, toF32(alpha), toF32(delta));
     Value g = x;
     if (gate.getKind() == GateKind::logsigmoid) {
