@@ -53,42 +53,48 @@ public:
 
   RowTileKeys<Value> run(Value qLo, Value qHi, Value kLo, Value kHi) {
     auto [lo, hi] = rowIdRange(qLo, qHi);
-    // Keys, counts and the loop in i32 (keys stay below 2^31). Per lane:
-    // the first live key (kHi if none), one past the last (kLo), how many.
-    Value first = toI32(kLo), end = toI32(kHi);
-    Value lane = toI32(lanes.lane);
+    // Keys, counts and the loops in i32 (keys stay below 2^31). Without
+    // rows (lo > hi) no key is scanned.
+    Value first = toI32(kLo);
+    Value end = select(cmp(P::sle, lo, hi), toI32(kHi), first);
+    // lo <= id <= hi as one unsigned compare: id - lo <=u hi - lo.
+    Value span = sub(hi, lo);
+    // Per lane: the first live key (end if none), the last (-1), how many.
+    SmallVector<Value> state = {end, i32(-1), i32(0)};
     int64_t perStep = lanes.lanes * lanes.loadsInFlight;
-    auto loop = scf::ForOp::create(b, loc, first, end, i32(perStep),
-                                   ValueRange{end, first, i32(0)});
+    // Whole steps need no bounds checks; the last, partial one clamps its
+    // reads and drops keys past the end.
+    Value wholeEnd =
+        add(first,
+            arith::MulIOp::create(
+                b, loc,
+                arith::DivSIOp::create(b, loc, sub(end, first), i32(perStep)),
+                i32(perStep)));
+    auto loop =
+        scf::ForOp::create(b, loc, first, wholeEnd, i32(perStep), state);
     {
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(loop.getBody());
-      Value base = loop.getInductionVar();
-      SmallVector<Value> state(loop.getRegionIterArgs());
-      // All loads first: loadsInFlight reads in flight per lane.
-      SmallVector<Value> keys, ids;
-      for (int64_t c = 0; c < lanes.loadsInFlight; ++c) {
-        keys.push_back(add(add(base, i32(c * lanes.lanes)), lane));
-        // Clamped into [kLo, kHi): a lane past the end reads a real id and
-        // ignores it.
-        Value at = min(keys.back(), sub(end, i32(1)));
-        ids.push_back(loadId(buf.docIdsKv, pos.kStart, toIndex(at)));
-      }
-      for (auto [key, id] : llvm::zip(keys, ids)) {
-        Value live = arith::AndIOp::create(
-            b, loc, cmp(P::slt, key, end),
-            arith::AndIOp::create(b, loc, cmp(P::sge, id, lo),
-                                  cmp(P::sle, id, hi)));
-        state = {min(state[0], select(live, key, end)),
-                 max(state[1], select(live, add(key, i32(1)), first)),
-                 add(state[2],
-                     arith::ExtUIOp::create(b, loc, b.getI32Type(), live))};
-      }
-      scf::YieldOp::create(b, loc, state);
+      scf::YieldOp::create(b, loc,
+                           step(loop.getInductionVar(),
+                                SmallVector<Value>(loop.getRegionIterArgs()),
+                                lo, span, nullptr));
     }
-    Value liveLo = lanes.combine(loop.getResult(0), Reduce::min);
-    Value liveHi = lanes.combine(loop.getResult(1), Reduce::max);
-    Value count = lanes.combine(loop.getResult(2), Reduce::add);
+    auto tail = scf::IfOp::create(b, loc, TypeRange(ValueRange(state)),
+                                  cmp(P::slt, wholeEnd, end),
+                                  /*withElseRegion=*/true);
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(tail.thenBlock());
+      scf::YieldOp::create(
+          b, loc,
+          step(wholeEnd, SmallVector<Value>(loop.getResults()), lo, span, end));
+      b.setInsertionPointToStart(tail.elseBlock());
+      scf::YieldOp::create(b, loc, loop.getResults());
+    }
+    Value liveLo = lanes.combine(tail.getResult(0), Reduce::min);
+    Value liveHi = add(lanes.combine(tail.getResult(1), Reduce::max), i32(1));
+    Value count = lanes.combine(tail.getResult(2), Reduce::add);
     Value allFull = arith::AndIOp::create(
         b, loc, cmp(P::eq, lo, hi), cmp(P::eq, count, sub(liveHi, liveLo)));
     RowTileKeys<Value> result;
@@ -99,6 +105,37 @@ public:
   }
 
 private:
+  /// One step of the scan at `base`: lane l reads keys base + c lanes + l
+  /// (c < loadsInFlight, all reads first) and folds the live ones into
+  /// `state` (first, last, count). With `end`, keys at or past it are
+  /// dropped and reads clamped to end - 1.
+  SmallVector<Value> step(Value base, SmallVector<Value> state, Value lo,
+                          Value span, Value end) {
+    Value lane = toI32(lanes.lane);
+    SmallVector<Value> keys, ids;
+    for (int64_t c = 0; c < lanes.loadsInFlight; ++c) {
+      // No overflow (keys < 2^31): LLVM folds the constant into the read's
+      // address.
+      keys.push_back(arith::AddIOp::create(
+          b, loc,
+          arith::AddIOp::create(b, loc, base, lane,
+                                arith::IntegerOverflowFlags::nsw),
+          i32(c * lanes.lanes), arith::IntegerOverflowFlags::nsw));
+      Value at = end ? min(keys.back(), sub(end, i32(1))) : keys.back();
+      ids.push_back(loadId(buf.docIdsKv, pos.kStart, toIndex(at)));
+    }
+    for (auto [key, id] : llvm::zip(keys, ids)) {
+      Value live = cmp(P::ule, sub(id, lo), span);
+      if (end)
+        live = arith::AndIOp::create(b, loc, live, cmp(P::slt, key, end));
+      state = {
+          min(state[0], select(live, key, state[0])),
+          max(state[1], select(live, key, state[1])),
+          add(state[2], arith::ExtUIOp::create(b, loc, b.getI32Type(), live))};
+    }
+    return state;
+  }
+
   Value i32(int64_t v) {
     return arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(v));
   }

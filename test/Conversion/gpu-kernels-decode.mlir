@@ -61,7 +61,7 @@ func.func @decode(%q: tensor<?x1x32x128xbf16>, %k: tensor<?x?x8x128xbf16>, %v: t
 // CHECK: %[[PER:.*]] = arith.ceildivui %[[T]], %[[SPLITS]]
 // CHECK: arith.muli %[[SPLIT]], %[[PER]]
 // CHECK: gpu.lane_id
-// CHECK: scf.for %{{.*}} step %c256_i32 iter_args
+// CHECK: scf.for %{{.*}} to %{{.*}} step %c256_i32{{.*}} iter_args
 // CHECK-NOT: arith.ceildivui %{{.*}}, %grid_dim_x
 // CHECK: gpu.func @decode_document_merge
 func.func @decode_document(%q: tensor<?x2x16x128xbf16>, %k: tensor<?x?x4x128xbf16>, %dq: tensor<?x?xi32>, %dk: tensor<?x?xi32>) -> tensor<?x2x16x128xbf16> {

@@ -148,29 +148,40 @@ func.func @bhsd(%q: tensor<?x4x?x64xbf16>, %k: tensor<?x4x?x64xbf16>, %v: tensor
 
 // A document conjunct (keep doc_q[i] == doc_kv[j], and causal j <= i): the
 // analysis cannot bound it, so each warp reads the ids (DocumentKeys.cpp,
-// spread over the warp's lanes).
-// Rows [q0, q1): lo = min doc_q, hi = max doc_q (lane l reads rows q0 + l,
-// q0 + l + 32, ..., then a butterfly of shuffles). Keys [0, kHi) that causal keeps, in i32, 256 per
-// step (8 loads in flight per lane, clamped to kHi - 1): per lane the first
-// key with lo <= id <= hi (kHi if none), one past the last (0), and their
-// count, then min / max / sum over the warp. Live keys [first, last + 1);
-// all full when lo == hi and count == last + 1 - first.
+// spread over the warp's lanes). Rows [q0, q1): lo = min doc_q, hi = max
+// doc_q (lane l reads rows q0 + l, q0 + l + 32, ..., then a butterfly of
+// shuffles). Keys [0, kHi) that causal keeps (none when lo > hi), in i32,
+// 256 per step (8 loads in flight per lane, whole steps unchecked, the
+// last partial one in an scf.if): key j is live when doc_kv[j] - lo <=u
+// hi - lo; per lane the first live key, the last and their count, then
+// min / max / sum over the warp. Live keys [first, last + 1); all full
+// when lo == hi and count == last + 1 - first.
 // KERNEL-LABEL: gpu.func @doc_kernel
 // KERNEL-SAME: %[[DQ:[^:]*]]: memref<1x512xi32> {attn.name = "doc_ids_q"}, %[[DK:[^:]*]]: memref<1x512xi32> {attn.name = "doc_ids_kv"}
 // KERNEL: %[[LANE:.*]] = gpu.lane_id
 // KERNEL: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c32 iter_args(%{{.*}} = %c2147483647_i32, %{{.*}} = %c-2147483648_i32)
 // KERNEL: memref.load %[[DQ]]
 // KERNEL: gpu.shuffle  xor %{{.*}}, %c16_i32, %c32_i32 : i32
-// KERNEL: gpu.shuffle  xor %{{.*}}, %c1_i32, %c32_i32 : i32
-// KERNEL: %[[SCAN:.*]]:3 = scf.for %{{.*}} = %c0_i32 to %[[KHI:.*]] step %c256_i32 iter_args(%{{.*}} = %[[KHI]], %{{.*}} = %c0_i32, %{{.*}} = %c0_i32) -> (i32, i32, i32)
+// KERNEL: %[[NONEMPTY:.*]] = arith.cmpi sle, %[[LO:.*]], %[[HI:.*]] : i32
+// KERNEL: %[[END:.*]] = arith.select %[[NONEMPTY]], %{{.*}}, %c0_i32 : i32
+// KERNEL: %[[SPAN:.*]] = arith.subi %[[HI]], %[[LO]] : i32
+// KERNEL: %[[WHOLE:.*]] = arith.muli %{{.*}}, %c256_i32 : i32
+// KERNEL: %[[SCAN:.*]]:3 = scf.for %{{.*}} = %c0_i32 to %[[WHOLE]] step %c256_i32 iter_args(%{{.*}} = %[[END]], %{{.*}} = %c-1_i32, %{{.*}} = %c0_i32) -> (i32, i32, i32)
 // KERNEL-COUNT-8: memref.load %[[DK]]
+// KERNEL: %[[D:.*]] = arith.subi %{{.*}}, %[[LO]] : i32
+// KERNEL-NEXT: arith.cmpi ule, %[[D]], %[[SPAN]] : i32
 // KERNEL: arith.extui
 // KERNEL: scf.yield
-// KERNEL: gpu.shuffle  xor %[[SCAN]]#0, %c16_i32
+// KERNEL: %[[TAIL:.*]]:3 = scf.if %{{.*}} -> (i32, i32, i32)
+// KERNEL: arith.minsi %{{.*}}, %{{.*}} : i32
+// KERNEL: memref.load %[[DK]]
+// KERNEL: } else {
+// KERNEL-NEXT: scf.yield %[[SCAN]]#0, %[[SCAN]]#1, %[[SCAN]]#2
+// KERNEL: gpu.shuffle  xor %[[TAIL]]#0, %c16_i32
 // KERNEL: arith.minsi
-// KERNEL: gpu.shuffle  xor %[[SCAN]]#1, %c16_i32
+// KERNEL: gpu.shuffle  xor %[[TAIL]]#1, %c16_i32
 // KERNEL: arith.maxsi
-// KERNEL: gpu.shuffle  xor %[[SCAN]]#2, %c16_i32
+// KERNEL: gpu.shuffle  xor %[[TAIL]]#2, %c16_i32
 // KERNEL: arith.addi
 func.func @doc(%q: tensor<1x512x4x64xf16>, %dq: tensor<1x512xi32>, %dk: tensor<1x512xi32>) -> tensor<1x512x4x64xf16> {
   %o = attn.attention %q, %q, %q doc_ids_q(%dq : tensor<1x512xi32>) doc_ids_kv(%dk : tensor<1x512xi32>) {masks = [#attn.document, #attn.causal<top_left>]} : tensor<1x512x4x64xf16>, tensor<1x512x4x64xf16>, tensor<1x512x4x64xf16> -> tensor<1x512x4x64xf16>

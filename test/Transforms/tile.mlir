@@ -124,16 +124,18 @@ func.func @paged(%q: tensor<?x2x4x32xf32>, %k: tensor<?x8x2x32xf32>, %indptr: te
 
 // Document ids with causal: per (b, h, q-tile) the tiling reads the ids
 // (DocumentKeys.h, one lane): lo / hi = min / max of doc_q over the tile's
-// rows, then over the keys causal keeps (i32 loop) the first key with
-// lo <= doc_kv[j] <= hi, one past the last, and their count; the kv tiles
-// then span only those keys, full where lo == hi and the count fills them.
+// rows, then over the keys causal keeps (an i32 loop; one key per step, so
+// no checked last step) the first key with lo <= doc_kv[j] <= hi, the last,
+// and their count; the kv tiles then span only those keys, full where
+// lo == hi and the count fills them.
 // CHECK-LABEL: func @document
 // CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c1 iter_args(%{{.*}} = %c2147483647_i32, %{{.*}} = %c-2147483648_i32) -> (i32, i32)
 // CHECK: arith.minsi
 // CHECK: arith.maxsi
 // CHECK: %[[SCAN:.*]]:3 = scf.for %{{.*}} = %c0_i32 to %{{.*}} step %c1_i32 iter_args
 // CHECK: arith.extui
-// CHECK: arith.subi %[[SCAN]]#1, %[[SCAN]]#0
+// CHECK: %[[HI:.*]] = arith.addi %[[SCAN]]#1, %c1_i32
+// CHECK: arith.subi %[[HI]], %[[SCAN]]#0
 // CHECK: scf.for
 // CHECK: attn.tile_update {{.*}} element {
 func.func @document(%q: tensor<1x?x2x16xf32>, %dq: tensor<1x?xi32>, %dk: tensor<1x?xi32>) -> tensor<1x?x2x16xf32> {
