@@ -237,21 +237,8 @@ public:
   /// buffer (min(index, dim - 1)): a GPU tile's padding rows and columns
   /// (past the sequence, dropped or never written) must not read past a
   /// per-token or per-pair operand; real rows and columns are unchanged.
-  /// `shared`: with a cache, the pairs of a tile that read the same element
-  /// reuse the first read (a per-token id: once per row and per column,
-  /// not per pair; the clamp then costs nothing per pair). Only for reads
-  /// emitted straight into the tile's block.
   Value clampedLoad(Value buffer, ArrayRef<Value> indices,
-                    unsigned firstClamped, bool shared = false) {
-    static const char kTag = 0;
-    SmallVector<const void *> key;
-    if (cache && shared) {
-      key = {&kTag, buffer.getAsOpaquePointer()};
-      for (Value v : indices)
-        key.push_back(v.getAsOpaquePointer());
-      if (ArrayRef<Value> known = cache->lookup(key); !known.empty())
-        return known.front();
-    }
+                    unsigned firstClamped) {
     SmallVector<Value> at(indices);
     for (unsigned d = firstClamped; d < at.size(); ++d) {
       Value last = arith::SubIOp::create(
@@ -268,10 +255,7 @@ public:
         at[d] = arith::MinSIOp::create(b, loc, at[d], last);
       }
     }
-    Value value = load(buffer, at);
-    if (cache && shared)
-      cache->record(key, value);
-    return value;
+    return load(buffer, at);
   }
 
   /// keep(i, j) of one mask atom.
@@ -319,24 +303,10 @@ public:
 
   /// A per-token operand: [B, S] dense, [T] varlen.
   Value tokenLoad(Value buffer, Value start, Value index) {
-    if (cast<MemRefType>(buffer.getType()).getRank() == 1) {
-      // The packed token start + index, one Value per token so that the
-      // shared read finds it.
-      static const char kTag = 0;
-      SmallVector<const void *> key = {&kTag, start.getAsOpaquePointer(),
-                                       index.getAsOpaquePointer()};
-      Value token;
-      if (ArrayRef<Value> known =
-              cache ? cache->lookup(key) : ArrayRef<Value>();
-          !known.empty())
-        token = known.front();
-      else
-        token = arith::AddIOp::create(b, loc, start, index);
-      if (cache)
-        cache->record(key, token);
-      return clampedLoad(buffer, {token}, 0, /*shared=*/true);
-    }
-    return clampedLoad(buffer, {pos.b, index}, 1, /*shared=*/true);
+    if (cast<MemRefType>(buffer.getType()).getRank() == 1)
+      return clampedLoad(buffer, {arith::AddIOp::create(b, loc, start, index)},
+                         0);
+    return clampedLoad(buffer, {pos.b, index}, 1);
   }
 
   Value customMaskBit() {
