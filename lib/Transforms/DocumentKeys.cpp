@@ -159,11 +159,8 @@ private:
   /// The id of token `at` of the sequence, as i32 (doc ids are [B, S], or
   /// [T] packed for varlen).
   Value loadId(Value ids, Value start, Value at) {
-    Value id = cast<MemRefType>(ids.getType()).getRank() == 1
-                   ? memref::LoadOp::create(
-                         b, loc, ids,
-                         ValueRange{arith::AddIOp::create(b, loc, start, at)})
-                   : memref::LoadOp::create(b, loc, ids, ValueRange{pos.b, at});
+    Value id = memref::LoadOp::create(
+        b, loc, ids, tokenIndices(b, loc, ids, pos, start, at));
     if (id.getType().isInteger(32))
       return id;
     return arith::ExtSIOp::create(b, loc, b.getI32Type(), id);
@@ -204,4 +201,38 @@ RowTileKeys<Value> mlir::attn::emitDocumentKeys(OpBuilder &b, Location loc,
                                                 Value kHi,
                                                 const ScanLanes &lanes) {
   return DocumentScan(b, loc, buf, pos, lanes).run(qLo, qHi, kLo, kHi);
+}
+
+ScanLanes ScanLanes::oneLane(OpBuilder &b, Location loc) {
+  ScanLanes one;
+  one.lane = arith::ConstantIndexOp::create(b, loc, 0);
+  one.combine = [](Value v, Reduce) { return v; };
+  return one;
+}
+
+RowTileKeys<Value> mlir::attn::emitRowTileKeys(
+    IndexArith &arith, AttentionOp op, const AttentionBuffers &buf,
+    const TilePosition &pos, Value q1, const ScanLanes &lanes,
+    function_ref<void(Value &, Value &)> narrowScan) {
+  OpBuilder &b = arith.builder;
+  Location loc = arith.loc;
+  DocumentAttr document = documentConjunct(op);
+  RowTileKeys<Value> keys =
+      analyzeRowTile(arith, op.getMasksAttr(), pos.q0, q1, pos.seqQ, pos.seqK,
+                     [&](Attribute atom) { return atom == document; });
+  if (!document)
+    return keys;
+  // The scan covers only the keys the other masks keep.
+  Value kLo = arith.max(*keys.live.lo, arith.constant(0));
+  Value kHi = arith.max(arith.min(*keys.live.hi, pos.seqK), kLo);
+  if (narrowScan) {
+    narrowScan(kLo, kHi);
+    keys =
+        intersectRowTileKeys(arith, keys,
+                             RowTileKeys<Value>{KeyInterval<Value>{kLo, kHi},
+                                                KeyInterval<Value>{kLo, kHi}});
+  }
+  return intersectRowTileKeys(
+      arith, keys,
+      emitDocumentKeys(b, loc, buf, pos, pos.q0, q1, kLo, kHi, lanes));
 }

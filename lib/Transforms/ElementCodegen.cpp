@@ -303,10 +303,8 @@ public:
 
   /// A per-token operand: [B, S] dense, [T] varlen.
   Value tokenLoad(Value buffer, Value start, Value index) {
-    if (cast<MemRefType>(buffer.getType()).getRank() == 1)
-      return clampedLoad(buffer, {arith::AddIOp::create(b, loc, start, index)},
-                         0);
-    return clampedLoad(buffer, {pos.b, index}, 1);
+    SmallVector<Value> at = tokenIndices(b, loc, buffer, pos, start, index);
+    return clampedLoad(buffer, at, at.size() - 1);
   }
 
   Value customMaskBit() {

@@ -194,6 +194,15 @@ Value mlir::attn::emitSparseThreshold(OpBuilder &b, Location loc,
   return arith::DivFOp::create(b, loc, headDim, seqK);
 }
 
+SmallVector<Value> mlir::attn::tokenIndices(OpBuilder &b, Location loc,
+                                            Value buffer,
+                                            const TilePosition &pos,
+                                            Value start, Value index) {
+  if (cast<MemRefType>(buffer.getType()).getRank() == 1)
+    return {arith::AddIOp::create(b, loc, start, index)};
+  return {pos.b, index};
+}
+
 Value mlir::attn::emitBroadcastIndex(OpBuilder &b, Location loc, Value memref,
                                      unsigned dim, Value index) {
   int64_t size = cast<MemRefType>(memref.getType()).getDimSize(dim);

@@ -333,22 +333,10 @@ private:
   void emitKvRange(const TilePosition &pos, Value qLen, const State &state) {
     IndexArith arith{b, loc};
     Value q1 = arith::AddIOp::create(b, loc, pos.q0, qLen);
-    // A document conjunct: its keys come from the ids (DocumentKeys.h), one
-    // scan per query tile over the keys the other masks keep.
-    DocumentAttr document = documentConjunct(op);
+    // A document conjunct's keys come from the ids (DocumentKeys.h), one
+    // scan per query tile.
     RowTileKeys<Value> keys =
-        analyzeRowTile(arith, op.getMasksAttr(), pos.q0, q1, pos.seqQ, pos.seqK,
-                       [&](Attribute atom) { return atom == document; });
-    if (document) {
-      ScanLanes one;
-      one.lane = index(0);
-      one.combine = [](Value v, ScanLanes::Reduce) { return v; };
-      Value kLo = maxIdx(*keys.live.lo, index(0));
-      Value kHi = maxIdx(minIdx(*keys.live.hi, pos.seqK), kLo);
-      keys = intersectRowTileKeys(
-          arith, keys,
-          emitDocumentKeys(b, loc, buf, pos, pos.q0, q1, kLo, kHi, one));
-    }
+        emitRowTileKeys(arith, op, buf, pos, q1, ScanLanes::oneLane(b, loc));
     // A ragged last tile holds only real keys here (views of kLen rows).
     KvTileRange<Value> range = kvTileRange(arith, keys, pos.seqK, kvTile,
                                            /*raggedLastTileIsFull=*/true);

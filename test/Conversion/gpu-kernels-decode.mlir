@@ -54,13 +54,13 @@ func.func @decode(%q: tensor<?x1x32x128xbf16>, %k: tensor<?x?x8x128xbf16>, %v: t
 // the tiles of the keys causal keeps), so the warp's id scan reads those
 // keys alone, and the schedule is not split again.
 // CHECK-LABEL: gpu.func @decode_document_kernel
+// CHECK: gpu.lane_id
 // CHECK: arith.ceildivui %{{.*}}, %c32
 // CHECK-NEXT: %[[T:.*]] = arith.subi
 // CHECK: %[[SPLIT:.*]] = gpu.block_id  x
 // CHECK: %[[SPLITS:.*]] = gpu.grid_dim  x
 // CHECK: %[[PER:.*]] = arith.ceildivui %[[T]], %[[SPLITS]]
 // CHECK: arith.muli %[[SPLIT]], %[[PER]]
-// CHECK: gpu.lane_id
 // CHECK: scf.for %{{.*}} to %{{.*}} step %c256_i32{{.*}} iter_args
 // CHECK-NOT: arith.ceildivui %{{.*}}, %grid_dim_x
 // CHECK: gpu.func @decode_document_merge

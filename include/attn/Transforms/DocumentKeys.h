@@ -34,6 +34,9 @@ struct ScanLanes {
   Value lane;
   int64_t loadsInFlight = 1;
   std::function<Value(Value, Reduce)> combine;
+
+  /// A single worker (the CPU tiling).
+  static ScanLanes oneLane(OpBuilder &b, Location loc);
 };
 
 /// The keys the document mask keeps for some / every row of [qLo, qHi),
@@ -46,6 +49,16 @@ RowTileKeys<Value> emitDocumentKeys(OpBuilder &b, Location loc,
                                     const TilePosition &pos, Value qLo,
                                     Value qHi, Value kLo, Value kHi,
                                     const ScanLanes &lanes);
+
+/// The keys of the query rows [pos.q0, q1) under the op's masks
+/// (analyzeRowTile), with a document conjunct's keys read from the ids
+/// (emitDocumentKeys over the keys the other masks keep). `narrowScan`
+/// may shrink the scanned keys [kLo, kHi) first (a split-KV CTA's share);
+/// the keys are then limited to them.
+RowTileKeys<Value>
+emitRowTileKeys(IndexArith &arith, AttentionOp op, const AttentionBuffers &buf,
+                const TilePosition &pos, Value q1, const ScanLanes &lanes,
+                function_ref<void(Value &, Value &)> narrowScan = nullptr);
 
 } // namespace mlir::attn
 

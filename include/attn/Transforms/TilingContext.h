@@ -111,6 +111,13 @@ Value emitKeyPage(OpBuilder &builder, Location loc, AttentionOp op,
 SmallVector<Value> pagedKeyIndices(AttentionOp op, Value page, Value slot,
                                    Value head, Value col);
 
+/// The indices of token `index` of sequence pos.b in a per-token operand
+/// (document ids): (pos.b, index) for [B, S], (start + index) for varlen
+/// [T] (start: pos.qStart or pos.kStart).
+SmallVector<Value> tokenIndices(OpBuilder &builder, Location loc,
+                                Value buffer, const TilePosition &pos,
+                                Value start, Value index);
+
 /// The index into dimension `dim` of a [X|1, Y|1, ...] operand (custom
 /// mask, bias, block lists): `index`, or 0 where the dimension has size 1
 /// (broadcast). A dynamic dimension is tested at run time, so a size-1

@@ -100,35 +100,23 @@ void KernelBuilder::scheduleKvRange() {
   IndexArith arith{b, loc};
   Value q1 =
       minIdx(arith::AddIOp::create(b, loc, pos.q0, index(tileQ)), pos.seqQ);
-  // A document conjunct: its keys come from the ids (DocumentKeys.cpp),
-  // scanned only where the other masks keep keys.
-  DocumentAttr document = documentConjunct(op);
-  RowTileKeys<Value> keys =
-      analyzeRowTile(arith, op.getMasksAttr(), pos.q0, q1, pos.seqQ, pos.seqK,
-                     [&](Attribute atom) { return atom == document; });
-  if (document) {
-    Value kLo = maxIdx(*keys.live.lo, index(0));
-    Value kHi = maxIdx(minIdx(*keys.live.hi, pos.seqK), kLo);
-    // Split-KV: each split scans the ids of its own share of the key tiles
-    // only (a long cache is read once over all splits, not once per split)
-    // and the schedule is not split again.
-    if (workspace) {
-      Value tLo = arith::DivUIOp::create(b, loc, kLo, index(tileK));
-      Value tHi = arith::CeilDivUIOp::create(b, loc, kHi, index(tileK));
-      auto [first, count] = splitSteps(arith::SubIOp::create(b, loc, tHi, tLo));
-      Value sliceLo = mulIdx(addIdx(tLo, first), tileK);
-      Value sliceHi = mulIdx(addIdx(addIdx(tLo, first), count), tileK);
-      kLo = maxIdx(kLo, sliceLo);
-      kHi = maxIdx(minIdx(kHi, sliceHi), kLo);
-      RowTileKeys<Value> slice{KeyInterval<Value>{kLo, kHi},
-                               KeyInterval<Value>{kLo, kHi}};
-      keys = intersectRowTileKeys(arith, keys, slice);
-      scheduleIsSplit = true;
-    }
-    keys = intersectRowTileKeys(arith, keys,
-                                emitDocumentKeys(b, loc, buf, pos, pos.q0, q1,
-                                                 kLo, kHi, warpScanLanes()));
-  }
+  // A document conjunct's keys come from the ids (DocumentKeys.h).
+  // Split-KV: each split scans the ids of its own share of the key tiles
+  // only (a long cache is read once over all splits, not once per split)
+  // and the schedule is not split again.
+  auto splitScan = [&](Value &kLo, Value &kHi) {
+    Value tLo = arith::DivUIOp::create(b, loc, kLo, index(tileK));
+    Value tHi = arith::CeilDivUIOp::create(b, loc, kHi, index(tileK));
+    auto [first, count] = splitSteps(arith::SubIOp::create(b, loc, tHi, tLo));
+    Value sliceLo = mulIdx(addIdx(tLo, first), tileK);
+    Value sliceHi = mulIdx(addIdx(addIdx(tLo, first), count), tileK);
+    kLo = maxIdx(kLo, sliceLo);
+    kHi = maxIdx(minIdx(kHi, sliceHi), kLo);
+    scheduleIsSplit = true;
+  };
+  RowTileKeys<Value> keys = emitRowTileKeys(
+      arith, op, buf, pos, q1, warpScanLanes(),
+      workspace ? function_ref<void(Value &, Value &)>(splitScan) : nullptr);
   // A ragged last tile is padded with zero-filled keys: it needs its mask.
   KvTileRange<Value> range = kvTileRange(arith, keys, pos.seqK, tileK,
                                          /*raggedLastTileIsFull=*/false);
