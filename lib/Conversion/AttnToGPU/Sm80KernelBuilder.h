@@ -87,7 +87,7 @@ private:
   void setUpTile();
 
   /// Maps the grid's launch order to (query tile, head, batch): heads in
-  /// groups sized for L2, inside a group the tile slowest (Sm80Pipeline.cpp
+  /// groups sized for L2, inside a group the tile slowest (Sm80Schedule.cpp
   /// states the order); `qt` in: blockIdx.x, out: the tile counted from
   /// the last.
   void orderTilesInHeadGroups(Value &qt);
