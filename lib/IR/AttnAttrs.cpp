@@ -6,6 +6,8 @@
 
 #include "llvm/ADT/TypeSwitch.h"
 
+#include <cmath>
+
 using namespace mlir;
 using namespace mlir::attn;
 
@@ -99,6 +101,26 @@ LogicalResult SoftcapAttr::verify(function_ref<InFlightDiagnostic()> emitError,
     return emitError() << "softcap cap must be a finite number > 0, got "
                        << value;
   return success();
+}
+
+LogicalResult RopeAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                               FloatAttr theta, FloatAttr scale, Alignment) {
+  double t = theta.getValueAsDouble(), s = scale.getValueAsDouble();
+  if (!(t > 0.0) || !std::isfinite(t))
+    return emitError() << "rope theta must be a finite number > 0, got " << t;
+  if (!(s > 0.0) || !std::isfinite(s))
+    return emitError() << "rope scale must be a finite number > 0, got " << s;
+  return success();
+}
+
+SmallVector<float> RopeAttr::inverseFrequencies(int64_t headDim) const {
+  double theta = getTheta().getValueAsDouble();
+  double scale = getScale().getValueAsDouble();
+  SmallVector<float> table;
+  for (int64_t d = 0; d < headDim / 2; ++d)
+    table.push_back(
+        float(std::pow(theta, -2.0 * double(d) / double(headDim)) / scale));
+  return table;
 }
 
 LogicalResult

@@ -25,6 +25,22 @@ struct Indexer {
     return ((b * len + row) * heads + head) * width + d;
   }
 };
+
+/// `x` (D values) rotated to position `position` by the rotate-half rule.
+std::vector<double> rotate(const Problem::Rope &rope, std::vector<double> x,
+                           int64_t position) {
+  int64_t half = int64_t(x.size()) / 2;
+  std::vector<double> r(x.size());
+  for (int64_t d = 0; d < half; ++d) {
+    double f =
+        std::pow(rope.theta, -2.0 * double(d) / double(x.size())) / rope.scale;
+    double c = std::cos(double(position) * f),
+           s = std::sin(double(position) * f);
+    r[d] = x[d] * c - x[d + half] * s;
+    r[d + half] = x[d + half] * c + x[d] * s;
+  }
+  return r;
+}
 } // namespace
 
 Result mlir::attn::reference::computeAttention(const Problem &p) {
@@ -42,21 +58,36 @@ Result mlir::attn::reference::computeAttention(const Problem &p) {
     int64_t kStart = varlen ? p.cuSeqlensK[b] : 0;
     int64_t lenQ = varlen ? p.cuSeqlensQ[b + 1] - qStart : p.seqQ;
     int64_t lenK = varlen ? p.cuSeqlensK[b + 1] - kStart : p.seqK;
-    int64_t seqQ = p.sequsedQ.empty() ? lenQ : std::min<int64_t>(p.sequsedQ[b], lenQ);
-    int64_t seqK = p.sequsedK.empty() ? lenK : std::min<int64_t>(p.sequsedK[b], lenK);
+    int64_t seqQ =
+        p.sequsedQ.empty() ? lenQ : std::min<int64_t>(p.sequsedQ[b], lenQ);
+    int64_t seqK =
+        p.sequsedK.empty() ? lenK : std::min<int64_t>(p.sequsedK[b], lenK);
     for (int64_t h = 0; h < p.headsQ; ++h) {
       int64_t hk = h / group;
       for (int64_t i = 0; i < seqQ; ++i) {
         int64_t qRow = varlen ? qStart + i : i;
+        // q_i and each k_j as the dot product sees them (rotated by rope).
+        auto vectorOf = [&](const std::vector<float> &t, int64_t row,
+                            int64_t head, int64_t heads, int64_t len) {
+          std::vector<double> x(p.headDim);
+          for (int64_t d = 0; d < p.headDim; ++d)
+            x[d] = t[ix.at(b, row, head, d, heads, len, p.headDim)];
+          return x;
+        };
+        std::vector<double> qi = vectorOf(p.q, qRow, h, p.headsQ, p.seqQ);
+        if (p.rope)
+          qi = rotate(*p.rope, qi, p.rope->bottomRight ? i + seqK - seqQ : i);
         std::vector<double> score(seqK);
         std::vector<bool> kept(seqK);
         for (int64_t j = 0; j < seqK; ++j) {
           int64_t kRow = varlen ? kStart + j : j;
           Pair pair{b, h, i, j, seqQ, seqK};
+          std::vector<double> kj = vectorOf(p.k, kRow, hk, p.headsKV, p.seqK);
+          if (p.rope)
+            kj = rotate(*p.rope, kj, j);
           double dot = 0.0;
           for (int64_t d = 0; d < p.headDim; ++d)
-            dot += double(p.q[ix.at(b, qRow, h, d, p.headsQ, p.seqQ, p.headDim)]) *
-                   double(p.k[ix.at(b, kRow, hk, d, p.headsKV, p.seqK, p.headDim)]);
+            dot += qi[d] * kj[d];
           double s = p.scale * dot;
           bool keep = true;
           bool full = p.blockFull && p.blockFull(pair);
@@ -78,7 +109,8 @@ Result mlir::attn::reference::computeAttention(const Problem &p) {
         }
         // Online softmax over key blocks in ascending order; without sparse
         // softmax the whole row is one block and this is the plain softmax.
-        int64_t block = p.sparseThreshold ? p.sparseBlock : std::max<int64_t>(seqK, 1);
+        int64_t block =
+            p.sparseThreshold ? p.sparseBlock : std::max<int64_t>(seqK, 1);
         double m = -std::numeric_limits<double>::infinity(), l = 0.0;
         std::vector<double> acc(p.headDimV, 0.0);
         for (int64_t j0 = 0; j0 < seqK; j0 += block) {
@@ -91,7 +123,8 @@ Result mlir::attn::reference::computeAttention(const Problem &p) {
             continue;
           double mNew = std::max(m, blockMax);
           if (p.sparseThreshold &&
-              std::exp(blockMax - mNew) < p.sparseThreshold({b, h, i, j0, seqQ, seqK}))
+              std::exp(blockMax - mNew) <
+                  p.sparseThreshold({b, h, i, j0, seqQ, seqK}))
             continue;
           double correction = std::exp(m - mNew);
           l *= correction;
@@ -104,7 +137,8 @@ Result mlir::attn::reference::computeAttention(const Problem &p) {
             l += w;
             int64_t kRow = varlen ? kStart + j : j;
             for (int64_t d = 0; d < p.headDimV; ++d)
-              acc[d] += w * double(p.v[ix.at(b, kRow, hk, d, p.headsKV, p.seqK, p.headDimV)]);
+              acc[d] += w * double(p.v[ix.at(b, kRow, hk, d, p.headsKV, p.seqK,
+                                             p.headDimV)]);
           }
           m = mNew;
         }
@@ -119,8 +153,10 @@ Result mlir::attn::reference::computeAttention(const Problem &p) {
         if (l <= 0.0)
           continue; // out stays 0, lse -inf
         for (int64_t d = 0; d < p.headDimV; ++d)
-          r.out[ix.at(b, qRow, h, d, p.headsQ, p.seqQ, p.headDimV)] = acc[d] / l;
-        int64_t lseAt = varlen ? h * rowsQ + qRow : (b * p.headsQ + h) * p.seqQ + i;
+          r.out[ix.at(b, qRow, h, d, p.headsQ, p.seqQ, p.headDimV)] =
+              acc[d] / l;
+        int64_t lseAt =
+            varlen ? h * rowsQ + qRow : (b * p.headsQ + h) * p.seqQ + i;
         r.lse[lseAt] = m + std::log(l);
       }
     }

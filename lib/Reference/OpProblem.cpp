@@ -17,23 +17,24 @@ llvm::Error notCovered(const llvm::Twine &what) {
 }
 } // namespace
 
-llvm::Expected<reference::Problem>
-reference::problemFromOp(AttentionOp op, int64_t batch, int64_t seqQ,
-                         int64_t seqK) {
-  const char *operands[] = {"cu_seqlens_q", "cu_seqlens_k", "seqused_q",
-                            "seqused_k",    "doc_ids_q",    "doc_ids_kv",
-                            "custom_mask",  "alibi_slopes", "bias",
-                            "kv_num_blocks", "kv_indices", "full_kv_num_blocks",
-                            "full_kv_indices", "sinks",     "gate_alpha",
-                            "gate_delta"};
-  Value present[] = {op.getCuSeqlensQ(),     op.getCuSeqlensK(),
-                     op.getSequsedQ(),       op.getSequsedK(),
-                     op.getDocIdsQ(),        op.getDocIdsKv(),
-                     op.getCustomMask(),     op.getAlibiSlopes(),
-                     op.getBias(),           op.getKvNumBlocks(),
-                     op.getKvIndices(),      op.getFullKvNumBlocks(),
-                     op.getFullKvIndices(),  op.getSinks(),
-                     op.getGateAlpha(),      op.getGateDelta()};
+llvm::Expected<reference::Problem> reference::problemFromOp(AttentionOp op,
+                                                            int64_t batch,
+                                                            int64_t seqQ,
+                                                            int64_t seqK) {
+  const char *operands[] = {
+      "cu_seqlens_q",    "cu_seqlens_k", "seqused_q",
+      "seqused_k",       "doc_ids_q",    "doc_ids_kv",
+      "custom_mask",     "alibi_slopes", "bias",
+      "kv_num_blocks",   "kv_indices",   "full_kv_num_blocks",
+      "full_kv_indices", "sinks",        "gate_alpha",
+      "gate_delta"};
+  Value present[] = {
+      op.getCuSeqlensQ(),    op.getCuSeqlensK(),  op.getSequsedQ(),
+      op.getSequsedK(),      op.getDocIdsQ(),     op.getDocIdsKv(),
+      op.getCustomMask(),    op.getAlibiSlopes(), op.getBias(),
+      op.getKvNumBlocks(),   op.getKvIndices(),   op.getFullKvNumBlocks(),
+      op.getFullKvIndices(), op.getSinks(),       op.getGateAlpha(),
+      op.getGateDelta()};
   for (auto [name, value] : llvm::zip_equal(operands, present))
     if (value)
       return notCovered(llvm::Twine("the ") + name + " operand");
@@ -61,6 +62,10 @@ reference::problemFromOp(AttentionOp op, int64_t batch, int64_t seqQ,
   problem.headDimV = v.getDimSize(3);
   problem.scale = op.getScaleAttr().getValueAsDouble();
 
+  if (RopeAttr rope = op.getRopeAttr())
+    problem.rope = Problem::Rope{rope.getTheta().getValueAsDouble(),
+                                 rope.getScale().getValueAsDouble(),
+                                 rope.getAlign() == Alignment::bottom_right};
   for (Attribute atom : op.getMasksAttr() ? op.getMasksAttr().getValue()
                                           : ArrayRef<Attribute>()) {
     auto mask = cast<MaskAttrInterface>(atom);

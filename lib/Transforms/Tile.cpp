@@ -22,10 +22,12 @@
 #include "attn/Analysis/TileClassification.h"
 #include "attn/Transforms/DocumentKeys.h"
 #include "attn/Transforms/Passes.h"
+#include "attn/Transforms/RotaryEmbedding.h"
 #include "attn/Transforms/TilingContext.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
@@ -151,6 +153,15 @@ private:
     buf.kvPageIndptr = toBuffer(op.getKvPageIndptr());
     buf.kvPageIndices = toBuffer(op.getKvPageIndices());
     buf.kvLastPageLen = toBuffer(op.getKvLastPageLen());
+    if (RopeAttr rope = op.getRopeAttr()) {
+      // f_d as a constant (bufferized into a global).
+      SmallVector<float> table =
+          rope.inverseFrequencies(op.getProblemShape().headDim);
+      auto type = RankedTensorType::get({int64_t(table.size())},
+                                        b.getF32Type());
+      ropeTable = toBuffer(arith::ConstantOp::create(
+          b, loc, DenseElementsAttr::get(type, ArrayRef<float>(table))));
+    }
 
     auto alloc = [&](Value result, Value like,
                      ArrayRef<std::pair<unsigned, unsigned>> dynFrom) -> Value {
@@ -247,6 +258,47 @@ private:
         ArrayRef<OpFoldResult>{one, one});
   }
 
+  /// #attn.rope: rows [0, len) of `view` ([len, D]), row r rotated by
+  /// position positionOf(r), in an f32 [tileRows, D] stack tile; its
+  /// [len, D] view.
+  Value rotatedRows(Value view, int64_t tileRows, Value len,
+                    function_ref<Value(Value)> positionOf) {
+    int64_t width = cast<MemRefType>(view.getType()).getShape().back();
+    int64_t half = width / 2;
+    auto f32 = b.getF32Type();
+    Value tile =
+        memref::AllocaOp::create(b, loc, MemRefType::get({tileRows, width}, f32));
+    auto rows = scf::ForOp::create(b, loc, index(0), len, index(1));
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(rows.getBody());
+      Value r = rows.getInductionVar();
+      Value position = positionOf(r);
+      auto pairs = scf::ForOp::create(b, loc, index(0), index(half), index(1));
+      b.setInsertionPointToStart(pairs.getBody());
+      Value d = pairs.getInductionVar();
+      Value d2 = arith::AddIOp::create(b, loc, d, index(half));
+      auto load = [&](Value col) -> Value {
+        Value x = memref::LoadOp::create(b, loc, view, ValueRange{r, col});
+        return x.getType() == f32 ? x : arith::ExtFOp::create(b, loc, f32, x);
+      };
+      Value frequency = memref::LoadOp::create(b, loc, ropeTable, d);
+      auto [x, y] = emitRopeRotation(
+          b, loc, position, frequency, load(d), load(d2), [&](Value angle) {
+            return std::make_pair(
+                math::SinOp::create(b, loc, angle).getResult(),
+                math::CosOp::create(b, loc, angle).getResult());
+          });
+      memref::StoreOp::create(b, loc, x, tile, ValueRange{r, d});
+      memref::StoreOp::create(b, loc, y, tile, ValueRange{r, d2});
+    }
+    OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1);
+    return memref::SubViewOp::create(
+        b, loc, tile, ArrayRef<OpFoldResult>{zero, zero},
+        ArrayRef<OpFoldResult>{len, b.getIndexAttr(width)},
+        ArrayRef<OpFoldResult>{one, one});
+  }
+
   /// The [len] slice of lse for the query tile.
   Value lseView(const TilePosition &pos, Value len) {
     auto type = cast<MemRefType>(buf.lse.getType());
@@ -309,6 +361,11 @@ private:
         b, loc, MemRefType::get({qTile, shape.headDimV}, f32));
     SoftmaxInitOp::create(b, loc, m, l, acc);
     Value qView = rowsView(buf.q, pos.b, pos.h, pos.qStart, pos.q0, qLen);
+    if (RopeAttr rope = op.getRopeAttr())
+      qView = rotatedRows(qView, qTile, qLen, [&](Value r) {
+        return emitRopeQueryPosition(
+            b, loc, rope, pos, arith::AddIOp::create(b, loc, pos.q0, r));
+      });
     State state{qView, m, l, acc, threshold};
 
     // Rows past seqused_q attend to nothing: no kv tile.
@@ -396,6 +453,10 @@ private:
       kView = rowsView(buf.k, pos.b, pos.hk, pos.kStart, pos.k0, kLen);
       vView = rowsView(buf.v, pos.b, pos.hk, pos.kStart, pos.k0, kLen);
     }
+    if (op.getRopeAttr())
+      kView = rotatedRows(kView, kvTile, kLen, [&](Value c) {
+        return arith::AddIOp::create(b, loc, pos.k0, c).getResult();
+      });
     auto update = TileUpdateOp::create(
         b, loc, state.q, kView, vView, state.m, state.l, state.acc,
         state.threshold, b.getF32FloatAttr(op.getEffectiveScale()));
@@ -420,6 +481,8 @@ private:
   int64_t qTile, kvTile;
   bool varlen = false;
   AttentionBuffers buf;
+  /// #attn.rope: the inverse frequencies f_d ([D/2] f32).
+  Value ropeTable;
 };
 
 struct TilePass : public attn::impl::AttnTileBase<TilePass> {

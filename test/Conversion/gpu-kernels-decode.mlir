@@ -121,3 +121,54 @@ func.func @paged(%q: tensor<?x1x32x128xbf16>, %k: tensor<?x16x8x128xbf16>, %v: t
   %o = attn.attention %q, %k, %v kv_page_indptr(%indptr : tensor<?xi32>) kv_page_indices(%indices : tensor<?xi32>) kv_last_page_len(%last : tensor<?xi32>) {paged_kv = #attn.paged_kv<page_size = 16>} : tensor<?x1x32x128xbf16>, tensor<?x16x8x128xbf16>, tensor<?x16x8x128xbf16> -> tensor<?x1x32x128xbf16>
   return %o : tensor<?x1x32x128xbf16>
 }
+
+// -----
+
+// RoPE (bottom-right) in the decode kernel: the frequency table f_d =
+// 10000^(-2d/128) is one constant global of the module (f_0 = 1, f_1 =
+// 10000^(-1/64) = 0.866). Once the Q tile lands, every thread rotates its
+// share in shared memory (packed row r = s * 4 + g is query s, at position
+// s + Sk - Sq) and the CTA waits before the fragments are loaded; each K
+// tile (stage of 32 keys, key j = kt * 32 + r at position j) likewise after
+// its copy and before S = Q K^T. A unit is two adjacent columns and their
+// partners 64 apart; sines and cosines come from a range reduction by 2 pi
+// and the SFU's sin/cos.approx.
+// CHECK-LABEL: gpu.module @rope_kernels
+// CHECK: memref.global "private" constant @attn_rope_frequencies : memref<64xf32> = dense<[1.000000e+00, 0.865964353,
+// CHECK: gpu.func @rope_kernel
+// CHECK: nvgpu.device_async_wait
+// CHECK-NEXT: gpu.barrier
+// CHECK-NEXT: %[[F:.*]] = memref.get_global @attn_rope_frequencies
+// CHECK: scf.for
+// CHECK: %[[S:.*]] = arith.divui %{{.*}}, %c4
+// CHECK: %[[OFF:.*]] = arith.subi
+// CHECK: %[[POS:.*]] = arith.addi %[[S]], %[[OFF]]
+// CHECK: vector.load %{{.*}} : memref<16x136xbf16, #gpu.address_space<workgroup>>, vector<2xbf16>
+// CHECK: arith.index_cast %[[POS]]
+// CHECK: llvm.intr.rint
+// CHECK: llvm.call_intrinsic "llvm.nvvm.sin.approx.ftz.f"
+// CHECK: llvm.call_intrinsic "llvm.nvvm.cos.approx.ftz.f"
+// CHECK: arith.truncf %{{.*}} : vector<2xf32> to vector<2xbf16>
+// CHECK: vector.store
+// CHECK: }
+// CHECK-NEXT: gpu.barrier
+// CHECK: nvgpu.ldmatrix
+// CHECK: scf.for
+// CHECK: nvgpu.device_async_wait
+// CHECK-NEXT: gpu.barrier
+// CHECK: %[[ROW0:.*]] = arith.muli %{{.*}}, %c32
+// CHECK: scf.for
+// CHECK: arith.addi %[[ROW0]],
+// CHECK: vector.load %{{.*}} : memref<3x32x136xbf16, #gpu.address_space<workgroup>>, vector<2xbf16>
+// CHECK: llvm.call_intrinsic "llvm.nvvm.cos.approx.ftz.f"
+// CHECK: vector.store
+// CHECK: }
+// CHECK-NEXT: gpu.barrier
+// CHECK: nvgpu.ldmatrix
+// SM80: gpu.func @rope_kernel
+// PTX: .global .align 4 .b8 attn_rope_frequencies[256]
+// PTX: sin.approx.ftz.f32
+func.func @rope(%q: tensor<?x1x32x128xbf16>, %k: tensor<?x?x8x128xbf16>, %v: tensor<?x?x8x128xbf16>) -> tensor<?x1x32x128xbf16> {
+  %o = attn.attention %q, %k, %v {rope = #attn.rope<theta = 1.0e4, scale = 1.0, align = bottom_right>} : tensor<?x1x32x128xbf16>, tensor<?x?x8x128xbf16>, tensor<?x?x8x128xbf16> -> tensor<?x1x32x128xbf16>
+  return %o : tensor<?x1x32x128xbf16>
+}

@@ -142,3 +142,47 @@ func.func @document(%q: tensor<1x?x2x16xf32>, %dq: tensor<1x?xi32>, %dk: tensor<
   %o = attn.attention %q, %q, %q doc_ids_q(%dq : tensor<1x?xi32>) doc_ids_kv(%dk : tensor<1x?xi32>) {masks = [#attn.document, #attn.causal<top_left>]} : tensor<1x?x2x16xf32>, tensor<1x?x2x16xf32>, tensor<1x?x2x16xf32> -> tensor<1x?x2x16xf32>
   return %o : tensor<1x?x2x16xf32>
 }
+
+// -----
+
+// RoPE (bottom-right): each query tile is rotated once into an f32 stack
+// tile, each kv tile before its update. Pair d of a row at position p:
+// a = p * f_d with f_d = 10000^(-2d/16) / 2 (the constant table: f_0 = 0.5,
+// f_1 = 10000^(-1/8) / 2 = 0.1581...), x'_d = x_d cos a - x_{d+8} sin a,
+// x'_{d+8} = x_{d+8} cos a + x_d sin a; a query row i sits at i + Sk - Sq,
+// a key j at j.
+// CHECK-LABEL: func @rope
+// CHECK: %[[F:.*]] = arith.constant dense<[5.000000e-01, 0.158113882, {{.*}}]> : tensor<8xf32>
+// CHECK: attn.softmax_init
+// CHECK: %[[QT:.*]] = memref.alloca() : memref<16x16xf32>
+// CHECK: scf.for %[[R:.*]] = %c0 to
+// CHECK: %[[ROW:.*]] = arith.addi %{{.*}}, %[[R]]
+// CHECK: %[[OFF:.*]] = arith.subi %[[SK:.*]], %[[SQ:.*]] : index
+// CHECK: %[[POS:.*]] = arith.addi %[[ROW]], %[[OFF]]
+// CHECK: scf.for %[[D:.*]] = %c0 to %c8
+// CHECK: %[[D2:.*]] = arith.addi %[[D]], %c8
+// CHECK: %[[FD:.*]] = tensor.extract %[[F]][%[[D]]]
+// CHECK: %[[Y:.*]] = arith.extf
+// CHECK: %[[X:.*]] = arith.extf
+// CHECK: %[[P:.*]] = arith.index_cast %[[POS]] : index to i32
+// CHECK: %[[PF:.*]] = arith.sitofp %[[P]]
+// CHECK: %[[A:.*]] = arith.mulf %[[PF]], %[[FD]]
+// CHECK-DAG: %[[COS:.*]] = math.cos %[[A]]
+// CHECK-DAG: %[[SIN:.*]] = math.sin %[[A]]
+// CHECK: %[[YS:.*]] = arith.mulf %[[Y]], %[[SIN]]
+// CHECK: %[[XC:.*]] = arith.mulf %[[X]], %[[COS]]
+// CHECK: %[[RX:.*]] = arith.subf %[[XC]], %[[YS]]
+// CHECK: %[[XS:.*]] = arith.mulf %[[X]], %[[SIN]]
+// CHECK: %[[YC:.*]] = arith.mulf %[[Y]], %[[COS]]
+// CHECK: %[[RY:.*]] = arith.addf %[[YC]], %[[XS]]
+// CHECK: memref.store %[[RX]], %[[QT]][%[[R]], %[[D]]]
+// CHECK: memref.store %[[RY]], %[[QT]][%[[R]], %[[D2]]]
+// CHECK: %[[QV:.*]] = memref.subview %[[QT]][0, 0]
+// CHECK: %[[KT:.*]] = memref.alloca() : memref<8x16xf32>
+// CHECK: math.cos
+// CHECK: %[[KV:.*]] = memref.subview %[[KT]][0, 0]
+// CHECK: attn.tile_update %[[QV]], %[[KV]], %{{.*}} into
+func.func @rope(%q: tensor<1x?x2x16xf16>, %k: tensor<1x?x1x16xf16>) -> tensor<1x?x2x16xf16> {
+  %o = attn.attention %q, %k, %k {rope = #attn.rope<theta = 1.0e4, scale = 2.0, align = bottom_right>} : tensor<1x?x2x16xf16>, tensor<1x?x1x16xf16>, tensor<1x?x1x16xf16> -> tensor<1x?x2x16xf16>
+  return %o : tensor<1x?x2x16xf16>
+}

@@ -2,10 +2,10 @@
 
 #include "AttentionCase.h"
 
-#include "attn/Reference/MaskReference.h"
-#include "attn/Runtime/HalfFloat.hpp"
 #include "attn/IR/AttnAttrs.h"
 #include "attn/IR/AttnDialect.h"
+#include "attn/Reference/MaskReference.h"
+#include "attn/Runtime/HalfFloat.hpp"
 
 #include "mlir/AsmParser/AsmParser.h"
 
@@ -391,6 +391,16 @@ AttentionCase &AttentionCase::maskMod(const std::string &body,
   impl->masks.push_back("#attn.mask_mod");
   impl->maskModBody = body;
   impl->problem.masks.push_back(std::move(keep));
+  return *this;
+}
+
+AttentionCase &AttentionCase::rope(double theta, double scale,
+                                   bool bottomRight) {
+  impl->extraAttrs.push_back(
+      llvm::formatv("rope = #attn.rope<theta = {0}, scale = {1}, align = {2}>",
+                    theta, scale, bottomRight ? "bottom_right" : "top_left")
+          .str());
+  impl->problem.rope = reference::Problem::Rope{theta, scale, bottomRight};
   return *this;
 }
 

@@ -74,6 +74,8 @@ public:
   /// `#attn.or` of two atoms given as attribute text; both analytic.
   AttentionCase &orMask(const std::string &a, const std::string &b);
 
+  /// #attn.rope: q and k rotated by position (LLaMA's rotate-half).
+  AttentionCase &rope(double theta, double scale, bool bottomRight);
   AttentionCase &softcap(double cap);
   AttentionCase &alibi(bool perBatch);
   AttentionCase &bias(bool broadcastBatch);

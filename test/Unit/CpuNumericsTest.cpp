@@ -369,3 +369,34 @@ TEST(CpuNumerics, VarlenBoolCustomMaskSinksAlibi) {
   expectMatches(c);
 }
 } // namespace
+
+//===----------------------------------------------------------------------===//
+// Rotary position embedding
+//===----------------------------------------------------------------------===//
+
+namespace {
+// Sq < Sk with the queries at the end (FlashInfer's append / decode), GQA,
+// positions up to 300 so that the high-frequency pairs turn many times.
+TEST(CpuNumerics, RopeBottomRightGqa) {
+  AttentionCase c(F32, 2, 37, 300, 4, 2, 32);
+  c.rope(1e4, 1.0, /*bottomRight=*/true).mask("#attn.causal<bottom_right>");
+  expectMatches(c);
+}
+
+// Top-left positions, a scaled rope (positions divided by 4) and theta
+// 5e5 (LLaMA 3), Dv != D, lse.
+TEST(CpuNumerics, RopeTopLeftScaledLse) {
+  AttentionCase c(BF16, 1, 70, 90, 2, 2, 64, 32);
+  c.rope(5e5, 4.0, /*bottomRight=*/false).withLse();
+  expectMatches(c);
+}
+
+// Varlen sequences: each sequence's positions start at 0 (queries at the
+// end of their own keys); an empty sequence and a single query included.
+TEST(CpuNumerics, RopeVarlen) {
+  AttentionCase c(F16, 0, 0, 0, 2, 1, 16);
+  c.varlen({5, 0, 1, 30}, {40, 3, 9, 30}).rope(1e4, 1.0, true).softcap(20.0);
+  expectMatches(c);
+}
+
+} // namespace

@@ -231,6 +231,47 @@ def Attn_ScoreModRegionAttr : Attn_ScoreModAttr<"ScoreModRegion", "score_mod"> {
 }
 
 //===----------------------------------------------------------------------===//
+// Position encoding
+//===----------------------------------------------------------------------===//
+
+def Attn_RopeAttr : Attn_Attr<"Rope", "rope"> {
+  let summary = "rotary position embedding of q and k (LLaMA's rotate-half)";
+  let description = [{
+    Rotates every query and key vector by its position before the scores
+    are formed (FlashInfer's `pos_encoding_mode = "ROPE_LLAMA"` with
+    `rope_theta` and `rope_scale`). For a vector x of head_dim D at
+    position p and each d in [0, D/2):
+
+        a_d        = p * f_d,   f_d = theta^(-2d / D) / scale
+        x'_d       = x_d cos a_d - x_{d+D/2} sin a_d
+        x'_{d+D/2} = x_{d+D/2} cos a_d + x_d sin a_d
+
+    Key j sits at position j of its sequence (for a paged cache: its slot
+    in the sequence's pages, in order); query i at i (`top_left`) or
+    i + Sk - Sq (`bottom_right`: the queries are the last Sq positions,
+    FlashInfer's convention for prefill, append and decode). v is not
+    rotated. f_d is computed once (in double, rounded to f32), a_d in f32.
+    The CPU lowering rotates into f32; the GPU kernels feed the tensor
+    cores the rotated values rounded to the element type, as FlashInfer's
+    prefill kernels do.
+
+    ```mlir
+    #attn.rope<theta = 1.0e4, scale = 1.0, align = bottom_right>
+    ```
+  }];
+  let parameters = (ins Attn_FloatParameter<"theta">:$theta,
+                        Attn_FloatParameter<"scale">:$scale,
+                        EnumParameter<Attn_Alignment>:$align);
+  let assemblyFormat = "`<` struct(params) `>`";
+  let genVerifyDecl = 1;
+  let extraClassDeclaration = [{
+    /// f_d for d in [0, headDim / 2): the inverse frequencies of the
+    /// rotated pairs, the one table every lowering reads.
+    ::llvm::SmallVector<float> inverseFrequencies(int64_t headDim) const;
+  }];
+}
+
+//===----------------------------------------------------------------------===//
 // Sparsity
 //===----------------------------------------------------------------------===//
 

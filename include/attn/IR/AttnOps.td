@@ -42,7 +42,8 @@ def Attn_AttentionOp : Attn_Op<"attention", [
         lse_i = m_i + ln(l_i)
 
     `mods` applies the `score_mods` array in order (softcap, ALiBi, bias,
-    the `score_mod` region). With sinks, m_i also takes sink_h into account
+    the `score_mod` region). With `rope` (`#attn.rope`), q_i and k_j are
+    first rotated by their positions. With sinks, m_i also takes sink_h into account
     and the sink adds weight to the denominator only. A row with no kept key
     (and no sink) gives out_i = 0 and lse_i = -inf, never NaN. Rows and
     keys past `seqused_q[b]` / `seqused_k[b]` (dense or varlen; each value
@@ -119,7 +120,8 @@ def Attn_AttentionOp : Attn_Op<"attention", [
     OptionalAttr<Attn_BlockSparseAttr>:$block_sparse,
     OptionalAttr<Attn_SparseSoftmaxAttr>:$sparse_softmax,
     OptionalAttr<Attn_GateAttr>:$gate,
-    OptionalAttr<Attn_PagedKvAttr>:$paged_kv
+    OptionalAttr<Attn_PagedKvAttr>:$paged_kv,
+    OptionalAttr<Attn_RopeAttr>:$rope
   );
   let results = (outs AnyRankedTensor:$out, Optional<AnyRankedTensor>:$lse);
   let regions = (region AnyRegion:$mask_mod, AnyRegion:$score_mod);

@@ -50,6 +50,13 @@ struct Problem {
   int64_t sparseBlock = 64;
   /// One logit per query head.
   std::vector<double> sinks;
+  /// Rotary position embedding (#attn.rope): q and k rotated by position
+  /// (query i at i, or i + Sk - Sq when `bottomRight`; key j at j).
+  struct Rope {
+    double theta = 1e4, scale = 1.0;
+    bool bottomRight = true;
+  };
+  std::optional<Rope> rope;
 };
 
 /// out [.., Dv] in the problem's layout and lse [B, Hq, Sq] ([Hq, Tq] for

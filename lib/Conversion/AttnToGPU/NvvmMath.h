@@ -46,6 +46,33 @@ inline Value emitTanh(OpBuilder &b, Location loc, Value x) {
       .getRes();
 }
 
+/// (sin x, cos x) for any f32 x: x is first reduced to r = x - k 2pi in
+/// [-pi, pi] (k = rint(x / 2pi); 2pi split in two f32 parts so that r is
+/// exact to about 2^-24 of |x|), then sin.approx / cos.approx (the SFU's,
+/// max absolute error 2^-20.9 on [-pi, pi]; outside it their error grows
+/// with |x|, and RoPE angles reach 10^5).
+inline std::pair<Value, Value> emitSinCos(OpBuilder &b, Location loc,
+                                          Value x) {
+  auto c = [&](double v) {
+    return LLVM::ConstantOp::create(b, loc, b.getF32Type(),
+                                    b.getF32FloatAttr(v));
+  };
+  constexpr double twoPi = 6.283185307179586;
+  float hi = float(twoPi);
+  Value k = LLVM::RintOp::create(
+      b, loc, LLVM::FMulOp::create(b, loc, x, c(1.0 / twoPi)));
+  Value negK = LLVM::FNegOp::create(b, loc, k);
+  Value r = LLVM::FMAOp::create(b, loc, negK, c(hi), x);
+  r = LLVM::FMAOp::create(b, loc, negK, c(twoPi - double(hi)), r);
+  auto call = [&](const char *name) {
+    return LLVM::CallIntrinsicOp::create(b, loc, b.getF32Type(),
+                                         b.getStringAttr(name), r)
+        .getResult(0);
+  };
+  return {call("llvm.nvvm.sin.approx.ftz.f"),
+          call("llvm.nvvm.cos.approx.ftz.f")};
+}
+
 } // namespace mlir::attn
 
 #endif // ATTN_LIB_CONVERSION_ATTNTOGPU_NVVMMATH_H

@@ -276,6 +276,16 @@ private:
   /// fixed). Returns the tile.
   Value loadKV(Value t, Value stage, KVPart part = KVPart::both);
 
+  /// #attn.rope (SharedRope.cpp): rotates rows [0, tileRows) of the padded
+  /// shared tile `tile` (stage `stage` of it, or the 2-D tile when null) in
+  /// place, row r at position positionOf(r), spread over every thread. The
+  /// caller makes the copy visible before and waits for the CTA after.
+  void rotateSharedTile(Value tile, Value stage, int64_t tileRows,
+                        function_ref<Value(Value)> positionOf);
+  /// The rope frequencies f_d (a constant global of the kernel module,
+  /// from RopeAttr::inverseFrequencies), fetched once per kernel.
+  Value ropeFrequencies();
+
   /// The Q tile's A fragments (ldmatrix.x4), loaded once per CTA.
   void loadQFragments();
 
@@ -375,6 +385,8 @@ private:
   /// The sparse-softmax threshold of this sequence (null without).
   Value sparseThreshold;
   SmallVector<Value> qFrags;
+  /// #attn.rope: the frequency table (null until ropeFrequencies()).
+  Value ropeTable;
 };
 
 } // namespace mlir::attn::sm80

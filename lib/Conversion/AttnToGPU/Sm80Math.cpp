@@ -32,6 +32,13 @@ SmallVector<Value> KernelBuilder::iteration(Value t, ArrayRef<Value> state) {
   nvgpu::DeviceAsyncWaitOp::create(b, loc, groups.front(),
                                    b.getI32IntegerAttr(inFlight));
   sharedBarrier();
+  if (op.getRopeAttr()) {
+    // Key j = kt * tileK + r sits at position j.
+    Value row0 = mulIdx(kt, tileK);
+    rotateSharedTile(kShared, stage, tileK,
+                     [&](Value r) { return addIdx(row0, r); });
+    gpu::BarrierOp::create(b, loc);
+  }
 
   // S = Q K^T for 8 key blocks of 8.
   auto accType = VectorType::get({2, 2}, f32);

@@ -3,6 +3,8 @@
 #include "Sm80KernelBuilder.h"
 #include "Wgmma.h"
 
+#include "attn/Transforms/RotaryEmbedding.h"
+
 #include <cfloat>
 
 using namespace mlir;
@@ -103,6 +105,12 @@ void KernelBuilder::buildSm80Loop() {
   nvgpu::DeviceAsyncWaitOp::create(b, loc, qGroup,
                                    b.getI32IntegerAttr(numStages - 1));
   sharedBarrier();
+  if (RopeAttr rope = op.getRopeAttr()) {
+    rotateSharedTile(qShared, nullptr, tileQ, [&](Value r) {
+      return emitRopeQueryPosition(b, loc, rope, pos, queryRow(r).first);
+    });
+    gpu::BarrierOp::create(b, loc);
+  }
   loadQFragments();
 
   // Loop state: m and l for rows g and g + 8, the O accumulators, the

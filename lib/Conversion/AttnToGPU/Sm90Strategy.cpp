@@ -58,6 +58,11 @@ public:
     if (!target.wgmma)
       return "the sm90a strategy needs wgmma (chip sm_90a), not " +
              target.chip.str();
+    // RoPE rotates a tile in shared memory between its copy and its MMA;
+    // the sm90a loops hand stages straight to wgmma (through mbarriers with
+    // a producer) with no step for it.
+    if (op.getRopeAttr())
+      return "the sm90a strategy does not rotate q/k (#attn.rope) yet";
     return sm80::unsupportedReason(op);
   }
 

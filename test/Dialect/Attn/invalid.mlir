@@ -887,3 +887,19 @@ func.func @config() attributes {c = #attn.lowering_config<strategy = sm90a, bloc
 func.func @config() attributes {c = #attn.lowering_config<strategy = sm80, block_q = 64, block_k = 64, warps = 4, producer_warps = 4>} {
   return
 }
+
+// -----
+
+// RoPE's frequencies are theta^(-2d/D) / scale: theta must be positive.
+// expected-error @+1 {{rope theta must be a finite number > 0, got 0}}
+func.func @rope() attributes {r = #attn.rope<theta = 0.0, scale = 1.0, align = bottom_right>} {
+  return
+}
+
+// -----
+
+// A scale of 0 would divide every frequency by zero.
+// expected-error @+1 {{rope scale must be a finite number > 0, got -2}}
+func.func @rope() attributes {r = #attn.rope<theta = 1.0e4, scale = -2.0, align = top_left>} {
+  return
+}

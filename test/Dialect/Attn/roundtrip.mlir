@@ -246,3 +246,15 @@ func.func @paged_prefill_hnd(%q: tensor<?x4x64xf16>, %k: tensor<?x2x8x64xf16>, %
   %o = attn.attention %q, %k, %k cu_seqlens_q(%cu : tensor<?xi32>) kv_page_indptr(%indptr : tensor<?xi32>) kv_page_indices(%indices : tensor<?xi32>) kv_last_page_len(%last : tensor<?xi32>) {paged_kv = #attn.paged_kv<page_size = 8, layout = hnd>, masks = [#attn.causal<bottom_right>]} : tensor<?x4x64xf16>, tensor<?x2x8x64xf16>, tensor<?x2x8x64xf16> -> tensor<?x4x64xf16>
   return %o : tensor<?x4x64xf16>
 }
+
+// -----
+
+// Rotary position embedding of q and k (FlashInfer's ROPE_LLAMA): the
+// attribute keeps theta, scale and where the queries sit.
+// CHECK-LABEL: func.func @rope_decode
+// CHECK: attn.attention
+// CHECK-SAME: rope = #attn.rope<theta = 1.000000e+04, scale = 1.000000e+00, align = bottom_right>
+func.func @rope_decode(%q: tensor<?x1x32x128xbf16>, %k: tensor<?x?x8x128xbf16>, %v: tensor<?x?x8x128xbf16>) -> tensor<?x1x32x128xbf16> {
+  %o = attn.attention %q, %k, %v {rope = #attn.rope<theta = 1.0e4, scale = 1.0, align = bottom_right>} : tensor<?x1x32x128xbf16>, tensor<?x?x8x128xbf16>, tensor<?x?x8x128xbf16> -> tensor<?x1x32x128xbf16>
+  return %o : tensor<?x1x32x128xbf16>
+}
