@@ -16,7 +16,7 @@ import sys
 
 from bench_kernels import ROOT, compile_specs
 
-from attn._ir import AttentionSpec
+from attn._ir import AttentionSpec, Rope
 
 OUT_DIR = os.path.join(ROOT, "build", "decode_bench")
 SHAPES = [(1, 131072), (8, 16384), (64, 4096), (128, 2048)]
@@ -26,10 +26,25 @@ VARIANTS = {"decode": [], "decode_s2": ["--stages=2"], "decode_s4": ["--stages=4
 PAGE = 16
 PAGED_SPEC = AttentionSpec(dtype="bf16", heads_q=HQ, heads_kv=HKV, head_dim=D, seq_q=1,
                            paged_kv=(PAGE, "nhd"))
+# FlashInfer's ROPE_LLAMA in the kernel: each K tile rotated in shared memory.
+ROPE_SPEC = AttentionSpec(dtype="bf16", heads_q=HQ, heads_kv=HKV, head_dim=D, seq_q=1,
+                          rope=Rope())
+
+
+def rope_rows(x, first):
+    """x [B, H, S, D] (float64) rotated by ROPE_LLAMA (theta 1e4) to positions
+    first, first + 1, ..."""
+    import torch
+    freq = 1e4 ** (-2.0 * torch.arange(D // 2, device=x.device, dtype=torch.float64) / D)
+    pos = torch.arange(first, first + x.shape[2], device=x.device, dtype=torch.float64)
+    ang = pos[:, None] * freq
+    lo, hi = x[..., :D // 2], x[..., D // 2:]
+    return torch.cat([lo * ang.cos() - hi * ang.sin(), hi * ang.cos() + lo * ang.sin()], -1)
 
 
 def compile_all():
-    compile_specs([(name, SPEC) for name in VARIANTS] + [("decode_paged", PAGED_SPEC)],
+    compile_specs([(name, SPEC) for name in VARIANTS] + [("decode_paged", PAGED_SPEC),
+                                                         ("decode_rope", ROPE_SPEC)],
                   OUT_DIR, flags=VARIANTS)
 
 
@@ -47,6 +62,7 @@ def main():
     print(torch.cuda.get_device_name(), torch.__version__)
     kernels = {n: Kernel(os.path.join(OUT_DIR, n + ".attn")) for n in VARIANTS}
     paged = Kernel(os.path.join(OUT_DIR, "decode_paged.attn"))
+    rope = Kernel(os.path.join(OUT_DIR, "decode_rope.attn"))
 
     def sdpa(backend, q, k, v):
         try:
@@ -78,7 +94,15 @@ def main():
                 torch.cuda.synchronize()
                 err = ((out.double() - ref).norm() / ref.norm()).item()
                 print(f"check {name} b={b} s={s}: rel error {err:.2e}")
+            rq, rk = rope_rows(qd, s - 1), rope_rows(kd, 0)
+            ref = (torch.softmax(rq @ rk.transpose(-1, -2) / D ** 0.5, -1) @ vd).transpose(1, 2)
+            out.fill_(float("nan"))
+            rope(q, k, v, out)
+            torch.cuda.synchronize()
+            err = ((out.double() - ref).norm() / ref.norm()).item()
+            print(f"check decode_rope b={b} s={s}: rel error {err:.2e}")
         times = {n: bench(lambda kern=kern: kern(q, k, v, out)) for n, kern in kernels.items()}
+        times["rope"] = bench(lambda: rope(q, k, v, out))
         # The same cache in pages of 16 shuffled through a pool: pool page
         # order[b * n + p] holds page p of sequence b.
         n_pages = s // PAGE
@@ -120,7 +144,7 @@ def main():
                 kernels["decode"](q, k, k, out)
             torch.cuda.synchronize()
         print(prof.key_averages().table(sort_by="cuda_time_total", row_limit=6))
-    names = list(VARIANTS) + ["paged"]
+    names = list(VARIANTS) + ["paged", "rope"]
     print("\n| batch x kv length | " + " | ".join(names) +
           " | SDPA flash | cuDNN | copy (r+w) | attn/cuDNN | attn/copy | attn us |")
     print("|---" * (len(names) + 7) + "|")
@@ -128,7 +152,7 @@ def main():
         best = ours["decode"]
         print(f"| {b} x {s} | " + " | ".join(f"{ours[n]:.0f}" for n in names) +
               f" | {fl:.0f} | {cu:.0f} | {cp:.0f} | {best / cu:.2f} | {best / cp:.2f} | {us:.1f} |"
-              f" paged/contiguous {ours['paged'] / best:.2f}")
+              f" paged/contiguous {ours['paged'] / best:.2f}, rope/plain {ours['rope'] / best:.2f}")
 
 
 if __name__ == "__main__":

@@ -118,6 +118,29 @@ class Softcap:
 
 
 @dataclass(frozen=True)
+class Rope:
+    """Rotary position embedding of q and k (LLaMA's rotate-half; FlashInfer's
+    ROPE_LLAMA): pair (d, d + D/2) of a vector at position p turns by
+    p * theta^(-2d/D) / scale; key j sits at j, query i at i (top_left) or
+    i + Sk - Sq (bottom_right)."""
+    theta: float = 1e4
+    scale: float = 1.0
+    align: str = "bottom_right"
+
+    def __post_init__(self):
+        _check_align(self.align)
+        for name in ("theta", "scale"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or \
+                    not math.isfinite(value) or value <= 0:
+                raise ValueError(f"rope {name} must be a finite number > 0, got {value!r}")
+
+    def attr(self):
+        return (f"#attn.rope<theta = {mlir_float(self.theta)}, "
+                f"scale = {mlir_float(self.scale)}, align = {self.align}>")
+
+
+@dataclass(frozen=True)
 class Alibi:
     """s' = s - slope[b, h] * |i + Sk - Sq - j|."""
     per_batch: bool = False
@@ -201,6 +224,7 @@ class AttentionSpec:
     gate: Optional[Tuple[str, Optional[float], bool]] = None  # (kind, threshold, adaptive)
     # A paged KV cache: (page_size, "nhd" | "hnd"); k/v are page pools.
     paged_kv: Optional[Tuple[int, str]] = None
+    rope: Optional[Rope] = None  # q and k rotated by position
     lse: bool = False
     mask_mod: Optional[str] = None   # region body over %b %h %i %j : index
     score_mod: Optional[str] = None  # region body over %s : f32, %b %h %i %j
@@ -325,6 +349,8 @@ class AttentionSpec:
             size, layout = self.paged_kv
             attrs.append(f"paged_kv = #attn.paged_kv<page_size = {size}"
                          + (", layout = hnd" if layout == "hnd" else "") + ">")
+        if self.rope is not None:
+            attrs.append(f"rope = {self.rope.attr()}")
         if self.gate:
             kind, threshold, adaptive = self.gate
             params = [f"kind = {kind}"]
@@ -365,6 +391,8 @@ class AttentionSpec:
                  f"head_dim {self.head_dim}" + (f"/{self.dv}" if self.dv != self.head_dim else ""),
                  self.layout if not self.varlen else "varlen"]
         parts += [m.attr() for m in self.masks] + [m.attr() for m in self.score_mods]
+        if self.rope is not None:
+            parts.append(self.rope.attr())
         if self.block_sparse:
             parts.append(f"block_sparse {self.block_sparse}")
         if self.lse:

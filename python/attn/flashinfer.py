@@ -20,8 +20,10 @@ pair of [pages, page_size, Hkv, D] (NHD) / [pages, Hkv, page_size, D] (HND)
 tensors, or one [pages, 2, ...] tensor; the kernels read the pages in place
 (the page stride is the cache's) through the page table of plan().
 
-Not yet: pos_encoding_mode ROPE_LLAMA / ALIBI, fp8 K/V; each raises
-ValueError.
+pos_encoding_mode="ROPE_LLAMA" rotates q and k inside the kernels
+(#attn.rope: query i of a request at position kv_len - qo_len + i, key j
+at j; rope_theta 1e4 and rope_scale 1 by default). Not yet:
+pos_encoding_mode ALIBI, fp8 K/V; each raises ValueError.
 """
 from __future__ import annotations
 
@@ -30,7 +32,8 @@ import math
 from ._backend import LaunchCache, execute, is_torch, tensor_key
 from ._checks import (as_int32, check_heads, check_int, check_offsets, check_qkv,
                       check_scale)
-from ._ir import AttentionSpec, Causal, CustomMask, SlidingWindow, Softcap
+from ._ir import AttentionSpec, Causal, CustomMask, Rope, SlidingWindow, Softcap
+from ._merge import merge_state, merge_state_in_place, merge_states  # noqa: F401
 
 _LOG2E = 1.0 / math.log(2.0)
 
@@ -41,10 +44,23 @@ def _kv_layout(kv_layout):
     return kv_layout
 
 
-def _unsupported(pos_encoding_mode, rope_scale=None, rope_theta=None):
-    if pos_encoding_mode != "NONE":
-        raise ValueError(f"pos_encoding_mode {pos_encoding_mode!r} is not supported yet "
-                         "(only 'NONE'; apply RoPE to q and k before the call)")
+def _rope(pos_encoding_mode, rope_scale=None, rope_theta=None):
+    """The Rope of FlashInfer's pos_encoding_mode (None for 'NONE'):
+    ROPE_LLAMA rotates q and k in the kernel, the queries being the last
+    qo_len positions of their request's keys (rope_theta 1e4 and rope_scale
+    1 by default)."""
+    if pos_encoding_mode == "NONE":
+        return None
+    if pos_encoding_mode == "ROPE_LLAMA":
+        return Rope(theta=1e4 if rope_theta is None else rope_theta,
+                    scale=1.0 if rope_scale is None else rope_scale,
+                    align="bottom_right")
+    if pos_encoding_mode == "ALIBI":
+        raise ValueError("pos_encoding_mode 'ALIBI' is not supported yet (FlashInfer's "
+                         "signed kv - q bias differs from #attn.alibi's -|q - kv| without "
+                         "a causal mask); use 'NONE' or 'ROPE_LLAMA'")
+    raise ValueError(f"pos_encoding_mode must be 'NONE', 'ROPE_LLAMA' or 'ALIBI', got "
+                     f"{pos_encoding_mode!r}")
 
 
 def _masks(causal, window_left, custom):
@@ -126,7 +142,7 @@ def single_prefill_with_kv_cache(q, k, v, custom_mask=None, packed_custom_mask=N
     [kv_len, Hkv, D] (NHD) or [Hkv, kv_len, D] (HND); out [qo_len, Hq, Dv]
     (and lse [qo_len, Hq], base 2)."""
     _kv_layout(kv_layout)
-    _unsupported(pos_encoding_mode, rope_scale, rope_theta)
+    rope = _rope(pos_encoding_mode, rope_scale, rope_theta)
     for name, x in (("q", q), ("k", k), ("v", v)):
         if not hasattr(x, "shape") or len(x.shape) != 3:
             raise ValueError(f"{name} must be a 3-D tensor, got "
@@ -146,7 +162,7 @@ def single_prefill_with_kv_cache(q, k, v, custom_mask=None, packed_custom_mask=N
     spec = AttentionSpec(dtype=dt, heads_q=hq, heads_kv=hkv, head_dim=q.shape[-1],
                          head_dim_v=v.shape[-1],
                          masks=_masks(causal, window_left, mask is not None),
-                         score_mods=_soft_cap(logits_soft_cap),
+                         score_mods=_soft_cap(logits_soft_cap), rope=rope,
                          scale=check_scale(sm_scale, "sm_scale"), lse=bool(return_lse))
     out, lse = execute(spec, named)
     if out is None:  # attn.prebuild: compiled, nothing run
@@ -179,6 +195,7 @@ def single_decode_with_kv_cache(q, k, v, kv_layout="NHD", pos_encoding_mode="NON
             raise ValueError(f"{name} is for fp8 K/V, which is not supported yet")
     result = single_prefill_with_kv_cache(q[None], k, v, kv_layout=kv_layout,
                                           pos_encoding_mode=pos_encoding_mode,
+                                          rope_scale=rope_scale, rope_theta=rope_theta,
                                           sm_scale=sm_scale, window_left=window_left,
                                           logits_soft_cap=logits_soft_cap,
                                           return_lse=return_lse)
@@ -224,7 +241,7 @@ class BatchPrefillWithRaggedKVCacheWrapper:
              pos_encoding_mode="NONE", allow_fp16_qk_reduction=False, window_left=-1,
              logits_soft_cap=None, sm_scale=None, rope_scale=None, rope_theta=None,
              q_data_type="float16", kv_data_type=None):
-        _unsupported(pos_encoding_mode, rope_scale, rope_theta)
+        rope = _rope(pos_encoding_mode, rope_scale, rope_theta)
         hq = check_int("num_qo_heads", num_qo_heads, minimum=1)
         hkv = check_int("num_kv_heads", num_kv_heads, minimum=1)
         check_heads(hq, hkv)
@@ -254,7 +271,7 @@ class BatchPrefillWithRaggedKVCacheWrapper:
         self._plan = dict(qo=qo, kv=kv, nnz_qo=qo_host[-1], nnz_kv=kv_host[-1], hq=hq,
                           hkv=hkv, d=d, dv=dv, mask=mask,
                           masks=_masks(causal, window_left, mask is not None),
-                          mods=_soft_cap(logits_soft_cap),
+                          mods=_soft_cap(logits_soft_cap), rope=rope,
                           scale=check_scale(sm_scale, "sm_scale"))
 
     def run(self, q, k, v, return_lse=False):
@@ -279,7 +296,8 @@ class BatchPrefillWithRaggedKVCacheWrapper:
             named["custom_mask"] = p["mask"]
         spec = AttentionSpec(dtype=dt, heads_q=p["hq"], heads_kv=p["hkv"], head_dim=p["d"],
                              head_dim_v=p["dv"], varlen=True, masks=p["masks"],
-                             score_mods=p["mods"], scale=p["scale"], lse=bool(return_lse))
+                             score_mods=p["mods"], rope=p["rope"], scale=p["scale"],
+                             lse=bool(return_lse))
         out, lse = execute(spec, named, workspace=self._workspace)
         if out is None:  # attn.prebuild: compiled, nothing run
             return (None, None) if return_lse else None
@@ -391,11 +409,11 @@ class BatchDecodeWithPagedKVCacheWrapper:
              page_size, pos_encoding_mode="NONE", window_left=-1, logits_soft_cap=None,
              q_data_type="float16", kv_data_type=None, data_type=None, sm_scale=None,
              rope_scale=None, rope_theta=None, non_blocking=False):
-        _unsupported(pos_encoding_mode, rope_scale, rope_theta)
+        rope = _rope(pos_encoding_mode, rope_scale, rope_theta)
         hq = check_int("num_qo_heads", num_qo_heads, minimum=1)
         hkv = check_int("num_kv_heads", num_kv_heads, minimum=1)
         check_heads(hq, hkv)
-        self._plan = dict(table=_PageTable(indptr, indices, last_page_len, page_size,
+        self._plan = dict(rope=rope, table=_PageTable(indptr, indices, last_page_len, page_size,
                                            self._bufs),
                           hq=hq, hkv=hkv, d=check_int("head_dim", head_dim, minimum=1),
                           masks=_masks(False, window_left, False),
@@ -450,7 +468,7 @@ class BatchPrefillWithPagedKVCacheWrapper:
              pos_encoding_mode="NONE", allow_fp16_qk_reduction=False, sm_scale=None,
              window_left=-1, logits_soft_cap=None, rope_scale=None, rope_theta=None,
              q_data_type="float16", kv_data_type=None, non_blocking=False):
-        _unsupported(pos_encoding_mode, rope_scale, rope_theta)
+        rope = _rope(pos_encoding_mode, rope_scale, rope_theta)
         hq = check_int("num_qo_heads", num_qo_heads, minimum=1)
         hkv = check_int("num_kv_heads", num_kv_heads, minimum=1)
         check_heads(hq, hkv)
@@ -469,7 +487,7 @@ class BatchPrefillWithPagedKVCacheWrapper:
                 raise ValueError("use_cuda_graph=True needs qo_indptr_buf of batch_size + 1")
             self._qo_buf.copy_(qo)
             qo = self._qo_buf
-        self._plan = dict(table=table, qo=qo, nnz_qo=qo_host[-1], hq=hq, hkv=hkv,
+        self._plan = dict(table=table, rope=rope, qo=qo, nnz_qo=qo_host[-1], hq=hq, hkv=hkv,
                           d=check_int("head_dim_qk", head_dim_qk, minimum=1), mask=mask,
                           masks=_masks(causal, window_left, mask is not None),
                           mods=_soft_cap(logits_soft_cap),
@@ -532,49 +550,6 @@ def _run_paged(q, k, v, table, p, layout, varlen, return_lse, workspace,
         named["custom_mask"] = p["mask"]
     spec = AttentionSpec(dtype=dt, heads_q=p["hq"], heads_kv=p["hkv"], head_dim=d,
                          head_dim_v=v.shape[-1], varlen=varlen, masks=p["masks"],
-                         score_mods=p["mods"], scale=p["scale"], lse=bool(return_lse),
-                         paged_kv=(table.page_size, layout.lower()))
+                         score_mods=p["mods"], rope=p["rope"], scale=p["scale"],
+                         lse=bool(return_lse), paged_kv=(table.page_size, layout.lower()))
     return p["launches"].run(known, spec, named, workspace=workspace)
-
-
-def merge_state(v_a, s_a, v_b, s_b):
-    """(V, S) of attention over the union of two KV segments from each
-    segment's output v [seq, heads, dim] and base-2 log-sum-exp s [seq,
-    heads] (float32): S = log2(2^s_a + 2^s_b), V = (2^s_a v_a + 2^s_b v_b) /
-    2^S. A segment with s = -inf contributes nothing; both -inf gives V 0,
-    S -inf."""
-    import torch
-    v, s = merge_states(torch.stack([v_a, v_b], 1), torch.stack([s_a, s_b], 1))
-    return v, s
-
-
-def merge_states(v, s):
-    """Merges v [seq, states, heads, dim] with s [seq, states, heads] (base
-    2) into V [seq, heads, dim], S [seq, heads]."""
-    import torch
-    if not (is_torch(v) and is_torch(s)) or v.dim() != 4 or s.dim() != 3 or \
-            tuple(v.shape[:3]) != tuple(s.shape):
-        raise ValueError("merge_states takes v [seq, states, heads, dim] and s [seq, "
-                         "states, heads] torch tensors")
-    s = s.float()
-    m = s.max(1, keepdim=True).values
-    safe = torch.where(torch.isfinite(m), m, torch.zeros_like(m))
-    w = torch.exp2(s - safe)  # 0 for s = -inf
-    total = w.sum(1)
-    merged = (w[..., None] * v.float()).sum(1) / total.clamp_min(1e-30)[..., None]
-    merged = torch.where(total[..., None] > 0, merged, torch.zeros_like(merged))
-    lse = torch.where(total > 0, safe[:, 0] + torch.log2(total),
-                      torch.full_like(total, float("-inf")))
-    return merged.to(v.dtype), lse
-
-
-def merge_state_in_place(v, s, v_other, s_other, mask=None):
-    """(v, s) <- merge_state(v, s, v_other, s_other), rows where mask [seq]
-    is True (all rows without a mask)."""
-    merged_v, merged_s = merge_state(v, s, v_other, s_other)
-    if mask is not None:
-        keep = mask.bool()
-        merged_v = merged_v.where(keep[:, None, None], v)
-        merged_s = merged_s.where(keep[:, None], s)
-    v.copy_(merged_v)
-    s.copy_(merged_s)

@@ -97,6 +97,17 @@ def _unpage(spec, args):
     return dataclasses.replace(spec, paged_kv=None, seqused_k=True), args
 
 
+def rotate(x, positions, rope):
+    """Rows of `x` ([n, D], float64) rotated by RoPE to `positions` ([n]):
+    pair (d, d + D/2) turns by position * theta^(-2d/D) / scale."""
+    half = x.shape[-1] // 2
+    freq = rope.theta ** (-2.0 * np.arange(half) / x.shape[-1]) / rope.scale
+    angle = np.asarray(positions, np.float64)[:, None] * freq[None, :]
+    c, s = np.cos(angle), np.sin(angle)
+    lo, hi = x[:, :half], x[:, half:]
+    return np.concatenate([lo * c - hi * s, hi * c + lo * s], axis=1)
+
+
 def spec_reference(spec, args, mask_mod=None, score_mod=None):
     """(out, lse) of `spec` on the named numpy arrays `args`, in float64."""
     if spec.paged_kv:
@@ -157,6 +168,10 @@ def spec_reference(spec, args, mask_mod=None, score_mod=None):
                 qb, kb, vb = q[b, :sq, h], k[b, :sk, hk], v[b, :sk, hk]
             else:
                 qb, kb, vb = q[b, h, :sq], k[b, hk, :sk], v[b, hk, :sk]
+            if spec.rope is not None:
+                qb = rotate(qb, np.arange(sq) + (sk - sq if spec.rope.align == "bottom_right"
+                                                 else 0), spec.rope)
+                kb = rotate(kb, np.arange(sk), spec.rope)
             s = scale * (qb @ kb.T)
             ctx = {"i": i, "j": j, "sq": sq, "sk": sk, "b": b, "h": h,
                    "mask_mod": mask_mod}

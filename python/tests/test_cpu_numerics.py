@@ -256,3 +256,26 @@ def test_math_helpers_run_eagerly():
     np.testing.assert_allclose(attn.tanh(x), np.tanh(x))
     np.testing.assert_allclose(attn.sigmoid(x), 1 / (1 + np.exp(-x)))
     np.testing.assert_allclose(attn.exp(1.0), math.e)
+
+
+@pytest.mark.parametrize("align,layout", [("bottom_right", "bshd"), ("top_left", "bhsd")])
+def test_rope_spec_matches_the_reference(rng, align, layout):
+    """A #attn.rope spec through the CPU backend against spec_reference (the
+    oracle the GPU suite uses): Sq != Sk, GQA, Dv != D."""
+    from attn._backend import execute
+    from attn._ir import Rope
+    spec = AttentionSpec(dtype="f32", heads_q=4, heads_kv=2, head_dim=32, head_dim_v=16,
+                         layout=layout, masks=(Causal(align),),
+                         rope=Rope(theta=1e4, scale=1.5, align=align), lse=True)
+    sq, sk = 23, 61
+    shape = (lambda s, h, d: (2, s, h, d)) if layout == "bshd" else \
+        (lambda s, h, d: (2, h, s, d))
+    args = {"q": rand(rng, *shape(sq, 4, 32)), "k": rand(rng, *shape(sk, 2, 32)),
+            "v": rand(rng, *shape(sk, 2, 16))}
+    out, lse = execute(spec, dict(args))
+    ref, ref_lse = spec_reference(spec, args)
+    plain, _ = spec_reference(AttentionSpec(**{**spec.__dict__, "rope": None}), args)
+    assert rel(out, ref) < 1e-5 and rel(plain, ref) > 1e-2
+    finite = np.isfinite(ref_lse)
+    assert np.array_equal(finite, np.isfinite(lse))
+    assert np.abs(lse[finite] - ref_lse[finite]).max() < 1e-4

@@ -19,10 +19,27 @@ def rel(a, b):
     return np.linalg.norm(np.asarray(a, np.float64) - b) / max(np.linalg.norm(b), 1e-30)
 
 
-def flashinfer_ref(q, k, v, causal=False, window_left=-1, cap=None, scale=None, keep=None):
-    """q [qo, Hq, D], k/v [kv, Hkv, D] (NHD) -> out [qo, Hq, Dv], lse2 [qo, Hq]."""
+def llama_rope(x, positions, theta, scale):
+    """FlashInfer's ROPE_LLAMA on x [n, H, D] at positions [n]: dims d and
+    d + D/2 turn by pos * (1 / scale) * (1 / theta)^(2d / D)."""
+    x = np.asarray(x, np.float64)
+    d = x.shape[-1]
+    freq = (1.0 / scale) * (1.0 / theta) ** (2.0 * np.arange(d // 2) / d)
+    ang = np.asarray(positions, np.float64)[:, None, None] * freq
+    lo, hi = x[..., :d // 2], x[..., d // 2:]
+    return np.concatenate([lo * np.cos(ang) - hi * np.sin(ang),
+                           hi * np.cos(ang) + lo * np.sin(ang)], -1)
+
+
+def flashinfer_ref(q, k, v, causal=False, window_left=-1, cap=None, scale=None, keep=None,
+                   rope=None):
+    """q [qo, Hq, D], k/v [kv, Hkv, D] (NHD) -> out [qo, Hq, Dv], lse2 [qo, Hq].
+    rope: (theta, scale) of ROPE_LLAMA (queries at kv - qo + i, keys at j)."""
     qo, hq, d = q.shape
     kv, hkv, _ = k.shape
+    if rope is not None:
+        q = llama_rope(q, np.arange(qo) + kv - qo, *rope)
+        k = llama_rope(k, np.arange(kv), *rope)
     scale = 1 / math.sqrt(d) if scale is None else scale
     out = np.zeros((qo, hq, v.shape[-1]))
     lse = np.full((qo, hq), -np.inf)
@@ -139,8 +156,16 @@ def test_bad_inputs_are_rejected_before_running(rng):
     with pytest.raises(ValueError, match="custom_mask must have 32 entries"):
         wrapper.plan(np.array([0, 4], np.int32), np.array([0, 8], np.int32), 2, 2, 16,
                      custom_mask=np.ones(31, bool))
-    with pytest.raises(ValueError, match="pos_encoding_mode 'ROPE_LLAMA' is not supported"):
-        attn.single_prefill_with_kv_cache(q, k, k, pos_encoding_mode="ROPE_LLAMA")
+    with pytest.raises(ValueError, match="pos_encoding_mode 'ALIBI' is not supported"):
+        attn.single_prefill_with_kv_cache(q, k, k, pos_encoding_mode="ALIBI")
+    with pytest.raises(ValueError, match="pos_encoding_mode must be 'NONE', 'ROPE_LLAMA'"):
+        attn.single_prefill_with_kv_cache(q, k, k, pos_encoding_mode="ROPE")
+    with pytest.raises(ValueError, match="rope theta must be a finite number > 0, got 0"):
+        attn.single_prefill_with_kv_cache(q, k, k, pos_encoding_mode="ROPE_LLAMA",
+                                          rope_theta=0)
+    with pytest.raises(ValueError, match="rope scale must be a finite number > 0"):
+        wrapper.plan(np.array([0, 4], np.int32), np.array([0, 8], np.int32), 2, 2, 16,
+                     pos_encoding_mode="ROPE_LLAMA", rope_scale=float("nan"))
     with pytest.raises(ValueError, match="kv_layout must be 'NHD' or 'HND'"):
         attn.single_prefill_with_kv_cache(q, k, k, kv_layout="NDH")
     with pytest.raises(ValueError, match="q must be a 3-D tensor"):
@@ -261,3 +286,66 @@ def test_paged_page_table_errors(rng):
                custom_mask=np.ones(24, bool))
     with pytest.raises(ValueError, match="qo_indptr must have batch_size \\+ 1 = 3"):
         p.plan(np.array([0, 1], np.int32), indptr, indices, last, 2, 2, 16, 16)
+
+
+# ------------------------------------------------------------ ROPE_LLAMA ---
+def test_rope_single_prefill_and_decode(rng):
+    """q and k rotated in the kernel: queries at kv_len - qo_len + i (append
+    after a cached prefix), keys at j; theta and scale as given."""
+    q, k, v = rand(rng, 21, 8, 32), rand(rng, 75, 2, 32), rand(rng, 75, 2, 32)
+    out, lse = attn.single_prefill_with_kv_cache(q, k, v, causal=True,
+                                                 pos_encoding_mode="ROPE_LLAMA",
+                                                 rope_theta=5e5, rope_scale=2.0,
+                                                 return_lse=True)
+    want, want_lse = flashinfer_ref(q, k, v, causal=True, rope=(5e5, 2.0))
+    plain, _ = flashinfer_ref(q, k, v, causal=True)
+    assert rel(out, want) < 1e-5 and np.abs(lse - want_lse).max() < 1e-4
+    assert rel(plain, want) > 1e-2  # the rotation matters at these positions
+    out = attn.single_decode_with_kv_cache(q[0], k, v, pos_encoding_mode="ROPE_LLAMA")
+    want, _ = flashinfer_ref(q[:1], k, v, rope=(1e4, 1.0))
+    assert rel(out, want[0]) < 1e-5
+
+
+def test_rope_batch_prefill_ragged(rng):
+    """Each request's positions start at 0: its queries are the last qo_len
+    of its kv_len keys."""
+    qo, kv = [4, 0, 9, 1], [10, 3, 9, 40]
+    qo_indptr = np.cumsum([0] + qo).astype(np.int32)
+    kv_indptr = np.cumsum([0] + kv).astype(np.int32)
+    wrapper = attn.BatchPrefillWithRaggedKVCacheWrapper(np.zeros(16, np.uint8))
+    wrapper.plan(qo_indptr, kv_indptr, 4, 2, 16, causal=True, pos_encoding_mode="ROPE_LLAMA")
+    q, k, v = rand(rng, sum(qo), 4, 16), rand(rng, sum(kv), 2, 16), rand(rng, sum(kv), 2, 16)
+    out = wrapper.run(q, k, v)
+    for b in range(len(qo)):
+        qs, ks = slice(qo_indptr[b], qo_indptr[b + 1]), slice(kv_indptr[b], kv_indptr[b + 1])
+        if qo[b]:
+            want, _ = flashinfer_ref(q[qs], k[ks], v[ks], causal=True, rope=(1e4, 1.0))
+            assert rel(out[qs], want) < 1e-5, b
+
+
+@pytest.mark.parametrize("layout", ["NHD", "HND"])
+def test_rope_paged_decode_and_prefill(rng, layout):
+    """Keys at their slot in the request's pages (pages shuffled in the
+    pool), the decode query at kv_len - 1."""
+    lengths = [37, 1, 16, 70]
+    cache, indptr, indices, last, seqs = paged_cache(rng, lengths, 16, 2, 32, layout)
+    dec = attn.BatchDecodeWithPagedKVCacheWrapper(np.zeros(16, np.uint8), layout)
+    dec.plan(indptr, indices, last, 4, 2, 32, 16, pos_encoding_mode="ROPE_LLAMA",
+             rope_theta=1e6)
+    q = rand(rng, 4, 4, 32)
+    out = dec.run(q, cache)
+    for b, (k, v) in enumerate(seqs):
+        want, _ = flashinfer_ref(q[b][None], k, v, rope=(1e6, 1.0))
+        assert rel(out[b], want[0]) < 1e-5, b
+    qo = [3, 1, 0, 12]
+    qo_indptr = np.cumsum([0] + qo).astype(np.int32)
+    pre = attn.BatchPrefillWithPagedKVCacheWrapper(np.zeros(16, np.uint8), layout)
+    pre.plan(qo_indptr, indptr, indices, last, 4, 2, 32, 16, causal=True,
+             pos_encoding_mode="ROPE_LLAMA")
+    qp = rand(rng, sum(qo), 4, 32)
+    out = pre.run(qp, cache)
+    for b, (k, v) in enumerate(seqs):
+        rows = slice(qo_indptr[b], qo_indptr[b + 1])
+        if qo[b]:
+            want, _ = flashinfer_ref(qp[rows], k, v, causal=True, rope=(1e4, 1.0))
+            assert rel(out[rows], want) < 1e-5, b

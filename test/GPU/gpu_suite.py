@@ -27,7 +27,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
 from bench_kernels import ROOT, compile_specs  # noqa: E402  (puts attn on sys.path)
 
 from attn._ir import (Alibi, AttentionSpec, Bias, Causal, Chunked,  # noqa: E402
-                      CustomMask, Document, MaskMod, Or, PrefixLM, ScoreMod,
+                      CustomMask, Document, MaskMod, Or, PrefixLM, Rope, ScoreMod,
                       SlidingWindow, Softcap)
 
 OUT_DIR = os.path.join(ROOT, "build", "gpu_suite")
@@ -227,6 +227,27 @@ CASES = {
                                          varlen=True, paged_kv=(16, "nhd"),
                                          masks=(Causal("bottom_right"),)),
                                        [([100, 1, 0, 300], [150, 1, 7, 300])]),
+    # RoPE (#attn.rope): Q and K tiles rotated in shared memory (sm80 and
+    # decode; sm90a declines): bottom-right and top-left positions, a scaled
+    # rope, a head dim whose column pairs do not divide the threads (d96),
+    # varlen, decode with long caches (positions up to 20000), paged.
+    "rope_causal_br_d128_bf16_gqa": (S(dtype="bf16", heads_q=8, heads_kv=2, head_dim=128,
+                                       masks=(Causal("bottom_right"),), rope=Rope()),
+                                     [(2, 300, 700), (1, 1, 65)]),
+    "rope_tl_scaled_d64_f16_bhsd": (S(dtype="f16", heads_q=4, heads_kv=4, head_dim=64,
+                                      layout="bhsd", rope=Rope(5e5, 2.0, "top_left")),
+                                    [(1, 500, 500)]),
+    "rope_d96_f16": (S(dtype="f16", heads_q=4, heads_kv=2, head_dim=96, rope=Rope()),
+                     [(1, 333, 333)]),
+    "rope_varlen_causal_d128_f16": (S(dtype="f16", heads_q=4, heads_kv=2, head_dim=128,
+                                      varlen=True, masks=(Causal("bottom_right"),),
+                                      rope=Rope()), [([17, 300, 1], [40, 300, 64])]),
+    "rope_decode_d128_bf16_gqa4": (S(dtype="bf16", heads_q=32, heads_kv=8, head_dim=128,
+                                     seq_q=1, rope=Rope()),
+                                   [(1, 1, 20000), (8, 1, 777)]),
+    "rope_paged_decode_d128_bf16": (S(dtype="bf16", heads_q=32, heads_kv=8, head_dim=128,
+                                      seq_q=1, paged_kv=(16, "nhd"), rope=Rope(5e5)),
+                                    [(5, 1, [3000, 0, 1, 17, 9000])]),
 }
 
 # attn-compile flags of the cases that force a lowering config.

@@ -13,8 +13,8 @@ A case is f(env) -> list of (label, got, want, kind) comparisons, kind
 from flashinfer_cases import (flashinfer_batch_ragged, flashinfer_merge_states,
                               flashinfer_paged_decode_graph,
                               flashinfer_paged_prefill_hnd,
-                              flashinfer_ragged_custom_mask,
-                              flashinfer_single_decode,
+                              flashinfer_ragged_custom_mask, flashinfer_rope,
+                              flashinfer_rope_paged, flashinfer_single_decode,
                               flashinfer_single_prefill_hnd)
 from flex_cases import FLEX_CASES
 from gpu_reference import ref_attention
@@ -413,4 +413,5 @@ CASES = [tools_validate_and_benchmark, sparse_softmax_varlen, gated_varlen,
          dense_decode_speculative_causal, flashinfer_single_prefill_hnd,
          flashinfer_single_decode, flashinfer_batch_ragged,
          flashinfer_merge_states, flashinfer_paged_decode_graph,
-         flashinfer_paged_prefill_hnd, flashinfer_ragged_custom_mask] + HARDENING + FLEX_CASES
+         flashinfer_paged_prefill_hnd, flashinfer_ragged_custom_mask, flashinfer_rope,
+         flashinfer_rope_paged] + HARDENING + FLEX_CASES

@@ -2,7 +2,7 @@
 batch prefill / decode, ragged and paged KV caches, CUDA graphs, merge."""
 import math
 
-from gpu_reference import ref_attention
+from gpu_reference import ref_attention, rope_llama
 
 
 def _base2(lse):
@@ -221,5 +221,69 @@ def flashinfer_paged_prefill_hnd(env):
                                        keep=lambda h, i, j: j <= i + c - a)
             checks += [(f"out {b}", out[q0:q0 + a], want[0].transpose(0, 1), "out"),
                        (f"lse {b}", lse[q0:q0 + a], _base2(wlse[0].transpose(0, 1)), "lse")]
+        q0 += a
+    return checks
+
+
+def flashinfer_rope(env):
+    """pos_encoding_mode="ROPE_LLAMA": q and k rotated inside the kernels.
+    single_prefill (bf16, causal, GQA 8/2, theta 5e5: queries at positions
+    400.., keys at 0..), single_decode (f16, the decode strategy, 7000 keys:
+    the query at 6999)."""
+    torch = env.torch
+    q = env.randn(300, 8, 128, "bfloat16")
+    k, v = env.randn(700, 2, 128, "bfloat16"), env.randn(700, 2, 128, "bfloat16")
+    out, lse = env.attn.single_prefill_with_kv_cache(q, k, v, causal=True,
+                                                     pos_encoding_mode="ROPE_LLAMA",
+                                                     rope_theta=5e5, return_lse=True)
+    qd = env.randn(32, 128, "float16")
+    kd, vd = env.randn(7000, 8, 128, "float16"), env.randn(7000, 8, 128, "float16")
+    outd = env.attn.single_decode_with_kv_cache(qd, kd, vd, pos_encoding_mode="ROPE_LLAMA")
+    if env.prebuild:
+        return []
+    t = lambda x: x.transpose(0, 1)[None]
+    pos = lambda n, first=0: torch.arange(first, first + n, device="cuda")
+    want, wlse = ref_attention(env, rope_llama(env, t(q), pos(300, 400), 5e5),
+                               rope_llama(env, t(k), pos(700), 5e5), t(v),
+                               keep=lambda h, i, j: j <= i + 400)
+    wantd, _ = ref_attention(env, rope_llama(env, qd[None, :, None], pos(1, 6999)),
+                             rope_llama(env, t(kd), pos(7000)), t(vd))
+    return [("prefill out", out, want[0].transpose(0, 1), "out"),
+            ("prefill lse", lse, _base2(wlse[0].transpose(0, 1)), "lse"),
+            ("decode out", outd, wantd[0, :, 0], "out")]
+
+
+def flashinfer_rope_paged(env):
+    """ROPE_LLAMA through a paged cache (shuffled pages of 16): batched decode
+    (32/8 heads, lengths 1..3000: each query at its length - 1) and ragged
+    prefill (causal: the queries are the last qo_len of each request)."""
+    torch = env.torch
+    lengths = [3000, 1, 333]
+    cache, indptr, order, last, seqs = _paged(env, lengths, 16, 8, 128, "bfloat16")
+    q = env.randn(3, 32, 128, "bfloat16")
+    dec = env.attn.BatchDecodeWithPagedKVCacheWrapper(None)
+    dec.plan(indptr, order, last, 32, 8, 128, 16, pos_encoding_mode="ROPE_LLAMA")
+    out = dec.run(q, cache)
+    qo = [20, 1, 100]
+    qp = env.randn(sum(qo), 32, 128, "bfloat16")
+    pre = env.attn.BatchPrefillWithPagedKVCacheWrapper(None)
+    pre.plan(env.cumsum(qo), indptr, order, last, 32, 8, 128, 16, causal=True,
+             pos_encoding_mode="ROPE_LLAMA", rope_scale=2.0)
+    outp = pre.run(qp, cache)
+    if env.prebuild:
+        return []
+    checks, q0 = [], 0
+    pos = lambda n, first=0: torch.arange(first, first + n, device="cuda")
+    for b, n in enumerate(lengths):
+        k, v = seqs[b]
+        want, _ = ref_attention(env, rope_llama(env, q[b][None, :, None], pos(1, n - 1)),
+                                rope_llama(env, k, pos(n)), v)
+        checks.append((f"decode {b}", out[b], want[0, :, 0], "out"))
+        a = qo[b]
+        rows = qp[q0:q0 + a].transpose(0, 1)[None]
+        want, _ = ref_attention(env, rope_llama(env, rows, pos(a, n - a), scale=2.0),
+                                rope_llama(env, k, pos(n), scale=2.0), v,
+                                keep=lambda h, i, j: j <= i + n - a)
+        checks.append((f"prefill {b}", outp[q0:q0 + a], want[0].transpose(0, 1), "out"))
         q0 += a
     return checks

@@ -19,3 +19,16 @@ def ref_attention(env, q, k, v, keep=None, score=None, scale=None, zero_rows=Non
     lse = torch.logsumexp(s, -1)
     out = torch.softmax(s, -1).nan_to_num(0.0) @ v
     return out, lse
+
+
+def rope_llama(env, x, positions, theta=1e4, scale=1.0):
+    """FlashInfer's ROPE_LLAMA on x [B, H, S, D] (float64) at positions [S]:
+    dims d and d + D/2 turn by pos * (1 / scale) * (1 / theta)^(2d / D)."""
+    torch = env.torch
+    x = x.double()
+    d = x.shape[-1]
+    freq = (1.0 / scale) * (1.0 / theta) ** (
+        2.0 * torch.arange(d // 2, device=x.device, dtype=torch.float64) / d)
+    ang = positions.double()[:, None] * freq[None, :]
+    lo, hi = x[..., :d // 2], x[..., d // 2:]
+    return torch.cat([lo * ang.cos() - hi * ang.sin(), hi * ang.cos() + lo * ang.sin()], -1)
