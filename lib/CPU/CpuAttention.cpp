@@ -53,6 +53,8 @@ std::optional<ElementType> hostTypeOf(Type type) {
     return ElementType::I32;
   if (type.isInteger(64))
     return ElementType::I64;
+  if (isa<Float8E4M3FNType>(type))
+    return ElementType::F8E4M3;
   return std::nullopt;
 }
 
@@ -211,6 +213,8 @@ const char *cpu::elementTypeName(ElementType type) {
     return "i32";
   case ElementType::I64:
     return "i64";
+  case ElementType::F8E4M3:
+    return "f8E4M3FN";
   }
   return "?";
 }

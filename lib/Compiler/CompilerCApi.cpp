@@ -65,6 +65,9 @@ bool toHostBuffers(const attn_tensor *tensors, size_t count, const char *what,
     case ATTN_DTYPE_BOOL:
       type = cpu::ElementType::I1;
       break;
+    case ATTN_DTYPE_F8E4M3:
+      type = cpu::ElementType::F8E4M3;
+      break;
     }
     if (!type) {
       fail(where + ": unknown dtype code " + std::to_string(code));

@@ -49,6 +49,8 @@ std::optional<uint32_t> dtypeOf(Type type) {
     return ATTN_DTYPE_I32;
   if (type.isInteger(64))
     return ATTN_DTYPE_I64;
+  if (isa<Float8E4M3FNType>(type))
+    return ATTN_DTYPE_F8E4M3;
   return std::nullopt;
 }
 

@@ -1,7 +1,7 @@
 //===- AttentionOperandsVerifier.cpp - attn.attention verifier, part 2 ----===//
 //
 // The verifier's checks of score modifications, block sparsity, gates,
-// sinks and the paged KV cache (AttentionVerifier.h).
+// sinks, the paged KV cache and the fp8 KV scales (AttentionVerifier.h).
 //
 //===----------------------------------------------------------------------===//
 
@@ -180,5 +180,26 @@ LogicalResult AttentionVerifier::verifySinks() {
   if (failed(checkFloat("sinks", sinks)) ||
       failed(checkShape("sinks", sinks, {{"Hq", shape.headsQ}})))
     return failure();
+  return success();
+}
+
+LogicalResult AttentionVerifier::verifyKvScales() {
+  bool fp8 = isa<Float8E4M3FNType>(op.getK().getType().getElementType());
+  for (auto [name, scale] :
+       {std::pair<StringRef, Value>{"k_scale", op.getKScale()},
+        {"v_scale", op.getVScale()}}) {
+    if (!scale)
+      continue;
+    if (!fp8)
+      return error() << name
+                     << " dequantizes an fp8 KV cache: it needs f8E4M3FN k/v, "
+                        "got "
+                     << op.getK().getType().getElementType();
+    auto type = cast<RankedTensorType>(scale.getType());
+    if (!type.getElementType().isF32() || type.getRank() != 1 ||
+        type.getDimSize(0) != 1)
+      return error() << name << " must be an f32 tensor of shape [1], got "
+                     << type;
+  }
   return success();
 }

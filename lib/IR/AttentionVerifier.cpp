@@ -66,12 +66,22 @@ LogicalResult AttentionVerifier::verifyQKV() {
   Type qElement = op.getQ().getType().getElementType();
   if (!isAttnFloat(qElement))
     return error() << "q must hold f16, bf16 or f32 elements, got " << qElement;
-  for (auto [name, value] :
-       {std::pair<StringRef, Value>{"k", op.getK()}, {"v", op.getV()}}) {
-    Type element = cast<RankedTensorType>(value.getType()).getElementType();
-    if (element != qElement)
-      return error() << name << " element type must match q (" << qElement
-                     << "), got " << element;
+  // An fp8 KV cache: k and v both f8E4M3FN, dequantized to q's f16/bf16.
+  Type kElement = op.getK().getType().getElementType();
+  Type vElement = op.getV().getType().getElementType();
+  if (isa<Float8E4M3FNType>(kElement) || isa<Float8E4M3FNType>(vElement)) {
+    if (kElement != vElement)
+      return error() << "k and v must both hold f8E4M3FN (an fp8 KV cache), "
+                        "got "
+                     << kElement << " and " << vElement;
+    if (!qElement.isF16() && !qElement.isBF16())
+      return error() << "f8E4M3FN k/v need f16 or bf16 q, got " << qElement;
+  } else {
+    for (auto [name, element] :
+         {std::pair<StringRef, Type>{"k", kElement}, {"v", vElement}})
+      if (element != qElement)
+        return error() << name << " element type must match q (" << qElement
+                       << ") or be f8E4M3FN, got " << element;
   }
 
   varlen = op.isVarlen() || op.getCuSeqlensK();

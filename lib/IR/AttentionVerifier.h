@@ -64,7 +64,8 @@ public:
         failed(verifyScale()) || failed(verifyVarlen()) ||
         failed(verifyMasks()) || failed(verifyScoreMods()) ||
         failed(verifyBlockSparse()) || failed(verifyGate()) ||
-        failed(verifySinks()) || failed(verifyPagedKv()))
+        failed(verifySinks()) || failed(verifyPagedKv()) ||
+        failed(verifyKvScales()))
       return failure();
     return success();
   }
@@ -146,6 +147,9 @@ private:
   LogicalResult verifyPagedKv();
 
   LogicalResult verifySinks();
+
+  /// k_scale / v_scale: f32 [1], only with f8E4M3FN k/v.
+  LogicalResult verifyKvScales();
 
   AttentionOp op;
   bool varlen = false;

@@ -116,7 +116,9 @@ SmallVector<std::pair<StringRef, Value>> AttentionOp::getNamedOperands() {
       {"gate_delta", getGateDelta()},
       {"kv_page_indptr", getKvPageIndptr()},
       {"kv_page_indices", getKvPageIndices()},
-      {"kv_last_page_len", getKvLastPageLen()}};
+      {"kv_last_page_len", getKvLastPageLen()},
+      {"k_scale", getKScale()},
+      {"v_scale", getVScale()}};
   SmallVector<std::pair<StringRef, Value>> present;
   for (auto &named : all)
     if (named.second)

@@ -228,7 +228,7 @@ bool attn::runtime::parseArtifact(const uint8_t *data, size_t size,
     // A tensor's dtype is an attn_dtype code and its alignment a power of
     // two up to 256 bytes; the argument checks divide by both.
     if (ok && kind == ParamDesc::Tensor &&
-        (p.dtype > ATTN_DTYPE_BOOL || p.alignment == 0 || p.alignment > 256 ||
+        (p.dtype > ATTN_DTYPE_LAST || p.alignment == 0 || p.alignment > 256 ||
          (p.alignment & (p.alignment - 1)) != 0)) {
       error = "corrupt artifact: parameter " + std::to_string(i) +
               " has dtype code " + std::to_string(p.dtype) + " and alignment " +

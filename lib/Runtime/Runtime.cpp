@@ -139,6 +139,7 @@ size_t dtypeBytes(uint32_t dtype) {
     return 8;
   case ATTN_DTYPE_I8:
   case ATTN_DTYPE_BOOL:
+  case ATTN_DTYPE_F8E4M3:
     return 1;
   default:
     return 0;
@@ -146,9 +147,11 @@ size_t dtypeBytes(uint32_t dtype) {
 }
 
 const char *dtypeName(uint32_t dtype) {
-  static const char *names[] = {"f16", "bf16", "f32", "i8",
-                                "i32", "i64",  "bool"};
-  return dtype < 7 ? names[dtype] : "unknown";
+  static const char *names[] = {"f16", "bf16", "f32",  "i8",
+                                "i32", "i64",  "bool", "f8e4m3"};
+  static_assert(sizeof(names) / sizeof(names[0]) == ATTN_DTYPE_LAST + 1,
+                "one name per attn_dtype");
+  return dtype <= ATTN_DTYPE_LAST ? names[dtype] : "unknown";
 }
 } // namespace
 

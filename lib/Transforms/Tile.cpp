@@ -21,6 +21,7 @@
 
 #include "attn/Analysis/TileClassification.h"
 #include "attn/Transforms/DocumentKeys.h"
+#include "attn/Transforms/Float8.h"
 #include "attn/Transforms/Passes.h"
 #include "attn/Transforms/RotaryEmbedding.h"
 #include "attn/Transforms/TilingContext.h"
@@ -153,6 +154,18 @@ private:
     buf.kvPageIndptr = toBuffer(op.getKvPageIndptr());
     buf.kvPageIndices = toBuffer(op.getKvPageIndices());
     buf.kvLastPageLen = toBuffer(op.getKvLastPageLen());
+    buf.kScale = toBuffer(op.getKScale());
+    buf.vScale = toBuffer(op.getVScale());
+    if (isa<Float8E4M3FNType>(op.getK().getType().getElementType())) {
+      // An fp8 cache: each kv tile is dequantized (x * scale) into f32.
+      auto scaleOf = [&](Value scale) -> Value {
+        if (!scale)
+          return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(1.0));
+        return memref::LoadOp::create(b, loc, scale, ValueRange{index(0)});
+      };
+      kScale = scaleOf(buf.kScale);
+      vScale = scaleOf(buf.vScale);
+    }
     if (RopeAttr rope = op.getRopeAttr()) {
       // f_d as a constant (bufferized into a global).
       SmallVector<float> table =
@@ -250,6 +263,33 @@ private:
       Value x = memref::LoadOp::create(b, loc, memref, at);
       memref::StoreOp::create(b, loc, x, tile,
                               ValueRange{r, cols.getInductionVar()});
+    }
+    OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1);
+    return memref::SubViewOp::create(
+        b, loc, tile, ArrayRef<OpFoldResult>{zero, zero},
+        ArrayRef<OpFoldResult>{len, b.getIndexAttr(width)},
+        ArrayRef<OpFoldResult>{one, one});
+  }
+
+  /// An fp8 cache: rows [0, len) of `view` ([len, D] f8E4M3FN) as
+  /// scale * x, exactly, in an f32 [tileRows, D] stack tile; its [len, D]
+  /// view.
+  Value dequantizedRows(Value view, int64_t tileRows, Value len, Value scale) {
+    int64_t width = cast<MemRefType>(view.getType()).getShape().back();
+    Value tile = memref::AllocaOp::create(
+        b, loc, MemRefType::get({tileRows, width}, b.getF32Type()));
+    auto rows = scf::ForOp::create(b, loc, index(0), len, index(1));
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(rows.getBody());
+      Value r = rows.getInductionVar();
+      auto cols = scf::ForOp::create(b, loc, index(0), index(width), index(1));
+      b.setInsertionPointToStart(cols.getBody());
+      Value c = cols.getInductionVar();
+      Value x = emitE4M3ToF32(
+          b, loc, memref::LoadOp::create(b, loc, view, ValueRange{r, c}));
+      memref::StoreOp::create(b, loc, arith::MulFOp::create(b, loc, x, scale),
+                              tile, ValueRange{r, c});
     }
     OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1);
     return memref::SubViewOp::create(
@@ -453,6 +493,10 @@ private:
       kView = rowsView(buf.k, pos.b, pos.hk, pos.kStart, pos.k0, kLen);
       vView = rowsView(buf.v, pos.b, pos.hk, pos.kStart, pos.k0, kLen);
     }
+    if (kScale) {
+      kView = dequantizedRows(kView, kvTile, kLen, kScale);
+      vView = dequantizedRows(vView, kvTile, kLen, vScale);
+    }
     if (op.getRopeAttr())
       kView = rotatedRows(kView, kvTile, kLen, [&](Value c) {
         return arith::AddIOp::create(b, loc, pos.k0, c).getResult();
@@ -483,6 +527,8 @@ private:
   AttentionBuffers buf;
   /// #attn.rope: the inverse frequencies f_d ([D/2] f32).
   Value ropeTable;
+  /// An fp8 cache: the dequantization scales (f32; null otherwise).
+  Value kScale, vScale;
 };
 
 struct TilePass : public attn::impl::AttnTileBase<TilePass> {

@@ -10,7 +10,7 @@ import os
 MAX_RANK = 8
 # dtype name (torch or numpy) -> attn_dtype
 DTYPE_CODES = {"float16": 0, "bfloat16": 1, "float32": 2, "int8": 3,
-               "int32": 4, "int64": 5, "bool": 6}
+               "int32": 4, "int64": 5, "bool": 6, "float8_e4m3fn": 7}
 
 
 class Tensor(ctypes.Structure):

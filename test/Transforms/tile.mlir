@@ -186,3 +186,28 @@ func.func @rope(%q: tensor<1x?x2x16xf16>, %k: tensor<1x?x1x16xf16>) -> tensor<1x
   %o = attn.attention %q, %k, %k {rope = #attn.rope<theta = 1.0e4, scale = 2.0, align = bottom_right>} : tensor<1x?x2x16xf16>, tensor<1x?x1x16xf16>, tensor<1x?x1x16xf16> -> tensor<1x?x2x16xf16>
   return %o : tensor<1x?x2x16xf16>
 }
+
+// -----
+
+// An fp8 KV cache: each kv tile of k and v is dequantized into an f32 stack
+// tile, x = k_scale * e4m3(bits) (v: scale 1 without v_scale), the e4m3
+// value spelled out on the bits (normal: exponent + 120 into f32's
+// exponent; subnormal m * 2^-9; 0x7F / 0xFF NaN).
+// CHECK-LABEL: func @fp8
+// CHECK: %[[KS:.*]] = tensor.extract %{{.*}}[%c0] : tensor<1xf32>
+// CHECK: %[[KT:.*]] = memref.alloca() : memref<8x16xf32>
+// CHECK: %[[X:.*]] = memref.load %{{.*}} : memref<?x16xf8E4M3FN
+// CHECK: %[[B:.*]] = arith.bitcast %[[X]] : f8E4M3FN to i8
+// CHECK: arith.extui %[[B]] : i8 to i32
+// CHECK: arith.addi %{{.*}}, %c120_i32
+// CHECK: %[[DQ:.*]] = arith.select %{{.*}}, %cst{{.*}}, %{{.*}} : f32
+// CHECK-NEXT: %[[SCALED:.*]] = arith.mulf %[[DQ]], %[[KS]]
+// CHECK: memref.store %[[SCALED]], %[[KT]]
+// CHECK: %[[KV:.*]] = memref.subview %[[KT]]
+// CHECK: %[[VT:.*]] = memref.alloca() : memref<8x16xf32>
+// CHECK: %[[VV:.*]] = memref.subview %[[VT]]
+// CHECK: attn.tile_update %{{.*}}, %[[KV]], %[[VV]] into
+func.func @fp8(%q: tensor<1x?x2x16xf16>, %k: tensor<1x?x1x16xf8E4M3FN>, %s: tensor<1xf32>) -> tensor<1x?x2x16xf16> {
+  %o = attn.attention %q, %k, %k k_scale(%s : tensor<1xf32>) : tensor<1x?x2x16xf16>, tensor<1x?x1x16xf8E4M3FN>, tensor<1x?x1x16xf8E4M3FN> -> tensor<1x?x2x16xf16>
+  return %o : tensor<1x?x2x16xf16>
+}

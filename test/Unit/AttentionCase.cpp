@@ -9,6 +9,7 @@
 
 #include "mlir/AsmParser/AsmParser.h"
 
+#include "llvm/ADT/APFloat.h"
 #include "llvm/Support/FormatVariadic.h"
 
 #include <cmath>
@@ -36,6 +37,7 @@ size_t byteWidth(ElementType type) {
     return 8;
   case ElementType::I1:
   case ElementType::I8:
+  case ElementType::F8E4M3:
     return 1;
   }
   return 1;
@@ -48,7 +50,25 @@ const std::vector<std::string> kClauseOrder = {
     "custom_mask",     "alibi_slopes", "bias",
     "kv_num_blocks",   "kv_indices",   "full_kv_num_blocks",
     "full_kv_indices", "sinks",        "gate_alpha",
-    "gate_delta"};
+    "gate_delta",      "k_scale",      "v_scale"};
+
+/// The nearest f8E4M3FN value of `value` (ties to even), as its byte.
+uint8_t toE4M3(float value) {
+  llvm::APFloat x(value);
+  bool lost;
+  x.convert(llvm::APFloat::Float8E4M3FN(), llvm::APFloat::rmNearestTiesToEven,
+            &lost);
+  return uint8_t(x.bitcastToAPInt().getZExtValue());
+}
+
+/// The value of an f8E4M3FN byte.
+float fromE4M3(uint8_t bits) {
+  llvm::APFloat x(llvm::APFloat::Float8E4M3FN(), llvm::APInt(8, bits));
+  bool lost;
+  x.convert(llvm::APFloat::IEEEsingle(), llvm::APFloat::rmNearestTiesToEven,
+            &lost);
+  return x.convertToFloat();
+}
 
 /// A host tensor with its storage and its MLIR type text.
 struct Tensor {
@@ -78,6 +98,10 @@ std::string tensorType(const std::vector<std::string> &dims, ElementType type) {
 
 struct AttentionCase::Impl {
   ElementType dtype;
+  /// An fp8 KV cache (fp8KV): its scales (1 without k_scale / v_scale).
+  bool fp8 = false;
+  double kScale = 1.0, vScale = 1.0;
+  ElementType kvType() const { return fp8 ? ElementType::F8E4M3 : dtype; }
   int64_t batch, seqQ, seqK, headsQ, headsKV, headDim, headDimV;
   bool isBhsd = false, isVarlen = false, hasLse = true, nanPadding = false;
   std::vector<int32_t> lensQ, lensK, cuQ, cuK;
@@ -118,32 +142,31 @@ struct AttentionCase::Impl {
     return t;
   }
 
-  /// Rounds a value to the input element type.
-  float round(double value) const {
-    if (dtype == ElementType::F16)
-      return attn::f16ToFloat(attn::floatToF16(float(value)));
-    if (dtype == ElementType::BF16)
-      return attn::bf16ToFloat(attn::floatToBf16(float(value)));
-    return float(value);
-  }
-
-  /// A random q/k/v-like tensor: host bits plus the rounded float copy.
-  Tensor randomInput(std::vector<int64_t> shape, std::vector<float> &copy,
-                     double amplitude) {
+  /// A random q/k/v-like tensor of `type`: host bits plus the float copy
+  /// of the values they hold, times `scale` (an fp8 cache's dequantization).
+  Tensor randomInput(ElementType type, std::vector<int64_t> shape,
+                     std::vector<float> &copy, double amplitude,
+                     double scale = 1.0) {
     Tensor t;
-    t.type = dtype;
+    t.type = type;
     t.shape = std::move(shape);
     t.allocate();
     copy.resize(t.count());
     for (int64_t n = 0; n < t.count(); ++n) {
-      float value = round(uniform(-amplitude, amplitude));
-      copy[n] = value;
-      if (dtype == ElementType::F16)
+      float value = float(uniform(-amplitude, amplitude));
+      if (type == ElementType::F16) {
         t.as<uint16_t>()[n] = attn::floatToF16(value);
-      else if (dtype == ElementType::BF16)
+        value = attn::f16ToFloat(t.as<uint16_t>()[n]);
+      } else if (type == ElementType::BF16) {
         t.as<uint16_t>()[n] = attn::floatToBf16(value);
-      else
+        value = attn::bf16ToFloat(t.as<uint16_t>()[n]);
+      } else if (type == ElementType::F8E4M3) {
+        t.as<uint8_t>()[n] = toE4M3(value);
+        value = fromE4M3(t.as<uint8_t>()[n]);
+      } else {
         t.as<float>()[n] = value;
+      }
+      copy[n] = float(value * scale);
     }
     return t;
   }
@@ -157,11 +180,15 @@ struct AttentionCase::Impl {
   }
   std::string layoutType(int64_t heads, int64_t width) const {
     std::string h = std::to_string(heads), w = std::to_string(width);
+    return layoutType(heads, width, dtype);
+  }
+  std::string layoutType(int64_t heads, int64_t width, ElementType type) const {
+    std::string h = std::to_string(heads), w = std::to_string(width);
     if (isVarlen)
-      return tensorType({"?", h, w}, dtype);
+      return tensorType({"?", h, w}, type);
     if (isBhsd)
-      return tensorType({"?", h, "?", w}, dtype);
-    return tensorType({"?", "?", h, w}, dtype);
+      return tensorType({"?", h, "?", w}, type);
+    return tensorType({"?", "?", h, w}, type);
   }
   std::string lseType() const {
     std::string h = std::to_string(headsQ);
@@ -237,9 +264,10 @@ static void poisonPastSeqused(Tensor &t, bool bhsd,
   int64_t batch = t.shape[0], rows = t.shape[bhsd ? 2 : 1],
           heads = t.shape[bhsd ? 1 : 2], dim = t.shape[3];
   int64_t width = byteWidth(t.type);
-  uint32_t nan = t.type == ElementType::F32   ? 0x7FC00000u
-                 : t.type == ElementType::F16 ? 0x7E00u
-                                              : 0x7FC0u;
+  uint32_t nan = t.type == ElementType::F32      ? 0x7FC00000u
+                 : t.type == ElementType::F16    ? 0x7E00u
+                 : t.type == ElementType::F8E4M3 ? 0x7Fu
+                                                 : 0x7FC0u;
   for (int64_t b = 0; b < batch; ++b)
     for (int64_t s = usedK[b]; s < rows; ++s)
       for (int64_t h = 0; h < heads; ++h)
@@ -391,6 +419,22 @@ AttentionCase &AttentionCase::maskMod(const std::string &body,
   impl->masks.push_back("#attn.mask_mod");
   impl->maskModBody = body;
   impl->problem.masks.push_back(std::move(keep));
+  return *this;
+}
+
+AttentionCase &AttentionCase::fp8KV(std::optional<double> kScale,
+                                    std::optional<double> vScale) {
+  Impl &m = *impl;
+  m.fp8 = true;
+  for (auto [clause, given, into] :
+       {std::tuple<const char *, std::optional<double>, double *>{
+            "k_scale", kScale, &m.kScale},
+        {"v_scale", vScale, &m.vScale}}) {
+    if (!given)
+      continue;
+    *into = *given;
+    m.addAux(clause, ElementType::F32, {1}).as<float>()[0] = float(*given);
+  }
   return *this;
 }
 
@@ -584,8 +628,8 @@ AttentionCase &AttentionCase::blockSparse(int64_t qBlock, int64_t kvBlock,
 std::string AttentionCase::ir() const {
   const Impl &m = *impl;
   std::string qType = m.layoutType(m.headsQ, m.headDim);
-  std::string kType = m.layoutType(m.headsKV, m.headDim);
-  std::string vType = m.layoutType(m.headsKV, m.headDimV);
+  std::string kType = m.layoutType(m.headsKV, m.headDim, m.kvType());
+  std::string vType = m.layoutType(m.headsKV, m.headDimV, m.kvType());
   std::string outType = m.layoutType(m.headsQ, m.headDimV);
   std::ostringstream args, clauses, attrs;
   args << "%q: " << qType << ", %k: " << kType << ", %v: " << vType;
@@ -648,11 +692,14 @@ CaseReport AttentionCase::check() {
   int64_t rowsK = m.isVarlen ? m.totalK() : m.seqK;
   // Amplitude 2 makes the softmax peaked enough that masks, sinks and
   // thresholds change the result visibly.
-  Tensor q = m.randomInput(m.layoutShape(rowsQ, m.headsQ, m.headDim), p.q, 2.0);
-  Tensor k =
-      m.randomInput(m.layoutShape(rowsK, m.headsKV, m.headDim), p.k, 2.0);
-  Tensor v =
-      m.randomInput(m.layoutShape(rowsK, m.headsKV, m.headDimV), p.v, 1.0);
+  Tensor q = m.randomInput(m.dtype, m.layoutShape(rowsQ, m.headsQ, m.headDim),
+                           p.q, 2.0);
+  Tensor k = m.randomInput(m.kvType(),
+                           m.layoutShape(rowsK, m.headsKV, m.headDim), p.k,
+                           2.0, m.kScale);
+  Tensor v = m.randomInput(m.kvType(),
+                           m.layoutShape(rowsK, m.headsKV, m.headDimV), p.v,
+                           1.0, m.vScale);
   if (m.nanPadding) {
     poisonPastSeqused(k, m.isBhsd, p.sequsedK);
     poisonPastSeqused(v, m.isBhsd, p.sequsedK);

@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -74,6 +75,10 @@ public:
   /// `#attn.or` of two atoms given as attribute text; both analytic.
   AttentionCase &orMask(const std::string &a, const std::string &b);
 
+  /// K and V as an fp8 (f8E4M3FN) cache, with k_scale / v_scale operands
+  /// where given: the oracle sees scale * (the fp8 value).
+  AttentionCase &fp8KV(std::optional<double> kScale,
+                       std::optional<double> vScale);
   /// #attn.rope: q and k rotated by position (LLaMA's rotate-half).
   AttentionCase &rope(double theta, double scale, bool bottomRight);
   AttentionCase &softcap(double cap);

@@ -400,3 +400,38 @@ TEST(CpuNumerics, RopeVarlen) {
 }
 
 } // namespace
+
+//===----------------------------------------------------------------------===//
+// fp8 KV cache
+//===----------------------------------------------------------------------===//
+
+namespace {
+// k/v in f8E4M3FN (values rounded to e4m3 on the host, subnormals and
+// both signs included at amplitude 2), dequantized with k_scale / v_scale.
+TEST(CpuNumerics, Fp8KvScalesGqaCausal) {
+  AttentionCase c(BF16, 2, 33, 70, 4, 2, 32);
+  c.fp8KV(0.75, 1.5).mask("#attn.causal<bottom_right>");
+  expectMatches(c);
+}
+
+// No scale operands (scale 1), f16 q, varlen, lse.
+TEST(CpuNumerics, Fp8KvVarlenNoScales) {
+  AttentionCase c(F16, 0, 0, 0, 2, 1, 16);
+  c.varlen({5, 0, 20}, {9, 3, 20}).fp8KV(std::nullopt, std::nullopt);
+  expectMatches(c);
+}
+
+// fp8 K/V with RoPE: dequantized, then rotated.
+TEST(CpuNumerics, Fp8KvWithRope) {
+  AttentionCase c(F16, 1, 8, 90, 2, 2, 32);
+  c.fp8KV(0.5, std::nullopt).rope(1e4, 1.0, true);
+  expectMatches(c);
+}
+
+// Keys past seqused_k hold fp8 NaN (0x7F): never read.
+TEST(CpuNumerics, Fp8KvNaNPastSeqused) {
+  AttentionCase c(BF16, 2, 16, 40, 2, 2, 16);
+  c.fp8KV(2.0, 0.25).seqused({16, 3}, {40, 11}).nanPastSeqused();
+  expectMatches(c);
+}
+} // namespace

@@ -23,7 +23,9 @@ namespace mlir::attn::cpu {
 
 /// Element types of host buffers; F16 and BF16 are stored as their 16 bits,
 /// I1 as one byte per element.
-enum class ElementType { F16, BF16, F32, I1, I8, I32, I64 };
+/// F8E4M3: one byte per element, the bits of an f8E4M3FN value (an fp8 KV
+/// cache).
+enum class ElementType { F16, BF16, F32, I1, I8, I32, I64, F8E4M3 };
 
 /// The MLIR spelling of an element type ("f16", "i32", ...).
 const char *elementTypeName(ElementType type);

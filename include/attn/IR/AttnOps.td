@@ -28,7 +28,10 @@ def Attn_AttentionOp : Attn_Op<"attention", [
     lengths may be dynamic; D and Dv are static multiples of 8 in [8, 256].
     Hq must be a multiple of Hkv (GQA/MQA): query head h reads kv head
     h / (Hq / Hkv). q, k, v share one element type (f16, bf16 or f32); out
-    has it too. The optional `lse` result is f32 [B, Hq, Sq] ([Hq, Tq] for
+    has it too. Or k and v hold `f8E4M3FN` (an fp8 KV cache) under f16 or
+    bf16 q: each element is dequantized as k_scale * k (v_scale * v) with
+    the optional `k_scale` / `v_scale` operands (f32 [1], 1 when absent),
+    exactly in f32 on the CPU, rounded to q's type in the GPU kernels. The optional `lse` result is f32 [B, Hq, Sq] ([Hq, Tq] for
     varlen).
 
     **Math.** For batch b, query head h, query row i and key j (indices
@@ -72,6 +75,7 @@ def Attn_AttentionOp : Attn_Op<"attention", [
       [B, Hkv, Sk] / [Hkv, Tk].
     - `cu_seqlens_q`, `cu_seqlens_k`: i32 [B + 1]; `seqused_q`,
       `seqused_k`: i32 [B].
+    - `k_scale`, `v_scale`: f32 [1], only with f8E4M3FN k/v.
 
     **Regions.** `mask_mod` takes (b, h, i, j : index) and yields i1;
     `score_mod` takes (s : f32, b, h, i, j : index) and yields f32. Both may
@@ -113,6 +117,8 @@ def Attn_AttentionOp : Attn_Op<"attention", [
     Optional<AnyRankedTensor>:$kv_page_indptr,
     Optional<AnyRankedTensor>:$kv_page_indices,
     Optional<AnyRankedTensor>:$kv_last_page_len,
+    Optional<AnyRankedTensor>:$k_scale,
+    Optional<AnyRankedTensor>:$v_scale,
     DefaultValuedAttr<Attn_LayoutAttr, "::mlir::attn::Layout::bshd">:$layout,
     OptionalAttr<F32Attr>:$scale,
     OptionalAttr<ArrayAttr>:$masks,
@@ -147,6 +153,8 @@ def Attn_AttentionOp : Attn_Op<"attention", [
     (`kv_page_indptr` `(` $kv_page_indptr^ `:` type($kv_page_indptr) `)`)?
     (`kv_page_indices` `(` $kv_page_indices^ `:` type($kv_page_indices) `)`)?
     (`kv_last_page_len` `(` $kv_last_page_len^ `:` type($kv_last_page_len) `)`)?
+    (`k_scale` `(` $k_scale^ `:` type($k_scale) `)`)?
+    (`v_scale` `(` $v_scale^ `:` type($v_scale) `)`)?
     attr-dict `:` type($q) `,` type($k) `,` type($v) `->` type(results)
     (`mask_mod` $mask_mod^)?
     (`score_mod` $score_mod^)?

@@ -41,7 +41,9 @@ typedef enum attn_dtype {
   ATTN_DTYPE_I8 = 3,
   ATTN_DTYPE_I32 = 4,
   ATTN_DTYPE_I64 = 5,
-  ATTN_DTYPE_BOOL = 6
+  ATTN_DTYPE_BOOL = 6,
+  ATTN_DTYPE_F8E4M3 = 7, ///< fp8 e4m3 (f8E4M3FN, torch.float8_e4m3fn)
+  ATTN_DTYPE_LAST = ATTN_DTYPE_F8E4M3
 } attn_dtype;
 
 /// The largest tensor rank an artifact may declare.

@@ -33,6 +33,7 @@ struct AttentionBuffers {
   Value kvNumBlocks, kvIndices, fullKvNumBlocks, fullKvIndices;
   Value sinks, gateAlpha, gateDelta;
   Value kvPageIndptr, kvPageIndices, kvLastPageLen;
+  Value kScale, vScale;
   Value out, lse;
   /// Set by the GPU kernel generator: the memref holding a tensor that a
   /// mask_mod/score_mod region captures (null for anything else), so that

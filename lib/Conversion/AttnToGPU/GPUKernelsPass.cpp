@@ -121,6 +121,8 @@ public:
     buf.kvPageIndptr = argFor(op.getKvPageIndptr());
     buf.kvPageIndices = argFor(op.getKvPageIndices());
     buf.kvLastPageLen = argFor(op.getKvLastPageLen());
+    buf.kScale = argFor(op.getKScale());
+    buf.vScale = argFor(op.getVScale());
     Block *source = &func.getBody().front();
     buf.captured = [source, &entry](Value tensor) -> Value {
       auto arg = dyn_cast<BlockArgument>(tensor);

@@ -36,6 +36,8 @@ std::string unsupportedReason(AttentionOp op) {
   Type element = op.getQ().getType().getElementType();
   if (!element.isF16() && !element.isBF16())
     return "the GPU kernel needs f16 or bf16 q/k/v";
+  if (isa<Float8E4M3FNType>(op.getK().getType().getElementType()))
+    return "the GPU kernels do not read f8E4M3FN k/v yet";
   // m16n8k16 steps over D (Q K^T) and 8-wide column blocks of Dv (P V);
   // the cp.async tile copy moves rows of D / 8 16-byte chunks, and a
   // warp's 16 rows must split evenly over its 32 lanes: multiples of 16.

@@ -14,7 +14,7 @@ func.func @f(%q: tensor<1x64x4x64xi32>, %k: tensor<1x64x4x64xi32>, %v: tensor<1x
 
 // k and v share q's element type.
 func.func @f(%q: tensor<1x64x4x64xf16>, %k: tensor<1x64x4x64xf32>, %v: tensor<1x64x4x64xf16>) {
-  // expected-error @+1 {{k element type must match q ('f16'), got 'f32'}}
+  // expected-error @+1 {{k element type must match q ('f16') or be f8E4M3FN, got 'f32'}}
   %o = attn.attention %q, %k, %v : tensor<1x64x4x64xf16>, tensor<1x64x4x64xf32>, tensor<1x64x4x64xf16> -> tensor<1x64x4x64xf16>
   return
 }
@@ -901,5 +901,41 @@ func.func @rope() attributes {r = #attn.rope<theta = 0.0, scale = 1.0, align = b
 // A scale of 0 would divide every frequency by zero.
 // expected-error @+1 {{rope scale must be a finite number > 0, got -2}}
 func.func @rope() attributes {r = #attn.rope<theta = 1.0e4, scale = -2.0, align = top_left>} {
+  return
+}
+
+// -----
+
+// An fp8 KV cache holds both k and v in f8E4M3FN.
+func.func @fp8(%q: tensor<1x64x4x64xf16>, %k: tensor<1x64x4x64xf8E4M3FN>, %v: tensor<1x64x4x64xf16>) {
+  // expected-error @+1 {{k and v must both hold f8E4M3FN (an fp8 KV cache), got 'f8E4M3FN' and 'f16'}}
+  %o = attn.attention %q, %k, %v : tensor<1x64x4x64xf16>, tensor<1x64x4x64xf8E4M3FN>, tensor<1x64x4x64xf16> -> tensor<1x64x4x64xf16>
+  return
+}
+
+// -----
+
+// fp8 K/V are dequantized to q's f16/bf16 (the GPU's tensor-core type).
+func.func @fp8(%q: tensor<1x64x4x64xf32>, %k: tensor<1x64x4x64xf8E4M3FN>) {
+  // expected-error @+1 {{f8E4M3FN k/v need f16 or bf16 q, got 'f32'}}
+  %o = attn.attention %q, %k, %k : tensor<1x64x4x64xf32>, tensor<1x64x4x64xf8E4M3FN>, tensor<1x64x4x64xf8E4M3FN> -> tensor<1x64x4x64xf32>
+  return
+}
+
+// -----
+
+// k_scale dequantizes fp8 values; f16 keys have nothing to dequantize.
+func.func @scale(%q: tensor<1x64x4x64xf16>, %s: tensor<1xf32>) {
+  // expected-error @+1 {{k_scale dequantizes an fp8 KV cache: it needs f8E4M3FN k/v, got 'f16'}}
+  %o = attn.attention %q, %q, %q k_scale(%s : tensor<1xf32>) : tensor<1x64x4x64xf16>, tensor<1x64x4x64xf16>, tensor<1x64x4x64xf16> -> tensor<1x64x4x64xf16>
+  return
+}
+
+// -----
+
+// A scale is one f32 value, passed as a [1] tensor.
+func.func @scale(%q: tensor<1x64x4x64xbf16>, %k: tensor<1x64x4x64xf8E4M3FN>, %s: tensor<2xf32>) {
+  // expected-error @+1 {{v_scale must be an f32 tensor of shape [1], got 'tensor<2xf32>'}}
+  %o = attn.attention %q, %k, %k v_scale(%s : tensor<2xf32>) : tensor<1x64x4x64xbf16>, tensor<1x64x4x64xf8E4M3FN>, tensor<1x64x4x64xf8E4M3FN> -> tensor<1x64x4x64xbf16>
   return
 }

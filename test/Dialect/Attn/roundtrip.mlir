@@ -258,3 +258,14 @@ func.func @rope_decode(%q: tensor<?x1x32x128xbf16>, %k: tensor<?x?x8x128xbf16>, 
   %o = attn.attention %q, %k, %v {rope = #attn.rope<theta = 1.0e4, scale = 1.0, align = bottom_right>} : tensor<?x1x32x128xbf16>, tensor<?x?x8x128xbf16>, tensor<?x?x8x128xbf16> -> tensor<?x1x32x128xbf16>
   return %o : tensor<?x1x32x128xbf16>
 }
+
+// -----
+
+// An fp8 (e4m3) KV cache under bf16 queries, with its dequantization scales.
+// CHECK-LABEL: func.func @fp8_kv
+// CHECK: attn.attention %{{.*}}, %{{.*}}, %{{.*}} k_scale(%{{.*}} : tensor<1xf32>) v_scale(%{{.*}} : tensor<1xf32>)
+// CHECK-SAME: tensor<?x?x8x128xf8E4M3FN>
+func.func @fp8_kv(%q: tensor<?x1x32x128xbf16>, %k: tensor<?x?x8x128xf8E4M3FN>, %v: tensor<?x?x8x128xf8E4M3FN>, %ks: tensor<1xf32>, %vs: tensor<1xf32>) -> tensor<?x1x32x128xbf16> {
+  %o = attn.attention %q, %k, %v k_scale(%ks : tensor<1xf32>) v_scale(%vs : tensor<1xf32>) : tensor<?x1x32x128xbf16>, tensor<?x?x8x128xf8E4M3FN>, tensor<?x?x8x128xf8E4M3FN> -> tensor<?x1x32x128xbf16>
+  return %o : tensor<?x1x32x128xbf16>
+}
