@@ -29,6 +29,10 @@ PAGED_SPEC = AttentionSpec(dtype="bf16", heads_q=HQ, heads_kv=HKV, head_dim=D, s
 # FlashInfer's ROPE_LLAMA in the kernel: each K tile rotated in shared memory.
 ROPE_SPEC = AttentionSpec(dtype="bf16", heads_q=HQ, heads_kv=HKV, head_dim=D, seq_q=1,
                           rope=Rope())
+# An fp8 (e4m3) cache with k_scale / v_scale: half the bytes of bf16.
+FP8_SPEC = AttentionSpec(dtype="bf16", heads_q=HQ, heads_kv=HKV, head_dim=D, seq_q=1,
+                         kv_dtype="f8E4M3FN", kv_scales=True)
+FP8_VARIANTS = {"decode_fp8_s4": ["--stages=4"], "decode_fp8_s6": ["--stages=6"]}
 
 
 def rope_rows(x, first):
@@ -44,8 +48,10 @@ def rope_rows(x, first):
 
 def compile_all():
     compile_specs([(name, SPEC) for name in VARIANTS] + [("decode_paged", PAGED_SPEC),
-                                                         ("decode_rope", ROPE_SPEC)],
-                  OUT_DIR, flags=VARIANTS)
+                                                         ("decode_rope", ROPE_SPEC),
+                                                         ("decode_fp8", FP8_SPEC)]
+                  + [(name, FP8_SPEC) for name in FP8_VARIANTS],
+                  OUT_DIR, flags={**VARIANTS, **FP8_VARIANTS})
 
 
 def main():
@@ -63,6 +69,8 @@ def main():
     kernels = {n: Kernel(os.path.join(OUT_DIR, n + ".attn")) for n in VARIANTS}
     paged = Kernel(os.path.join(OUT_DIR, "decode_paged.attn"))
     rope = Kernel(os.path.join(OUT_DIR, "decode_rope.attn"))
+    fp8 = Kernel(os.path.join(OUT_DIR, "decode_fp8.attn"))
+    scales = (torch.tensor([0.5], device="cuda"), torch.tensor([2.0], device="cuda"))
 
     def sdpa(backend, q, k, v):
         try:
@@ -101,8 +109,24 @@ def main():
             torch.cuda.synchronize()
             err = ((out.double() - ref).norm() / ref.norm()).item()
             print(f"check decode_rope b={b} s={s}: rel error {err:.2e}")
+            k8, v8 = k.to(torch.float8_e4m3fn), v.to(torch.float8_e4m3fn)
+            kq = k8.double().transpose(1, 2).repeat_interleave(HQ // HKV, 1) * 0.5
+            vq = v8.double().transpose(1, 2).repeat_interleave(HQ // HKV, 1) * 2.0
+            ref = (torch.softmax(qd @ kq.transpose(-1, -2) / D ** 0.5, -1) @ vq).transpose(1, 2)
+            out.fill_(float("nan"))
+            fp8(q, k8, v8, *scales, out)
+            torch.cuda.synchronize()
+            err = ((out.double() - ref).norm() / ref.norm()).item()
+            print(f"check decode_fp8 b={b} s={s}: rel error {err:.2e}")
         times = {n: bench(lambda kern=kern: kern(q, k, v, out)) for n, kern in kernels.items()}
         times["rope"] = bench(lambda: rope(q, k, v, out))
+        k8, v8 = k.to(torch.float8_e4m3fn), v.to(torch.float8_e4m3fn)
+        # fp8 GB/s on the bf16 bytes' scale (the same K/V, half the bytes
+        # read): above the bf16 kernels' means faster.
+        times["fp8"] = bench(lambda: fp8(q, k8, v8, *scales, out))
+        for name in FP8_VARIANTS:
+            kern = Kernel(os.path.join(OUT_DIR, name + ".attn"))
+            times[name] = bench(lambda kern=kern: kern(q, k8, v8, *scales, out))
         # The same cache in pages of 16 shuffled through a pool: pool page
         # order[b * n + p] holds page p of sequence b.
         n_pages = s // PAGE
@@ -144,7 +168,7 @@ def main():
                 kernels["decode"](q, k, k, out)
             torch.cuda.synchronize()
         print(prof.key_averages().table(sort_by="cuda_time_total", row_limit=6))
-    names = list(VARIANTS) + ["paged", "rope"]
+    names = list(VARIANTS) + ["paged", "rope", "fp8"] + list(FP8_VARIANTS)
     print("\n| batch x kv length | " + " | ".join(names) +
           " | SDPA flash | cuDNN | copy (r+w) | attn/cuDNN | attn/copy | attn us |")
     print("|---" * (len(names) + 7) + "|")
@@ -152,7 +176,9 @@ def main():
         best = ours["decode"]
         print(f"| {b} x {s} | " + " | ".join(f"{ours[n]:.0f}" for n in names) +
               f" | {fl:.0f} | {cu:.0f} | {cp:.0f} | {best / cu:.2f} | {best / cp:.2f} | {us:.1f} |"
-              f" paged/contiguous {ours['paged'] / best:.2f}, rope/plain {ours['rope'] / best:.2f}")
+              f" paged/contiguous {ours['paged'] / best:.2f}, rope/plain {ours['rope'] / best:.2f},"
+              f" fp8 time/bf16 {best / ours['fp8']:.2f} ({ours['fp8'] / 2:.0f} GB/s of fp8"
+              f" bytes, {ours['fp8'] / 2 / cp:.2f} of copy)")
 
 
 if __name__ == "__main__":

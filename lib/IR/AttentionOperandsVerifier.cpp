@@ -184,7 +184,7 @@ LogicalResult AttentionVerifier::verifySinks() {
 }
 
 LogicalResult AttentionVerifier::verifyKvScales() {
-  bool fp8 = isa<Float8E4M3FNType>(op.getK().getType().getElementType());
+  bool fp8 = op.hasFp8Kv();
   for (auto [name, scale] :
        {std::pair<StringRef, Value>{"k_scale", op.getKScale()},
         {"v_scale", op.getVScale()}}) {

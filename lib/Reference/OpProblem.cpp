@@ -38,7 +38,7 @@ llvm::Expected<reference::Problem> reference::problemFromOp(AttentionOp op,
   for (auto [name, value] : llvm::zip_equal(operands, present))
     if (value)
       return notCovered(llvm::Twine("the ") + name + " operand");
-  if (isa<Float8E4M3FNType>(op.getK().getType().getElementType()))
+  if (op.hasFp8Kv())
     return notCovered("f8E4M3FN k/v (an fp8 KV cache)");
   if (!op.getMaskMod().empty() || !op.getScoreMod().empty())
     return notCovered("mask_mod/score_mod regions");

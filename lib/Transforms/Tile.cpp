@@ -156,7 +156,7 @@ private:
     buf.kvLastPageLen = toBuffer(op.getKvLastPageLen());
     buf.kScale = toBuffer(op.getKScale());
     buf.vScale = toBuffer(op.getVScale());
-    if (isa<Float8E4M3FNType>(op.getK().getType().getElementType())) {
+    if (op.hasFp8Kv()) {
       // An fp8 cache: each kv tile is dequantized (x * scale) into f32.
       auto scaleOf = [&](Value scale) -> Value {
         if (!scale)

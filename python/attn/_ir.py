@@ -225,6 +225,10 @@ class AttentionSpec:
     # A paged KV cache: (page_size, "nhd" | "hnd"); k/v are page pools.
     paged_kv: Optional[Tuple[int, str]] = None
     rope: Optional[Rope] = None  # q and k rotated by position
+    # An fp8 KV cache: k/v element type "f8E4M3FN" (q f16/bf16), and whether
+    # the k_scale / v_scale operands ([1] f32) dequantize it.
+    kv_dtype: Optional[str] = None
+    kv_scales: bool = False
     lse: bool = False
     mask_mod: Optional[str] = None   # region body over %b %h %i %j : index
     score_mod: Optional[str] = None  # region body over %s : f32, %b %h %i %j
@@ -243,6 +247,13 @@ class AttentionSpec:
             if not isinstance(size, int) or size <= 0 or layout not in ("nhd", "hnd"):
                 raise ValueError("paged_kv must be (page_size > 0, 'nhd' or 'hnd'), "
                                  f"got {self.paged_kv!r}")
+        if self.kv_dtype not in (None, "f8E4M3FN"):
+            raise ValueError(f"kv_dtype must be None or 'f8E4M3FN', got {self.kv_dtype!r}")
+        if self.kv_dtype is not None and self.dtype not in ("f16", "bf16"):
+            raise ValueError(f"an f8E4M3FN KV cache needs f16 or bf16 q, got {self.dtype!r}")
+        if self.kv_scales and self.kv_dtype is None:
+            raise ValueError("kv_scales (k_scale / v_scale) dequantize an fp8 KV cache: "
+                             "set kv_dtype='f8E4M3FN'")
         if self.seq_q is not None and (self.varlen or not isinstance(self.seq_q, int)
                                        or self.seq_q <= 0):
             raise ValueError("seq_q must be a positive int and needs batched "
@@ -298,6 +309,8 @@ class AttentionSpec:
         if self.paged_kv:
             ops += [("kv_page_indptr", "tensor<?xi32>"), ("kv_page_indices", "tensor<?xi32>"),
                     ("kv_last_page_len", "tensor<?xi32>")]
+        if self.kv_scales:
+            ops += [("k_scale", "tensor<1xf32>"), ("v_scale", "tensor<1xf32>")]
         return ops
 
     def argument_names(self):
@@ -306,16 +319,17 @@ class AttentionSpec:
                 + [n for n, _ in self.captures])
 
     def _qkv_type(self, heads, dim, query=False):
+        et = self.dtype if query or self.kv_dtype is None else self.kv_dtype
         if self.paged_kv and not query:
             size, layout = self.paged_kv
-            return (f"tensor<?x{size}x{heads}x{dim}x{self.dtype}>" if layout == "nhd"
-                    else f"tensor<?x{heads}x{size}x{dim}x{self.dtype}>")
+            return (f"tensor<?x{size}x{heads}x{dim}x{et}>" if layout == "nhd"
+                    else f"tensor<?x{heads}x{size}x{dim}x{et}>")
         if self.varlen:
-            return f"tensor<?x{heads}x{dim}x{self.dtype}>"
+            return f"tensor<?x{heads}x{dim}x{et}>"
         seq = self.seq_q if query and self.seq_q is not None else "?"
         if self.layout == "bshd":
-            return f"tensor<?x{seq}x{heads}x{dim}x{self.dtype}>"
-        return f"tensor<?x{heads}x{seq}x{dim}x{self.dtype}>"
+            return f"tensor<?x{seq}x{heads}x{dim}x{et}>"
+        return f"tensor<?x{heads}x{seq}x{dim}x{et}>"
 
     def result_types(self):
         types = [self._qkv_type(self.heads_q, self.dv, query=True)]
@@ -393,6 +407,8 @@ class AttentionSpec:
         parts += [m.attr() for m in self.masks] + [m.attr() for m in self.score_mods]
         if self.rope is not None:
             parts.append(self.rope.attr())
+        if self.kv_dtype is not None:
+            parts.append(f"{self.kv_dtype} k/v" + (" with scales" if self.kv_scales else ""))
         if self.block_sparse:
             parts.append(f"block_sparse {self.block_sparse}")
         if self.lse:

@@ -113,6 +113,9 @@ def spec_reference(spec, args, mask_mod=None, score_mod=None):
     if spec.paged_kv:
         spec, args = _unpage(spec, args)
     q, k, v = (np.asarray(args[n], dtype=np.float64) for n in ("q", "k", "v"))
+    if spec.kv_scales:  # an fp8 cache: dequantized values
+        k = k * float(np.asarray(args["k_scale"]).reshape(-1)[0])
+        v = v * float(np.asarray(args["v_scale"]).reshape(-1)[0])
     group = spec.heads_q // spec.heads_kv
     scale = spec.scale if spec.scale is not None else 1.0 / math.sqrt(spec.head_dim)
     out = np.zeros(q.shape[:-1] + (spec.dv,))

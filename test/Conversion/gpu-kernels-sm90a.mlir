@@ -179,3 +179,15 @@ func.func @rope(%q: tensor<1x?x8x128xbf16>, %k: tensor<1x?x2x128xbf16>) -> tenso
   %o = attn.attention %q, %k, %k {rope = #attn.rope<theta = 1.0e4, scale = 1.0, align = bottom_right>} : tensor<1x?x8x128xbf16>, tensor<1x?x2x128xbf16>, tensor<1x?x2x128xbf16> -> tensor<1x?x8x128xbf16>
   return %o : tensor<1x?x8x128xbf16>
 }
+
+// -----
+
+// An fp8 KV cache is dequantized in shared memory between copy and MMA: the
+// sm90a strategy declines it as it declines rope.
+// CHECK-LABEL: gpu.func @fp8_kernel
+// CHECK-SAME: strategy = sm80
+// NOROPE: error: attn-gpu-kernels: the sm90a strategy does not read f8E4M3FN k/v yet
+func.func @fp8(%q: tensor<1x?x8x128xbf16>, %k: tensor<1x?x2x128xf8E4M3FN>) -> tensor<1x?x8x128xbf16> {
+  %o = attn.attention %q, %k, %k : tensor<1x?x8x128xbf16>, tensor<1x?x2x128xf8E4M3FN>, tensor<1x?x2x128xf8E4M3FN> -> tensor<1x?x8x128xbf16>
+  return %o : tensor<1x?x8x128xbf16>
+}

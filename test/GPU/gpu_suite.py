@@ -248,6 +248,23 @@ CASES = {
     "rope_paged_decode_d128_bf16": (S(dtype="bf16", heads_q=32, heads_kv=8, head_dim=128,
                                       seq_q=1, paged_kv=(16, "nhd"), rope=Rope(5e5)),
                                     [(5, 1, [3000, 0, 1, 17, 9000])]),
+    # An fp8 (e4m3) KV cache: byte tiles copied, dequantized in shared
+    # memory (x k_scale / v_scale) before the MMAs (sm80 and decode; sm90a
+    # declines): decode with scales (split, paged), prefill without, with
+    # rope, d64 (16-byte copies of 16 values: other copy splits).
+    "fp8_decode_d128_bf16_gqa4": (S(dtype="bf16", heads_q=32, heads_kv=8, head_dim=128,
+                                    seq_q=1, kv_dtype="f8E4M3FN", kv_scales=True),
+                                  [(1, 1, 20000), (8, 1, 777)]),
+    "fp8_paged_decode_d128_f16": (S(dtype="f16", heads_q=16, heads_kv=4, head_dim=128,
+                                    seq_q=1, paged_kv=(16, "nhd"), kv_dtype="f8E4M3FN",
+                                    kv_scales=True), [(4, 1, [3000, 0, 1, 900])]),
+    "fp8_causal_d128_f16_gqa": (S(dtype="f16", heads_q=8, heads_kv=2, head_dim=128,
+                                  masks=(Causal("bottom_right"),), kv_dtype="f8E4M3FN"),
+                                [(2, 300, 700)]),
+    "fp8_rope_d64_bf16_varlen": (S(dtype="bf16", heads_q=4, heads_kv=2, head_dim=64,
+                                   varlen=True, masks=(Causal("bottom_right"),), rope=Rope(),
+                                   kv_dtype="f8E4M3FN", kv_scales=True),
+                                 [([17, 300, 1], [40, 300, 64])]),
 }
 
 # attn-compile flags of the cases that force a lowering config.
@@ -292,7 +309,19 @@ def page_table(spec, lengths, torch, gen, dt):
 
 def make_inputs(spec, shape, torch, gen, unsorted_docs=False):
     """Named torch tensors (on the GPU) for every function argument;
-    document ids sorted (packed documents) unless `unsorted_docs`."""
+    document ids sorted (packed documents) unless `unsorted_docs`; an fp8
+    cache's k/v rounded to e4m3, scales 0.7 (k) and 1.3 (v)."""
+    args = _make_inputs(spec, shape, torch, gen, unsorted_docs)
+    if spec.kv_dtype is not None:
+        for name in ("k", "v"):
+            args[name] = args[name].to(torch.float8_e4m3fn)
+    if spec.kv_scales:
+        args["k_scale"] = torch.tensor([0.7], device="cuda")
+        args["v_scale"] = torch.tensor([1.3], device="cuda")
+    return args
+
+
+def _make_inputs(spec, shape, torch, gen, unsorted_docs):
     dt = {"f16": torch.float16, "bf16": torch.bfloat16}[spec.dtype]
     dev = "cuda"
     hq, hkv, d, dv = spec.heads_q, spec.heads_kv, spec.head_dim, spec.dv
@@ -344,7 +373,7 @@ def make_inputs(spec, shape, torch, gen, unsorted_docs=False):
         args["k"] = torch.randn(*lay(sk, hkv, d), device=dev, dtype=dt)
         args["v"] = torch.randn(*lay(sk, hkv, dv), device=dev, dtype=dt)
     for name, _ in spec.operand_types():
-        if name in args:
+        if name in args or name in ("k_scale", "v_scale"):
             continue
         if name in ("doc_ids_q", "doc_ids_kv"):
             n = sq if name == "doc_ids_q" else sk

@@ -169,6 +169,12 @@ def Attn_AttentionOp : Attn_Op<"attention", [
     bool isVarlen() { return getCuSeqlensQ() != nullptr; }
     /// Whether K/V are pages of a paged cache (#attn.paged_kv).
     bool isPagedKv() { return getPagedKvAttr() != nullptr; }
+    /// Whether K/V are an fp8 cache (f8E4M3FN, dequantized by k_scale /
+    /// v_scale).
+    bool hasFp8Kv() {
+      return ::llvm::isa<::mlir::Float8E4M3FNType>(
+          getK().getType().getElementType());
+    }
     /// The problem sizes read off q/k/v (ShapedType::kDynamic where unknown).
     ProblemShape getProblemShape();
     /// The softmax scale: the `scale` attribute or 1/sqrt(head_dim).

@@ -107,7 +107,8 @@ public:
     int64_t qParam = kernels.paramIndex(op.getQ());
     int64_t kParam = kernels.paramIndex(op.getK());
     int64_t seqDim = op.getLayout() == Layout::bhsd ? 2 : 1;
-    int64_t shared = sm80::sharedBytes(shape.headDim, shape.headDimV, config);
+    int64_t shared = sm80::sharedBytes(shape.headDim, shape.headDimV, config,
+                                       op.hasFp8Kv());
     // Resident CTAs per SM, from shared memory (1 KiB per CTA is the
     // driver's reserve).
     int64_t ctasPerSm =

@@ -16,7 +16,7 @@ namespace mlir::attn::sm80 {
 /// V tiles, rows padded by kPad halves (an odd number of 16-byte chunks per
 /// row keeps ldmatrix free of bank conflicts).
 int64_t sharedBytes(int64_t headDim, int64_t headDimV,
-                    LoweringConfigAttr config) {
+                    LoweringConfigAttr config, bool fp8Kv) {
   int64_t stages = config.getStages();
   // sm90a: unpadded swizzled panels (Wgmma.h).
   if (config.getStrategy() == GpuStrategy::sm90a)
@@ -24,9 +24,16 @@ int64_t sharedBytes(int64_t headDim, int64_t headDimV,
                config.getBlockQ(), config.getBlockK(), stages, headDim,
                headDimV, sm90::mbarrierCount(stages, config.getProducerWarps()))
         .total;
+  // An fp8 cache: `stages` byte tiles, one dequantized K/V tile for the
+  // MMAs (SharedDequant.cpp).
+  int64_t staging = 0;
+  if (fp8Kv) {
+    staging = stages * config.getBlockK() * (headDim + headDimV);
+    stages = 1;
+  }
   return (config.getBlockQ() + stages * config.getBlockK()) * (headDim + kPad) *
              2 +
-         stages * config.getBlockK() * (headDimV + kPad) * 2;
+         stages * config.getBlockK() * (headDimV + kPad) * 2 + staging;
 }
 
 /// Why `op` cannot (yet) become a GPU kernel, whatever the tile sizes, or
@@ -36,8 +43,6 @@ std::string unsupportedReason(AttentionOp op) {
   Type element = op.getQ().getType().getElementType();
   if (!element.isF16() && !element.isBF16())
     return "the GPU kernel needs f16 or bf16 q/k/v";
-  if (isa<Float8E4M3FNType>(op.getK().getType().getElementType()))
-    return "the GPU kernels do not read f8E4M3FN k/v yet";
   // m16n8k16 steps over D (Q K^T) and 8-wide column blocks of Dv (P V);
   // the cp.async tile copy moves rows of D / 8 16-byte chunks, and a
   // warp's 16 rows must split evenly over its 32 lanes: multiples of 16.
@@ -87,12 +92,15 @@ std::string configReason(AttentionOp op, const GpuTarget &target,
     return tiles + ": more than 1024 threads per CTA";
   // Each cp.async moves 16 bytes: a tile of `rows` rows of `dim` halves is
   // rows * dim / 8 copies, spread evenly over the loading threads.
+  // (An fp8 cache's rows are dim / 16 copies.)
+  int64_t perCopy = op.hasFp8Kv() ? 16 : 8;
   for (int64_t dim : {shape.headDim, shape.headDimV})
-    if ((blockK * dim / 8) % threads)
+    if ((blockK * dim / perCopy) % threads)
       return tiles + ": a " + std::to_string(blockK) + " x " +
              std::to_string(dim) + " K/V tile does not split over " +
              std::to_string(threads) + " threads";
-  if (int64_t bytes = sharedBytes(shape.headDim, shape.headDimV, config);
+  if (int64_t bytes = sharedBytes(shape.headDim, shape.headDimV, config,
+                                  op.hasFp8Kv());
       bytes > target.maxSharedBytes)
     return "head dims " + std::to_string(shape.headDim) + "/" +
            std::to_string(shape.headDimV) + " with " + tiles + " need " +

@@ -23,9 +23,10 @@ constexpr int64_t kRowsPerWarp = 16; // m16n8k16: each warp owns 16 rows
 constexpr int64_t kPad = 8;          // halves of padding per shared-memory row
 
 /// Bytes of dynamic shared memory of a kernel with `config` (sm80, decode
-/// or sm90a: the shared-memory layout follows the strategy).
+/// or sm90a: the shared-memory layout follows the strategy); `fp8Kv` adds
+/// the byte staging tiles of an fp8 cache.
 int64_t sharedBytes(int64_t headDim, int64_t headDimV,
-                    LoweringConfigAttr config);
+                    LoweringConfigAttr config, bool fp8Kv = false);
 
 /// Why `op` cannot (yet) become an sm80 kernel, whatever the tile sizes, or
 /// "" when it can.

@@ -48,10 +48,12 @@
 namespace mlir::attn::sm80 {
 
 /// Whether `threads` loading threads cover whole rows of a `dim`-wide tile
-/// (its dim / 8 16-byte chunks per row divide them): each thread's copies
-/// then keep one column and step by whole rows, a few adds per copy.
-inline bool copiesCoverWholeRows(int64_t dim, int64_t threads) {
-  return threads % (dim / 8) == 0;
+/// (its dim / chunkElements 16-byte chunks per row divide them; 8 halves
+/// or 16 fp8 values per chunk): each thread's copies then keep one column
+/// and step by whole rows, a few adds per copy.
+inline bool copiesCoverWholeRows(int64_t dim, int64_t threads,
+                                 int64_t chunkElements = 8) {
+  return threads % (dim / chunkElements) == 0;
 }
 
 /// Builds the kernel body at the builder's insertion point.
@@ -69,6 +71,7 @@ public:
     if (config.getStrategy() == GpuStrategy::decode)
       packedHeads = shape.headsQ / shape.headsKV;
     wgmma = config.getStrategy() == GpuStrategy::sm90a;
+    fp8Kv = op.hasFp8Kv();
     elementType = op.getQ().getType().getElementType();
     headDim = shape.headDim;
     headDimV = shape.headDimV;
@@ -282,6 +285,30 @@ private:
   /// caller makes the copy visible before and waits for the CTA after.
   void rotateSharedTile(Value tile, Value stage, int64_t tileRows,
                         function_ref<Value(Value)> positionOf);
+  /// Calls body(row, unit) for every unit of a rows x perRow grid of a
+  /// shared tile, spread over all threads of the CTA (rolled where a thread
+  /// has many). `columnSetUp(unit)` runs before a unit's body, or once per
+  /// thread where each thread keeps one unit column. Up to `maxUnrolled`
+  /// units per thread are emitted unrolled (their loads all in flight).
+  void forEachTileUnit(int64_t rows, int64_t perRow,
+                       function_ref<void(Value, Value)> body,
+                       function_ref<void(Value)> columnSetUp = {},
+                       int64_t maxUnrolled = 4);
+
+  /// An fp8 cache (SharedDequant.cpp): stage `stage` of the byte staging
+  /// tiles of K and V dequantized (x * k_scale, x * v_scale, rounded to the
+  /// element type) into the single K/V tiles the MMAs read (stage 0 of
+  /// kShared / vShared), spread over every thread. The caller makes the
+  /// copies visible before and waits for the CTA after.
+  void dequantizeStage(Value stage);
+  /// Dequantizes `dim`-wide rows of staged words `words` into `tile`.
+  void dequantizeTile(Value words, Value tile, Value stage, int64_t dim,
+                      Value scale);
+  /// Columns col .. col + 3 of row r: the 4 values of `word` (i32) times
+  /// `scales` (4 x f32), stored to `tile` (stage 0).
+  void dequantizeWord(Value word, Value tile, Value r, Value col,
+                      Value scales);
+
   /// The rope frequencies f_d (a constant global of the kernel module,
   /// from RopeAttr::inverseFrequencies), fetched once per kernel.
   Value ropeFrequencies();
@@ -387,6 +414,10 @@ private:
   SmallVector<Value> qFrags;
   /// #attn.rope: the frequency table (null until ropeFrequencies()).
   Value ropeTable;
+  /// An fp8 cache: the staging tiles (as f8E4M3FN for the copies, as i32
+  /// words for the dequantization) and the scales (f32).
+  bool fp8Kv = false;
+  Value kStaging, vStaging, kWords, vWords, kScale, vScale;
 };
 
 } // namespace mlir::attn::sm80

@@ -32,10 +32,18 @@ SmallVector<Value> KernelBuilder::iteration(Value t, ArrayRef<Value> state) {
   nvgpu::DeviceAsyncWaitOp::create(b, loc, groups.front(),
                                    b.getI32IntegerAttr(inFlight));
   sharedBarrier();
+  // An fp8 cache: the landed byte stage is dequantized into the one K/V
+  // tile the MMAs read (the barrier closing the previous step freed it).
+  Value mmaStage = stage;
+  if (fp8Kv) {
+    dequantizeStage(stage);
+    gpu::BarrierOp::create(b, loc);
+    mmaStage = index(0);
+  }
   if (op.getRopeAttr()) {
     // Key j = kt * tileK + r sits at position j.
     Value row0 = mulIdx(kt, tileK);
-    rotateSharedTile(kShared, stage, tileK,
+    rotateSharedTile(kShared, mmaStage, tileK,
                      [&](Value r) { return addIdx(row0, r); });
     gpu::BarrierOp::create(b, loc);
   }
@@ -56,7 +64,7 @@ SmallVector<Value> KernelBuilder::iteration(Value t, ArrayRef<Value> state) {
     for (int64_t kk = 0; kk < headDim / 16; ++kk) {
       Value frag = nvgpu::LdMatrixOp::create(
           b, loc, bType, kShared,
-          ValueRange{stage, addIdx(kRow, index(n * 8)),
+          ValueRange{mmaStage, addIdx(kRow, index(n * 8)),
                      addIdx(kCol, index(kk * 16))},
           false, 2);
       acc = mma(qFrags[kk], frag, acc);
@@ -75,7 +83,7 @@ SmallVector<Value> KernelBuilder::iteration(Value t, ArrayRef<Value> state) {
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(full ? branch.thenBlock() : branch.elseBlock());
     SmallVector<Value> yielded =
-        softmaxAndPV(scores, k0, /*partial=*/!full, carried, stage);
+        softmaxAndPV(scores, k0, /*partial=*/!full, carried, mmaStage);
     scf::YieldOp::create(b, loc, yielded);
   }
   SmallVector<Value> next(branch.getResults());

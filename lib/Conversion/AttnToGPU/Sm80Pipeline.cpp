@@ -77,6 +77,15 @@ void KernelBuilder::setUpTile() {
   sparseThreshold = emitSparseThreshold(b, loc, op, pos);
 
   createSharedViews();
+  if (fp8Kv) {
+    auto scaleOf = [&](Value scale) -> Value {
+      if (!scale)
+        return f(1.0);
+      return memref::LoadOp::create(b, loc, scale, ValueRange{index(0)});
+    };
+    kScale = scaleOf(buf.kScale);
+    vScale = scaleOf(buf.vScale);
+  }
   // With a producer warpgroup, the producer loads Q (Sm90WarpSpecialized).
   if (!producerWarps)
     qGroup = loadQ();
@@ -176,10 +185,32 @@ void KernelBuilder::createSharedViews() {
                                   ValueRange{});
   };
   int64_t tileBytes = tileQ * pitch * 2;
+  // An fp8 cache stages bytes; the MMAs read one dequantized K/V tile.
+  int64_t mmaStages = fp8Kv ? 1 : numStages;
   qShared = view({tileQ, pitch}, 0);
-  kShared = view({numStages, tileK, pitch}, tileBytes);
-  vShared = view({numStages, tileK, pitchV},
-                 tileBytes + numStages * tileK * pitch * 2);
+  kShared = view({mmaStages, tileK, pitch}, tileBytes);
+  int64_t vBytes = tileBytes + mmaStages * tileK * pitch * 2;
+  vShared = view({mmaStages, tileK, pitchV}, vBytes);
+  if (fp8Kv) {
+    // Byte staging tiles after V (Sm80Config's sharedBytes counts them):
+    // the copies write them as f8E4M3FN, the dequantization reads 32-bit
+    // words of 4 values.
+    int64_t kBytes = vBytes + tileK * pitchV * 2;
+    int64_t vStageBytes = kBytes + numStages * tileK * headDim;
+    auto typed = [&](Type element, ArrayRef<int64_t> dims, int64_t at) {
+      auto type = MemRefType::get(dims, element, MemRefLayoutAttrInterface{},
+                                  workgroup);
+      return memref::ViewOp::create(b, loc, type, smem, index(at),
+                                    ValueRange{})
+          .getResult();
+    };
+    Type f8 = op.getK().getType().getElementType();
+    kStaging = typed(f8, {numStages, tileK, headDim}, kBytes);
+    vStaging = typed(f8, {numStages, tileK, headDimV}, vStageBytes);
+    kWords = typed(b.getI32Type(), {numStages, tileK, headDim / 4}, kBytes);
+    vWords =
+        typed(b.getI32Type(), {numStages, tileK, headDimV / 4}, vStageBytes);
+  }
 }
 
 /// Continues only where `cond` holds: the rest of the kernel body is built
@@ -213,18 +244,22 @@ void KernelBuilder::loadTile(
     Value src, Value dst, Value stage, int64_t tileRows, int64_t dim,
     Value start, Value rows, function_ref<std::pair<Value, Value>(Value)> rowOf,
     function_ref<SmallVector<Value>(Value, Value, Value)> indicesOf) {
-  int64_t chunksPerRow = dim / 8;
+  // A cp.async moves 16 bytes: 8 halves, or 16 bytes of an fp8 cache.
+  int64_t chunkElements =
+      128 / cast<MemRefType>(dst.getType()).getElementTypeBitWidth();
+  int64_t chunksPerRow = dim / chunkElements;
   int64_t perThread = tileRows * chunksPerRow / loadThreads;
   // Copy `it` of this thread moves chunk loadThread + it * loadThreads.
   // Where the loading threads cover whole rows, its row is this thread's
   // first row plus it * (rows per pass) and its column never changes: the
   // address arithmetic of a copy is then a few adds.
-  bool wholeRows = copiesCoverWholeRows(dim, loadThreads);
+  bool wholeRows = copiesCoverWholeRows(dim, loadThreads, chunkElements);
   Value firstRow, threadCol;
   if (wholeRows) {
     firstRow = arith::DivUIOp::create(b, loc, loadThread, index(chunksPerRow));
-    threadCol = mulIdx(
-        arith::RemUIOp::create(b, loc, loadThread, index(chunksPerRow)), 8);
+    threadCol =
+        mulIdx(arith::RemUIOp::create(b, loc, loadThread, index(chunksPerRow)),
+               chunkElements);
   }
   auto copy = [&](Value it) {
     Value r, col = threadCol;
@@ -233,15 +268,16 @@ void KernelBuilder::loadTile(
     } else {
       Value chunk = addIdx(loadThread, mulIdx(it, loadThreads));
       r = arith::DivUIOp::create(b, loc, chunk, index(chunksPerRow));
-      col =
-          mulIdx(arith::RemUIOp::create(b, loc, chunk, index(chunksPerRow)), 8);
+      col = mulIdx(arith::RemUIOp::create(b, loc, chunk, index(chunksPerRow)),
+                   chunkElements);
     }
     auto [row, head] = rowOf(r);
     Value inside =
         arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, row, rows);
     // Out-of-range rows read nothing (zero fill) from a clamped address.
     Value safeRow = arith::SelectOp::create(b, loc, inside, row, index(0));
-    Value count = arith::SelectOp::create(b, loc, inside, index(8), index(0));
+    Value count = arith::SelectOp::create(b, loc, inside, index(chunkElements),
+                                          index(0));
     SmallVector<Value> dstIdx;
     if (wgmma) {
       // Flat swizzled panels; stage s starts s tiles in.
@@ -260,7 +296,7 @@ void KernelBuilder::loadTile(
                                     : rowIndices(start, safeRow, head, col);
     nvgpu::DeviceAsyncCopyOp::create(
         b, loc, nvgpu::DeviceAsyncTokenType::get(b.getContext()), dst, dstIdx,
-        src, srcIdx, b.getIndexAttr(8), count,
+        src, srcIdx, b.getIndexAttr(chunkElements), count,
         /*bypassL1=*/b.getUnitAttr());
   };
   // A producer warpgroup has few registers: a rolled loop keeps one copy's
@@ -301,12 +337,13 @@ Value KernelBuilder::loadKV(Value t, Value stage, KVPart part) {
     return {addIdx(row0, r), pos.hk};
   };
   bool withK = part != KVPart::v, withV = part != KVPart::k;
+  // An fp8 cache lands in the byte staging tiles (SharedDequant.cpp).
+  Value kDst = fp8Kv ? kStaging : kShared, vDst = fp8Kv ? vStaging : vShared;
   if (!op.isPagedKv()) {
     if (withK)
-      loadTile(buf.k, kShared, stage, tileK, headDim, pos.kStart, rows, keyRow);
+      loadTile(buf.k, kDst, stage, tileK, headDim, pos.kStart, rows, keyRow);
     if (withV)
-      loadTile(buf.v, vShared, stage, tileK, headDimV, pos.kStart, rows,
-               keyRow);
+      loadTile(buf.v, vDst, stage, tileK, headDimV, pos.kStart, rows, keyRow);
     return kt;
   }
   // A paged cache: the pages the tile spans are looked up once (K and V
@@ -341,10 +378,10 @@ Value KernelBuilder::loadKV(Value t, Value stage, KVPart part) {
                            head, col);
   };
   if (withK)
-    loadTile(buf.k, kShared, stage, tileK, headDim, pos.kStart, rows, keyRow,
+    loadTile(buf.k, kDst, stage, tileK, headDim, pos.kStart, rows, keyRow,
              pagedIndices);
   if (withV)
-    loadTile(buf.v, vShared, stage, tileK, headDimV, pos.kStart, rows, keyRow,
+    loadTile(buf.v, vDst, stage, tileK, headDimV, pos.kStart, rows, keyRow,
              pagedIndices);
   return kt;
 }
@@ -371,4 +408,60 @@ void KernelBuilder::loadQFragments() {
     qFrags.push_back(nvgpu::LdMatrixOp::create(
         b, loc, fragType, qShared,
         ValueRange{row, addIdx(colHalf, index(kk * 16))}, false, 4));
+}
+
+void KernelBuilder::forEachTileUnit(int64_t rows, int64_t perRow,
+                                    function_ref<void(Value, Value)> body,
+                                    function_ref<void(Value)> columnSetUp,
+                                    int64_t maxUnrolled) {
+  int64_t threads = 32 * numWarps;
+  int64_t units = rows * perRow;
+  int64_t perThread = (units + threads - 1) / threads;
+  // Where the threads divide a row's units, each thread keeps one column
+  // and steps by whole rows; a warp then covers consecutive units of a row
+  // (consecutive 4-byte words: no bank conflicts).
+  bool fixedColumn = threads % perRow == 0;
+  Value column, firstRow = divIdx(tid, index(perRow));
+  if (fixedColumn) {
+    column = remIdx(tid, index(perRow));
+    if (columnSetUp)
+      columnSetUp(column);
+  }
+  auto unitAt = [&](Value it) -> std::pair<Value, Value> {
+    if (fixedColumn)
+      return {addIdx(firstRow, mulIdx(it, threads / perRow)), column};
+    Value unit = addIdx(tid, mulIdx(it, threads));
+    return {divIdx(unit, index(perRow)), remIdx(unit, index(perRow))};
+  };
+  auto visit = [&](Value it) {
+    auto [r, c] = unitAt(it);
+    if (!fixedColumn && columnSetUp)
+      columnSetUp(c);
+    body(r, c);
+  };
+  // Many units per thread (decode: one warp rewrites a whole K tile): a
+  // rolled loop, or the unrolled units' values all live at once (the d128
+  // decode kernel with rope: 255 registers instead of 177).
+  if (perThread > maxUnrolled && units % threads == 0) {
+    auto loop =
+        scf::ForOp::create(b, loc, index(0), index(perThread), index(1));
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(loop.getBody());
+    visit(loop.getInductionVar());
+    return;
+  }
+  for (int64_t it = 0; it < perThread; ++it) {
+    if ((it + 1) * threads <= units) {
+      visit(index(it));
+      continue;
+    }
+    // The last round: threads past the tile's units do nothing.
+    Value unit = addIdx(tid, index(it * threads));
+    auto inside = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
+                                        unit, index(units));
+    auto ifOp = scf::IfOp::create(b, loc, inside, /*withElseRegion=*/false);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(ifOp.thenBlock());
+    visit(index(it));
+  }
 }

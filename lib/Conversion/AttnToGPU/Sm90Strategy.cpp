@@ -63,6 +63,9 @@ public:
     // a producer) with no step for it.
     if (op.getRopeAttr())
       return "the sm90a strategy does not rotate q/k (#attn.rope) yet";
+    // Likewise an fp8 cache's dequantization between copy and MMA.
+    if (op.hasFp8Kv())
+      return "the sm90a strategy does not read f8E4M3FN k/v yet";
     return sm80::unsupportedReason(op);
   }
 
