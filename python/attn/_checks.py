@@ -12,8 +12,9 @@ FLT_MAX = 3.4028234663852886e38
 FLT_TINY = 1.1754943508222875e-38  # smallest normal float32
 
 
-def check_qkv(q, k, v, rank, layout_name, *, gqa=True):
-    """Checks q/k/v; returns the spec dtype."""
+def check_qkv(q, k, v, rank, layout_name, *, gqa=True, fp8_kv=False):
+    """Checks q/k/v; returns the spec dtype. With `fp8_kv`, k and v may be
+    a float8_e4m3fn cache under float16/bfloat16 q (on the GPU)."""
     for name, t in (("q", q), ("k", k), ("v", v)):
         if not hasattr(t, "shape") or not hasattr(t, "dtype"):
             raise TypeError(f"{name} must be a tensor (torch or numpy), got {type(t).__name__}")
@@ -23,10 +24,16 @@ def check_qkv(q, k, v, rank, layout_name, *, gqa=True):
     dt = element_type(q)
     if dt is None:
         raise TypeError(f"q has dtype {dtype_name(q)}; supported: float16, bfloat16, float32")
+    kv_fp8 = fp8_kv and dtype_name(k) == "float8_e4m3fn"
     for name, t in (("k", k), ("v", v)):
+        if kv_fp8 and dtype_name(t) == "float8_e4m3fn":
+            if dt == "f32":
+                raise TypeError("a float8_e4m3fn KV cache needs float16 or bfloat16 q")
+            continue
         if dtype_name(t) != dtype_name(q):
             raise TypeError(f"{name} has dtype {dtype_name(t)} but q has {dtype_name(q)}; "
-                            f"q, k and v must share one dtype")
+                            f"q, k and v must share one dtype"
+                            + (" (or k and v both float8_e4m3fn)" if fp8_kv else ""))
     gpu = [on_gpu(t) for t in (q, k, v)]
     if any(gpu) and not all(gpu):
         raise ValueError("q, k and v must all be CUDA tensors or all be host tensors")

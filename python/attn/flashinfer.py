@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import math
 
-from ._backend import LaunchCache, execute, is_torch, tensor_key
+from ._backend import LaunchCache, dtype_name, execute, is_torch, tensor_key
 from ._checks import (as_int32, check_heads, check_int, check_offsets, check_qkv,
                       check_scale)
 from ._ir import AttentionSpec, Causal, CustomMask, Rope, SlidingWindow, Softcap
@@ -61,6 +61,46 @@ def _rope(pos_encoding_mode, rope_scale=None, rope_theta=None):
                          "a causal mask); use 'NONE' or 'ROPE_LLAMA'")
     raise ValueError(f"pos_encoding_mode must be 'NONE', 'ROPE_LLAMA' or 'ALIBI', got "
                      f"{pos_encoding_mode!r}")
+
+
+_FP8 = "float8_e4m3fn"
+_SCALES = {}  # (device, value) -> a [1] float32 tensor, reused by every call
+
+
+def _kv_scales(k_scale, v_scale, kv_is_fp8, device):
+    """{k_scale, v_scale} operands of an fp8 cache ([1] float32 tensors on
+    the cache's device, one per distinct value, so a cached launch or a
+    captured graph keeps pointing at the right value), or {} for an f16/bf16
+    cache, which takes no scales."""
+    if not kv_is_fp8:
+        for name, scale in (("k_scale", k_scale), ("v_scale", v_scale)):
+            if scale is not None and scale != 1.0:
+                raise ValueError(f"{name} dequantizes an fp8 (float8_e4m3fn) KV cache; "
+                                 "this cache is not fp8")
+        return {}
+    named = {}
+    for name, scale in (("k_scale", k_scale), ("v_scale", v_scale)):
+        value = 1.0 if scale is None else check_scale(scale, name)
+        if device is None:  # attn.prebuild's meta tensors: compile only
+            from ._backend import meta_tensor
+            named[name] = meta_tensor((1,), "float32")
+            continue
+        key = (str(device), value)
+        if key not in _SCALES:
+            import torch
+            _SCALES[key] = torch.tensor([value], dtype=torch.float32, device=device)
+        named[name] = _SCALES[key]
+    return named
+
+
+def _check_kv_data_type(kv_data_type, k):
+    """The cache's dtype against plan()'s kv_data_type (when given)."""
+    if kv_data_type is None:
+        return
+    want = str(kv_data_type).replace("torch.", "")
+    if want != dtype_name(k):
+        raise TypeError(f"the cache holds {dtype_name(k)} but plan() said "
+                        f"kv_data_type={want}")
 
 
 def _masks(causal, window_left, custom):
@@ -140,7 +180,15 @@ def single_prefill_with_kv_cache(q, k, v, custom_mask=None, packed_custom_mask=N
                                  return_lse=False):
     """Prefill/append attention of one request: q [qo_len, Hq, D], k/v
     [kv_len, Hkv, D] (NHD) or [Hkv, kv_len, D] (HND); out [qo_len, Hq, Dv]
-    (and lse [qo_len, Hq], base 2)."""
+    (and lse [qo_len, Hq], base 2). k/v may be a float8_e4m3fn cache."""
+    return _single(q, k, v, custom_mask, packed_custom_mask, causal, kv_layout,
+                   pos_encoding_mode, sm_scale, window_left, logits_soft_cap, rope_scale,
+                   rope_theta, return_lse, (None, None))
+
+
+def _single(q, k, v, custom_mask, packed_custom_mask, causal, kv_layout, pos_encoding_mode,
+            sm_scale, window_left, logits_soft_cap, rope_scale, rope_theta, return_lse,
+            scales):
     _kv_layout(kv_layout)
     rope = _rope(pos_encoding_mode, rope_scale, rope_theta)
     for name, x in (("q", q), ("k", k), ("v", v)):
@@ -149,13 +197,15 @@ def single_prefill_with_kv_cache(q, k, v, custom_mask=None, packed_custom_mask=N
                              f"{getattr(x, 'shape', type(x).__name__)}")
     k, v = _to_nhd(k, kv_layout), _to_nhd(v, kv_layout)
     qb, kb, vb = q[None], k[None], v[None]  # [1, S, H, D]
-    dt = check_qkv(qb, kb, vb, 4, "[tokens, heads, head_dim]")
+    dt = check_qkv(qb, kb, vb, 4, "[tokens, heads, head_dim]", fp8_kv=True)
+    fp8 = dtype_name(k) == _FP8
     hq, hkv = q.shape[1], k.shape[1]
     check_heads(hq, hkv)
     if tuple(v.shape[:-1]) != tuple(k.shape[:-1]):
         raise ValueError(f"v must match k except in head_dim: k {tuple(k.shape)}, "
                          f"v {tuple(v.shape)}")
-    named = {"q": qb, "k": kb, "v": vb}
+    named = {"q": qb, "k": kb, "v": vb,
+             **_kv_scales(*scales, fp8, k.device if is_torch(k) else None)}
     mask = _custom_mask(custom_mask, packed_custom_mask, q.shape[0] * k.shape[0])
     if mask is not None:
         named["custom_mask"] = mask.reshape(1, 1, q.shape[0], k.shape[0])
@@ -163,7 +213,8 @@ def single_prefill_with_kv_cache(q, k, v, custom_mask=None, packed_custom_mask=N
                          head_dim_v=v.shape[-1],
                          masks=_masks(causal, window_left, mask is not None),
                          score_mods=_soft_cap(logits_soft_cap), rope=rope,
-                         scale=check_scale(sm_scale, "sm_scale"), lse=bool(return_lse))
+                         scale=check_scale(sm_scale, "sm_scale"), lse=bool(return_lse),
+                         kv_dtype="f8E4M3FN" if fp8 else None, kv_scales=fp8)
     out, lse = execute(spec, named)
     if out is None:  # attn.prebuild: compiled, nothing run
         return (None, None) if return_lse else None
@@ -190,15 +241,12 @@ def single_decode_with_kv_cache(q, k, v, kv_layout="NHD", pos_encoding_mode="NON
     if not hasattr(q, "shape") or len(q.shape) != 2:
         raise ValueError(f"q must be [num_qo_heads, head_dim], got "
                          f"{getattr(q, 'shape', type(q).__name__)}")
-    for name, scale in (("q_scale", q_scale), ("k_scale", k_scale), ("v_scale", v_scale)):
-        if scale is not None and scale != 1.0:
-            raise ValueError(f"{name} is for fp8 K/V, which is not supported yet")
-    result = single_prefill_with_kv_cache(q[None], k, v, kv_layout=kv_layout,
-                                          pos_encoding_mode=pos_encoding_mode,
-                                          rope_scale=rope_scale, rope_theta=rope_theta,
-                                          sm_scale=sm_scale, window_left=window_left,
-                                          logits_soft_cap=logits_soft_cap,
-                                          return_lse=return_lse)
+    if q_scale is not None and q_scale != 1.0:
+        raise ValueError("q_scale is for fp8 queries, which are not supported (q is "
+                         "float16 or bfloat16; k_scale / v_scale dequantize an fp8 cache)")
+    result = _single(q[None], k, v, None, None, False, kv_layout, pos_encoding_mode,
+                     sm_scale, window_left, logits_soft_cap, rope_scale, rope_theta,
+                     return_lse, (k_scale, v_scale))
     if return_lse:
         out, lse = result
         return (out[0], lse[0]) if out is not None else (None, None)
@@ -413,7 +461,7 @@ class BatchDecodeWithPagedKVCacheWrapper:
         hq = check_int("num_qo_heads", num_qo_heads, minimum=1)
         hkv = check_int("num_kv_heads", num_kv_heads, minimum=1)
         check_heads(hq, hkv)
-        self._plan = dict(rope=rope, table=_PageTable(indptr, indices, last_page_len, page_size,
+        self._plan = dict(rope=rope, kv_data_type=kv_data_type or data_type, table=_PageTable(indptr, indices, last_page_len, page_size,
                                            self._bufs),
                           hq=hq, hkv=hkv, d=check_int("head_dim", head_dim, minimum=1),
                           masks=_masks(False, window_left, False),
@@ -426,16 +474,17 @@ class BatchDecodeWithPagedKVCacheWrapper:
         p = self._plan
         if p is None:
             raise ValueError("run() before plan(): call plan() with the page table first")
-        for name, scale in (("k_scale", k_scale), ("v_scale", v_scale)):
-            if scale is not None and scale != 1.0:
-                raise ValueError(f"{name} is for fp8 K/V, which is not supported yet")
+        if q_scale is not None and q_scale != 1.0:
+            raise ValueError("q_scale is for fp8 queries, which are not supported (q is "
+                             "float16 or bfloat16; k_scale / v_scale dequantize an fp8 cache)")
         table = p["table"]
         k, v = table.pools(paged_kv_cache, self._layout)
         if not hasattr(q, "shape") or tuple(q.shape) != (table.batch, p["hq"], p["d"]):
             raise ValueError(f"q must have shape {(table.batch, p['hq'], p['d'])} (from plan), "
                              f"got {tuple(getattr(q, 'shape', ()))}")
         out, lse = _run_paged(q[:, None], k, v, table, p, self._layout, varlen=False,
-                              return_lse=return_lse, workspace=self._workspace)
+                              return_lse=return_lse, workspace=self._workspace,
+                              scales=(k_scale, v_scale))
         if out is None:
             return (None, None) if return_lse else None
         if not return_lse:
@@ -487,7 +536,8 @@ class BatchPrefillWithPagedKVCacheWrapper:
                 raise ValueError("use_cuda_graph=True needs qo_indptr_buf of batch_size + 1")
             self._qo_buf.copy_(qo)
             qo = self._qo_buf
-        self._plan = dict(table=table, rope=rope, qo=qo, nnz_qo=qo_host[-1], hq=hq, hkv=hkv,
+        self._plan = dict(table=table, rope=rope, kv_data_type=kv_data_type, qo=qo,
+                          nnz_qo=qo_host[-1], hq=hq, hkv=hkv,
                           d=check_int("head_dim_qk", head_dim_qk, minimum=1), mask=mask,
                           masks=_masks(causal, window_left, mask is not None),
                           mods=_soft_cap(logits_soft_cap),
@@ -499,9 +549,6 @@ class BatchPrefillWithPagedKVCacheWrapper:
         if p is None:
             raise ValueError("run() before plan(): call plan() with the batch's indptr "
                              "arrays and page table first")
-        for name, scale in (("k_scale", k_scale), ("v_scale", v_scale)):
-            if scale is not None and scale != 1.0:
-                raise ValueError(f"{name} is for fp8 K/V, which is not supported yet")
         table = p["table"]
         k, v = table.pools(paged_kv_cache, self._layout)
         if not hasattr(q, "shape") or tuple(q.shape) != (p["nnz_qo"], p["hq"], p["d"]):
@@ -509,7 +556,7 @@ class BatchPrefillWithPagedKVCacheWrapper:
                              f"plan), got {tuple(getattr(q, 'shape', ()))}")
         out, lse = _run_paged(q, k, v, table, p, self._layout, varlen=True,
                               return_lse=return_lse, workspace=self._workspace,
-                              cu_seqlens_q=p["qo"])
+                              cu_seqlens_q=p["qo"], scales=(k_scale, v_scale))
         if out is None:
             return (None, None) if return_lse else None
         if not return_lse:
@@ -518,15 +565,20 @@ class BatchPrefillWithPagedKVCacheWrapper:
 
 
 def _run_paged(q, k, v, table, p, layout, varlen, return_lse, workspace,
-               cu_seqlens_q=None):
+               cu_seqlens_q=None, scales=(None, None)):
     """Attention of q against the page pools through the plan's table. The
     plan keeps the launch of a run (p["launches"]): a later run with q and
     pools of the same shapes, strides and dtypes (a decode step, the next
     layer) only re-points q, K and V and launches (tens of microseconds of
     host time less per call; the page table and mask are the plan's)."""
+    fp8 = hasattr(k, "dtype") and dtype_name(k) == _FP8
+    if hasattr(k, "dtype"):
+        _check_kv_data_type(p.get("kv_data_type"), k)
+    scale_args = _kv_scales(*scales, fp8, k.device if is_torch(k) else None)
     known = tensor_key((q,))
     pools = tensor_key((k, v), contiguous=False)  # read with their own strides
-    known = known + pools + (bool(return_lse),) if known and pools else None
+    known = (known + pools + (bool(return_lse),) + tuple(scales)
+             if known and pools else None)
     launch = p["launches"].get(known)
     if launch is not None:
         return launch({"q": q, "k": k, "v": v}, workspace=workspace)
@@ -539,11 +591,15 @@ def _run_paged(q, k, v, table, p, layout, varlen, return_lse, workspace,
                          f"{p['hkv']} of {p['d']}")
     dt = check_qkv(q, q, q, rank_q, "[nnz, heads, head_dim]" if varlen
                    else "[batch, 1, heads, head_dim]")
-    from ._backend import dtype_name
     for name, x in (("k_cache", k), ("v_cache", v)):
-        if dtype_name(x) != dtype_name(q):
-            raise TypeError(f"{name} has dtype {dtype_name(x)} but q has {dtype_name(q)}")
-    named = {"q": q, "k": k, "v": v, **table.named}
+        if dtype_name(x) != (_FP8 if fp8 else dtype_name(q)):
+            raise TypeError(f"{name} has dtype {dtype_name(x)} but "
+                            + ("k_cache is float8_e4m3fn" if fp8 else
+                               f"q has {dtype_name(q)}")
+                            + " (the cache is q's dtype or float8_e4m3fn)")
+    if fp8 and dt == "f32":
+        raise TypeError("an fp8 cache needs float16 or bfloat16 q")
+    named = {"q": q, "k": k, "v": v, **table.named, **scale_args}
     if varlen:
         named["cu_seqlens_q"] = cu_seqlens_q
     if p.get("mask") is not None:
@@ -551,5 +607,6 @@ def _run_paged(q, k, v, table, p, layout, varlen, return_lse, workspace,
     spec = AttentionSpec(dtype=dt, heads_q=p["hq"], heads_kv=p["hkv"], head_dim=d,
                          head_dim_v=v.shape[-1], varlen=varlen, masks=p["masks"],
                          score_mods=p["mods"], rope=p["rope"], scale=p["scale"],
-                         lse=bool(return_lse), paged_kv=(table.page_size, layout.lower()))
+                         lse=bool(return_lse), paged_kv=(table.page_size, layout.lower()),
+                         kv_dtype="f8E4M3FN" if fp8 else None, kv_scales=fp8)
     return p["launches"].run(known, spec, named, workspace=workspace)

@@ -172,8 +172,11 @@ def test_bad_inputs_are_rejected_before_running(rng):
         attn.single_prefill_with_kv_cache(q[0], k, k)
     with pytest.raises(ValueError, match="packed_custom_mask holds 8 bits"):
         attn.single_prefill_with_kv_cache(q, k, k, packed_custom_mask=np.zeros(1, np.uint8))
-    with pytest.raises(ValueError, match="k_scale is for fp8"):
+    with pytest.raises(ValueError, match=r"k_scale dequantizes an fp8 \(float8_e4m3fn\) KV "
+                       "cache; this cache is not fp8"):
         attn.single_decode_with_kv_cache(q[0], k, k, k_scale=0.5)
+    with pytest.raises(ValueError, match="q_scale is for fp8 queries"):
+        attn.single_decode_with_kv_cache(q[0], k, k, q_scale=0.5)
 
 
 def paged_cache(rng, lengths, page_size, hkv, d, layout, spare=3):
@@ -252,6 +255,21 @@ def test_batch_prefill_paged_custom_mask(rng):
             rows = slice(qo_indptr[b], qo_indptr[b + 1])
             want, _ = flashinfer_ref(q[rows], k, v, keep=keeps[b])
             assert rel(out[rows], want) < 1e-5, b
+
+
+def test_paged_kv_data_type_and_scales_are_checked(rng):
+    """plan()'s kv_data_type must match the cache run() gets; k_scale /
+    v_scale belong to an fp8 cache."""
+    cache, indptr, indices, last, _ = paged_cache(rng, [20, 5], 16, 2, 16, "NHD")
+    w = attn.BatchDecodeWithPagedKVCacheWrapper(np.zeros(16, np.uint8))
+    w.plan(indptr, indices, last, 2, 2, 16, 16, kv_data_type="float8_e4m3fn")
+    with pytest.raises(TypeError, match="the cache holds float32 but plan\\(\\) said "
+                       "kv_data_type=float8_e4m3fn"):
+        w.run(rand(rng, 2, 2, 16), cache)
+    w.plan(indptr, indices, last, 2, 2, 16, 16)
+    with pytest.raises(ValueError, match="v_scale dequantizes an fp8"):
+        w.run(rand(rng, 2, 2, 16), cache, v_scale=2.0)
+    assert w.run(rand(rng, 2, 2, 16), cache, k_scale=1.0).shape == (2, 2, 16)
 
 
 def test_paged_page_table_errors(rng):

@@ -10,7 +10,8 @@ A case is f(env) -> list of (label, got, want, kind) comparisons, kind
 `env.F` is torch (there) or attn (here): where/tanh exist in both.
 """
 
-from flashinfer_cases import (flashinfer_batch_ragged, flashinfer_merge_states,
+from flashinfer_cases import (flashinfer_batch_ragged, flashinfer_fp8_cache,
+                              flashinfer_merge_states,
                               flashinfer_paged_decode_graph,
                               flashinfer_paged_prefill_hnd,
                               flashinfer_ragged_custom_mask, flashinfer_rope,
@@ -414,4 +415,4 @@ CASES = [tools_validate_and_benchmark, sparse_softmax_varlen, gated_varlen,
          flashinfer_single_decode, flashinfer_batch_ragged,
          flashinfer_merge_states, flashinfer_paged_decode_graph,
          flashinfer_paged_prefill_hnd, flashinfer_ragged_custom_mask, flashinfer_rope,
-         flashinfer_rope_paged] + HARDENING + FLEX_CASES
+         flashinfer_rope_paged, flashinfer_fp8_cache] + HARDENING + FLEX_CASES

@@ -287,3 +287,54 @@ def flashinfer_rope_paged(env):
         checks.append((f"prefill {b}", outp[q0:q0 + a], want[0].transpose(0, 1), "out"))
         q0 += a
     return checks
+
+
+def flashinfer_fp8_cache(env):
+    """An fp8 (float8_e4m3fn) KV cache with k_scale / v_scale: batched paged
+    decode (32/8 heads, lengths 1..2000, two scale pairs in turn: a cached
+    launch must see the new values), paged prefill (causal), single decode
+    (the cache contiguous). The reference dequantizes the same fp8 values."""
+    torch = env.torch
+    lengths = [2000, 1, 333]
+    cache, indptr, order, last, seqs = _paged(env, lengths, 16, 8, 128, "bfloat16")
+    if not env.prebuild:
+        cache = cache.to(torch.float8_e4m3fn)
+    else:
+        cache = env.attn.meta_tensor(tuple(cache.shape), "float8_e4m3fn")
+    q = env.randn(3, 32, 128, "bfloat16")
+    dec = env.attn.BatchDecodeWithPagedKVCacheWrapper(None)
+    dec.plan(indptr, order, last, 32, 8, 128, 16, kv_data_type="float8_e4m3fn")
+    outs = [dec.run(q, cache, k_scale=ks, v_scale=vs) for ks, vs in ((0.5, 2.0), (1.5, 0.25))]
+    qo = [20, 1, 100]
+    qp = env.randn(sum(qo), 32, 128, "bfloat16")
+    pre = env.attn.BatchPrefillWithPagedKVCacheWrapper(None)
+    pre.plan(env.cumsum(qo), indptr, order, last, 32, 8, 128, 16, causal=True)
+    outp = pre.run(qp, cache, k_scale=0.75, v_scale=1.25)
+    kd = env.randn(900, 8, 128, "bfloat16")
+    vd = env.randn(900, 8, 128, "bfloat16")
+    if not env.prebuild:
+        kd, vd = kd.to(torch.float8_e4m3fn), vd.to(torch.float8_e4m3fn)
+    else:
+        kd = vd = env.attn.meta_tensor((900, 8, 128), "float8_e4m3fn")
+    outd = env.attn.single_decode_with_kv_cache(q[0], kd, vd, k_scale=0.3, v_scale=3.0)
+    if env.prebuild:
+        return []
+    checks, q0 = [], 0
+    pages = cache[order.long()]  # the fp8 values, dequantized per sequence below
+    for b, n in enumerate(lengths):
+        kv = cache[order[int(indptr[b]):int(indptr[b + 1])].long()]
+        kv = kv.transpose(1, 2).reshape(-1, 2, 8, 128)[:n].double()
+        k, v = kv[:, 0].transpose(0, 1)[None], kv[:, 1].transpose(0, 1)[None]
+        for (ks, vs), out in zip(((0.5, 2.0), (1.5, 0.25)), outs):
+            want, _ = ref_attention(env, q[b][None, :, None], k * ks, v * vs)
+            checks.append((f"decode {b} scales {ks}/{vs}", out[b], want[0, :, 0], "out"))
+        a = qo[b]
+        want, _ = ref_attention(env, qp[q0:q0 + a].transpose(0, 1)[None], k * 0.75, v * 1.25,
+                                keep=lambda h, i, j: j <= i + n - a)
+        checks.append((f"prefill {b}", outp[q0:q0 + a], want[0].transpose(0, 1), "out"))
+        q0 += a
+    t = lambda x: x.double().transpose(0, 1)[None]
+    want, _ = ref_attention(env, q[0][None, :, None], t(kd) * 0.3, t(vd) * 3.0)
+    checks.append(("single decode", outd, want[0, :, 0], "out"))
+    del pages
+    return checks
