@@ -176,36 +176,63 @@ func.func @rope(%q: tensor<?x1x32x128xbf16>, %k: tensor<?x?x8x128xbf16>, %v: ten
 // -----
 
 // An fp8 (e4m3) KV cache with its scales: the K/V copies move 16 fp8
-// values per cp.async into 3 byte stages (3 x 32 x 128 bytes each for K
-// and V, after Q and one dequantized bf16 K and V tile: 16 x 136 x 2 +
-// 2 x 32 x 136 x 2 + 2 x 3 x 32 x 128 = 46336 bytes, less than the bf16
-// kernel's 3 padded bf16 stages). k_scale / v_scale are read once. After a
-// stage lands, each 16-byte unit (4 words) becomes 16 values: per word two
-// cvt.rn.f16x2.e4m3x2, times the scale in f32, rounded to bf16 and stored
-// into the one K (V) tile the MMAs read; then the CTA waits.
+// values per cp.async into 3 byte stages with rows of 128 + 16 bytes (the
+// padding spreads a fragment load's 8 rows over 8 bank pairs). The MMAs'
+// B fragments come straight from the bytes: K's two adjacent values of a
+// register as one 16-bit load, V's (two keys, one column) as two byte
+// loads, each pair through cvt.rn.f16x2.e4m3x2 (then f32 -> bf16, exact).
+// k_scale multiplies S, v_scale the output rows. No f16 K/V tile: shared
+// memory is Q (16 x 136 x 2) + 2 x 3 x 32 x 144 = 32000 bytes.
 // CHECK-LABEL: gpu.func @fp8_kernel
 // CHECK-SAME: attn.name = "k_scale"
-// CHECK-SAME: attn.shared_bytes = 46336
-// CHECK: memref.view {{.*}} to memref<1x32x136xbf16, #gpu.address_space<workgroup>>
-// CHECK: %[[KB:.*]] = memref.view {{.*}} to memref<3x32x128xf8E4M3FN, #gpu.address_space<workgroup>>
-// CHECK: %[[KW:.*]] = memref.view {{.*}} to memref<3x32x32xi32, #gpu.address_space<workgroup>>
+// CHECK-SAME: attn.shared_bytes = 32000
+// CHECK: %[[KB:.*]] = memref.view {{.*}} to memref<3x32x144xf8E4M3FN, #gpu.address_space<workgroup>>
+// CHECK: %[[KH:.*]] = memref.view {{.*}} to memref<3x32x72xi16, #gpu.address_space<workgroup>>
+// CHECK: %[[VB:.*]] = memref.view {{.*}} to memref<3x32x144xi8, #gpu.address_space<workgroup>>
 // CHECK: %[[KS:.*]] = memref.load %arg3[%{{.*}}] : memref<1xf32>
-// CHECK: nvgpu.device_async_copy %arg1[{{.*}}], %[[KB]][{{.*}}], 16, %{{.*}} {bypassL1} : memref<?x?x8x128xf8E4M3FN> to memref<3x32x128xf8E4M3FN
+// CHECK: %[[VS:.*]] = memref.load %arg4[%{{.*}}] : memref<1xf32>
+// CHECK: nvgpu.device_async_copy %arg1[{{.*}}], %[[KB]][{{.*}}], 16, %{{.*}} {bypassL1} : memref<?x?x8x128xf8E4M3FN> to memref<3x32x144xf8E4M3FN
 // CHECK: scf.for
 // CHECK: nvgpu.device_async_wait
 // CHECK-NEXT: gpu.barrier
-// CHECK: %[[KSV:.*]] = vector.broadcast %[[KS]] : f32 to vector<4xf32>
-// CHECK: vector.load %[[KW]][{{.*}}] : memref<3x32x32xi32, #gpu.address_space<workgroup>>, vector<4xi32>
-// CHECK: llvm.inline_asm asm_dialect = att "cvt.rn.f16x2.e4m3x2 $0, $1;", "=r,h" %{{.*}} : (i16) -> i32
-// CHECK: llvm.inline_asm asm_dialect = att "cvt.rn.f16x2.e4m3x2 $0, $1;", "=r,h" %{{.*}} : (i16) -> i32
-// CHECK: vector.shuffle
-// CHECK: arith.mulf %{{.*}}, %[[KSV]] : vector<4xf32>
-// CHECK: arith.truncf %{{.*}} : vector<4xf32> to vector<4xbf16>
-// CHECK: vector.store
-// CHECK: gpu.barrier
-// CHECK: nvgpu.ldmatrix
+// CHECK-NOT: gpu.barrier
+// CHECK: memref.load %[[KH]][{{.*}}] : memref<3x32x72xi16, #gpu.address_space<workgroup>>
+// CHECK-NEXT: llvm.inline_asm asm_dialect = att "cvt.rn.f16x2.e4m3x2 $0, $1;", "=r,h" %{{.*}} : (i16) -> i32
+// CHECK: arith.truncf %{{.*}} : vector<2xf32> to vector<2xbf16>
+// CHECK: nvvm.mma.sync
+// CHECK: %[[KSV:.*]] = vector.broadcast %[[KS]] : f32 to vector<2x2xf32>
+// CHECK: arith.mulf %{{.*}}, %[[KSV]] : vector<2x2xf32>
+// CHECK: memref.load %[[VB]][{{.*}}] : memref<3x32x144xi8, #gpu.address_space<workgroup>>
+// CHECK: arith.shli
+// CHECK: llvm.inline_asm asm_dialect = att "cvt.rn.f16x2.e4m3x2 $0, $1;"
+// CHECK: nvvm.mma.sync
+// CHECK: arith.mulf %{{.*}}, %[[VS]] : f32
 // PTX: cvt.rn.f16x2.e4m3x2
 func.func @fp8(%q: tensor<?x1x32x128xbf16>, %k: tensor<?x?x8x128xf8E4M3FN>, %v: tensor<?x?x8x128xf8E4M3FN>, %ks: tensor<1xf32>, %vs: tensor<1xf32>) -> tensor<?x1x32x128xbf16> {
   %o = attn.attention %q, %k, %v k_scale(%ks : tensor<1xf32>) v_scale(%vs : tensor<1xf32>) : tensor<?x1x32x128xbf16>, tensor<?x?x8x128xf8E4M3FN>, tensor<?x?x8x128xf8E4M3FN> -> tensor<?x1x32x128xbf16>
+  return %o : tensor<?x1x32x128xbf16>
+}
+
+// -----
+
+// An fp8 cache with rope: the K tile is rewritten after it lands, so the
+// CTA first converts each landed byte stage (16-byte units: 4 words, two
+// cvt.rn.f16x2.e4m3x2 each) into one bf16 K and V tile, waits, rotates K,
+// waits, and the MMAs read the tiles with ldmatrix.
+// CHECK-LABEL: gpu.func @fp8_rope_kernel
+// CHECK: %[[KT:.*]] = memref.view {{.*}} to memref<1x32x136xbf16, #gpu.address_space<workgroup>>
+// CHECK: %[[KW:.*]] = memref.view {{.*}} to memref<3x32x36xi32, #gpu.address_space<workgroup>>
+// CHECK: scf.for
+// CHECK: nvgpu.device_async_wait
+// CHECK-NEXT: gpu.barrier
+// CHECK: vector.load %[[KW]][{{.*}}] : memref<3x32x36xi32, #gpu.address_space<workgroup>>, vector<4xi32>
+// CHECK: llvm.inline_asm asm_dialect = att "cvt.rn.f16x2.e4m3x2 $0, $1;"
+// CHECK: vector.store %{{.*}}, %[[KT]][%c0{{.*}}] : memref<1x32x136xbf16, #gpu.address_space<workgroup>>, vector<4xbf16>
+// CHECK: gpu.barrier
+// CHECK: llvm.call_intrinsic "llvm.nvvm.sin.approx.ftz.f"
+// CHECK: gpu.barrier
+// CHECK: nvgpu.ldmatrix %[[KT]]
+func.func @fp8_rope(%q: tensor<?x1x32x128xbf16>, %k: tensor<?x?x8x128xf8E4M3FN>) -> tensor<?x1x32x128xbf16> {
+  %o = attn.attention %q, %k, %k {rope = #attn.rope<theta = 1.0e4, scale = 1.0, align = bottom_right>} : tensor<?x1x32x128xbf16>, tensor<?x?x8x128xf8E4M3FN>, tensor<?x?x8x128xf8E4M3FN> -> tensor<?x1x32x128xbf16>
   return %o : tensor<?x1x32x128xbf16>
 }

@@ -107,8 +107,7 @@ public:
     int64_t qParam = kernels.paramIndex(op.getQ());
     int64_t kParam = kernels.paramIndex(op.getK());
     int64_t seqDim = op.getLayout() == Layout::bhsd ? 2 : 1;
-    int64_t shared = sm80::sharedBytes(shape.headDim, shape.headDimV, config,
-                                       op.hasFp8Kv());
+    int64_t shared = sm80::sharedBytes(op, config);
     // Resident CTAs per SM, from shared memory (1 KiB per CTA is the
     // driver's reserve).
     int64_t ctasPerSm =

@@ -15,8 +15,15 @@ namespace mlir::attn::sm80 {
 /// Bytes of dynamic shared memory: the Q tile and `stages` stages of K and
 /// V tiles, rows padded by kPad halves (an odd number of 16-byte chunks per
 /// row keeps ldmatrix free of bank conflicts).
-int64_t sharedBytes(int64_t headDim, int64_t headDimV,
-                    LoweringConfigAttr config, bool fp8Kv) {
+Fp8Read fp8Read(AttentionOp op) {
+  if (!op.hasFp8Kv())
+    return Fp8Read::none;
+  return op.getRopeAttr() ? Fp8Read::pass : Fp8Read::fragments;
+}
+
+int64_t sharedBytes(AttentionOp op, LoweringConfigAttr config) {
+  ProblemShape shape = op.getProblemShape();
+  int64_t headDim = shape.headDim, headDimV = shape.headDimV;
   int64_t stages = config.getStages();
   // sm90a: unpadded swizzled panels (Wgmma.h).
   if (config.getStrategy() == GpuStrategy::sm90a)
@@ -24,12 +31,13 @@ int64_t sharedBytes(int64_t headDim, int64_t headDimV,
                config.getBlockQ(), config.getBlockK(), stages, headDim,
                headDimV, sm90::mbarrierCount(stages, config.getProducerWarps()))
         .total;
-  // An fp8 cache: `stages` byte tiles, one dequantized K/V tile for the
-  // MMAs (SharedDequant.cpp).
+  // An fp8 cache: `stages` byte tiles, and one dequantized K/V tile for
+  // the MMAs where a pass dequantizes them (SharedDequant.cpp).
   int64_t staging = 0;
-  if (fp8Kv) {
-    staging = stages * config.getBlockK() * (headDim + headDimV);
-    stages = 1;
+  if (Fp8Read read = fp8Read(op); read != Fp8Read::none) {
+    staging = stages * config.getBlockK() *
+              (fp8Pitch(headDim) + fp8Pitch(headDimV));
+    stages = read == Fp8Read::pass ? 1 : 0;
   }
   return (config.getBlockQ() + stages * config.getBlockK()) * (headDim + kPad) *
              2 +
@@ -99,8 +107,7 @@ std::string configReason(AttentionOp op, const GpuTarget &target,
       return tiles + ": a " + std::to_string(blockK) + " x " +
              std::to_string(dim) + " K/V tile does not split over " +
              std::to_string(threads) + " threads";
-  if (int64_t bytes = sharedBytes(shape.headDim, shape.headDimV, config,
-                                  op.hasFp8Kv());
+  if (int64_t bytes = sharedBytes(op, config);
       bytes > target.maxSharedBytes)
     return "head dims " + std::to_string(shape.headDim) + "/" +
            std::to_string(shape.headDimV) + " with " + tiles + " need " +

@@ -22,11 +22,23 @@ namespace mlir::attn::sm80 {
 constexpr int64_t kRowsPerWarp = 16; // m16n8k16: each warp owns 16 rows
 constexpr int64_t kPad = 8;          // halves of padding per shared-memory row
 
-/// Bytes of dynamic shared memory of a kernel with `config` (sm80, decode
-/// or sm90a: the shared-memory layout follows the strategy); `fp8Kv` adds
-/// the byte staging tiles of an fp8 cache.
-int64_t sharedBytes(int64_t headDim, int64_t headDimV,
-                    LoweringConfigAttr config, bool fp8Kv = false);
+/// How a kernel reads an fp8 (f8E4M3FN) cache, whose tiles land as bytes
+/// (SharedDequant.cpp): `fragments`: converted while the MMA fragments are
+/// loaded (no second tile, no barrier); `pass`: dequantized by the CTA into
+/// one f16/bf16 K/V tile first, where the landed K tile is rewritten again
+/// (by #attn.rope).
+enum class Fp8Read { none, pass, fragments };
+Fp8Read fp8Read(AttentionOp op);
+
+/// Row pitch in bytes of an fp8 staging tile of `dim` values: 16 bytes of
+/// padding put the 8 rows a fragment load touches in 8 different bank
+/// pairs (and keep the rows 16-byte aligned for cp.async).
+inline int64_t fp8Pitch(int64_t dim) { return dim + 16; }
+
+/// Bytes of dynamic shared memory of `op`'s kernel with `config` (sm80,
+/// decode or sm90a: the shared-memory layout follows the strategy; an fp8
+/// cache's byte stages included).
+int64_t sharedBytes(AttentionOp op, LoweringConfigAttr config);
 
 /// Why `op` cannot (yet) become an sm80 kernel, whatever the tile sizes, or
 /// "" when it can.

@@ -71,7 +71,7 @@ public:
     if (config.getStrategy() == GpuStrategy::decode)
       packedHeads = shape.headsQ / shape.headsKV;
     wgmma = config.getStrategy() == GpuStrategy::sm90a;
-    fp8Kv = op.hasFp8Kv();
+    fp8 = fp8Read(op);
     elementType = op.getQ().getType().getElementType();
     headDim = shape.headDim;
     headDimV = shape.headDimV;
@@ -302,12 +302,19 @@ private:
   /// copies visible before and waits for the CTA after.
   void dequantizeStage(Value stage);
   /// Dequantizes `dim`-wide rows of staged words `words` into `tile`.
-  void dequantizeTile(Value words, Value tile, Value stage, int64_t dim,
-                      Value scale);
-  /// Columns col .. col + 3 of row r: the 4 values of `word` (i32) times
-  /// `scales` (4 x f32), stored to `tile` (stage 0).
-  void dequantizeWord(Value word, Value tile, Value r, Value col,
-                      Value scales);
+  void dequantizeTile(Value words, Value tile, Value stage, int64_t dim);
+  /// Columns col .. col + 3 of row r: the 4 values of `word` (i32) stored
+  /// to `tile` (stage 0) in the element type.
+  void dequantizeWord(Value word, Value tile, Value r, Value col);
+  /// Two e4m3 values (the low and high byte of an i16) as a vector<2> of
+  /// the element type, exactly.
+  Value e4m3Pair(Value pair);
+  /// Fragments read straight from the byte stages (Fp8Read::fragments):
+  /// the B fragment of S = Q K^T for keys 8n.. and dims 16kk..; of O += P V
+  /// for keys 16kb.. and value columns 8nd.. (the m16n8k16 B layout:
+  /// this lane's (k = 2 quad + {0, 1}, n = group) and k + 8).
+  Value fp8KFragment(Value stage, int64_t n, int64_t kk);
+  Value fp8VFragment(Value stage, int64_t kb, int64_t nd);
 
   /// The rope frequencies f_d (a constant global of the kernel module,
   /// from RopeAttr::inverseFrequencies), fetched once per kernel.
@@ -414,10 +421,11 @@ private:
   SmallVector<Value> qFrags;
   /// #attn.rope: the frequency table (null until ropeFrequencies()).
   Value ropeTable;
-  /// An fp8 cache: the staging tiles (as f8E4M3FN for the copies, as i32
-  /// words for the dequantization) and the scales (f32).
-  bool fp8Kv = false;
-  Value kStaging, vStaging, kWords, vWords, kScale, vScale;
+  /// An fp8 cache: how it is read, the staging tiles (as f8E4M3FN for the
+  /// copies, i32 words for the pass, i16 pairs of K and bytes of V for the
+  /// fragment loads) and the scales (f32; applied to S and to the output).
+  Fp8Read fp8 = Fp8Read::none;
+  Value kStaging, vStaging, kWords, vWords, kHalves, vBytes8, kScale, vScale;
 };
 
 } // namespace mlir::attn::sm80

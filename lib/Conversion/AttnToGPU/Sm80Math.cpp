@@ -35,7 +35,7 @@ SmallVector<Value> KernelBuilder::iteration(Value t, ArrayRef<Value> state) {
   // An fp8 cache: the landed byte stage is dequantized into the one K/V
   // tile the MMAs read (the barrier closing the previous step freed it).
   Value mmaStage = stage;
-  if (fp8Kv) {
+  if (fp8 == Fp8Read::pass) {
     dequantizeStage(stage);
     gpu::BarrierOp::create(b, loc);
     mmaStage = index(0);
@@ -62,13 +62,21 @@ SmallVector<Value> KernelBuilder::iteration(Value t, ArrayRef<Value> state) {
   for (int64_t n = 0; n < tileK / 8; ++n) {
     Value acc = zeroAcc;
     for (int64_t kk = 0; kk < headDim / 16; ++kk) {
-      Value frag = nvgpu::LdMatrixOp::create(
-          b, loc, bType, kShared,
-          ValueRange{mmaStage, addIdx(kRow, index(n * 8)),
-                     addIdx(kCol, index(kk * 16))},
-          false, 2);
+      Value frag =
+          fp8 == Fp8Read::fragments
+              ? fp8KFragment(stage, n, kk)
+              : nvgpu::LdMatrixOp::create(
+                    b, loc, bType, kShared,
+                    ValueRange{mmaStage, addIdx(kRow, index(n * 8)),
+                               addIdx(kCol, index(kk * 16))},
+                    false, 2)
+                    .getResult();
       acc = mma(qFrags[kk], frag, acc);
     }
+    // An fp8 cache's k_scale: S of the dequantized keys.
+    if (kScale)
+      acc = arith::MulFOp::create(
+          b, loc, acc, vector::BroadcastOp::create(b, loc, accType, kScale));
     scores.push_back(acc);
   }
 
@@ -116,10 +124,15 @@ SmallVector<Value> KernelBuilder::softmaxAndPV(ArrayRef<Value> scores, Value k0,
   for (int64_t kb = 0; kb < tileK / 16; ++kb) {
     Value a = pFragment(probs, kb);
     for (int64_t nd = 0; nd < headDimV / 8; ++nd) {
-      Value frag = nvgpu::LdMatrixOp::create(
-          b, loc, bType, vShared,
-          ValueRange{stage, addIdx(vRow, index(kb * 16)), index(nd * 8)}, true,
-          2);
+      Value frag =
+          fp8 == Fp8Read::fragments
+              ? fp8VFragment(stage, kb, nd)
+              : nvgpu::LdMatrixOp::create(
+                    b, loc, bType, vShared,
+                    ValueRange{stage, addIdx(vRow, index(kb * 16)),
+                               index(nd * 8)},
+                    true, 2)
+                    .getResult();
       outAcc[nd] = mma(a, frag, outAcc[nd]);
     }
   }
@@ -426,6 +439,10 @@ void KernelBuilder::storeRows(ArrayRef<Value> results, bool partial) {
         b, loc, results[x], l[x], sink,
         arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, row, pos.seqQ),
         [&](Value v) { return exp2(v); }, [&](Value v) { return log2(v); });
+    // An fp8 cache's v_scale: the rows of the dequantized values (split
+    // rows too: the merge is linear in them).
+    if (vScale)
+      final.inverse = arith::MulFOp::create(b, loc, final.inverse, vScale);
     // Column nd * 8 + 2 quad + y: this lane's two adjacent output columns.
     auto column = [&](int64_t nd, int y = 0) {
       return addIdx(index(nd * 8 + y), mulIdx(quad, 2));

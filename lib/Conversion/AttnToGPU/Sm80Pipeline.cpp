@@ -77,7 +77,7 @@ void KernelBuilder::setUpTile() {
   sparseThreshold = emitSparseThreshold(b, loc, op, pos);
 
   createSharedViews();
-  if (fp8Kv) {
+  if (fp8 != Fp8Read::none) {
     auto scaleOf = [&](Value scale) -> Value {
       if (!scale)
         return f(1.0);
@@ -185,31 +185,43 @@ void KernelBuilder::createSharedViews() {
                                   ValueRange{});
   };
   int64_t tileBytes = tileQ * pitch * 2;
-  // An fp8 cache stages bytes; the MMAs read one dequantized K/V tile.
-  int64_t mmaStages = fp8Kv ? 1 : numStages;
+  // An fp8 cache stages bytes; the MMAs read one dequantized K/V tile
+  // (pass) or none (fragments: converted from the bytes).
+  int64_t mmaStages = fp8 == Fp8Read::none   ? numStages
+                      : fp8 == Fp8Read::pass ? 1
+                                             : 0;
   qShared = view({tileQ, pitch}, 0);
-  kShared = view({mmaStages, tileK, pitch}, tileBytes);
   int64_t vBytes = tileBytes + mmaStages * tileK * pitch * 2;
-  vShared = view({mmaStages, tileK, pitchV}, vBytes);
-  if (fp8Kv) {
-    // Byte staging tiles after V (Sm80Config's sharedBytes counts them):
-    // the copies write them as f8E4M3FN, the dequantization reads 32-bit
-    // words of 4 values.
-    int64_t kBytes = vBytes + tileK * pitchV * 2;
-    int64_t vStageBytes = kBytes + numStages * tileK * headDim;
-    auto typed = [&](Type element, ArrayRef<int64_t> dims, int64_t at) {
-      auto type = MemRefType::get(dims, element, MemRefLayoutAttrInterface{},
-                                  workgroup);
-      return memref::ViewOp::create(b, loc, type, smem, index(at),
-                                    ValueRange{})
-          .getResult();
-    };
-    Type f8 = op.getK().getType().getElementType();
-    kStaging = typed(f8, {numStages, tileK, headDim}, kBytes);
-    vStaging = typed(f8, {numStages, tileK, headDimV}, vStageBytes);
-    kWords = typed(b.getI32Type(), {numStages, tileK, headDim / 4}, kBytes);
-    vWords =
-        typed(b.getI32Type(), {numStages, tileK, headDimV / 4}, vStageBytes);
+  int64_t stagingBytes = vBytes + mmaStages * tileK * pitchV * 2;
+  if (mmaStages) {
+    kShared = view({mmaStages, tileK, pitch}, tileBytes);
+    vShared = view({mmaStages, tileK, pitchV}, vBytes);
+  }
+  if (fp8 == Fp8Read::none)
+    return;
+  // Byte staging tiles after them (Sm80Config's sharedBytes counts them),
+  // rows padded to fp8Pitch: the copies write f8E4M3FN values, the pass
+  // reads 32-bit words of 4 values, the fragment loads 16-bit pairs of K
+  // and single bytes of V.
+  int64_t kPitch8 = fp8Pitch(headDim), vPitch8 = fp8Pitch(headDimV);
+  int64_t vStageBytes = stagingBytes + numStages * tileK * kPitch8;
+  auto typed = [&](Type element, int64_t pitchBytes, int64_t at) {
+    int64_t perElement = element.getIntOrFloatBitWidth() / 8;
+    auto type = MemRefType::get({numStages, tileK, pitchBytes / perElement},
+                                element, MemRefLayoutAttrInterface{},
+                                workgroup);
+    return memref::ViewOp::create(b, loc, type, smem, index(at), ValueRange{})
+        .getResult();
+  };
+  Type f8 = op.getK().getType().getElementType();
+  kStaging = typed(f8, kPitch8, stagingBytes);
+  vStaging = typed(f8, vPitch8, vStageBytes);
+  if (fp8 == Fp8Read::pass) {
+    kWords = typed(b.getI32Type(), kPitch8, stagingBytes);
+    vWords = typed(b.getI32Type(), vPitch8, vStageBytes);
+  } else {
+    kHalves = typed(b.getI16Type(), kPitch8, stagingBytes);
+    vBytes8 = typed(b.getI8Type(), vPitch8, vStageBytes);
   }
 }
 
@@ -338,7 +350,8 @@ Value KernelBuilder::loadKV(Value t, Value stage, KVPart part) {
   };
   bool withK = part != KVPart::v, withV = part != KVPart::k;
   // An fp8 cache lands in the byte staging tiles (SharedDequant.cpp).
-  Value kDst = fp8Kv ? kStaging : kShared, vDst = fp8Kv ? vStaging : vShared;
+  bool bytes = fp8 != Fp8Read::none;
+  Value kDst = bytes ? kStaging : kShared, vDst = bytes ? vStaging : vShared;
   if (!op.isPagedKv()) {
     if (withK)
       loadTile(buf.k, kDst, stage, tileK, headDim, pos.kStart, rows, keyRow);

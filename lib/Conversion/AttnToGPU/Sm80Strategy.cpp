@@ -53,7 +53,7 @@ gpu::GPUFuncOp sm80::buildTiledKernel(KernelSet &kernels,
   OpBuilder b(op.getContext());
   KernelSet::Kernel kernel = kernels.add(
       b, "kernel", 32 * (config.getWarps() + config.getProducerWarps()),
-      sm80::sharedBytes(shape.headDim, shape.headDimV, config, op.hasFp8Kv()),
+      sm80::sharedBytes(op, config),
       {qParam, rowDim, config.getBlockQ(), kGridConstant, 0, shape.headsQ,
        batchParam, 0, 1});
   sm80::KernelBuilder(b, op.getLoc(), op, kernel.buffers, config).build();

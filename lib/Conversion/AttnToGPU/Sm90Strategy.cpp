@@ -43,7 +43,7 @@ constexpr int64_t kStages = 2;
 bool twoCtasPerSm(AttentionOp op, LoweringConfigAttr config,
                   const GpuTarget &target) {
   ProblemShape shape = op.getProblemShape();
-  int64_t bytes = sm80::sharedBytes(shape.headDim, shape.headDimV, config);
+  int64_t bytes = sm80::sharedBytes(op, config);
   return 2 * (bytes + 1024) <= target.maxSharedBytes + 1024 &&
          shape.headDimV <= 64 && config.getBlockK() <= 64 &&
          !config.getProducerWarps();
