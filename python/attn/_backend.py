@@ -417,13 +417,17 @@ def _current_device():
 
 def _to_numpy(x):
     """(contiguous numpy array, dtype name) of a host array; bfloat16
-    travels as its uint16 bits."""
+    travels as its uint16 bits, float8_e4m3fn (an fp8 KV cache) as its
+    bytes."""
     import numpy as np
     if is_torch(x):
         x = x.detach().cpu().contiguous()
         if str(x.dtype) == "torch.bfloat16":
             import torch
             return np.ascontiguousarray(x.view(torch.int16).numpy().view(np.uint16)), "bfloat16"
+        if str(x.dtype) == "torch.float8_e4m3fn":
+            import torch
+            return np.ascontiguousarray(x.view(torch.uint8).numpy()), "float8_e4m3fn"
         x = x.numpy()
     x = np.ascontiguousarray(x)
     if x.dtype.name not in DTYPE_CODES or x.dtype.name == "bfloat16":

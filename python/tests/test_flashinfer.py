@@ -367,3 +367,18 @@ def test_rope_paged_decode_and_prefill(rng, layout):
         if qo[b]:
             want, _ = flashinfer_ref(qp[rows], k, v, causal=True, rope=(1e4, 1.0))
             assert rel(out[rows], want) < 1e-5, b
+
+
+def test_fp8_cache_on_the_cpu_backend(rng):
+    """A float8_e4m3fn cache (torch CPU tensors: numpy has no fp8) with
+    k_scale / v_scale through the CPU lowering: the reference dequantizes
+    the same fp8 values."""
+    torch = pytest.importorskip("torch")
+    q = torch.from_numpy(rand(rng, 8, 32)).to(torch.bfloat16)
+    k = torch.from_numpy(rand(rng, 70, 2, 32)).to(torch.float8_e4m3fn)
+    v = torch.from_numpy(rand(rng, 70, 2, 32)).to(torch.float8_e4m3fn)
+    out = attn.single_decode_with_kv_cache(q, k, v, k_scale=0.5, v_scale=3.0)
+    want, _ = flashinfer_ref(q.float().numpy()[None], k.float().numpy() * 0.5,
+                             v.float().numpy() * 3.0)
+    assert out.dtype == torch.bfloat16
+    assert rel(out.float().numpy(), want[0]) < 1e-2
