@@ -170,8 +170,8 @@ private:
       // f_d as a constant (bufferized into a global).
       SmallVector<float> table =
           rope.inverseFrequencies(op.getProblemShape().headDim);
-      auto type = RankedTensorType::get({int64_t(table.size())},
-                                        b.getF32Type());
+      auto type =
+          RankedTensorType::get({int64_t(table.size())}, b.getF32Type());
       ropeTable = toBuffer(arith::ConstantOp::create(
           b, loc, DenseElementsAttr::get(type, ArrayRef<float>(table))));
     }
@@ -239,30 +239,18 @@ private:
                                      strides);
   }
 
-  /// Paged KV: keys [k0, k0 + len) of kv head hk, page by page from the
-  /// page table, copied into a [kvTile, D] stack buffer; its [len, D] view.
-  Value gatherPagedRows(Value memref, const TilePosition &pos, Value len) {
-    auto type = cast<MemRefType>(memref.getType());
-    int64_t width = type.getShape().back();
+  /// A [tileRows, width] stack tile of `element` whose rows [0, len) are
+  /// written by fillRow(r, tile) (built inside the loop over the rows); its
+  /// [len, width] view, which a tile_update reads.
+  Value stackRows(Type element, int64_t tileRows, int64_t width, Value len,
+                  function_ref<void(Value, Value)> fillRow) {
     Value tile = memref::AllocaOp::create(
-        b, loc, MemRefType::get({kvTile, width}, type.getElementType()));
+        b, loc, MemRefType::get({tileRows, width}, element));
     auto rows = scf::ForOp::create(b, loc, index(0), len, index(1));
     {
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(rows.getBody());
-      Value r = rows.getInductionVar();
-      Value key = arith::AddIOp::create(b, loc, pos.k0, r);
-      SmallVector<Value> at = pagedKeyIndices(
-          op, emitKeyPage(b, loc, op, buf, pos, key),
-          arith::RemUIOp::create(b, loc, key,
-                                 index(op.getPagedKvAttr().getPageSize())),
-          pos.hk, index(0));
-      auto cols = scf::ForOp::create(b, loc, index(0), index(width), index(1));
-      b.setInsertionPointToStart(cols.getBody());
-      at.back() = cols.getInductionVar();
-      Value x = memref::LoadOp::create(b, loc, memref, at);
-      memref::StoreOp::create(b, loc, x, tile,
-                              ValueRange{r, cols.getInductionVar()});
+      fillRow(rows.getInductionVar(), tile);
     }
     OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1);
     return memref::SubViewOp::create(
@@ -271,31 +259,50 @@ private:
         ArrayRef<OpFoldResult>{one, one});
   }
 
+  /// for c in [0, n): body(c), at the builder's point.
+  void forColumns(int64_t n, function_ref<void(Value)> body) {
+    auto cols = scf::ForOp::create(b, loc, index(0), index(n), index(1));
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(cols.getBody());
+    body(cols.getInductionVar());
+  }
+
+  /// Paged KV: keys [k0, k0 + len) of kv head hk, page by page from the
+  /// page table, copied into a [kvTile, D] stack buffer; its [len, D] view.
+  Value gatherPagedRows(Value memref, const TilePosition &pos, Value len) {
+    auto type = cast<MemRefType>(memref.getType());
+    int64_t width = type.getShape().back();
+    return stackRows(
+        type.getElementType(), kvTile, width, len, [&](Value r, Value tile) {
+          Value key = arith::AddIOp::create(b, loc, pos.k0, r);
+          SmallVector<Value> at = pagedKeyIndices(
+              op, emitKeyPage(b, loc, op, buf, pos, key),
+              arith::RemUIOp::create(b, loc, key,
+                                     index(op.getPagedKvAttr().getPageSize())),
+              pos.hk, index(0));
+          forColumns(width, [&](Value c) {
+            at.back() = c;
+            Value x = memref::LoadOp::create(b, loc, memref, at);
+            memref::StoreOp::create(b, loc, x, tile, ValueRange{r, c});
+          });
+        });
+  }
+
   /// An fp8 cache: rows [0, len) of `view` ([len, D] f8E4M3FN) as
   /// scale * x, exactly, in an f32 [tileRows, D] stack tile; its [len, D]
   /// view.
   Value dequantizedRows(Value view, int64_t tileRows, Value len, Value scale) {
     int64_t width = cast<MemRefType>(view.getType()).getShape().back();
-    Value tile = memref::AllocaOp::create(
-        b, loc, MemRefType::get({tileRows, width}, b.getF32Type()));
-    auto rows = scf::ForOp::create(b, loc, index(0), len, index(1));
-    {
-      OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPointToStart(rows.getBody());
-      Value r = rows.getInductionVar();
-      auto cols = scf::ForOp::create(b, loc, index(0), index(width), index(1));
-      b.setInsertionPointToStart(cols.getBody());
-      Value c = cols.getInductionVar();
-      Value x = emitE4M3ToF32(
-          b, loc, memref::LoadOp::create(b, loc, view, ValueRange{r, c}));
-      memref::StoreOp::create(b, loc, arith::MulFOp::create(b, loc, x, scale),
-                              tile, ValueRange{r, c});
-    }
-    OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1);
-    return memref::SubViewOp::create(
-        b, loc, tile, ArrayRef<OpFoldResult>{zero, zero},
-        ArrayRef<OpFoldResult>{len, b.getIndexAttr(width)},
-        ArrayRef<OpFoldResult>{one, one});
+    return stackRows(
+        b.getF32Type(), tileRows, width, len, [&](Value r, Value tile) {
+          forColumns(width, [&](Value c) {
+            Value x = emitE4M3ToF32(
+                b, loc, memref::LoadOp::create(b, loc, view, ValueRange{r, c}));
+            memref::StoreOp::create(b, loc,
+                                    arith::MulFOp::create(b, loc, x, scale),
+                                    tile, ValueRange{r, c});
+          });
+        });
   }
 
   /// #attn.rope: rows [0, len) of `view` ([len, D]), row r rotated by
@@ -306,37 +313,25 @@ private:
     int64_t width = cast<MemRefType>(view.getType()).getShape().back();
     int64_t half = width / 2;
     auto f32 = b.getF32Type();
-    Value tile =
-        memref::AllocaOp::create(b, loc, MemRefType::get({tileRows, width}, f32));
-    auto rows = scf::ForOp::create(b, loc, index(0), len, index(1));
-    {
-      OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPointToStart(rows.getBody());
-      Value r = rows.getInductionVar();
+    return stackRows(f32, tileRows, width, len, [&](Value r, Value tile) {
       Value position = positionOf(r);
-      auto pairs = scf::ForOp::create(b, loc, index(0), index(half), index(1));
-      b.setInsertionPointToStart(pairs.getBody());
-      Value d = pairs.getInductionVar();
-      Value d2 = arith::AddIOp::create(b, loc, d, index(half));
-      auto load = [&](Value col) -> Value {
-        Value x = memref::LoadOp::create(b, loc, view, ValueRange{r, col});
-        return x.getType() == f32 ? x : arith::ExtFOp::create(b, loc, f32, x);
-      };
-      Value frequency = memref::LoadOp::create(b, loc, ropeTable, d);
-      auto [x, y] = emitRopeRotation(
-          b, loc, position, frequency, load(d), load(d2), [&](Value angle) {
-            return std::make_pair(
-                math::SinOp::create(b, loc, angle).getResult(),
-                math::CosOp::create(b, loc, angle).getResult());
-          });
-      memref::StoreOp::create(b, loc, x, tile, ValueRange{r, d});
-      memref::StoreOp::create(b, loc, y, tile, ValueRange{r, d2});
-    }
-    OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1);
-    return memref::SubViewOp::create(
-        b, loc, tile, ArrayRef<OpFoldResult>{zero, zero},
-        ArrayRef<OpFoldResult>{len, b.getIndexAttr(width)},
-        ArrayRef<OpFoldResult>{one, one});
+      forColumns(half, [&](Value d) {
+        Value d2 = arith::AddIOp::create(b, loc, d, index(half));
+        auto load = [&](Value col) -> Value {
+          Value x = memref::LoadOp::create(b, loc, view, ValueRange{r, col});
+          return x.getType() == f32 ? x : arith::ExtFOp::create(b, loc, f32, x);
+        };
+        Value frequency = memref::LoadOp::create(b, loc, ropeTable, d);
+        auto [x, y] = emitRopeRotation(
+            b, loc, position, frequency, load(d), load(d2), [&](Value angle) {
+              return std::make_pair(
+                  math::SinOp::create(b, loc, angle).getResult(),
+                  math::CosOp::create(b, loc, angle).getResult());
+            });
+        memref::StoreOp::create(b, loc, x, tile, ValueRange{r, d});
+        memref::StoreOp::create(b, loc, y, tile, ValueRange{r, d2});
+      });
+    });
   }
 
   /// The [len] slice of lse for the query tile.
@@ -403,8 +398,8 @@ private:
     Value qView = rowsView(buf.q, pos.b, pos.h, pos.qStart, pos.q0, qLen);
     if (RopeAttr rope = op.getRopeAttr())
       qView = rotatedRows(qView, qTile, qLen, [&](Value r) {
-        return emitRopeQueryPosition(
-            b, loc, rope, pos, arith::AddIOp::create(b, loc, pos.q0, r));
+        return emitRopeQueryPosition(b, loc, rope, pos,
+                                     arith::AddIOp::create(b, loc, pos.q0, r));
       });
     State state{qView, m, l, acc, threshold};
 
