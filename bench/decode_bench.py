@@ -32,7 +32,8 @@ ROPE_SPEC = AttentionSpec(dtype="bf16", heads_q=HQ, heads_kv=HKV, head_dim=D, se
 # An fp8 (e4m3) cache with k_scale / v_scale: half the bytes of bf16.
 FP8_SPEC = AttentionSpec(dtype="bf16", heads_q=HQ, heads_kv=HKV, head_dim=D, seq_q=1,
                          kv_dtype="f8E4M3FN", kv_scales=True)
-FP8_VARIANTS = {"decode_fp8_s4": ["--stages=4"], "decode_fp8_s6": ["--stages=6"]}
+FP8_VARIANTS = {"decode_fp8_s4": ["--stages=4"], "decode_fp8_k64": ["--block-k=64"],
+                "decode_fp8_k64_s4": ["--block-k=64", "--stages=4"]}
 
 
 def rope_rows(x, first):

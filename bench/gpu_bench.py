@@ -18,7 +18,8 @@ import sys
 
 from bench_kernels import grid_problem, ROOT, compile_specs, default_chip  # noqa: E402  (puts attn on sys.path)
 
-from attn._ir import Alibi, AttentionSpec, Causal, Document, SlidingWindow, Softcap  # noqa: E402
+from attn._ir import (Alibi, AttentionSpec, Causal, Document, Rope,  # noqa: E402
+                      SlidingWindow, Softcap)
 
 OUT_DIR = os.path.join(ROOT, "build", "gpu_bench")
 SEQLENS = (512, 1024, 2048, 4096, 8192, 16384)
@@ -41,7 +42,15 @@ VARIANTS = {
                                masks=(Document(), Causal())),
     "gqa32_8": AttentionSpec(dtype="bf16", heads_q=32, heads_kv=8, head_dim=128,
                              masks=(Causal(),)),
+    # RoPE (LLaMA, bottom-right) in the kernel; the peers run plain causal
+    # (theirs would need a separate rotation pass): attn/peer is its cost.
+    "rope": AttentionSpec(dtype="bf16", heads_q=16, heads_kv=16, head_dim=128,
+                          masks=(Causal(),), rope=Rope()),
+    "rope_sm80": AttentionSpec(dtype="bf16", heads_q=16, heads_kv=16, head_dim=128,
+                               masks=(Causal(),), rope=Rope()),
 }
+# attn-compile flags of variants that force a lowering.
+FLAGS = {"rope_sm80": ["--strategy=sm80"]}
 
 
 def kernels():
@@ -65,7 +74,7 @@ def flex_document_call(attn, q, docs, s):
 
 
 def compile_all():
-    compile_specs(kernels().items(), OUT_DIR)
+    compile_specs(kernels().items(), OUT_DIR, flags=FLAGS)
     import shutil
     import numpy as np
     import attn
@@ -188,9 +197,9 @@ def main():
         t_flex = bench(lambda: flex(qt, kt, vt, score_mod=score_mod, block_mask=bm,
                                     enable_gqa=gqa))
         t_flash = t_cudnn = float("nan")
-        if name == "gqa32_8":
-            t_flash = sdpa(SDPBackend.FLASH_ATTENTION, qt, kt, vt, True, gqa=True)
-            t_cudnn = sdpa(SDPBackend.CUDNN_ATTENTION, qt, kt, vt, True, gqa=True)
+        if name in ("gqa32_8", "rope"):
+            t_flash = sdpa(SDPBackend.FLASH_ATTENTION, qt, kt, vt, True, gqa=gqa)
+            t_cudnn = sdpa(SDPBackend.CUDNN_ATTENTION, qt, kt, vt, True, gqa=gqa)
         tf = lambda ms: flops / ms * 1e-9
         vrows.append((name, tf(t_attn), tf(t_flex), tf(t_flash), tf(t_cudnn)))
     # The document mask through our FlexAttention API (block lists from

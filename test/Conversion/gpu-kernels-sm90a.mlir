@@ -10,7 +10,8 @@
 // RUN: attn-opt %s --split-input-file --attn-gpu-kernels=chip=sm_90 | FileCheck %s --check-prefix=SM90
 // RUN: not attn-opt %s --split-input-file --attn-gpu-kernels="chip=sm_90 strategy=sm90a" 2>&1 | FileCheck %s --check-prefix=NOWGMMA
 // RUN: not attn-opt %s --split-input-file --attn-gpu-kernels="chip=sm_90a strategy=sm90a block-q=32" 2>&1 | FileCheck %s --check-prefix=BADQ
-// RUN: not attn-opt %s --split-input-file --attn-gpu-kernels="chip=sm_90a strategy=sm90a" 2>&1 | FileCheck %s --check-prefix=NOROPE
+// RUN: not attn-opt %s --split-input-file --attn-gpu-kernels="chip=sm_90a strategy=sm90a" 2>&1 | FileCheck %s --check-prefix=NOFP8
+// RUN: not attn-opt %s --split-input-file --attn-gpu-kernels="chip=sm_90a strategy=sm90a producer-warps=4" 2>&1 | FileCheck %s --check-prefix=ROPEPRODUCER
 // RUN: not attn-opt %s --split-input-file --attn-gpu-kernels="chip=sm_90a strategy=sm90a producer-warps=2" 2>&1 | FileCheck %s --check-prefix=BADPRODUCER
 // RUN: not attn-opt %s --split-input-file --attn-gpu-kernels="chip=sm_90 producer-warps=4" 2>&1 | FileCheck %s --check-prefix=SM80PRODUCER
 
@@ -169,12 +170,26 @@ func.func @d96(%q: tensor<?x?x4x96xbf16>) -> tensor<?x?x4x96xbf16> {
 
 // -----
 
-// RoPE rotates the Q and K tiles in shared memory between copy and MMA; the
-// sm90a loops have no such step yet, so the strategy declines and the sm80
-// one builds the kernel (on sm_90a too), saying why when sm90a is forced.
+// RoPE rotates the Q and K tiles in shared memory between copy and MMA,
+// every thread a share: the sm90a loop without a producer warpgroup. Q is
+// rotated once it landed (its group waited for with the steps' groups in
+// flight); each step's K stage after its wait, then the generic-proxy
+// writes are fenced for wgmma and the CTA waits.
 // CHECK-LABEL: gpu.func @rope_kernel
-// CHECK-SAME: strategy = sm80
-// NOROPE: error: attn-gpu-kernels: the sm90a strategy does not rotate q/k (#attn.rope) yet
+// CHECK-SAME: lowering_config = #attn.lowering_config<strategy = sm90a, block_q = 128, block_k = 128, warps = 8>
+// CHECK: nvgpu.device_async_wait %{{.*}} {numGroups = 1 : i32}
+// CHECK-NEXT: gpu.barrier
+// CHECK: llvm.call_intrinsic "llvm.nvvm.sin.approx.ftz.f"
+// CHECK: nvvm.fence.proxy {kind = #nvvm.proxy_kind<async.shared>
+// CHECK-NEXT: gpu.barrier
+// CHECK: scf.for
+// CHECK: nvgpu.device_async_wait
+// CHECK-NEXT: gpu.barrier
+// CHECK: llvm.call_intrinsic "llvm.nvvm.sin.approx.ftz.f"
+// CHECK: nvvm.fence.proxy {kind = #nvvm.proxy_kind<async.shared>
+// CHECK-NEXT: gpu.barrier
+// CHECK: wgmma.mma_async
+// ROPEPRODUCER: error: attn-gpu-kernels: the sm90a strategy rotates q/k (#attn.rope) only without a producer warpgroup (producer_warps = 0)
 func.func @rope(%q: tensor<1x?x8x128xbf16>, %k: tensor<1x?x2x128xbf16>) -> tensor<1x?x8x128xbf16> {
   %o = attn.attention %q, %k, %k {rope = #attn.rope<theta = 1.0e4, scale = 1.0, align = bottom_right>} : tensor<1x?x8x128xbf16>, tensor<1x?x2x128xbf16>, tensor<1x?x2x128xbf16> -> tensor<1x?x8x128xbf16>
   return %o : tensor<1x?x8x128xbf16>
@@ -182,11 +197,11 @@ func.func @rope(%q: tensor<1x?x8x128xbf16>, %k: tensor<1x?x2x128xbf16>) -> tenso
 
 // -----
 
-// An fp8 KV cache is dequantized in shared memory between copy and MMA: the
-// sm90a strategy declines it as it declines rope.
+// An fp8 KV cache is converted between copy and MMA, and wgmma reads its
+// operands straight from shared memory: the sm90a strategy declines it.
 // CHECK-LABEL: gpu.func @fp8_kernel
 // CHECK-SAME: strategy = sm80
-// NOROPE: error: attn-gpu-kernels: the sm90a strategy does not read f8E4M3FN k/v yet
+// NOFP8: error: attn-gpu-kernels: the sm90a strategy does not read f8E4M3FN k/v yet
 func.func @fp8(%q: tensor<1x?x8x128xbf16>, %k: tensor<1x?x2x128xf8E4M3FN>) -> tensor<1x?x8x128xbf16> {
   %o = attn.attention %q, %k, %k : tensor<1x?x8x128xbf16>, tensor<1x?x2x128xf8E4M3FN>, tensor<1x?x2x128xf8E4M3FN> -> tensor<1x?x8x128xbf16>
   return %o : tensor<1x?x8x128xbf16>

@@ -25,6 +25,8 @@
 
 #include "Sm80KernelBuilder.h"
 
+#include "attn/Transforms/RotaryEmbedding.h"
+
 #include <cfloat>
 
 using namespace mlir;
@@ -152,6 +154,18 @@ void KernelBuilder::buildWgmmaLoop() {
     tiles.push_back(kt);
     groups.push_back(group);
   }
+  // #attn.rope: the Q tile rotated in place once it landed (its group is
+  // older than the steps'), before any wgmma reads it.
+  RopeAttr rope = op.getRopeAttr();
+  if (rope) {
+    nvgpu::DeviceAsyncWaitOp::create(b, loc, qGroup,
+                                     b.getI32IntegerAttr(ahead));
+    gpu::BarrierOp::create(b, loc);
+    rotateSharedTile(qShared, nullptr, tileQ, [&](Value r) {
+      return emitRopeQueryPosition(b, loc, rope, pos, queryRow(r).first);
+    });
+    sharedBarrier();
+  }
 
   // Loop state: (m, l), O, P of the previous tile, the tiles of steps
   // t .. t+ahead-1 and their cp.async groups.
@@ -172,6 +186,14 @@ void KernelBuilder::buildWgmmaLoop() {
     ArrayRef<Value> stepGroups = inFlight.drop_front(ahead);
     nvgpu::DeviceAsyncWaitOp::create(b, loc, stepGroups.front(),
                                      b.getI32IntegerAttr(ahead - 1));
+    if (rope) {
+      // K_t rotated before S_t reads it (key j = kt * tileK + r at j); the
+      // generic-proxy writes fenced for wgmma by sharedBarrier.
+      gpu::BarrierOp::create(b, loc);
+      Value row0 = mulIdx(stepTiles.front(), tileK);
+      rotateSharedTile(kShared, stageOf(t), tileK,
+                       [&](Value r) { return addIdx(row0, r); });
+    }
     sharedBarrier();
     auto [nextTile, nextGroup] = loadStep(addIdx(t, index(ahead)));
 

@@ -58,12 +58,8 @@ public:
     if (!target.wgmma)
       return "the sm90a strategy needs wgmma (chip sm_90a), not " +
              target.chip.str();
-    // RoPE rotates a tile in shared memory between its copy and its MMA;
-    // the sm90a loops hand stages straight to wgmma (through mbarriers with
-    // a producer) with no step for it.
-    if (op.getRopeAttr())
-      return "the sm90a strategy does not rotate q/k (#attn.rope) yet";
-    // Likewise an fp8 cache's dequantization between copy and MMA.
+    // An fp8 cache is converted between its copy and its MMA; wgmma reads
+    // its stages straight from shared memory with no step for it.
     if (op.hasFp8Kv())
       return "the sm90a strategy does not read f8E4M3FN k/v yet";
     return sm80::unsupportedReason(op);
@@ -106,6 +102,16 @@ public:
             "warpgroup), got " +
             std::to_string(producers);
       return failure();
+    }
+    // #attn.rope rotates the landed Q and K tiles with every thread of the
+    // CTA between copy and wgmma: the loop without a producer warpgroup.
+    if (op.getRopeAttr()) {
+      if (producers == 4) {
+        why = "the sm90a strategy rotates q/k (#attn.rope) only without a "
+              "producer warpgroup (producer_warps = 0)";
+        return failure();
+      }
+      producers = 0;
     }
     bool invalid = false;
     FailureOr<LoweringConfigAttr> config = sm80::firstFittingConfig(
