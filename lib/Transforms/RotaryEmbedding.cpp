@@ -17,16 +17,18 @@ Value mlir::attn::emitRopeQueryPosition(OpBuilder &b, Location loc,
   return arith::AddIOp::create(b, loc, row, offset);
 }
 
-std::pair<Value, Value> mlir::attn::emitRopeRotation(OpBuilder &b, Location loc,
-                                                     Value position,
-                                                     Value frequency, Value x,
-                                                     Value y, SinCos sinCos) {
+Value mlir::attn::emitRopeAngle(OpBuilder &b, Location loc, Value position,
+                                Value frequency) {
   // Positions are below 2^31 (sequence indices): exact in i32, and in f32
   // up to 2^24.
   Value p = arith::IndexCastOp::create(b, loc, b.getI32Type(), position);
-  Value angle = arith::MulFOp::create(
+  return arith::MulFOp::create(
       b, loc, arith::SIToFPOp::create(b, loc, b.getF32Type(), p), frequency);
-  auto [sin, cos] = sinCos(angle);
+}
+
+std::pair<Value, Value> mlir::attn::emitRopeTurn(OpBuilder &b, Location loc,
+                                                 Value x, Value y, Value cos,
+                                                 Value sin) {
   auto mul = [&](Value l, Value r) {
     return arith::MulFOp::create(b, loc, l, r);
   };
@@ -34,4 +36,12 @@ std::pair<Value, Value> mlir::attn::emitRopeRotation(OpBuilder &b, Location loc,
   Value rx = arith::SubFOp::create(b, loc, mul(x, cos), mul(y, sin));
   Value ry = arith::AddFOp::create(b, loc, mul(y, cos), mul(x, sin));
   return {rx, ry};
+}
+
+std::pair<Value, Value> mlir::attn::emitRopeRotation(OpBuilder &b, Location loc,
+                                                     Value position,
+                                                     Value frequency, Value x,
+                                                     Value y, SinCos sinCos) {
+  auto [sin, cos] = sinCos(emitRopeAngle(b, loc, position, frequency));
+  return emitRopeTurn(b, loc, x, y, cos, sin);
 }

@@ -132,7 +132,10 @@ func.func @paged(%q: tensor<?x1x32x128xbf16>, %k: tensor<?x16x8x128xbf16>, %v: t
 // tile (stage of 32 keys, key j = kt * 32 + r at position j) likewise after
 // its copy and before S = Q K^T. A unit is two adjacent columns and their
 // partners 64 apart; sines and cosines come from a range reduction by 2 pi
-// and the SFU's sin/cos.approx.
+// and the SFU's sin/cos.approx. In a K tile the positions are consecutive:
+// each lane keeps its column pair, takes sin/cos of its first row's angle
+// and of one row's step (f_d), and turns (cos, sin) by the step from row to
+// row (a loop carrying 4 values).
 // CHECK-LABEL: gpu.module @rope_kernels
 // CHECK: memref.global "private" constant @attn_rope_frequencies : memref<64xf32> = dense<[1.000000e+00, 0.865964353,
 // CHECK: gpu.func @rope_kernel
@@ -143,11 +146,11 @@ func.func @paged(%q: tensor<?x1x32x128xbf16>, %k: tensor<?x16x8x128xbf16>, %v: t
 // CHECK: %[[S:.*]] = arith.divui %{{.*}}, %c4
 // CHECK: %[[OFF:.*]] = arith.subi
 // CHECK: %[[POS:.*]] = arith.addi %[[S]], %[[OFF]]
-// CHECK: vector.load %{{.*}} : memref<16x136xbf16, #gpu.address_space<workgroup>>, vector<2xbf16>
 // CHECK: arith.index_cast %[[POS]]
 // CHECK: llvm.intr.rint
 // CHECK: llvm.call_intrinsic "llvm.nvvm.sin.approx.ftz.f"
 // CHECK: llvm.call_intrinsic "llvm.nvvm.cos.approx.ftz.f"
+// CHECK: vector.load %{{.*}} : memref<16x136xbf16, #gpu.address_space<workgroup>>, vector<2xbf16>
 // CHECK: arith.truncf %{{.*}} : vector<2xf32> to vector<2xbf16>
 // CHECK: vector.store
 // CHECK: }
@@ -157,12 +160,15 @@ func.func @paged(%q: tensor<?x1x32x128xbf16>, %k: tensor<?x16x8x128xbf16>, %v: t
 // CHECK: nvgpu.device_async_wait
 // CHECK-NEXT: gpu.barrier
 // CHECK: %[[ROW0:.*]] = arith.muli %{{.*}}, %c32
-// CHECK: scf.for
 // CHECK: arith.addi %[[ROW0]],
+// CHECK: llvm.call_intrinsic "llvm.nvvm.sin.approx.ftz.f"
+// CHECK: scf.for %{{.*}} iter_args(%{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}) -> (f32, f32, f32, f32)
+// CHECK-NOT: sin.approx
 // CHECK: vector.load %{{.*}} : memref<3x32x136xbf16, #gpu.address_space<workgroup>>, vector<2xbf16>
-// CHECK: llvm.call_intrinsic "llvm.nvvm.cos.approx.ftz.f"
+// CHECK-NOT: sin.approx
 // CHECK: vector.store
-// CHECK: }
+// CHECK: scf.yield %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} : f32, f32, f32, f32
+// CHECK-NEXT: }
 // CHECK-NEXT: gpu.barrier
 // CHECK: nvgpu.ldmatrix
 // SM80: gpu.func @rope_kernel

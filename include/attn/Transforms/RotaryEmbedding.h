@@ -25,8 +25,17 @@ using SinCos = function_ref<std::pair<Value, Value>(Value)>;
 Value emitRopeQueryPosition(OpBuilder &b, Location loc, RopeAttr rope,
                             const TilePosition &pos, Value row);
 
-/// The pair (x_d, x_{d+D/2}) (f32) rotated by the angle position * f_d
-/// (`position`: index; `frequency`: f_d, f32): (x', y') in f32.
+/// The angle position * f_d in f32 (`position`: index; `frequency`: f_d).
+Value emitRopeAngle(OpBuilder &b, Location loc, Value position,
+                    Value frequency);
+
+/// The pair (x_d, x_{d+D/2}) (f32) rotated by the angle whose cosine and
+/// sine are given: (x cos - y sin, y cos + x sin).
+std::pair<Value, Value> emitRopeTurn(OpBuilder &b, Location loc, Value x,
+                                     Value y, Value cos, Value sin);
+
+/// The pair (x_d, x_{d+D/2}) (f32) rotated by the angle position * f_d:
+/// (x', y') in f32.
 std::pair<Value, Value> emitRopeRotation(OpBuilder &b, Location loc,
                                          Value position, Value frequency,
                                          Value x, Value y, SinCos sinCos);

@@ -6,7 +6,9 @@
 // (row, column pair) units (forEachTileUnit): a unit is columns 2u, 2u + 1
 // and their partners 2u + D/2, 2u + 1 + D/2 of one row, two 4-byte shared
 // loads and stores. Where a thread keeps one column pair, its two
-// frequencies are loaded once.
+// frequencies are loaded once; in a K tile (consecutive positions) its
+// rows' angles then step by a fixed turn, so sin/cos run once per thread
+// and tile instead of once per unit.
 //
 //===----------------------------------------------------------------------===//
 
@@ -41,7 +43,8 @@ Value KernelBuilder::ropeFrequencies() {
 }
 
 void KernelBuilder::rotateSharedTile(Value tile, Value stage, int64_t tileRows,
-                                     function_ref<Value(Value)> positionOf) {
+                                     function_ref<Value(Value)> positionOf,
+                                     Value firstPosition) {
   Value table = ropeFrequencies();
   int64_t half = headDim / 2;
   auto pairType = VectorType::get({2}, elementType);
@@ -70,10 +73,11 @@ void KernelBuilder::rotateSharedTile(Value tile, Value stage, int64_t tileRows,
       freq[e] = memref::LoadOp::create(
           b, loc, table, ValueRange{addIdx(mulIdx(u, 2), index(e))});
   };
-  auto rotateUnit = [&](Value r, Value u) {
+  // Turns the unit's two pairs by the angles of (cos, sin) turn[e].
+  auto turnUnit = [&](Value r, Value u,
+                      ArrayRef<std::pair<Value, Value>> turn) {
     Value c = mulIdx(u, 2);
     Value c2 = addIdx(c, index(half));
-    Value position = positionOf(r);
     auto load = [&](Value column) {
       Value v = vector::LoadOp::create(b, loc, pairType, tile, at(r, column));
       return arith::ExtFOp::create(b, loc, pairF32, v).getResult();
@@ -83,10 +87,7 @@ void KernelBuilder::rotateSharedTile(Value tile, Value stage, int64_t tileRows,
     for (int64_t e = 0; e < 2; ++e) {
       Value x = vector::ExtractOp::create(b, loc, xs, e);
       Value y = vector::ExtractOp::create(b, loc, ys, e);
-      auto [rx, ry] =
-          emitRopeRotation(b, loc, position, freq[e], x, y, [&](Value angle) {
-            return emitSinCos(b, loc, angle);
-          });
+      auto [rx, ry] = emitRopeTurn(b, loc, x, y, turn[e].first, turn[e].second);
       outX = vector::InsertOp::create(b, loc, rx, outX, e);
       outY = vector::InsertOp::create(b, loc, ry, outY, e);
     }
@@ -98,5 +99,55 @@ void KernelBuilder::rotateSharedTile(Value tile, Value stage, int64_t tileRows,
     store(outX, c);
     store(outY, c2);
   };
-  forEachTileUnit(tileRows, headDim / 4, rotateUnit, frequencies);
+  // (cos, sin) of the angle of `position` for pair e.
+  auto cosSin = [&](Value angle) {
+    auto [sin, cos] = emitSinCos(b, loc, angle);
+    return std::make_pair(cos, sin);
+  };
+  int64_t threads = 32 * numWarps, perRow = headDim / 4;
+  int64_t step = threads % perRow == 0 ? threads / perRow : 0;
+  if (firstPosition && step && tileRows % step == 0) {
+    // Consecutive positions (a K tile): each thread keeps one column pair
+    // and visits rows r0, r0 + step, ...; the angle of the next row is this
+    // one's turned by step * f_d (cos/sin addition, 4 FMAs per pair), so
+    // the SFU's sin/cos run twice per pair and thread, not once per row
+    // (2 x 8192 of them per 128-key sm90a tile throttled the loop).
+    Value u = remIdx(tid, index(perRow));
+    Value r0 = divIdx(tid, index(perRow));
+    frequencies(u);
+    SmallVector<Value> init;
+    std::pair<Value, Value> stepTurn[2];
+    for (int64_t e = 0; e < 2; ++e) {
+      auto [c, s] =
+          cosSin(emitRopeAngle(b, loc, addIdx(firstPosition, r0), freq[e]));
+      init.append({c, s});
+      stepTurn[e] =
+          cosSin(arith::MulFOp::create(b, loc, f(double(step)), freq[e]));
+    }
+    auto loop = scf::ForOp::create(b, loc, index(0), index(tileRows / step),
+                                   index(1), init);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(loop.getBody());
+    ValueRange carried = loop.getRegionIterArgs();
+    Value r = addIdx(r0, mulIdx(loop.getInductionVar(), step));
+    std::pair<Value, Value> turn[2] = {{carried[0], carried[1]},
+                                       {carried[2], carried[3]}};
+    turnUnit(r, u, turn);
+    SmallVector<Value> next;
+    for (int64_t e = 0; e < 2; ++e) {
+      auto [c, s] = emitRopeTurn(b, loc, turn[e].first, turn[e].second,
+                                 stepTurn[e].first, stepTurn[e].second);
+      next.append({c, s});
+    }
+    scf::YieldOp::create(b, loc, next);
+    return;
+  }
+  auto rotateUnit = [&](Value r, Value u) {
+    Value position = positionOf(r);
+    std::pair<Value, Value> turn[2];
+    for (int64_t e = 0; e < 2; ++e)
+      turn[e] = cosSin(emitRopeAngle(b, loc, position, freq[e]));
+    turnUnit(r, u, turn);
+  };
+  forEachTileUnit(tileRows, perRow, rotateUnit, frequencies);
 }

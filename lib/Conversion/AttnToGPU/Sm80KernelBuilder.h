@@ -283,8 +283,11 @@ private:
   /// shared tile `tile` (stage `stage` of it, or the 2-D tile when null) in
   /// place, row r at position positionOf(r), spread over every thread. The
   /// caller makes the copy visible before and waits for the CTA after.
+  /// `firstPosition`: where row r sits at firstPosition + r (a K tile),
+  /// so that each thread's rows turn by a fixed step (fewer sin/cos).
   void rotateSharedTile(Value tile, Value stage, int64_t tileRows,
-                        function_ref<Value(Value)> positionOf);
+                        function_ref<Value(Value)> positionOf,
+                        Value firstPosition = nullptr);
   /// Calls body(row, unit) for every unit of a rows x perRow grid of a
   /// shared tile, spread over all threads of the CTA (rolled where a thread
   /// has many). `columnSetUp(unit)` runs before a unit's body, or once per

@@ -43,8 +43,9 @@ SmallVector<Value> KernelBuilder::iteration(Value t, ArrayRef<Value> state) {
   if (op.getRopeAttr()) {
     // Key j = kt * tileK + r sits at position j.
     Value row0 = mulIdx(kt, tileK);
-    rotateSharedTile(kShared, mmaStage, tileK,
-                     [&](Value r) { return addIdx(row0, r); });
+    rotateSharedTile(
+        kShared, mmaStage, tileK, [&](Value r) { return addIdx(row0, r); },
+        row0);
     gpu::BarrierOp::create(b, loc);
   }
 

@@ -191,8 +191,9 @@ void KernelBuilder::buildWgmmaLoop() {
       // generic-proxy writes fenced for wgmma by sharedBarrier.
       gpu::BarrierOp::create(b, loc);
       Value row0 = mulIdx(stepTiles.front(), tileK);
-      rotateSharedTile(kShared, stageOf(t), tileK,
-                       [&](Value r) { return addIdx(row0, r); });
+      rotateSharedTile(
+          kShared, stageOf(t), tileK, [&](Value r) { return addIdx(row0, r); },
+          row0);
     }
     sharedBarrier();
     auto [nextTile, nextGroup] = loadStep(addIdx(t, index(ahead)));
