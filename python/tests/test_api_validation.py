@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import attn
+from attn._ir import AttentionSpec, Rope
 
 
 def f32(*shape):
@@ -73,3 +74,30 @@ def test_selector_choices():
     assert attn.select_attention_kernel("auto", q_shape=(4, 4096, 8, 64),
                                         gpu_capability=9) is attn.flash_attention_v2
     assert attn.select_attention_kernel("auto", q_shape=(1, 128, 8, 64)) is attn.flash_attention
+
+
+@pytest.mark.parametrize("make,text", [
+    (lambda: Rope(theta=0.0), "rope theta must be a finite number > 0, got 0.0"),
+    (lambda: Rope(scale=float("inf")), "rope scale must be a finite number > 0"),
+    (lambda: Rope(align="middle"), "alignment must be one of"),
+    (lambda: AttentionSpec(kv_dtype="f8E5M2"), "kv_dtype must be None or 'f8E4M3FN'"),
+    (lambda: AttentionSpec(dtype="f32", kv_dtype="f8E4M3FN"),
+     "an f8E4M3FN KV cache needs f16 or bf16 q"),
+    (lambda: AttentionSpec(kv_scales=True), "kv_scales .* dequantize an fp8 KV cache"),
+])
+def test_rope_and_fp8_specs_rejected(make, text):
+    """Bad rope / fp8 settings fail in Python with the rule, before any IR."""
+    with pytest.raises(ValueError, match=text):
+        make()
+
+
+def test_rope_and_fp8_spec_ir():
+    """The spec prints the attribute, the fp8 k/v types and the scale operands."""
+    spec = AttentionSpec(dtype="bf16", heads_q=4, heads_kv=2, head_dim=64, seq_q=1,
+                         rope=Rope(theta=5e5, scale=2.0), kv_dtype="f8E4M3FN",
+                         kv_scales=True)
+    ir = spec.to_mlir()
+    assert "rope = #attn.rope<theta = 500000.0, scale = 2.0, align = bottom_right>" in ir
+    assert "tensor<?x?x2x64xf8E4M3FN>" in ir
+    assert "k_scale(%k_scale : tensor<1xf32>) v_scale(%v_scale : tensor<1xf32>)" in ir
+    assert spec.argument_names()[-2:] == ["k_scale", "v_scale"]
