@@ -53,19 +53,7 @@ void KernelBuilder::rotateSharedTile(Value tile, Value stage, int64_t tileRows,
   // sm90a: flat 128-byte-swizzled panels (a pair of adjacent halves stays
   // inside its 16-byte chunk); else padded rows.
   auto at = [&](Value r, Value c) {
-    SmallVector<Value> indices;
-    if (wgmma) {
-      Value offset = sm90::swizzledOffset(b, loc, r, c, tileRows,
-                                          sm90::SwizzleLayout::forDim(headDim));
-      if (stage)
-        offset = addIdx(offset, mulIdx(stage, tileRows * headDim));
-      indices.push_back(offset);
-      return indices;
-    }
-    if (stage)
-      indices.push_back(stage);
-    indices.append({r, c});
-    return indices;
+    return sharedTileIndices(stage, r, c, tileRows, headDim);
   };
   // Unit (r, u): columns c = 2u, 2u + 1 and their partners c + D/2.
   auto frequencies = [&](Value u) {

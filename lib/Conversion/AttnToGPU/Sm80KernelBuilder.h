@@ -265,6 +265,12 @@ private:
       function_ref<std::pair<Value, Value>(Value)> rowOf,
       function_ref<SmallVector<Value>(Value, Value, Value)> indicesOf = {});
 
+  /// The indices of element (r, col) of a shared tile of `tileRows` x `dim`
+  /// (stage `stage` of it, or the 2-D tile when null): [stage, r, col] of
+  /// padded rows, or (wgmma) the flat offset in 128-byte-swizzled panels.
+  SmallVector<Value> sharedTileIndices(Value stage, Value r, Value col,
+                                       int64_t tileRows, int64_t dim);
+
   /// Closes the cp.async copies issued so far into one group (its token).
   Value commitGroup();
 

@@ -207,9 +207,9 @@ void KernelBuilder::createSharedViews() {
   int64_t vStageBytes = stagingBytes + numStages * tileK * kPitch8;
   auto typed = [&](Type element, int64_t pitchBytes, int64_t at) {
     int64_t perElement = element.getIntOrFloatBitWidth() / 8;
-    auto type = MemRefType::get({numStages, tileK, pitchBytes / perElement},
-                                element, MemRefLayoutAttrInterface{},
-                                workgroup);
+    auto type =
+        MemRefType::get({numStages, tileK, pitchBytes / perElement}, element,
+                        MemRefLayoutAttrInterface{}, workgroup);
     return memref::ViewOp::create(b, loc, type, smem, index(at), ValueRange{})
         .getResult();
   };
@@ -288,21 +288,9 @@ void KernelBuilder::loadTile(
         arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, row, rows);
     // Out-of-range rows read nothing (zero fill) from a clamped address.
     Value safeRow = arith::SelectOp::create(b, loc, inside, row, index(0));
-    Value count = arith::SelectOp::create(b, loc, inside, index(chunkElements),
-                                          index(0));
-    SmallVector<Value> dstIdx;
-    if (wgmma) {
-      // Flat swizzled panels; stage s starts s tiles in.
-      Value at = sm90::swizzledOffset(b, loc, r, col, tileRows,
-                                      sm90::SwizzleLayout::forDim(dim));
-      if (stage)
-        at = addIdx(at, mulIdx(stage, tileRows * dim));
-      dstIdx.push_back(at);
-    } else {
-      if (stage)
-        dstIdx.push_back(stage);
-      dstIdx.append({r, col});
-    }
+    Value count =
+        arith::SelectOp::create(b, loc, inside, index(chunkElements), index(0));
+    SmallVector<Value> dstIdx = sharedTileIndices(stage, r, col, tileRows, dim);
     SmallVector<Value> srcIdx = indicesOf
                                     ? indicesOf(safeRow, head, col)
                                     : rowIndices(start, safeRow, head, col);
@@ -470,11 +458,30 @@ void KernelBuilder::forEachTileUnit(int64_t rows, int64_t perRow,
     }
     // The last round: threads past the tile's units do nothing.
     Value unit = addIdx(tid, index(it * threads));
-    auto inside = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
-                                        unit, index(units));
+    auto inside = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, unit,
+                                        index(units));
     auto ifOp = scf::IfOp::create(b, loc, inside, /*withElseRegion=*/false);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(ifOp.thenBlock());
     visit(index(it));
   }
+}
+
+SmallVector<Value> KernelBuilder::sharedTileIndices(Value stage, Value r,
+                                                    Value col, int64_t tileRows,
+                                                    int64_t dim) {
+  SmallVector<Value> indices;
+  if (wgmma) {
+    // Flat swizzled panels; stage s starts s tiles in.
+    Value at = sm90::swizzledOffset(b, loc, r, col, tileRows,
+                                    sm90::SwizzleLayout::forDim(dim));
+    if (stage)
+      at = addIdx(at, mulIdx(stage, tileRows * dim));
+    indices.push_back(at);
+    return indices;
+  }
+  if (stage)
+    indices.push_back(stage);
+  indices.append({r, col});
+  return indices;
 }
