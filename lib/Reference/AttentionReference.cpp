@@ -62,32 +62,35 @@ Result mlir::attn::reference::computeAttention(const Problem &p) {
         p.sequsedQ.empty() ? lenQ : std::min<int64_t>(p.sequsedQ[b], lenQ);
     int64_t seqK =
         p.sequsedK.empty() ? lenK : std::min<int64_t>(p.sequsedK[b], lenK);
+    // A row of q or k as the dot product sees it (rotated by rope).
+    auto vectorOf = [&](const std::vector<float> &t, int64_t row, int64_t head,
+                        int64_t heads, int64_t len) {
+      std::vector<double> x(p.headDim);
+      for (int64_t d = 0; d < p.headDim; ++d)
+        x[d] = t[ix.at(b, row, head, d, heads, len, p.headDim)];
+      return x;
+    };
     for (int64_t h = 0; h < p.headsQ; ++h) {
       int64_t hk = h / group;
+      // The sequence's keys of kv head hk, read (and rotated) once.
+      std::vector<std::vector<double>> keys(seqK);
+      for (int64_t j = 0; j < seqK; ++j) {
+        keys[j] = vectorOf(p.k, varlen ? kStart + j : j, hk, p.headsKV, p.seqK);
+        if (p.rope)
+          keys[j] = rotate(*p.rope, keys[j], j);
+      }
       for (int64_t i = 0; i < seqQ; ++i) {
         int64_t qRow = varlen ? qStart + i : i;
-        // q_i and each k_j as the dot product sees them (rotated by rope).
-        auto vectorOf = [&](const std::vector<float> &t, int64_t row,
-                            int64_t head, int64_t heads, int64_t len) {
-          std::vector<double> x(p.headDim);
-          for (int64_t d = 0; d < p.headDim; ++d)
-            x[d] = t[ix.at(b, row, head, d, heads, len, p.headDim)];
-          return x;
-        };
         std::vector<double> qi = vectorOf(p.q, qRow, h, p.headsQ, p.seqQ);
         if (p.rope)
           qi = rotate(*p.rope, qi, p.rope->bottomRight ? i + seqK - seqQ : i);
         std::vector<double> score(seqK);
         std::vector<bool> kept(seqK);
         for (int64_t j = 0; j < seqK; ++j) {
-          int64_t kRow = varlen ? kStart + j : j;
           Pair pair{b, h, i, j, seqQ, seqK};
-          std::vector<double> kj = vectorOf(p.k, kRow, hk, p.headsKV, p.seqK);
-          if (p.rope)
-            kj = rotate(*p.rope, kj, j);
           double dot = 0.0;
           for (int64_t d = 0; d < p.headDim; ++d)
-            dot += qi[d] * kj[d];
+            dot += qi[d] * keys[j][d];
           double s = p.scale * dot;
           bool keep = true;
           bool full = p.blockFull && p.blockFull(pair);

@@ -208,7 +208,6 @@ struct LowerSoftmaxFinalize : public OpRewritePattern<SoftmaxFinalizeOp> {
                                 PatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
     Emitter e{rewriter, loc};
-    Value zero = e.f32(0.0);
     e.forLoop(e.index(0), e.dim(op.getOut(), 0), [&](Value r) {
       // A row that kept nothing gets out = 0 and lse = -inf, never NaN.
       RowFinal row = emitRowFinalize(

@@ -202,11 +202,11 @@ func.func @rope(%q: tensor<?x1x32x128xbf16>, %k: tensor<?x?x8x128xbf16>, %v: ten
 // CHECK: nvgpu.device_async_wait
 // CHECK-NEXT: gpu.barrier
 // CHECK-NOT: gpu.barrier
+// CHECK: %[[KSV:.*]] = vector.broadcast %[[KS]] : f32 to vector<2x2xf32>
 // CHECK: memref.load %[[KH]][{{.*}}] : memref<3x32x72xi16, #gpu.address_space<workgroup>>
 // CHECK-NEXT: llvm.inline_asm asm_dialect = att "cvt.rn.f16x2.e4m3x2 $0, $1;", "=r,h" %{{.*}} : (i16) -> i32
 // CHECK: arith.truncf %{{.*}} : vector<2xf32> to vector<2xbf16>
 // CHECK: nvvm.mma.sync
-// CHECK: %[[KSV:.*]] = vector.broadcast %[[KS]] : f32 to vector<2x2xf32>
 // CHECK: arith.mulf %{{.*}}, %[[KSV]] : vector<2x2xf32>
 // CHECK: memref.load %[[VB]][{{.*}}] : memref<3x32x144xi8, #gpu.address_space<workgroup>>
 // CHECK: arith.shli

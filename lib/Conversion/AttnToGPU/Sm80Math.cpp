@@ -40,12 +40,11 @@ SmallVector<Value> KernelBuilder::iteration(Value t, ArrayRef<Value> state) {
     gpu::BarrierOp::create(b, loc);
     mmaStage = index(0);
   }
+  // The tile's first key: key j = k0 + r (also its rotary position).
+  Value k0 = mulIdx(kt, tileK);
   if (op.getRopeAttr()) {
-    // Key j = kt * tileK + r sits at position j.
-    Value row0 = mulIdx(kt, tileK);
     rotateSharedTile(
-        kShared, mmaStage, tileK, [&](Value r) { return addIdx(row0, r); },
-        row0);
+        kShared, mmaStage, tileK, [&](Value r) { return addIdx(k0, r); }, k0);
     gpu::BarrierOp::create(b, loc);
   }
 
@@ -59,31 +58,31 @@ SmallVector<Value> KernelBuilder::iteration(Value t, ArrayRef<Value> state) {
       arith::RemUIOp::create(
           b, loc, arith::DivUIOp::create(b, loc, lane, index(8)), index(2)),
       8);
+  // An fp8 cache's k_scale: S of the dequantized keys.
+  Value kScales =
+      kScale ? vector::BroadcastOp::create(b, loc, accType, kScale).getResult()
+             : Value();
   SmallVector<Value> scores;
   for (int64_t n = 0; n < tileK / 8; ++n) {
     Value acc = zeroAcc;
     for (int64_t kk = 0; kk < headDim / 16; ++kk) {
-      Value frag =
-          fp8 == Fp8Read::fragments
-              ? fp8KFragment(stage, n, kk)
-              : nvgpu::LdMatrixOp::create(
-                    b, loc, bType, kShared,
-                    ValueRange{mmaStage, addIdx(kRow, index(n * 8)),
-                               addIdx(kCol, index(kk * 16))},
-                    false, 2)
-                    .getResult();
+      Value frag = fp8 == Fp8Read::fragments
+                       ? fp8KFragment(stage, n, kk)
+                       : nvgpu::LdMatrixOp::create(
+                             b, loc, bType, kShared,
+                             ValueRange{mmaStage, addIdx(kRow, index(n * 8)),
+                                        addIdx(kCol, index(kk * 16))},
+                             false, 2)
+                             .getResult();
       acc = mma(qFrags[kk], frag, acc);
     }
-    // An fp8 cache's k_scale: S of the dequantized keys.
-    if (kScale)
-      acc = arith::MulFOp::create(
-          b, loc, acc, vector::BroadcastOp::create(b, loc, accType, kScale));
+    if (kScales)
+      acc = arith::MulFOp::create(b, loc, acc, kScales);
     scores.push_back(acc);
   }
 
   // Full tiles and partial tiles run separate code: the full branch has
   // no mask code at all (FA2's split of masked and unmasked iterations).
-  Value k0 = mulIdx(kt, tileK);
   Value isFull = isFullTile(t, kt);
   SmallVector<Value> carried(state.drop_back(2 * inFlight));
   auto branch = scf::IfOp::create(b, loc, ValueRange(carried).getTypes(),
@@ -125,15 +124,14 @@ SmallVector<Value> KernelBuilder::softmaxAndPV(ArrayRef<Value> scores, Value k0,
   for (int64_t kb = 0; kb < tileK / 16; ++kb) {
     Value a = pFragment(probs, kb);
     for (int64_t nd = 0; nd < headDimV / 8; ++nd) {
-      Value frag =
-          fp8 == Fp8Read::fragments
-              ? fp8VFragment(stage, kb, nd)
-              : nvgpu::LdMatrixOp::create(
-                    b, loc, bType, vShared,
-                    ValueRange{stage, addIdx(vRow, index(kb * 16)),
-                               index(nd * 8)},
-                    true, 2)
-                    .getResult();
+      Value frag = fp8 == Fp8Read::fragments
+                       ? fp8VFragment(stage, kb, nd)
+                       : nvgpu::LdMatrixOp::create(
+                             b, loc, bType, vShared,
+                             ValueRange{stage, addIdx(vRow, index(kb * 16)),
+                                        index(nd * 8)},
+                             true, 2)
+                             .getResult();
       outAcc[nd] = mma(a, frag, outAcc[nd]);
     }
   }
