@@ -8,6 +8,7 @@
 
 #include "attn/Transforms/TilingContext.h"
 
+#include "mlir/Analysis/SliceAnalysis.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -452,16 +453,43 @@ bool mlir::attn::hasElementCode(AttentionOp op, bool partial) {
          op.getGateAttr();
 }
 
+bool mlir::attn::maskModReadsPerKey(AttentionOp op) {
+  std::function<bool(Attribute)> reads = [&](Attribute atom) {
+    if (isa<MaskModAttr>(atom)) {
+      // A read whose index derives from kv_idx (the region's last argument).
+      SetVector<Operation *> slice;
+      getForwardSlice(op.getMaskMod().front().getArguments().back(), &slice);
+      return llvm::any_of(slice, llvm::IsaPred<tensor::ExtractOp>);
+    }
+    if (auto orMask = dyn_cast<OrMaskAttr>(atom))
+      return llvm::any_of(orMask.getMembers(), reads);
+    return false;
+  };
+  ArrayAttr masks = op.getMasksAttr();
+  return masks && llvm::any_of(masks, reads);
+}
+
+Value mlir::attn::emitMaskKeep(OpBuilder &builder, AttentionOp op,
+                               const AttentionBuffers &buffers,
+                               const TilePosition &pos, Value i, Value j,
+                               ElementValueCache *cache) {
+  ElementEmitter emit(builder, op.getLoc(), op, buffers, pos, i, j, cache);
+  Value keep = arith::ConstantIntOp::create(builder, op.getLoc(), 1, 1);
+  if (ArrayAttr masks = op.getMasksAttr())
+    for (Attribute atom : masks)
+      keep = emit.andI1(keep, emit.keeps(atom));
+  return keep;
+}
+
 std::pair<Value, Value>
 mlir::attn::emitElement(OpBuilder &builder, AttentionOp op,
                         const AttentionBuffers &buffers,
                         const TilePosition &pos, bool partial, Value s, Value i,
                         Value j, ElementValueCache *cache) {
   ElementEmitter emit(builder, op.getLoc(), op, buffers, pos, i, j, cache);
-  Value keep = arith::ConstantIntOp::create(builder, op.getLoc(), 1, 1);
-  if (ArrayAttr masks = op.getMasksAttr(); partial && masks)
-    for (Attribute atom : masks)
-      keep = emit.andI1(keep, emit.keeps(atom));
+  Value keep = partial
+                   ? emitMaskKeep(builder, op, buffers, pos, i, j, cache)
+                   : arith::ConstantIntOp::create(builder, op.getLoc(), 1, 1);
   if (ArrayAttr mods = op.getScoreModsAttr())
     for (Attribute mod : mods)
       s = emit.modify(mod, s);

@@ -206,3 +206,58 @@ func.func @fp8(%q: tensor<1x?x8x128xbf16>, %k: tensor<1x?x2x128xf8E4M3FN>) -> te
   %o = attn.attention %q, %k, %k : tensor<1x?x8x128xbf16>, tensor<1x?x2x128xf8E4M3FN>, tensor<1x?x2x128xf8E4M3FN> -> tensor<1x?x8x128xbf16>
   return %o : tensor<1x?x8x128xbf16>
 }
+
+// -----
+
+// A per-batch document mask as a mask_mod that reads its captured [B, S] ids
+// at kv_idx: keep(i, j) = docs[b, i] == docs[b, j]. A partial tile's keep
+// flags (this mask, causal, and j < Sk) are formed between issuing
+// S = Q K^T (and the previous P V) and waiting for S, so the id reads run
+// while the tensor cores work: packed as bit c = 2 n + y of word c / 32 per
+// fragment row (fragment n, column y; 2 x 32 pairs per thread at block_k
+// 128), and the softmax after the wait tests each bit (c = 29: 2^29) and
+// reads no id.
+// CHECK-LABEL: gpu.func @docs_per_batch_kernel
+// CHECK-SAME: %[[DOCS:[a-z0-9]+]]: memref<?x?xi32> {attn.name = "capture3"}
+// CHECK: wgmma.commit_group
+// CHECK: wgmma.commit_group
+// CHECK: memref.load %[[DOCS]]
+// CHECK: arith.ori
+// CHECK: wgmma.wait_group.sync.aligned 1;
+// CHECK-NOT: memref.load %[[DOCS]]
+// CHECK: arith.andi %{{.*}}, %c536870912_i32 : i32
+// CHECK-NOT: memref.load %[[DOCS]]
+// CHECK: gpu.return
+func.func @docs_per_batch(%q: tensor<?x8x?x128xbf16>, %k: tensor<?x8x?x128xbf16>, %v: tensor<?x8x?x128xbf16>, %docs: tensor<?x?xi32>) -> tensor<?x8x?x128xbf16> {
+  %out = attn.attention %q, %k, %v {layout = #attn<layout bhsd>, masks = [#attn.causal<top_left>, #attn.mask_mod]} : tensor<?x8x?x128xbf16>, tensor<?x8x?x128xbf16>, tensor<?x8x?x128xbf16> -> tensor<?x8x?x128xbf16>
+  mask_mod {
+  ^bb0(%b: index, %h: index, %i: index, %j: index):
+    %di = tensor.extract %docs[%b, %i] : tensor<?x?xi32>
+    %dj = tensor.extract %docs[%b, %j] : tensor<?x?xi32>
+    %same = arith.cmpi eq, %di, %dj : i32
+    attn.yield %same : i1
+  }
+  return %out : tensor<?x8x?x128xbf16>
+}
+
+// -----
+
+// A per-head window as a mask_mod: keep(i, j) = i - j < window[h] reads its
+// capture once per head, not per key, so the mask stays in the partial
+// tile's softmax after the S wait (packing bits costs more than it hides).
+// CHECK-LABEL: gpu.func @window_per_head_kernel
+// CHECK-SAME: %[[WIN:[a-z0-9]+]]: memref<?xi32> {attn.name = "capture3"}
+// CHECK: wgmma.wait_group.sync.aligned 1;
+// CHECK: memref.load %[[WIN]]
+func.func @window_per_head(%q: tensor<?x8x?x128xbf16>, %k: tensor<?x8x?x128xbf16>, %v: tensor<?x8x?x128xbf16>, %win: tensor<?xi32>) -> tensor<?x8x?x128xbf16> {
+  %out = attn.attention %q, %k, %v {layout = #attn<layout bhsd>, masks = [#attn.causal<top_left>, #attn.mask_mod]} : tensor<?x8x?x128xbf16>, tensor<?x8x?x128xbf16>, tensor<?x8x?x128xbf16> -> tensor<?x8x?x128xbf16>
+  mask_mod {
+  ^bb0(%b: index, %h: index, %i: index, %j: index):
+    %w = tensor.extract %win[%h] : tensor<?xi32>
+    %wi = arith.index_cast %w : i32 to index
+    %d = arith.subi %i, %j : index
+    %in = arith.cmpi slt, %d, %wi : index
+    attn.yield %in : i1
+  }
+  return %out : tensor<?x8x?x128xbf16>
+}

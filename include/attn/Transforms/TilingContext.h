@@ -115,9 +115,9 @@ SmallVector<Value> pagedKeyIndices(AttentionOp op, Value page, Value slot,
 /// The indices of token `index` of sequence pos.b in a per-token operand
 /// (document ids): (pos.b, index) for [B, S], (start + index) for varlen
 /// [T] (start: pos.qStart or pos.kStart).
-SmallVector<Value> tokenIndices(OpBuilder &builder, Location loc,
-                                Value buffer, const TilePosition &pos,
-                                Value start, Value index);
+SmallVector<Value> tokenIndices(OpBuilder &builder, Location loc, Value buffer,
+                                const TilePosition &pos, Value start,
+                                Value index);
 
 /// The index into dimension `dim` of a [X|1, Y|1, ...] operand (custom
 /// mask, bias, block lists): `index`, or 0 where the dimension has size 1
@@ -159,6 +159,17 @@ private:
 /// Whether a tile needs element code: score modifications and gates on
 /// every tile, masks on partial ones.
 bool hasElementCode(AttentionOp op, bool partial);
+
+/// Whether the op's masks hold a mask_mod that reads a captured tensor at
+/// an index derived from kv_idx (e.g. document ids), in or out of an `or`.
+bool maskModReadsPerKey(AttentionOp op);
+
+/// Emits, at the builder's insertion point, the keep flag of the pair
+/// (query row i, key j) under the op's masks alone (true without masks):
+/// what a partial tile adds to its element code, independent of the score.
+Value emitMaskKeep(OpBuilder &builder, AttentionOp op,
+                   const AttentionBuffers &buffers, const TilePosition &pos,
+                   Value i, Value j, ElementValueCache *cache = nullptr);
 
 /// Emits, at the builder's insertion point, the modified score and the keep
 /// flag of the pair (query row i, key j), both indices within the sequence.

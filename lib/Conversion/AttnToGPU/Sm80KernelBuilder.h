@@ -136,6 +136,13 @@ private:
     return arith::MulIOp::create(b, loc, x, index(c));
   }
   Value mulIdx(Value x, Value y) { return arith::MulIOp::create(b, loc, x, y); }
+  /// An index as i32, and back (sign-extended).
+  Value narrow32(Value x) {
+    return arith::IndexCastOp::create(b, loc, b.getI32Type(), x);
+  }
+  Value widen32(Value x) {
+    return arith::IndexCastOp::create(b, loc, b.getIndexType(), x);
+  }
   /// Unsigned quotient and remainder of non-negative indices.
   Value divIdx(Value x, Value y) {
     return arith::DivUIOp::create(b, loc, x, y);
@@ -344,8 +351,38 @@ private:
     Value corr[2];
     SmallVector<Value> probs;
   };
+  /// With `keepBits` (from tileKeepBits) a partial tile's masks and key
+  /// bound are read from the bits instead of evaluated here.
   SoftmaxUpdate onlineSoftmax(ArrayRef<Value> scores, Value k0, bool partial,
-                              ArrayRef<Value> rowState);
+                              ArrayRef<Value> rowState,
+                              ArrayRef<Value> keepBits = {});
+
+  /// What the element code of this lane's accumulator elements sees: for
+  /// fragment rows x = 0, 1 the query row (within the sequence) and its
+  /// position; the first column k0 + 2 quad and the key length as i32.
+  struct FragmentCoords {
+    TilePosition rowPos[2];
+    Value row[2];
+    Value firstColumn, seqK32;
+  };
+  FragmentCoords fragmentCoords(Value k0);
+  /// Column 8 n + y of the lane's fragments: (i32, index).
+  std::pair<Value, Value> fragmentColumn(const FragmentCoords &coords,
+                                         int64_t n, int y);
+
+  /// A partial tile's keep flags under the masks and the key bound, packed:
+  /// element (x, n, y) is bit (2 n + y) mod 32 of word 2 ((2 n + y) / 32)
+  /// + x. Emitted between issuing a wgmma and waiting for it, the mask code
+  /// (and its reads of captured ids) runs while the tensor cores compute S.
+  SmallVector<Value> tileKeepBits(Value k0);
+  /// Whether the overlapped sm90a step evaluates partial tiles' masks
+  /// before its S wait (tileKeepBits): where a mask_mod reads a captured
+  /// tensor per key. Chosen by measurement (H100, FlexAttention gallery):
+  /// per-batch documents 11% and softcap + documents 16% faster with bits;
+  /// masks of indices (d64 causal 4%, a per-head window 3%) and
+  /// `#attn.document` (3%, its partial tiles are few after the id scan)
+  /// slower; single-tensor documents unchanged.
+  bool precomputesKeeps() { return wgmma && maskModReadsPerKey(op); }
 
   /// sm90a (without sparse softmax): the softmax keeps a row's reference
   /// maximum while the maximum grows by at most kLazyRescaleLog2 (in the

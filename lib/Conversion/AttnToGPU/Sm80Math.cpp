@@ -139,43 +139,77 @@ SmallVector<Value> KernelBuilder::softmaxAndPV(ArrayRef<Value> scores, Value k0,
   return next;
 }
 
+KernelBuilder::FragmentCoords KernelBuilder::fragmentCoords(Value k0) {
+  // Positions inside a sequence fit 32 bits (lengths are below 2^31): rows,
+  // columns and the key length are formed in i32 and sign-extended, so that
+  // LLVM narrows the element code's compares of them (and of captured i32
+  // ids) to one 32-bit instruction each instead of a 64-bit pair.
+  FragmentCoords coords;
+  for (int x = 0; x < 2; ++x) {
+    coords.rowPos[x] = pos;
+    std::tie(coords.row[x], coords.rowPos[x].h) = queryRow(fragmentRow(x));
+    coords.row[x] = widen32(narrow32(coords.row[x]));
+    coords.rowPos[x].k0 = k0;
+  }
+  coords.firstColumn = narrow32(addIdx(k0, mulIdx(quad, 2)));
+  coords.seqK32 = narrow32(minIdx(pos.seqK, index(INT32_MAX)));
+  return coords;
+}
+
+std::pair<Value, Value>
+KernelBuilder::fragmentColumn(const FragmentCoords &coords, int64_t n, int y) {
+  Value column32 = arith::AddIOp::create(
+      b, loc, coords.firstColumn,
+      arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(8 * n + y)));
+  return {column32, widen32(column32)};
+}
+
+SmallVector<Value> KernelBuilder::tileKeepBits(Value k0) {
+  FragmentCoords coords = fragmentCoords(k0);
+  int64_t columns = tileK / 4; // per fragment row: 2 of every 8 keys
+  Value zero = arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(0));
+  SmallVector<Value> words(2 * ((columns + 31) / 32), zero);
+  ElementValueCache cache;
+  for (int64_t n = 0; n < tileK / 8; ++n)
+    for (int y = 0; y < 2; ++y) {
+      auto [column32, column] = fragmentColumn(coords, n, y);
+      Value inRange = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt,
+                                            column32, coords.seqK32);
+      int64_t c = 2 * n + y;
+      for (int x = 0; x < 2; ++x) {
+        Value keep =
+            arith::AndIOp::create(b, loc, inRange,
+                                  emitMaskKeep(b, op, buf, coords.rowPos[x],
+                                               coords.row[x], column, &cache));
+        Value bit = arith::SelectOp::create(
+            b, loc, keep,
+            arith::ConstantOp::create(
+                b, loc, b.getI32IntegerAttr(int32_t(1u << (c % 32)))),
+            zero);
+        Value &word = words[2 * (c / 32) + x];
+        word = arith::OrIOp::create(b, loc, word, bit);
+      }
+    }
+  return words;
+}
+
 /// The online-softmax update of one tile's scores: `rowState` is
 /// (m0, m1, l0, l1) of rows g and g + 8.
 KernelBuilder::SoftmaxUpdate
 KernelBuilder::onlineSoftmax(ArrayRef<Value> scores, Value k0, bool partial,
-                             ArrayRef<Value> state) {
+                             ArrayRef<Value> state, ArrayRef<Value> keepBits) {
   SoftmaxUpdate update;
   auto accType = VectorType::get({2, 2}, f32);
   Value zeroAcc = arith::ConstantOp::create(
       b, loc, accType, DenseElementsAttr::get(accType, 0.0f));
   // t = element(scale * s) * log2 e, -inf where a pair is dropped.
   SmallVector<Value> t;
-  bool element = hasElementCode(op, partial);
-  // The element code sees each accumulator row's query row and head.
-  TilePosition rowPos[2] = {pos, pos};
-  Value rowOf[2];
-  // Positions inside a sequence fit 32 bits (lengths are below 2^31): rows,
-  // columns and the key length are formed in i32 and sign-extended, so that
-  // LLVM narrows the element code's compares of them (and of captured i32
-  // ids) to one 32-bit instruction each instead of a 64-bit pair.
-  auto i32 = b.getI32Type();
-  auto narrow = [&](Value v) {
-    return arith::IndexCastOp::create(b, loc, i32, v).getResult();
-  };
-  auto widen = [&](Value v) {
-    return arith::IndexCastOp::create(b, loc, b.getIndexType(), v).getResult();
-  };
+  // Masks evaluated here unless their bits came with the tile.
+  bool precomputed = partial && !keepBits.empty();
+  bool element = hasElementCode(op, partial && !precomputed);
+  FragmentCoords coords;
   if (element || partial)
-    for (int x = 0; x < 2; ++x) {
-      std::tie(rowOf[x], rowPos[x].h) = queryRow(fragmentRow(x));
-      rowOf[x] = widen(narrow(rowOf[x]));
-      rowPos[x].k0 = k0;
-    }
-  Value firstColumn, seqK32;
-  if (element || partial) {
-    firstColumn = narrow(addIdx(k0, mulIdx(quad, 2)));
-    seqK32 = narrow(minIdx(pos.seqK, index(INT32_MAX)));
-  }
+    coords = fragmentCoords(k0);
   // Where the element code only masks, the score is scaled once: by
   // scale * log2 e.
   bool modifiesScore =
@@ -205,31 +239,41 @@ KernelBuilder::onlineSoftmax(ArrayRef<Value> scores, Value k0, bool partial,
     }
     Value tn = scores[n];
     Value column32[2], column[2];
-    for (int y = 0; y < 2; ++y) {
-      column32[y] = arith::AddIOp::create(
-          b, loc, firstColumn,
-          arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(8 * n + y)));
-      column[y] = widen(column32[y]);
-    }
+    for (int y = 0; y < 2; ++y)
+      std::tie(column32[y], column[y]) = fragmentColumn(coords, n, y);
     for (int x = 0; x < 2; ++x)
       for (int y = 0; y < 2; ++y) {
         Value s = extract(scores[n], x, y);
         Value kept;
         if (element && modifiesScore) {
           s = arith::MulFOp::create(b, loc, s, f(op.getEffectiveScale()));
-          std::tie(s, kept) = emitElement(b, op, buf, rowPos[x], partial, s,
-                                          rowOf[x], column[y], &cache);
+          std::tie(s, kept) =
+              emitElement(b, op, buf, coords.rowPos[x], partial && !precomputed,
+                          s, coords.row[x], column[y], &cache);
           s = arith::MulFOp::create(b, loc, s, f(kLog2E));
         } else {
           if (element)
-            kept = emitElement(b, op, buf, rowPos[x], partial, s, rowOf[x],
+            kept = emitElement(b, op, buf, coords.rowPos[x],
+                               partial && !precomputed, s, coords.row[x],
                                column[y], &cache)
                        .second;
           s = arith::MulFOp::create(b, loc, s, scaleLog2e);
         }
         if (partial) {
-          Value inRange = arith::CmpIOp::create(
-              b, loc, arith::CmpIPredicate::slt, column32[y], seqK32);
+          Value inRange;
+          if (precomputed) {
+            // The bit of (x, n, y) in its word, tested by one and.
+            int64_t c = 2 * int64_t(n) + y;
+            Value bit = arith::ConstantOp::create(
+                b, loc, b.getI32IntegerAttr(int32_t(1u << (c % 32))));
+            inRange = arith::CmpIOp::create(
+                b, loc, arith::CmpIPredicate::ne,
+                arith::AndIOp::create(b, loc, keepBits[2 * (c / 32) + x], bit),
+                arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(0)));
+          } else {
+            inRange = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt,
+                                            column32[y], coords.seqK32);
+          }
           kept = kept ? Value(arith::AndIOp::create(b, loc, kept, inRange))
                       : inRange;
         }

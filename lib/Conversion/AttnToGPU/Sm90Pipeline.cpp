@@ -59,19 +59,36 @@ SmallVector<Value> KernelBuilder::overlappedStep(Value t, Value kt,
   SmallVector<Value> out =
       wgmmaPV(state.slice(pAt, tileK / 16), state.slice(outAt, headDimV / 8),
               vStage, /*wait=*/false);
+  Value isFull = isFullTile(t, kt);
+  Value k0 = mulIdx(kt, tileK);
+  // A partial tile's masks (and their reads of captured ids) are evaluated
+  // while the tensor cores compute S, into bits the softmax tests.
+  SmallVector<Value> keepBits;
+  if (precomputesKeeps()) {
+    SmallVector<Type> wordTypes(2 * ((tileK / 4 + 31) / 32), b.getI32Type());
+    auto masks = scf::IfOp::create(b, loc, wordTypes, isFull,
+                                   /*withElseRegion=*/true);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(masks.thenBlock());
+    Value unused = arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(0));
+    scf::YieldOp::create(b, loc, SmallVector<Value>(wordTypes.size(), unused));
+    b.setInsertionPointToStart(masks.elseBlock());
+    scf::YieldOp::create(b, loc, tileKeepBits(k0));
+    keepBits.assign(masks.getResults().begin(), masks.getResults().end());
+  }
   scores = wgmmaWait(1, scores);
 
   // The softmax in its full or partial variant (the element and mask code
   // only where the tile needs it): (m, l, c0, c1, P as f32 fragments).
   SmallVector<Type> types(6, f32);
   types.append(tileK / 8, accType);
-  auto branch = scf::IfOp::create(b, loc, types, isFullTile(t, kt),
-                                  /*withElseRegion=*/true);
+  auto branch =
+      scf::IfOp::create(b, loc, types, isFull, /*withElseRegion=*/true);
   for (bool full : {true, false}) {
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(full ? branch.thenBlock() : branch.elseBlock());
-    SoftmaxUpdate update =
-        onlineSoftmax(scores, mulIdx(kt, tileK), !full, state.take_front(4));
+    SoftmaxUpdate update = onlineSoftmax(scores, k0, !full, state.take_front(4),
+                                         full ? ArrayRef<Value>() : keepBits);
     SmallVector<Value> yielded(update.rowState);
     yielded.append({update.corr[0], update.corr[1]});
     yielded.append(update.probs);
