@@ -204,21 +204,23 @@ def _mask_mod_blocks(bm, mask_mod, batch, heads, device):
                 rows = rows.to(kv.device)
             keep = mask_mod(bs, hs, rows[:, None], kv[None, :])
             keep = _broadcast_keep(xp, keep, (nb, nh, len(rows), bm.key_len), kv)
-            keep = keep & _atoms_keep(bm, xp, rows, kv)
-            # Pad rows to whole blocks and keys to whole blocks: padding is
-            # neither kept (any) nor a reason to be partial (all).
+            atoms = _atoms_keep(bm, xp, rows, kv)
+            if atoms is not True:
+                keep = keep & atoms
+            # Kept pairs per block, one reduction: a block is listed where it
+            # keeps some pair and is full where it keeps all its real pairs
+            # (rows and keys padded to whole blocks count as neither).
             rpad = (m1 - m0) * qb - len(rows)
-            if use_torch:
-                f = torch.nn.functional.pad
-                any_ = f(keep, (0, pad, 0, rpad), value=False)
-                all_ = f(keep, (0, pad, 0, rpad), value=True)
-            else:
-                widths = ((0, 0), (0, 0), (0, rpad), (0, pad))
-                any_ = np.pad(keep, widths, constant_values=False)
-                all_ = np.pad(keep, widths, constant_values=True)
-            shape = (nb, nh, m1 - m0, qb, nk, kb)
-            some[:, :, m0:m1] = any_.reshape(shape).any(5).any(3)
-            every[:, :, m0:m1] = all_.reshape(shape).all(5).all(3)
+            if pad or rpad:
+                if use_torch:
+                    keep = torch.nn.functional.pad(keep, (0, pad, 0, rpad), value=False)
+                else:
+                    keep = np.pad(keep, ((0, 0), (0, 0), (0, rpad), (0, pad)),
+                                  constant_values=False)
+            counts = keep.reshape(nb, nh, m1 - m0, qb, nk, kb).sum((3, 5))
+            some[:, :, m0:m1] = counts > 0
+            every[:, :, m0:m1] = counts == _block_pairs(xp, kv, m0, m1, nk, qb, kb,
+                                                        bm.query_len, bm.key_len)
     except Exception:  # not evaluable eagerly: every block partial, none full
         import numpy as np
         some, every = np.ones((nb, nh, nq, nk), bool), np.zeros((nb, nh, nq, nk), bool)
@@ -227,6 +229,17 @@ def _mask_mod_blocks(bm, mask_mod, batch, heads, device):
     bm.mask_matrix = _to_host(some.any(0).any(0))
     return {"kv_num_blocks": _count(partial), "kv_indices": _order(partial),
             "full_kv_num_blocks": _count(every), "full_kv_indices": _order(every)}
+
+
+def _block_pairs(xp, like, m0, m1, nk, qb, kb, query_len, key_len):
+    """[m1 - m0, nk]: the real (unpadded) pairs of each block."""
+    rows = query_len - xp.arange(m0, m1) * qb
+    cols = key_len - xp.arange(nk) * kb
+    if xp.__name__ == "torch":
+        rows, cols = rows.clamp(max=qb).to(like.device), cols.clamp(max=kb).to(like.device)
+    else:
+        rows, cols = xp.minimum(rows, qb), xp.minimum(cols, kb)
+    return rows[:, None] * cols[None, :]
 
 
 def _broadcast_keep(xp, keep, shape, like):

@@ -29,6 +29,34 @@ def test_flex_style_mask_mod():
     assert m.mask_mod is not None and not m.mask_matrix[0].any() and m.mask_matrix[1, 0]
 
 
+@pytest.mark.parametrize("qlen, klen, bs", [(70, 90, (32, 16)), (256, 256, (64, 64))])
+def test_mask_mod_block_lists_match_the_token_mask(qlen, klen, bs):
+    # Per-batch, per-head ragged documents with causal: each (b, h, query
+    # block) lists the key blocks keeping some pair, partial ones apart from
+    # those keeping every real pair (padding past the lengths counts as
+    # neither), compared with a brute-force pass over the token mask.
+    rng = np.random.default_rng(7)
+    nb, nh = 2, 3
+    docs = np.sort(rng.integers(0, 5, (nb, nh, max(qlen, klen))), axis=-1)
+    mod = lambda b, h, i, j: (j <= i + 5) & (docs[b, h, i] == docs[b, h, j])  # noqa: E731
+    m = attn.create_block_mask(mod, nb, nh, qlen, klen, BLOCK_SIZE=bs)
+    lists = m.block_lists()
+    qb, kb = bs
+    nq, nk = -(-qlen // qb), -(-klen // kb)
+    i, j = np.arange(qlen)[:, None], np.arange(klen)[None, :]
+    for b in range(nb):
+        for h in range(nh):
+            keep = mod(b, h, i, j)
+            for r in range(nq):
+                blocks = [keep[r * qb:(r + 1) * qb, c * kb:(c + 1) * kb] for c in range(nk)]
+                full = [c for c in range(nk) if blocks[c].all()]
+                part = [c for c in range(nk) if blocks[c].any() and not blocks[c].all()]
+                n_full = int(lists["full_kv_num_blocks"][b, h, r])
+                n_part = int(lists["kv_num_blocks"][b, h, r])
+                assert list(lists["full_kv_indices"][b, h, r, :n_full]) == full
+                assert list(lists["kv_indices"][b, h, r, :n_part]) == part
+
+
 def test_compose():
     c = attn.create_block_mask("causal", 128, 128, block_size=32)
     w = attn.create_block_mask("sliding_window", 128, 128, block_size=32, sliding_window=16)
