@@ -50,6 +50,15 @@ LAG_MASK = """
 attn.yield %keep : i1
 """
 
+# keep docs[b, i] == docs[b, j]: per-batch documents read per key from a
+# captured [B, S] tensor (sm90a evaluates such masks before its S wait).
+DOCS_MASK = """
+%di = tensor.extract %docs[%b, %i] : tensor<?x?xi32>
+%dj = tensor.extract %docs[%b, %j] : tensor<?x?xi32>
+%keep = arith.cmpi eq, %di, %dj : i32
+attn.yield %keep : i1
+"""
+
 
 def S(**kw):
     kw.setdefault("lse", True)
@@ -114,6 +123,10 @@ CASES = {
                                    [(2, 500, 500)]),
     "mask_mod_lag_d64_bf16": (S(dtype="bf16", heads_q=4, heads_kv=4, head_dim=64,
                                 masks=(MaskMod(),), mask_mod=LAG_MASK), [(1, 300, 300)]),
+    "mask_mod_docs_causal_d128_bf16": (S(dtype="bf16", heads_q=4, heads_kv=2, head_dim=128,
+                                         masks=(Causal(), MaskMod()), mask_mod=DOCS_MASK,
+                                         captures=(("docs", "tensor<?x?xi32>"),)),
+                                       [(2, 700, 700)]),
     "sinks_causal_d64_f16": (S(dtype="f16", heads_q=4, heads_kv=4, head_dim=64,
                                masks=(Causal(),), sinks=True), [(2, 500, 500)]),
     "varlen_causal_br_d128_bf16": (S(dtype="bf16", heads_q=4, heads_kv=2, head_dim=128,
@@ -446,7 +459,12 @@ def _make_inputs(spec, shape, torch, gen, unsorted_docs):
         args.update(kv_num_blocks=num.to(dev), kv_indices=idx.to(dev),
                     full_kv_num_blocks=fnum.to(dev), full_kv_indices=fidx.to(dev))
     for name, _ in spec.captures:
-        args[name] = (torch.rand(hq, generator=gen) * 0.05).to(dev)
+        if name == "docs":  # sorted per-batch ids, about 5 documents a row
+            rows, cols = args["q"].shape[0], max(args["q"].shape[1], args["k"].shape[1])
+            ids = torch.randint(0, 5, (rows, cols), generator=gen).sort(dim=1).values
+            args[name] = ids.to(torch.int32).to(dev)
+        else:
+            args[name] = (torch.rand(hq, generator=gen) * 0.05).to(dev)
     return args
 
 
@@ -467,9 +485,11 @@ def run_case(chip, name, spec, shape, torch, gen):
     torch.cuda.synchronize()
     np_args = {n: (t.double() if t.is_floating_point() else t).cpu().numpy()
                for n, t in args.items()}
-    slopes = np_args.get("slopes")
+    slopes, docs = np_args.get("slopes"), np_args.get("docs")
     ref, ref_lse = spec_reference(
-        spec, np_args, mask_mod=lag_mask,
+        spec, np_args,
+        mask_mod=lag_mask if docs is None else
+        (lambda b, h, i, j: docs[b, i] == docs[b, j]),
         score_mod=(lambda s, b, h, i, j: s + slopes[h] * (j - i)) if slopes is not None else None)
     got = out.double().cpu().numpy()
     got_lse = lse.double().cpu().numpy()
