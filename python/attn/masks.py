@@ -207,20 +207,24 @@ def _mask_mod_blocks(bm, mask_mod, batch, heads, device):
             atoms = _atoms_keep(bm, xp, rows, kv)
             if atoms is not True:
                 keep = keep & atoms
-            # Kept pairs per block, one reduction: a block is listed where it
-            # keeps some pair and is full where it keeps all its real pairs
-            # (rows and keys padded to whole blocks count as neither).
+            # A block is listed where it keeps some pair and is full where it
+            # keeps all of them: one reduction each over its rows and keys
+            # (bool throughout: a sum would widen 2^26 flags to int64 first).
+            # Rows and keys padded to whole blocks count as neither.
             rpad = (m1 - m0) * qb - len(rows)
+            some_src = every_src = keep
             if pad or rpad:
                 if use_torch:
-                    keep = torch.nn.functional.pad(keep, (0, pad, 0, rpad), value=False)
+                    f = torch.nn.functional.pad
+                    some_src = f(keep, (0, pad, 0, rpad), value=False)
+                    every_src = f(keep, (0, pad, 0, rpad), value=True)
                 else:
-                    keep = np.pad(keep, ((0, 0), (0, 0), (0, rpad), (0, pad)),
-                                  constant_values=False)
-            counts = keep.reshape(nb, nh, m1 - m0, qb, nk, kb).sum((3, 5))
-            some[:, :, m0:m1] = counts > 0
-            every[:, :, m0:m1] = counts == _block_pairs(xp, kv, m0, m1, nk, qb, kb,
-                                                        bm.query_len, bm.key_len)
+                    widths = ((0, 0), (0, 0), (0, rpad), (0, pad))
+                    some_src = np.pad(keep, widths, constant_values=False)
+                    every_src = np.pad(keep, widths, constant_values=True)
+            shape = (nb, nh, m1 - m0, qb, nk, kb)
+            some[:, :, m0:m1] = some_src.reshape(shape).any((3, 5))
+            every[:, :, m0:m1] = every_src.reshape(shape).all((3, 5))
     except Exception:  # not evaluable eagerly: every block partial, none full
         import numpy as np
         some, every = np.ones((nb, nh, nq, nk), bool), np.zeros((nb, nh, nq, nk), bool)
@@ -229,17 +233,6 @@ def _mask_mod_blocks(bm, mask_mod, batch, heads, device):
     bm.mask_matrix = _to_host(some.any(0).any(0))
     return {"kv_num_blocks": _count(partial), "kv_indices": _order(partial),
             "full_kv_num_blocks": _count(every), "full_kv_indices": _order(every)}
-
-
-def _block_pairs(xp, like, m0, m1, nk, qb, kb, query_len, key_len):
-    """[m1 - m0, nk]: the real (unpadded) pairs of each block."""
-    rows = query_len - xp.arange(m0, m1) * qb
-    cols = key_len - xp.arange(nk) * kb
-    if xp.__name__ == "torch":
-        rows, cols = rows.clamp(max=qb).to(like.device), cols.clamp(max=kb).to(like.device)
-    else:
-        rows, cols = xp.minimum(rows, qb), xp.minimum(cols, kb)
-    return rows[:, None] * cols[None, :]
 
 
 def _broadcast_keep(xp, keep, shape, like):
