@@ -42,6 +42,8 @@ void attn::buildGpuKernelsToBinaryPipeline(OpPassManager &pm,
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
   pm.addPass(createConvertNVGPUToNVVMPass());
+  // cp.async copies fetch whole 128-byte lines into L2.
+  pm.addPass(attn::createAttnCpAsyncL2Prefetch());
   pm.addNestedPass<gpu::GPUModuleOp>(createConvertGpuOpsToNVVMOps());
   pm.addPass(createConvertVectorToLLVMPass());
   pm.addPass(createArithToLLVMConversionPass());
