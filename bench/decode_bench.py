@@ -22,7 +22,8 @@ OUT_DIR = os.path.join(ROOT, "build", "decode_bench")
 SHAPES = [(1, 131072), (8, 16384), (64, 4096), (128, 2048)]
 HQ, HKV, D = 32, 8, 128
 SPEC = AttentionSpec(dtype="bf16", heads_q=HQ, heads_kv=HKV, head_dim=D, seq_q=1)
-VARIANTS = {"decode": [], "decode_s2": ["--stages=2"], "decode_s4": ["--stages=4"]}
+VARIANTS = {"decode": [], "decode_s2": ["--stages=2"], "decode_s4": ["--stages=4"],
+            "decode_w2": ["--kv-warps=2"]}
 PAGE = 16
 PAGED_SPEC = AttentionSpec(dtype="bf16", heads_q=HQ, heads_kv=HKV, head_dim=D, seq_q=1,
                            paged_kv=(PAGE, "nhd"))
@@ -32,8 +33,10 @@ ROPE_SPEC = AttentionSpec(dtype="bf16", heads_q=HQ, heads_kv=HKV, head_dim=D, se
 # An fp8 (e4m3) cache with k_scale / v_scale: half the bytes of bf16.
 FP8_SPEC = AttentionSpec(dtype="bf16", heads_q=HQ, heads_kv=HKV, head_dim=D, seq_q=1,
                          kv_dtype="f8E4M3FN", kv_scales=True)
-FP8_VARIANTS = {"decode_fp8_s4": ["--stages=4"], "decode_fp8_k64": ["--block-k=64"],
-                "decode_fp8_k64_s4": ["--block-k=64", "--stages=4"]}
+# fp8 variants: one warp on 32-key tiles (the default before kv warps),
+# 64-key tiles over the 4 kv warps, 3 stages of 128-key tiles.
+FP8_VARIANTS = {"decode_fp8_w1": ["--kv-warps=1", "--block-k=32", "--stages=3"],
+                "decode_fp8_k64": ["--block-k=64"], "decode_fp8_s3": ["--stages=3"]}
 
 
 def rope_rows(x, first):

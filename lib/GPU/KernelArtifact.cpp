@@ -189,6 +189,7 @@ mlir::attn::compileKernelArtifact(llvm::StringRef source, llvm::StringRef chip,
   kernelOptions.blockK = choice.blockK;
   kernelOptions.stages = choice.stages;
   kernelOptions.producerWarps = choice.producerWarps;
+  kernelOptions.kvWarps = choice.kvWarps;
   kernels.addPass(createAttnGPUKernels(kernelOptions));
   if (failed(kernels.run(*module)))
     return llvm::make_error<llvm::StringError>(

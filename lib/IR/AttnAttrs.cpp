@@ -167,11 +167,16 @@ LogicalResult
 LoweringConfigAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                            GpuStrategy strategy, int64_t blockQ, int64_t blockK,
                            int64_t warps, int64_t kvSplits, int64_t stages,
-                           int64_t producerWarps) {
-  if (warps <= 0 || blockQ != 16 * warps)
-    return emitError() << "lowering_config block_q must be 16 x warps (each "
-                          "warp owns 16 query rows), got block_q = "
-                       << blockQ << ", warps = " << warps;
+                           int64_t producerWarps, int64_t kvWarps) {
+  if (kvWarps != 1 && kvWarps != 2 && kvWarps != 4)
+    return emitError() << "lowering_config kv_warps must be 1, 2 or 4, got "
+                       << kvWarps;
+  if (warps <= 0 || blockQ * kvWarps != 16 * warps)
+    return emitError() << "lowering_config block_q must be 16 x warps / "
+                          "kv_warps (each warp owns 16 query rows), got "
+                          "block_q = "
+                       << blockQ << ", warps = " << warps
+                       << ", kv_warps = " << kvWarps;
   if (blockK <= 0 || blockK % 16)
     return emitError() << "lowering_config block_k must be a positive "
                           "multiple of 16, got "
@@ -197,5 +202,13 @@ LoweringConfigAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   if (kvSplits > 1 && strategy != GpuStrategy::decode)
     return emitError() << "lowering_config kv_splits > 1 needs the decode "
                           "strategy (its merge kernel combines the splits)";
+  // Each kv warp takes whole 16-key steps of P V.
+  if (kvWarps > 1 &&
+      (strategy != GpuStrategy::decode || blockK % (16 * kvWarps)))
+    return emitError() << "lowering_config kv_warps > 1 needs the decode "
+                          "strategy and block_k a multiple of 16 x kv_warps, "
+                          "got kv_warps = "
+                       << kvWarps << ", block_k = " << blockK
+                       << " with strategy " << stringifyGpuStrategy(strategy);
   return success();
 }

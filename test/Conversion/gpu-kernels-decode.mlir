@@ -2,6 +2,15 @@
 // RUN: attn-opt %s --split-input-file --attn-gpu-kernels="chip=sm_90 strategy=sm80" | FileCheck %s --check-prefix=SM80
 // RUN: not attn-opt %s --split-input-file --attn-gpu-kernels="chip=sm_90 strategy=decode" 2>&1 | FileCheck %s --check-prefix=FORCED
 // RUN: not attn-opt %s --split-input-file --attn-gpu-kernels="chip=sm_90 strategy=wgmma" 2>&1 | FileCheck %s --check-prefix=UNKNOWN
+// RUN: not attn-opt %s --split-input-file --attn-gpu-kernels="chip=sm_90 strategy=sm80 kv-warps=2" 2>&1 | FileCheck %s --check-prefix=KVSM80
+// RUN: not attn-opt %s --split-input-file --attn-gpu-kernels="chip=sm_90 strategy=decode kv-warps=4 block-k=32" 2>&1 | FileCheck %s --check-prefix=KVTILE
+// RUN: not attn-opt %s --split-input-file --attn-gpu-kernels="chip=sm_90 kv-warps=2" 2>&1 | FileCheck %s --check-prefix=KV2
+// Forced kv warps: only the decode strategy takes them, each over whole
+// 16-key steps; forced to 2, a plain decode kernel has 2 warps of 16 keys
+// (and the prefill cases of this file fail, as KVSM80 says).
+// KVSM80: kv_warps > 1 needs the decode strategy (got 2)
+// KVTILE: kv_warps 4 needs block_k a multiple of 64, got 32
+// KV2: block_q = 16, block_k = 32, warps = 2, kv_splits = 128, stages = 3, kv_warps = 2
 // RUN: attn-opt %s --split-input-file --attn-lower-to-gpu="chip=sm_90 format=isa" | FileCheck %s --check-prefix=PTX
 
 // The decode strategy: one query token, 32 query heads over 8 kv heads
@@ -182,36 +191,56 @@ func.func @rope(%q: tensor<?x1x32x128xbf16>, %k: tensor<?x?x8x128xbf16>, %v: ten
 // -----
 
 // An fp8 (e4m3) KV cache with its scales: the K/V copies move 16 fp8
-// values per cp.async into 3 byte stages with rows of 128 + 16 bytes (the
-// padding spreads a fragment load's 8 rows over 8 bank pairs). The MMAs'
-// B fragments come straight from the bytes: K's two adjacent values of a
-// register as one 16-bit load, V's (two keys, one column) as two byte
-// loads, each pair through cvt.rn.f16x2.e4m3x2 (then f32 -> bf16, exact).
-// k_scale multiplies S, v_scale the output rows. No f16 K/V tile: shared
-// memory is Q (16 x 136 x 2) + 2 x 3 x 32 x 144 = 32000 bytes.
+// values per cp.async into 2 byte stages of 128-key tiles with rows of
+// 128 + 16 bytes (the padding spreads a fragment load's 8 rows over 8 bank
+// pairs). The MMAs' B fragments come straight from the bytes: K's two
+// adjacent values of a register as one 16-bit load, V's (two keys, one
+// column) as two byte loads, each pair through cvt.rn.f16x2.e4m3x2 (then
+// f32 -> bf16, exact). k_scale multiplies S, v_scale the output rows. No
+// f16 K/V tile: shared memory is Q (16 x 136 x 2) + 2 x 2 x 128 x 144 =
+// 78080 bytes. Four kv warps (128 threads) hold the same 16 rows, each over
+// 32 keys of every tile (its rows of the stage from 32 x kv warp on); after
+// the loop the last copies are waited for, kv warps 1..3 store their
+// (m, l, O) — 4 + 4 x 128 / 8 = 68 floats per lane — slot-major into the
+// idle tiles, and kv warp 0 merges them (M = max m, each scaled by
+// 2^(m - M)) and alone writes the rows.
 // CHECK-LABEL: gpu.func @fp8_kernel
 // CHECK-SAME: attn.name = "k_scale"
-// CHECK-SAME: attn.shared_bytes = 32000
-// CHECK: %[[KB:.*]] = memref.view {{.*}} to memref<3x32x144xf8E4M3FN, #gpu.address_space<workgroup>>
-// CHECK: %[[KH:.*]] = memref.view {{.*}} to memref<3x32x72xi16, #gpu.address_space<workgroup>>
-// CHECK: %[[VB:.*]] = memref.view {{.*}} to memref<3x32x144xi8, #gpu.address_space<workgroup>>
+// CHECK-SAME: attn.block = array<i64: 128, 1, 1>
+// CHECK-SAME: block_k = 128, warps = 4, kv_splits = 128, kv_warps = 4
+// CHECK-SAME: attn.shared_bytes = 78080
+// CHECK: %[[WARP:.*]] = arith.divui %thread_id_x, %c32
+// CHECK: %[[KVW:.*]] = arith.divui %[[WARP]], %c1
+// CHECK: %[[KEY0:.*]] = arith.muli %[[KVW]], %c32
+// CHECK: %[[KB:.*]] = memref.view {{.*}} to memref<2x128x144xf8E4M3FN, #gpu.address_space<workgroup>>
+// CHECK: %[[KH:.*]] = memref.view {{.*}} to memref<2x128x72xi16, #gpu.address_space<workgroup>>
+// CHECK: %[[VB:.*]] = memref.view {{.*}} to memref<2x128x144xi8, #gpu.address_space<workgroup>>
 // CHECK: %[[KS:.*]] = memref.load %arg3[%{{.*}}] : memref<1xf32>
 // CHECK: %[[VS:.*]] = memref.load %arg4[%{{.*}}] : memref<1xf32>
-// CHECK: nvgpu.device_async_copy %arg1[{{.*}}], %[[KB]][{{.*}}], 16, %{{.*}} {bypassL1} : memref<?x?x8x128xf8E4M3FN> to memref<3x32x144xf8E4M3FN
+// CHECK: nvgpu.device_async_copy %arg1[{{.*}}], %[[KB]][{{.*}}], 16, %{{.*}} {bypassL1} : memref<?x?x8x128xf8E4M3FN> to memref<2x128x144xf8E4M3FN
 // CHECK: scf.for
 // CHECK: nvgpu.device_async_wait
 // CHECK-NEXT: gpu.barrier
 // CHECK-NOT: gpu.barrier
 // CHECK: %[[KSV:.*]] = vector.broadcast %[[KS]] : f32 to vector<2x2xf32>
-// CHECK: memref.load %[[KH]][{{.*}}] : memref<3x32x72xi16, #gpu.address_space<workgroup>>
+// CHECK: memref.load %[[KH]][{{.*}}] : memref<2x128x72xi16, #gpu.address_space<workgroup>>
 // CHECK-NEXT: llvm.inline_asm asm_dialect = att "cvt.rn.f16x2.e4m3x2 $0, $1;", "=r,h" %{{.*}} : (i16) -> i32
 // CHECK: arith.truncf %{{.*}} : vector<2xf32> to vector<2xbf16>
 // CHECK: nvvm.mma.sync
 // CHECK: arith.mulf %{{.*}}, %[[KSV]] : vector<2x2xf32>
-// CHECK: memref.load %[[VB]][{{.*}}] : memref<3x32x144xi8, #gpu.address_space<workgroup>>
+// CHECK: memref.load %[[VB]][{{.*}}] : memref<2x128x144xi8, #gpu.address_space<workgroup>>
 // CHECK: arith.shli
 // CHECK: llvm.inline_asm asm_dialect = att "cvt.rn.f16x2.e4m3x2 $0, $1;"
 // CHECK: nvvm.mma.sync
+// CHECK: nvgpu.device_async_wait %{{.*}} {numGroups = 0 : i32}
+// CHECK-NEXT: gpu.barrier
+// CHECK: %[[SCR:.*]] = memref.view {{.*}} to memref<3x68x32xf32, #gpu.address_space<workgroup>>
+// CHECK: arith.cmpi ne, %[[KVW]], %c0
+// CHECK: memref.store %{{.*}}, %[[SCR]]
+// CHECK: gpu.barrier
+// CHECK: memref.load %[[SCR]]
+// CHECK: arith.maximumf
+// CHECK: arith.cmpi eq, %[[KVW]], %c0
 // CHECK: arith.mulf %{{.*}}, %[[VS]] : f32
 // PTX: cvt.rn.f16x2.e4m3x2
 func.func @fp8(%q: tensor<?x1x32x128xbf16>, %k: tensor<?x?x8x128xf8E4M3FN>, %v: tensor<?x?x8x128xf8E4M3FN>, %ks: tensor<1xf32>, %vs: tensor<1xf32>) -> tensor<?x1x32x128xbf16> {

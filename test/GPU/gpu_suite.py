@@ -222,6 +222,17 @@ CASES = {
                                          head_dim=128, seq_q=2,
                                          masks=(Document(), Causal("bottom_right"))),
                                        [(2, 2, 5000), (1, 2, 9)]),
+    # Kv warps forced (decode's own choice covers the paged and fp8 cases):
+    # 4 warps over 16 keys each of 64-key tiles with documents and causal
+    # (the masks' columns offset per warp), 2 with seqused and sinks.
+    "cfg_kvw4_k64_decode_d128_bf16_document": (S(dtype="bf16", heads_q=16, heads_kv=4,
+                                                 head_dim=128, seq_q=2,
+                                                 masks=(Document(),
+                                                        Causal("bottom_right"))),
+                                               [(2, 2, 5000), (1, 2, 9)]),
+    "cfg_kvw2_decode_d128_bf16_seqused_sinks": (S(dtype="bf16", heads_q=16, heads_kv=4,
+                                                  head_dim=128, seq_q=1, seqused_k=True,
+                                                  sinks=True), [(4, 1, 3000), (2, 1, 1)]),
     "decode_d128_bf16_softcap_dv64": (S(dtype="bf16", heads_q=8, heads_kv=8, head_dim=128,
                                         head_dim_v=64, seq_q=1,
                                         score_mods=(Softcap(20.0),)), [(2, 1, 4000)]),
@@ -282,6 +293,8 @@ CASES = {
 
 # attn-compile flags of the cases that force a lowering config.
 FLAGS = {
+    "cfg_kvw4_k64_decode_d128_bf16_document": ["--kv-warps=4", "--block-k=64"],
+    "cfg_kvw2_decode_d128_bf16_seqused_sinks": ["--kv-warps=2"],
     "cfg_q128_k32_d128_causal_bf16": ["--block-q=128", "--block-k=32"],
     "cfg_q32_k128_d64_window_f16": ["--block-q=32", "--block-k=128"],
     "cfg_k16_d256_document_f16": ["--block-k=16"],

@@ -76,6 +76,11 @@ static llvm::cl::opt<int64_t> producerWarps(
     llvm::cl::desc("sm90a: force the producer warpgroup's warps, 0 or 4 "
                    "(-1: chosen)"),
     llvm::cl::cat(attnCategory));
+static llvm::cl::opt<int64_t>
+    kvWarps("kv-warps", llvm::cl::init(0),
+            llvm::cl::desc("decode: force the warps splitting each key tile, "
+                           "1, 2 or 4 (0: chosen)"),
+            llvm::cl::cat(attnCategory));
 static llvm::cl::opt<bool>
     describe("describe",
              llvm::cl::desc("print the artifact's launch and parameters"),
@@ -158,7 +163,7 @@ int main(int argc, char **argv) {
   llvm::Expected<mlir::attn::KernelArtifact> artifact =
       mlir::attn::compileKernelArtifact(
           file->getBuffer(), chip, format,
-          {strategy, blockQ, blockK, stages, producerWarps});
+          {strategy, blockQ, blockK, stages, producerWarps, kvWarps});
   if (!artifact)
     return fail(llvm::toString(artifact.takeError()));
   const std::vector<uint8_t> &serialized = artifact->bytes;

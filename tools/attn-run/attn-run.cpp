@@ -56,7 +56,8 @@ namespace {
 llvm::cl::OptionCategory category("attn-run options");
 llvm::cl::opt<std::string> inputFile(llvm::cl::Positional,
                                      llvm::cl::desc("<input.mlir>"),
-                                     llvm::cl::Required, llvm::cl::cat(category));
+                                     llvm::cl::Required,
+                                     llvm::cl::cat(category));
 llvm::cl::opt<std::string>
     chip("chip", llvm::cl::init("sm_90"),
          llvm::cl::desc("GPU to build the kernel for (sm_80 ... sm_121a)"),
@@ -79,8 +80,7 @@ llvm::cl::opt<unsigned> seed("seed", llvm::cl::init(1),
                              llvm::cl::cat(category));
 
 double secondsSince(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() -
-                                       start)
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
       .count();
 }
 
@@ -106,8 +106,8 @@ struct TileCounts {
   int64_t empty = 0, full = 0, partial = 0;
 };
 
-TileCounts countTiles(AttentionOp op, int64_t qTile, int64_t kvTile,
-                      int64_t sq, int64_t sk) {
+TileCounts countTiles(AttentionOp op, int64_t qTile, int64_t kvTile, int64_t sq,
+                      int64_t sk) {
   TileCounts counts;
   StaticArith arith;
   for (int64_t q0 = 0; q0 < sq; q0 += qTile) {
@@ -215,15 +215,16 @@ int main(int argc, char **argv) {
   unsigned seqAxis = bhsd ? 2 : 1;
   int64_t b = dimOr(q, 0, batch), sq = dimOr(q, seqAxis, seqQ),
           sk = dimOr(k, seqAxis, seqK);
-  llvm::outs() << llvm::formatv("== {0}: {1}, q {2}, k {3}, v {4}\n",
-                                inputFile, op->getParentOfType<func::FuncOp>()
-                                               .getSymName(),
-                                q, k, op.getV().getType());
+  llvm::outs() << llvm::formatv(
+      "== {0}: {1}, q {2}, k {3}, v {4}\n", inputFile,
+      op->getParentOfType<func::FuncOp>().getSymName(), q, k,
+      op.getV().getType());
   llvm::outs() << llvm::formatv("   problem: batch {0}, {1} queries, {2} keys "
                                 "(--batch/--seq-q/--seq-k set dynamic ones)\n",
                                 b, sq, sk);
   llvm::outs() << llvm::formatv(
-      "1. frontend ({0:F1} ms): layout {1}, scale {2:F4}, masks {3}, score_mods "
+      "1. frontend ({0:F1} ms): layout {1}, scale {2:F4}, masks {3}, "
+      "score_mods "
       "{4}\n",
       frontendSeconds * 1e3, stringifyLayout(op.getLayout()),
       op.getScaleAttr() ? op.getScaleAttr().getValueAsDouble() : 0.0,
@@ -257,13 +258,19 @@ int main(int argc, char **argv) {
     llvm::outs() << "3. GPU " << chip << ": no kernel: " << declined;
   } else {
     llvm::outs() << llvm::formatv(
-        "3. GPU {0}: strategy {1}, block_q {2}, block_k {3}, {4} warps, {5} "
-        "stages{6}\n",
+        "3. GPU {0}: strategy {1}, block_q {2}, block_k {3}, {4} warps{7}, "
+        "{5} stages{6}\n",
         chip, lowering.getStrategy(), lowering.getBlockQ(),
         lowering.getBlockK(), lowering.getWarps(), lowering.getStages(),
         lowering.getKvSplits() > 1
             ? llvm::formatv(", keys split over up to {0} CTAs",
                             lowering.getKvSplits())
+                  .str()
+            : std::string(),
+        lowering.getKvWarps() > 1
+            ? llvm::formatv(" ({0} per query row, each over its share of "
+                            "the keys)",
+                            lowering.getKvWarps())
                   .str()
             : std::string());
     start = std::chrono::steady_clock::now();
@@ -289,9 +296,8 @@ int main(int argc, char **argv) {
     artifactBytes = artifact->bytes;
     ::attn::runtime::ArtifactDesc desc;
     std::string parseError;
-    if (!::attn::runtime::parseArtifact(artifact->bytes.data(),
-                                        artifact->bytes.size(), desc,
-                                        parseError)) {
+    if (!::attn::runtime::parseArtifact(
+            artifact->bytes.data(), artifact->bytes.size(), desc, parseError)) {
       llvm::outs() << "   bad artifact: " << parseError << "\n";
       return 1;
     }
@@ -309,9 +315,9 @@ int main(int argc, char **argv) {
     llvm::outs() << llvm::formatv(
         "   kernel {0}: {1} threads/CTA, {2}; {3} KiB {4}; compiled in "
         "{5:F2} s (IR -> {4}, ptxas included)\n",
-        desc.entry(), main.block[0] * main.block[1] * main.block[2],
-        resources, desc.binary.size() / 1024,
-        format == "bin" ? "cubin" : "PTX", compileSeconds);
+        desc.entry(), main.block[0] * main.block[1] * main.block[2], resources,
+        desc.binary.size() / 1024, format == "bin" ? "cubin" : "PTX",
+        compileSeconds);
     // Further kernels of the artifact (split-KV: the merge).
     for (const ::attn::runtime::KernelDesc &k :
          llvm::ArrayRef(desc.kernels).drop_front())
@@ -343,8 +349,8 @@ int main(int argc, char **argv) {
     llvm::outs() << "5. run: skipped: the function takes operands besides "
                     "q, k and v (the tests and python/ run those)\n";
   else if (!problem)
-    llvm::outs() << "5. run: skipped: "
-                 << llvm::toString(problem.takeError()) << "\n";
+    llvm::outs() << "5. run: skipped: " << llvm::toString(problem.takeError())
+                 << "\n";
   else {
     Type element = q.getElementType();
     attn_run::ElementType dtype = element.isBF16() ? attn_run::ElementType::BF16
@@ -371,10 +377,10 @@ int main(int argc, char **argv) {
       llvm::outs() << llvm::formatv(
           "   {0}: max relative error {1:E2}{2}; {3:F2} {4}FLOP/s\n", where,
           errors.maxRelError,
-          hasLse ? llvm::formatv(", lse max abs error {0:E2}",
-                                 errors.maxLseError)
-                       .str()
-                 : std::string(),
+          hasLse
+              ? llvm::formatv(", lse max abs error {0:E2}", errors.maxLseError)
+                    .str()
+              : std::string(),
           flops / seconds * (where.starts_with("GPU") ? 1e-12 : 1e-9),
           where.starts_with("GPU") ? "T" : "G");
       if (!(errors.maxRelError <= tolerance)) {

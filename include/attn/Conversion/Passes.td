@@ -50,6 +50,8 @@ def AttnGPUKernels : Pass<"attn-gpu-kernels", "::mlir::ModuleOp"> {
     Option<"producerWarps", "producer-warps", "int64_t", /*default=*/"-1",
            "sm90a: warps of the producer warpgroup, 0 (none) or 4 "
            "(-1: chosen)">,
+    Option<"kvWarps", "kv-warps", "int64_t", /*default=*/"0",
+           "decode: warps splitting each key tile, 1, 2 or 4 (0: chosen)">,
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::gpu::GPUDialect",

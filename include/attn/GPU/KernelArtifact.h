@@ -32,13 +32,15 @@ struct KernelArtifact {
 /// generator does not support on `chip` (head dims, shared memory, ...) is
 /// an error with code std::errc::not_supported.
 /// What to force of the lowering config (attn-gpu-kernels' strategy,
-/// block-q, block-k, stages and producer-warps; empty / 0 / -1: chosen).
+/// block-q, block-k, stages, producer-warps and kv-warps; empty / 0 / -1:
+/// chosen).
 struct KernelChoice {
   std::string strategy;
   int64_t blockQ = 0;
   int64_t blockK = 0;
   int64_t stages = 0;
   int64_t producerWarps = -1;
+  int64_t kvWarps = 0;
 };
 
 llvm::Expected<KernelArtifact> compileKernelArtifact(llvm::StringRef source,

@@ -364,8 +364,12 @@ def Attn_LoweringConfigAttr : Attn_Attr<"LoweringConfig", "lowering_config"> {
     0 by default) adds a producer warpgroup of 4 warps that only loads Q/K/V
     tiles, handing stages to the `warps` consumer warps through mbarriers
     (warp specialization: the consumers never wait at a CTA barrier, and
-    `setmaxnreg` moves the producer's registers to them). It is recorded on
-    the generated `gpu.func`.
+    `setmaxnreg` moves the producer's registers to them). `kv_warps` (decode
+    only, 1 by default) splits each key tile over that many warps holding
+    the same query rows (warps = block_q / 16 x kv_warps): each warp keeps
+    its own softmax state over its share of the keys, and the CTA merges
+    the warps' states before the epilogue. It is recorded on the generated
+    `gpu.func`.
 
     Strategies: `sm80` (FlashAttention-2 style: one CTA per block_q query
     rows of one head, mma.sync), `sm90a` (the same schedule with Hopper's
@@ -379,6 +383,7 @@ def Attn_LoweringConfigAttr : Attn_Attr<"LoweringConfig", "lowering_config"> {
     ```mlir
     #attn.lowering_config<strategy = sm80, block_q = 64, block_k = 64, warps = 4>
     #attn.lowering_config<strategy = decode, block_q = 16, block_k = 64, warps = 1, kv_splits = 64>
+    #attn.lowering_config<strategy = decode, block_q = 16, block_k = 64, warps = 2, kv_splits = 64, kv_warps = 2>
     #attn.lowering_config<strategy = sm90a, block_q = 128, block_k = 128, warps = 8>
     #attn.lowering_config<strategy = sm90a, block_q = 128, block_k = 128, warps = 8, producer_warps = 4>
     ```
@@ -388,7 +393,8 @@ def Attn_LoweringConfigAttr : Attn_Attr<"LoweringConfig", "lowering_config"> {
                         "int64_t":$warps,
                         DefaultValuedParameter<"int64_t", "1">:$kv_splits,
                         DefaultValuedParameter<"int64_t", "2">:$stages,
-                        DefaultValuedParameter<"int64_t", "0">:$producer_warps);
+                        DefaultValuedParameter<"int64_t", "0">:$producer_warps,
+                        DefaultValuedParameter<"int64_t", "1">:$kv_warps);
   let assemblyFormat = "`<` struct(params) `>`";
   let genVerifyDecl = 1;
 }

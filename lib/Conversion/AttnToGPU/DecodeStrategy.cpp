@@ -63,11 +63,20 @@ public:
     return "";
   }
 
-  /// block_q: the packed rows rounded up to 16 (a warp each 16); block_k:
-  /// forced, the sparse-softmax kv_block, or 32 (16 where that does not
-  /// fit): the smaller stages let 5 one-warp CTAs share an H100 SM, which
-  /// streamed the cache 3-13% faster than 64-key tiles
-  /// (bench/decode_bench.py, docs/perf-log.md 2026-11-23).
+  /// block_q: the packed rows rounded up to 16 (a warp each 16). The key
+  /// tile, kv warps and stages, best first, by measurement on an H100
+  /// (bench/decode_bench.py, docs/perf-log.md 2026-11-23 and 2026-11-24):
+  /// - an fp8 cache read as fragments: 128-key tiles over 4 kv warps, 2
+  ///   stages (1-26% faster than one warp on 32-key tiles: the byte
+  ///   conversions are the per-tile work one warp per scheduler could not
+  ///   hide);
+  /// - a paged cache: 32-key tiles over 2 kv warps, 3 stages (2% faster:
+  ///   the page lookups);
+  /// - else 32-key tiles, one warp, 3 stages (2 kv warps or 64-key tiles
+  ///   measured within -1.3% / +2%): 5 one-warp CTAs share an SM.
+  /// Then 16-key tiles where shared memory is short. Forced values replace
+  /// the table's; a sparse-softmax kv_block is the key tile, over one warp
+  /// (the threshold is decided per whole tile).
   FailureOr<LoweringConfigAttr> chooseConfig(AttentionOp op,
                                              const GpuTarget &target,
                                              const ForcedConfig &forced,
@@ -85,16 +94,51 @@ public:
             std::to_string(blockQ);
       return failure();
     }
-    SmallVector<int64_t> keyTiles = {32, 16};
+    if (forced.kvWarps && forced.kvWarps != 1 && forced.kvWarps != 2 &&
+        forced.kvWarps != 4) {
+      why = "kv_warps must be 1, 2 or 4, got " + std::to_string(forced.kvWarps);
+      return failure();
+    }
+    struct Candidate {
+      int64_t blockK, kvWarps, stages;
+    };
+    SmallVector<Candidate> table = {{32, 1, kStages}, {16, 1, kStages}};
+    if (sm80::fp8Read(op) == sm80::Fp8Read::fragments)
+      table.insert(table.begin(), {128, 4, 2});
+    else if (op.isPagedKv())
+      table.front().kvWarps = 2;
     if (SparseSoftmaxAttr sparse = op.getSparseSoftmaxAttr())
-      keyTiles = {sparse.getKvBlock()};
-    if (forcedBlockK)
-      keyTiles = {forcedBlockK};
-    bool invalid = false;
-    return sm80::firstFittingConfig(op, target, GpuStrategy::decode, blockQ,
-                                    keyTiles, kMaxKvSplits,
-                                    forced.stages ? forced.stages : kStages,
-                                    why, invalid, forced.producerWarpsOrNone());
+      table = {{sparse.getKvBlock(), 1, kStages}};
+    std::string first;
+    for (Candidate c : table) {
+      if (forcedBlockK)
+        c.blockK = forcedBlockK;
+      if (forced.stages)
+        c.stages = forced.stages;
+      if (forced.kvWarps)
+        c.kvWarps = forced.kvWarps;
+      if (c.blockK % (16 * c.kvWarps)) {
+        // Each kv warp takes whole 16-key steps of P V.
+        if (forced.kvWarps) {
+          why = "kv_warps " + std::to_string(c.kvWarps) +
+                " needs block_k a multiple of " +
+                std::to_string(16 * c.kvWarps) + ", got " +
+                std::to_string(c.blockK);
+          return failure();
+        }
+        c.kvWarps = 1;
+      }
+      bool invalid = false;
+      FailureOr<LoweringConfigAttr> config = sm80::firstFittingConfig(
+          op, target, GpuStrategy::decode, blockQ, {c.blockK}, kMaxKvSplits,
+          c.stages, why, invalid, forced.producerWarpsOrNone(), c.kvWarps);
+      if (succeeded(config) || invalid)
+        return config;
+      if (first.empty())
+        first = why;
+    }
+    why = first;
+    return failure();
   }
 
   /// The split kernel, grid (splits, Hkv, B), and the merge kernel, grid

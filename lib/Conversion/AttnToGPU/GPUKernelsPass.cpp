@@ -212,7 +212,7 @@ struct GPUKernelsPass : public attn::impl::AttnGPUKernelsBase<GPUKernelsPass> {
       if (!why.empty())
         continue;
       FailureOr<LoweringConfigAttr> config = s->chooseConfig(
-          op, target, {blockQ, blockK, stages, producerWarps}, why);
+          op, target, {blockQ, blockK, stages, producerWarps, kvWarps}, why);
       if (succeeded(config))
         return std::make_pair(s, *config);
     }

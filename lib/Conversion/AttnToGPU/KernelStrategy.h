@@ -33,11 +33,21 @@ struct ForcedConfig {
   int64_t blockK = 0;
   int64_t stages = 0;
   int64_t producerWarps = -1;
+  /// Warps sharing each query row (decode; 0: chosen).
+  int64_t kvWarps = 0;
 
   /// The producer warps where the strategy does not choose them: the forced
   /// count, or none.
   int64_t producerWarpsOrNone() const {
     return producerWarps < 0 ? 0 : producerWarps;
+  }
+
+  /// Why a strategy with one warp per query row cannot take the forced
+  /// kv warps, or "".
+  std::string kvWarpsReason() const {
+    return kvWarps > 1 ? "kv_warps > 1 needs the decode strategy (got " +
+                             std::to_string(kvWarps) + ")"
+                       : "";
   }
 };
 

@@ -46,7 +46,7 @@ Value KernelBuilder::e4m3Pair(Value pair) {
 Value KernelBuilder::fp8KFragment(Value stage, int64_t n, int64_t kk) {
   // K[key 8n + group][dims 16kk + 2 quad + {0, 1}] and the same 8 dims on:
   // one 16-bit load each (the halves view indexes pairs of bytes).
-  Value key = addIdx(group, index(8 * n));
+  Value key = tileKey(addIdx(group, index(8 * n)));
   Value pairs[2];
   for (int64_t h = 0; h < 2; ++h) {
     Value col = addIdx(quad, index(8 * kk + 4 * h));
@@ -67,7 +67,7 @@ Value KernelBuilder::fp8VFragment(Value stage, int64_t kb, int64_t nd) {
   // loads packed low-key-first into the 16-bit pair the conversion takes.
   auto i16 = b.getI16Type();
   Value col = addIdx(group, index(8 * nd));
-  Value key0 = addIdx(mulIdx(quad, 2), index(16 * kb));
+  Value key0 = tileKey(addIdx(mulIdx(quad, 2), index(16 * kb)));
   auto fragType = VectorType::get({2, 2}, elementType);
   Value frag = arith::ConstantOp::create(
       b, loc, fragType,

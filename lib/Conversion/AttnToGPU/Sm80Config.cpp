@@ -35,13 +35,17 @@ int64_t sharedBytes(AttentionOp op, LoweringConfigAttr config) {
   // the MMAs where a pass dequantizes them (SharedDequant.cpp).
   int64_t staging = 0;
   if (Fp8Read read = fp8Read(op); read != Fp8Read::none) {
-    staging = stages * config.getBlockK() *
-              (fp8Pitch(headDim) + fp8Pitch(headDimV));
+    staging =
+        stages * config.getBlockK() * (fp8Pitch(headDim) + fp8Pitch(headDimV));
     stages = read == Fp8Read::pass ? 1 : 0;
   }
-  return (config.getBlockQ() + stages * config.getBlockK()) * (headDim + kPad) *
-             2 +
-         stages * config.getBlockK() * (headDimV + kPad) * 2 + staging;
+  int64_t tiles = (config.getBlockQ() + stages * config.getBlockK()) *
+                      (headDim + kPad) * 2 +
+                  stages * config.getBlockK() * (headDimV + kPad) * 2 + staging;
+  // Several kv warps merge their states through the (then idle) tiles.
+  int64_t merge =
+      (config.getKvWarps() - 1) * 32 * kvWarpStateFloats(headDimV) * 4;
+  return std::max(tiles, merge);
 }
 
 /// Why `op` cannot (yet) become a GPU kernel, whatever the tile sizes, or
@@ -107,8 +111,7 @@ std::string configReason(AttentionOp op, const GpuTarget &target,
       return tiles + ": a " + std::to_string(blockK) + " x " +
              std::to_string(dim) + " K/V tile does not split over " +
              std::to_string(threads) + " threads";
-  if (int64_t bytes = sharedBytes(op, config);
-      bytes > target.maxSharedBytes)
+  if (int64_t bytes = sharedBytes(op, config); bytes > target.maxSharedBytes)
     return "head dims " + std::to_string(shape.headDim) + "/" +
            std::to_string(shape.headDimV) + " with " + tiles + " need " +
            std::to_string(bytes) + " bytes of shared memory, more than " +
@@ -149,6 +152,8 @@ FailureOr<LoweringConfigAttr> chooseConfig(AttentionOp op,
                                            const GpuTarget &target,
                                            const ForcedConfig &forced,
                                            std::string &why) {
+  if (why = forced.kvWarpsReason(); !why.empty())
+    return failure();
   int64_t forcedBlockQ = forced.blockQ, forcedBlockK = forced.blockK;
   ProblemShape shape = op.getProblemShape();
   BlockSparseAttr blocks = op.getBlockSparseAttr();
@@ -206,7 +211,8 @@ FailureOr<LoweringConfigAttr>
 firstFittingConfig(AttentionOp op, const GpuTarget &target,
                    GpuStrategy strategy, int64_t blockQ,
                    ArrayRef<int64_t> keyTiles, int64_t kvSplits, int64_t stages,
-                   std::string &why, bool &invalid, int64_t producerWarps) {
+                   std::string &why, bool &invalid, int64_t producerWarps,
+                   int64_t kvWarps) {
   std::string first;
   for (int64_t blockK : keyTiles) {
     if (blockK <= 0 || blockK % 16) {
@@ -216,9 +222,10 @@ firstFittingConfig(AttentionOp op, const GpuTarget &target,
       invalid = true;
       return failure();
     }
-    auto config = LoweringConfigAttr::get(op.getContext(), strategy, blockQ,
-                                          blockK, blockQ / kRowsPerWarp,
-                                          kvSplits, stages, producerWarps);
+    auto config =
+        LoweringConfigAttr::get(op.getContext(), strategy, blockQ, blockK,
+                                blockQ / kRowsPerWarp * kvWarps, kvSplits,
+                                stages, producerWarps, kvWarps);
     std::string reason = configReason(op, target, config);
     if (reason.empty())
       return config;

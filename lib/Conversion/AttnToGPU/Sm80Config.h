@@ -69,7 +69,15 @@ FailureOr<LoweringConfigAttr>
 firstFittingConfig(AttentionOp op, const GpuTarget &target,
                    GpuStrategy strategy, int64_t blockQ,
                    ArrayRef<int64_t> keyTiles, int64_t kvSplits, int64_t stages,
-                   std::string &why, bool &invalid, int64_t producerWarps = 0);
+                   std::string &why, bool &invalid, int64_t producerWarps = 0,
+                   int64_t kvWarps = 1);
+
+/// Floats each lane of a kv warp hands to the first one when the CTA merges
+/// its kv warps' softmax states (m and l of rows g and g + 8, and 4 per 8
+/// value columns of O): the merge's scratch holds (kv_warps - 1) x 32 x this.
+inline int64_t kvWarpStateFloats(int64_t headDimV) {
+  return 4 + 4 * (headDimV / 8);
+}
 
 /// Adds the one kernel of the tiled strategies (sm80, sm90a) to `kernels`:
 /// grid (ceil(Sq / block_q), Hq, B) from q, or for varlen

@@ -66,7 +66,7 @@ public:
       : b(b), loc(loc), op(op), buf(buf), tileQ(config.getBlockQ()),
         tileK(config.getBlockK()), numWarps(config.getWarps()),
         numStages(config.getStages()), producerWarps(config.getProducerWarps()),
-        workspace(workspace) {
+        kvWarps(config.getKvWarps()), workspace(workspace) {
     shape = op.getProblemShape();
     if (config.getStrategy() == GpuStrategy::decode)
       packedHeads = shape.headsQ / shape.headsKV;
@@ -136,6 +136,9 @@ private:
     return arith::MulIOp::create(b, loc, x, index(c));
   }
   Value mulIdx(Value x, Value y) { return arith::MulIOp::create(b, loc, x, y); }
+  /// Row `r` of this warp's share of a K/V tile as a row of the tile (the
+  /// same row with one kv warp).
+  Value tileKey(Value r) { return kvKey0 ? addIdx(r, kvKey0) : r; }
   /// An index as i32, and back (sign-extended).
   Value narrow32(Value x) {
     return arith::IndexCastOp::create(b, loc, b.getI32Type(), x);
@@ -421,6 +424,13 @@ private:
   /// every row of the tile inside the sequence is written.
   void finalize(ArrayRef<Value> results);
 
+  /// Several kv warps: once the copies (`lastGroup` the youngest) are done,
+  /// kv warps 1.. hand their (m, l, O) to kv warp 0 through shared memory,
+  /// which merges them (M = max m, each state scaled by 2^(m - M), the
+  /// softmax's log2 domain); returns the merged (m0, m1, l0, l1, O...),
+  /// meaningful in kv warp 0.
+  SmallVector<Value> mergeKvWarps(ArrayRef<Value> state, Value lastGroup);
+
   OpBuilder &b;
   Location loc;
   AttentionOp op;
@@ -432,6 +442,13 @@ private:
   const int64_t numStages;
   /// sm90a: warps of the producer warpgroup (0: none, every thread loads).
   const int64_t producerWarps;
+  /// Warps sharing each query row, each taking tileK / kvWarps keys of every
+  /// tile (decode); this warp's index among them and its first key in a
+  /// tile (null with one kv warp).
+  const int64_t kvWarps;
+  Value kvWarp, kvKey0;
+  /// The dynamic shared memory (bytes), of which the tiles are views.
+  Value sharedBase;
   /// The threads that copy tiles: this thread's index among them, and how
   /// many there are (every thread, or the producer warpgroup's).
   Value loadThread;

@@ -62,18 +62,20 @@ SmallVector<Value> KernelBuilder::iteration(Value t, ArrayRef<Value> state) {
   Value kScales =
       kScale ? vector::BroadcastOp::create(b, loc, accType, kScale).getResult()
              : Value();
+  // (This warp's tileK / kvWarps keys of the tile.)
   SmallVector<Value> scores;
-  for (int64_t n = 0; n < tileK / 8; ++n) {
+  for (int64_t n = 0; n < tileK / 8 / kvWarps; ++n) {
     Value acc = zeroAcc;
     for (int64_t kk = 0; kk < headDim / 16; ++kk) {
-      Value frag = fp8 == Fp8Read::fragments
-                       ? fp8KFragment(stage, n, kk)
-                       : nvgpu::LdMatrixOp::create(
-                             b, loc, bType, kShared,
-                             ValueRange{mmaStage, addIdx(kRow, index(n * 8)),
-                                        addIdx(kCol, index(kk * 16))},
-                             false, 2)
-                             .getResult();
+      Value frag =
+          fp8 == Fp8Read::fragments
+              ? fp8KFragment(stage, n, kk)
+              : nvgpu::LdMatrixOp::create(
+                    b, loc, bType, kShared,
+                    ValueRange{mmaStage, tileKey(addIdx(kRow, index(n * 8))),
+                               addIdx(kCol, index(kk * 16))},
+                    false, 2)
+                    .getResult();
       acc = mma(qFrags[kk], frag, acc);
     }
     if (kScales)
@@ -91,7 +93,8 @@ SmallVector<Value> KernelBuilder::iteration(Value t, ArrayRef<Value> state) {
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(full ? branch.thenBlock() : branch.elseBlock());
     SmallVector<Value> yielded =
-        softmaxAndPV(scores, k0, /*partial=*/!full, carried, mmaStage);
+        softmaxAndPV(scores, tileKey(k0),
+                     /*partial=*/!full, carried, mmaStage);
     scf::YieldOp::create(b, loc, yielded);
   }
   SmallVector<Value> next(branch.getResults());
@@ -121,17 +124,18 @@ SmallVector<Value> KernelBuilder::softmaxAndPV(ArrayRef<Value> scores, Value k0,
   for (int64_t nd = 0; nd < headDimV / 8; ++nd)
     outAcc.push_back(rescale(state[4 + nd], corr[0], corr[1]));
   Value vRow = arith::RemUIOp::create(b, loc, lane, index(16));
-  for (int64_t kb = 0; kb < tileK / 16; ++kb) {
+  for (int64_t kb = 0; kb < tileK / 16 / kvWarps; ++kb) {
     Value a = pFragment(probs, kb);
     for (int64_t nd = 0; nd < headDimV / 8; ++nd) {
-      Value frag = fp8 == Fp8Read::fragments
-                       ? fp8VFragment(stage, kb, nd)
-                       : nvgpu::LdMatrixOp::create(
-                             b, loc, bType, vShared,
-                             ValueRange{stage, addIdx(vRow, index(kb * 16)),
-                                        index(nd * 8)},
-                             true, 2)
-                             .getResult();
+      Value frag =
+          fp8 == Fp8Read::fragments
+              ? fp8VFragment(stage, kb, nd)
+              : nvgpu::LdMatrixOp::create(
+                    b, loc, bType, vShared,
+                    ValueRange{stage, tileKey(addIdx(vRow, index(kb * 16))),
+                               index(nd * 8)},
+                    true, 2)
+                    .getResult();
       outAcc[nd] = mma(a, frag, outAcc[nd]);
     }
   }

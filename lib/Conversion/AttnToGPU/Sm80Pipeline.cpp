@@ -15,6 +15,13 @@ void KernelBuilder::build() {
   f32 = b.getF32Type();
   Value tid = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
   warp = arith::DivUIOp::create(b, loc, tid, index(32));
+  if (kvWarps > 1) {
+    // Warps w and w + rowWarps hold the same rows, other keys of a tile.
+    int64_t rowWarps = numWarps / kvWarps;
+    kvWarp = arith::DivUIOp::create(b, loc, warp, index(rowWarps));
+    warp = arith::RemUIOp::create(b, loc, warp, index(rowWarps));
+    kvKey0 = mulIdx(kvWarp, tileK / kvWarps);
+  }
   lane = arith::RemUIOp::create(b, loc, tid, index(32));
   group = arith::DivUIOp::create(b, loc, lane, index(4));
   quad = arith::RemUIOp::create(b, loc, lane, index(4));
@@ -141,7 +148,15 @@ void KernelBuilder::buildSm80Loop() {
     scf::YieldOp::create(b, loc, next);
   }
   SmallVector<Value> results(loop.getResults());
-  finalize(results);
+  if (kvWarps == 1)
+    return finalize(results);
+  SmallVector<Value> merged = mergeKvWarps(results, results.back());
+  auto first = scf::IfOp::create(
+      b, loc,
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, kvWarp, index(0)),
+      /*withElseRegion=*/false);
+  b.setInsertionPointToStart(first.thenBlock());
+  finalize(merged);
 }
 
 void KernelBuilder::createSharedViews() {
@@ -150,6 +165,7 @@ void KernelBuilder::createSharedViews() {
   auto bytesType = MemRefType::get({ShapedType::kDynamic}, b.getI8Type(),
                                    MemRefLayoutAttrInterface{}, workgroup);
   Value smem = gpu::DynamicSharedMemoryOp::create(b, loc, bytesType);
+  sharedBase = smem;
   if (wgmma) {
     // Swizzle panels must start 1024-byte aligned: skip to the next
     // boundary (sharedBytes reserves the slack).

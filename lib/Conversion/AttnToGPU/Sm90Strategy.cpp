@@ -75,6 +75,8 @@ public:
                                              const GpuTarget &target,
                                              const ForcedConfig &forced,
                                              std::string &why) const override {
+    if (why = forced.kvWarpsReason(); !why.empty())
+      return failure();
     ProblemShape shape = op.getProblemShape();
     BlockSparseAttr blocks = op.getBlockSparseAttr();
     int64_t widest = std::max(shape.headDim, shape.headDimV);

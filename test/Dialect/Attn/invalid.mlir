@@ -743,8 +743,8 @@ func.func @f(%x: f32) {
 
 // -----
 
-// Each warp owns 16 query rows: block_q = 16 x warps.
-// expected-error @+1 {{lowering_config block_q must be 16 x warps (each warp owns 16 query rows), got block_q = 64, warps = 8}}
+// Each warp owns 16 query rows: block_q = 16 x warps (/ kv_warps).
+// expected-error @+1 {{lowering_config block_q must be 16 x warps / kv_warps (each warp owns 16 query rows), got block_q = 64, warps = 8, kv_warps = 1}}
 func.func @config() attributes {c = #attn.lowering_config<strategy = sm80, block_q = 64, block_k = 64, warps = 8>} {
   return
 }
@@ -885,6 +885,39 @@ func.func @config() attributes {c = #attn.lowering_config<strategy = sm90a, bloc
 // Only the sm90a strategy has a producer warpgroup.
 // expected-error @+1 {{lowering_config producer_warps must be 0, or 4 (one producer warpgroup) with strategy sm90a, got 4 with strategy sm80}}
 func.func @config() attributes {c = #attn.lowering_config<strategy = sm80, block_q = 64, block_k = 64, warps = 4, producer_warps = 4>} {
+  return
+}
+
+// -----
+
+// kv_warps warps share each query row, each over block_k / kv_warps keys of
+// a tile: 16 rows over 2 kv warps are 2 warps, not 1.
+// expected-error @+1 {{lowering_config block_q must be 16 x warps / kv_warps (each warp owns 16 query rows), got block_q = 16, warps = 1, kv_warps = 2}}
+func.func @config() attributes {c = #attn.lowering_config<strategy = decode, block_q = 16, block_k = 32, warps = 1, kv_warps = 2>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{lowering_config kv_warps must be 1, 2 or 4, got 3}}
+func.func @config() attributes {c = #attn.lowering_config<strategy = decode, block_q = 16, block_k = 48, warps = 3, kv_warps = 3>} {
+  return
+}
+
+// -----
+
+// Each kv warp takes whole 16-key steps of P V: 32 keys over 4 kv warps
+// would give each 8.
+// expected-error @+1 {{lowering_config kv_warps > 1 needs the decode strategy and block_k a multiple of 16 x kv_warps, got kv_warps = 4, block_k = 32 with strategy decode}}
+func.func @config() attributes {c = #attn.lowering_config<strategy = decode, block_q = 16, block_k = 32, warps = 4, kv_warps = 4>} {
+  return
+}
+
+// -----
+
+// Only the decode strategy merges the states of kv warps.
+// expected-error @+1 {{lowering_config kv_warps > 1 needs the decode strategy and block_k a multiple of 16 x kv_warps, got kv_warps = 2, block_k = 64 with strategy sm80}}
+func.func @config() attributes {c = #attn.lowering_config<strategy = sm80, block_q = 64, block_k = 64, warps = 8, kv_warps = 2>} {
   return
 }
 
