@@ -109,7 +109,8 @@ public:
       table.front().kvWarps = 2;
     if (SparseSoftmaxAttr sparse = op.getSparseSoftmaxAttr())
       table = {{sparse.getKvBlock(), 1, kStages}};
-    std::string first;
+    SmallVector<sm80::ConfigCandidate> candidates;
+    why.clear();
     for (Candidate c : table) {
       if (forcedBlockK)
         c.blockK = forcedBlockK;
@@ -118,27 +119,25 @@ public:
       if (forced.kvWarps)
         c.kvWarps = forced.kvWarps;
       if (c.blockK % (16 * c.kvWarps)) {
-        // Each kv warp takes whole 16-key steps of P V.
+        // Each kv warp takes whole 16-key steps of P V: forced kv warps
+        // skip the tile (an error where none is left), chosen ones drop to 1.
         if (forced.kvWarps) {
-          why = "kv_warps " + std::to_string(c.kvWarps) +
-                " needs block_k a multiple of " +
-                std::to_string(16 * c.kvWarps) + ", got " +
-                std::to_string(c.blockK);
-          return failure();
+          if (why.empty())
+            why = "kv_warps " + std::to_string(c.kvWarps) +
+                  " needs block_k a multiple of " +
+                  std::to_string(16 * c.kvWarps) + ", got " +
+                  std::to_string(c.blockK);
+          continue;
         }
         c.kvWarps = 1;
       }
-      bool invalid = false;
-      FailureOr<LoweringConfigAttr> config = sm80::firstFittingConfig(
-          op, target, GpuStrategy::decode, blockQ, {c.blockK}, kMaxKvSplits,
-          c.stages, why, invalid, forced.producerWarpsOrNone(), c.kvWarps);
-      if (succeeded(config) || invalid)
-        return config;
-      if (first.empty())
-        first = why;
+      candidates.push_back({blockQ, {c.blockK}, c.stages, c.kvWarps});
     }
-    why = first;
-    return failure();
+    if (candidates.empty())
+      return failure();
+    return sm80::firstFittingCandidate(op, target, GpuStrategy::decode,
+                                       candidates, kMaxKvSplits,
+                                       forced.producerWarpsOrNone(), why);
   }
 
   /// The split kernel, grid (splits, Hkv, B), and the merge kernel, grid

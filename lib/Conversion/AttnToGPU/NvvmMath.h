@@ -51,8 +51,7 @@ inline Value emitTanh(OpBuilder &b, Location loc, Value x) {
 /// exact to about 2^-24 of |x|), then sin.approx / cos.approx (the SFU's,
 /// max absolute error 2^-20.9 on [-pi, pi]; outside it their error grows
 /// with |x|, and RoPE angles reach 10^5).
-inline std::pair<Value, Value> emitSinCos(OpBuilder &b, Location loc,
-                                          Value x) {
+inline std::pair<Value, Value> emitSinCos(OpBuilder &b, Location loc, Value x) {
   auto c = [&](double v) {
     return LLVM::ConstantOp::create(b, loc, b.getF32Type(),
                                     b.getF32FloatAttr(v));

@@ -166,7 +166,7 @@ FailureOr<LoweringConfigAttr> chooseConfig(AttentionOp op,
   if (forcedBlockQ)
     queryTiles = {forcedBlockQ};
   SmallVector<int64_t> keyTiles = keyTileCandidates(op, preferK, forcedBlockK);
-  std::string first;
+  SmallVector<ConfigCandidate> candidates;
   for (int64_t blockQ : queryTiles) {
     if (blockQ <= 0 || blockQ % kRowsPerWarp) {
       why = "block_q must be a positive multiple of 16 (16 query rows per "
@@ -177,11 +177,23 @@ FailureOr<LoweringConfigAttr> chooseConfig(AttentionOp op,
                     : std::string());
       return failure();
     }
+    candidates.push_back({blockQ, keyTiles, forced.stages ? forced.stages : 2});
+  }
+  return firstFittingCandidate(op, target, GpuStrategy::sm80, candidates, 1,
+                               forced.producerWarpsOrNone(), why);
+}
+
+FailureOr<LoweringConfigAttr>
+firstFittingCandidate(AttentionOp op, const GpuTarget &target,
+                      GpuStrategy strategy,
+                      ArrayRef<ConfigCandidate> candidates, int64_t kvSplits,
+                      int64_t producerWarps, std::string &why) {
+  std::string first;
+  for (const ConfigCandidate &c : candidates) {
     bool invalid = false;
     FailureOr<LoweringConfigAttr> config =
-        firstFittingConfig(op, target, GpuStrategy::sm80, blockQ, keyTiles, 1,
-                           forced.stages ? forced.stages : 2, why, invalid,
-                           forced.producerWarpsOrNone());
+        firstFittingConfig(op, target, strategy, c.blockQ, c.keyTiles, kvSplits,
+                           c.stages, why, invalid, producerWarps, c.kvWarps);
     if (succeeded(config) || invalid)
       return config;
     if (first.empty())

@@ -72,6 +72,22 @@ firstFittingConfig(AttentionOp op, const GpuTarget &target,
                    std::string &why, bool &invalid, int64_t producerWarps = 0,
                    int64_t kvWarps = 1);
 
+/// One set of tile sizes to try.
+struct ConfigCandidate {
+  int64_t blockQ;
+  SmallVector<int64_t> keyTiles;
+  int64_t stages;
+  int64_t kvWarps = 1;
+};
+/// firstFittingConfig over `candidates` in order: the first config that
+/// fits; failure at an invalid candidate (its reason), or where none fits
+/// (the first candidate's reason).
+FailureOr<LoweringConfigAttr>
+firstFittingCandidate(AttentionOp op, const GpuTarget &target,
+                      GpuStrategy strategy,
+                      ArrayRef<ConfigCandidate> candidates, int64_t kvSplits,
+                      int64_t producerWarps, std::string &why);
+
 /// Floats each lane of a kv warp hands to the first one when the CTA merges
 /// its kv warps' softmax states (m and l of rows g and g + 8, and 4 per 8
 /// value columns of O): the merge's scratch holds (kv_warps - 1) x 32 x this.

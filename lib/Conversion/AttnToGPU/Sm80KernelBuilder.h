@@ -410,6 +410,12 @@ private:
   /// pairs (the PTX instruction's own operand form).
   Value mma(Value a, Value bFrag, Value acc);
 
+  /// The m16n8k16 B fragment (2x2 of the element type) whose 8 x 16 block
+  /// starts at (row, col) of stage `stage` of a padded shared tile, by
+  /// ldmatrix.x2 (`transpose`d for V, whose keys are its rows).
+  Value ldmatrixB(Value tile, Value stage, Value row, Value col,
+                  bool transpose);
+
   Value extract(Value vec, int64_t x, int64_t y) {
     return vector::ExtractOp::create(b, loc, vec, ArrayRef<int64_t>{x, y});
   }

@@ -50,7 +50,6 @@ SmallVector<Value> KernelBuilder::iteration(Value t, ArrayRef<Value> state) {
 
   // S = Q K^T for 8 key blocks of 8.
   auto accType = VectorType::get({2, 2}, f32);
-  auto bType = VectorType::get({2, 2}, elementType);
   Value zeroAcc = arith::ConstantOp::create(
       b, loc, accType, DenseElementsAttr::get(accType, 0.0f));
   Value kRow = arith::RemUIOp::create(b, loc, lane, index(8));
@@ -67,15 +66,11 @@ SmallVector<Value> KernelBuilder::iteration(Value t, ArrayRef<Value> state) {
   for (int64_t n = 0; n < tileK / 8 / kvWarps; ++n) {
     Value acc = zeroAcc;
     for (int64_t kk = 0; kk < headDim / 16; ++kk) {
-      Value frag =
-          fp8 == Fp8Read::fragments
-              ? fp8KFragment(stage, n, kk)
-              : nvgpu::LdMatrixOp::create(
-                    b, loc, bType, kShared,
-                    ValueRange{mmaStage, tileKey(addIdx(kRow, index(n * 8))),
-                               addIdx(kCol, index(kk * 16))},
-                    false, 2)
-                    .getResult();
+      Value frag = fp8 == Fp8Read::fragments
+                       ? fp8KFragment(stage, n, kk)
+                       : ldmatrixB(kShared, mmaStage,
+                                   tileKey(addIdx(kRow, index(n * 8))),
+                                   addIdx(kCol, index(kk * 16)), false);
       acc = mma(qFrags[kk], frag, acc);
     }
     if (kScales)
@@ -107,6 +102,14 @@ SmallVector<Value> KernelBuilder::iteration(Value t, ArrayRef<Value> state) {
   return next;
 }
 
+Value KernelBuilder::ldmatrixB(Value tile, Value stage, Value row, Value col,
+                               bool transpose) {
+  auto bType = VectorType::get({2, 2}, elementType);
+  return nvgpu::LdMatrixOp::create(b, loc, bType, tile,
+                                   ValueRange{stage, row, col}, transpose, 2)
+      .getResult();
+}
+
 /// The online-softmax update and O += P V for one tile; `state` is
 /// (m0, m1, l0, l1, O...). Returns the next state.
 SmallVector<Value> KernelBuilder::softmaxAndPV(ArrayRef<Value> scores, Value k0,
@@ -117,7 +120,6 @@ SmallVector<Value> KernelBuilder::softmaxAndPV(ArrayRef<Value> scores, Value k0,
   SmallVector<Value> next(update.rowState);
   Value *corr = update.corr;
   ArrayRef<Value> probs = update.probs;
-  auto bType = VectorType::get({2, 2}, elementType);
   // O = O * corr + P V; the accumulators of key blocks 2kb and 2kb+1 are
   // the A operand of k-block kb.
   SmallVector<Value> outAcc;
@@ -130,12 +132,8 @@ SmallVector<Value> KernelBuilder::softmaxAndPV(ArrayRef<Value> scores, Value k0,
       Value frag =
           fp8 == Fp8Read::fragments
               ? fp8VFragment(stage, kb, nd)
-              : nvgpu::LdMatrixOp::create(
-                    b, loc, bType, vShared,
-                    ValueRange{stage, tileKey(addIdx(vRow, index(kb * 16))),
-                               index(nd * 8)},
-                    true, 2)
-                    .getResult();
+              : ldmatrixB(vShared, stage, tileKey(addIdx(vRow, index(kb * 16))),
+                          index(nd * 8), true);
       outAcc[nd] = mma(a, frag, outAcc[nd]);
     }
   }
@@ -166,35 +164,6 @@ KernelBuilder::fragmentColumn(const FragmentCoords &coords, int64_t n, int y) {
       b, loc, coords.firstColumn,
       arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(8 * n + y)));
   return {column32, widen32(column32)};
-}
-
-SmallVector<Value> KernelBuilder::tileKeepBits(Value k0) {
-  FragmentCoords coords = fragmentCoords(k0);
-  int64_t columns = tileK / 4; // per fragment row: 2 of every 8 keys
-  Value zero = arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(0));
-  SmallVector<Value> words(2 * ((columns + 31) / 32), zero);
-  ElementValueCache cache;
-  for (int64_t n = 0; n < tileK / 8; ++n)
-    for (int y = 0; y < 2; ++y) {
-      auto [column32, column] = fragmentColumn(coords, n, y);
-      Value inRange = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt,
-                                            column32, coords.seqK32);
-      int64_t c = 2 * n + y;
-      for (int x = 0; x < 2; ++x) {
-        Value keep =
-            arith::AndIOp::create(b, loc, inRange,
-                                  emitMaskKeep(b, op, buf, coords.rowPos[x],
-                                               coords.row[x], column, &cache));
-        Value bit = arith::SelectOp::create(
-            b, loc, keep,
-            arith::ConstantOp::create(
-                b, loc, b.getI32IntegerAttr(int32_t(1u << (c % 32)))),
-            zero);
-        Value &word = words[2 * (c / 32) + x];
-        word = arith::OrIOp::create(b, loc, word, bit);
-      }
-    }
-  return words;
 }
 
 /// The online-softmax update of one tile's scores: `rowState` is

@@ -104,3 +104,32 @@ SmallVector<Value> KernelBuilder::wgmmaWait(int64_t pending,
       b, loc,
       sm90::emitWgmmaWait(b, loc, pending, values(b, loc, accumulators)));
 }
+
+SmallVector<Value> KernelBuilder::tileKeepBits(Value k0) {
+  FragmentCoords coords = fragmentCoords(k0);
+  int64_t columns = tileK / 4; // per fragment row: 2 of every 8 keys
+  Value zero = arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(0));
+  SmallVector<Value> words(2 * ((columns + 31) / 32), zero);
+  ElementValueCache cache;
+  for (int64_t n = 0; n < tileK / 8; ++n)
+    for (int y = 0; y < 2; ++y) {
+      auto [column32, column] = fragmentColumn(coords, n, y);
+      Value inRange = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt,
+                                            column32, coords.seqK32);
+      int64_t c = 2 * n + y;
+      for (int x = 0; x < 2; ++x) {
+        Value keep =
+            arith::AndIOp::create(b, loc, inRange,
+                                  emitMaskKeep(b, op, buf, coords.rowPos[x],
+                                               coords.row[x], column, &cache));
+        Value bit = arith::SelectOp::create(
+            b, loc, keep,
+            arith::ConstantOp::create(
+                b, loc, b.getI32IntegerAttr(int32_t(1u << (c % 32)))),
+            zero);
+        Value &word = words[2 * (c / 32) + x];
+        word = arith::OrIOp::create(b, loc, word, bit);
+      }
+    }
+  return words;
+}
