@@ -234,7 +234,7 @@ func.func @rope(%q: tensor<?x1x32x128xbf16>, %k: tensor<?x?x8x128xbf16>, %v: ten
 // CHECK: nvvm.mma.sync
 // CHECK: nvgpu.device_async_wait %{{.*}} {numGroups = 0 : i32}
 // CHECK-NEXT: gpu.barrier
-// CHECK: %[[SCR:.*]] = memref.view {{.*}} to memref<3x68x32xf32, #gpu.address_space<workgroup>>
+// CHECK: %[[SCR:.*]] = memref.view {{.*}} to memref<3x1x68x32xf32, #gpu.address_space<workgroup>>
 // CHECK: arith.cmpi ne, %[[KVW]], %c0
 // CHECK: memref.store %{{.*}}, %[[SCR]]
 // CHECK: gpu.barrier

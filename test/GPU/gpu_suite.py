@@ -230,6 +230,12 @@ CASES = {
                                                  masks=(Document(),
                                                         Causal("bottom_right"))),
                                                [(2, 2, 5000), (1, 2, 9)]),
+    # Two row warps (32 packed rows) times kv warps: each row warp merges
+    # its own kv warps' states.
+    "cfg_kvw4_k64_decode_d64_f16_gqa16_causal": (S(dtype="f16", heads_q=32, heads_kv=2,
+                                                   head_dim=64, seq_q=2,
+                                                   masks=(Causal("bottom_right"),)),
+                                                 [(2, 2, 3000), (1, 2, 5)]),
     "cfg_kvw2_decode_d128_bf16_seqused_sinks": (S(dtype="bf16", heads_q=16, heads_kv=4,
                                                   head_dim=128, seq_q=1, seqused_k=True,
                                                   sinks=True), [(4, 1, 3000), (2, 1, 1)]),
@@ -242,6 +248,11 @@ CASES = {
     "paged_decode_d128_bf16_gqa4": (S(dtype="bf16", heads_q=32, heads_kv=8, head_dim=128,
                                       seq_q=1, paged_kv=(16, "nhd")),
                                     [(5, 1, [3000, 0, 1, 17, 9000])]),
+    "paged_decode_d128_bf16_gqa8_sq4_causal": (S(dtype="bf16", heads_q=32, heads_kv=4,
+                                                 head_dim=128, seq_q=4,
+                                                 paged_kv=(16, "nhd"),
+                                                 masks=(Causal("bottom_right"),)),
+                                               [(3, 4, [2000, 5, 700])]),
     "paged_decode_d64_f16_hnd_causal": (S(dtype="f16", heads_q=8, heads_kv=2, head_dim=64,
                                           seq_q=3, paged_kv=(32, "hnd"),
                                           masks=(Causal("bottom_right"),),
@@ -295,6 +306,7 @@ CASES = {
 FLAGS = {
     "cfg_kvw4_k64_decode_d128_bf16_document": ["--kv-warps=4", "--block-k=64"],
     "cfg_kvw2_decode_d128_bf16_seqused_sinks": ["--kv-warps=2"],
+    "cfg_kvw4_k64_decode_d64_f16_gqa16_causal": ["--kv-warps=4", "--block-k=64"],
     "cfg_q128_k32_d128_causal_bf16": ["--block-q=128", "--block-k=32"],
     "cfg_q32_k128_d64_window_f16": ["--block-q=32", "--block-k=128"],
     "cfg_k16_d256_document_f16": ["--block-k=16"],

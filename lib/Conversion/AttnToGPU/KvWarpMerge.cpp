@@ -10,11 +10,11 @@
 //
 // A warp that kept no key has m = -FLT_MAX, l = 0, O = 0 and adds nothing
 // (2^(-FLT_MAX - M) = 0; if every warp kept none, M = -FLT_MAX and the
-// factors are 1 on zeros). Lane j of every kv warp holds the same rows and
-// columns, so each lane hands its registers to lane j of kv warp 0 through
-// shared memory, slot-major ([kv warp - 1][slot][lane]: one 128-byte row
-// per slot, conflict-free), after the last copies landed and every warp
-// left the tiles.
+// factors are 1 on zeros). Lane j of every kv warp of one row warp holds
+// the same rows and columns, so each lane hands its registers to lane j of
+// kv warp 0 of its row warp through shared memory, slot-major ([kv warp -
+// 1][row warp][slot][lane]: one 128-byte row per slot, conflict-free),
+// after the last copies landed and every warp left the tiles.
 //
 //===----------------------------------------------------------------------===//
 
@@ -34,7 +34,8 @@ SmallVector<Value> KernelBuilder::mergeKvWarps(ArrayRef<Value> state,
   gpu::BarrierOp::create(b, loc);
   auto workgroup =
       gpu::AddressSpaceAttr::get(b.getContext(), gpu::AddressSpace::Workgroup);
-  auto scratchType = MemRefType::get({kvWarps - 1, slots, 32}, f32,
+  int64_t rowWarps = numWarps / kvWarps;
+  auto scratchType = MemRefType::get({kvWarps - 1, rowWarps, slots, 32}, f32,
                                      MemRefLayoutAttrInterface{}, workgroup);
   Value scratch = memref::ViewOp::create(b, loc, scratchType, sharedBase,
                                          index(0), ValueRange{});
@@ -60,7 +61,7 @@ SmallVector<Value> KernelBuilder::mergeKvWarps(ArrayRef<Value> state,
     Value slotBase = arith::SubIOp::create(b, loc, kvWarp, index(1));
     for (int64_t i = 0; i < slots; ++i)
       memref::StoreOp::create(b, loc, mine[i], scratch,
-                              ValueRange{slotBase, index(i), lane});
+                              ValueRange{slotBase, warp, index(i), lane});
   }
   gpu::BarrierOp::create(b, loc);
 
@@ -71,7 +72,7 @@ SmallVector<Value> KernelBuilder::mergeKvWarps(ArrayRef<Value> state,
     SmallVector<Value> other;
     for (int64_t i = 0; i < slots; ++i)
       other.push_back(memref::LoadOp::create(
-          b, loc, scratch, ValueRange{index(w - 1), index(i), lane}));
+          b, loc, scratch, ValueRange{index(w - 1), warp, index(i), lane}));
     Value scale[2], scaleOther[2];
     for (int x = 0; x < 2; ++x) {
       Value m = arith::MaximumFOp::create(b, loc, merged[x], other[x]);

@@ -43,8 +43,9 @@ int64_t sharedBytes(AttentionOp op, LoweringConfigAttr config) {
                       (headDim + kPad) * 2 +
                   stages * config.getBlockK() * (headDimV + kPad) * 2 + staging;
   // Several kv warps merge their states through the (then idle) tiles.
-  int64_t merge =
-      (config.getKvWarps() - 1) * 32 * kvWarpStateFloats(headDimV) * 4;
+  int64_t merge = (config.getKvWarps() - 1) *
+                  (config.getBlockQ() / kRowsPerWarp) * 32 *
+                  kvWarpStateFloats(headDimV) * 4;
   return std::max(tiles, merge);
 }
 

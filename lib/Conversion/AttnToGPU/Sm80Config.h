@@ -90,7 +90,8 @@ firstFittingCandidate(AttentionOp op, const GpuTarget &target,
 
 /// Floats each lane of a kv warp hands to the first one when the CTA merges
 /// its kv warps' softmax states (m and l of rows g and g + 8, and 4 per 8
-/// value columns of O): the merge's scratch holds (kv_warps - 1) x 32 x this.
+/// value columns of O): the merge's scratch holds (kv_warps - 1) x (row
+/// warps) x 32 x this.
 inline int64_t kvWarpStateFloats(int64_t headDimV) {
   return 4 + 4 * (headDimV / 8);
 }
