@@ -215,6 +215,18 @@ func.func @producer_config() attributes {attn.config = #attn.lowering_config<str
 
 // -----
 
+// A decode config whose 16 query rows are held by 4 kv warps (warps =
+// block_q / 16 x kv_warps), each over 32 keys of a 128-key tile; kv_warps =
+// 1 (the default) is not printed.
+// CHECK-LABEL: func.func @kv_warps_config
+// CHECK-SAME: attn.config = #attn.lowering_config<strategy = decode, block_q = 16, block_k = 128, warps = 4, kv_splits = 128, kv_warps = 4>
+// CHECK-SAME: attn.plain = #attn.lowering_config<strategy = decode, block_q = 16, block_k = 32, warps = 1>
+func.func @kv_warps_config() attributes {attn.config = #attn.lowering_config<strategy = decode, block_q = 16, block_k = 128, warps = 4, kv_splits = 128, kv_warps = 4>, attn.plain = #attn.lowering_config<strategy = decode, block_q = 16, block_k = 32, warps = 1, kv_warps = 1>} {
+  return
+}
+
+// -----
+
 // The decode strategy's config carries its most key splits; kv_splits = 1
 // (the default) is not printed.
 // CHECK-LABEL: func.func @decode_config
