@@ -11,6 +11,9 @@
 // KVSM80: kv_warps > 1 needs the decode strategy (got 2)
 // KVTILE: kv_warps 4 needs block_k a multiple of 64, got 32
 // KV2: block_q = 16, block_k = 32, warps = 2, kv_splits = 128, stages = 3, kv_warps = 2
+// The sparse-softmax skip is decided per whole key tile, so one warp holds
+// each row of a decode tile with sparse softmax (forcing more is an error).
+// KVTILE: sparse softmax decides per whole key tile: kv_warps must be 1, got 4
 // RUN: attn-opt %s --split-input-file --attn-lower-to-gpu="chip=sm_90 format=isa" | FileCheck %s --check-prefix=PTX
 
 // The decode strategy: one query token, 32 query heads over 8 kv heads
@@ -269,5 +272,15 @@ func.func @fp8(%q: tensor<?x1x32x128xbf16>, %k: tensor<?x?x8x128xf8E4M3FN>, %v: 
 // CHECK: nvgpu.ldmatrix %[[KT]]
 func.func @fp8_rope(%q: tensor<?x1x32x128xbf16>, %k: tensor<?x?x8x128xf8E4M3FN>) -> tensor<?x1x32x128xbf16> {
   %o = attn.attention %q, %k, %k {rope = #attn.rope<theta = 1.0e4, scale = 1.0, align = bottom_right>} : tensor<?x1x32x128xbf16>, tensor<?x?x8x128xf8E4M3FN>, tensor<?x?x8x128xf8E4M3FN> -> tensor<?x1x32x128xbf16>
+  return %o : tensor<?x1x32x128xbf16>
+}
+
+// -----
+
+// Decode with sparse softmax (kv_block 32, the key tile): one warp per row.
+// CHECK-LABEL: gpu.func @sparse_decode_kernel
+// CHECK-SAME: block_k = 32, warps = 1, kv_splits = 128, stages = 3>
+func.func @sparse_decode(%q: tensor<?x1x32x128xbf16>, %k: tensor<?x?x8x128xbf16>, %v: tensor<?x?x8x128xbf16>) -> tensor<?x1x32x128xbf16> {
+  %o = attn.attention %q, %k, %v {sparse_softmax = #attn.sparse_softmax<threshold = 0.01, kv_block = 32>} : tensor<?x1x32x128xbf16>, tensor<?x?x8x128xbf16>, tensor<?x?x8x128xbf16> -> tensor<?x1x32x128xbf16>
   return %o : tensor<?x1x32x128xbf16>
 }

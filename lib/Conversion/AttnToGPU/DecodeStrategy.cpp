@@ -107,8 +107,15 @@ public:
       table.insert(table.begin(), {128, 4, 2});
     else if (op.isPagedKv())
       table.front().kvWarps = 2;
-    if (SparseSoftmaxAttr sparse = op.getSparseSoftmaxAttr())
+    if (SparseSoftmaxAttr sparse = op.getSparseSoftmaxAttr()) {
+      if (forced.kvWarps > 1) {
+        why = "sparse softmax decides per whole key tile: kv_warps must be "
+              "1, got " +
+              std::to_string(forced.kvWarps);
+        return failure();
+      }
       table = {{sparse.getKvBlock(), 1, kStages}};
+    }
     SmallVector<sm80::ConfigCandidate> candidates;
     why.clear();
     for (Candidate c : table) {

@@ -1,4 +1,4 @@
-//===- CpAsyncPrefetch.cpp - L2 prefetch hints on cp.async copies ---------===//
+//===- CpAsyncL2Prefetch.cpp - L2 prefetch hints on cp.async copies -------===//
 //
 // attn-cp-async-l2-prefetch: `cp.async.cg.shared.global [dst], [src], 16
 // (, src_size)` becomes the same copy with `.L2::128B`, so that the L2
