@@ -4,6 +4,8 @@
 #include "attn/Runtime/CudaDriver.hpp"
 #include "attn/Runtime/attn_runtime.h"
 
+#include "LaunchPlan.h"
+
 #include <dlfcn.h>
 
 #include <algorithm>
@@ -354,8 +356,8 @@ static attn_status functionsFor(attn_kernel *kernel,
     CUfunction function = nullptr;
     if (CUresult r = d.moduleGetFunction(&function, module, k.entry.c_str());
         r != kCudaSuccess)
-      return fail(ATTN_ERROR_CUDA, "the module has no kernel named " +
-                                       k.entry + ": " + d.describe(r));
+      return fail(ATTN_ERROR_CUDA, "the module has no kernel named " + k.entry +
+                                       ": " + d.describe(r));
     if (k.dynamicSharedBytes > 48 * 1024) {
       // Past 48 KiB a kernel must opt in to its dynamic shared memory.
       if (CUresult r =
@@ -370,7 +372,8 @@ static attn_status functionsFor(attn_kernel *kernel,
     loaded.functions.push_back(function);
   }
   CUdevice device = 0;
-  if (CUresult r = d.ctxGetDevice(&device); r != kCudaSuccess ||
+  if (CUresult r = d.ctxGetDevice(&device);
+      r != kCudaSuccess ||
       d.deviceGetAttribute(&loaded.multiprocessors, kMultiprocessorCountAttr,
                            device) != kCudaSuccess)
     return fail(ATTN_ERROR_CUDA,
@@ -382,86 +385,13 @@ static attn_status functionsFor(attn_kernel *kernel,
 
 extern "C++" {
 namespace {
-/// One launch, planned: the grids of the kernels that run, the split count
-/// and the workspace bytes (0 without a split).
-struct LaunchPlan {
-  bool empty = false;
-  unsigned grids[ArtifactDesc::kMaxKernels][3] = {};
-  uint32_t splits = 1;
-  size_t workspaceBytes = 0;
-};
-
-/// ceil(size / divisor) without forming size + divisor - 1, which wraps for
-/// sizes near 2^63.
-int64_t ceilDiv(int64_t size, int64_t divisor) {
-  return size / divisor + (size % divisor != 0);
-}
-
-/// The grids, split count and workspace of a launch of `a` with `args`
-/// (already checked). `multiprocessors` gives the device's SM count; it is
-/// asked only when the keys may be split and the problem is not empty, so
-/// that other launches are planned without the driver.
+/// planLaunch (LaunchPlan.h) with its error as the last error.
 template <typename SmCount>
-attn_status planLaunch(const ArtifactDesc &a, const attn_arg *args,
+attn_status planOrFail(const ArtifactDesc &a, const attn_arg *args,
                        SmCount multiprocessors, LaunchPlan &plan) {
-  auto extent = [&](const GridDim &g, uint32_t splits) -> int64_t {
-    if (g.param == GridDim::kConstant)
-      return g.value;
-    if (g.param == GridDim::kSplits)
-      return splits;
-    return ceilDiv(args[g.param].tensor.shape[g.dim], g.value);
-  };
-  for (size_t k = 0; k < a.kernels.size(); ++k)
-    for (int i = 0; i < 3; ++i) {
-      int64_t e = extent(a.kernels[k].grid[i], plan.splits);
-      if (e <= 0) {
-        plan.empty = true; // empty problem: nothing to launch
-        return ATTN_SUCCESS;
-      }
-      if (e > (i == 0 ? 0x7FFFFFFFll : 65535ll))
-        return fail(ATTN_ERROR_INVALID_ARGUMENT,
-                    "attn_kernel_launch: grid dimension " + std::to_string(i) +
-                        " of " + a.kernels[k].entry + " would be " +
-                        std::to_string(e) + ", beyond the hardware limit");
-      plan.grids[k][i] = static_cast<unsigned>(e);
-    }
-  // Split-KV: as many CTAs as a full wave holds (SMs x resident CTAs per
-  // SM, at least two per SM), at most maxSplits, and at least
-  // minTilesPerSplit kv tiles per split.
-  const SplitRule &rule = a.split;
-  if (rule.maxSplits > 1) {
-    int sms = 1;
-    if (attn_status s = multiprocessors(sms); s != ATTN_SUCCESS)
-      return s;
-    int64_t ctas = 1;
-    for (int i = 0; i < 3; ++i)
-      if (a.kernels.front().grid[i].param != GridDim::kSplits)
-        ctas *= plan.grids[0][i];
-    int64_t tiles = ceilDiv(args[rule.keysParam].tensor.shape[rule.keysDim],
-                            rule.keysPerTile);
-    // As many splits as one wave holds, rounded down: a wave and a few
-    // CTAs would take two waves' time.
-    int64_t wave = int64_t(sms) * std::max<int64_t>(2, rule.ctasPerSm);
-    int64_t wanted = wave / ctas;
-    int64_t most = std::min<int64_t>(rule.maxSplits,
-                                     tiles / int64_t(rule.minTilesPerSplit));
-    plan.splits = uint32_t(std::max<int64_t>(1, std::min(wanted, most)));
-    for (size_t k = 0; k < a.kernels.size(); ++k)
-      for (int i = 0; i < 3; ++i)
-        if (a.kernels[k].grid[i].param == GridDim::kSplits)
-          plan.grids[k][i] = plan.splits;
-  }
-  if (plan.splits > 1) {
-    const attn_tensor &rows = args[rule.rowsParam].tensor;
-    uint64_t bytes = uint64_t(plan.splits) * rule.floatsPerRow * 4;
-    for (int32_t d = 0; d + 1 < rows.rank; ++d)
-      if (__builtin_mul_overflow(bytes, uint64_t(rows.shape[d]), &bytes))
-        return fail(ATTN_ERROR_INVALID_ARGUMENT,
-                    "attn_kernel_launch: the split-KV workspace would "
-                    "overflow 64 bits");
-    plan.workspaceBytes = bytes;
-  }
-  return ATTN_SUCCESS;
+  std::string error;
+  attn_status s = planLaunch(a, args, multiprocessors, plan, error);
+  return error.empty() ? s : fail(s, std::move(error));
 }
 
 /// The SM count of the current context's device, for planLaunch.
@@ -496,8 +426,8 @@ attn_status attn_kernel_workspace_size(attn_kernel *kernel,
       s != ATTN_SUCCESS)
     return s;
   LaunchPlan plan;
-  if (attn_status s = planLaunch(kernel->artifact, args,
-                                 smCountOf(kernel), plan);
+  if (attn_status s =
+          planOrFail(kernel->artifact, args, smCountOf(kernel), plan);
       s != ATTN_SUCCESS)
     return s;
   *bytes = plan.empty ? 0 : plan.workspaceBytes;
@@ -520,7 +450,7 @@ attn_status attn_kernel_launch_with_workspace(attn_kernel *kernel,
     return s;
   const ArtifactDesc &a = kernel->artifact;
   LaunchPlan plan;
-  if (attn_status s = planLaunch(a, args, smCountOf(kernel), plan);
+  if (attn_status s = planOrFail(a, args, smCountOf(kernel), plan);
       s != ATTN_SUCCESS)
     return s;
   if (plan.empty)
@@ -596,10 +526,10 @@ attn_status attn_kernel_launch_with_workspace(attn_kernel *kernel,
     if (desc.onlyWhenSplit && plan.splits <= 1)
       continue;
     const unsigned *grid = plan.grids[k];
-    if (CUresult r = d.launchKernel(
-            functions->functions[k], grid[0], grid[1], grid[2], desc.block[0],
-            desc.block[1], desc.block[2], desc.dynamicSharedBytes, cuStream,
-            pointers, nullptr);
+    if (CUresult r = d.launchKernel(functions->functions[k], grid[0], grid[1],
+                                    grid[2], desc.block[0], desc.block[1],
+                                    desc.block[2], desc.dynamicSharedBytes,
+                                    cuStream, pointers, nullptr);
         r != kCudaSuccess) {
       status = fail(ATTN_ERROR_CUDA, "cuLaunchKernel(" + desc.entry +
                                          ") failed: " + d.describe(r));
