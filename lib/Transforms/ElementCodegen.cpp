@@ -454,19 +454,14 @@ bool mlir::attn::hasElementCode(AttentionOp op, bool partial) {
 }
 
 bool mlir::attn::maskModReadsPerKey(AttentionOp op) {
-  std::function<bool(Attribute)> reads = [&](Attribute atom) {
-    if (isa<MaskModAttr>(atom)) {
-      // A read whose index derives from kv_idx (the region's last argument).
-      SetVector<Operation *> slice;
-      getForwardSlice(op.getMaskMod().front().getArguments().back(), &slice);
-      return llvm::any_of(slice, llvm::IsaPred<tensor::ExtractOp>);
-    }
-    if (auto orMask = dyn_cast<OrMaskAttr>(atom))
-      return llvm::any_of(orMask.getMembers(), reads);
+  // The verifier keeps the region exactly where a mask atom uses it.
+  Region &maskMod = op.getMaskMod();
+  if (maskMod.empty())
     return false;
-  };
-  ArrayAttr masks = op.getMasksAttr();
-  return masks && llvm::any_of(masks, reads);
+  // A read whose index derives from kv_idx (the region's last argument).
+  SetVector<Operation *> slice;
+  getForwardSlice(maskMod.front().getArguments().back(), &slice);
+  return llvm::any_of(slice, llvm::IsaPred<tensor::ExtractOp>);
 }
 
 Value mlir::attn::emitMaskKeep(OpBuilder &builder, AttentionOp op,

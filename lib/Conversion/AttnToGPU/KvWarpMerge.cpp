@@ -26,7 +26,8 @@ using namespace mlir::attn::sm80;
 
 SmallVector<Value> KernelBuilder::mergeKvWarps(ArrayRef<Value> state,
                                                Value lastGroup) {
-  int64_t slots = kvWarpStateFloats(headDimV);
+  SmallVector<int64_t, 4> shape = kvWarpScratchShape(config, headDimV);
+  int64_t slots = shape[2];
   // The trailing prefetches (zero-filled stages past the schedule) still
   // write the tiles the scratch overlaps: wait for them, then for every
   // warp.
@@ -34,9 +35,8 @@ SmallVector<Value> KernelBuilder::mergeKvWarps(ArrayRef<Value> state,
   gpu::BarrierOp::create(b, loc);
   auto workgroup =
       gpu::AddressSpaceAttr::get(b.getContext(), gpu::AddressSpace::Workgroup);
-  int64_t rowWarps = numWarps / kvWarps;
-  auto scratchType = MemRefType::get({kvWarps - 1, rowWarps, slots, 32}, f32,
-                                     MemRefLayoutAttrInterface{}, workgroup);
+  auto scratchType =
+      MemRefType::get(shape, f32, MemRefLayoutAttrInterface{}, workgroup);
   Value scratch = memref::ViewOp::create(b, loc, scratchType, sharedBase,
                                          index(0), ValueRange{});
 

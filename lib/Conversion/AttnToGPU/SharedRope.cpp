@@ -87,7 +87,7 @@ void KernelBuilder::rotateSharedTile(Value tile, Value stage, int64_t tileRows,
     store(outX, c);
     store(outY, c2);
   };
-  // (cos, sin) of the angle of `position` for pair e.
+  // (cos, sin) of an angle.
   auto cosSin = [&](Value angle) {
     auto [sin, cos] = emitSinCos(b, loc, angle);
     return std::make_pair(cos, sin);

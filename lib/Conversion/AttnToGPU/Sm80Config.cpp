@@ -12,15 +12,15 @@ using namespace mlir::attn;
 
 namespace mlir::attn::sm80 {
 
-/// Bytes of dynamic shared memory: the Q tile and `stages` stages of K and
-/// V tiles, rows padded by kPad halves (an odd number of 16-byte chunks per
-/// row keeps ldmatrix free of bank conflicts).
 Fp8Read fp8Read(AttentionOp op) {
   if (!op.hasFp8Kv())
     return Fp8Read::none;
   return op.getRopeAttr() ? Fp8Read::pass : Fp8Read::fragments;
 }
 
+/// Bytes of dynamic shared memory: the Q tile and `stages` stages of K and
+/// V tiles, rows padded by kPad halves (an odd number of 16-byte chunks per
+/// row keeps ldmatrix free of bank conflicts).
 int64_t sharedBytes(AttentionOp op, LoweringConfigAttr config) {
   ProblemShape shape = op.getProblemShape();
   int64_t headDim = shape.headDim, headDimV = shape.headDimV;
@@ -43,9 +43,9 @@ int64_t sharedBytes(AttentionOp op, LoweringConfigAttr config) {
                       (headDim + kPad) * 2 +
                   stages * config.getBlockK() * (headDimV + kPad) * 2 + staging;
   // Several kv warps merge their states through the (then idle) tiles.
-  int64_t merge = (config.getKvWarps() - 1) *
-                  (config.getBlockQ() / kRowsPerWarp) * 32 *
-                  kvWarpStateFloats(headDimV) * 4;
+  int64_t merge = 4;
+  for (int64_t extent : kvWarpScratchShape(config, headDimV))
+    merge *= extent;
   return std::max(tiles, merge);
 }
 

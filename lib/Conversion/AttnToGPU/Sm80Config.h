@@ -88,12 +88,13 @@ firstFittingCandidate(AttentionOp op, const GpuTarget &target,
                       ArrayRef<ConfigCandidate> candidates, int64_t kvSplits,
                       int64_t producerWarps, std::string &why);
 
-/// Floats each lane of a kv warp hands to the first one when the CTA merges
-/// its kv warps' softmax states (m and l of rows g and g + 8, and 4 per 8
-/// value columns of O): the merge's scratch holds (kv_warps - 1) x (row
-/// warps) x 32 x this.
-inline int64_t kvWarpStateFloats(int64_t headDimV) {
-  return 4 + 4 * (headDimV / 8);
+/// The f32 scratch through which a CTA merges its kv warps' softmax states
+/// (KvWarpMerge.cpp): [kv warp - 1][row warp][slot][lane], a lane's slots
+/// being m and l of rows g and g + 8 and 4 per 8 value columns of O.
+inline SmallVector<int64_t, 4> kvWarpScratchShape(LoweringConfigAttr config,
+                                                  int64_t headDimV) {
+  return {config.getKvWarps() - 1, config.getBlockQ() / kRowsPerWarp,
+          4 + 4 * (headDimV / 8), 32};
 }
 
 /// Adds the one kernel of the tiled strategies (sm80, sm90a) to `kernels`:

@@ -63,10 +63,11 @@ public:
   KernelBuilder(OpBuilder &b, Location loc, AttentionOp op,
                 const AttentionBuffers &buf, LoweringConfigAttr config,
                 Value workspace = nullptr)
-      : b(b), loc(loc), op(op), buf(buf), tileQ(config.getBlockQ()),
-        tileK(config.getBlockK()), numWarps(config.getWarps()),
-        numStages(config.getStages()), producerWarps(config.getProducerWarps()),
-        kvWarps(config.getKvWarps()), workspace(workspace) {
+      : b(b), loc(loc), op(op), buf(buf), config(config),
+        tileQ(config.getBlockQ()), tileK(config.getBlockK()),
+        numWarps(config.getWarps()), numStages(config.getStages()),
+        producerWarps(config.getProducerWarps()), kvWarps(config.getKvWarps()),
+        workspace(workspace) {
     shape = op.getProblemShape();
     if (config.getStrategy() == GpuStrategy::decode)
       packedHeads = shape.headsQ / shape.headsKV;
@@ -378,6 +379,9 @@ private:
   /// + x. Emitted between issuing a wgmma and waiting for it, the mask code
   /// (and its reads of captured ids) runs while the tensor cores compute S.
   SmallVector<Value> tileKeepBits(Value k0);
+  /// tileKeepBits' words: one per fragment row and 32 of its tileK / 4
+  /// columns.
+  int64_t keepBitWords() const { return 2 * ((tileK / 4 + 31) / 32); }
   /// Whether the overlapped sm90a step evaluates partial tiles' masks
   /// before its S wait (tileKeepBits): where a mask_mod reads a captured
   /// tensor per key. Chosen by measurement (H100, FlexAttention gallery):
@@ -441,6 +445,7 @@ private:
   Location loc;
   AttentionOp op;
   const AttentionBuffers &buf;
+  LoweringConfigAttr config;
   /// The tile sizes of the lowering config: query rows per CTA, keys per
   /// kv step, warps.
   const int64_t tileQ, tileK, numWarps;

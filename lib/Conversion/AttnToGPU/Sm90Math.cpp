@@ -107,9 +107,8 @@ SmallVector<Value> KernelBuilder::wgmmaWait(int64_t pending,
 
 SmallVector<Value> KernelBuilder::tileKeepBits(Value k0) {
   FragmentCoords coords = fragmentCoords(k0);
-  int64_t columns = tileK / 4; // per fragment row: 2 of every 8 keys
   Value zero = arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(0));
-  SmallVector<Value> words(2 * ((columns + 31) / 32), zero);
+  SmallVector<Value> words(keepBitWords(), zero);
   ElementValueCache cache;
   for (int64_t n = 0; n < tileK / 8; ++n)
     for (int y = 0; y < 2; ++y) {

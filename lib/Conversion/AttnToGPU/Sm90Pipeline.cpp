@@ -65,7 +65,7 @@ SmallVector<Value> KernelBuilder::overlappedStep(Value t, Value kt,
   // while the tensor cores compute S, into bits the softmax tests.
   SmallVector<Value> keepBits;
   if (precomputesKeeps()) {
-    SmallVector<Type> wordTypes(2 * ((tileK / 4 + 31) / 32), b.getI32Type());
+    SmallVector<Type> wordTypes(keepBitWords(), b.getI32Type());
     auto masks = scf::IfOp::create(b, loc, wordTypes, isFull,
                                    /*withElseRegion=*/true);
     OpBuilder::InsertionGuard guard(b);
