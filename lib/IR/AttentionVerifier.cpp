@@ -340,17 +340,6 @@ LogicalResult AttentionVerifier::verifyCustomMask() {
                      last});
 }
 
-namespace {
-/// Whether the mask tree references the mask_mod region.
-bool usesMaskMod(ArrayAttr masks) {
-  return masks && llvm::any_of(masks, [](Attribute attr) {
-           if (auto orMask = dyn_cast<OrMaskAttr>(attr))
-             return usesMaskMod(orMask.getMembers());
-           return isa<MaskModAttr>(attr);
-         });
-}
-} // namespace
-
 LogicalResult AttentionOp::verify() {
   return AttentionVerifier(*this).verify();
 }
@@ -360,16 +349,7 @@ LogicalResult AttentionOp::verifyRegions() {
   Type index = IndexType::get(ctx);
   Type f32 = Float32Type::get(ctx);
 
-  bool maskModUsed = usesMaskMod(getMasksAttr());
-  if (maskModUsed != !getMaskMod().empty())
-    return emitOpError() << (maskModUsed
-                                 ? "#attn.mask_mod mask needs a mask_mod region"
-                                 : "mask_mod region is given but no "
-                                   "#attn.mask_mod mask uses it");
-  if (maskModUsed &&
-      failed(verifyFunctionRegion(
-          *this, getMaskMod(), "mask_mod", {index, index, index, index},
-          "(b, h, q_idx, kv_idx : index)", IntegerType::get(ctx, 1))))
+  if (failed(verifyMaskModRegion(*this, getMasksAttr(), getMaskMod())))
     return failure();
 
   ArrayAttr mods = getScoreModsAttr();
@@ -410,4 +390,30 @@ LogicalResult mlir::attn::verifyFunctionRegion(Operation *op, Region &region,
     return op->emitOpError() << name << " region must yield " << resultType
                              << ", got " << yield.getValues().getTypes();
   return success();
+}
+
+bool mlir::attn::masksUseMaskMod(ArrayAttr masks) {
+  return masks && llvm::any_of(masks, [](Attribute attr) {
+           if (auto orMask = dyn_cast<OrMaskAttr>(attr))
+             return masksUseMaskMod(orMask.getMembers());
+           return isa<MaskModAttr>(attr);
+         });
+}
+
+LogicalResult mlir::attn::verifyMaskModRegion(Operation *op, ArrayAttr masks,
+                                              Region &maskMod) {
+  bool used = masksUseMaskMod(masks);
+  if (used != !maskMod.empty())
+    return op->emitOpError()
+           << (used ? "#attn.mask_mod mask needs a mask_mod region"
+                    : "mask_mod region is given but no #attn.mask_mod mask "
+                      "uses it");
+  if (!used)
+    return success();
+  MLIRContext *ctx = op->getContext();
+  Type index = IndexType::get(ctx);
+  return verifyFunctionRegion(op, maskMod, "mask_mod",
+                              {index, index, index, index},
+                              "(b, h, q_idx, kv_idx : index)",
+                              IntegerType::get(ctx, 1));
 }

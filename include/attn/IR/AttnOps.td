@@ -186,12 +186,77 @@ def Attn_AttentionOp : Attn_Op<"attention", [
   }];
 }
 
+def Attn_BlockMaskOp : Attn_Op<"block_mask", [RecursiveMemoryEffects]> {
+  let summary = "FlexAttention's block lists of a mask: partial and full blocks";
+  let description = [{
+    Classifies the blocks of a `q_len x kv_len` attention matrix, cut into
+    `q_block x kv_block` blocks (`blocks`), under the mask atoms `masks`
+    (closed-form atoms and `#attn.mask_mod`, composed as in
+    `attn.attention`; the mask_mod region takes (b, h, q_idx, kv_idx :
+    index) and may read tensors captured from above). For batch b < B, head
+    h < H, query block m < NQ and key block n < NK, over the pairs (i, j)
+    of the block inside the matrix (i < q_len, j < kv_len):
+
+        some(b, h, m, n)  = OR  over the pairs of keep(b, h, i, j)
+        every(b, h, m, n) = AND over the pairs of keep(b, h, i, j)
+        full    = a block with pairs and every(...)
+        partial = some(...) and not full
+
+    (a block past the matrix has no pairs: neither). The results are
+    FlexAttention's BlockMask lists, what `attn.attention`'s
+    `#attn.block_sparse` operands take:
+
+        kv_num_blocks[b, h, m]         = #partial blocks of row m
+        kv_indices[b, h, m, :]         = their n ascending, then the other
+                                         n ascending (a permutation of NK)
+        full_kv_num_blocks / full_kv_indices: the same for full blocks
+
+    B and H are the results' leading dimensions: 1 where the mask does not
+    depend on b / h (FlexAttention's B=None / H=None), b and h are then 0.
+    Results are i32 [B, H, NQ] and [B, H, NQ, NK].
+
+    Example (a document mask from a captured tensor of ids):
+
+    ```mlir
+    %num, %idx, %fnum, %fidx = attn.block_mask %q_len, %kv_len
+        {masks = [#attn.causal<top_left>, #attn.mask_mod],
+         blocks = #attn.block_sparse<q_block = 128, kv_block = 128>}
+        : tensor<1x1x?xi32>, tensor<1x1x?x?xi32>, tensor<1x1x?xi32>,
+          tensor<1x1x?x?xi32>
+      mask_mod {
+      ^bb0(%b: index, %h: index, %i: index, %j: index):
+        %di = tensor.extract %docs[%i] : tensor<?xi32>
+        %dj = tensor.extract %docs[%j] : tensor<?xi32>
+        %same = arith.cmpi eq, %di, %dj : i32
+        attn.yield %same : i1
+      }
+    ```
+  }];
+
+  let arguments = (ins Index:$q_len, Index:$kv_len,
+                       OptionalAttr<ArrayAttr>:$masks,
+                       Attn_BlockSparseAttr:$blocks);
+  let results = (outs AnyRankedTensor:$kv_num_blocks,
+                      AnyRankedTensor:$kv_indices,
+                      AnyRankedTensor:$full_kv_num_blocks,
+                      AnyRankedTensor:$full_kv_indices);
+  let regions = (region AnyRegion:$mask_mod);
+
+  let assemblyFormat = [{
+    $q_len `,` $kv_len attr-dict `:` type(results) (`mask_mod` $mask_mod^)?
+  }];
+
+  let hasVerifier = 1;
+  let hasRegionVerifier = 1;
+}
+
 def Attn_YieldOp : Attn_Op<"yield", [
     Pure, Terminator, ReturnLike,
-    ParentOneOf<["AttentionOp", "TileUpdateOp"]>]> {
+    ParentOneOf<["AttentionOp", "BlockMaskOp", "TileUpdateOp"]>]> {
   let summary = "returns the values of an attn region";
   let description = [{
-    Terminates `mask_mod` (one i1), `score_mod` (one f32) and the
+    Terminates `mask_mod` (one i1; of attn.attention or attn.block_mask),
+    `score_mod` (one f32) and the
     `element` region of `attn.tile_update` (score f32, keep i1).
   }];
   let arguments = (ins Variadic<AnyType>:$values);

@@ -736,7 +736,7 @@ func.func @f(%q: tensor<1x64x4x64xf16>, %k: tensor<1x64x4x64xf16>, %v: tensor<1x
 
 // attn.yield lives in an attn.attention region.
 func.func @f(%x: f32) {
-  // expected-error @+1 {{'attn.yield' op expects parent op to be one of 'attn.attention, attn.tile_update'}}
+  // expected-error @+1 {{'attn.yield' op expects parent op to be one of 'attn.attention, attn.block_mask, attn.tile_update'}}
   attn.yield %x : f32
   return
 }
@@ -970,5 +970,51 @@ func.func @scale(%q: tensor<1x64x4x64xf16>, %s: tensor<1xf32>) {
 func.func @scale(%q: tensor<1x64x4x64xbf16>, %k: tensor<1x64x4x64xf8E4M3FN>, %s: tensor<2xf32>) {
   // expected-error @+1 {{v_scale must be an f32 tensor of shape [1], got 'tensor<2xf32>'}}
   %o = attn.attention %q, %k, %k v_scale(%s : tensor<2xf32>) : tensor<1x64x4x64xbf16>, tensor<1x64x4x64xf8E4M3FN>, tensor<1x64x4x64xf8E4M3FN> -> tensor<1x64x4x64xbf16>
+  return
+}
+
+// -----
+
+// attn.block_mask: document ids are an operand of attn.attention; a block
+// mask reads its own captures in the mask_mod region.
+func.func @block_mask_document(%l: index) {
+  // expected-error @+1 {{'attn.block_mask' op #attn.document reads an operand of attn.attention; attn.block_mask takes closed-form masks and #attn.mask_mod (capture document ids in the mask_mod region)}}
+  %n, %i, %fn, %fi = attn.block_mask %l, %l {masks = [#attn.or<[#attn.causal<top_left>, #attn.document]>], blocks = #attn.block_sparse<q_block = 128, kv_block = 128>} : tensor<1x1x?xi32>, tensor<1x1x?x?xi32>, tensor<1x1x?xi32>, tensor<1x1x?x?xi32>
+  return
+}
+
+// -----
+
+// attn.block_mask: the counts are [B, H, NQ].
+func.func @block_mask_rank(%l: index) {
+  // expected-error @+1 {{'attn.block_mask' op kv_num_blocks must have rank 3 [B, H, NQ], got 'tensor<1x?xi32>'}}
+  %n, %i, %fn, %fi = attn.block_mask %l, %l {blocks = #attn.block_sparse<q_block = 128, kv_block = 128>} : tensor<1x?xi32>, tensor<1x1x?x?xi32>, tensor<1x1x?xi32>, tensor<1x1x?x?xi32>
+  return
+}
+
+// -----
+
+// attn.block_mask: FlexAttention's lists are int32.
+func.func @block_mask_type(%l: index) {
+  // expected-error @+1 {{'attn.block_mask' op full_kv_indices must hold i32 elements, got 'i64'}}
+  %n, %i, %fn, %fi = attn.block_mask %l, %l {blocks = #attn.block_sparse<q_block = 128, kv_block = 128>} : tensor<1x1x?xi32>, tensor<1x1x?x?xi32>, tensor<1x1x?xi32>, tensor<1x1x?x?xi64>
+  return
+}
+
+// -----
+
+// attn.block_mask: the four lists share B, H and NQ; the indices NK.
+func.func @block_mask_sizes(%l: index) {
+  // expected-error @+1 {{'attn.block_mask' op full_kv_indices dimension 3 (NK) is 16 but kv_indices's is 32}}
+  %n, %i, %fn, %fi = attn.block_mask %l, %l {blocks = #attn.block_sparse<q_block = 128, kv_block = 128>} : tensor<2x1x8xi32>, tensor<2x1x8x32xi32>, tensor<2x1x8xi32>, tensor<2x1x8x16xi32>
+  return
+}
+
+// -----
+
+// attn.block_mask: an #attn.mask_mod atom needs the region.
+func.func @block_mask_region(%l: index) {
+  // expected-error @+1 {{'attn.block_mask' op #attn.mask_mod mask needs a mask_mod region}}
+  %n, %i, %fn, %fi = attn.block_mask %l, %l {masks = [#attn.mask_mod], blocks = #attn.block_sparse<q_block = 64, kv_block = 64>} : tensor<1x1x?xi32>, tensor<1x1x?x?xi32>, tensor<1x1x?xi32>, tensor<1x1x?x?xi32>
   return
 }

@@ -281,3 +281,24 @@ func.func @fp8_kv(%q: tensor<?x1x32x128xbf16>, %k: tensor<?x?x8x128xf8E4M3FN>, %
   %o = attn.attention %q, %k, %v k_scale(%ks : tensor<1xf32>) v_scale(%vs : tensor<1xf32>) : tensor<?x1x32x128xbf16>, tensor<?x?x8x128xf8E4M3FN>, tensor<?x?x8x128xf8E4M3FN> -> tensor<?x1x32x128xbf16>
   return %o : tensor<?x1x32x128xbf16>
 }
+
+// -----
+
+// Block lists of a mask: causal and a document mask_mod over captured ids,
+// per batch (B = 2), shared by every head (H = 1), 128 x 64 blocks.
+// CHECK-LABEL: func.func @block_mask
+// CHECK: attn.block_mask %{{.*}}, %{{.*}} {blocks = #attn.block_sparse<q_block = 128, kv_block = 64>, masks = [#attn.causal<top_left>, #attn.mask_mod]}
+// CHECK-SAME: tensor<2x1x?xi32>, tensor<2x1x?x?xi32>, tensor<2x1x?xi32>, tensor<2x1x?x?xi32> mask_mod
+// CHECK: tensor.extract
+// CHECK: attn.yield %{{.*}} : i1
+func.func @block_mask(%ql: index, %kl: index, %docs: tensor<2x?xi32>) -> (tensor<2x1x?xi32>, tensor<2x1x?x?xi32>, tensor<2x1x?xi32>, tensor<2x1x?x?xi32>) {
+  %n, %i, %fn, %fi = attn.block_mask %ql, %kl {masks = [#attn.causal<top_left>, #attn.mask_mod], blocks = #attn.block_sparse<q_block = 128, kv_block = 64>} : tensor<2x1x?xi32>, tensor<2x1x?x?xi32>, tensor<2x1x?xi32>, tensor<2x1x?x?xi32>
+  mask_mod {
+  ^bb0(%b: index, %h: index, %qi: index, %kj: index):
+    %dq = tensor.extract %docs[%b, %qi] : tensor<2x?xi32>
+    %dk = tensor.extract %docs[%b, %kj] : tensor<2x?xi32>
+    %same = arith.cmpi eq, %dq, %dk : i32
+    attn.yield %same : i1
+  }
+  return %n, %i, %fn, %fi : tensor<2x1x?xi32>, tensor<2x1x?x?xi32>, tensor<2x1x?xi32>, tensor<2x1x?x?xi32>
+}
