@@ -79,14 +79,22 @@ LogicalResult describeParams(gpu::GPUFuncOp kernel, bool hasWorkspace,
   unsigned count = kernel.getNumArguments() - (hasWorkspace ? 1 : 0);
   for (unsigned index = 0; index < count; ++index) {
     Type type = kernel.getArgumentTypes()[index];
-    auto memref = cast<MemRefType>(type);
-    std::optional<uint32_t> dtype = dtypeOf(memref.getElementType());
-    if (!dtype)
-      return kernel.emitError("unsupported parameter type ") << type;
     ParamDesc p;
     auto name =
         kernel.getArgAttrOfType<StringAttr>(index, kKernelParamNameAttr);
     p.name = name ? name.str() : "arg" + std::to_string(index);
+    // A scalar (attn.block_mask's lengths) is passed by value.
+    if (type.isIndex() || type.isSignlessInteger(64)) {
+      p.kind = ParamDesc::I64;
+      p.alignment = 8;
+      a.params.push_back(std::move(p));
+      continue;
+    }
+    auto memref = dyn_cast<MemRefType>(type);
+    std::optional<uint32_t> dtype =
+        memref ? dtypeOf(memref.getElementType()) : std::nullopt;
+    if (!dtype)
+      return kernel.emitError("unsupported parameter type ") << type;
     p.kind = ParamDesc::Tensor;
     p.dtype = *dtype;
     auto dynamicAsMinusOne = [](int64_t v) {
@@ -199,7 +207,7 @@ mlir::attn::compileKernelArtifact(llvm::StringRef source, llvm::StringRef chip,
   auto gpuModules = llvm::to_vector(module->getOps<gpu::GPUModuleOp>());
   if (gpuModules.size() != 1)
     return error("the input must hold exactly one function with an "
-                 "attn.attention");
+                 "attn.attention or attn.block_mask");
   ArtifactDesc artifact;
   if (failed(describeModule(gpuModules.front(), artifact)))
     return error("cannot describe the kernels");

@@ -412,8 +412,7 @@ LogicalResult mlir::attn::verifyMaskModRegion(Operation *op, ArrayAttr masks,
     return success();
   MLIRContext *ctx = op->getContext();
   Type index = IndexType::get(ctx);
-  return verifyFunctionRegion(op, maskMod, "mask_mod",
-                              {index, index, index, index},
-                              "(b, h, q_idx, kv_idx : index)",
-                              IntegerType::get(ctx, 1));
+  return verifyFunctionRegion(
+      op, maskMod, "mask_mod", {index, index, index, index},
+      "(b, h, q_idx, kv_idx : index)", IntegerType::get(ctx, 1));
 }

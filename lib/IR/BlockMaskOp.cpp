@@ -55,11 +55,10 @@ LogicalResult BlockMaskOp::verify() {
     RankedTensorType type;
     int64_t rank;
   };
-  List lists[] = {
-      {"kv_num_blocks", getKvNumBlocks().getType(), 3},
-      {"kv_indices", getKvIndices().getType(), 4},
-      {"full_kv_num_blocks", getFullKvNumBlocks().getType(), 3},
-      {"full_kv_indices", getFullKvIndices().getType(), 4}};
+  List lists[] = {{"kv_num_blocks", getKvNumBlocks().getType(), 3},
+                  {"kv_indices", getKvIndices().getType(), 4},
+                  {"full_kv_num_blocks", getFullKvNumBlocks().getType(), 3},
+                  {"full_kv_indices", getFullKvIndices().getType(), 4}};
   for (const List &list : lists) {
     if (list.type.getRank() != list.rank)
       return emitOpError() << list.name << " must have rank " << list.rank
@@ -77,8 +76,8 @@ LogicalResult BlockMaskOp::verify() {
       if (!agree(list.type.getDimSize(d), first.type.getDimSize(d)))
         return emitOpError()
                << list.name << " dimension " << d << " (" << dimNames[d]
-               << ") is " << list.type.getDimSize(d) << " but "
-               << first.name << "'s is " << first.type.getDimSize(d);
+               << ") is " << list.type.getDimSize(d) << " but " << first.name
+               << "'s is " << first.type.getDimSize(d);
     }
   return success();
 }

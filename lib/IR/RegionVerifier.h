@@ -1,4 +1,5 @@
-//===- RegionVerifier.h - checks of function-like op regions -----*- C++ -*-===//
+//===- RegionVerifier.h - checks of function-like op regions -----*- C++
+//-*-===//
 //
 // Shared by the attn.attention verifier (mask_mod / score_mod regions),
 // attn.block_mask (its mask_mod region) and attn.tile_update (its element

@@ -24,11 +24,14 @@ namespace {
 /// Emits the element code inside the region's block.
 class ElementEmitter {
 public:
-  ElementEmitter(OpBuilder &builder, Location loc, AttentionOp op,
-                 const AttentionBuffers &buffers, const TilePosition &pos,
-                 Value i, Value j, ElementValueCache *cache)
-      : b(builder), loc(loc), op(op), buf(buffers), pos(pos), i(i), j(j),
-        cache(cache) {}
+  /// `maskMod` / `scoreMod`: the user regions the atoms #attn.mask_mod and
+  /// #attn.score_mod inline (null where the op has none).
+  ElementEmitter(OpBuilder &builder, Location loc, Region *maskMod,
+                 Region *scoreMod, const AttentionBuffers &buffers,
+                 const TilePosition &pos, Value i, Value j,
+                 ElementValueCache *cache)
+      : b(builder), loc(loc), maskMod(maskMod), scoreMod(scoreMod),
+        buf(buffers), pos(pos), i(i), j(j), cache(cache) {}
 
   Value index(int64_t value) {
     return arith::ConstantIndexOp::create(b, loc, value);
@@ -294,7 +297,7 @@ public:
     if (isa<CustomMaskAttr>(atom))
       return customMaskBit();
     if (isa<MaskModAttr>(atom))
-      return inlineUserRegion(op.getMaskMod(), {pos.b, pos.h, i, j});
+      return inlineUserRegion(*maskMod, {pos.b, pos.h, i, j});
     auto orMask = cast<OrMaskAttr>(atom);
     Value any = arith::ConstantIntOp::create(b, loc, 0, 1);
     for (Attribute member : orMask.getMembers())
@@ -394,7 +397,7 @@ public:
                                2);
       return arith::AddFOp::create(b, loc, s, toF32(bias));
     }
-    return inlineUserRegion(op.getScoreMod(), {s, pos.b, pos.h, i, j});
+    return inlineUserRegion(*scoreMod, {s, pos.b, pos.h, i, j});
   }
 
   /// Adds the gate to the score; with a threshold, also drops the pair when
@@ -438,7 +441,7 @@ public:
 private:
   OpBuilder &b;
   Location loc;
-  AttentionOp op;
+  Region *maskMod, *scoreMod;
   const AttentionBuffers &buf;
   const TilePosition &pos;
   Value i, j;
@@ -464,16 +467,26 @@ bool mlir::attn::maskModReadsPerKey(AttentionOp op) {
   return llvm::any_of(slice, llvm::IsaPred<tensor::ExtractOp>);
 }
 
+Value mlir::attn::emitMaskKeep(OpBuilder &builder, Location loc,
+                               ArrayAttr masks, Region &maskMod,
+                               const AttentionBuffers &buffers,
+                               const TilePosition &pos, Value i, Value j,
+                               ElementValueCache *cache) {
+  ElementEmitter emit(builder, loc, &maskMod, nullptr, buffers, pos, i, j,
+                      cache);
+  Value keep = arith::ConstantIntOp::create(builder, loc, 1, 1);
+  if (masks)
+    for (Attribute atom : masks)
+      keep = emit.andI1(keep, emit.keeps(atom));
+  return keep;
+}
+
 Value mlir::attn::emitMaskKeep(OpBuilder &builder, AttentionOp op,
                                const AttentionBuffers &buffers,
                                const TilePosition &pos, Value i, Value j,
                                ElementValueCache *cache) {
-  ElementEmitter emit(builder, op.getLoc(), op, buffers, pos, i, j, cache);
-  Value keep = arith::ConstantIntOp::create(builder, op.getLoc(), 1, 1);
-  if (ArrayAttr masks = op.getMasksAttr())
-    for (Attribute atom : masks)
-      keep = emit.andI1(keep, emit.keeps(atom));
-  return keep;
+  return emitMaskKeep(builder, op.getLoc(), op.getMasksAttr(), op.getMaskMod(),
+                      buffers, pos, i, j, cache);
 }
 
 std::pair<Value, Value>
@@ -481,7 +494,8 @@ mlir::attn::emitElement(OpBuilder &builder, AttentionOp op,
                         const AttentionBuffers &buffers,
                         const TilePosition &pos, bool partial, Value s, Value i,
                         Value j, ElementValueCache *cache) {
-  ElementEmitter emit(builder, op.getLoc(), op, buffers, pos, i, j, cache);
+  ElementEmitter emit(builder, op.getLoc(), &op.getMaskMod(), &op.getScoreMod(),
+                      buffers, pos, i, j, cache);
   Value keep = partial
                    ? emitMaskKeep(builder, op, buffers, pos, i, j, cache)
                    : arith::ConstantIntOp::create(builder, op.getLoc(), 1, 1);

@@ -62,3 +62,29 @@ func.func @capture_not_extract(%q: tensor<1x64x2x64xf16>, %t: tensor<?xf32>) -> 
   }
   return %o : tensor<1x64x2x64xf16>
 }
+
+// -----
+
+// attn.block_mask's lengths are kernel parameters: function arguments.
+func.func @block_mask_lengths(%ql: index) -> (tensor<1x1x?xi32>, tensor<1x1x?x?xi32>, tensor<1x1x?xi32>, tensor<1x1x?x?xi32>) {
+  %c = arith.constant 4096 : index
+  // expected-error @+1 {{attn-gpu-kernels: q_len and kv_len must be arguments of the function}}
+  %n, %i, %fn, %fi = attn.block_mask %ql, %c {blocks = #attn.block_sparse<q_block = 128, kv_block = 128>} : tensor<1x1x?xi32>, tensor<1x1x?x?xi32>, tensor<1x1x?xi32>, tensor<1x1x?x?xi32>
+  return %n, %i, %fn, %fi : tensor<1x1x?xi32>, tensor<1x1x?x?xi32>, tensor<1x1x?xi32>, tensor<1x1x?x?xi32>
+}
+
+// -----
+
+// A mask_mod region reads captured tensors with tensor.extract only.
+func.func @block_mask_capture(%l: index, %docs: tensor<?xi32>) -> (tensor<1x1x?xi32>, tensor<1x1x?x?xi32>, tensor<1x1x?xi32>, tensor<1x1x?x?xi32>) {
+  %n, %i, %fn, %fi = attn.block_mask %l, %l {masks = [#attn.mask_mod], blocks = #attn.block_sparse<q_block = 128, kv_block = 128>} : tensor<1x1x?xi32>, tensor<1x1x?x?xi32>, tensor<1x1x?xi32>, tensor<1x1x?x?xi32>
+  mask_mod {
+  ^bb0(%b: index, %h: index, %qi: index, %kj: index):
+    %c0 = arith.constant 0 : index
+    // expected-error @+1 {{attn-gpu-kernels: a mask_mod region may use from outside only tensors that are arguments of the function, read with tensor.extract}}
+    %len = tensor.dim %docs, %c0 : tensor<?xi32>
+    %keep = arith.cmpi slt, %kj, %len : index
+    attn.yield %keep : i1
+  }
+  return %n, %i, %fn, %fi : tensor<1x1x?xi32>, tensor<1x1x?x?xi32>, tensor<1x1x?xi32>, tensor<1x1x?x?xi32>
+}

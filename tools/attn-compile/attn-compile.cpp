@@ -143,11 +143,19 @@ void printDescription(const std::vector<uint8_t> &bytes) {
                  << a.params[split.rowsParam].name << ") x "
                  << split.floatsPerRow << " f32; " << split.ctasPerSm
                  << " CTAs per SM\n";
-  for (const ::attn::runtime::ParamDesc &p : a.params)
+  for (const ::attn::runtime::ParamDesc &p : a.params) {
+    if (p.kind != ::attn::runtime::ParamDesc::Tensor) {
+      llvm::outs() << "param " << p.name << " "
+                   << (p.kind == ::attn::runtime::ParamDesc::I64 ? "i64"
+                                                                 : "f32")
+                   << " scalar\n";
+      continue;
+    }
     llvm::outs() << "param " << p.name << " "
                  << (p.dtype < 7 ? kDtypes[p.dtype] : "?") << " shape "
                  << dims(p.shape) << " strides " << dims(p.strides) << " align "
                  << p.alignment << "\n";
+  }
 }
 } // namespace
 

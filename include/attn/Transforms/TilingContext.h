@@ -165,6 +165,16 @@ bool hasElementCode(AttentionOp op, bool partial);
 bool maskModReadsPerKey(AttentionOp op);
 
 /// Emits, at the builder's insertion point, the keep flag of the pair
+/// (query row i, key j) under the mask atoms `masks` (true without masks),
+/// #attn.mask_mod inlining `maskMod`: for any op holding masks
+/// (attn.block_mask's classification). The atoms reading operands
+/// (document ids, a custom mask) read them from `buffers`.
+Value emitMaskKeep(OpBuilder &builder, Location loc, ArrayAttr masks,
+                   Region &maskMod, const AttentionBuffers &buffers,
+                   const TilePosition &pos, Value i, Value j,
+                   ElementValueCache *cache = nullptr);
+
+/// Emits, at the builder's insertion point, the keep flag of the pair
 /// (query row i, key j) under the op's masks alone (true without masks):
 /// what a partial tile adds to its element code, independent of the score.
 Value emitMaskKeep(OpBuilder &builder, AttentionOp op,

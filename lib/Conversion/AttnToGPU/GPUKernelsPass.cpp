@@ -10,6 +10,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "BlockMaskKernel.h"
 #include "KernelStrategy.h"
 #include "NvvmMath.h"
 
@@ -224,11 +225,15 @@ struct GPUKernelsPass : public attn::impl::AttnGPUKernelsBase<GPUKernelsPass> {
                         ArrayRef<const KernelStrategy *> candidates) {
     SmallVector<AttentionOp> ops;
     func.walk([&](AttentionOp op) { ops.push_back(op); });
+    SmallVector<BlockMaskOp> blockMasks;
+    func.walk([&](BlockMaskOp op) { blockMasks.push_back(op); });
+    if (ops.size() + blockMasks.size() > 1)
+      return func.emitError("attn-gpu-kernels: one attn.attention or "
+                            "attn.block_mask per function");
+    if (!blockMasks.empty())
+      return buildBlockMaskKernel(module, func, blockMasks.front());
     if (ops.empty())
       return success();
-    if (ops.size() != 1)
-      return func.emitError(
-          "attn-gpu-kernels: one attn.attention per function");
     AttentionOp op = ops.front();
     auto ret = cast<func::ReturnOp>(func.getBody().back().getTerminator());
     if (ret.getOperands() != ValueRange(op.getResults()))

@@ -1,0 +1,329 @@
+//===- BlockMaskKernel.cpp - the kernel of attn.block_mask ----------------===//
+//
+// One CTA per (query block m, head h, batch b) walks the key blocks n in
+// order. Its threads evaluate the mask on every pair of the block (thread
+// t takes pairs t, t + T, ...; consecutive threads consecutive keys, so a
+// captured per-key tensor is read coalesced) with the element code that
+// attention kernels apply to partial tiles (emitMaskKeep), and reduce
+//
+//   some  = OR  over the pairs inside the matrix of keep
+//   every = AND over them
+//
+// across the CTA with one `bar.red.or` and one `bar.red.and`. Thread 0
+// appends n to the partial list (some and not full) or the full list
+// (every, the block having pairs), then writes the counts and the blocks
+// of neither kind after each list, ascending (FlexAttention's kv_indices
+// are a permutation of the key blocks).
+//
+// Kernel parameters follow the function: q_len and kv_len (i64 scalars),
+// the captured tensors, then the four lists.
+//
+//===----------------------------------------------------------------------===//
+
+#include "BlockMaskKernel.h"
+
+#include "attn/Conversion/KernelABI.h"
+#include "attn/Transforms/TilingContext.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+
+using namespace mlir;
+using namespace mlir::attn;
+
+namespace {
+/// Threads per CTA: a 128 x 128 block is 64 pairs per thread.
+constexpr int64_t kThreads = 256;
+
+/// Argument and result names of the ABI.
+constexpr StringLiteral kListNames[] = {
+    "kv_num_blocks", "kv_indices", "full_kv_num_blocks", "full_kv_indices"};
+
+class BlockMaskBuilder {
+public:
+  BlockMaskBuilder(OpBuilder &b, Location loc, BlockMaskOp op)
+      : b(b), loc(loc), op(op) {}
+
+  Value index(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
+  Value minI(Value x, Value y) { return arith::MinSIOp::create(b, loc, x, y); }
+  Value maxI(Value x, Value y) { return arith::MaxSIOp::create(b, loc, x, y); }
+  Value add(Value x, Value y) { return arith::AddIOp::create(b, loc, x, y); }
+  Value sub(Value x, Value y) { return arith::SubIOp::create(b, loc, x, y); }
+  Value mul(Value x, Value y) { return arith::MulIOp::create(b, loc, x, y); }
+  Value cmp(arith::CmpIPredicate p, Value x, Value y) {
+    return arith::CmpIOp::create(b, loc, p, x, y);
+  }
+  Value andI(Value x, Value y) { return arith::AndIOp::create(b, loc, x, y); }
+  Value orI(Value x, Value y) { return arith::OrIOp::create(b, loc, x, y); }
+  Value notI(Value x) {
+    return arith::XOrIOp::create(b, loc, x,
+                                 arith::ConstantIntOp::create(b, loc, 1, 1));
+  }
+  /// 1 or 0 as an index (index_cast of an i1 would sign-extend true to -1).
+  Value countOf(Value flag) {
+    return arith::IndexCastOp::create(
+        b, loc, b.getIndexType(),
+        arith::ExtUIOp::create(b, loc, b.getI64Type(), flag));
+  }
+
+  /// The pairs of [start, start + size) that lie before `length`: in
+  /// [0, size].
+  Value extent(Value start, int64_t size, Value length) {
+    return maxI(index(0), minI(index(size), sub(length, start)));
+  }
+
+  /// A CTA-wide OR (`any`) or AND of the i1 `pred`.
+  Value ctaReduce(Value pred, bool any) {
+    Value word = arith::ExtUIOp::create(b, loc, b.getI32Type(), pred);
+    auto kind = any ? NVVM::BarrierReduction::OR : NVVM::BarrierReduction::AND;
+    Value reduced =
+        NVVM::BarrierOp::create(
+            b, loc, TypeRange{b.getI32Type()}, Value(), Value(),
+            NVVM::BarrierReductionAttr::get(b.getContext(), kind), word)
+            .getResult(0);
+    return cmp(arith::CmpIPredicate::ne, reduced,
+               arith::ConstantIntOp::create(b, loc, 0, 32));
+  }
+
+  void build(const AttentionBuffers &buf, Value qLen, Value kvLen,
+             ArrayRef<Value> lists) {
+    int64_t qb = op.getBlocks().getQBlock(), kb = op.getBlocks().getKvBlock();
+    Value tid = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
+    TilePosition pos;
+    Value m = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
+    pos.h = pos.hk = gpu::BlockIdOp::create(b, loc, gpu::Dimension::y);
+    pos.b = gpu::BlockIdOp::create(b, loc, gpu::Dimension::z);
+    pos.qStart = pos.kStart = index(0);
+    // Lengths below 0 hold no pair.
+    pos.seqQ = pos.layoutSeqQ = maxI(qLen, index(0));
+    pos.seqK = pos.layoutSeqK = maxI(kvLen, index(0));
+    Value r0 = mul(m, index(qb));
+    Value rows = extent(r0, qb, pos.seqQ);
+    Value numBlocks = memref::DimOp::create(b, loc, lists[1], 3);
+    Value zero = index(0), one = index(1);
+    Value isLeader = cmp(arith::CmpIPredicate::eq, tid, zero);
+    Value trueI1 = arith::ConstantIntOp::create(b, loc, 1, 1);
+    Value falseI1 = arith::ConstantIntOp::create(b, loc, 0, 1);
+    SmallVector<Value> at = {pos.b, pos.h, m};
+
+    auto blocks = scf::ForOp::create(b, loc, zero, numBlocks, one,
+                                     ValueRange{zero, zero});
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(blocks.getBody());
+      Value n = blocks.getInductionVar();
+      Value numPartial = blocks.getRegionIterArg(0);
+      Value numFull = blocks.getRegionIterArg(1);
+      Value c0 = mul(n, index(kb));
+      Value cols = extent(c0, kb, pos.seqK);
+      // Every pair slot of the block, (r, c) = (p / kb, p % kb): constant
+      // divisors; slots outside the matrix count as neither kept nor not.
+      auto pairs =
+          scf::ForOp::create(b, loc, tid, index(qb * kb), index(kThreads),
+                             ValueRange{falseI1, trueI1});
+      {
+        OpBuilder::InsertionGuard inner(b);
+        b.setInsertionPointToStart(pairs.getBody());
+        Value p = pairs.getInductionVar();
+        Value r = arith::DivUIOp::create(b, loc, p, index(kb));
+        Value c = arith::RemUIOp::create(b, loc, p, index(kb));
+        Value inside = andI(cmp(arith::CmpIPredicate::slt, r, rows),
+                            cmp(arith::CmpIPredicate::slt, c, cols));
+        Value keep = emitMaskKeep(b, loc, op.getMasksAttr(), op.getMaskMod(),
+                                  buf, pos, add(r0, r), add(c0, c));
+        Value some = orI(pairs.getRegionIterArg(0), andI(inside, keep));
+        Value every = andI(pairs.getRegionIterArg(1), orI(notI(inside), keep));
+        scf::YieldOp::create(b, loc, ValueRange{some, every});
+      }
+      Value some = ctaReduce(pairs.getResult(0), /*any=*/true);
+      Value every = ctaReduce(pairs.getResult(1), /*any=*/false);
+      Value hasPairs = andI(cmp(arith::CmpIPredicate::sgt, rows, zero),
+                            cmp(arith::CmpIPredicate::sgt, cols, zero));
+      Value full = andI(hasPairs, every);
+      Value partial = andI(some, notI(full));
+      Value n32 = arith::IndexCastOp::create(b, loc, b.getI32Type(), n);
+      for (auto [flag, list, count] :
+           {std::tuple{partial, lists[1], numPartial},
+            std::tuple{full, lists[3], numFull}}) {
+        Value store = andI(isLeader, flag);
+        scf::IfOp::create(b, loc, store, [&](OpBuilder &, Location) {
+          SmallVector<Value> slot(at);
+          slot.push_back(count);
+          memref::StoreOp::create(b, loc, n32, list, slot);
+          scf::YieldOp::create(b, loc);
+        });
+      }
+      scf::YieldOp::create(b, loc,
+                           ValueRange{add(numPartial, countOf(partial)),
+                                      add(numFull, countOf(full))});
+    }
+
+    scf::IfOp::create(b, loc, isLeader, [&](OpBuilder &, Location) {
+      for (auto [countList, indexList, count] :
+           {std::tuple{lists[0], lists[1], blocks.getResult(0)},
+            std::tuple{lists[2], lists[3], blocks.getResult(1)}}) {
+        memref::StoreOp::create(
+            b, loc, arith::IndexCastOp::create(b, loc, b.getI32Type(), count),
+            countList, at);
+        fillRest(indexList, count, numBlocks, at);
+      }
+      scf::YieldOp::create(b, loc);
+    });
+  }
+
+  /// After the `count` listed blocks (ascending) of list[at..., :], the
+  /// others ascending: a merge walk over n, p the next listed entry.
+  void fillRest(Value list, Value count, Value numBlocks, ArrayRef<Value> at) {
+    auto walk = scf::ForOp::create(b, loc, index(0), numBlocks, index(1),
+                                   ValueRange{index(0)});
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(walk.getBody());
+    Value n = walk.getInductionVar(), p = walk.getRegionIterArg(0);
+    Value listed = cmp(arith::CmpIPredicate::slt, p, count);
+    // list[p] is read only while p < count (else a slot past the row).
+    auto entry = scf::IfOp::create(
+        b, loc, listed,
+        [&](OpBuilder &, Location) {
+          SmallVector<Value> slot(at);
+          slot.push_back(p);
+          Value v = memref::LoadOp::create(b, loc, list, slot);
+          scf::YieldOp::create(
+              b, loc,
+              ValueRange{cmp(
+                  arith::CmpIPredicate::eq,
+                  arith::IndexCastOp::create(b, loc, b.getIndexType(), v), n)});
+        },
+        [&](OpBuilder &, Location) {
+          scf::YieldOp::create(
+              b, loc, ValueRange{arith::ConstantIntOp::create(b, loc, 0, 1)});
+        });
+    Value isListed = entry.getResult(0);
+    scf::IfOp::create(b, loc, notI(isListed), [&](OpBuilder &, Location) {
+      SmallVector<Value> slot(at);
+      slot.push_back(add(count, sub(n, p)));
+      memref::StoreOp::create(
+          b, loc, arith::IndexCastOp::create(b, loc, b.getI32Type(), n), list,
+          slot);
+      scf::YieldOp::create(b, loc);
+    });
+    scf::YieldOp::create(b, loc, ValueRange{add(p, countOf(isListed))});
+  }
+
+private:
+  OpBuilder &b;
+  Location loc;
+  BlockMaskOp op;
+};
+} // namespace
+
+LogicalResult mlir::attn::buildBlockMaskKernel(ModuleOp module,
+                                               func::FuncOp func,
+                                               BlockMaskOp op) {
+  Block &body = func.getBody().front();
+  auto ret = cast<func::ReturnOp>(body.getTerminator());
+  if (ret.getOperands() != ValueRange(op.getResults()))
+    return func.emitError("attn-gpu-kernels: the function must return the "
+                          "attn.block_mask results directly");
+  for (Value length : {op.getQLen(), op.getKvLen()}) {
+    auto arg = dyn_cast<BlockArgument>(length);
+    if (!arg || arg.getOwner() != &body)
+      return op.emitError("attn-gpu-kernels: q_len and kv_len must be "
+                          "arguments of the function");
+  }
+  for (Type t : func.getArgumentTypes())
+    if (!isa<RankedTensorType, IndexType>(t))
+      return func.emitError("attn-gpu-kernels: the arguments of a block mask "
+                            "function must be ranked tensors or index, got ")
+             << t;
+  // The mask_mod region may use values from outside only as what the
+  // element code maps to kernel parameters: tensors of the function's
+  // arguments, read with tensor.extract.
+  WalkResult captures = op.getMaskMod().walk([&](Operation *nested) {
+    for (Value operand : nested->getOperands()) {
+      if (op.getMaskMod().isAncestor(operand.getParentRegion()))
+        continue;
+      auto arg = dyn_cast<BlockArgument>(operand);
+      auto extract = dyn_cast<tensor::ExtractOp>(nested);
+      if (!arg || arg.getOwner() != &body || !extract ||
+          extract.getTensor() != operand) {
+        nested->emitError("attn-gpu-kernels: a mask_mod region may use from "
+                          "outside only tensors that are arguments of the "
+                          "function, read with tensor.extract");
+        return WalkResult::interrupt();
+      }
+    }
+    return WalkResult::advance();
+  });
+  if (captures.wasInterrupted())
+    return failure();
+
+  OpBuilder b(module.getBodyRegion());
+  b.setInsertionPointToEnd(module.getBody());
+  Location loc = func.getLoc();
+  module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
+                  b.getUnitAttr());
+  auto gpuModule =
+      gpu::GPUModuleOp::create(b, loc, (func.getName() + "_kernels").str());
+  SmallVector<Type> params;
+  for (Type t : llvm::concat<const Type>(func.getArgumentTypes(),
+                                         func.getResultTypes())) {
+    auto tensor = dyn_cast<RankedTensorType>(t);
+    params.push_back(
+        tensor ? MemRefType::get(tensor.getShape(), tensor.getElementType())
+               : t);
+  }
+  b.setInsertionPointToEnd(gpuModule.getBody());
+  auto kernel =
+      gpu::GPUFuncOp::create(b, loc, (func.getName() + "_block_mask").str(),
+                             b.getFunctionType(params, {}));
+  kernel->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
+  kernel->setAttr(kKernelBlockAttr, b.getDenseI64ArrayAttr({kThreads, 1, 1}));
+  kernel->setAttr(kKernelSharedBytesAttr, b.getI64IntegerAttr(0));
+  // Grid (NQ, H, B): the dimensions of kv_num_blocks, the first result.
+  int64_t counts = func.getNumArguments();
+  kernel->setAttr(
+      kKernelGridAttr,
+      b.getDenseI64ArrayAttr({counts, 2, 1, counts, 1, 1, counts, 0, 1}));
+  kernel.setKnownBlockSizeAttr(
+      b.getDenseI32ArrayAttr({int32_t(kThreads), 1, 1}));
+  gpuModule->setAttr(
+      kKernelOrderAttr,
+      b.getArrayAttr({FlatSymbolRefAttr::get(kernel.getNameAttr())}));
+
+  Block &entry = kernel.getBody().front();
+  for (unsigned i = 0; i < func.getNumArguments(); ++i)
+    kernel.setArgAttr(i, kKernelParamNameAttr,
+                      b.getStringAttr("capture" + std::to_string(i)));
+  kernel.setArgAttr(cast<BlockArgument>(op.getQLen()).getArgNumber(),
+                    kKernelParamNameAttr, b.getStringAttr("q_len"));
+  kernel.setArgAttr(cast<BlockArgument>(op.getKvLen()).getArgNumber(),
+                    kKernelParamNameAttr, b.getStringAttr("kv_len"));
+  SmallVector<Value> lists;
+  for (auto [index, name] : llvm::enumerate(kListNames)) {
+    kernel.setArgAttr(counts + index, kKernelParamNameAttr,
+                      b.getStringAttr(name));
+    lists.push_back(entry.getArgument(counts + index));
+  }
+
+  AttentionBuffers buf;
+  buf.captured = [&body, &entry](Value tensor) -> Value {
+    auto arg = dyn_cast<BlockArgument>(tensor);
+    if (!arg || arg.getOwner() != &body)
+      return nullptr;
+    return entry.getArgument(arg.getArgNumber());
+  };
+  b.setInsertionPointToStart(&entry);
+  // Indices the region computes from the lengths see the kernel's values.
+  BlockMaskBuilder(b, loc, op)
+      .build(
+          buf,
+          entry.getArgument(cast<BlockArgument>(op.getQLen()).getArgNumber()),
+          entry.getArgument(cast<BlockArgument>(op.getKvLen()).getArgNumber()),
+          lists);
+  gpu::ReturnOp::create(b, loc);
+  func.erase();
+  return success();
+}

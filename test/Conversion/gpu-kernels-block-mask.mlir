@@ -1,0 +1,55 @@
+// RUN: attn-opt %s --split-input-file --attn-gpu-kernels | FileCheck %s
+
+// attn.block_mask becomes one kernel, a CTA per (query block m, head h,
+// batch b): grid (NQ, H, B) from kv_num_blocks' dimensions 2, 1, 0. For
+// each key block n its 256 threads evaluate keep(i, j) on pair slots
+// p = tid, tid + 256, ... of the 128 x 64 block, (r, c) = (p / 64, p % 64),
+// and fold some |= inside & keep, every &= !inside | keep; one bar.red.or
+// and one bar.red.and make them CTA-wide. full = (rows > 0 and cols > 0)
+// and every; partial = some and not full. Thread 0 appends n to the lists.
+
+// CHECK-LABEL: gpu.func @docs_block_mask
+// CHECK-SAME: %[[QL:.*]]: index {attn.name = "q_len"}, %[[KL:.*]]: index {attn.name = "kv_len"}, %[[DOCS:.*]]: memref<2x?xi32> {attn.name = "capture2"}
+// CHECK-SAME: memref<2x1x?xi32> {attn.name = "kv_num_blocks"}, %[[IDX:.*]]: memref<2x1x?x?xi32> {attn.name = "kv_indices"}
+// CHECK-SAME: attn.block = array<i64: 256, 1, 1>, attn.grid = array<i64: 3, 2, 1, 3, 1, 1, 3, 0, 1>
+// CHECK: %[[TID:.*]] = gpu.thread_id x
+// CHECK: %[[M:.*]] = gpu.block_id x
+// CHECK: %[[B:.*]] = gpu.block_id z
+// CHECK: %[[NK:.*]] = memref.dim %[[IDX]], %c3
+// CHECK: scf.for %[[N:.*]] = %{{.*}} to %[[NK]]
+// CHECK: scf.for %[[P:.*]] = %[[TID]] to %c8192 step %c256
+// CHECK: arith.divui %[[P]], %c64
+// CHECK: arith.remui %[[P]], %c64
+// The causal atom, then the captured ids of (b, i) and (b, j), bounds-checked.
+// CHECK: arith.cmpi sle
+// CHECK: memref.load %[[DOCS]][%[[B]], %{{.*}}]
+// CHECK: memref.load %[[DOCS]][%[[B]], %{{.*}}]
+// CHECK: nvvm.barrier #nvvm.reduction<or>
+// CHECK: nvvm.barrier #nvvm.reduction<and>
+// CHECK: memref.store %{{.*}}, %[[IDX]][%[[B]], %{{.*}}, %[[M]], %{{.*}}]
+// After the walk, thread 0: the counts, then each list's other blocks.
+// CHECK: memref.store
+// CHECK: scf.for
+// CHECK-NOT: attn.block_mask
+func.func @docs(%ql: index, %kl: index, %docs: tensor<2x?xi32>) -> (tensor<2x1x?xi32>, tensor<2x1x?x?xi32>, tensor<2x1x?xi32>, tensor<2x1x?x?xi32>) {
+  %n, %i, %fn, %fi = attn.block_mask %ql, %kl {masks = [#attn.causal<top_left>, #attn.mask_mod], blocks = #attn.block_sparse<q_block = 128, kv_block = 64>} : tensor<2x1x?xi32>, tensor<2x1x?x?xi32>, tensor<2x1x?xi32>, tensor<2x1x?x?xi32>
+  mask_mod {
+  ^bb0(%b: index, %h: index, %qi: index, %kj: index):
+    %dq = tensor.extract %docs[%b, %qi] : tensor<2x?xi32>
+    %dk = tensor.extract %docs[%b, %kj] : tensor<2x?xi32>
+    %same = arith.cmpi eq, %dq, %dk : i32
+    attn.yield %same : i1
+  }
+  return %n, %i, %fn, %fi : tensor<2x1x?xi32>, tensor<2x1x?x?xi32>, tensor<2x1x?xi32>, tensor<2x1x?x?xi32>
+}
+
+// -----
+
+// A closed-form mask alone (a window, per head: H = 8) needs no capture.
+// CHECK-LABEL: gpu.func @window_block_mask
+// CHECK-SAME: %{{.*}}: index {attn.name = "q_len"}, %{{.*}}: index {attn.name = "kv_len"}, %{{.*}}: memref<1x8x?xi32> {attn.name = "kv_num_blocks"}
+// CHECK: nvvm.barrier #nvvm.reduction<or>
+func.func @window(%ql: index, %kl: index) -> (tensor<1x8x?xi32>, tensor<1x8x?x?xi32>, tensor<1x8x?xi32>, tensor<1x8x?x?xi32>) {
+  %n, %i, %fn, %fi = attn.block_mask %ql, %kl {masks = [#attn.sliding_window<left = 256, right = 0, align = top_left>], blocks = #attn.block_sparse<q_block = 128, kv_block = 128>} : tensor<1x8x?xi32>, tensor<1x8x?x?xi32>, tensor<1x8x?xi32>, tensor<1x8x?x?xi32>
+  return %n, %i, %fn, %fi : tensor<1x8x?xi32>, tensor<1x8x?x?xi32>, tensor<1x8x?xi32>, tensor<1x8x?x?xi32>
+}
