@@ -20,7 +20,7 @@ _TYPE_NAMES = {v: k for k, v in _FLOAT_NAMES.items()}
 _lock = threading.Lock()
 _gpu_kernels = {}
 _cpu_functions = {}
-stats = {"compiled": 0, "disk_hits": 0, "memory_hits": 0}
+stats = {"compiled": 0, "disk_hits": 0, "memory_hits": 0, "block_mask_launches": 0}
 
 # Query lengths up to this are compiled statically on the GPU: a decode step
 # (or speculative decoding's few tokens) then gets the decode strategy where

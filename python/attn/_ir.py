@@ -422,3 +422,45 @@ class AttentionSpec:
 
 def _indent(body):
     return "\n".join("    " + line.strip() for line in body.strip().splitlines())
+
+
+@dataclass(frozen=True)
+class BlockMaskSpec:
+    """An attn.block_mask kernel: FlexAttention's block lists of a traced
+    mask_mod (and closed-form atoms) at q_block x kv_block, for any lengths,
+    batch and heads (the lists' B / H are 1 where the mask ignores them)."""
+    q_block: int
+    kv_block: int
+    masks: Tuple[object, ...] = ()
+    mask_mod: Optional[str] = None   # region body over %b %h %i %j : index
+    captures: Tuple[Tuple[str, str], ...] = ()  # (name, tensor type)
+
+    def argument_names(self):
+        """Names of the function's arguments, in order (kernel ABI)."""
+        return ["q_len", "kv_len"] + [n for n, _ in self.captures]
+
+    def to_mlir(self, name="block_mask"):
+        lists = ["tensor<?x?x?xi32>", "tensor<?x?x?x?xi32>"] * 2
+        args = ["%q_len: index", "%kv_len: index"]
+        args += [f"%{n}: {t}" for n, t in self.captures]
+        attrs = [f"blocks = #attn.block_sparse<q_block = {self.q_block}, "
+                 f"kv_block = {self.kv_block}>"]
+        if self.masks:
+            attrs.append("masks = [" + ", ".join(m.attr() for m in self.masks) + "]")
+        results = ", ".join(lists)
+        lines = [f"func.func @{name}({', '.join(args)}) -> ({results}) {{",
+                 f"  %num, %idx, %fnum, %fidx = attn.block_mask %q_len, %kv_len "
+                 f"{{{', '.join(attrs)}}} : {results}"]
+        if self.mask_mod is not None:
+            lines.append("  mask_mod {\n  ^bb0(%b: index, %h: index, %i: index, %j: index):\n"
+                         + _indent(self.mask_mod) + "\n  }")
+        lines.append(f"  return %num, %idx, %fnum, %fidx : {results}")
+        lines.append("}")
+        return "\n".join(lines) + "\n"
+
+    def summary(self):
+        return (f"block mask {self.q_block}x{self.kv_block} of "
+                + ", ".join(m.attr() for m in self.masks))
+
+    def key(self):
+        return "bm-" + hashlib.sha256(self.to_mlir("k").encode()).hexdigest()[:17]

@@ -55,7 +55,11 @@ def _fail(lib, status):
 
 
 def fill_arg(a, t):
-    """Points the attn_arg `a` at torch tensor `t`."""
+    """Points the attn_arg `a` at torch tensor `t`, or sets it to the i64
+    scalar `t` (a Python int)."""
+    if isinstance(t, int) and not isinstance(t, bool):
+        a.kind, a.i64 = 1, t  # ATTN_ARG_I64
+        return
     a.kind = 0
     name = str(t.dtype).replace("torch.", "")
     if name not in DTYPE_CODES:
@@ -64,7 +68,8 @@ def fill_arg(a, t):
 
 
 def arguments(tensors):
-    """The attn_arg array of torch tensors (it does not keep them alive)."""
+    """The attn_arg array of torch tensors and ints (it does not keep the
+    tensors alive)."""
     args = (Arg * len(tensors))()
     for a, t in zip(args, tensors):
         fill_arg(a, t)
@@ -72,8 +77,8 @@ def arguments(tensors):
 
 
 class Kernel:
-    """One loaded kernel artifact; call it with torch CUDA tensors (the
-    function's arguments, then its results) to launch on the current
+    """One loaded kernel artifact; call it with torch CUDA tensors and ints
+    (the function's arguments, then its results) to launch on the current
     stream."""
 
     def __init__(self, path=None, data=None):

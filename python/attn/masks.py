@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable, Optional, Tuple
 
+from ._block_lists import gpu_block_lists, prebuild_block_mask, some_blocks
 from ._ir import Causal, Chunked, Or, PrefixLM, SlidingWindow
 from ._tracer import bounds_safe, captures_device_tensor
 
@@ -160,10 +161,12 @@ def _mask_mod_blocks(bm, mask_mod, batch, heads, device):
     each (b, h, query block) the key blocks holding some kept pair
     (kv_num_blocks / kv_indices: partial, the mask is applied per element)
     and those whose every pair is kept (full_kv_*: run without mask code).
-    Evaluated per block of query rows with torch on the device when the
-    mask_mod reads CUDA tensors or device is CUDA, else with numpy; [1, 1,
-    ...] where B / H is None (the mask does not depend on them). A mask_mod
-    that cannot be evaluated eagerly lists every block as partial."""
+    When the mask_mod reads CUDA tensors or device is CUDA: by the compiled
+    attn.block_mask kernel (_block_lists.py), or, where the mask_mod does
+    not trace, evaluated per block of query rows with torch on the device;
+    else with numpy. [1, 1, ...] where B / H is None (the mask does not
+    depend on them). A mask_mod that cannot be evaluated eagerly lists
+    every block as partial."""
     from ._backend import _prebuild
     qb, kb = bm.query_block_size, bm.key_block_size
     nq, nk = -(-bm.query_len // qb), -(-bm.key_len // kb)
@@ -172,7 +175,14 @@ def _mask_mod_blocks(bm, mask_mod, batch, heads, device):
     use_torch = captures_device_tensor(mask_mod) or "cuda" in str(device or "")
     try:
         if compile_only:  # attn.prebuild: the lists' values are never read
+            prebuild_block_mask(mask_mod, bm.masks, qb, kb)
             raise NotImplementedError
+        if use_torch:  # the compiled attn.block_mask kernel
+            lists = gpu_block_lists(mask_mod, bm.masks, nb, nh, bm.query_len, bm.key_len,
+                                    qb, kb, device if device is not None else "cuda")
+            if lists is not None:
+                bm.mask_matrix = _to_host(some_blocks(lists).any(0).any(0))
+                return lists
         mask_mod = bounds_safe(mask_mod)
         if use_torch:
             import torch

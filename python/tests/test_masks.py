@@ -1,4 +1,5 @@
 """The mask DSL: block matrices, patterns, composition, errors."""
+import os
 import numpy as np
 import pytest
 
@@ -195,3 +196,45 @@ def test_per_head_and_per_batch_lists():
         partial, full = _lists_by_brute_force(keep, 16)
         assert list(lists["kv_num_blocks"][index]) == list(partial)
         assert list(lists["full_kv_num_blocks"][index]) == list(full)
+
+
+def test_prebuild_compiles_the_block_mask_kernel(tmp_path):
+    """Under attn.prebuild, create_block_mask of a traceable mask_mod also
+    compiles its attn.block_mask kernel (once per mask_mod code and block
+    size, whatever the lengths); its artifact takes the lengths as i64
+    scalars, the captured ids, then FlexAttention's four lists."""
+    import struct
+    import zlib
+    docs = np.zeros(1000, np.int32)
+
+    def same_doc(b, h, q, kv):
+        return (kv <= q) & (docs[q] == docs[kv])
+    with attn.prebuild(str(tmp_path), chip="sm_90"):
+        attn.create_block_mask(same_doc, None, None, 700, 1000)
+        attn.create_block_mask(same_doc, None, 4, 333, 500)  # same kernel
+        attn.create_block_mask(same_doc, None, None, 700, 1000, BLOCK_SIZE=(128, 64))
+    files = sorted(f for f in os.listdir(tmp_path) if f.startswith("bm-"))
+    assert len(files) == 2, files
+    from attn._runtime import Kernel
+    data = open(tmp_path / files[0], "rb").read()
+    assert data[:8] == b"ATTNKRN\0"
+    size = struct.unpack_from("<Q", data, 12)[0]
+    assert zlib.crc32(data[20:20 + size]) == struct.unpack_from("<I", data, 20 + size)[0]
+    for name in (b"q_len", b"kv_len", b"kv_num_blocks", b"full_kv_indices"):
+        assert name in data[20:20 + size]
+    assert "block_mask" in Kernel(str(tmp_path / files[0])).key
+
+
+def test_block_mask_spec_ir():
+    """The attn.block_mask function a mask_mod becomes: lengths, captures,
+    the traced region and four dynamic i32 lists."""
+    from attn._block_lists import block_mask_spec
+    ids = np.zeros(10, np.int32)
+    spec, caps = block_mask_spec(lambda b, h, q, kv: ids[q] == ids[kv], (), 128, 64)
+    text = spec.to_mlir()
+    assert "attn.block_mask %q_len, %kv_len" in text
+    assert "#attn.block_sparse<q_block = 128, kv_block = 64>" in text
+    assert "masks = [#attn.mask_mod]" in text and "tensor.extract %mcap0" in text
+    assert spec.argument_names() == ["q_len", "kv_len", "mcap0"] and len(caps) == 1
+    other, _ = block_mask_spec(lambda b, h, q, kv: ids[q] == ids[kv], (), 128, 128)
+    assert other.key() != spec.key()

@@ -133,3 +133,70 @@ def flex_repeated_calls_see_new_values(env):
 
 
 FLEX_CASES = [flex_gallery, flex_per_batch_documents, flex_repeated_calls_see_new_values]
+
+
+def _token_lists(env, mask_mod, nb, nh, sq, sk, qb, kb):
+    """The four lists from the token mask (mask_mod evaluated by torch on
+    every pair, reduced per block; padding counts as neither)."""
+    torch = env.torch
+    dev = "cuda"
+    b = torch.arange(nb, device=dev).view(nb, 1, 1, 1)
+    h = torch.arange(nh, device=dev).view(1, nh, 1, 1)
+    i = torch.arange(sq, device=dev).view(1, 1, sq, 1)
+    j = torch.arange(sk, device=dev).view(1, 1, 1, sk)
+    keep = torch.as_tensor(mask_mod(b, h, i, j), device=dev).expand(nb, nh, sq, sk)
+    nq, nk = -(-sq // qb), -(-sk // kb)
+    pad = (0, nk * kb - sk, 0, nq * qb - sq)
+    some = torch.nn.functional.pad(keep, pad, value=False)
+    every = torch.nn.functional.pad(keep, pad, value=True)
+    some = some.view(nb, nh, nq, qb, nk, kb).any(5).any(3)
+    every = every.view(nb, nh, nq, qb, nk, kb).all(5).all(3)
+    lists = {}
+    for name, mat in (("kv", some & ~every), ("full_kv", every)):
+        lists[f"{name}_num_blocks"] = mat.sum(-1).int()
+        lists[f"{name}_indices"] = torch.argsort((~mat).to(torch.int8), dim=-1,
+                                                 stable=True).int()
+    return lists
+
+
+def flex_block_lists_from_kernel(env):
+    """create_block_mask's lists on the GPU (the compiled attn.block_mask
+    kernel) against lists derived from the token mask, element for element:
+    per batch and per head masks, B/H broadcast, ragged lengths, Q_LEN !=
+    KV_LEN, a key block other than the query block."""
+    nb, nh, sq, sk = 2, 3, 700, 1000
+    if env.prebuild:
+        docs, win = np.zeros((nb, sk), np.int32), np.zeros(nh, np.int32)
+    else:
+        docs = env.torch.stack([env.doc_ids(sk, 3), env.doc_ids(sk, 7)])
+        win = env.ints([50, 200, 1000])
+    masks = [
+        ("causal", lambda b, h, q, kv: kv <= q, None, None),
+        ("documents per batch", lambda b, h, q, kv: (kv <= q + 300) & (docs[b, q] == docs[b, kv]),
+         nb, None),
+        ("window per head", lambda b, h, q, kv: (kv <= q) & (q - kv < win[h]), None, nh),
+        ("prefix or window", env.attn.or_masks(lambda b, h, q, kv: kv < 90,
+                                               lambda b, h, q, kv: abs(q - kv) < 64),
+         nb, nh),
+    ]
+    checks = []
+    for name, mask_mod, batch, heads in masks:
+        for bs in (128, (128, 64), (64, 256)):
+            before = env.attn.stats["block_mask_launches"]
+            bm = env.attn.create_block_mask(mask_mod, batch, heads, sq, sk, BLOCK_SIZE=bs,
+                                            device="cuda")
+            if env.prebuild:
+                continue
+            assert env.attn.stats["block_mask_launches"] == before + 1, \
+                f"{name} {bs}: the lists did not come from the block-mask kernel"
+            qb, kb = bs if isinstance(bs, tuple) else (bs, bs)
+            want = _token_lists(env, mask_mod, batch or 1, heads or 1, sq, sk, qb, kb)
+            got = bm.block_lists()
+            for key, w in want.items():
+                g = got[key]
+                assert tuple(g.shape) == tuple(w.shape), (name, bs, key, g.shape, w.shape)
+                checks.append((f"{name} {bs} {key}", g.double(), w.double(), "small"))
+    return checks
+
+
+FLEX_CASES.append(flex_block_lists_from_kernel)
