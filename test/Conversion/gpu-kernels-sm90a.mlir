@@ -1,9 +1,10 @@
 // The sm90a strategy (Hopper, chip sm_90a): the tiled kernel with both GEMMs
 // on warpgroup MMAs (wgmma.mma_async m64nNk16) from 128-byte-swizzled
-// shared memory. Shared memory is Q (block_q rows) plus two stages of K and
-// V (block_k rows each), unpadded, plus 1024 bytes to align the base, plus
-// 8 bytes per mbarrier (four with a producer warpgroup):
-//   (block_q D + 2 block_k (D + Dv)) 2 + 8 x mbarriers + 1024 bytes.
+// shared memory. Shared memory is Q (block_q rows) plus S stages of K and
+// V (block_k rows each; two, or three with a producer warpgroup where they
+// fit), unpadded, plus 1024 bytes to align the base, plus 8 bytes per
+// mbarrier (2 S with a producer warpgroup):
+//   (block_q D + S block_k (D + Dv)) 2 + 8 x mbarriers + 1024 bytes.
 
 // RUN: attn-opt %s --split-input-file --attn-gpu-kernels=chip=sm_90a | FileCheck %s
 // RUN: attn-opt %s --split-input-file --attn-gpu-kernels="chip=sm_90a producer-warps=0" | FileCheck %s --check-prefix=NOPRODUCER
@@ -16,22 +17,27 @@
 // RUN: not attn-opt %s --split-input-file --attn-gpu-kernels="chip=sm_90 producer-warps=4" 2>&1 | FileCheck %s --check-prefix=SM80PRODUCER
 
 // d128: 128 query rows (two consumer warpgroups) x 128 keys, and a producer
-// warpgroup (384 threads): (128 x 128 + 2 x 128 x 256) x 2 + 4 mbarriers x
-// 8 + 1024 = 164896 bytes. S = Q K^T is m64n128k16 (N = the 128 keys) over
-// 8 k-steps of the head dim, A and B from shared memory (K-major,
-// imm-trans-b 0); O += P V is m64n128k16 (N = Dv) over 8 k-steps of 16 keys,
-// P from registers and V N-major (imm-trans-b 1).
-// Thread 0 initialises full[0..1] (128 producer arrivals) and empty[0..1]
+// warpgroup (384 threads) with three K/V stages (it publishes a step
+// without waiting for its copies, so a third stage keeps two in flight):
+// (128 x 128 + 3 x 128 x 256) x 2 + 6 mbarriers x 8 + 1024 = 230448 bytes.
+// S = Q K^T is m64n128k16 (N = the 128 keys) over 8 k-steps of the head
+// dim, A and B from shared memory (K-major, imm-trans-b 0); O += P V is
+// m64n128k16 (N = Dv) over 8 k-steps of 16 keys, P from registers and V
+// N-major (imm-trans-b 1).
+// Thread 0 initialises full[0..2] (128 producer arrivals) and empty[0..2]
 // (8 consumer warps), a CTA barrier publishes them; then the roles split on
 // the thread index (>= 256: producer). The producer gives registers away
 // (setmaxnreg 40: each thread's copies cover whole rows, so their addresses
 // are a few adds) and copies step 0 (Q, K_0, the zero V slot), then each
-// step j after the consumers released stage j mod 2: K_j and V_{j-1} with
-// cp.async, wait, fence.proxy.async (wgmma reads through the async proxy),
-// arrive on full. The consumers take registers (setmaxnreg 232), wait on
-// full, issue S_t and P_{t-1} V_{t-1}, wait for S_t alone (wait_group 1),
-// run the softmax while P V runs, wait for it (wait_group 0) and release
-// the stage (one arrival per warp); the last P V follows the loop.
+// step j after the consumers released stage j mod 3: K_j and V_{j-1} with
+// cp.async, then cp.async.mbarrier.arrive.noinc on full (its arrival
+// counts once its copies landed) and on to the next step; it waits for
+// its copies only before retiring. The consumers take registers
+// (setmaxnreg 232), wait on full, fence.proxy.async (cp.async wrote
+// through the generic proxy, wgmma reads through the async one), issue
+// S_t and P_{t-1} V_{t-1}, wait for S_t alone (wait_group 1), run the
+// softmax while P V runs, wait for it (wait_group 0) and release the stage
+// (one arrival per warp); the last P V follows the loop.
 // Lazy rescaling: a row keeps its reference maximum m while the tile's
 // maximum exceeds it by at most 8 (log2 domain: weights up to 2^8), so
 // c = 2^(m - m') = 1, and O *= c runs only where a lane of the warp has
@@ -43,10 +49,10 @@
 // CHECK-LABEL: gpu.func @d128_kernel
 // CHECK-SAME: {attn.align = 16 : i64, attn.name = "out"}
 // CHECK-SAME: attn.block = array<i64: 384, 1, 1>
-// CHECK-SAME: attn.lowering_config = #attn.lowering_config<strategy = sm90a, block_q = 128, block_k = 128, warps = 8, producer_warps = 4>
-// CHECK-SAME: attn.shared_bytes = 164896
+// CHECK-SAME: attn.lowering_config = #attn.lowering_config<strategy = sm90a, block_q = 128, block_k = 128, warps = 8, stages = 3, producer_warps = 4>
+// CHECK-SAME: attn.shared_bytes = 230448
 // CHECK-SAME: nvvm.minctasm = 1
-// CHECK-COUNT-2: nvvm.mbarrier.init %{{.*}}, %c128_i32
+// CHECK-COUNT-3: nvvm.mbarrier.init %{{.*}}, %c128_i32
 // CHECK: gpu.barrier
 // CHECK: %[[PRODUCER:.*]] = arith.cmpi uge, %{{.*}}, %c256
 // CHECK: scf.if %[[PRODUCER]]
@@ -65,18 +71,21 @@
 // CHECK: %[[LAST:.*]] = arith.subi %grid_dim_x, %c1
 // CHECK: arith.subi %[[LAST]], %[[FROMLAST]]
 // CHECK: nvgpu.device_async_copy
-// CHECK: nvgpu.device_async_wait %{{.*}} {numGroups = 0 : i32}
-// CHECK: nvvm.fence.proxy {kind = #nvvm.proxy_kind<async.shared>, space = #nvvm.shared_space<cta>}
-// CHECK: nvvm.mbarrier.arrive
+// CHECK-NOT: nvgpu.device_async_wait
+// CHECK: nvvm.cp.async.mbarrier.arrive %{{.*}} {noinc = true}
 // CHECK: scf.for
 // CHECK: nvvm.mbarrier.try_wait.parity
 // CHECK: nvgpu.device_async_copy
-// CHECK: nvvm.fence.proxy
-// CHECK: nvvm.mbarrier.arrive
+// CHECK-NOT: nvgpu.device_async_wait
+// CHECK: nvvm.cp.async.mbarrier.arrive %{{.*}} {noinc = true}
+// CHECK: }
+// CHECK-NEXT: nvgpu.device_async_create_group
+// CHECK-NEXT: nvgpu.device_async_wait %{{.*}} {numGroups = 0 : i32}
 // CHECK: } else {
 // CHECK-NEXT: nvvm.setmaxregister  increase 232
 // CHECK: scf.for
 // CHECK: nvvm.mbarrier.try_wait.parity
+// CHECK-NEXT: nvvm.fence.proxy {kind = #nvvm.proxy_kind<async.shared>, space = #nvvm.shared_space<cta>}
 // CHECK-NOT: gpu.barrier
 // CHECK: llvm.inline_asm has_side_effects {{.*}}wgmma.fence.sync.aligned;{{.*}}wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16 {{.*}}, zd, 1, 1, 0, 0;{{.*}}wgmma.commit_group.sync.aligned;\0A}"
 // CHECK: llvm.inline_asm has_side_effects {{.*}}wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16 {{.*}}, {$64, $65, $66, $67}, {{.*}}, od, 1, 1, 1;{{.*}}wgmma.commit_group.sync.aligned;\0A}"
@@ -154,12 +163,13 @@ func.func @sparse64(%q: tensor<1x256x2x64xf16>, %n: tensor<1x2x4xi32>, %i: tenso
 // descriptor's fixed part is swizzle mode 2 (bits 62-63), stride byte offset
 // 8 rows x 64 bytes = 512 (field 32 at bit 32) and leading byte offset 16
 // (field 1 at bit 16): 0x8000002000010000.
-// (128 x 96 + 2 x 128 x 192) x 2 + 32 + 1024 = 123936 bytes. Rows of 12
-// chunks do not split evenly over the 128 producer threads: the producer
-// keeps 72 registers (its copies divide per chunk), the consumers get 216.
+// Three stages: (128 x 96 + 3 x 128 x 192) x 2 + 48 + 1024 = 173104 bytes.
+// Rows of 12 chunks do not split evenly over the 128 producer threads: the
+// producer keeps 72 registers (its copies divide per chunk), the consumers
+// get 216.
 // CHECK-LABEL: gpu.func @d96_kernel
-// CHECK-SAME: attn.lowering_config = #attn.lowering_config<strategy = sm90a, block_q = 128, block_k = 128, warps = 8, producer_warps = 4>
-// CHECK-SAME: attn.shared_bytes = 123936
+// CHECK-SAME: attn.lowering_config = #attn.lowering_config<strategy = sm90a, block_q = 128, block_k = 128, warps = 8, stages = 3, producer_warps = 4>
+// CHECK-SAME: attn.shared_bytes = 173104
 // CHECK: nvvm.setmaxregister  decrease 72
 // CHECK: nvvm.setmaxregister  increase 216
 // CHECK: arith.constant -9223371899415756800 : i64

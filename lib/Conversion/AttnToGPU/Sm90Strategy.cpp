@@ -35,6 +35,8 @@ namespace {
 constexpr int64_t kBlockQ = 128;
 /// K/V stages of the overlapped loop (Sm90Pipeline.cpp).
 constexpr int64_t kStages = 2;
+/// K/V stages with a producer warpgroup, where shared memory holds them.
+constexpr int64_t kDeepStages = 3;
 
 /// Whether two CTAs of `config` fit one SM: shared memory allows it and
 /// the fragments are small (Dv and block_k at most 64: S, O and P take 80
@@ -125,9 +127,20 @@ public:
     // d128 454 -> 506 TFLOP/s with it, d64 causal 353 -> 316 with it.
     if (failed(config) || producers != -1 || twoCtasPerSm(op, *config, target))
       return config;
-    return sm80::firstFittingConfig(op, target, GpuStrategy::sm90a, blockQ,
-                                    keyTiles, 1, stages, why, invalid,
-                                    /*producerWarps=*/4);
+    config = sm80::firstFittingConfig(op, target, GpuStrategy::sm90a, blockQ,
+                                      keyTiles, 1, stages, why, invalid,
+                                      /*producerWarps=*/4);
+    // The producer publishes a step without waiting for its copies
+    // (Sm90WarpSpecialized.cpp), so a third stage keeps two steps in flight
+    // where it fits with the same key tile. Measured on an H100
+    // (docs/perf-log.md 2026-11-24, session 24): d96 +5-6%, d128 at 4k +2%.
+    if (failed(config) || forced.stages)
+      return config;
+    std::string deeperWhy;
+    FailureOr<LoweringConfigAttr> deeper = sm80::firstFittingConfig(
+        op, target, GpuStrategy::sm90a, blockQ, {config->getBlockK()}, 1,
+        kDeepStages, deeperWhy, invalid, /*producerWarps=*/4);
+    return succeeded(deeper) ? deeper : config;
   }
 
   /// Where two CTAs fit one SM (twoCtasPerSm), registers are capped so

@@ -7,20 +7,23 @@
 // (slot 0 is zero-filled: step 0's P V adds P = 0 times it, so every step
 // runs the same code), and has two mbarriers:
 //
-//   full[s]:  the producer's 128 threads arrive once their copies of step j
-//             landed (cp.async.wait_group, then fence.proxy.async so that
-//             wgmma, the async proxy, sees them); phase j / S completes.
+//   full[s]:  each of the producer's 128 threads arrives once its copies
+//             of step j landed (cp.async.mbarrier.arrive.noinc: the
+//             arrival is counted when the copies complete, the thread does
+//             not wait); phase j / S completes.
 //   empty[s]: each consumer warp arrives once step j's S = Q K_j^T and
 //             P_{j-1} V_{j-1} completed (wgmma.wait_group 0).
 //
 //   producer, j = 0 .. T: wait empty[j mod S] (phase j/S - 1; a fresh
 //     barrier passes parity 1 at once), copy K_j and V_{j-1} (and Q with
-//     step 0), wait for the copies and publish step j. (Publishing step
-//     j - 1 only after issuing step j would tie it to the release of step
-//     j - S: with two stages, to the consumers' previous step, a bubble
-//     every step.)
-//   consumer, t = 0 .. T-1: wait full[t mod S] (phase t/S), the overlapped
-//     step, release; then wait full[T mod S] for V_{T-1}.
+//     step 0) and publish step j; up to S steps' copies are in flight.
+//     (Waiting for step j's copies before publishing kept one in flight:
+//     d96 ran 8-11% slower, docs/perf-log.md 2026-11-24, session 24.)
+//   consumer, t = 0 .. T-1: wait full[t mod S] (phase t/S), then
+//     fence.proxy.async (cp.async wrote through the generic proxy, wgmma
+//     reads through the async one: each thread orders the two after
+//     observing the phase), the overlapped step, release; then wait
+//     full[T mod S] for V_{T-1}.
 //
 // No CTA barrier runs inside the loop: the two consumer warpgroups drift
 // apart freely and never wait for the copies' address arithmetic, which
@@ -132,10 +135,12 @@ void KernelBuilder::buildSpecializedLoop() {
 void KernelBuilder::produceTiles() {
   loadThread = arith::SubIOp::create(b, loc, tid, index(32 * numWarps));
   loadThreads = 32 * producerWarps;
-  // Publishes step j's stage once this thread's copies of it landed.
+  // Publishes step j's stage: the barrier counts this thread's arrival
+  // once its copies issued so far landed (cp.async.mbarrier.arrive.noinc),
+  // and the thread goes on to the next step at once.
   auto publish = [&](Value j) {
-    asyncProxyFence();
-    arrive(b, loc, mbarrier(stageOf(j)));
+    NVVM::CpAsyncMBarrierArriveOp::create(b, loc, mbarrier(stageOf(j)),
+                                          /*noinc=*/true);
   };
 
   // Step 0: Q, K_0 and the zero-filled V slot (the step past the schedule
@@ -143,8 +148,6 @@ void KernelBuilder::produceTiles() {
   loadQ();
   loadKV(index(0), index(0), KVPart::k);
   loadKV(tileCount, index(0), KVPart::v);
-  Value group = commitGroup();
-  nvgpu::DeviceAsyncWaitOp::create(b, loc, group, b.getI32IntegerAttr(0));
   publish(index(0));
   Value end = addIdx(tileCount, index(1));
   auto loop = scf::ForOp::create(b, loc, index(1), end, index(1));
@@ -160,16 +163,21 @@ void KernelBuilder::produceTiles() {
               parity(b, loc, addIdx(round, index(1))));
     loadKV(j, stage, KVPart::k);
     loadKV(arith::SubIOp::create(b, loc, j, index(1)), stage, KVPart::v);
-    nvgpu::DeviceAsyncWaitOp::create(b, loc, commitGroup(),
-                                     b.getI32IntegerAttr(0));
     publish(j);
   }
+  // The copies land before the thread retires.
+  nvgpu::DeviceAsyncWaitOp::create(b, loc, commitGroup(),
+                                   b.getI32IntegerAttr(0));
 }
 
 void KernelBuilder::consumeTiles() {
+  // The copies of step t landed: cp.async writes through the generic
+  // proxy, wgmma reads through the async one, so each consumer thread
+  // orders the two after observing the phase.
   auto waitFull = [&](Value t) {
     Value round = arith::DivUIOp::create(b, loc, t, index(numStages));
     waitPhase(b, loc, mbarrier(stageOf(t)), parity(b, loc, round));
+    asyncProxyFence();
   };
   Value firstLane =
       arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, lane, index(0));
