@@ -121,7 +121,7 @@
 // SM90-LABEL: gpu.func @d128_kernel
 // SM90-SAME: strategy = sm80
 // NOWGMMA: error: attn-gpu-kernels: the sm90a strategy needs wgmma (chip sm_90a), not sm_90
-// BADQ: error: attn-gpu-kernels: the sm90a strategy's block_q must be 64 or 128 (one or two warpgroups of 64 rows), got 32
+// BADQ: error: attn-gpu-kernels: the sm90a strategy's block_q must be 64 or 128 (one or two warpgroups of 64 rows), or 192 with a producer warpgroup at head dims up to 64, got 32
 // BADPRODUCER: error: attn-gpu-kernels: the sm90a strategy's producer warps must be 0 or 4 (one warpgroup), got 2
 // SM80PRODUCER: error: attn-gpu-kernels: {{.*}}a producer warpgroup (producer_warps) needs the sm90a strategy
 func.func @d128(%q: tensor<?x?x4x128xbf16>, %k: tensor<?x?x4x128xbf16>, %v: tensor<?x?x4x128xbf16>) -> tensor<?x?x4x128xbf16> {
@@ -141,6 +141,27 @@ func.func @d128(%q: tensor<?x?x4x128xbf16>, %k: tensor<?x?x4x128xbf16>, %v: tens
 func.func @d256(%q: tensor<?x?x2x256xf16>, %k: tensor<?x?x2x256xf16>, %v: tensor<?x?x2x256xf16>) -> tensor<?x?x2x256xf16> {
   %o = attn.attention %q, %k, %v : tensor<?x?x2x256xf16>, tensor<?x?x2x256xf16>, tensor<?x?x2x256xf16> -> tensor<?x?x2x256xf16>
   return %o : tensor<?x?x2x256xf16>
+}
+
+// -----
+
+// d64: three consumer warpgroups (192 query rows) over 64-key tiles with a
+// producer and four stages: (192 x 64 + 4 x 64 x 128) x 2 + 8 mbarriers x 8
+// + 1024 = 91200 bytes; 384 consumer threads take 160 registers each and
+// the producer keeps 24 (128 x 24 + 384 x 160 = 64512). Full barriers
+// count the producer's 128 arrivals, empty ones the 12 consumer warps.
+// CHECK-LABEL: gpu.func @d64_kernel
+// CHECK-SAME: attn.block = array<i64: 512, 1, 1>
+// CHECK-SAME: attn.lowering_config = #attn.lowering_config<strategy = sm90a, block_q = 192, block_k = 64, warps = 12, stages = 4, producer_warps = 4>
+// CHECK-SAME: attn.shared_bytes = 91200
+// CHECK-COUNT-4: nvvm.mbarrier.init %{{.*}}, %c128_i32
+// CHECK: %[[PRODUCER:.*]] = arith.cmpi uge, %{{.*}}, %c384
+// CHECK: nvvm.setmaxregister  decrease 24
+// CHECK: nvvm.setmaxregister  increase 160
+// CHECK: wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16
+func.func @d64(%q: tensor<1x256x2x64xf16>) -> tensor<1x256x2x64xf16> {
+  %o = attn.attention %q, %q, %q {masks = [#attn.causal<top_left>]} : tensor<1x256x2x64xf16>, tensor<1x256x2x64xf16>, tensor<1x256x2x64xf16> -> tensor<1x256x2x64xf16>
+  return %o : tensor<1x256x2x64xf16>
 }
 
 // -----

@@ -37,6 +37,13 @@ constexpr int64_t kBlockQ = 128;
 constexpr int64_t kStages = 2;
 /// K/V stages with a producer warpgroup, where shared memory holds them.
 constexpr int64_t kDeepStages = 3;
+/// Head dims up to 64: three consumer warpgroups (FA3's 192-row tiles)
+/// over 64-key tiles, four stages; their fragments fit the 160 registers
+/// per thread that 384 consumer threads get (Sm90WarpSpecialized.cpp).
+constexpr int64_t kWideBlockQ = 192;
+constexpr int64_t kWideBlockK = 64;
+constexpr int64_t kWideStages = 4;
+constexpr int64_t kWideMaxDim = 64;
 
 /// Whether two CTAs of `config` fit one SM: shared memory allows it and
 /// the fragments are small (Dv and block_k at most 64: S, O and P take 80
@@ -68,11 +75,13 @@ public:
   }
 
   /// Measured on an H100 (bench/gpu_configs.py --strategy sm90a,
-  /// docs/perf-log.md 2026-11-23): two warpgroups (128 rows) with two K/V
-  /// stages; keys per tile 64 at head dim 64 (two CTAs per SM), 128 up to
-  /// 128, 96 up to 192, else 64 (shared memory: Q and two K/V stages of
-  /// 64 x 256 halves fill 193 KiB). A block-sparse q_block caps the query
-  /// tile.
+  /// docs/perf-log.md 2026-11-23 and 2026-11-24): up to head dim 64, three
+  /// warpgroups (192 rows) over 64-key tiles, a producer, four stages;
+  /// else two warpgroups (128 rows), keys per tile 128 up to 128, 96 up to
+  /// 192, else 64 (shared memory: Q and two K/V stages of 64 x 256 halves
+  /// fill 193 KiB), three stages where they fit. Where no producer is
+  /// chosen (rope, block lists at d64), two stages and two CTAs per SM. A
+  /// block-sparse q_block caps the query tile.
   FailureOr<LoweringConfigAttr> chooseConfig(AttentionOp op,
                                              const GpuTarget &target,
                                              const ForcedConfig &forced,
@@ -86,10 +95,15 @@ public:
     if (blocks && !forced.blockQ)
       blockQ = std::gcd(blocks.getQBlock(), blockQ);
     // Each thread holds S and O fragments (up to ~240 registers): more than
-    // two warpgroups would not fit the 64K-register file.
-    if (blockQ <= 0 || blockQ % sm90::kWarpgroupRows || blockQ > kBlockQ) {
+    // two warpgroups fit the 64K-register file only with small fragments
+    // (head dims up to 64) and a producer warpgroup to give registers.
+    bool wide = blockQ == kWideBlockQ && widest <= kWideMaxDim &&
+                forced.producerWarps != 0 && !op.getRopeAttr();
+    if (blockQ <= 0 || blockQ % sm90::kWarpgroupRows ||
+        (blockQ > kBlockQ && !wide)) {
       why = "the sm90a strategy's block_q must be 64 or 128 (one or two "
-            "warpgroups of 64 rows), got " +
+            "warpgroups of 64 rows), or 192 with a producer warpgroup at "
+            "head dims up to 64, got " +
             std::to_string(blockQ);
       return failure();
     }
@@ -118,6 +132,27 @@ public:
       producers = 0;
     }
     bool invalid = false;
+    // Head dims up to 64 (measured on an H100, docs/perf-log.md
+    // 2026-11-24, session 24): 192 x 64 tiles, a producer and four stages
+    // beat 128 x 64 with two CTAs per SM by 2-4% at 4k and 4-10% at 16k.
+    // Gates and document ids keep per-row state that spills at 160
+    // registers (20-44 bytes): those keep the two-warpgroup tiles.
+    if (!forced.blockQ && !forced.blockK && !forced.stages && !blocks &&
+        widest <= kWideMaxDim && producers == -1 && !op.getGateAttr() &&
+        !op.getDocIdsQ()) {
+      std::string wideWhy;
+      FailureOr<LoweringConfigAttr> config = sm80::firstFittingConfig(
+          op, target, GpuStrategy::sm90a, kWideBlockQ, {kWideBlockK}, 1,
+          kWideStages, wideWhy, invalid, /*producerWarps=*/4);
+      if (succeeded(config))
+        return config;
+      invalid = false;
+    }
+    // Three consumer warpgroups take their registers from the producer's.
+    if (blockQ > kBlockQ)
+      return sm80::firstFittingConfig(op, target, GpuStrategy::sm90a, blockQ,
+                                      keyTiles, 1, stages, why, invalid,
+                                      /*producerWarps=*/4);
     FailureOr<LoweringConfigAttr> config = sm80::firstFittingConfig(
         op, target, GpuStrategy::sm90a, blockQ, keyTiles, 1, stages, why,
         invalid, forced.producerWarpsOrNone());
