@@ -347,7 +347,7 @@ class AttentionSpec:
         if self.scale is not None:
             attrs.append(f"scale = {mlir_float(self.scale)} : f32")
         if self.masks:
-            attrs.append("masks = [" + ", ".join(m.attr() for m in self.masks) + "]")
+            attrs.append(_masks_attr(self.masks))
         if self.score_mods:
             attrs.append("score_mods = [" + ", ".join(m.attr() for m in self.score_mods) + "]")
         if self.block_sparse:
@@ -390,8 +390,7 @@ class AttentionSpec:
                  f"  {', '.join(res_names)} = attn.attention %q, %k, %v {named} "
                  f"{self._attributes()} : {q_t}, {k_t}, {v_t} -> {', '.join(results)}"]
         if self.mask_mod is not None:
-            lines.append("  mask_mod {\n  ^bb0(%b: index, %h: index, %i: index, %j: index):\n"
-                         + _indent(self.mask_mod) + "\n  }")
+            lines.append(_mask_mod_region(self.mask_mod))
         if self.score_mod is not None:
             lines.append("  score_mod {\n  ^bb0(%s: f32, %b: index, %h: index, %i: index, "
                          "%j: index):\n" + _indent(self.score_mod) + "\n  }")
@@ -420,6 +419,16 @@ class AttentionSpec:
         return hashlib.sha256(self.to_mlir("k").encode()).hexdigest()[:20]
 
 
+def _masks_attr(masks):
+    return "masks = [" + ", ".join(m.attr() for m in masks) + "]"
+
+
+def _mask_mod_region(body):
+    """The mask_mod region of an op: the traced body over (b, h, i, j)."""
+    return ("  mask_mod {\n  ^bb0(%b: index, %h: index, %i: index, %j: index):\n"
+            + _indent(body) + "\n  }")
+
+
 def _indent(body):
     return "\n".join("    " + line.strip() for line in body.strip().splitlines())
 
@@ -446,14 +455,13 @@ class BlockMaskSpec:
         attrs = [f"blocks = #attn.block_sparse<q_block = {self.q_block}, "
                  f"kv_block = {self.kv_block}>"]
         if self.masks:
-            attrs.append("masks = [" + ", ".join(m.attr() for m in self.masks) + "]")
+            attrs.append(_masks_attr(self.masks))
         results = ", ".join(lists)
         lines = [f"func.func @{name}({', '.join(args)}) -> ({results}) {{",
                  f"  %num, %idx, %fnum, %fidx = attn.block_mask %q_len, %kv_len "
                  f"{{{', '.join(attrs)}}} : {results}"]
         if self.mask_mod is not None:
-            lines.append("  mask_mod {\n  ^bb0(%b: index, %h: index, %i: index, %j: index):\n"
-                         + _indent(self.mask_mod) + "\n  }")
+            lines.append(_mask_mod_region(self.mask_mod))
         lines.append(f"  return %num, %idx, %fnum, %fidx : {results}")
         lines.append("}")
         return "\n".join(lines) + "\n"
