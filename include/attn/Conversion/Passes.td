@@ -6,7 +6,7 @@
 include "mlir/Pass/PassBase.td"
 
 def AttnGPUKernels : Pass<"attn-gpu-kernels", "::mlir::ModuleOp"> {
-  let summary = "Generate tensor-core GPU kernels for attn.attention";
+  let summary = "Generate GPU kernels for attn.attention and attn.block_mask";
   let description = [{
     Replaces each function holding one `attn.attention` by a `gpu.module`
     with the kernels of a *strategy* (`KernelStrategy.h`), tried in order:
@@ -27,6 +27,12 @@ def AttnGPUKernels : Pass<"attn-gpu-kernels", "::mlir::ModuleOp"> {
     kernel's parameters are the function's arguments, then its results,
     then (split-KV) the workspace, as memrefs; `attn.block`, `attn.grid`,
     `attn.shared_bytes` describe each launch and `attn.kernels` their order.
+
+    A function holding one `attn.block_mask` becomes its one kernel
+    (`BlockMaskKernel.h`): a CTA per (query block, head, batch) evaluates
+    the mask on every pair of each key block and writes FlexAttention's
+    block lists; its parameters are the lengths (i64), the tensors the
+    mask_mod region captures, then the four lists.
 
     `chip` names the target GPU; an unsupported one (before sm_80, or a name
     the target table in `GpuTarget.h` does not list) is an error.

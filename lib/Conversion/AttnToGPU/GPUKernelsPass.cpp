@@ -2,7 +2,8 @@
 //
 // Replaces each function holding one attn.attention by a gpu.module with the
 // kernels of the first strategy that applies (KernelStrategy.h), or the one
-// `strategy=` names. The pass owns the kernel ABI (KernelABI.h): kernel
+// `strategy=` names (a function holding one attn.block_mask: its kernel,
+// BlockMaskKernel.h). The pass owns the kernel ABI (KernelABI.h): kernel
 // parameters are the function's arguments, then its results, then the
 // workspace of a split-KV strategy, as memrefs, each named after its
 // operand; every kernel records its block, grid rule, shared memory and
