@@ -534,6 +534,15 @@ struct TilePass : public attn::impl::AttnTileBase<TilePass> {
       getOperation()->emitError("attn-tile: q-tile and kv-tile must be > 0");
       return signalPassFailure();
     }
+    // attn.block_mask's lists are built on the GPU (attn-gpu-kernels); the
+    // host evaluates masks itself (the Python package with numpy).
+    WalkResult blockMasks = getOperation()->walk([&](BlockMaskOp op) {
+      op.emitError("attn-tile: attn.block_mask has no CPU lowering; "
+                   "attn-gpu-kernels builds its kernel");
+      return WalkResult::interrupt();
+    });
+    if (blockMasks.wasInterrupted())
+      return signalPassFailure();
     SmallVector<AttentionOp> ops;
     getOperation()->walk([&](AttentionOp op) { ops.push_back(op); });
     for (AttentionOp op : ops) {
