@@ -15,7 +15,14 @@
 // CHECK: %[[TID:.*]] = gpu.thread_id x
 // CHECK: %[[M:.*]] = gpu.block_id x
 // CHECK: %[[B:.*]] = gpu.block_id z
-// CHECK: %[[NK:.*]] = memref.dim %[[IDX]], %c3
+// A CTA outside any list's (B, H, NQ) writes nothing (lists of
+// inconsistent sizes), and the key blocks are those both index lists hold.
+// CHECK: arith.cmpi ult, %[[B]]
+// CHECK-COUNT-11: arith.cmpi ult
+// CHECK-NEXT: %[[INSIDE:.*]] = arith.andi
+// CHECK-NEXT: scf.if %[[INSIDE]]
+// CHECK: %[[NKI:.*]] = memref.dim %[[IDX]], %c3
+// CHECK: %[[NK:.*]] = arith.minsi %[[NKI]]
 // CHECK: scf.for %[[N:.*]] = %{{.*}} to %[[NK]]
 // CHECK: scf.for %[[P:.*]] = %[[TID]] to %c8192 step %c256
 // CHECK: arith.divui %[[P]], %c64

@@ -58,6 +58,7 @@ public:
   }
   Value andI(Value x, Value y) { return arith::AndIOp::create(b, loc, x, y); }
   Value orI(Value x, Value y) { return arith::OrIOp::create(b, loc, x, y); }
+  Value trueI1() { return arith::ConstantIntOp::create(b, loc, 1, 1); }
   Value notI(Value x) {
     return arith::XOrIOp::create(b, loc, x,
                                  arith::ConstantIntOp::create(b, loc, 1, 1));
@@ -100,12 +101,26 @@ public:
     // Lengths below 0 hold no pair.
     pos.seqQ = pos.layoutSeqQ = maxI(qLen, index(0));
     pos.seqK = pos.layoutSeqK = maxI(kvLen, index(0));
+    // The grid follows kv_num_blocks; a CTA whose (b, h, m) lies outside
+    // another list (lists of inconsistent sizes from a C++ caller) writes
+    // nothing, and the key blocks are those both index lists hold, so no
+    // store leaves its buffer. The condition is uniform over the CTA.
+    Value inside = trueI1();
+    SmallVector<Value> position = {pos.b, pos.h, m};
+    for (Value list : lists)
+      for (auto [d, at] : llvm::enumerate(position))
+        inside = andI(inside, cmp(arith::CmpIPredicate::ult, at,
+                                  memref::DimOp::create(b, loc, list, d)));
+    auto guarded = scf::IfOp::create(b, loc, inside, /*withElseRegion=*/false);
+    OpBuilder::InsertionGuard guardInside(b);
+    b.setInsertionPointToStart(guarded.thenBlock());
     Value r0 = mul(m, index(qb));
     Value rows = extent(r0, qb, pos.seqQ);
-    Value numBlocks = memref::DimOp::create(b, loc, lists[1], 3);
+    Value numBlocks = minI(memref::DimOp::create(b, loc, lists[1], 3),
+                           memref::DimOp::create(b, loc, lists[3], 3));
     Value zero = index(0), one = index(1);
     Value isLeader = cmp(arith::CmpIPredicate::eq, tid, zero);
-    Value trueI1 = arith::ConstantIntOp::create(b, loc, 1, 1);
+    Value trueI1 = this->trueI1();
     Value falseI1 = arith::ConstantIntOp::create(b, loc, 0, 1);
     SmallVector<Value> at = {pos.b, pos.h, m};
 
