@@ -39,8 +39,8 @@ def prebuild_block_mask(mask_mod, atoms, qb, kb):
 def gpu_block_lists(mask_mod, atoms, nb, nh, qlen, klen, qb, kb, device):
     """The four lists (int32 CUDA tensors [nb, nh, NQ] / [nb, nh, NQ, NK]) of
     the mask on `device`, from the compiled kernel; None where it cannot
-    serve: a mask_mod that does not trace (the caller evaluates it eagerly)
-    or no kernel and no compiler."""
+    serve: a mask_mod that does not trace (the caller evaluates it eagerly),
+    no kernel and no compiler, or a compile error (warned about)."""
     import torch
     from . import _backend
     from ._tracer import TraceError
@@ -55,6 +55,11 @@ def gpu_block_lists(mask_mod, atoms, nb, nh, qlen, klen, qb, kb, device):
     try:
         kernel = _backend.gpu_kernel(spec, _backend._chip(dev.index))
     except _backend.KernelNotFoundError:
+        return None
+    except Exception as e:  # a compiler error: said, then the eager path
+        import warnings
+        warnings.warn(f"create_block_mask: the block-mask kernel did not compile "
+                      f"({e}); evaluating the mask_mod with torch instead", RuntimeWarning)
         return None
     nq, nk = -(-qlen // qb), -(-klen // kb)
     lists = {name: torch.empty((nb, nh, nq) + ((nk,) if name.endswith("indices") else ()),
