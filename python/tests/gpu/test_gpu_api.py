@@ -190,3 +190,26 @@ def test_cached_launch_does_not_keep_inputs_alive():
                   for _ in range(3))
     again = attn.flex_attention(q2, k2, v2, score_mod=alibi, block_mask=bm)  # cached
     assert out.shape == again.shape and not torch.isnan(again).any()
+
+
+def test_block_mask_kernel_compile_error_falls_back_exactly(monkeypatch):
+    """A block-mask kernel that fails to compile is reported (a warning) and
+    the lists come from the eager evaluation: the same lists as the
+    kernel's, not every block listed as partial."""
+    from attn import _backend, _compiler
+
+    def causal(b, h, q, kv):  # traced as cases.py's causal mask_mod: prebuilt
+        return kv <= q
+    before = attn.stats["block_mask_launches"]
+    good = attn.create_block_mask(causal, None, None, 1000, 1000, device="cuda")
+    assert attn.stats["block_mask_launches"] == before + 1
+
+    def broken(spec, chip):
+        raise _compiler.CompileError("injected for the test")
+    monkeypatch.setattr(_backend, "gpu_kernel", broken)
+    before = attn.stats["block_mask_launches"]
+    with pytest.warns(RuntimeWarning, match="did not compile .*injected"):
+        eager = attn.create_block_mask(causal, None, None, 1000, 1000, device="cuda")
+    assert attn.stats["block_mask_launches"] == before
+    for name, want in good.block_lists().items():
+        assert torch.equal(eager.block_lists()[name].to(want.device), want), name
