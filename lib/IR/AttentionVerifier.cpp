@@ -392,12 +392,23 @@ LogicalResult mlir::attn::verifyFunctionRegion(Operation *op, Region &region,
   return success();
 }
 
+Attribute mlir::attn::findMaskAtom(ArrayAttr masks,
+                                   function_ref<bool(Attribute)> matches) {
+  if (!masks)
+    return nullptr;
+  for (Attribute attr : masks) {
+    if (auto orMask = dyn_cast<OrMaskAttr>(attr)) {
+      if (Attribute inner = findMaskAtom(orMask.getMembers(), matches))
+        return inner;
+    } else if (matches(attr)) {
+      return attr;
+    }
+  }
+  return nullptr;
+}
+
 bool mlir::attn::masksUseMaskMod(ArrayAttr masks) {
-  return masks && llvm::any_of(masks, [](Attribute attr) {
-           if (auto orMask = dyn_cast<OrMaskAttr>(attr))
-             return masksUseMaskMod(orMask.getMembers());
-           return isa<MaskModAttr>(attr);
-         });
+  return findMaskAtom(masks, llvm::IsaPred<MaskModAttr>) != nullptr;
 }
 
 LogicalResult mlir::attn::verifyMaskModRegion(Operation *op, ArrayAttr masks,

@@ -15,19 +15,6 @@ using namespace mlir;
 using namespace mlir::attn;
 
 namespace {
-/// The first atom of the mask tree that reads an operand of attn.attention
-/// (document ids, a custom mask), or null.
-Attribute operandMask(ArrayAttr masks) {
-  for (Attribute attr : masks) {
-    if (isa<DocumentAttr, CustomMaskAttr>(attr))
-      return attr;
-    if (auto orMask = dyn_cast<OrMaskAttr>(attr))
-      if (Attribute inner = operandMask(orMask.getMembers()))
-        return inner;
-  }
-  return nullptr;
-}
-
 /// Whether two sizes (either possibly dynamic) can be equal.
 bool agree(int64_t a, int64_t b) {
   return ShapedType::isDynamic(a) || ShapedType::isDynamic(b) || a == b;
@@ -41,7 +28,9 @@ LogicalResult BlockMaskOp::verify() {
         return emitOpError() << "masks elements must be mask attributes "
                                 "(#attn.causal, #attn.mask_mod, ...), got "
                              << attr;
-    if (Attribute needsOperand = operandMask(masks))
+    // Document ids and custom masks are operands of attn.attention.
+    if (Attribute needsOperand =
+            findMaskAtom(masks, llvm::IsaPred<DocumentAttr, CustomMaskAttr>))
       return emitOpError()
              << needsOperand
              << " reads an operand of attn.attention; attn.block_mask takes "

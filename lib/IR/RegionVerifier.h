@@ -22,6 +22,10 @@ LogicalResult verifyFunctionRegion(Operation *op, Region &region,
                                    StringRef name, TypeRange argTypes,
                                    StringRef signature, TypeRange resultType);
 
+/// The first atom of the mask tree `masks` (members of #attn.or included)
+/// that `matches`, or null.
+Attribute findMaskAtom(ArrayAttr masks, function_ref<bool(Attribute)> matches);
+
 /// Whether the mask tree `masks` (members of #attn.or included) holds an
 /// #attn.mask_mod atom.
 bool masksUseMaskMod(ArrayAttr masks);

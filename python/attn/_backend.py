@@ -227,15 +227,21 @@ def _decode_spec(spec, q):
     return spec
 
 
+def prebuild_kernel(spec):
+    """Under attn.prebuild: compiles `spec` (an AttentionSpec or
+    BlockMaskSpec) into the prebuild directory unless it is there."""
+    key = f"{spec.key()}-{_prebuild.chip}"
+    if not os.path.exists(os.path.join(_prebuild.dir, key + ".attn")):
+        _compile_into(_prebuild.dir, key, spec, _prebuild.chip)
+
+
 def execute(spec, named, workspace=None):
     """(out, lse or None) of `spec` on the named arrays (all on one device).
     `workspace`: a CUDA buffer for split-KV kernels (else the runtime's)."""
     if on_gpu(named["q"]):
         spec = _decode_spec(spec, named["q"])
     if getattr(_prebuild, "dir", None) is not None:
-        key = f"{spec.key()}-{_prebuild.chip}"
-        if not os.path.exists(os.path.join(_prebuild.dir, key + ".attn")):
-            _compile_into(_prebuild.dir, key, spec, _prebuild.chip)
+        prebuild_kernel(spec)
         return None, None
     q = named["q"]
     args = [named[n] for n in spec.argument_names()]

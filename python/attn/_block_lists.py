@@ -5,8 +5,6 @@ which writes FlexAttention's kv_num_blocks / kv_indices and
 full_kv_num_blocks / full_kv_indices directly."""
 from __future__ import annotations
 
-import os
-
 LIST_NAMES = ("kv_num_blocks", "kv_indices", "full_kv_num_blocks", "full_kv_indices")
 
 
@@ -31,9 +29,7 @@ def prebuild_block_mask(mask_mod, atoms, qb, kb):
         spec, _ = block_mask_spec(mask_mod, atoms, qb, kb)
     except TraceError:
         return
-    key = f"{spec.key()}-{_backend._prebuild.chip}"
-    if not os.path.exists(os.path.join(_backend._prebuild.dir, key + ".attn")):
-        _backend._compile_into(_backend._prebuild.dir, key, spec, _backend._prebuild.chip)
+    _backend.prebuild_kernel(spec)
 
 
 def gpu_block_lists(mask_mod, atoms, nb, nh, qlen, klen, qb, kb, device):

@@ -21,6 +21,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "BlockMaskKernel.h"
+#include "KernelStrategy.h"
 
 #include "attn/Conversion/KernelABI.h"
 #include "attn/Transforms/TilingContext.h"
@@ -58,10 +59,9 @@ public:
   }
   Value andI(Value x, Value y) { return arith::AndIOp::create(b, loc, x, y); }
   Value orI(Value x, Value y) { return arith::OrIOp::create(b, loc, x, y); }
-  Value trueI1() { return arith::ConstantIntOp::create(b, loc, 1, 1); }
+  Value boolean(bool v) { return arith::ConstantIntOp::create(b, loc, v, 1); }
   Value notI(Value x) {
-    return arith::XOrIOp::create(b, loc, x,
-                                 arith::ConstantIntOp::create(b, loc, 1, 1));
+    return arith::XOrIOp::create(b, loc, x, boolean(true));
   }
   /// 1 or 0 as an index (index_cast of an i1 would sign-extend true to -1).
   Value countOf(Value flag) {
@@ -105,13 +105,13 @@ public:
     // another list (lists of inconsistent sizes from a C++ caller) writes
     // nothing, and the key blocks are those both index lists hold, so no
     // store leaves its buffer. The condition is uniform over the CTA.
-    Value inside = trueI1();
-    SmallVector<Value> position = {pos.b, pos.h, m};
+    SmallVector<Value> at = {pos.b, pos.h, m};
+    Value ownRow = boolean(true);
     for (Value list : lists)
-      for (auto [d, at] : llvm::enumerate(position))
-        inside = andI(inside, cmp(arith::CmpIPredicate::ult, at,
+      for (auto [d, coordinate] : llvm::enumerate(at))
+        ownRow = andI(ownRow, cmp(arith::CmpIPredicate::ult, coordinate,
                                   memref::DimOp::create(b, loc, list, d)));
-    auto guarded = scf::IfOp::create(b, loc, inside, /*withElseRegion=*/false);
+    auto guarded = scf::IfOp::create(b, loc, ownRow, /*withElseRegion=*/false);
     OpBuilder::InsertionGuard guardInside(b);
     b.setInsertionPointToStart(guarded.thenBlock());
     Value r0 = mul(m, index(qb));
@@ -120,9 +120,6 @@ public:
                            memref::DimOp::create(b, loc, lists[3], 3));
     Value zero = index(0), one = index(1);
     Value isLeader = cmp(arith::CmpIPredicate::eq, tid, zero);
-    Value trueI1 = this->trueI1();
-    Value falseI1 = arith::ConstantIntOp::create(b, loc, 0, 1);
-    SmallVector<Value> at = {pos.b, pos.h, m};
 
     auto blocks = scf::ForOp::create(b, loc, zero, numBlocks, one,
                                      ValueRange{zero, zero});
@@ -138,7 +135,7 @@ public:
       // divisors; slots outside the matrix count as neither kept nor not.
       auto pairs =
           scf::ForOp::create(b, loc, tid, index(qb * kb), index(kThreads),
-                             ValueRange{falseI1, trueI1});
+                             ValueRange{boolean(false), boolean(true)});
       {
         OpBuilder::InsertionGuard inner(b);
         b.setInsertionPointToStart(pairs.getBody());
@@ -212,8 +209,7 @@ public:
                   arith::IndexCastOp::create(b, loc, b.getIndexType(), v), n)});
         },
         [&](OpBuilder &, Location) {
-          scf::YieldOp::create(
-              b, loc, ValueRange{arith::ConstantIntOp::create(b, loc, 0, 1)});
+          scf::YieldOp::create(b, loc, ValueRange{boolean(false)});
         });
     Value isListed = entry.getResult(0);
     scf::IfOp::create(b, loc, notI(isListed), [&](OpBuilder &, Location) {
@@ -276,46 +272,23 @@ LogicalResult mlir::attn::buildBlockMaskKernel(ModuleOp module,
     return failure();
 
   OpBuilder b(module.getBodyRegion());
-  b.setInsertionPointToEnd(module.getBody());
   Location loc = func.getLoc();
-  module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
-                  b.getUnitAttr());
-  auto gpuModule =
-      gpu::GPUModuleOp::create(b, loc, (func.getName() + "_kernels").str());
-  SmallVector<Type> params;
-  for (Type t : llvm::concat<const Type>(func.getArgumentTypes(),
-                                         func.getResultTypes())) {
-    auto tensor = dyn_cast<RankedTensorType>(t);
-    params.push_back(
-        tensor ? MemRefType::get(tensor.getShape(), tensor.getElementType())
-               : t);
-  }
-  b.setInsertionPointToEnd(gpuModule.getBody());
-  auto kernel =
-      gpu::GPUFuncOp::create(b, loc, (func.getName() + "_block_mask").str(),
-                             b.getFunctionType(params, {}));
-  kernel->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
-  kernel->setAttr(kKernelBlockAttr, b.getDenseI64ArrayAttr({kThreads, 1, 1}));
-  kernel->setAttr(kKernelSharedBytesAttr, b.getI64IntegerAttr(0));
+  gpu::GPUModuleOp gpuModule = createKernelModule(module, func);
   // Grid (NQ, H, B): the dimensions of kv_num_blocks, the first result.
   int64_t counts = func.getNumArguments();
-  kernel->setAttr(
-      kKernelGridAttr,
-      b.getDenseI64ArrayAttr({counts, 2, 1, counts, 1, 1, counts, 0, 1}));
-  kernel.setKnownBlockSizeAttr(
-      b.getDenseI32ArrayAttr({int32_t(kThreads), 1, 1}));
-  gpuModule->setAttr(
-      kKernelOrderAttr,
-      b.getArrayAttr({FlatSymbolRefAttr::get(kernel.getNameAttr())}));
+  auto kernel =
+      addKernelFunc(b, loc, gpuModule, (func.getName() + "_block_mask").str(),
+                    kernelParamTypes(func), kThreads, /*sharedBytes=*/0,
+                    {counts, 2, 1, counts, 1, 1, counts, 0, 1});
 
   Block &entry = kernel.getBody().front();
   for (unsigned i = 0; i < func.getNumArguments(); ++i)
     kernel.setArgAttr(i, kKernelParamNameAttr,
                       b.getStringAttr("capture" + std::to_string(i)));
-  kernel.setArgAttr(cast<BlockArgument>(op.getQLen()).getArgNumber(),
-                    kKernelParamNameAttr, b.getStringAttr("q_len"));
-  kernel.setArgAttr(cast<BlockArgument>(op.getKvLen()).getArgNumber(),
-                    kKernelParamNameAttr, b.getStringAttr("kv_len"));
+  unsigned qLen = cast<BlockArgument>(op.getQLen()).getArgNumber();
+  unsigned kvLen = cast<BlockArgument>(op.getKvLen()).getArgNumber();
+  kernel.setArgAttr(qLen, kKernelParamNameAttr, b.getStringAttr("q_len"));
+  kernel.setArgAttr(kvLen, kKernelParamNameAttr, b.getStringAttr("kv_len"));
   SmallVector<Value> lists;
   for (auto [index, name] : llvm::enumerate(kListNames)) {
     kernel.setArgAttr(counts + index, kKernelParamNameAttr,
@@ -324,20 +297,10 @@ LogicalResult mlir::attn::buildBlockMaskKernel(ModuleOp module,
   }
 
   AttentionBuffers buf;
-  buf.captured = [&body, &entry](Value tensor) -> Value {
-    auto arg = dyn_cast<BlockArgument>(tensor);
-    if (!arg || arg.getOwner() != &body)
-      return nullptr;
-    return entry.getArgument(arg.getArgNumber());
-  };
+  buf.captured = capturedArguments(body, entry);
   b.setInsertionPointToStart(&entry);
-  // Indices the region computes from the lengths see the kernel's values.
   BlockMaskBuilder(b, loc, op)
-      .build(
-          buf,
-          entry.getArgument(cast<BlockArgument>(op.getQLen()).getArgNumber()),
-          entry.getArgument(cast<BlockArgument>(op.getKvLen()).getArgNumber()),
-          lists);
+      .build(buf, entry.getArgument(qLen), entry.getArgument(kvLen), lists);
   gpu::ReturnOp::create(b, loc);
   func.erase();
   return success();

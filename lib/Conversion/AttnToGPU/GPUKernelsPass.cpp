@@ -38,13 +38,7 @@ public:
   FunctionKernels(func::FuncOp func, AttentionOp attention,
                   gpu::GPUModuleOp module, LoweringConfigAttr config)
       : func(func), attention(attention), module(module), config(config),
-        numArgs(func.getNumArguments()) {
-    for (Type t : llvm::concat<const Type>(func.getArgumentTypes(),
-                                           func.getResultTypes())) {
-      auto tensor = cast<RankedTensorType>(t);
-      params.push_back(
-          MemRefType::get(tensor.getShape(), tensor.getElementType()));
-    }
+        numArgs(func.getNumArguments()), params(kernelParamTypes(func)) {
     // Paged K/V pools are read with the caller's page stride, so that the
     // K and V halves of one [pages, 2, ...] cache are passed as they are.
     if (attention.isPagedKv())
@@ -77,21 +71,12 @@ public:
              int64_t sharedBytes, std::array<int64_t, 9> grid,
              bool onlyWhenSplit) override {
     Location loc = func.getLoc();
-    b.setInsertionPointToEnd(module.getBody());
     auto kernel =
-        gpu::GPUFuncOp::create(b, loc, (func.getName() + "_" + suffix).str(),
-                               b.getFunctionType(params, {}));
-    kernel->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
+        addKernelFunc(b, loc, module, (func.getName() + "_" + suffix).str(),
+                      params, threads, sharedBytes, grid);
     kernel->setAttr(kKernelConfigAttr, config);
-    kernel->setAttr(kKernelBlockAttr, b.getDenseI64ArrayAttr({threads, 1, 1}));
-    kernel->setAttr(kKernelSharedBytesAttr, b.getI64IntegerAttr(sharedBytes));
-    kernel->setAttr(kKernelGridAttr, b.getDenseI64ArrayAttr(grid));
     if (onlyWhenSplit)
       kernel->setAttr(kKernelOnlyWhenSplitAttr, b.getUnitAttr());
-    kernel.setKnownBlockSizeAttr(
-        b.getDenseI32ArrayAttr({int32_t(threads), 1, 1}));
-    order.push_back(FlatSymbolRefAttr::get(kernel.getNameAttr()));
-    module->setAttr(kKernelOrderAttr, b.getArrayAttr(order));
 
     Kernel result;
     result.func = kernel;
@@ -125,13 +110,7 @@ public:
     buf.kvLastPageLen = argFor(op.getKvLastPageLen());
     buf.kScale = argFor(op.getKScale());
     buf.vScale = argFor(op.getVScale());
-    Block *source = &func.getBody().front();
-    buf.captured = [source, &entry](Value tensor) -> Value {
-      auto arg = dyn_cast<BlockArgument>(tensor);
-      if (!arg || arg.getOwner() != source)
-        return nullptr;
-      return entry.getArgument(arg.getArgNumber());
-    };
+    buf.captured = capturedArguments(func.getBody().front(), entry);
     buf.out = entry.getArgument(numArgs);
     if (op.getLse())
       buf.lse = entry.getArgument(numArgs + 1);
@@ -175,7 +154,6 @@ private:
   LoweringConfigAttr config;
   unsigned numArgs;
   SmallVector<Type> params;
-  SmallVector<Attribute> order;
 };
 
 struct GPUKernelsPass : public attn::impl::AttnGPUKernelsBase<GPUKernelsPass> {
@@ -258,11 +236,7 @@ struct GPUKernelsPass : public attn::impl::AttnGPUKernelsBase<GPUKernelsPass> {
     auto [strategyImpl, config] = *chosen;
 
     OpBuilder b(module.getBodyRegion());
-    b.setInsertionPointToEnd(module.getBody());
-    module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
-                    b.getUnitAttr());
-    auto gpuModule = gpu::GPUModuleOp::create(
-        b, func.getLoc(), (func.getName() + "_kernels").str());
+    gpu::GPUModuleOp gpuModule = createKernelModule(module, func);
     FunctionKernels kernels(func, op, gpuModule, config);
     strategyImpl->build(kernels, config, target);
     // The element code's tanh (soft-capping) on the SFU: libdevice's
@@ -292,3 +266,56 @@ struct GPUKernelsPass : public attn::impl::AttnGPUKernelsBase<GPUKernelsPass> {
   }
 };
 } // namespace
+
+gpu::GPUModuleOp mlir::attn::createKernelModule(ModuleOp module,
+                                                func::FuncOp func) {
+  OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
+  module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
+                  b.getUnitAttr());
+  return gpu::GPUModuleOp::create(b, func.getLoc(),
+                                  (func.getName() + "_kernels").str());
+}
+
+SmallVector<Type> mlir::attn::kernelParamTypes(func::FuncOp func) {
+  SmallVector<Type> params;
+  for (Type t : llvm::concat<const Type>(func.getArgumentTypes(),
+                                         func.getResultTypes())) {
+    auto tensor = dyn_cast<RankedTensorType>(t);
+    params.push_back(
+        tensor ? MemRefType::get(tensor.getShape(), tensor.getElementType())
+               : t);
+  }
+  return params;
+}
+
+gpu::GPUFuncOp mlir::attn::addKernelFunc(OpBuilder &b, Location loc,
+                                         gpu::GPUModuleOp module,
+                                         StringRef name, TypeRange params,
+                                         int64_t threads, int64_t sharedBytes,
+                                         ArrayRef<int64_t> grid) {
+  b.setInsertionPointToEnd(module.getBody());
+  auto kernel =
+      gpu::GPUFuncOp::create(b, loc, name, b.getFunctionType(params, {}));
+  kernel->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
+  kernel->setAttr(kKernelBlockAttr, b.getDenseI64ArrayAttr({threads, 1, 1}));
+  kernel->setAttr(kKernelSharedBytesAttr, b.getI64IntegerAttr(sharedBytes));
+  kernel->setAttr(kKernelGridAttr, b.getDenseI64ArrayAttr(grid));
+  kernel.setKnownBlockSizeAttr(
+      b.getDenseI32ArrayAttr({int32_t(threads), 1, 1}));
+  SmallVector<Attribute> order;
+  if (auto earlier = module->getAttrOfType<ArrayAttr>(kKernelOrderAttr))
+    order.assign(earlier.begin(), earlier.end());
+  order.push_back(FlatSymbolRefAttr::get(kernel.getNameAttr()));
+  module->setAttr(kKernelOrderAttr, b.getArrayAttr(order));
+  return kernel;
+}
+
+std::function<Value(Value)> mlir::attn::capturedArguments(Block &source,
+                                                          Block &entry) {
+  return [&source, &entry](Value tensor) -> Value {
+    auto arg = dyn_cast<BlockArgument>(tensor);
+    if (!arg || arg.getOwner() != &source)
+      return nullptr;
+    return entry.getArgument(arg.getArgNumber());
+  };
+}

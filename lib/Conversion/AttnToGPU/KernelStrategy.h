@@ -19,9 +19,12 @@
 #include "attn/IR/AttnOps.h"
 #include "attn/Transforms/TilingContext.h"
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/IR/BuiltinOps.h"
 
 #include <array>
+#include <functional>
 #include <string>
 
 namespace mlir::attn {
@@ -83,6 +86,32 @@ public:
   /// kKernelSplitRuleAttr).
   virtual void setSplitRule(std::array<int64_t, 8> rule) = 0;
 };
+
+/// The kernel ABI's pieces that every generated kernel shares (defined with
+/// the pass, GPUKernelsPass.cpp):
+///
+/// The gpu.module `<function>_kernels` that will hold `func`'s kernels, at
+/// the end of `module` (marked a GPU container module).
+gpu::GPUModuleOp createKernelModule(ModuleOp module, func::FuncOp func);
+
+/// The kernel parameter types of `func`: its arguments, then its results,
+/// ranked tensors as memrefs of their shape (identity layout), index
+/// scalars as they are.
+SmallVector<Type> kernelParamTypes(func::FuncOp func);
+
+/// Adds the kernel `name` to `module`, after its other kernels in launch
+/// order: `params`, `threads` per CTA, `sharedBytes` of dynamic shared
+/// memory and `grid` (three (parameter, dimension, divisor) triples,
+/// KernelABI.h).
+gpu::GPUFuncOp addKernelFunc(OpBuilder &b, Location loc,
+                             gpu::GPUModuleOp module, StringRef name,
+                             TypeRange params, int64_t threads,
+                             int64_t sharedBytes, ArrayRef<int64_t> grid);
+
+/// AttentionBuffers::captured for a kernel whose parameters start with the
+/// arguments of the function block `source`: a tensor that is one of them
+/// becomes the kernel's argument of the same number in `entry`.
+std::function<Value(Value)> capturedArguments(Block &source, Block &entry);
 
 /// One way to build the kernels of an attention op.
 class KernelStrategy {

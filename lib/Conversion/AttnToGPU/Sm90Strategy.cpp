@@ -132,6 +132,13 @@ public:
       producers = 0;
     }
     bool invalid = false;
+    auto fit = [&](int64_t rows, ArrayRef<int64_t> keys, int64_t depth,
+                   int64_t producerWarps, std::string &reason) {
+      return sm80::firstFittingConfig(op, target, GpuStrategy::sm90a, rows,
+                                      keys, 1, depth, reason, invalid,
+                                      producerWarps);
+    };
+    std::string alternativeWhy; // an alternative's failure is not reported
     // Head dims up to 64 (measured on an H100, docs/perf-log.md
     // 2026-11-24, session 24): 192 x 64 tiles, a producer and four stages
     // beat 128 x 64 with two CTAs per SM by 2-4% at 4k and 4-10% at 16k.
@@ -140,41 +147,32 @@ public:
     if (!forced.blockQ && !forced.blockK && !forced.stages && !blocks &&
         widest <= kWideMaxDim && producers == -1 && !op.getGateAttr() &&
         !op.getDocIdsQ()) {
-      std::string wideWhy;
-      FailureOr<LoweringConfigAttr> config = sm80::firstFittingConfig(
-          op, target, GpuStrategy::sm90a, kWideBlockQ, {kWideBlockK}, 1,
-          kWideStages, wideWhy, invalid, /*producerWarps=*/4);
+      FailureOr<LoweringConfigAttr> config =
+          fit(kWideBlockQ, {kWideBlockK}, kWideStages, 4, alternativeWhy);
       if (succeeded(config))
         return config;
       invalid = false;
     }
     // Three consumer warpgroups take their registers from the producer's.
     if (blockQ > kBlockQ)
-      return sm80::firstFittingConfig(op, target, GpuStrategy::sm90a, blockQ,
-                                      keyTiles, 1, stages, why, invalid,
-                                      /*producerWarps=*/4);
-    FailureOr<LoweringConfigAttr> config = sm80::firstFittingConfig(
-        op, target, GpuStrategy::sm90a, blockQ, keyTiles, 1, stages, why,
-        invalid, forced.producerWarpsOrNone());
+      return fit(blockQ, keyTiles, stages, 4, why);
+    FailureOr<LoweringConfigAttr> config =
+        fit(blockQ, keyTiles, stages, forced.producerWarpsOrNone(), why);
     // Chosen: a producer warpgroup unless two CTAs share each SM (they
     // hide each other's copies; 384 threads would not leave two of them
     // registers enough). Measured on an H100 (docs/perf-log.md 2026-11-24):
     // d128 454 -> 506 TFLOP/s with it, d64 causal 353 -> 316 with it.
     if (failed(config) || producers != -1 || twoCtasPerSm(op, *config, target))
       return config;
-    config = sm80::firstFittingConfig(op, target, GpuStrategy::sm90a, blockQ,
-                                      keyTiles, 1, stages, why, invalid,
-                                      /*producerWarps=*/4);
+    config = fit(blockQ, keyTiles, stages, 4, why);
     // The producer publishes a step without waiting for its copies
     // (Sm90WarpSpecialized.cpp), so a third stage keeps two steps in flight
     // where it fits with the same key tile. Measured on an H100
     // (docs/perf-log.md 2026-11-24, session 24): d96 +5-6%, d128 at 4k +2%.
     if (failed(config) || forced.stages)
       return config;
-    std::string deeperWhy;
-    FailureOr<LoweringConfigAttr> deeper = sm80::firstFittingConfig(
-        op, target, GpuStrategy::sm90a, blockQ, {config->getBlockK()}, 1,
-        kDeepStages, deeperWhy, invalid, /*producerWarps=*/4);
+    FailureOr<LoweringConfigAttr> deeper =
+        fit(blockQ, {config->getBlockK()}, kDeepStages, 4, alternativeWhy);
     return succeeded(deeper) ? deeper : config;
   }
 
