@@ -6,6 +6,7 @@
 #include "attn/Conversion/KernelABI.h"
 #include "attn/Conversion/Passes.h"
 #include "attn/GPU/Pipeline.h"
+#include "attn/IR/AttnAttrs.h"
 #include "attn/IR/AttnDialect.h"
 #include "attn/Runtime/Artifact.h"
 #include "attn/Runtime/attn_runtime.h"
@@ -72,11 +73,42 @@ LogicalResult describeLaunch(gpu::GPUFuncOp kernel, KernelDesc &k) {
   return success();
 }
 
+/// The arguments of `kernel` before its tensor maps (which come last).
+unsigned argumentsBeforeTensorMaps(gpu::GPUFuncOp kernel) {
+  unsigned count = kernel.getNumArguments();
+  while (count &&
+         kernel.getArgAttr(count - 1, mlir::attn::kKernelTensorMapAttr))
+    --count;
+  return count;
+}
+
+/// The tensor maps of the main kernel, after its other arguments.
+LogicalResult describeTensorMaps(gpu::GPUFuncOp kernel, ArtifactDesc &a) {
+  for (unsigned index = argumentsBeforeTensorMaps(kernel);
+       index < kernel.getNumArguments(); ++index) {
+    auto map = kernel.getArgAttrOfType<mlir::attn::TensorMapAttr>(
+        index, mlir::attn::kKernelTensorMapAttr);
+    if (!map || map.getSource() >= int64_t(a.params.size()) ||
+        a.params[map.getSource()].kind != ParamDesc::Tensor ||
+        map.getBox().size() != a.params[map.getSource()].shape.size())
+      return kernel.emitError("tensor map argument ")
+             << index << " does not describe a tensor parameter";
+    TensorMapDesc m;
+    m.source = map.getSource();
+    for (int64_t extent : map.getBox().asArrayRef())
+      m.box.push_back(extent);
+    m.swizzle = map.getSwizzle();
+    a.tensorMaps.push_back(std::move(m));
+  }
+  return success();
+}
+
 /// The parameters of the main kernel (all but the workspace, when there is
-/// one): each one's name, dtype, shape, compiled-in strides and alignment.
+/// one, and the tensor maps): each one's name, dtype, shape, compiled-in
+/// strides and alignment.
 LogicalResult describeParams(gpu::GPUFuncOp kernel, bool hasWorkspace,
                              ArtifactDesc &a) {
-  unsigned count = kernel.getNumArguments() - (hasWorkspace ? 1 : 0);
+  unsigned count = argumentsBeforeTensorMaps(kernel) - (hasWorkspace ? 1 : 0);
   for (unsigned index = 0; index < count; ++index) {
     Type type = kernel.getArgumentTypes()[index];
     ParamDesc p;
@@ -140,8 +172,11 @@ LogicalResult describeModule(gpu::GPUModuleOp module, ArtifactDesc &a) {
   if (kernels.empty() || kernels.size() > ArtifactDesc::kMaxKernels)
     return module.emitError("expected 1 to ")
            << ArtifactDesc::kMaxKernels << " kernels, got " << kernels.size();
+  // Only the main kernel takes tensor maps (after the shared parameters).
+  auto shared = kernels.front().getArgumentTypes().take_front(
+      argumentsBeforeTensorMaps(kernels.front()));
   for (gpu::GPUFuncOp kernel : kernels) {
-    if (kernel.getFunctionType() != kernels.front().getFunctionType())
+    if (kernel != kernels.front() && kernel.getArgumentTypes() != shared)
       return kernel.emitError("the kernels of one artifact must take the "
                               "same parameters");
     if (failed(describeLaunch(kernel, a.kernels.emplace_back())))
@@ -155,7 +190,9 @@ LogicalResult describeModule(gpu::GPUModuleOp module, ArtifactDesc &a) {
                int32_t(rule[3]),  int32_t(rule[4]),  rule[5],
                int32_t(rule[6]),  uint32_t(rule[7])};
   }
-  return describeParams(kernels.front(), a.split.maxSplits > 1, a);
+  if (failed(describeParams(kernels.front(), a.split.maxSplits > 1, a)))
+    return failure();
+  return describeTensorMaps(kernels.front(), a);
 }
 } // namespace
 
@@ -198,6 +235,7 @@ mlir::attn::compileKernelArtifact(llvm::StringRef source, llvm::StringRef chip,
   kernelOptions.stages = choice.stages;
   kernelOptions.producerWarps = choice.producerWarps;
   kernelOptions.kvWarps = choice.kvWarps;
+  kernelOptions.tma = choice.tma;
   kernels.addPass(createAttnGPUKernels(kernelOptions));
   if (failed(kernels.run(*module)))
     return llvm::make_error<llvm::StringError>(

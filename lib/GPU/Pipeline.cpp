@@ -52,6 +52,8 @@ void attn::buildGpuKernelsToBinaryPipeline(OpPassManager &pm,
   // loop) become inline PTX.
   pm.addPass(createConvertNVVMToLLVMPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
+  // Tensor maps travel as 128-byte grid_constant parameters.
+  pm.addPass(attn::createAttnGridConstantParams());
   GpuModuleToBinaryPassOptions binary;
   binary.compilationTarget = options.format;
   // ptxas warnings fail the build: a serialized wgmma (C7515) or an

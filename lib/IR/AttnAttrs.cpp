@@ -132,6 +132,28 @@ BlockSparseAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   return success();
 }
 
+LogicalResult
+TensorMapAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                      int64_t source, DenseI64ArrayAttr box, int64_t swizzle) {
+  if (source < 0)
+    return emitError() << "tensor_map source must be a parameter index >= 0, "
+                          "got "
+                       << source;
+  // cuTensorMapEncodeTiled: rank 1 to 5, box extents 1 to 256.
+  if (!box || box.empty() || box.size() > 5)
+    return emitError() << "tensor_map box must have 1 to 5 extents, got "
+                       << (box ? box.size() : 0);
+  for (int64_t extent : box.asArrayRef())
+    if (extent < 1 || extent > 256)
+      return emitError() << "tensor_map box extents must be in [1, 256], got "
+                         << extent;
+  if (swizzle != 0 && swizzle != 32 && swizzle != 64 && swizzle != 128)
+    return emitError() << "tensor_map swizzle must be 0, 32, 64 or 128 bytes, "
+                          "got "
+                       << swizzle;
+  return success();
+}
+
 LogicalResult PagedKvAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                                   int64_t pageSize, PagedLayout) {
   if (pageSize <= 0)
@@ -167,7 +189,7 @@ LogicalResult
 LoweringConfigAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                            GpuStrategy strategy, int64_t blockQ, int64_t blockK,
                            int64_t warps, int64_t kvSplits, int64_t stages,
-                           int64_t producerWarps, int64_t kvWarps) {
+                           int64_t producerWarps, int64_t kvWarps, bool tma) {
   if (kvWarps != 1 && kvWarps != 2 && kvWarps != 4)
     return emitError() << "lowering_config kv_warps must be 1, 2 or 4, got "
                        << kvWarps;
@@ -199,6 +221,10 @@ LoweringConfigAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                           "producer warpgroup) with strategy sm90a, got "
                        << producerWarps << " with strategy "
                        << stringifyGpuStrategy(strategy);
+  // One producer thread issues the TMA copies.
+  if (tma && producerWarps == 0)
+    return emitError() << "lowering_config tma needs a producer warpgroup "
+                          "(producer_warps = 4, strategy sm90a)";
   if (kvSplits > 1 && strategy != GpuStrategy::decode)
     return emitError() << "lowering_config kv_splits > 1 needs the decode "
                           "strategy (its merge kernel combines the splits)";

@@ -123,6 +123,14 @@ attn::runtime::serializeArtifact(const ArtifactDesc &artifact) {
       payload.pod<int64_t>(d < p.strides.size() ? p.strides[d] : -1);
     payload.pod(p.alignment);
   }
+  payload.pod<uint32_t>(artifact.tensorMaps.size());
+  for (const TensorMapDesc &m : artifact.tensorMaps) {
+    payload.pod(m.source);
+    payload.pod<uint32_t>(m.box.size());
+    for (uint32_t extent : m.box)
+      payload.pod(extent);
+    payload.pod(m.swizzle);
+  }
   payload.pod<uint32_t>(artifact.binaryKind);
   payload.blob(artifact.binary.data(), artifact.binary.size());
 
@@ -237,6 +245,43 @@ bool attn::runtime::parseArtifact(const uint8_t *data, size_t size,
     }
     a.params.push_back(std::move(p));
   }
+  uint32_t numMaps = 0;
+  ok = ok && r.pod(numMaps, "tensor map count");
+  if (ok && numMaps > ArtifactDesc::kMaxTensorMaps) {
+    error = "corrupt artifact: " + std::to_string(numMaps) + " tensor maps";
+    return false;
+  }
+  for (uint32_t i = 0; ok && i < numMaps; ++i) {
+    TensorMapDesc m;
+    uint32_t rank = 0;
+    ok = r.pod(m.source, "tensor map source") && r.pod(rank, "tensor map rank");
+    // cuTensorMapEncodeTiled: rank 1 to 5 (the source's), boxes of 1 to
+    // 256 elements per dimension.
+    if (ok &&
+        (m.source >= a.params.size() ||
+         a.params[m.source].kind != ParamDesc::Tensor ||
+         rank != a.params[m.source].shape.size() || rank == 0 || rank > 5)) {
+      error = "corrupt artifact: tensor map " + std::to_string(i) +
+              " refers to a missing tensor parameter or has rank " +
+              std::to_string(rank);
+      return false;
+    }
+    m.box.resize(rank);
+    for (uint32_t &extent : m.box)
+      ok = ok && r.pod(extent, "tensor map box");
+    ok = ok && r.pod(m.swizzle, "tensor map swizzle");
+    bool badBox = false;
+    for (uint32_t extent : m.box)
+      badBox |= extent == 0 || extent > 256;
+    if (ok && (badBox || (m.swizzle != 0 && m.swizzle != 32 &&
+                          m.swizzle != 64 && m.swizzle != 128))) {
+      error = "corrupt artifact: tensor map " + std::to_string(i) +
+              " has a box extent outside [1, 256] or swizzle " +
+              std::to_string(m.swizzle);
+      return false;
+    }
+    a.tensorMaps.push_back(std::move(m));
+  }
   ok = ok && r.pod(binaryKind, "binary kind") && r.bytes(a.binary, "binary");
   if (!ok) {
     error = r.error.empty() ? error : r.error;
@@ -260,8 +305,7 @@ bool attn::runtime::parseArtifact(const uint8_t *data, size_t size,
       (splits && (split.minTilesPerSplit == 0 || split.ctasPerSm == 0 ||
                   split.ctasPerSm > 64 || split.keysPerTile <= 0 ||
                   !isTensorDim(split.keysParam, split.keysDim) ||
-                  !isTensorDim(split.rowsParam, 0) ||
-                  split.floatsPerRow == 0 ||
+                  !isTensorDim(split.rowsParam, 0) || split.floatsPerRow == 0 ||
                   split.floatsPerRow > kMaxFloatsPerRow))) {
     error = "corrupt artifact: the split rule refers to a missing tensor "
             "dimension or has an out-of-range count";
@@ -275,10 +319,9 @@ bool attn::runtime::parseArtifact(const uint8_t *data, size_t size,
       return false;
     }
     for (const GridDim &g : k.grid)
-      if (g.value <= 0 ||
-          !(g.param == GridDim::kConstant ||
-            (g.param == GridDim::kSplits && splits) ||
-            isTensorDim(g.param, g.dim))) {
+      if (g.value <= 0 || !(g.param == GridDim::kConstant ||
+                            (g.param == GridDim::kSplits && splits) ||
+                            isTensorDim(g.param, g.dim))) {
         error = "corrupt artifact: grid rule refers to a missing tensor "
                 "dimension or has a non-positive value";
         return false;

@@ -5,6 +5,7 @@
 #include "attn/Runtime/attn_runtime.h"
 
 #include "LaunchPlan.h"
+#include "TensorMapPlan.h"
 
 #include <dlfcn.h>
 
@@ -64,6 +65,11 @@ struct Driver {
                            unsigned, unsigned, unsigned, CUstream, void **,
                            void **);
   CUresult (*getErrorString)(CUresult, const char **);
+  /// CUDA 12 and newer (null before): tensor maps for TMA copies.
+  CUresult (*tensorMapEncodeTiled)(void *, int, uint32_t, void *,
+                                   const uint64_t *, const uint64_t *,
+                                   const uint32_t *, const uint32_t *, int, int,
+                                   int, int);
   std::string loadError;
   attn_status loadStatus = ATTN_SUCCESS;
 
@@ -99,6 +105,7 @@ const Driver &driver() {
     lib.bind(d.funcSetAttribute, "cuFuncSetAttribute");
     lib.bind(d.launchKernel, "cuLaunchKernel");
     lib.bind(d.getErrorString, "cuGetErrorString");
+    lib.bindOptional(d.tensorMapEncodeTiled, "cuTensorMapEncodeTiled");
     if (!lib.ok()) {
       d.loadStatus = ATTN_ERROR_NO_DRIVER;
       d.loadError = "libcuda.so.1 lacks a driver entry point the runtime needs";
@@ -166,11 +173,24 @@ struct ContextFunctions {
 };
 } // namespace
 
-/// A loaded artifact plus its per-context functions.
+namespace {
+/// An encoded CUtensorMap (128 bytes, 64-byte aligned).
+struct alignas(64) EncodedTensorMap {
+  uint64_t words[16];
+};
+} // namespace
+
+/// A loaded artifact plus its per-context functions and the tensor maps
+/// encoded for its recent launches (a launch on the same tensors reuses
+/// them).
 struct attn_kernel {
+  static constexpr size_t kCachedTensorMaps = 64;
   ArtifactDesc artifact;
   std::mutex mutex;
   std::map<CUcontext, ContextFunctions> contexts; ///< guarded by mutex
+  /// Guarded by mutex; the oldest entry is replaced when full.
+  std::vector<std::pair<TensorMapEncoding, EncodedTensorMap>> tensorMaps;
+  size_t nextTensorMap = 0;
 };
 
 extern "C" {
@@ -321,6 +341,64 @@ attn_status attn_kernel_check_args(const attn_kernel *kernel,
                         " must be a multiple of " +
                         std::to_string(p.alignment / bytes) + " elements");
   }
+  // The tensors the kernel copies with TMA must be describable by a tensor
+  // map (an empty one is never read).
+  for (const TensorMapDesc &m : kernel->artifact.tensorMaps) {
+    const attn_tensor &t = args[m.source].tensor;
+    bool empty = false;
+    for (int32_t d = 0; d < t.rank; ++d)
+      empty |= t.shape[d] == 0;
+    if (empty)
+      continue;
+    TensorMapEncoding encoding;
+    std::string error;
+    const ParamDesc &p = params[m.source];
+    if (!planTensorMap(m, p, t, dtypeBytes(p.dtype), encoding, error))
+      return fail(ATTN_ERROR_MISMATCH, "attn_kernel_launch: argument " +
+                                           std::to_string(m.source) + " (" +
+                                           p.name + ") " + error +
+                                           " (the kernel copies it with TMA)");
+  }
+  return ATTN_SUCCESS;
+}
+
+/// The CUtensorMap of `encoding`: the kernel's cached one, else encoded by
+/// the driver and cached.
+static attn_status encodeTensorMap(attn_kernel *kernel,
+                                   const TensorMapEncoding &encoding,
+                                   EncodedTensorMap &out) {
+  std::lock_guard<std::mutex> lock(kernel->mutex);
+  for (const auto &[key, map] : kernel->tensorMaps)
+    if (key == encoding) {
+      out = map;
+      return ATTN_SUCCESS;
+    }
+  const Driver &d = driver();
+  if (!d.tensorMapEncodeTiled)
+    return fail(ATTN_ERROR_NO_DRIVER,
+                "attn_kernel_launch: " + kernel->artifact.entry() +
+                    " copies with TMA, and this CUDA driver has no "
+                    "cuTensorMapEncodeTiled (CUDA 12 or newer)");
+  const uint32_t elementStrides[TensorMapEncoding::kMaxRank] = {1, 1, 1, 1, 1};
+  EncodedTensorMap map{};
+  if (CUresult r = d.tensorMapEncodeTiled(
+          map.words, static_cast<int>(encoding.dataType), encoding.rank,
+          reinterpret_cast<void *>(static_cast<uintptr_t>(encoding.address)),
+          encoding.dims, encoding.strides, encoding.box, elementStrides,
+          /*interleave=*/0, static_cast<int>(encoding.swizzle),
+          /*l2Promotion: 256B=*/3, /*oobFill: zeros=*/0);
+      r != kCudaSuccess)
+    return fail(ATTN_ERROR_CUDA,
+                "attn_kernel_launch: cuTensorMapEncodeTiled failed for " +
+                    kernel->artifact.entry() + ": " + d.describe(r));
+  if (kernel->tensorMaps.size() < attn_kernel::kCachedTensorMaps) {
+    kernel->tensorMaps.emplace_back(encoding, map);
+  } else {
+    kernel->tensorMaps[kernel->nextTensorMap] = {encoding, map};
+    kernel->nextTensorMap =
+        (kernel->nextTensorMap + 1) % attn_kernel::kCachedTensorMaps;
+  }
+  out = map;
   return ATTN_SUCCESS;
 }
 
@@ -467,6 +545,21 @@ attn_status attn_kernel_launch_with_workspace(attn_kernel *kernel,
   if (workspace && reinterpret_cast<uintptr_t>(workspace) % 16 != 0)
     return fail(ATTN_ERROR_MISMATCH,
                 "attn_kernel_launch: the workspace must be 16-byte aligned");
+  // The tensor maps (encoded before any allocation: nothing to undo).
+  EncodedTensorMap maps[ArtifactDesc::kMaxTensorMaps];
+  for (size_t m = 0; m < a.tensorMaps.size(); ++m) {
+    const TensorMapDesc &desc = a.tensorMaps[m];
+    const ParamDesc &p = a.params[desc.source];
+    TensorMapEncoding encoding;
+    std::string error;
+    if (!planTensorMap(desc, p, args[desc.source].tensor, dtypeBytes(p.dtype),
+                       encoding, error))
+      return fail(ATTN_ERROR_MISMATCH,
+                  "attn_kernel_launch: " + p.name + " " + error);
+    if (attn_status s = encodeTensorMap(kernel, encoding, maps[m]);
+        s != ATTN_SUCCESS)
+      return s;
+  }
   const Driver &d = driver();
   auto cuStream = static_cast<CUstream>(stream);
   // Without the caller's workspace, one from the stream-ordered allocator,
@@ -485,7 +578,7 @@ attn_status attn_kernel_launch_with_workspace(attn_kernel *kernel,
   // Kernel parameters point into this stack storage; no heap allocation.
   constexpr size_t kMaxWords = 64 * (3 + 2 * ATTN_MAX_RANK) + 5;
   int64_t words[kMaxWords];
-  void *pointers[kMaxWords];
+  void *pointers[kMaxWords + ArtifactDesc::kMaxTensorMaps];
   size_t next = 0;
   auto memref = [&](const void *data, int32_t rank, const int64_t *shape,
                     const int64_t *strides) {
@@ -520,6 +613,9 @@ attn_status attn_kernel_launch_with_workspace(attn_kernel *kernel,
   }
   for (size_t w = 0; w < next; ++w)
     pointers[w] = &words[w];
+  // The tensor maps, 128 bytes each by value, after everything else.
+  for (size_t m = 0; m < a.tensorMaps.size(); ++m)
+    pointers[next + m] = &maps[m];
   attn_status status = ATTN_SUCCESS;
   for (size_t k = 0; k < a.kernels.size(); ++k) {
     const KernelDesc &desc = a.kernels[k];

@@ -7,6 +7,8 @@
 //   (block_q D + S block_k (D + Dv)) 2 + 8 x mbarriers + 1024 bytes.
 
 // RUN: attn-opt %s --split-input-file --attn-gpu-kernels=chip=sm_90a | FileCheck %s
+// RUN: attn-opt %s --split-input-file --attn-gpu-kernels="chip=sm_90a tma=0" | FileCheck %s --check-prefix=CPASYNC
+// RUN: not attn-opt %s --split-input-file --attn-gpu-kernels="chip=sm_90a strategy=sm90a tma=1" 2>&1 | FileCheck %s --check-prefix=NOTMA
 // RUN: attn-opt %s --split-input-file --attn-gpu-kernels="chip=sm_90a producer-warps=0" | FileCheck %s --check-prefix=NOPRODUCER
 // RUN: attn-opt %s --split-input-file --attn-gpu-kernels=chip=sm_90 | FileCheck %s --check-prefix=SM90
 // RUN: not attn-opt %s --split-input-file --attn-gpu-kernels="chip=sm_90 strategy=sm90a" 2>&1 | FileCheck %s --check-prefix=NOWGMMA
@@ -24,17 +26,20 @@
 // dim, A and B from shared memory (K-major, imm-trans-b 0); O += P V is
 // m64n128k16 (N = Dv) over 8 k-steps of 16 keys, P from registers and V
 // N-major (imm-trans-b 1).
-// Thread 0 initialises full[0..2] (128 producer arrivals) and empty[0..2]
-// (8 consumer warps), a CTA barrier publishes them; then the roles split on
-// the thread index (>= 256: producer). The producer gives registers away
-// (setmaxnreg 40: each thread's copies cover whole rows, so their addresses
-// are a few adds) and copies step 0 (Q, K_0, the zero V slot), then each
-// step j after the consumers released stage j mod 3: K_j and V_{j-1} with
-// cp.async, then cp.async.mbarrier.arrive.noinc on full (its arrival
-// counts once its copies landed) and on to the next step; it waits for
-// its copies only before retiring. The consumers take registers
-// (setmaxnreg 232), wait on full, fence.proxy.async (cp.async wrote
-// through the generic proxy, wgmma reads through the async one), issue
+// Thread 0 initialises full[0..2] (one arrival: the TMA thread's) and
+// empty[0..2] (8 consumer warps), a CTA barrier publishes them; then the
+// roles split on the thread index (>= 256: producer). The producer gives
+// registers away (setmaxnreg 40) and its first thread copies with TMA,
+// through tensor maps of q, k and v the runtime encodes (arguments after
+// the others, 128-byte grid_constant parameters at lowered positions 44-46:
+// q, k, v and out take 11 words each), each copy one 64-column panel
+// (128 bytes, 128-byte swizzle) of 128 rows of one head: step 0 expects
+// Q + K_0 + the zero V slot = 3 x 128 x 128 x 2 = 98304 bytes on full[0]
+// and issues 6 copies (the V slot from row -128: outside the tensor,
+// zero-filled); each step j after the consumers released stage j mod 3
+// expects 65536 bytes (K_j, V_{j-1}) and issues 4. The consumers take
+// registers (setmaxnreg 232), wait on full (TMA writes through the async
+// proxy, as wgmma reads: no fence), issue
 // S_t and P_{t-1} V_{t-1}, wait for S_t alone (wait_group 1), run the
 // softmax while P V runs, wait for it (wait_group 0) and release the stage
 // (one arrival per warp); the last P V follows the loop.
@@ -48,11 +53,15 @@
 // out 16 bytes per lane (out is therefore 16-byte aligned in the ABI).
 // CHECK-LABEL: gpu.func @d128_kernel
 // CHECK-SAME: {attn.align = 16 : i64, attn.name = "out"}
+// CHECK-SAME: %arg4: !llvm.ptr {attn.name = "q_map", attn.tensor_map = #attn.tensor_map<source = 0, box = [1, 128, 1, 64], swizzle = 128>, llvm.align = 64 : i64}
+// CHECK-SAME: %arg5: !llvm.ptr {attn.name = "k_map", attn.tensor_map = #attn.tensor_map<source = 1, box = [1, 128, 1, 64], swizzle = 128>, llvm.align = 64 : i64}
+// CHECK-SAME: %arg6: !llvm.ptr {attn.name = "v_map", attn.tensor_map = #attn.tensor_map<source = 2, box = [1, 128, 1, 64], swizzle = 128>, llvm.align = 64 : i64}
 // CHECK-SAME: attn.block = array<i64: 384, 1, 1>
-// CHECK-SAME: attn.lowering_config = #attn.lowering_config<strategy = sm90a, block_q = 128, block_k = 128, warps = 8, stages = 3, producer_warps = 4>
+// CHECK-SAME: attn.grid_constants = array<i64: 44, 45, 46>
+// CHECK-SAME: attn.lowering_config = #attn.lowering_config<strategy = sm90a, block_q = 128, block_k = 128, warps = 8, stages = 3, producer_warps = 4, tma = true>
 // CHECK-SAME: attn.shared_bytes = 230448
 // CHECK-SAME: nvvm.minctasm = 1
-// CHECK-COUNT-3: nvvm.mbarrier.init %{{.*}}, %c128_i32
+// CHECK-COUNT-3: nvvm.mbarrier.init %{{.*}}, %c1_i32
 // CHECK: gpu.barrier
 // CHECK: %[[PRODUCER:.*]] = arith.cmpi uge, %{{.*}}, %c256
 // CHECK: scf.if %[[PRODUCER]]
@@ -70,22 +79,23 @@
 // CHECK: %[[FROMLAST:.*]] = arith.divui %[[IN]], %[[GS:.*]] : index
 // CHECK: %[[LAST:.*]] = arith.subi %grid_dim_x, %c1
 // CHECK: arith.subi %[[LAST]], %[[FROMLAST]]
-// CHECK: nvgpu.device_async_copy
-// CHECK-NOT: nvgpu.device_async_wait
-// CHECK: nvvm.cp.async.mbarrier.arrive %{{.*}} {noinc = true}
+// CHECK: %[[ONE:.*]] = arith.cmpi eq, %{{.*}}, %c256
+// CHECK: scf.if %[[ONE]]
+// CHECK: nvvm.mbarrier.arrive.expect_tx %[[FULL0:.*]], %c98304_i32
+// CHECK-COUNT-2: nvvm.cp.async.bulk.tensor.shared.cluster.global %{{.*}}, %arg4, %[[FULL0]], box[
+// CHECK-COUNT-2: nvvm.cp.async.bulk.tensor.shared.cluster.global %{{.*}}, %arg5, %[[FULL0]], box[
+// CHECK-COUNT-2: nvvm.cp.async.bulk.tensor.shared.cluster.global %{{.*}}, %arg6, %[[FULL0]], box[
 // CHECK: scf.for
 // CHECK: nvvm.mbarrier.try_wait.parity
-// CHECK: nvgpu.device_async_copy
-// CHECK-NOT: nvgpu.device_async_wait
-// CHECK: nvvm.cp.async.mbarrier.arrive %{{.*}} {noinc = true}
-// CHECK: }
-// CHECK-NEXT: nvgpu.device_async_create_group
-// CHECK-NEXT: nvgpu.device_async_wait %{{.*}} {numGroups = 0 : i32}
+// CHECK: nvvm.mbarrier.arrive.expect_tx %[[FULL:.*]], %c65536_i32
+// CHECK-COUNT-2: nvvm.cp.async.bulk.tensor.shared.cluster.global %{{.*}}, %arg5, %[[FULL]], box[
+// CHECK-COUNT-2: nvvm.cp.async.bulk.tensor.shared.cluster.global %{{.*}}, %arg6, %[[FULL]], box[
+// CHECK-NOT: nvgpu.device_async_copy
 // CHECK: } else {
 // CHECK-NEXT: nvvm.setmaxregister  increase 232
 // CHECK: scf.for
 // CHECK: nvvm.mbarrier.try_wait.parity
-// CHECK-NEXT: nvvm.fence.proxy {kind = #nvvm.proxy_kind<async.shared>, space = #nvvm.shared_space<cta>}
+// CHECK-NOT: nvvm.fence.proxy
 // CHECK-NOT: gpu.barrier
 // CHECK: llvm.inline_asm has_side_effects {{.*}}wgmma.fence.sync.aligned;{{.*}}wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16 {{.*}}, zd, 1, 1, 0, 0;{{.*}}wgmma.commit_group.sync.aligned;\0A}"
 // CHECK: llvm.inline_asm has_side_effects {{.*}}wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16 {{.*}}, {$64, $65, $66, $67}, {{.*}}, od, 1, 1, 1;{{.*}}wgmma.commit_group.sync.aligned;\0A}"
@@ -102,6 +112,34 @@
 // CHECK: nvvm.bar.warp.sync
 // CHECK: vector.load {{.*}} {alignment = 16 : i64} : memref<16384xbf16, #gpu.address_space<workgroup>>, vector<8xbf16>
 // CHECK: vector.store {{.*}} {alignment = 16 : i64} : memref<?x?x4x128xbf16>, vector<8xbf16>
+// Without TMA (forced: tma=0), the producer's 128 threads copy with
+// cp.async (each thread's copies cover whole rows, so their addresses are
+// a few adds) and publish each step with cp.async.mbarrier.arrive.noinc on
+// full (128 arrivals, each counted once the thread's copies landed),
+// waiting for its copies only before retiring; each consumer thread
+// fences the async proxy after its wait (cp.async wrote through the
+// generic proxy, wgmma reads through the async one).
+// CPASYNC-LABEL: gpu.func @d128_kernel
+// CPASYNC-NOT: attn.tensor_map
+// CPASYNC-SAME: attn.lowering_config = #attn.lowering_config<strategy = sm90a, block_q = 128, block_k = 128, warps = 8, stages = 3, producer_warps = 4>
+// CPASYNC-COUNT-3: nvvm.mbarrier.init %{{.*}}, %c128_i32
+// CPASYNC: nvvm.setmaxregister  decrease 40
+// CPASYNC: nvgpu.device_async_copy
+// CPASYNC-NOT: nvgpu.device_async_wait
+// CPASYNC: nvvm.cp.async.mbarrier.arrive %{{.*}} {noinc = true}
+// CPASYNC: scf.for
+// CPASYNC: nvvm.mbarrier.try_wait.parity
+// CPASYNC: nvgpu.device_async_copy
+// CPASYNC-NOT: nvgpu.device_async_wait
+// CPASYNC: nvvm.cp.async.mbarrier.arrive %{{.*}} {noinc = true}
+// CPASYNC: }
+// CPASYNC-NEXT: nvgpu.device_async_create_group
+// CPASYNC-NEXT: nvgpu.device_async_wait %{{.*}} {numGroups = 0 : i32}
+// CPASYNC: } else {
+// CPASYNC-NEXT: nvvm.setmaxregister  increase 232
+// CPASYNC: scf.for
+// CPASYNC: nvvm.mbarrier.try_wait.parity
+// CPASYNC-NEXT: nvvm.fence.proxy {kind = #nvvm.proxy_kind<async.shared>, space = #nvvm.shared_space<cta>}
 // Without the producer (forced), every thread copies: cp.async writes
 // reach wgmma through fence.proxy.async and a CTA barrier per step; step
 // 0's P V multiplies P = 0 by a zero-filled V stage.
@@ -134,7 +172,7 @@ func.func @d128(%q: tensor<?x?x4x128xbf16>, %k: tensor<?x?x4x128xbf16>, %v: tens
 // d256: 64-key tiles, (128 x 256 + 2 x 64 x 512) x 2 + 32 + 1024 = 197664
 // bytes; P V is m64n256k16 (N = Dv = 256).
 // CHECK-LABEL: gpu.func @d256_kernel
-// CHECK-SAME: attn.lowering_config = #attn.lowering_config<strategy = sm90a, block_q = 128, block_k = 64, warps = 8, producer_warps = 4>
+// CHECK-SAME: attn.lowering_config = #attn.lowering_config<strategy = sm90a, block_q = 128, block_k = 64, warps = 8, producer_warps = 4, tma = true>
 // CHECK-SAME: attn.shared_bytes = 197664
 // CHECK: wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16
 // CHECK: wgmma.mma_async.sync.aligned.m64n256k16.f32.f16.f16
@@ -149,12 +187,14 @@ func.func @d256(%q: tensor<?x?x2x256xf16>, %k: tensor<?x?x2x256xf16>, %v: tensor
 // producer and four stages: (192 x 64 + 4 x 64 x 128) x 2 + 8 mbarriers x 8
 // + 1024 = 91200 bytes; 384 consumer threads take 160 registers each and
 // the producer keeps 24 (128 x 24 + 384 x 160 = 64512). Full barriers
-// count the producer's 128 arrivals, empty ones the 12 consumer warps.
+// count the TMA thread's arrival, empty ones the 12 consumer warps. The Q
+// tile's tensor map copies 192 rows (a box holds up to 256).
 // CHECK-LABEL: gpu.func @d64_kernel
+// CHECK-SAME: %arg2: !llvm.ptr {attn.name = "v_map", attn.tensor_map = #attn.tensor_map<source = 0, box = [1, 192, 1, 64], swizzle = 128>
 // CHECK-SAME: attn.block = array<i64: 512, 1, 1>
-// CHECK-SAME: attn.lowering_config = #attn.lowering_config<strategy = sm90a, block_q = 192, block_k = 64, warps = 12, stages = 4, producer_warps = 4>
+// CHECK-SAME: attn.lowering_config = #attn.lowering_config<strategy = sm90a, block_q = 192, block_k = 64, warps = 12, stages = 4, producer_warps = 4, tma = true>
 // CHECK-SAME: attn.shared_bytes = 91200
-// CHECK-COUNT-4: nvvm.mbarrier.init %{{.*}}, %c128_i32
+// CHECK-COUNT-4: nvvm.mbarrier.init %{{.*}}, %c1_i32
 // CHECK: %[[PRODUCER:.*]] = arith.cmpi uge, %{{.*}}, %c384
 // CHECK: nvvm.setmaxregister  decrease 24
 // CHECK: nvvm.setmaxregister  increase 160
@@ -172,6 +212,8 @@ func.func @d64(%q: tensor<1x256x2x64xf16>) -> tensor<1x256x2x64xf16> {
 // CHECK-LABEL: gpu.func @sparse64_kernel
 // CHECK-SAME: attn.lowering_config = #attn.lowering_config<strategy = sm90a, block_q = 64, block_k = 64, warps = 4>
 // CHECK-SAME: nvvm.minctasm = 2
+// Without a producer there is no thread to issue TMA copies.
+// NOTMA: error: attn-gpu-kernels: the sm90a strategy cannot copy with TMA: TMA copies need a producer warpgroup
 func.func @sparse64(%q: tensor<1x256x2x64xf16>, %n: tensor<1x2x4xi32>, %i: tensor<1x2x4x4xi32>) -> tensor<1x256x2x64xf16> {
   %o = attn.attention %q, %q, %q kv_num_blocks(%n : tensor<1x2x4xi32>) kv_indices(%i : tensor<1x2x4x4xi32>) {block_sparse = #attn.block_sparse<q_block = 64, kv_block = 64>} : tensor<1x256x2x64xf16>, tensor<1x256x2x64xf16>, tensor<1x256x2x64xf16> -> tensor<1x256x2x64xf16>
   return %o : tensor<1x256x2x64xf16>
@@ -189,7 +231,7 @@ func.func @sparse64(%q: tensor<1x256x2x64xf16>, %n: tensor<1x2x4xi32>, %i: tenso
 // producer keeps 72 registers (its copies divide per chunk), the consumers
 // get 216.
 // CHECK-LABEL: gpu.func @d96_kernel
-// CHECK-SAME: attn.lowering_config = #attn.lowering_config<strategy = sm90a, block_q = 128, block_k = 128, warps = 8, stages = 3, producer_warps = 4>
+// CHECK-SAME: attn.lowering_config = #attn.lowering_config<strategy = sm90a, block_q = 128, block_k = 128, warps = 8, stages = 3, producer_warps = 4, tma = true>
 // CHECK-SAME: attn.shared_bytes = 173104
 // CHECK: nvvm.setmaxregister  decrease 72
 // CHECK: nvvm.setmaxregister  increase 216
@@ -291,4 +333,18 @@ func.func @window_per_head(%q: tensor<?x8x?x128xbf16>, %k: tensor<?x8x?x128xbf16
     attn.yield %in : i1
   }
   return %out : tensor<?x8x?x128xbf16>
+}
+
+// -----
+
+// Varlen: TMA zero-fills outside the tensor, not past a sequence, whose
+// last key tile runs into the next sequence's rows (cp.async zero-fills
+// them): the producer copies with cp.async, and forcing TMA is an error.
+// CHECK-LABEL: gpu.func @varlen_kernel
+// CHECK-NOT: attn.tensor_map
+// CHECK-SAME: stages = 3, producer_warps = 4>
+// NOTMA: error: attn-gpu-kernels: the sm90a strategy cannot copy with TMA: a varlen tensor's tiles run into the next sequence (cp.async zero-fills them)
+func.func @varlen(%q: tensor<?x4x128xbf16>, %cu: tensor<3xi32>) -> tensor<?x4x128xbf16> {
+  %o = attn.attention %q, %q, %q cu_seqlens_q(%cu : tensor<3xi32>) cu_seqlens_k(%cu : tensor<3xi32>) {masks = [#attn.causal<top_left>]} : tensor<?x4x128xbf16>, tensor<?x4x128xbf16>, tensor<?x4x128xbf16> -> tensor<?x4x128xbf16>
+  return %o : tensor<?x4x128xbf16>
 }

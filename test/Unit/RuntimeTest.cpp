@@ -76,9 +76,11 @@ ArtifactDesc splitArtifact() {
   merge.grid[0] = {0, 1, 1};
   merge.onlyWhenSplit = 1;
   a.kernels.push_back(merge);
-  a.split = {/*maxSplits=*/64, /*minTilesPerSplit=*/2, /*ctasPerSm=*/3,
-             /*keysParam=*/0,  /*keysDim=*/1,          /*keysPerTile=*/64,
-             /*rowsParam=*/0,  /*floatsPerRow=*/65};
+  a.split = {/*maxSplits=*/64,   /*minTilesPerSplit=*/2,
+             /*ctasPerSm=*/3,
+             /*keysParam=*/0,    /*keysDim=*/1,
+             /*keysPerTile=*/64,
+             /*rowsParam=*/0,    /*floatsPerRow=*/65};
   return a;
 }
 
@@ -163,12 +165,17 @@ TEST(RuntimeArtifact, MessagesSayWhatIsWrong) {
   EXPECT_NE(std::string(attn_last_error()).find("checksum"), std::string::npos);
 
   bytes = serializeArtifact(sampleArtifact());
-  bytes[8] = 7; // version
+  // An artifact of the previous format (3: no tensor maps) is refused,
+  // saying what to do.
+  bytes[8] = ArtifactDesc::kVersion - 1; // version
   EXPECT_EQ(attn_kernel_load(bytes.data(), bytes.size(), &kernel),
             ATTN_ERROR_INVALID_ARTIFACT);
   EXPECT_NE(std::string(attn_last_error())
-                .find("kernel artifact format version 7, but this runtime "
-                      "reads version 3: compile the kernel again"),
+                .find("kernel artifact format version " +
+                      std::to_string(ArtifactDesc::kVersion - 1) +
+                      ", but this runtime reads version " +
+                      std::to_string(ArtifactDesc::kVersion) +
+                      ": compile the kernel again"),
             std::string::npos)
       << attn_last_error();
 }

@@ -6,11 +6,13 @@
 //
 //   attn-compile attention.mlir -o kernel.attn [--chip=sm_90] [--format=bin]
 //                [--emit-cpp=kernel.cpp --symbol=my_kernel] [--describe]
-//                [--strategy=S --block-q=N --block-k=N]
+//                [--strategy=S --block-q=N --block-k=N --stages=N
+//                 --producer-warps=N --kv-warps=N --tma=0|1]
 //
 // --describe prints what the artifact tells the runtime: the launch (block,
-// grid rule, shared memory) and each parameter's name, dtype, shape, the
-// strides compiled into the kernel (? where read at launch) and alignment.
+// grid rule, shared memory), each parameter's name, dtype, shape, the
+// strides compiled into the kernel (? where read at launch) and alignment,
+// and the tensor maps the runtime encodes for TMA copies (box, swizzle).
 //
 // The kernel's parameters are the function's arguments then its results.
 //
@@ -81,6 +83,11 @@ static llvm::cl::opt<int64_t>
             llvm::cl::desc("decode: force the warps splitting each key tile, "
                            "1, 2 or 4 (0: chosen)"),
             llvm::cl::cat(attnCategory));
+static llvm::cl::opt<int64_t>
+    tma("tma", llvm::cl::init(-1),
+        llvm::cl::desc("sm90a with a producer: force TMA copies, 0 (cp.async) "
+                       "or 1 (-1: chosen)"),
+        llvm::cl::cat(attnCategory));
 static llvm::cl::opt<bool>
     describe("describe",
              llvm::cl::desc("print the artifact's launch and parameters"),
@@ -156,6 +163,11 @@ void printDescription(const std::vector<uint8_t> &bytes) {
                  << dims(p.shape) << " strides " << dims(p.strides) << " align "
                  << p.alignment << "\n";
   }
+  for (const ::attn::runtime::TensorMapDesc &m : a.tensorMaps) {
+    std::vector<int64_t> box(m.box.begin(), m.box.end());
+    llvm::outs() << "tensor-map " << a.params[m.source].name << " box "
+                 << dims(box) << " swizzle " << m.swizzle << "\n";
+  }
 }
 } // namespace
 
@@ -171,7 +183,7 @@ int main(int argc, char **argv) {
   llvm::Expected<mlir::attn::KernelArtifact> artifact =
       mlir::attn::compileKernelArtifact(
           file->getBuffer(), chip, format,
-          {strategy, blockQ, blockK, stages, producerWarps, kvWarps});
+          {strategy, blockQ, blockK, stages, producerWarps, kvWarps, tma});
   if (!artifact)
     return fail(llvm::toString(artifact.takeError()));
   const std::vector<uint8_t> &serialized = artifact->bytes;

@@ -27,8 +27,7 @@ constexpr int64_t kGridSplits = -2;
 /// the first is the main kernel.
 constexpr llvm::StringLiteral kKernelOrderAttr = "attn.kernels";
 /// On a gpu.func launched only when the keys are split (a merge kernel).
-constexpr llvm::StringLiteral kKernelOnlyWhenSplitAttr =
-    "attn.only_when_split";
+constexpr llvm::StringLiteral kKernelOnlyWhenSplitAttr = "attn.only_when_split";
 /// On the gpu.module of a split-KV kernel: the split rule, eight integers
 /// (max splits, min kv tiles per split, resident CTAs per SM, keys
 /// parameter, keys dimension, keys per tile, rows parameter, f32 words per
@@ -46,6 +45,18 @@ constexpr llvm::StringLiteral kKernelParamNameAttr = "attn.name";
 /// On the arguments read with wide (16-byte) loads: the alignment in bytes
 /// their data and row starts need.
 constexpr llvm::StringLiteral kKernelParamAlignAttr = "attn.align";
+
+/// On a tensor-map argument (`!llvm.ptr`, after the others): the
+/// #attn.tensor_map the runtime builds it from.
+constexpr llvm::StringLiteral kKernelTensorMapAttr = "attn.tensor_map";
+/// On the gpu.func (and the llvm.func it lowers to): the positions, in the
+/// lowered LLVM signature, of the arguments attn-grid-constant-params makes
+/// 128-byte `grid_constant` parameters (the tensor maps: the GPU-to-NVVM
+/// lowering keeps no `llvm.byval` and rejects `nvvm.grid_constant` on a
+/// gpu.func).
+constexpr llvm::StringLiteral kKernelGridConstantsAttr = "attn.grid_constants";
+/// Bytes of a tensor map (CUtensorMap), passed by value.
+constexpr int64_t kTensorMapBytes = 128;
 
 } // namespace mlir::attn
 

@@ -58,6 +58,9 @@ def AttnGPUKernels : Pass<"attn-gpu-kernels", "::mlir::ModuleOp"> {
            "(-1: chosen)">,
     Option<"kvWarps", "kv-warps", "int64_t", /*default=*/"0",
            "decode: warps splitting each key tile, 1, 2 or 4 (0: chosen)">,
+    Option<"tma", "tma", "int64_t", /*default=*/"-1",
+           "sm90a with a producer: TMA copies, 0 (cp.async) or 1 "
+           "(-1: chosen)">,
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::gpu::GPUDialect",
@@ -84,6 +87,24 @@ def AttnCpAsyncL2Prefetch : Pass<"attn-cp-async-l2-prefetch", "::mlir::ModuleOp"
     prefetch-size form, hence the inline PTX (sm_80 and newer).
   }];
   let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
+}
+
+def AttnGridConstantParams : Pass<"attn-grid-constant-params", "::mlir::ModuleOp"> {
+  let summary = "Pass a kernel's tensor maps as 128-byte grid_constant parameters";
+  let description = [{
+    On each `llvm.func` with `attn.grid_constants` (the argument positions
+    attn-gpu-kernels recorded for its `#attn.tensor_map` arguments, in the
+    lowered signature): marks those `!llvm.ptr` arguments
+    `llvm.byval = !llvm.array<128 x i8>` and `nvvm.grid_constant`, so that
+    the NVPTX back end declares a 128-byte, 64-byte aligned `.param` the
+    launch copies the CUtensorMap into, and the kernel hands its address to
+    `cp.async.bulk.tensor` (a TMA copy reads its tensor map from parameter,
+    constant or global memory, never from a local copy). Runs after the
+    GPU-to-NVVM lowering, which drops `llvm.byval` from gpu.func arguments
+    and rejects `nvvm.grid_constant` on them. Removes the attribute.
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect",
+                           "::mlir::NVVM::NVVMDialect"];
 }
 
 #endif // ATTN_CONVERSION_PASSES_TD

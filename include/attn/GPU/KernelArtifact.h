@@ -32,8 +32,8 @@ struct KernelArtifact {
 /// generator does not support on `chip` (head dims, shared memory, ...) is
 /// an error with code std::errc::not_supported.
 /// What to force of the lowering config (attn-gpu-kernels' strategy,
-/// block-q, block-k, stages, producer-warps and kv-warps; empty / 0 / -1:
-/// chosen).
+/// block-q, block-k, stages, producer-warps, kv-warps and tma; empty / 0 /
+/// -1: chosen).
 struct KernelChoice {
   std::string strategy;
   int64_t blockQ = 0;
@@ -41,6 +41,7 @@ struct KernelChoice {
   int64_t stages = 0;
   int64_t producerWarps = -1;
   int64_t kvWarps = 0;
+  int64_t tma = -1;
 };
 
 llvm::Expected<KernelArtifact> compileKernelArtifact(llvm::StringRef source,

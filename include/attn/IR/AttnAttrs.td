@@ -368,8 +368,11 @@ def Attn_LoweringConfigAttr : Attn_Attr<"LoweringConfig", "lowering_config"> {
     only, 1 by default) splits each key tile over that many warps holding
     the same query rows (warps = block_q / 16 x kv_warps): each warp keeps
     its own softmax state over its share of the keys, and the CTA merges
-    the warps' states before the epilogue. It is recorded on the generated
-    `gpu.func`.
+    the warps' states before the epilogue. `tma` (sm90a with a producer
+    warpgroup only) has one producer thread copy the Q/K/V tiles with TMA
+    (`cp.async.bulk.tensor` through tensor maps the runtime builds,
+    `#attn.tensor_map`) instead of 128 threads' 16-byte `cp.async` copies.
+    It is recorded on the generated `gpu.func`.
 
     Strategies: `sm80` (FlashAttention-2 style: one CTA per block_q query
     rows of one head, mma.sync), `sm90a` (the same schedule with Hopper's
@@ -386,6 +389,7 @@ def Attn_LoweringConfigAttr : Attn_Attr<"LoweringConfig", "lowering_config"> {
     #attn.lowering_config<strategy = decode, block_q = 16, block_k = 64, warps = 2, kv_splits = 64, kv_warps = 2>
     #attn.lowering_config<strategy = sm90a, block_q = 128, block_k = 128, warps = 8>
     #attn.lowering_config<strategy = sm90a, block_q = 128, block_k = 128, warps = 8, producer_warps = 4>
+    #attn.lowering_config<strategy = sm90a, block_q = 128, block_k = 128, warps = 8, stages = 3, producer_warps = 4, tma = true>
     ```
   }];
   let parameters = (ins EnumParameter<Attn_GpuStrategy>:$strategy,
@@ -394,7 +398,34 @@ def Attn_LoweringConfigAttr : Attn_Attr<"LoweringConfig", "lowering_config"> {
                         DefaultValuedParameter<"int64_t", "1">:$kv_splits,
                         DefaultValuedParameter<"int64_t", "2">:$stages,
                         DefaultValuedParameter<"int64_t", "0">:$producer_warps,
-                        DefaultValuedParameter<"int64_t", "1">:$kv_warps);
+                        DefaultValuedParameter<"int64_t", "1">:$kv_warps,
+                        DefaultValuedParameter<"bool", "false">:$tma);
+  let assemblyFormat = "`<` struct(params) `>`";
+  let genVerifyDecl = 1;
+}
+
+def Attn_TensorMapAttr : Attn_Attr<"TensorMap", "tensor_map"> {
+  let summary = "a TMA tensor map the runtime builds for a kernel parameter";
+  let description = [{
+    On a generated kernel's `!llvm.ptr` argument: the runtime encodes a
+    tensor map (`cuTensorMapEncodeTiled`) of the tensor parameter `source`
+    (its data, shape and strides at launch; dimensions innermost first) and
+    passes its 128 bytes by value (a `grid_constant` parameter), so that one
+    thread copies whole tiles with `cp.async.bulk.tensor`. `box` is the
+    tile one copy moves, one extent per dimension of the tensor in its own
+    order (at most 256 each; the innermost `swizzle` bytes wide when
+    swizzled), `swizzle` the shared-memory swizzle in bytes (0, 32, 64 or
+    128: the layout Wgmma.h's panels use). Elements outside the tensor are
+    zero-filled.
+
+    ```mlir
+    // K of a [B, S, H, 128] f16 tensor, 128 keys of one head per copy, one
+    // 64-column panel (128 bytes, 128-byte swizzle)
+    #attn.tensor_map<source = 1, box = [1, 128, 1, 64], swizzle = 128>
+    ```
+  }];
+  let parameters = (ins "int64_t":$source, "::mlir::DenseI64ArrayAttr":$box,
+                        "int64_t":$swizzle);
   let assemblyFormat = "`<` struct(params) `>`";
   let genVerifyDecl = 1;
 }

@@ -7,7 +7,10 @@
 //
 // Kernel parameter ABI (MLIR's memref calling convention): a tensor
 // parameter of rank r is passed as (allocated ptr, aligned ptr, i64 offset,
-// i64 sizes[r], i64 strides[r]); scalars are passed by value.
+// i64 sizes[r], i64 strides[r]); scalars are passed by value. After the
+// parameters (and the workspace) come the main kernel's tensor maps, each
+// 128 bytes by value, encoded by the runtime from a tensor parameter at
+// launch (kernels that take fewer parameters ignore the rest).
 //
 // File layout, little-endian: "ATTNKRN\0", u32 version, u64 payload size,
 // payload, u32 CRC-32 of the payload. Strings and byte blobs are a u32
@@ -37,6 +40,17 @@ struct ParamDesc {
   /// than one element); -1 where the kernel reads the tensor's own stride.
   std::vector<int64_t> strides;
   uint32_t alignment = 16; ///< required data alignment in bytes
+};
+
+/// A TMA tensor map the runtime encodes (cuTensorMapEncodeTiled) from the
+/// tensor parameter `source` at launch: its data, shape and strides
+/// (innermost first), `box` elements per copy in each of the tensor's
+/// dimensions (in its own order), `swizzle` bytes (0, 32, 64, 128), zero
+/// fill outside the tensor.
+struct TensorMapDesc {
+  uint32_t source = 0;
+  std::vector<uint32_t> box;
+  uint32_t swizzle = 0;
 };
 
 /// One grid dimension: `value` when param == kConstant, the split count
@@ -89,9 +103,11 @@ struct SplitRule {
 
 /// Compiled kernels and how to launch them.
 struct ArtifactDesc {
-  /// 3: several kernels, the split rule and workspace (2 had one kernel).
-  static constexpr uint32_t kVersion = 3;
+  /// 4: tensor maps (3: several kernels, the split rule and workspace; 2
+  /// had one kernel).
+  static constexpr uint32_t kVersion = 4;
   static constexpr uint32_t kMaxKernels = 8;
+  static constexpr uint32_t kMaxTensorMaps = 8;
   enum BinaryKind : uint32_t { Cubin = 0, Ptx = 1 };
   std::string key;    ///< specialization key (dtype, dims, masks, tiles...)
   std::string target; ///< e.g. "sm_90"
@@ -100,6 +116,8 @@ struct ArtifactDesc {
   std::vector<KernelDesc> kernels;
   SplitRule split;
   std::vector<ParamDesc> params;
+  /// Passed after the parameters and the workspace, in this order.
+  std::vector<TensorMapDesc> tensorMaps;
   BinaryKind binaryKind = Cubin;
   std::vector<uint8_t> binary;
 

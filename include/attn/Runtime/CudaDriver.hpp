@@ -36,6 +36,12 @@ public:
     allBound = allBound && fn;
   }
 
+  /// Binds `fn` to `name` where the driver has it (null otherwise), without
+  /// making ok() false: an entry point only some launches need.
+  template <typename Fn> void bindOptional(Fn &fn, const char *name) {
+    fn = handle ? reinterpret_cast<Fn>(dlsym(handle, name)) : nullptr;
+  }
+
 private:
   void *handle;
   bool allBound = true;

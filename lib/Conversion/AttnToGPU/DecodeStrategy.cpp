@@ -94,6 +94,8 @@ public:
             std::to_string(blockQ);
       return failure();
     }
+    if (why = forced.tmaReason(); !why.empty())
+      return failure();
     if (forced.kvWarps && forced.kvWarps != 1 && forced.kvWarps != 2 &&
         forced.kvWarps != 4) {
       why = "kv_warps must be 1, 2 or 4, got " + std::to_string(forced.kvWarps);

@@ -22,6 +22,7 @@
 #include "attn/Conversion/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 
 namespace mlir::attn {
 #define GEN_PASS_DEF_ATTNGPUKERNELS
@@ -142,6 +143,38 @@ public:
     return result;
   }
 
+  Value addTensorMap(Kernel &kernel, TensorMapAttr map) override {
+    gpu::GPUFuncOp func = kernel.func;
+    MLIRContext *context = func.getContext();
+    Builder b(context);
+    unsigned position = func.getNumArguments();
+    // Its position in the lowered signature, where a memref of rank r is
+    // 3 + 2r words (Artifact.h), for attn-grid-constant-params.
+    int64_t lowered = 0;
+    for (Type type : func.getArgumentTypes()) {
+      auto memref = dyn_cast<MemRefType>(type);
+      lowered += memref ? 3 + 2 * memref.getRank() : 1;
+    }
+    auto source = func.getArgAttrOfType<StringAttr>(map.getSource(),
+                                                    kKernelParamNameAttr);
+    NamedAttrList attrs;
+    attrs.append(kKernelParamNameAttr,
+                 b.getStringAttr(source.getValue() + "_map"));
+    attrs.append(kKernelTensorMapAttr, map);
+    attrs.append(LLVM::LLVMDialect::getAlignAttrName(),
+                 b.getI64IntegerAttr(64));
+    func.insertArgument(position, LLVM::LLVMPointerType::get(context),
+                        attrs.getDictionary(context), func.getLoc());
+    SmallVector<int64_t> positions;
+    if (auto earlier =
+            func->getAttrOfType<DenseI64ArrayAttr>(kKernelGridConstantsAttr))
+      positions.assign(earlier.asArrayRef().begin(),
+                       earlier.asArrayRef().end());
+    positions.push_back(lowered);
+    func->setAttr(kKernelGridConstantsAttr, b.getDenseI64ArrayAttr(positions));
+    return func.getArgument(position);
+  }
+
   void setSplitRule(std::array<int64_t, 8> rule) override {
     module->setAttr(kKernelSplitRuleAttr,
                     DenseI64ArrayAttr::get(module.getContext(), rule));
@@ -192,7 +225,8 @@ struct GPUKernelsPass : public attn::impl::AttnGPUKernelsBase<GPUKernelsPass> {
       if (!why.empty())
         continue;
       FailureOr<LoweringConfigAttr> config = s->chooseConfig(
-          op, target, {blockQ, blockK, stages, producerWarps, kvWarps}, why);
+          op, target, {blockQ, blockK, stages, producerWarps, kvWarps, tma},
+          why);
       if (succeeded(config))
         return std::make_pair(s, *config);
     }

@@ -38,6 +38,8 @@ struct ForcedConfig {
   int64_t producerWarps = -1;
   /// Warps sharing each query row (decode; 0: chosen).
   int64_t kvWarps = 0;
+  /// TMA copies (sm90a with a producer): 0 no, 1 yes, -1 chosen.
+  int64_t tma = -1;
 
   /// The producer warps where the strategy does not choose them: the forced
   /// count, or none.
@@ -51,6 +53,14 @@ struct ForcedConfig {
     return kvWarps > 1 ? "kv_warps > 1 needs the decode strategy (got " +
                              std::to_string(kvWarps) + ")"
                        : "";
+  }
+
+  /// Why a strategy without a producer warpgroup cannot take forced TMA
+  /// copies, or "".
+  std::string tmaReason() const {
+    return tma == 1 ? "tma = 1 needs the sm90a strategy with a producer "
+                      "warpgroup"
+                    : "";
   }
 };
 
@@ -81,6 +91,11 @@ public:
   virtual Kernel add(OpBuilder &b, StringRef suffix, int64_t threads,
                      int64_t sharedBytes, std::array<int64_t, 9> grid,
                      bool onlyWhenSplit = false) = 0;
+
+  /// Appends to `kernel` an argument holding the tensor map `map` (an
+  /// `!llvm.ptr` to the 128 bytes the runtime encodes; KernelABI.h) after
+  /// its others, and returns it.
+  virtual Value addTensorMap(Kernel &kernel, TensorMapAttr map) = 0;
 
   /// Records the split-KV rule (attn::runtime::SplitRule, in the order of
   /// kKernelSplitRuleAttr).

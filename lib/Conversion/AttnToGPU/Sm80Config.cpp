@@ -155,6 +155,8 @@ FailureOr<LoweringConfigAttr> chooseConfig(AttentionOp op,
                                            std::string &why) {
   if (why = forced.kvWarpsReason(); !why.empty())
     return failure();
+  if (why = forced.tmaReason(); !why.empty())
+    return failure();
   int64_t forcedBlockQ = forced.blockQ, forcedBlockK = forced.blockK;
   ProblemShape shape = op.getProblemShape();
   BlockSparseAttr blocks = op.getBlockSparseAttr();
@@ -238,7 +240,7 @@ firstFittingConfig(AttentionOp op, const GpuTarget &target,
     auto config =
         LoweringConfigAttr::get(op.getContext(), strategy, blockQ, blockK,
                                 blockQ / kRowsPerWarp * kvWarps, kvSplits,
-                                stages, producerWarps, kvWarps);
+                                stages, producerWarps, kvWarps, /*tma=*/false);
     std::string reason = configReason(op, target, config);
     if (reason.empty())
       return config;

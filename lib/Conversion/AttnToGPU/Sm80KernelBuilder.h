@@ -84,6 +84,14 @@ public:
   /// pipelined loop over kv steps, the epilogue.
   void build();
 
+  /// A config with `tma`: the producer copies Q, K and V tiles with TMA
+  /// through these tensor-map arguments (TensorMaps.h).
+  void copyWithTensorMaps(Value q, Value k, Value v) {
+    qMap = q;
+    kMap = k;
+    vMap = v;
+  }
+
 private:
   /// This CTA's tile: its position, sequence bounds (a CTA with nothing to
   /// do leaves), shared-memory views, the Q copy (unless a producer makes
@@ -176,6 +184,17 @@ private:
   void buildSpecializedLoop();
   void produceTiles();
   void consumeTiles();
+
+  /// The producer with tensor maps: one thread arrives on step j's full
+  /// barrier expecting its bytes and issues its TMA copies, panel by
+  /// panel, of Q (step 0), K_j and V_{j-1}; a step past the schedule (and
+  /// the V slot of step 0) copies rows outside the tensor: zeros.
+  void produceTilesWithTensorMaps();
+  /// TMA copies of `tileRows` rows from sequence row `row` (of head
+  /// `head`) of `map`'s tensor into the swizzled tile at shared byte
+  /// address `dst`, completing on `barrier`.
+  void copyTileWithTensorMap(Value map, Value dst, Value barrier, Value row,
+                             Value head, int64_t tileRows, int64_t dim);
 
   /// The `!llvm.ptr<3>` of mbarrier `slot` (Wgmma.h's mbarrierCount).
   Value mbarrier(Value slot);
@@ -473,6 +492,9 @@ private:
   bool wgmma = false;
   /// wgmma: the shared addresses (bytes) of the Q tile and K/V stage 0.
   Value qAddress, kAddress, vAddress;
+  /// Tensor-map arguments of Q, K and V where the producer copies with TMA
+  /// (null otherwise).
+  Value qMap, kMap, vMap;
   Value workspace;
   ProblemShape shape;
   Type elementType, f32;

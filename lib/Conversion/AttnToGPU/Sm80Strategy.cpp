@@ -9,6 +9,7 @@
 #include "KernelStrategy.h"
 #include "Sm80Config.h"
 #include "Sm80KernelBuilder.h"
+#include "TensorMaps.h"
 
 #include "attn/Conversion/KernelABI.h"
 
@@ -56,7 +57,20 @@ gpu::GPUFuncOp sm80::buildTiledKernel(KernelSet &kernels,
       sm80::sharedBytes(op, config),
       {qParam, rowDim, config.getBlockQ(), kGridConstant, 0, shape.headsQ,
        batchParam, 0, 1});
-  sm80::KernelBuilder(b, op.getLoc(), op, kernel.buffers, config).build();
+  sm80::KernelBuilder builder(b, op.getLoc(), op, kernel.buffers, config);
+  if (config.getTma()) {
+    auto map = [&](Value tensor, int64_t rows, int64_t dim) {
+      return kernels.addTensorMap(
+          kernel,
+          sm90::tileTensorMap(op, kernels.paramIndex(tensor), rows, dim));
+    };
+    // In this order after the other parameters: q, k, v.
+    Value q = map(op.getQ(), config.getBlockQ(), shape.headDim);
+    Value k = map(op.getK(), config.getBlockK(), shape.headDim);
+    Value v = map(op.getV(), config.getBlockK(), shape.headDimV);
+    builder.copyWithTensorMaps(q, k, v);
+  }
+  builder.build();
   b.setInsertionPointToEnd(&kernel.func.getBody().front());
   gpu::ReturnOp::create(b, op.getLoc());
   return kernel.func;

@@ -12,13 +12,15 @@
 // Inside each warpgroup the S GEMM of tile t overlaps the softmax and the
 // P V GEMM of tile t-1 (Sm90Pipeline.cpp); a producer warpgroup copies the
 // tiles and hands them over on mbarriers (Sm90WarpSpecialized.cpp) unless
-// two CTAs share an SM. Not yet here (issue 12): TMA loads, a persistent
-// tile scheduler, a TMA-store epilogue.
+// two CTAs share an SM; one thread of it copies with TMA where the tensors
+// allow (TensorMaps.h). Not yet here (issue 12): a persistent tile
+// scheduler, a TMA-store epilogue.
 //
 //===----------------------------------------------------------------------===//
 
 #include "KernelStrategy.h"
 #include "Sm80Config.h"
+#include "TensorMaps.h"
 #include "Wgmma.h"
 
 #include "attn/Conversion/KernelABI.h"
@@ -74,6 +76,36 @@ public:
     return sm80::unsupportedReason(op);
   }
 
+  /// The config of chooseTiles, its producer copying with TMA where the op
+  /// allows it (TensorMaps.h) unless told otherwise.
+  FailureOr<LoweringConfigAttr> chooseConfig(AttentionOp op,
+                                             const GpuTarget &target,
+                                             const ForcedConfig &forced,
+                                             std::string &why) const override {
+    if (forced.tma != -1 && forced.tma != 0 && forced.tma != 1) {
+      why = "tma must be 0 or 1, got " + std::to_string(forced.tma);
+      return failure();
+    }
+    FailureOr<LoweringConfigAttr> config = chooseTiles(op, target, forced, why);
+    if (failed(config) || forced.tma == 0)
+      return config;
+    std::string reason = config->getProducerWarps()
+                             ? sm90::tensorMapsReason(op)
+                             : "TMA copies need a producer warpgroup";
+    if (!reason.empty()) {
+      if (forced.tma != 1)
+        return config;
+      why = "the sm90a strategy cannot copy with TMA: " + reason;
+      return failure();
+    }
+    LoweringConfigAttr c = *config;
+    return LoweringConfigAttr::get(
+        op.getContext(), c.getStrategy(), c.getBlockQ(), c.getBlockK(),
+        c.getWarps(), c.getKvSplits(), c.getStages(), c.getProducerWarps(),
+        c.getKvWarps(), /*tma=*/true);
+  }
+
+private:
   /// Measured on an H100 (bench/gpu_configs.py --strategy sm90a,
   /// docs/perf-log.md 2026-11-23 and 2026-11-24): up to head dim 64, three
   /// warpgroups (192 rows) over 64-key tiles, a producer, four stages;
@@ -82,10 +114,10 @@ public:
   /// fill 193 KiB), three stages where they fit. Where no producer is
   /// chosen (rope, block lists at d64), two stages and two CTAs per SM. A
   /// block-sparse q_block caps the query tile.
-  FailureOr<LoweringConfigAttr> chooseConfig(AttentionOp op,
-                                             const GpuTarget &target,
-                                             const ForcedConfig &forced,
-                                             std::string &why) const override {
+  FailureOr<LoweringConfigAttr> chooseTiles(AttentionOp op,
+                                            const GpuTarget &target,
+                                            const ForcedConfig &forced,
+                                            std::string &why) const {
     if (why = forced.kvWarpsReason(); !why.empty())
       return failure();
     ProblemShape shape = op.getProblemShape();
@@ -176,6 +208,7 @@ public:
     return succeeded(deeper) ? deeper : config;
   }
 
+public:
   /// Where two CTAs fit one SM (twoCtasPerSm), registers are capped so
   /// that they do (128 per thread for 256 threads; ptxas may otherwise take
   /// a few more and halve the CTAs per SM: d64 causal ran 257 instead of

@@ -33,6 +33,8 @@
 //===----------------------------------------------------------------------===//
 
 #include "Sm80KernelBuilder.h"
+#include "TensorMaps.h"
+#include "Wgmma.h"
 
 using namespace mlir;
 using namespace mlir::attn;
@@ -106,9 +108,12 @@ void KernelBuilder::buildSpecializedLoop() {
     auto count = [&](int64_t n) {
       return arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(n));
     };
+    // Full: every producer thread's cp.async arrival, or the one TMA
+    // thread's (the copied bytes complete the phase).
+    int64_t publishers = qMap ? 1 : producers;
     for (int64_t s = 0; s < numStages; ++s) {
-      NVVM::MBarrierInitOp::create(b, loc, mbarrier(index(s)), count(producers),
-                                   Value());
+      NVVM::MBarrierInitOp::create(b, loc, mbarrier(index(s)),
+                                   count(publishers), Value());
       NVVM::MBarrierInitOp::create(b, loc, mbarrier(index(numStages + s)),
                                    count(numWarps), Value());
     }
@@ -137,6 +142,8 @@ void KernelBuilder::buildSpecializedLoop() {
 }
 
 void KernelBuilder::produceTiles() {
+  if (qMap)
+    return produceTilesWithTensorMaps();
   loadThread = arith::SubIOp::create(b, loc, tid, index(32 * numWarps));
   loadThreads = 32 * producerWarps;
   // Publishes step j's stage: the barrier counts this thread's arrival
@@ -174,14 +181,70 @@ void KernelBuilder::produceTiles() {
                                    b.getI32IntegerAttr(0));
 }
 
+void KernelBuilder::produceTilesWithTensorMaps() {
+  // One thread issues every copy; the producer's other threads are done.
+  Value first = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, tid,
+                                      index(32 * numWarps));
+  auto only = scf::IfOp::create(b, loc, first, /*withElseRegion=*/false);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(only.thenBlock());
+  int64_t kBytes = tileK * headDim * 2, vBytes = tileK * headDimV * 2;
+  // The first key row of the tile of step t, or a row outside the tensor
+  // (zeros) past the schedule.
+  auto keyRow = [&](Value t) {
+    Value live =
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, t, tileCount);
+    return arith::SelectOp::create(b, loc, live, mulIdx(tileAt(t), tileK),
+                                   index(-tileK))
+        .getResult();
+  };
+  // Step j: K_j and V_{j-1} (with step 0, Q and the zero V slot).
+  auto copyStep = [&](Value j, Value stage, Value vTile, int64_t extraBytes) {
+    Value full = mbarrier(stage);
+    sm90::expectBytes(b, loc, full, kBytes + vBytes + extraBytes);
+    if (extraBytes)
+      copyTileWithTensorMap(qMap, qAddress, full, pos.q0, pos.h, tileQ,
+                            headDim);
+    copyTileWithTensorMap(kMap, addIdx(kAddress, mulIdx(stage, kBytes)), full,
+                          keyRow(j), pos.hk, tileK, headDim);
+    copyTileWithTensorMap(vMap, addIdx(vAddress, mulIdx(stage, vBytes)), full,
+                          keyRow(vTile), pos.hk, tileK, headDimV);
+  };
+  copyStep(index(0), index(0), tileCount, tileQ * headDim * 2);
+  auto loop = scf::ForOp::create(b, loc, index(1), addIdx(tileCount, index(1)),
+                                 index(1));
+  b.setInsertionPointToStart(loop.getBody());
+  Value j = loop.getInductionVar();
+  Value stage = stageOf(j);
+  // The consumers released step j - S (a fresh barrier's "phase -1" passes
+  // at once).
+  Value round = arith::DivUIOp::create(b, loc, j, index(numStages));
+  waitPhase(b, loc, mbarrier(addIdx(index(numStages), stage)),
+            parity(b, loc, addIdx(round, index(1))));
+  copyStep(j, stage, arith::SubIOp::create(b, loc, j, index(1)), 0);
+}
+
+void KernelBuilder::copyTileWithTensorMap(Value map, Value dst, Value barrier,
+                                          Value row, Value head,
+                                          int64_t tileRows, int64_t dim) {
+  // One copy per swizzle panel (tileRows x columns halves, contiguous).
+  sm90::SwizzleLayout layout = sm90::SwizzleLayout::forDim(dim);
+  for (int64_t p = 0; p < dim / layout.columns; ++p)
+    sm90::copyBox(b, loc, map,
+                  addIdx(dst, index(p * tileRows * layout.rowBytes())), barrier,
+                  rowIndices(nullptr, row, head, index(p * layout.columns)));
+}
+
 void KernelBuilder::consumeTiles() {
   // The copies of step t landed: cp.async writes through the generic
   // proxy, wgmma reads through the async one, so each consumer thread
-  // orders the two after observing the phase.
+  // orders the two after observing the phase (TMA writes through the
+  // async proxy: nothing to order).
   auto waitFull = [&](Value t) {
     Value round = arith::DivUIOp::create(b, loc, t, index(numStages));
     waitPhase(b, loc, mbarrier(stageOf(t)), parity(b, loc, round));
-    asyncProxyFence();
+    if (!qMap)
+      asyncProxyFence();
   };
   Value firstLane =
       arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, lane, index(0));
