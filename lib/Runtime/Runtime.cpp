@@ -353,7 +353,8 @@ attn_status attn_kernel_check_args(const attn_kernel *kernel,
     TensorMapEncoding encoding;
     std::string error;
     const ParamDesc &p = params[m.source];
-    if (!planTensorMap(m, p, t, dtypeBytes(p.dtype), encoding, error))
+    if (!planTensorMap(m, p, t, dtypeBytes(p.dtype), /*emptyAddress=*/0,
+                       encoding, error))
       return fail(ATTN_ERROR_MISMATCH, "attn_kernel_launch: argument " +
                                            std::to_string(m.source) + " (" +
                                            p.name + ") " + error +
@@ -545,7 +546,19 @@ attn_status attn_kernel_launch_with_workspace(attn_kernel *kernel,
   if (workspace && reinterpret_cast<uintptr_t>(workspace) % 16 != 0)
     return fail(ATTN_ERROR_MISMATCH,
                 "attn_kernel_launch: the workspace must be 16-byte aligned");
-  // The tensor maps (encoded before any allocation: nothing to undo).
+  // The tensor maps (encoded before any allocation: nothing to undo). An
+  // empty tensor's points at a non-empty one's memory (never read).
+  uintptr_t nonEmpty = 16;
+  for (size_t i = 0; i < numArgs; ++i) {
+    const attn_tensor &t = args[i].tensor;
+    bool empty = a.params[i].kind != ParamDesc::Tensor || !t.data;
+    for (int32_t d = 0; d < t.rank && !empty; ++d)
+      empty = t.shape[d] == 0;
+    if (!empty && reinterpret_cast<uintptr_t>(t.data) % 16 == 0) {
+      nonEmpty = reinterpret_cast<uintptr_t>(t.data);
+      break;
+    }
+  }
   EncodedTensorMap maps[ArtifactDesc::kMaxTensorMaps];
   for (size_t m = 0; m < a.tensorMaps.size(); ++m) {
     const TensorMapDesc &desc = a.tensorMaps[m];
@@ -553,7 +566,7 @@ attn_status attn_kernel_launch_with_workspace(attn_kernel *kernel,
     TensorMapEncoding encoding;
     std::string error;
     if (!planTensorMap(desc, p, args[desc.source].tensor, dtypeBytes(p.dtype),
-                       encoding, error))
+                       nonEmpty, encoding, error))
       return fail(ATTN_ERROR_MISMATCH,
                   "attn_kernel_launch: " + p.name + " " + error);
     if (attn_status s = encodeTensorMap(kernel, encoding, maps[m]);

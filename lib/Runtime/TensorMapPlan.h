@@ -37,13 +37,17 @@ struct TensorMapEncoding {
 /// The encoding of tensor map `m` for the tensor `t` of parameter `p`
 /// (already checked against `p`). An empty tensor (keys of length 0) is
 /// never read: every copy from it lies outside it, so its map describes
-/// extents of at least 1 at any aligned address. False with `error` saying why
+/// extents of at least 1 at `emptyAddress` (TMA faults on a copy whose
+/// base is not mapped memory, even one wholly outside the tensor: the
+/// caller passes one of the launch's non-empty tensors). False with `error`
+/// saying why
 /// where TMA cannot copy from `t`: a last dimension that is not
 /// contiguous, a data address or a stride that is not a multiple of 16
 /// bytes, a stride of 2^40 bytes or more, an extent above 2^32.
 inline bool planTensorMap(const TensorMapDesc &m, const ParamDesc &p,
                           const attn_tensor &t, size_t elementBytes,
-                          TensorMapEncoding &e, std::string &error) {
+                          uintptr_t emptyAddress, TensorMapEncoding &e,
+                          std::string &error) {
   std::memset(&e, 0, sizeof(e));
   switch (p.dtype) {
   case ATTN_DTYPE_F16:
@@ -65,9 +69,8 @@ inline bool planTensorMap(const TensorMapDesc &m, const ParamDesc &p,
   bool empty = false;
   for (uint32_t d = 0; d < rank; ++d)
     empty |= t.shape[d] == 0;
-  uintptr_t address = reinterpret_cast<uintptr_t>(t.data);
-  if (empty && address == 0)
-    address = 256;
+  uintptr_t address =
+      empty ? emptyAddress : reinterpret_cast<uintptr_t>(t.data);
   if (address % 16 != 0) {
     error = "must be 16-byte aligned";
     return false;

@@ -132,8 +132,8 @@ TEST(RuntimeTensorMaps, EncodingIsInnermostFirstInBytes) {
   ArtifactDesc a = tmaArtifact();
   TensorMapEncoding e;
   std::string error;
-  ASSERT_TRUE(
-      planTensorMap(a.tensorMaps[0], a.params[0], args[0].tensor, 2, e, error))
+  ASSERT_TRUE(planTensorMap(a.tensorMaps[0], a.params[0], args[0].tensor, 2, 0,
+                            e, error))
       << error;
   EXPECT_EQ(e.dataType, 6u); // CU_TENSOR_MAP_DATA_TYPE_FLOAT16
   EXPECT_EQ(e.rank, 4u);
@@ -151,23 +151,34 @@ TEST(RuntimeTensorMaps, EncodingIsInnermostFirstInBytes) {
   // A batch of one: its stride is never stepped over (any valid one).
   args[0].tensor.shape[0] = 1;
   args[0].tensor.strides[0] = 7;
-  ASSERT_TRUE(
-      planTensorMap(a.tensorMaps[0], a.params[0], args[0].tensor, 2, e, error))
+  ASSERT_TRUE(planTensorMap(a.tensorMaps[0], a.params[0], args[0].tensor, 2, 0,
+                            e, error))
       << error;
   EXPECT_EQ(e.strides[2], 102400u);
   // The last dimension must be contiguous; bf16 is type 9.
   args = goodArgs(storage);
   args[0].tensor.strides[3] = 2;
-  EXPECT_FALSE(
-      planTensorMap(a.tensorMaps[0], a.params[0], args[0].tensor, 2, e, error));
+  EXPECT_FALSE(planTensorMap(a.tensorMaps[0], a.params[0], args[0].tensor, 2, 0,
+                             e, error));
   EXPECT_NE(error.find("contiguous in its last dimension"), std::string::npos)
       << error;
   ParamDesc bf16 = a.params[0];
   bf16.dtype = ATTN_DTYPE_BF16;
   args = goodArgs(storage);
   ASSERT_TRUE(
-      planTensorMap(a.tensorMaps[0], bf16, args[0].tensor, 2, e, error));
+      planTensorMap(a.tensorMaps[0], bf16, args[0].tensor, 2, 0, e, error));
   EXPECT_EQ(e.dataType, 9u);
+  // An empty tensor (torch's pointer is null) describes extents of 1 at the
+  // address it is given: TMA faults on an unmapped base even for copies
+  // wholly outside the tensor.
+  args = goodArgs(storage);
+  args[0].tensor.shape[1] = 0;
+  args[0].tensor.data = nullptr;
+  ASSERT_TRUE(planTensorMap(a.tensorMaps[0], a.params[0], args[0].tensor, 2,
+                            4096, e, error))
+      << error;
+  EXPECT_EQ(e.address, 4096u);
+  EXPECT_EQ(e.dims[2], 1u);
 }
 
 } // namespace
