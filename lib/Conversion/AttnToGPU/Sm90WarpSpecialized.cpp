@@ -41,16 +41,19 @@ using namespace mlir::attn;
 using namespace mlir::attn::sm80;
 
 /// setmaxnreg budgets (multiples of 8, 128 producer x P + consumers x C
-/// = 64512 of the SM's 65536 registers). Two consumer warpgroups: (40,
-/// 232) where the producer's copies cover whole rows (a copy's address is a
-/// few adds), else (72, 216): its copies divide per chunk and spilled at 40
-/// (d96: 580 bytes). Three (192 query rows, head dims up to 64): (24, 160).
-static std::pair<int64_t, int64_t> registerBudgets(int64_t headDim,
-                                                   int64_t headDimV,
-                                                   int64_t producers,
-                                                   int64_t consumers) {
+/// = 64512 of the SM's 65536 registers). Two consumer warpgroups: (24,
+/// 240) where one thread copies with TMA (a few coordinates), (40, 232)
+/// where the producer's cp.async copies cover whole rows (a copy's address
+/// is a few adds), else (72, 216): its copies divide per chunk and spilled
+/// at 40 (d96: 580 bytes). Three (192 query rows, head dims up to 64): (24,
+/// 160).
+static std::pair<int64_t, int64_t>
+registerBudgets(int64_t headDim, int64_t headDimV, int64_t producers,
+                int64_t consumers, bool tma) {
   if (consumers > 256)
     return {24, 160};
+  if (tma)
+    return {24, 240};
   bool wholeRows = copiesCoverWholeRows(headDim, producers) &&
                    copiesCoverWholeRows(headDimV, producers);
   return wholeRows ? std::make_pair(40, 232) : std::make_pair(72, 216);
@@ -129,7 +132,8 @@ void KernelBuilder::buildSpecializedLoop() {
   // producer uses would have to fit in its few registers at the split).
   b.setInsertionPointToStart(roles.thenBlock());
   auto [producerRegisters, consumerRegisters] =
-      registerBudgets(headDim, headDimV, 32 * producerWarps, consumers);
+      registerBudgets(headDim, headDimV, 32 * producerWarps, consumers,
+                      /*tma=*/qMap != nullptr);
   setMaxRegisters(b, loc, producerRegisters,
                   NVVM::SetMaxRegisterAction::decrease);
   setUpTile();
