@@ -14,7 +14,7 @@
 // RUN: not attn-opt %s --split-input-file --attn-gpu-kernels="chip=sm_90 strategy=sm90a" 2>&1 | FileCheck %s --check-prefix=NOWGMMA
 // RUN: not attn-opt %s --split-input-file --attn-gpu-kernels="chip=sm_90a strategy=sm90a block-q=32" 2>&1 | FileCheck %s --check-prefix=BADQ
 // RUN: not attn-opt %s --split-input-file --attn-gpu-kernels="chip=sm_90a strategy=sm90a" 2>&1 | FileCheck %s --check-prefix=NOFP8
-// RUN: not attn-opt %s --split-input-file --attn-gpu-kernels="chip=sm_90a strategy=sm90a producer-warps=4" 2>&1 | FileCheck %s --check-prefix=ROPEPRODUCER
+// RUN: not attn-opt %s --split-input-file --attn-gpu-kernels="chip=sm_90a strategy=sm90a producer-warps=4 tma=0" 2>&1 | FileCheck %s --check-prefix=ROPEPRODUCER
 // RUN: not attn-opt %s --split-input-file --attn-gpu-kernels="chip=sm_90a strategy=sm90a producer-warps=2" 2>&1 | FileCheck %s --check-prefix=BADPRODUCER
 // RUN: not attn-opt %s --split-input-file --attn-gpu-kernels="chip=sm_90 producer-warps=4" 2>&1 | FileCheck %s --check-prefix=SM80PRODUCER
 
@@ -243,26 +243,49 @@ func.func @d96(%q: tensor<?x?x4x96xbf16>) -> tensor<?x?x4x96xbf16> {
 
 // -----
 
-// RoPE rotates the Q and K tiles in shared memory between copy and MMA,
-// every thread a share: the sm90a loop without a producer warpgroup. Q is
-// rotated once it landed (its group waited for with the steps' groups in
-// flight); each step's K stage after its wait, then the generic-proxy
-// writes are fenced for wgmma and the CTA waits.
+// RoPE rotates the Q and K tiles in shared memory between copy and MMA.
+// With TMA copies the producer warpgroup's 128 threads do it (56 registers
+// each, the consumers 224): the TMA thread's copies complete on a third
+// barrier per stage, landed (count 1); the producer's threads wait for it,
+// rotate Q (step 0) and K_j, fence the generic-proxy writes for wgmma and
+// arrive on full (count 128); the TMA thread issues step j + 2 once step j
+// is published. The consumers' loop is the one without rope.
 // CHECK-LABEL: gpu.func @rope_kernel
-// CHECK-SAME: lowering_config = #attn.lowering_config<strategy = sm90a, block_q = 128, block_k = 128, warps = 8>
-// CHECK: nvgpu.device_async_wait %{{.*}} {numGroups = 1 : i32}
-// CHECK-NEXT: gpu.barrier
+// CHECK-SAME: lowering_config = #attn.lowering_config<strategy = sm90a, block_q = 128, block_k = 128, warps = 8, stages = 3, producer_warps = 4, tma = true>
+// CHECK: nvvm.mbarrier.init %{{.*}}, %c1_i32
+// CHECK: nvvm.mbarrier.init %{{.*}}, %c128_i32
+// CHECK: nvvm.setmaxregister  decrease 56
+// CHECK: nvvm.mbarrier.arrive.expect_tx %{{.*}}, %c98304_i32
+// CHECK: nvvm.mbarrier.arrive.expect_tx %{{.*}}, %c65536_i32
+// CHECK: nvvm.mbarrier.try_wait.parity
 // CHECK: llvm.call_intrinsic "llvm.nvvm.sin.approx.ftz.f"
-// CHECK: nvvm.fence.proxy {kind = #nvvm.proxy_kind<async.shared>
-// CHECK-NEXT: gpu.barrier
 // CHECK: scf.for
-// CHECK: nvgpu.device_async_wait
-// CHECK-NEXT: gpu.barrier
+// CHECK: nvvm.mbarrier.try_wait.parity
 // CHECK: llvm.call_intrinsic "llvm.nvvm.sin.approx.ftz.f"
 // CHECK: nvvm.fence.proxy {kind = #nvvm.proxy_kind<async.shared>
-// CHECK-NEXT: gpu.barrier
-// CHECK: wgmma.mma_async
-// ROPEPRODUCER: error: attn-gpu-kernels: the sm90a strategy rotates q/k (#attn.rope) only without a producer warpgroup (producer_warps = 0)
+// CHECK-NOT: scf.if
+// CHECK: nvvm.mbarrier.arrive %
+// CHECK: nvvm.mbarrier.arrive.expect_tx %{{.*}}, %c65536_i32
+// CHECK: nvvm.setmaxregister  increase 224
+// Without a producer (forced), every thread rotates a share: Q once it
+// landed (its group waited for with the steps' groups in flight); each
+// step's K stage after its wait, then the generic-proxy writes are fenced
+// for wgmma and the CTA waits.
+// NOPRODUCER-LABEL: gpu.func @rope_kernel
+// NOPRODUCER-SAME: lowering_config = #attn.lowering_config<strategy = sm90a, block_q = 128, block_k = 128, warps = 8>
+// NOPRODUCER: nvgpu.device_async_wait %{{.*}} {numGroups = 1 : i32}
+// NOPRODUCER-NEXT: gpu.barrier
+// NOPRODUCER: llvm.call_intrinsic "llvm.nvvm.sin.approx.ftz.f"
+// NOPRODUCER: nvvm.fence.proxy {kind = #nvvm.proxy_kind<async.shared>
+// NOPRODUCER-NEXT: gpu.barrier
+// NOPRODUCER: scf.for
+// NOPRODUCER: nvgpu.device_async_wait
+// NOPRODUCER-NEXT: gpu.barrier
+// NOPRODUCER: llvm.call_intrinsic "llvm.nvvm.sin.approx.ftz.f"
+// NOPRODUCER: nvvm.fence.proxy {kind = #nvvm.proxy_kind<async.shared>
+// NOPRODUCER-NEXT: gpu.barrier
+// NOPRODUCER: wgmma.mma_async
+// ROPEPRODUCER: error: attn-gpu-kernels: the sm90a strategy rotates q/k (#attn.rope) with a producer warpgroup only when it copies with TMA (dense q/k/v, tma not 0)
 func.func @rope(%q: tensor<1x?x8x128xbf16>, %k: tensor<1x?x2x128xbf16>) -> tensor<1x?x8x128xbf16> {
   %o = attn.attention %q, %k, %k {rope = #attn.rope<theta = 1.0e4, scale = 1.0, align = bottom_right>} : tensor<1x?x8x128xbf16>, tensor<1x?x2x128xbf16>, tensor<1x?x2x128xbf16> -> tensor<1x?x8x128xbf16>
   return %o : tensor<1x?x8x128xbf16>

@@ -2,7 +2,8 @@
 //
 // RoPE in the kernels: a Q or K tile is rotated in shared memory after its
 // copy lands and before any MMA reads it (RotaryEmbedding.h has the math,
-// RopeAttr the definition). Every thread rotates a share of the tile's
+// RopeAttr the definition). Every loading thread (the CTA's, or a
+// producer warpgroup's) rotates a share of the tile's
 // (row, column pair) units (forEachTileUnit): a unit is columns 2u, 2u + 1
 // and their partners 2u + D/2, 2u + 1 + D/2 of one row, two 4-byte shared
 // loads and stores. Where a thread keeps one column pair, its two
@@ -92,7 +93,7 @@ void KernelBuilder::rotateSharedTile(Value tile, Value stage, int64_t tileRows,
     auto [sin, cos] = emitSinCos(b, loc, angle);
     return std::make_pair(cos, sin);
   };
-  int64_t threads = 32 * numWarps, perRow = headDim / 4;
+  int64_t threads = loadThreads, perRow = headDim / 4;
   int64_t step = threads % perRow == 0 ? threads / perRow : 0;
   if (firstPosition && step && tileRows % step == 0) {
     // Consecutive positions (a K tile): each thread keeps one column pair
@@ -100,8 +101,8 @@ void KernelBuilder::rotateSharedTile(Value tile, Value stage, int64_t tileRows,
     // one's turned by step * f_d (cos/sin addition, 4 FMAs per pair), so
     // the SFU's sin/cos run twice per pair and thread, not once per row
     // (2 x 8192 of them per 128-key sm90a tile throttled the loop).
-    Value u = remIdx(tid, index(perRow));
-    Value r0 = divIdx(tid, index(perRow));
+    Value u = remIdx(loadThread, index(perRow));
+    Value r0 = divIdx(loadThread, index(perRow));
     frequencies(u);
     SmallVector<Value> init;
     std::pair<Value, Value> stepTurn[2];

@@ -29,7 +29,9 @@ int64_t sharedBytes(AttentionOp op, LoweringConfigAttr config) {
   if (config.getStrategy() == GpuStrategy::sm90a)
     return sm90::sharedTiles(
                config.getBlockQ(), config.getBlockK(), stages, headDim,
-               headDimV, sm90::mbarrierCount(stages, config.getProducerWarps()))
+               headDimV,
+               sm90::mbarrierCount(stages, config.getProducerWarps(),
+                                   config.getTma() && op.getRopeAttr()))
         .total;
   // An fp8 cache: `stages` byte tiles, and one dequantized K/V tile for
   // the MMAs where a pass dequantizes them (SharedDequant.cpp).

@@ -479,8 +479,9 @@ private:
   Value kvWarp, kvKey0;
   /// The dynamic shared memory (bytes), of which the tiles are views.
   Value sharedBase;
-  /// The threads that copy tiles: this thread's index among them, and how
-  /// many there are (every thread, or the producer warpgroup's).
+  /// The threads that copy and rewrite tiles (forEachTileUnit, rope): this
+  /// thread's index among them, and how many there are (every thread, or
+  /// the producer warpgroup's).
   Value loadThread;
   int64_t loadThreads = 0;
   /// Producer warpgroup: the shared address (bytes) of the first mbarrier.

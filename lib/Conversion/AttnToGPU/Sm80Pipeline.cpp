@@ -186,7 +186,8 @@ void KernelBuilder::createSharedViews() {
     };
     sm90::SharedTiles tiles =
         sm90::sharedTiles(tileQ, tileK, numStages, headDim, headDimV,
-                          sm90::mbarrierCount(numStages, producerWarps));
+                          sm90::mbarrierCount(numStages, producerWarps,
+                                              qMap && op.getRopeAttr()));
     if (producerWarps)
       barrierAddress = addIdx(base, addIdx(pad, index(tiles.barriers)));
     qShared = flat(tileQ * headDim, tiles.q, qAddress);
@@ -431,23 +432,23 @@ void KernelBuilder::forEachTileUnit(int64_t rows, int64_t perRow,
                                     function_ref<void(Value, Value)> body,
                                     function_ref<void(Value)> columnSetUp,
                                     int64_t maxUnrolled) {
-  int64_t threads = 32 * numWarps;
+  int64_t threads = loadThreads;
   int64_t units = rows * perRow;
   int64_t perThread = (units + threads - 1) / threads;
   // Where the threads divide a row's units, each thread keeps one column
   // and steps by whole rows; a warp then covers consecutive units of a row
   // (consecutive 4-byte words: no bank conflicts).
   bool fixedColumn = threads % perRow == 0;
-  Value column, firstRow = divIdx(tid, index(perRow));
+  Value column, firstRow = divIdx(loadThread, index(perRow));
   if (fixedColumn) {
-    column = remIdx(tid, index(perRow));
+    column = remIdx(loadThread, index(perRow));
     if (columnSetUp)
       columnSetUp(column);
   }
   auto unitAt = [&](Value it) -> std::pair<Value, Value> {
     if (fixedColumn)
       return {addIdx(firstRow, mulIdx(it, threads / perRow)), column};
-    Value unit = addIdx(tid, mulIdx(it, threads));
+    Value unit = addIdx(loadThread, mulIdx(it, threads));
     return {divIdx(unit, index(perRow)), remIdx(unit, index(perRow))};
   };
   auto visit = [&](Value it) {
@@ -473,7 +474,7 @@ void KernelBuilder::forEachTileUnit(int64_t rows, int64_t perRow,
       continue;
     }
     // The last round: threads past the tile's units do nothing.
-    Value unit = addIdx(tid, index(it * threads));
+    Value unit = addIdx(loadThread, index(it * threads));
     auto inside = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, unit,
                                         index(units));
     auto ifOp = scf::IfOp::create(b, loc, inside, /*withElseRegion=*/false);

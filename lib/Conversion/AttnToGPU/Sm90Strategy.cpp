@@ -153,12 +153,15 @@ private:
             std::to_string(producers);
       return failure();
     }
-    // #attn.rope rotates the landed Q and K tiles with every thread of the
-    // CTA between copy and wgmma: the loop without a producer warpgroup.
-    if (op.getRopeAttr()) {
+    // #attn.rope rotates the landed Q and K tiles between copy and wgmma:
+    // with TMA copies the producer warpgroup's threads do it (they copy
+    // nothing else), else every thread of a CTA without a producer.
+    if (op.getRopeAttr() &&
+        (forced.tma == 0 || !sm90::tensorMapsReason(op).empty())) {
       if (producers == 4) {
-        why = "the sm90a strategy rotates q/k (#attn.rope) only without a "
-              "producer warpgroup (producer_warps = 0)";
+        why = "the sm90a strategy rotates q/k (#attn.rope) with a producer "
+              "warpgroup only when it copies with TMA (dense q/k/v, tma not "
+              "0)";
         return failure();
       }
       producers = 0;

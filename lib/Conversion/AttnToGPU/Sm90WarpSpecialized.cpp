@@ -36,22 +36,27 @@
 #include "TensorMaps.h"
 #include "Wgmma.h"
 
+#include "attn/Transforms/RotaryEmbedding.h"
+
 using namespace mlir;
 using namespace mlir::attn;
 using namespace mlir::attn::sm80;
 
 /// setmaxnreg budgets (multiples of 8, 128 producer x P + consumers x C
 /// = 64512 of the SM's 65536 registers). Two consumer warpgroups: (24,
-/// 240) where one thread copies with TMA (a few coordinates), (40, 232)
+/// 240) where one thread copies with TMA (a few coordinates), (56, 224)
+/// where the producer also rotates the landed tiles (#attn.rope), (40, 232)
 /// where the producer's cp.async copies cover whole rows (a copy's address
 /// is a few adds), else (72, 216): its copies divide per chunk and spilled
 /// at 40 (d96: 580 bytes). Three (192 query rows, head dims up to 64): (24,
 /// 160).
 static std::pair<int64_t, int64_t>
 registerBudgets(int64_t headDim, int64_t headDimV, int64_t producers,
-                int64_t consumers, bool tma) {
+                int64_t consumers, bool tma, bool rotates) {
   if (consumers > 256)
     return {24, 160};
+  if (tma && rotates)
+    return {56, 224};
   if (tma)
     return {24, 240};
   bool wholeRows = copiesCoverWholeRows(headDim, producers) &&
@@ -112,9 +117,15 @@ void KernelBuilder::buildSpecializedLoop() {
       return arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(n));
     };
     // Full: every producer thread's cp.async arrival, or the one TMA
-    // thread's (the copied bytes complete the phase).
-    int64_t publishers = qMap ? 1 : producers;
+    // thread's (the copied bytes complete the phase), or with rope every
+    // producer thread's once it rotated its share; landed (rope): the TMA
+    // thread's.
+    bool rotates = qMap && op.getRopeAttr();
+    int64_t publishers = qMap && !rotates ? 1 : producers;
     for (int64_t s = 0; s < numStages; ++s) {
+      if (rotates)
+        NVVM::MBarrierInitOp::create(
+            b, loc, mbarrier(index(2 * numStages + s)), count(1), Value());
       NVVM::MBarrierInitOp::create(b, loc, mbarrier(index(s)),
                                    count(publishers), Value());
       NVVM::MBarrierInitOp::create(b, loc, mbarrier(index(numStages + s)),
@@ -133,7 +144,8 @@ void KernelBuilder::buildSpecializedLoop() {
   b.setInsertionPointToStart(roles.thenBlock());
   auto [producerRegisters, consumerRegisters] =
       registerBudgets(headDim, headDimV, 32 * producerWarps, consumers,
-                      /*tma=*/qMap != nullptr);
+                      /*tma=*/qMap != nullptr,
+                      /*rotates=*/qMap && op.getRopeAttr());
   setMaxRegisters(b, loc, producerRegisters,
                   NVVM::SetMaxRegisterAction::decrease);
   setUpTile();
@@ -186,12 +198,9 @@ void KernelBuilder::produceTiles() {
 }
 
 void KernelBuilder::produceTilesWithTensorMaps() {
-  // One thread issues every copy; the producer's other threads are done.
-  Value first = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, tid,
-                                      index(32 * numWarps));
-  auto only = scf::IfOp::create(b, loc, first, /*withElseRegion=*/false);
-  OpBuilder::InsertionGuard guard(b);
-  b.setInsertionPointToStart(only.thenBlock());
+  RopeAttr rope = op.getRopeAttr();
+  Value elected = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, tid,
+                                        index(32 * numWarps));
   int64_t kBytes = tileK * headDim * 2, vBytes = tileK * headDimV * 2;
   // The first key row of the tile of step t, or a row outside the tensor
   // (zeros) past the schedule.
@@ -202,30 +211,95 @@ void KernelBuilder::produceTilesWithTensorMaps() {
                                    index(-tileK))
         .getResult();
   };
-  // Step j: K_j and V_{j-1} (with step 0, Q and the zero V slot).
-  auto copyStep = [&](Value j, Value stage, Value vTile, int64_t extraBytes) {
-    Value full = mbarrier(stage);
-    sm90::expectBytes(b, loc, full, kBytes + vBytes + extraBytes);
-    if (extraBytes)
-      copyTileWithTensorMap(qMap, qAddress, full, pos.q0, pos.h, tileQ,
+  // Step j's copies, completing on its stage's full barrier, or with rope
+  // on its landed one (the producer rotates, then publishes on full).
+  auto copyStep = [&](Value j, bool first) {
+    Value stage = stageOf(j);
+    if (!first) {
+      // The consumers released step j - S (a fresh barrier's "phase -1"
+      // passes at once).
+      Value round = arith::DivUIOp::create(b, loc, j, index(numStages));
+      waitPhase(b, loc, mbarrier(addIdx(index(numStages), stage)),
+                parity(b, loc, addIdx(round, index(1))));
+    }
+    Value done =
+        mbarrier(rope ? addIdx(index(2 * numStages), stage) : stage);
+    // K_j and V_{j-1} (with step 0, Q and the zero V slot).
+    sm90::expectBytes(b, loc, done,
+                      kBytes + vBytes + (first ? tileQ * headDim * 2 : 0));
+    if (first)
+      copyTileWithTensorMap(qMap, qAddress, done, pos.q0, pos.h, tileQ,
                             headDim);
-    copyTileWithTensorMap(kMap, addIdx(kAddress, mulIdx(stage, kBytes)), full,
+    copyTileWithTensorMap(kMap, addIdx(kAddress, mulIdx(stage, kBytes)), done,
                           keyRow(j), pos.hk, tileK, headDim);
-    copyTileWithTensorMap(vMap, addIdx(vAddress, mulIdx(stage, vBytes)), full,
+    Value vTile = first ? tileCount : arith::SubIOp::create(b, loc, j, index(1));
+    copyTileWithTensorMap(vMap, addIdx(vAddress, mulIdx(stage, vBytes)), done,
                           keyRow(vTile), pos.hk, tileK, headDimV);
   };
-  copyStep(index(0), index(0), tileCount, tileQ * headDim * 2);
-  auto loop = scf::ForOp::create(b, loc, index(1), addIdx(tileCount, index(1)),
-                                 index(1));
+  auto onlyIf = [&](Value cond, function_ref<void()> body) {
+    auto ifOp = scf::IfOp::create(b, loc, cond, /*withElseRegion=*/false);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(ifOp.thenBlock());
+    body();
+  };
+  Value end = addIdx(tileCount, index(1));
+  if (!rope) {
+    // One thread issues every copy; the producer's other threads are done.
+    onlyIf(elected, [&] {
+      copyStep(index(0), /*first=*/true);
+      auto loop = scf::ForOp::create(b, loc, index(1), end, index(1));
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(loop.getBody());
+      copyStep(loop.getInductionVar(), /*first=*/false);
+    });
+    return;
+  }
+  // #attn.rope: the producer's threads rotate each landed K stage (and Q)
+  // in shared memory, fence the generic-proxy writes for wgmma and publish
+  // it (128 arrivals on full), while the elected thread keeps the copies
+  // of the next S - 1 steps in flight: step j + S - 1 is issued once step j
+  // is published (its stage's consumers released step j - 1), so the
+  // rotation of step j + 1 overlaps the consumers' step j.
+  int64_t ahead = numStages - 1;
+  onlyIf(elected, [&] { copyStep(index(0), /*first=*/true); });
+  for (int64_t p = 1; p < ahead; ++p)
+    onlyIf(arith::AndIOp::create(
+               b, loc, elected,
+               arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ule,
+                                     index(p), tileCount)),
+           [&] { copyStep(index(p), /*first=*/false); });
+  auto waitLanded = [&](Value j) {
+    Value round = arith::DivUIOp::create(b, loc, j, index(numStages));
+    waitPhase(b, loc, mbarrier(addIdx(index(2 * numStages), stageOf(j))),
+              parity(b, loc, round));
+  };
+  waitLanded(index(0));
+  rotateSharedTile(qShared, nullptr, tileQ, [&](Value r) {
+    return emitRopeQueryPosition(b, loc, rope, pos, queryRow(r).first);
+  });
+  auto loop = scf::ForOp::create(b, loc, index(0), end, index(1));
+  OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(loop.getBody());
   Value j = loop.getInductionVar();
-  Value stage = stageOf(j);
-  // The consumers released step j - S (a fresh barrier's "phase -1" passes
-  // at once).
-  Value round = arith::DivUIOp::create(b, loc, j, index(numStages));
-  waitPhase(b, loc, mbarrier(addIdx(index(numStages), stage)),
-            parity(b, loc, addIdx(round, index(1))));
-  copyStep(j, stage, arith::SubIOp::create(b, loc, j, index(1)), 0);
+  waitLanded(j);
+  // K_j (key kt * tileK + r at position kt * tileK + r); past the
+  // schedule the stage holds zeros.
+  onlyIf(arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, j,
+                               tileCount),
+         [&] {
+           Value row0 = mulIdx(tileAt(j), tileK);
+           rotateSharedTile(
+               kShared, stageOf(j), tileK,
+               [&](Value r) { return addIdx(row0, r); }, row0);
+         });
+  asyncProxyFence();
+  arrive(b, loc, mbarrier(stageOf(j)));
+  Value next = addIdx(j, index(ahead));
+  onlyIf(arith::AndIOp::create(
+             b, loc, elected,
+             arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ule, next,
+                                   tileCount)),
+         [&] { copyStep(next, /*first=*/false); });
 }
 
 void KernelBuilder::copyTileWithTensorMap(Value map, Value dst, Value barrier,

@@ -32,9 +32,11 @@ constexpr int64_t kWarpgroupRows = 64;
 
 /// The mbarriers of a kernel with `stages` K/V stages: with a producer
 /// warpgroup, a "full" and an "empty" one per stage (Sm90WarpSpecialized.cpp),
-/// else none.
-inline int64_t mbarrierCount(int64_t stages, bool producer) {
-  return producer ? 2 * stages : 0;
+/// and a "landed" one per stage where the producer rewrites the TMA-copied
+/// tiles before it publishes them (#attn.rope); else none.
+inline int64_t mbarrierCount(int64_t stages, bool producer,
+                             bool rewritesLanded) {
+  return producer ? (rewritesLanded ? 3 : 2) * stages : 0;
 }
 
 /// The swizzled panel layout of a tile whose rows hold `dim` halves.
