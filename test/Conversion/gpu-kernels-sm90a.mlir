@@ -244,8 +244,8 @@ func.func @d96(%q: tensor<?x?x4x96xbf16>) -> tensor<?x?x4x96xbf16> {
 // -----
 
 // RoPE rotates the Q and K tiles in shared memory between copy and MMA.
-// With TMA copies the producer warpgroup's 128 threads do it (56 registers
-// each, the consumers 224): the TMA thread's copies complete on a third
+// With TMA copies the producer warpgroup's 128 threads do it (72 registers
+// each, the consumers 216): the TMA thread's copies complete on a third
 // barrier per stage, landed (count 1); the producer's threads wait for it,
 // rotate Q (step 0) and K_j, fence the generic-proxy writes for wgmma and
 // arrive on full (count 128); the TMA thread issues step j + 2 once step j
@@ -254,7 +254,7 @@ func.func @d96(%q: tensor<?x?x4x96xbf16>) -> tensor<?x?x4x96xbf16> {
 // CHECK-SAME: lowering_config = #attn.lowering_config<strategy = sm90a, block_q = 128, block_k = 128, warps = 8, stages = 3, producer_warps = 4, tma = true>
 // CHECK: nvvm.mbarrier.init %{{.*}}, %c1_i32
 // CHECK: nvvm.mbarrier.init %{{.*}}, %c128_i32
-// CHECK: nvvm.setmaxregister  decrease 56
+// CHECK: nvvm.setmaxregister  decrease 72
 // CHECK: nvvm.mbarrier.arrive.expect_tx %{{.*}}, %c98304_i32
 // CHECK: nvvm.mbarrier.arrive.expect_tx %{{.*}}, %c65536_i32
 // CHECK: nvvm.mbarrier.try_wait.parity
@@ -266,7 +266,7 @@ func.func @d96(%q: tensor<?x?x4x96xbf16>) -> tensor<?x?x4x96xbf16> {
 // CHECK-NOT: scf.if
 // CHECK: nvvm.mbarrier.arrive %
 // CHECK: nvvm.mbarrier.arrive.expect_tx %{{.*}}, %c65536_i32
-// CHECK: nvvm.setmaxregister  increase 224
+// CHECK: nvvm.setmaxregister  increase 216
 // Without a producer (forced), every thread rotates a share: Q once it
 // landed (its group waited for with the steps' groups in flight); each
 // step's K stage after its wait, then the generic-proxy writes are fenced

@@ -17,6 +17,9 @@
 
 #include "attn/Transforms/RotaryEmbedding.h"
 
+#include <array>
+#include <numeric>
+
 using namespace mlir;
 using namespace mlir::attn;
 using namespace mlir::attn::sm80;
@@ -62,16 +65,23 @@ void KernelBuilder::rotateSharedTile(Value tile, Value stage, int64_t tileRows,
       freq[e] = memref::LoadOp::create(
           b, loc, table, ValueRange{addIdx(mulIdx(u, 2), index(e))});
   };
-  // Turns the unit's two pairs by the angles of (cos, sin) turn[e].
-  auto turnUnit = [&](Value r, Value u,
-                      ArrayRef<std::pair<Value, Value>> turn) {
+  // The unit's two pairs: (x0, x1) at columns c, c + 1 and their
+  // partners (y0, y1) at c + D/2, c + 1 + D/2, as f32.
+  auto loadUnit = [&](Value r, Value u) {
     Value c = mulIdx(u, 2);
-    Value c2 = addIdx(c, index(half));
     auto load = [&](Value column) {
       Value v = vector::LoadOp::create(b, loc, pairType, tile, at(r, column));
       return arith::ExtFOp::create(b, loc, pairF32, v).getResult();
     };
-    Value xs = load(c), ys = load(c2);
+    return std::make_pair(load(c), load(addIdx(c, index(half))));
+  };
+  // Turns the loaded pairs by the angles of (cos, sin) turn[e] and stores
+  // them back.
+  auto turnLoaded = [&](Value r, Value u, std::pair<Value, Value> loaded,
+                        ArrayRef<std::pair<Value, Value>> turn) {
+    Value c = mulIdx(u, 2);
+    Value c2 = addIdx(c, index(half));
+    auto [xs, ys] = loaded;
     Value outX = xs, outY = ys;
     for (int64_t e = 0; e < 2; ++e) {
       Value x = vector::ExtractOp::create(b, loc, xs, e);
@@ -88,6 +98,10 @@ void KernelBuilder::rotateSharedTile(Value tile, Value stage, int64_t tileRows,
     store(outX, c);
     store(outY, c2);
   };
+  auto turnUnit = [&](Value r, Value u,
+                      ArrayRef<std::pair<Value, Value>> turn) {
+    turnLoaded(r, u, loadUnit(r, u), turn);
+  };
   // (cos, sin) of an angle.
   auto cosSin = [&](Value angle) {
     auto [sin, cos] = emitSinCos(b, loc, angle);
@@ -97,35 +111,59 @@ void KernelBuilder::rotateSharedTile(Value tile, Value stage, int64_t tileRows,
   int64_t step = threads % perRow == 0 ? threads / perRow : 0;
   if (firstPosition && step && tileRows % step == 0) {
     // Consecutive positions (a K tile): each thread keeps one column pair
-    // and visits rows r0, r0 + step, ...; the angle of the next row is this
-    // one's turned by step * f_d (cos/sin addition, 4 FMAs per pair), so
-    // the SFU's sin/cos run twice per pair and thread, not once per row
-    // (2 x 8192 of them per 128-key sm90a tile throttled the loop).
+    // and visits rows r0, r0 + step, ...; the angle of row r0 + k step is
+    // row r0's turned by k step f_d (cos/sin addition, 4 FMAs per pair), so
+    // the SFU's sin/cos run once per pair, thread and power, not once per
+    // row (2 x 8192 of them per 128-key sm90a tile throttled the loop).
+    // `unroll` rows per iteration: their loads first (the stores to the
+    // same tile would otherwise order them one unit at a time), their
+    // angles turned from the iteration's first by independent powers (no
+    // dependent chain of turns within an iteration).
     Value u = remIdx(loadThread, index(perRow));
     Value r0 = divIdx(loadThread, index(perRow));
     frequencies(u);
+    int64_t rows = tileRows / step;
+    int64_t unroll = std::gcd(rows, int64_t(4));
     SmallVector<Value> init;
-    std::pair<Value, Value> stepTurn[2];
+    // stepTurn[k][e]: the turn by (k + 1) step f_e.
+    SmallVector<std::array<std::pair<Value, Value>, 2>> stepTurn(unroll);
     for (int64_t e = 0; e < 2; ++e) {
       auto [c, s] =
           cosSin(emitRopeAngle(b, loc, addIdx(firstPosition, r0), freq[e]));
       init.append({c, s});
-      stepTurn[e] =
-          cosSin(arith::MulFOp::create(b, loc, f(double(step)), freq[e]));
+      for (int64_t k = 0; k < unroll; ++k)
+        stepTurn[k][e] = cosSin(
+            arith::MulFOp::create(b, loc, f(double((k + 1) * step)), freq[e]));
     }
-    auto loop = scf::ForOp::create(b, loc, index(0), index(tileRows / step),
+    auto loop = scf::ForOp::create(b, loc, index(0), index(rows / unroll),
                                    index(1), init);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(loop.getBody());
     ValueRange carried = loop.getRegionIterArgs();
-    Value r = addIdx(r0, mulIdx(loop.getInductionVar(), step));
-    std::pair<Value, Value> turn[2] = {{carried[0], carried[1]},
+    Value first = addIdx(r0, mulIdx(loop.getInductionVar(), unroll * step));
+    std::pair<Value, Value> base[2] = {{carried[0], carried[1]},
                                        {carried[2], carried[3]}};
-    turnUnit(r, u, turn);
+    auto turned = [&](int64_t k, int64_t e) {
+      return k == 0 ? base[e]
+                    : emitRopeTurn(b, loc, base[e].first, base[e].second,
+                                   stepTurn[k - 1][e].first,
+                                   stepTurn[k - 1][e].second);
+    };
+    SmallVector<Value> rowsOf;
+    SmallVector<std::pair<Value, Value>> loaded;
+    for (int64_t k = 0; k < unroll; ++k) {
+      rowsOf.push_back(addIdx(first, index(k * step)));
+      loaded.push_back(loadUnit(rowsOf.back(), u));
+    }
+    for (int64_t k = 0; k < unroll; ++k) {
+      std::pair<Value, Value> turn[2] = {turned(k, 0), turned(k, 1)};
+      turnLoaded(rowsOf[k], u, loaded[k], turn);
+    }
     SmallVector<Value> next;
     for (int64_t e = 0; e < 2; ++e) {
-      auto [c, s] = emitRopeTurn(b, loc, turn[e].first, turn[e].second,
-                                 stepTurn[e].first, stepTurn[e].second);
+      auto [c, s] = emitRopeTurn(b, loc, base[e].first, base[e].second,
+                                 stepTurn[unroll - 1][e].first,
+                                 stepTurn[unroll - 1][e].second);
       next.append({c, s});
     }
     scf::YieldOp::create(b, loc, next);

@@ -44,7 +44,7 @@ using namespace mlir::attn::sm80;
 
 /// setmaxnreg budgets (multiples of 8, 128 producer x P + consumers x C
 /// = 64512 of the SM's 65536 registers). Two consumer warpgroups: (24,
-/// 240) where one thread copies with TMA (a few coordinates), (56, 224)
+/// 240) where one thread copies with TMA (a few coordinates), (72, 216)
 /// where the producer also rotates the landed tiles (#attn.rope), (40, 232)
 /// where the producer's cp.async copies cover whole rows (a copy's address
 /// is a few adds), else (72, 216): its copies divide per chunk and spilled
@@ -56,7 +56,7 @@ registerBudgets(int64_t headDim, int64_t headDimV, int64_t producers,
   if (consumers > 256)
     return {24, 160};
   if (tma && rotates)
-    return {56, 224};
+    return {72, 216};
   if (tma)
     return {24, 240};
   bool wholeRows = copiesCoverWholeRows(headDim, producers) &&
@@ -124,8 +124,8 @@ void KernelBuilder::buildSpecializedLoop() {
     int64_t publishers = qMap && !rotates ? 1 : producers;
     for (int64_t s = 0; s < numStages; ++s) {
       if (rotates)
-        NVVM::MBarrierInitOp::create(
-            b, loc, mbarrier(index(2 * numStages + s)), count(1), Value());
+        NVVM::MBarrierInitOp::create(b, loc, mbarrier(index(2 * numStages + s)),
+                                     count(1), Value());
       NVVM::MBarrierInitOp::create(b, loc, mbarrier(index(s)),
                                    count(publishers), Value());
       NVVM::MBarrierInitOp::create(b, loc, mbarrier(index(numStages + s)),
@@ -158,10 +158,11 @@ void KernelBuilder::buildSpecializedLoop() {
 }
 
 void KernelBuilder::produceTiles() {
-  if (qMap)
-    return produceTilesWithTensorMaps();
+  // The producer's threads copy (and with rope rotate) the tiles.
   loadThread = arith::SubIOp::create(b, loc, tid, index(32 * numWarps));
   loadThreads = 32 * producerWarps;
+  if (qMap)
+    return produceTilesWithTensorMaps();
   // Publishes step j's stage: the barrier counts this thread's arrival
   // once its copies issued so far landed (cp.async.mbarrier.arrive.noinc),
   // and the thread goes on to the next step at once.
@@ -222,8 +223,7 @@ void KernelBuilder::produceTilesWithTensorMaps() {
       waitPhase(b, loc, mbarrier(addIdx(index(numStages), stage)),
                 parity(b, loc, addIdx(round, index(1))));
     }
-    Value done =
-        mbarrier(rope ? addIdx(index(2 * numStages), stage) : stage);
+    Value done = mbarrier(rope ? addIdx(index(2 * numStages), stage) : stage);
     // K_j and V_{j-1} (with step 0, Q and the zero V slot).
     sm90::expectBytes(b, loc, done,
                       kBytes + vBytes + (first ? tileQ * headDim * 2 : 0));
@@ -232,7 +232,8 @@ void KernelBuilder::produceTilesWithTensorMaps() {
                             headDim);
     copyTileWithTensorMap(kMap, addIdx(kAddress, mulIdx(stage, kBytes)), done,
                           keyRow(j), pos.hk, tileK, headDim);
-    Value vTile = first ? tileCount : arith::SubIOp::create(b, loc, j, index(1));
+    Value vTile =
+        first ? tileCount : arith::SubIOp::create(b, loc, j, index(1));
     copyTileWithTensorMap(vMap, addIdx(vAddress, mulIdx(stage, vBytes)), done,
                           keyRow(vTile), pos.hk, tileK, headDimV);
   };
@@ -284,8 +285,7 @@ void KernelBuilder::produceTilesWithTensorMaps() {
   waitLanded(j);
   // K_j (key kt * tileK + r at position kt * tileK + r); past the
   // schedule the stage holds zeros.
-  onlyIf(arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, j,
-                               tileCount),
+  onlyIf(arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, j, tileCount),
          [&] {
            Value row0 = mulIdx(tileAt(j), tileK);
            rotateSharedTile(
@@ -295,10 +295,10 @@ void KernelBuilder::produceTilesWithTensorMaps() {
   asyncProxyFence();
   arrive(b, loc, mbarrier(stageOf(j)));
   Value next = addIdx(j, index(ahead));
-  onlyIf(arith::AndIOp::create(
-             b, loc, elected,
-             arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ule, next,
-                                   tileCount)),
+  onlyIf(arith::AndIOp::create(b, loc, elected,
+                               arith::CmpIOp::create(b, loc,
+                                                     arith::CmpIPredicate::ule,
+                                                     next, tileCount)),
          [&] { copyStep(next, /*first=*/false); });
 }
 
