@@ -44,21 +44,14 @@ std::vector<attn_arg> goodArgs(std::vector<uint16_t> &storage) {
 
 attn_status checkArgs(const std::vector<attn_arg> &args,
                       const ArtifactDesc &artifact) {
-  std::vector<uint8_t> bytes = serializeArtifact(artifact);
-  attn_kernel *raw = nullptr;
-  EXPECT_EQ(attn_kernel_load(bytes.data(), bytes.size(), &raw), ATTN_SUCCESS)
-      << attn_last_error();
-  attn_status status = attn_kernel_check_args(raw, args.data(), args.size());
-  attn_kernel_free(raw);
-  return status;
+  return attn::runtime::testing::checkArgsOf(args, serializeArtifact(artifact));
 }
 
 TEST(RuntimeTensorMaps, RoundTrip) {
   ArtifactDesc a = tmaArtifact();
-  std::vector<uint8_t> bytes = serializeArtifact(a);
   ArtifactDesc b;
   std::string error;
-  ASSERT_TRUE(parseArtifact(bytes.data(), bytes.size(), b, error)) << error;
+  ASSERT_TRUE(attn::runtime::testing::roundTrip(a, b, error)) << error;
   ASSERT_EQ(b.tensorMaps.size(), 1u);
   EXPECT_EQ(b.tensorMaps[0].source, 0u);
   EXPECT_EQ(b.tensorMaps[0].box, (std::vector<uint32_t>{1, 32, 1, 64}));
@@ -67,10 +60,9 @@ TEST(RuntimeTensorMaps, RoundTrip) {
 
 TEST(RuntimeTensorMaps, CorruptMapsAreRejected) {
   auto rejects = [](ArtifactDesc a, const char *why) {
-    std::vector<uint8_t> bytes = serializeArtifact(a);
     ArtifactDesc b;
     std::string error;
-    EXPECT_FALSE(parseArtifact(bytes.data(), bytes.size(), b, error)) << why;
+    EXPECT_FALSE(attn::runtime::testing::roundTrip(a, b, error)) << why;
     EXPECT_NE(error.find("corrupt artifact: tensor map 0"), std::string::npos)
         << why << ": " << error;
   };

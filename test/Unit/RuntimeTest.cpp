@@ -23,6 +23,7 @@ using namespace attn;
 using namespace attn::runtime;
 
 namespace {
+using attn::runtime::testing::roundTrip;
 using attn::runtime::testing::sampleArtifact;
 
 class RuntimeArgs : public ::testing::Test {
@@ -47,10 +48,9 @@ protected:
 
 TEST(RuntimeArtifact, RoundTrips) {
   ArtifactDesc a = sampleArtifact();
-  std::vector<uint8_t> bytes = serializeArtifact(a);
   ArtifactDesc b;
   std::string error;
-  ASSERT_TRUE(parseArtifact(bytes.data(), bytes.size(), b, error)) << error;
+  ASSERT_TRUE(roundTrip(a, b, error)) << error;
   EXPECT_EQ(b.entry(), a.entry());
   EXPECT_EQ(b.key, a.key);
   EXPECT_EQ(b.target, a.target);
@@ -86,10 +86,9 @@ ArtifactDesc splitArtifact() {
 
 TEST(RuntimeArtifact, SeveralKernelsAndTheSplitRuleRoundTrip) {
   ArtifactDesc a = splitArtifact();
-  std::vector<uint8_t> bytes = serializeArtifact(a);
   ArtifactDesc b;
   std::string error;
-  ASSERT_TRUE(parseArtifact(bytes.data(), bytes.size(), b, error)) << error;
+  ASSERT_TRUE(roundTrip(a, b, error)) << error;
   ASSERT_EQ(b.kernels.size(), 2u);
   EXPECT_EQ(b.kernels[1].entry, "attn_merge");
   EXPECT_EQ(b.kernels[1].onlyWhenSplit, 1u);
@@ -103,10 +102,9 @@ TEST(RuntimeArtifact, SeveralKernelsAndTheSplitRuleRoundTrip) {
 
 TEST(RuntimeArtifact, BadSplitRulesAreRejected) {
   auto rejects = [](ArtifactDesc a, const char *why) {
-    std::vector<uint8_t> bytes = serializeArtifact(a);
     ArtifactDesc b;
     std::string error;
-    EXPECT_FALSE(parseArtifact(bytes.data(), bytes.size(), b, error)) << why;
+    EXPECT_FALSE(roundTrip(a, b, error)) << why;
     EXPECT_NE(error.find("corrupt artifact"), std::string::npos) << error;
   };
   ArtifactDesc a = splitArtifact();
@@ -211,14 +209,11 @@ TEST(RuntimeArtifact, NullsAndFiles) {
   EXPECT_EQ(k.key(), "f16.d64.causal.bq64.bk64");
 }
 
+using attn::runtime::testing::checkArgsOf;
 /// attn_kernel_check_args on a fresh load of `bytes`.
 attn_status checkArgs(const std::vector<attn_arg> &args,
                       const std::vector<uint8_t> &bytes) {
-  attn_kernel *raw = nullptr;
-  attn_kernel_load(bytes.data(), bytes.size(), &raw);
-  attn_status status = attn_kernel_check_args(raw, args.data(), args.size());
-  attn_kernel_free(raw);
-  return status;
+  return checkArgsOf(args, bytes);
 }
 
 TEST_F(RuntimeArgs, GoodArgumentsPassTheChecks) {

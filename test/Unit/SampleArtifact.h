@@ -12,6 +12,7 @@
 #include "attn/Runtime/attn_runtime.h"
 
 #include <string>
+#include <vector>
 
 namespace attn::runtime::testing {
 
@@ -40,6 +41,24 @@ inline ArtifactDesc sampleArtifact() {
   std::string ptx = ".version 8.0\n.target sm_80\n.address_size 64\n";
   a.binary.assign(ptx.begin(), ptx.end());
   return a;
+}
+
+/// `a` serialized and parsed back; false with `error` where it does not
+/// parse.
+inline bool roundTrip(const ArtifactDesc &a, ArtifactDesc &parsed,
+                      std::string &error) {
+  std::vector<uint8_t> bytes = serializeArtifact(a);
+  return parseArtifact(bytes.data(), bytes.size(), parsed, error);
+}
+
+/// attn_kernel_check_args of `args` on a fresh load of `bytes`.
+inline attn_status checkArgsOf(const std::vector<attn_arg> &args,
+                               const std::vector<uint8_t> &bytes) {
+  attn_kernel *raw = nullptr;
+  attn_kernel_load(bytes.data(), bytes.size(), &raw);
+  attn_status status = attn_kernel_check_args(raw, args.data(), args.size());
+  attn_kernel_free(raw);
+  return status;
 }
 
 } // namespace attn::runtime::testing
