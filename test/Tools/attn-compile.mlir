@@ -37,4 +37,5 @@ func.func @varlen(%cu: tensor<?xi32>, %q: tensor<?x4x64xf16>, %k: tensor<?x2x64x
 // HELP-DAG: --block-k=<long>
 // HELP-DAG: --chip=<string>
 // HELP-DAG: --describe
+// HELP-DAG: --tma=<long>
 // HELP-NOT: --aarch64
