@@ -163,8 +163,11 @@ public:
     attrs.append(kKernelTensorMapAttr, map);
     attrs.append(LLVM::LLVMDialect::getAlignAttrName(),
                  b.getI64IntegerAttr(64));
-    func.insertArgument(position, LLVM::LLVMPointerType::get(context),
-                        attrs.getDictionary(context), func.getLoc());
+    LogicalResult inserted =
+        func.insertArgument(position, LLVM::LLVMPointerType::get(context),
+                            attrs.getDictionary(context), func.getLoc());
+    assert(succeeded(inserted) && "a gpu.func takes new arguments");
+    (void)inserted;
     SmallVector<int64_t> positions;
     if (auto earlier =
             func->getAttrOfType<DenseI64ArrayAttr>(kKernelGridConstantsAttr))
