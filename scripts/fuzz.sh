@@ -11,6 +11,7 @@
 #   capi      libAttnCompiler's C API (CPU JIT and PTX), same seeds
 #   artifact  kernel artifacts -> libAttnRuntime's loader and argument checks
 #             (ASan + UBSan), seeded with kernels compiled from examples/
+#             for sm_90 and sm_90a (tensor maps)
 #   python    the Python package's argument validation (CPU backend)
 set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -23,8 +24,10 @@ status=0
 corpus=$(mktemp -d)
 trap 'rm -rf "$corpus"' EXIT
 for example in "$ROOT"/examples/*.mlir; do
-  "$BUILD/bin/attn-compile" "$example" -o "$corpus/$(basename "$example" .mlir).attn" \
-    --chip=sm_90 --format=isa >/dev/null 2>&1 || true
+  for chip in sm_90 sm_90a; do # sm_90a: TMA kernels, artifacts with tensor maps
+    "$BUILD/bin/attn-compile" "$example" --chip=$chip --format=isa \
+      -o "$corpus/$(basename "$example" .mlir).$chip.attn" >/dev/null 2>&1 || true
+  done
 done
 
 run() {

@@ -28,14 +28,15 @@ namespace fuzz = ::attn::fuzz;
 namespace {
 constexpr size_t kHeader = 8 + 4 + 8; // magic, version, payload size
 
-/// A small valid artifact (the unit tests' sample with an i32 operand
-/// sample), so the run has a seed without any corpus.
+/// A small valid artifact (the unit tests' sample with an i32 operand and a
+/// tensor map of q), so the run has a seed without any corpus.
 std::string builtInArtifact() {
   ArtifactDesc a = attn::runtime::testing::sampleArtifact();
   a.key = "builtin";
   a.params.insert(a.params.begin() + 1,
                   {"cu", ParamDesc::Tensor, ATTN_DTYPE_I32, {-1}, {1}, 4});
   a.kernels[0].grid[2] = {1, 0, 1}; // batch from cu
+  a.tensorMaps.push_back({/*source=*/0, {1, 64, 1, 64}, /*swizzle=*/128});
   std::vector<uint8_t> bytes = serializeArtifact(a);
   return std::string(bytes.begin(), bytes.end());
 }
