@@ -90,7 +90,7 @@ LogicalResult describeTensorMaps(gpu::GPUFuncOp kernel, ArtifactDesc &a) {
         index, mlir::attn::kKernelTensorMapAttr);
     if (!map || map.getSource() >= int64_t(a.params.size()) ||
         a.params[map.getSource()].kind != ParamDesc::Tensor ||
-        map.getBox().size() != a.params[map.getSource()].shape.size())
+        size_t(map.getBox().size()) != a.params[map.getSource()].shape.size())
       return kernel.emitError("tensor map argument ")
              << index << " does not describe a tensor parameter";
     TensorMapDesc m;
