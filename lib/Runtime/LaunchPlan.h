@@ -27,6 +27,14 @@ struct LaunchPlan {
   size_t workspaceBytes = 0;
 };
 
+/// Whether `t` has no element (never read: its pointer may be null).
+inline bool isEmpty(const attn_tensor &t) {
+  for (int32_t d = 0; d < t.rank; ++d)
+    if (t.shape[d] == 0)
+      return true;
+  return false;
+}
+
 /// ceil(size / divisor) without forming size + divisor - 1, which wraps for
 /// sizes near 2^63.
 inline int64_t ceilDiv(int64_t size, int64_t divisor) {

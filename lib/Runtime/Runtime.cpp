@@ -246,8 +246,10 @@ size_t attn_kernel_num_params(const attn_kernel *kernel) {
   return kernel ? kernel->artifact.params.size() : 0;
 }
 
-attn_status attn_kernel_check_args(const attn_kernel *kernel,
-                                   const attn_arg *args, size_t numArgs) {
+/// attn_kernel_check_args, also planning the kernel's tensor maps into
+/// `maps` (ArtifactDesc::kMaxTensorMaps of them).
+static attn_status checkArgs(const attn_kernel *kernel, const attn_arg *args,
+                             size_t numArgs, TensorMapEncoding *maps) {
   if (!kernel)
     return fail(ATTN_ERROR_INVALID_ARGUMENT,
                 "attn_kernel_launch: kernel is null");
@@ -296,10 +298,7 @@ attn_status attn_kernel_check_args(const attn_kernel *kernel,
     // offset, in elements and in bytes: the kernel's index arithmetic is
     // int64 and must not wrap. An empty tensor is never read (its pointer
     // may be null).
-    bool empty = false;
-    for (int32_t d = 0; d < t.rank; ++d)
-      empty |= t.shape[d] == 0;
-    if (!empty) {
+    if (!isEmpty(t)) {
       if (!t.data)
         return fail(ATTN_ERROR_INVALID_ARGUMENT,
                     where + " has a null data pointer");
@@ -342,25 +341,35 @@ attn_status attn_kernel_check_args(const attn_kernel *kernel,
                         std::to_string(p.alignment / bytes) + " elements");
   }
   // The tensors the kernel copies with TMA must be describable by a tensor
-  // map (an empty one is never read).
-  for (const TensorMapDesc &m : kernel->artifact.tensorMaps) {
-    const attn_tensor &t = args[m.source].tensor;
-    bool empty = false;
-    for (int32_t d = 0; d < t.rank; ++d)
-      empty |= t.shape[d] == 0;
-    if (empty)
-      continue;
-    TensorMapEncoding encoding;
+  // map. An empty one's points at a non-empty argument's memory: it is
+  // never read, but TMA faults on an unmapped base even so.
+  uintptr_t nonEmpty = 16;
+  for (size_t i = 0; i < numArgs; ++i) {
+    const attn_tensor &t = args[i].tensor;
+    if (params[i].kind == ParamDesc::Tensor && !isEmpty(t) &&
+        reinterpret_cast<uintptr_t>(t.data) % 16 == 0) {
+      nonEmpty = reinterpret_cast<uintptr_t>(t.data);
+      break;
+    }
+  }
+  const std::vector<TensorMapDesc> &tensorMaps = kernel->artifact.tensorMaps;
+  for (size_t m = 0; m < tensorMaps.size(); ++m) {
     std::string error;
-    const ParamDesc &p = params[m.source];
-    if (!planTensorMap(m, p, t, dtypeBytes(p.dtype), /*emptyAddress=*/0,
-                       encoding, error))
-      return fail(ATTN_ERROR_MISMATCH, "attn_kernel_launch: argument " +
-                                           std::to_string(m.source) + " (" +
-                                           p.name + ") " + error +
-                                           " (the kernel copies it with TMA)");
+    const ParamDesc &p = params[tensorMaps[m].source];
+    if (!planTensorMap(tensorMaps[m], p, args[tensorMaps[m].source].tensor,
+                       dtypeBytes(p.dtype), nonEmpty, maps[m], error))
+      return fail(ATTN_ERROR_MISMATCH,
+                  "attn_kernel_launch: argument " +
+                      std::to_string(tensorMaps[m].source) + " (" + p.name +
+                      ") " + error + " (the kernel copies it with TMA)");
   }
   return ATTN_SUCCESS;
+}
+
+attn_status attn_kernel_check_args(const attn_kernel *kernel,
+                                   const attn_arg *args, size_t numArgs) {
+  TensorMapEncoding maps[ArtifactDesc::kMaxTensorMaps];
+  return checkArgs(kernel, args, numArgs, maps);
 }
 
 /// The CUtensorMap of `encoding`: the kernel's cached one, else encoded by
@@ -524,7 +533,8 @@ attn_status attn_kernel_launch_with_workspace(attn_kernel *kernel,
                                               size_t numArgs, void *workspace,
                                               size_t workspaceBytes,
                                               void *stream) {
-  if (attn_status s = attn_kernel_check_args(kernel, args, numArgs);
+  TensorMapEncoding encodings[ArtifactDesc::kMaxTensorMaps];
+  if (attn_status s = checkArgs(kernel, args, numArgs, encodings);
       s != ATTN_SUCCESS)
     return s;
   const ArtifactDesc &a = kernel->artifact;
@@ -546,33 +556,12 @@ attn_status attn_kernel_launch_with_workspace(attn_kernel *kernel,
   if (workspace && reinterpret_cast<uintptr_t>(workspace) % 16 != 0)
     return fail(ATTN_ERROR_MISMATCH,
                 "attn_kernel_launch: the workspace must be 16-byte aligned");
-  // The tensor maps (encoded before any allocation: nothing to undo). An
-  // empty tensor's points at a non-empty one's memory (never read).
-  uintptr_t nonEmpty = 16;
-  for (size_t i = 0; i < numArgs; ++i) {
-    const attn_tensor &t = args[i].tensor;
-    bool empty = a.params[i].kind != ParamDesc::Tensor || !t.data;
-    for (int32_t d = 0; d < t.rank && !empty; ++d)
-      empty = t.shape[d] == 0;
-    if (!empty && reinterpret_cast<uintptr_t>(t.data) % 16 == 0) {
-      nonEmpty = reinterpret_cast<uintptr_t>(t.data);
-      break;
-    }
-  }
+  // The tensor maps (encoded before any allocation: nothing to undo).
   EncodedTensorMap maps[ArtifactDesc::kMaxTensorMaps];
-  for (size_t m = 0; m < a.tensorMaps.size(); ++m) {
-    const TensorMapDesc &desc = a.tensorMaps[m];
-    const ParamDesc &p = a.params[desc.source];
-    TensorMapEncoding encoding;
-    std::string error;
-    if (!planTensorMap(desc, p, args[desc.source].tensor, dtypeBytes(p.dtype),
-                       nonEmpty, encoding, error))
-      return fail(ATTN_ERROR_MISMATCH,
-                  "attn_kernel_launch: " + p.name + " " + error);
-    if (attn_status s = encodeTensorMap(kernel, encoding, maps[m]);
+  for (size_t m = 0; m < a.tensorMaps.size(); ++m)
+    if (attn_status s = encodeTensorMap(kernel, encodings[m], maps[m]);
         s != ATTN_SUCCESS)
       return s;
-  }
   const Driver &d = driver();
   auto cuStream = static_cast<CUstream>(stream);
   // Without the caller's workspace, one from the stream-ordered allocator,

@@ -12,6 +12,8 @@
 #include "attn/Runtime/Artifact.h"
 #include "attn/Runtime/attn_runtime.h"
 
+#include "LaunchPlan.h"
+
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -37,7 +39,7 @@ struct TensorMapEncoding {
 /// The encoding of tensor map `m` for the tensor `t` of parameter `p`
 /// (already checked against `p`). An empty tensor (keys of length 0) is
 /// never read: every copy from it lies outside it, so its map describes
-/// extents of at least 1 at `emptyAddress` (TMA faults on a copy whose
+/// extents of 1 at `emptyAddress` (TMA faults on a copy whose
 /// base is not mapped memory, even one wholly outside the tensor: the
 /// caller passes one of the launch's non-empty tensors). False with `error`
 /// saying why
@@ -66,9 +68,7 @@ inline bool planTensorMap(const TensorMapDesc &m, const ParamDesc &p,
             ", the tensor map describes rank " + std::to_string(m.box.size());
     return false;
   }
-  bool empty = false;
-  for (uint32_t d = 0; d < rank; ++d)
-    empty |= t.shape[d] == 0;
+  bool empty = isEmpty(t);
   uintptr_t address =
       empty ? emptyAddress : reinterpret_cast<uintptr_t>(t.data);
   if (address % 16 != 0) {
@@ -81,9 +81,7 @@ inline bool planTensorMap(const TensorMapDesc &m, const ParamDesc &p,
   uint64_t packed = elementBytes; // bytes of the dimensions inside
   for (uint32_t i = 0; i < rank; ++i) {
     int32_t d = static_cast<int32_t>(rank - 1 - i);
-    uint64_t extent = static_cast<uint64_t>(t.shape[d]);
-    if (empty && extent == 0)
-      extent = 1;
+    uint64_t extent = empty ? 1 : static_cast<uint64_t>(t.shape[d]);
     if (extent == 0 || extent > (uint64_t(1) << 32)) {
       error = "dimension " + std::to_string(d) + " is " +
               std::to_string(extent) + ", outside [1, 2^32]";

@@ -1,6 +1,7 @@
 //===- Sm80Config.cpp - sm80 strategy: legality, tiles --------------------===//
 
 #include "Sm80Config.h"
+#include "TensorMaps.h"
 #include "Wgmma.h"
 
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -31,7 +32,7 @@ int64_t sharedBytes(AttentionOp op, LoweringConfigAttr config) {
                config.getBlockQ(), config.getBlockK(), stages, headDim,
                headDimV,
                sm90::mbarrierCount(stages, config.getProducerWarps(),
-                                   config.getTma() && op.getRopeAttr()))
+                                   sm90::producerRotatesTiles(op, config)))
         .total;
   // An fp8 cache: `stages` byte tiles, and one dequantized K/V tile for
   // the MMAs where a pass dequantizes them (SharedDequant.cpp).

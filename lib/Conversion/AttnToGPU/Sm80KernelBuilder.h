@@ -245,6 +245,10 @@ private:
   /// inside an scf.if (a CTA with nothing to do returns at once).
   void exitUnless(Value cond);
 
+  /// Builds `body` inside an scf.if on `cond`; the builder then continues
+  /// after it.
+  void emitIf(Value cond, function_ref<void()> body);
+
   /// The (sequence row, query head) of row `tileRow` of the query tile:
   /// (q0 + tileRow, h) for one head per CTA; packed (decode), rows
   /// r = s * G + g hold query s of head hk * G + g, G = Hq / Hkv.

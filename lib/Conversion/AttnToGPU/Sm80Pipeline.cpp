@@ -1,6 +1,7 @@
 //===- Sm80Pipeline.cpp - sm80 kernel: set-up, loop, copies ---------------===//
 
 #include "Sm80KernelBuilder.h"
+#include "TensorMaps.h"
 #include "Wgmma.h"
 
 #include "attn/Transforms/RotaryEmbedding.h"
@@ -184,10 +185,10 @@ void KernelBuilder::createSharedViews() {
       return memref::ViewOp::create(b, loc, type, smem, shift, ValueRange{})
           .getResult();
     };
-    sm90::SharedTiles tiles =
-        sm90::sharedTiles(tileQ, tileK, numStages, headDim, headDimV,
-                          sm90::mbarrierCount(numStages, producerWarps,
-                                              qMap && op.getRopeAttr()));
+    sm90::SharedTiles tiles = sm90::sharedTiles(
+        tileQ, tileK, numStages, headDim, headDimV,
+        sm90::mbarrierCount(numStages, producerWarps,
+                            sm90::producerRotatesTiles(op, config)));
     if (producerWarps)
       barrierAddress = addIdx(base, addIdx(pad, index(tiles.barriers)));
     qShared = flat(tileQ * headDim, tiles.q, qAddress);
@@ -247,6 +248,13 @@ void KernelBuilder::createSharedViews() {
 void KernelBuilder::exitUnless(Value cond) {
   auto ifOp = scf::IfOp::create(b, loc, cond, /*withElseRegion=*/false);
   b.setInsertionPointToStart(ifOp.thenBlock());
+}
+
+void KernelBuilder::emitIf(Value cond, function_ref<void()> body) {
+  auto ifOp = scf::IfOp::create(b, loc, cond, /*withElseRegion=*/false);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(ifOp.thenBlock());
+  body();
 }
 
 std::pair<Value, Value> KernelBuilder::queryRow(Value tileRow) {

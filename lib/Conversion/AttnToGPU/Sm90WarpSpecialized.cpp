@@ -109,10 +109,7 @@ void KernelBuilder::buildSpecializedLoop() {
   // One thread initialises the mbarriers; the CTA barrier publishes them.
   Value first =
       arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, tid, index(0));
-  auto init = scf::IfOp::create(b, loc, first, /*withElseRegion=*/false);
-  {
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(init.thenBlock());
+  emitIf(first, [&] {
     auto count = [&](int64_t n) {
       return arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(n));
     };
@@ -120,8 +117,8 @@ void KernelBuilder::buildSpecializedLoop() {
     // thread's (the copied bytes complete the phase), or with rope every
     // producer thread's once it rotated its share; landed (rope): the TMA
     // thread's.
-    bool rotates = qMap && op.getRopeAttr();
-    int64_t publishers = qMap && !rotates ? 1 : producers;
+    bool rotates = sm90::producerRotatesTiles(op, config);
+    int64_t publishers = config.getTma() && !rotates ? 1 : producers;
     for (int64_t s = 0; s < numStages; ++s) {
       if (rotates)
         NVVM::MBarrierInitOp::create(b, loc, mbarrier(index(2 * numStages + s)),
@@ -131,7 +128,7 @@ void KernelBuilder::buildSpecializedLoop() {
       NVVM::MBarrierInitOp::create(b, loc, mbarrier(index(numStages + s)),
                                    count(numWarps), Value());
     }
-  }
+  });
   gpu::BarrierOp::create(b, loc);
 
   Value isProducer = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::uge,
@@ -144,8 +141,7 @@ void KernelBuilder::buildSpecializedLoop() {
   b.setInsertionPointToStart(roles.thenBlock());
   auto [producerRegisters, consumerRegisters] =
       registerBudgets(headDim, headDimV, 32 * producerWarps, consumers,
-                      /*tma=*/qMap != nullptr,
-                      /*rotates=*/qMap && op.getRopeAttr());
+                      config.getTma(), sm90::producerRotatesTiles(op, config));
   setMaxRegisters(b, loc, producerRegisters,
                   NVVM::SetMaxRegisterAction::decrease);
   setUpTile();
@@ -161,7 +157,7 @@ void KernelBuilder::produceTiles() {
   // The producer's threads copy (and with rope rotate) the tiles.
   loadThread = arith::SubIOp::create(b, loc, tid, index(32 * numWarps));
   loadThreads = 32 * producerWarps;
-  if (qMap)
+  if (config.getTma())
     return produceTilesWithTensorMaps();
   // Publishes step j's stage: the barrier counts this thread's arrival
   // once its copies issued so far landed (cp.async.mbarrier.arrive.noinc),
@@ -237,16 +233,10 @@ void KernelBuilder::produceTilesWithTensorMaps() {
     copyTileWithTensorMap(vMap, addIdx(vAddress, mulIdx(stage, vBytes)), done,
                           keyRow(vTile), pos.hk, tileK, headDimV);
   };
-  auto onlyIf = [&](Value cond, function_ref<void()> body) {
-    auto ifOp = scf::IfOp::create(b, loc, cond, /*withElseRegion=*/false);
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(ifOp.thenBlock());
-    body();
-  };
   Value end = addIdx(tileCount, index(1));
   if (!rope) {
     // One thread issues every copy; the producer's other threads are done.
-    onlyIf(elected, [&] {
+    emitIf(elected, [&] {
       copyStep(index(0), /*first=*/true);
       auto loop = scf::ForOp::create(b, loc, index(1), end, index(1));
       OpBuilder::InsertionGuard guard(b);
@@ -262,13 +252,17 @@ void KernelBuilder::produceTilesWithTensorMaps() {
   // is published (its stage's consumers released step j - 1), so the
   // rotation of step j + 1 overlaps the consumers' step j.
   int64_t ahead = numStages - 1;
-  onlyIf(elected, [&] { copyStep(index(0), /*first=*/true); });
-  for (int64_t p = 1; p < ahead; ++p)
-    onlyIf(arith::AndIOp::create(
+  // The elected thread issues step j if the schedule has it (j <= T).
+  auto issue = [&](Value j) {
+    emitIf(arith::AndIOp::create(
                b, loc, elected,
-               arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ule,
-                                     index(p), tileCount)),
-           [&] { copyStep(index(p), /*first=*/false); });
+               arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ule, j,
+                                     tileCount)),
+           [&] { copyStep(j, /*first=*/false); });
+  };
+  emitIf(elected, [&] { copyStep(index(0), /*first=*/true); });
+  for (int64_t p = 1; p < ahead; ++p)
+    issue(index(p));
   auto waitLanded = [&](Value j) {
     Value round = arith::DivUIOp::create(b, loc, j, index(numStages));
     waitPhase(b, loc, mbarrier(addIdx(index(2 * numStages), stageOf(j))),
@@ -285,7 +279,7 @@ void KernelBuilder::produceTilesWithTensorMaps() {
   waitLanded(j);
   // K_j (key kt * tileK + r at position kt * tileK + r); past the
   // schedule the stage holds zeros.
-  onlyIf(arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, j, tileCount),
+  emitIf(arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, j, tileCount),
          [&] {
            Value row0 = mulIdx(tileAt(j), tileK);
            rotateSharedTile(
@@ -294,12 +288,7 @@ void KernelBuilder::produceTilesWithTensorMaps() {
          });
   asyncProxyFence();
   arrive(b, loc, mbarrier(stageOf(j)));
-  Value next = addIdx(j, index(ahead));
-  onlyIf(arith::AndIOp::create(b, loc, elected,
-                               arith::CmpIOp::create(b, loc,
-                                                     arith::CmpIPredicate::ule,
-                                                     next, tileCount)),
-         [&] { copyStep(next, /*first=*/false); });
+  issue(addIdx(j, index(ahead)));
 }
 
 void KernelBuilder::copyTileWithTensorMap(Value map, Value dst, Value barrier,
@@ -321,7 +310,7 @@ void KernelBuilder::consumeTiles() {
   auto waitFull = [&](Value t) {
     Value round = arith::DivUIOp::create(b, loc, t, index(numStages));
     waitPhase(b, loc, mbarrier(stageOf(t)), parity(b, loc, round));
-    if (!qMap)
+    if (!config.getTma())
       asyncProxyFence();
   };
   Value firstLane =
@@ -346,11 +335,9 @@ void KernelBuilder::consumeTiles() {
         stage, stage, [&] {
           // Every lane of the warp passed wgmma.wait_group 0: its reads of
           // the stage are done.
-          auto release =
-              scf::IfOp::create(b, loc, firstLane, /*withElseRegion=*/false);
-          OpBuilder::InsertionGuard guard(b);
-          b.setInsertionPointToStart(release.thenBlock());
-          arrive(b, loc, mbarrier(addIdx(index(numStages), stage)));
+          emitIf(firstLane, [&] {
+            arrive(b, loc, mbarrier(addIdx(index(numStages), stage)));
+          });
         });
     next.push_back(nextTile);
     scf::YieldOp::create(b, loc, next);

@@ -33,6 +33,13 @@ namespace mlir::attn::sm90 {
 /// Why `op`'s Q/K/V tiles cannot be copied with TMA, or "".
 std::string tensorMapsReason(AttentionOp op);
 
+/// Whether a kernel of `config` has its producer warpgroup rotate the
+/// TMA-copied Q/K tiles (#attn.rope) before publishing them: a third
+/// ("landed") mbarrier per stage, 128 publishers per full barrier.
+inline bool producerRotatesTiles(AttentionOp op, LoweringConfigAttr config) {
+  return config.getTma() && op.getRopeAttr();
+}
+
 /// The tensor map of one Q/K/V tile panel: `rows` tokens of one head (and
 /// batch) by the swizzle panel of a `dim`-column tile, in the order of the
 /// tensor's dimensions; the swizzle in bytes.
