@@ -6,8 +6,9 @@ library (artifact formats may differ), alternating A and B to cancel drift.
                (from the .mlir files bench/gpu_bench.py --compile writes)
   GPU machine: python3 bench/ab_compare.py DIR_A LIB_A DIR_B LIB_B [rounds]
 
-Kernels are named d<D>_<dense|causal>.attn (gpu_bench's grid); shapes are
-gpu_bench's: bf16, 16k tokens, hidden 2048, seqlen 4096 and 16384.
+Kernels are named d<D>_<dense|causal>.attn (gpu_bench's grid: bf16, 16k
+tokens, hidden 2048, seqlen 4096 and 16384) or after one of gpu_bench's
+variants (document6.attn, ...: its b4 h16 s4096 d128 problem).
 """
 import json
 import os
@@ -22,13 +23,23 @@ def time_side(kernel_dir, lib):
     import torch
     import triton.testing
     os.environ["ATTN_RUNTIME_LIB"] = lib
-    from bench_kernels import grid_problem  # puts attn on sys.path
+    from bench_kernels import grid_problem, variant_problem  # puts attn on sys.path
     from attn._runtime import Kernel
+    from gpu_bench import VARIANTS
     rows = {}
     for name in sorted(os.listdir(kernel_dir)):
         if not name.endswith(".attn"):
             continue
         stem = name[:-5]
+        if stem in VARIANTS:
+            spec = VARIANTS[stem]
+            kernel = Kernel(os.path.join(kernel_dir, name))
+            args, out, flops, _, _ = variant_problem(torch, stem, spec.heads_q,
+                                                     spec.heads_kv)
+            ms = triton.testing.do_bench(lambda: kernel(*args, out),
+                                         return_mode="median")
+            rows[stem] = flops / (ms * 1e-3) / 1e12
+            continue
         d = int(stem.split("_")[0][1:])
         causal = stem.endswith("causal")
         kernel = Kernel(os.path.join(kernel_dir, name))

@@ -16,7 +16,8 @@ import math
 import os
 import sys
 
-from bench_kernels import grid_problem, ROOT, compile_specs, default_chip  # noqa: E402  (puts attn on sys.path)
+from bench_kernels import (grid_problem, ROOT, compile_specs, default_chip,  # noqa: E402  (puts attn on sys.path)
+                           document_ids, variant_problem)
 
 from attn._ir import (Alibi, AttentionSpec, Causal, Document, Rope,  # noqa: E402
                       SlidingWindow, Softcap)
@@ -163,34 +164,8 @@ def main():
     for name, spec in VARIANTS.items():
         hq, hkv = spec.heads_q, spec.heads_kv
         kernel = Kernel(os.path.join(OUT_DIR, name + ".attn"))
-        q = torch.randn(b, s, hq, d, device="cuda", dtype=torch.bfloat16)
-        k, v = (torch.randn(b, s, hkv, d, device="cuda", dtype=torch.bfloat16) for _ in range(2))
-        out = torch.empty_like(q)
-        qt, kt, vt = (x.transpose(1, 2).contiguous() for x in (q, k, v))
-        i = torch.arange(s, device="cuda")[:, None]
-        j = torch.arange(s, device="cuda")[None, :]
-        args = [q, k, v]
-        score_mod = None
-        if name == "window1024":
-            mask_fn = lambda b_, h_, qi, kj: (kj <= qi) & (kj >= qi - 1024)
-            keep = (j <= i) & (j >= i - 1024)
-        elif name == "document6":
-            bounds = torch.linspace(0, s, 7, device="cuda").long()
-            docs = torch.bucketize(torch.arange(s, device="cuda"), bounds[1:-1], right=True)
-            docs_b = docs.int().expand(b, s).contiguous()
-            args += [docs_b, docs_b]
-            mask_fn = lambda b_, h_, qi, kj: (kj <= qi) & (docs[qi] == docs[kj])
-            keep = (j <= i) & (docs[:, None] == docs[None, :])
-        else:
-            mask_fn = lambda b_, h_, qi, kj: kj <= qi
-            keep = j <= i
-        if name == "softcap30":
-            score_mod = lambda sc, b_, h_, qi, kj: 30.0 * torch.tanh(sc / 30.0)
-        elif name == "alibi":
-            slopes = torch.exp2(-8.0 * torch.arange(1, hq + 1, device="cuda") / hq)
-            args.append(slopes.float())
-            score_mod = lambda sc, b_, h_, qi, kj: sc - slopes[h_] * (qi - kj).abs()
-        flops = 4 * b * hq * d * keep.sum().item()
+        args, out, flops, mask_fn, score_mod = variant_problem(torch, name, hq, hkv, b, s, d)
+        qt, kt, vt = (x.transpose(1, 2).contiguous() for x in args[:3])
         t_attn = bench(lambda: kernel(*args, out))
         bm = create_block_mask(mask_fn, None, None, s, s)
         gqa = hq != hkv
@@ -207,8 +182,7 @@ def main():
     # creation against torch's create_block_mask.
     os.environ["ATTN_KERNEL_DIR"] = FLEX_DIR
     import attn
-    bounds = torch.linspace(0, s, 7, device="cuda").long()
-    docs = torch.bucketize(torch.arange(s, device="cuda"), bounds[1:-1], right=True).int()
+    docs = document_ids(torch, s, 6)
     hq = 16
     qf = torch.randn(b, hq, s, d, device="cuda", dtype=torch.bfloat16)
     bm, call = flex_document_call(attn, qf, docs, s)

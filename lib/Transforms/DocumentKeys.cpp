@@ -92,9 +92,11 @@ public:
       b.setInsertionPointToStart(tail.elseBlock());
       scf::YieldOp::create(b, loc, loop.getResults());
     }
-    Value liveLo = lanes.combine(tail.getResult(0), Reduce::min);
-    Value liveHi = add(lanes.combine(tail.getResult(1), Reduce::max), i32(1));
-    Value count = lanes.combine(tail.getResult(2), Reduce::add);
+    SmallVector<Value> reduced = lanes.combine(
+        tail.getResults(), {Reduce::min, Reduce::max, Reduce::add});
+    Value liveLo = reduced[0];
+    Value liveHi = add(reduced[1], i32(1));
+    Value count = reduced[2];
     Value allFull = arith::AndIOp::create(
         b, loc, cmp(P::eq, lo, hi), cmp(P::eq, count, sub(liveHi, liveLo)));
     RowTileKeys<Value> result;
@@ -182,8 +184,9 @@ private:
                            ValueRange{min(loop.getRegionIterArg(0), id),
                                       max(loop.getRegionIterArg(1), id)});
     }
-    return {lanes.combine(loop.getResult(0), Reduce::min),
-            lanes.combine(loop.getResult(1), Reduce::max)};
+    SmallVector<Value> range =
+        lanes.combine(loop.getResults(), {Reduce::min, Reduce::max});
+    return {range[0], range[1]};
   }
 
   OpBuilder &b;
@@ -206,7 +209,9 @@ RowTileKeys<Value> mlir::attn::emitDocumentKeys(OpBuilder &b, Location loc,
 ScanLanes ScanLanes::oneLane(OpBuilder &b, Location loc) {
   ScanLanes one;
   one.lane = arith::ConstantIndexOp::create(b, loc, 0);
-  one.combine = [](Value v, Reduce) { return v; };
+  one.combine = [](ValueRange values, ArrayRef<Reduce>) {
+    return SmallVector<Value>(values);
+  };
   return one;
 }
 

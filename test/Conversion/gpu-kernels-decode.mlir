@@ -63,10 +63,11 @@ func.func @decode(%q: tensor<?x1x32x128xbf16>, %k: tensor<?x?x8x128xbf16>, %v: t
 // Decode with document ids (keep doc_q[i] == doc_kv[j], causal): each split
 // narrows only its own share of the key tiles [t0 + lo, t0 + lo + n) (lo =
 // min(split * ceil(T / splits), T), n = min(ceil(T / splits), T - lo), T
-// the tiles of the keys causal keeps), so the warp's id scan reads those
-// keys alone, and the schedule is not split again.
+// the tiles of the keys causal keeps), so the CTA's id scan reads those
+// keys alone, and the schedule is not split again. The CTA is one warp: its
+// combines are shuffles alone, no barrier.
 // CHECK-LABEL: gpu.func @decode_document_kernel
-// CHECK: gpu.lane_id
+// CHECK-NOT: barrier.sync
 // CHECK: arith.ceildivui %{{.*}}, %c32
 // CHECK-NEXT: %[[T:.*]] = arith.subi
 // CHECK: %[[SPLIT:.*]] = gpu.block_id  x
@@ -75,6 +76,7 @@ func.func @decode(%q: tensor<?x1x32x128xbf16>, %k: tensor<?x?x8x128xbf16>, %v: t
 // CHECK: arith.muli %[[SPLIT]], %[[PER]]
 // CHECK: scf.for %{{.*}} to %{{.*}} step %c256_i32{{.*}} iter_args
 // CHECK-NOT: arith.ceildivui %{{.*}}, %grid_dim_x
+// CHECK-NOT: barrier.sync
 // CHECK: gpu.func @decode_document_merge
 func.func @decode_document(%q: tensor<?x2x16x128xbf16>, %k: tensor<?x?x4x128xbf16>, %dq: tensor<?x?xi32>, %dk: tensor<?x?xi32>) -> tensor<?x2x16x128xbf16> {
   %o = attn.attention %q, %k, %k doc_ids_q(%dq : tensor<?x?xi32>) doc_ids_kv(%dk : tensor<?x?xi32>) {masks = [#attn.document, #attn.causal<bottom_right>]} : tensor<?x2x16x128xbf16>, tensor<?x?x4x128xbf16>, tensor<?x?x4x128xbf16> -> tensor<?x2x16x128xbf16>

@@ -147,26 +147,41 @@ func.func @bhsd(%q: tensor<?x4x?x64xbf16>, %k: tensor<?x4x?x64xbf16>, %v: tensor
 }
 
 // A document conjunct (keep doc_q[i] == doc_kv[j], and causal j <= i): the
-// analysis cannot bound it, so each warp reads the ids (DocumentKeys.cpp,
-// spread over the warp's lanes). Rows [q0, q1): lo = min doc_q, hi = max
-// doc_q (lane l reads rows q0 + l, q0 + l + 32, ..., then a butterfly of
-// shuffles). Keys [0, kHi) that causal keeps (none when lo > hi), in i32,
-// 256 per step (8 loads in flight per lane, whole steps unchecked, the
-// last partial one in an scf.if): key j is live when doc_kv[j] - lo <=u
-// hi - lo; per lane the first live key, the last and their count, then
-// min / max / sum over the warp. Live keys [first, last + 1); all full
+// analysis cannot bound it, so the CTA's 128 threads read the ids together
+// (DocumentKeys.cpp; Sm80Schedule.cpp's ctaScanLanes). Rows [q0, q1): lo =
+// min doc_q, hi = max doc_q (thread t reads rows q0 + t, q0 + t + 128,
+// ...; a butterfly of shuffles per warp, lane 0 stores the warp's min and
+// max in slots 0 and 1 of the scratch after the tiles (46080 bytes), one
+// barrier, every thread reduces the 4 warps' slots). Keys [0, kHi) that
+// causal keeps (none when lo > hi), in i32, 1024 per step (8 loads in
+// flight per thread, whole steps unchecked, the last partial one in an
+// scf.if): key j is live when doc_kv[j] - lo <=u hi - lo; per thread the
+// first live key, the last and their count, then min / max / sum over the
+// CTA the same way (slots 2, 3, 4). Live keys [first, last + 1); all full
 // when lo == hi and count == last + 1 - first.
 // KERNEL-LABEL: gpu.func @doc_kernel
 // KERNEL-SAME: %[[DQ:[^:]*]]: memref<1x512xi32> {attn.name = "doc_ids_q"}, %[[DK:[^:]*]]: memref<1x512xi32> {attn.name = "doc_ids_kv"}
-// KERNEL: %[[LANE:.*]] = gpu.lane_id
-// KERNEL: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c32 iter_args(%{{.*}} = %c2147483647_i32, %{{.*}} = %c-2147483648_i32)
+// KERNEL-SAME: attn.shared_bytes = 46160
+// KERNEL: %[[TID:.*]] = gpu.thread_id  x
+// KERNEL: %[[SLOTS:.*]] = memref.view %{{.*}}[%c46080][] : memref<?xi8, #gpu.address_space<workgroup>> to memref<5x4xi32, #gpu.address_space<workgroup>>
+// KERNEL: %[[WARP:.*]] = arith.divui %[[TID]], %c32 : index
+// KERNEL: %[[LANE:.*]] = arith.remui %[[TID]], %c32 : index
+// KERNEL: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c128 iter_args(%{{.*}} = %c2147483647_i32, %{{.*}} = %c-2147483648_i32)
 // KERNEL: memref.load %[[DQ]]
 // KERNEL: gpu.shuffle  xor %{{.*}}, %c16_i32, %c32_i32 : i32
+// KERNEL: %[[FIRST:.*]] = arith.cmpi eq, %[[LANE]], %c0 : index
+// KERNEL-NEXT: scf.if %[[FIRST]] {
+// KERNEL-NEXT: memref.store %{{.*}}, %[[SLOTS]][%c0, %[[WARP]]]
+// KERNEL-NEXT: memref.store %{{.*}}, %[[SLOTS]][%c1, %[[WARP]]]
+// KERNEL-NEXT: }
+// KERNEL-NEXT: llvm.inline_asm has_side_effects asm_dialect = att "barrier.sync 1, 128;", ""
+// KERNEL-COUNT-4: memref.load %[[SLOTS]][%c0, %c{{[0-3]}}]
+// KERNEL-COUNT-4: memref.load %[[SLOTS]][%c1, %c{{[0-3]}}]
 // KERNEL: %[[NONEMPTY:.*]] = arith.cmpi sle, %[[LO:.*]], %[[HI:.*]] : i32
 // KERNEL: %[[END:.*]] = arith.select %[[NONEMPTY]], %{{.*}}, %c0_i32 : i32
 // KERNEL: %[[SPAN:.*]] = arith.subi %[[HI]], %[[LO]] : i32
-// KERNEL: %[[WHOLE:.*]] = arith.muli %{{.*}}, %c256_i32 : i32
-// KERNEL: %[[SCAN:.*]]:3 = scf.for %{{.*}} = %c0_i32 to %[[WHOLE]] step %c256_i32 iter_args(%{{.*}} = %[[END]], %{{.*}} = %c-1_i32, %{{.*}} = %c0_i32) -> (i32, i32, i32)
+// KERNEL: %[[WHOLE:.*]] = arith.muli %{{.*}}, %c1024_i32 : i32
+// KERNEL: %[[SCAN:.*]]:3 = scf.for %{{.*}} = %c0_i32 to %[[WHOLE]] step %c1024_i32 iter_args(%{{.*}} = %[[END]], %{{.*}} = %c-1_i32, %{{.*}} = %c0_i32) -> (i32, i32, i32)
 // KERNEL-COUNT-8: memref.load %[[DK]]
 // KERNEL: %[[D:.*]] = arith.subi %{{.*}}, %[[LO]] : i32
 // KERNEL-NEXT: arith.cmpi ule, %[[D]], %[[SPAN]] : i32
@@ -183,6 +198,11 @@ func.func @bhsd(%q: tensor<?x4x?x64xbf16>, %k: tensor<?x4x?x64xbf16>, %v: tensor
 // KERNEL: arith.maxsi
 // KERNEL: gpu.shuffle  xor %[[TAIL]]#2, %c16_i32
 // KERNEL: arith.addi
+// KERNEL: memref.store %{{.*}}, %[[SLOTS]][%c2, %[[WARP]]]
+// KERNEL-NEXT: memref.store %{{.*}}, %[[SLOTS]][%c3, %[[WARP]]]
+// KERNEL-NEXT: memref.store %{{.*}}, %[[SLOTS]][%c4, %[[WARP]]]
+// KERNEL: llvm.inline_asm has_side_effects asm_dialect = att "barrier.sync 1, 128;", ""
+// KERNEL-COUNT-4: memref.load %[[SLOTS]][%c2, %c{{[0-3]}}]
 func.func @doc(%q: tensor<1x512x4x64xf16>, %dq: tensor<1x512xi32>, %dk: tensor<1x512xi32>) -> tensor<1x512x4x64xf16> {
   %o = attn.attention %q, %q, %q doc_ids_q(%dq : tensor<1x512xi32>) doc_ids_kv(%dk : tensor<1x512xi32>) {masks = [#attn.document, #attn.causal<top_left>]} : tensor<1x512x4x64xf16>, tensor<1x512x4x64xf16>, tensor<1x512x4x64xf16> -> tensor<1x512x4x64xf16>
   return %o : tensor<1x512x4x64xf16>

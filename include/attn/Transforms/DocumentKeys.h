@@ -26,14 +26,20 @@ namespace mlir::attn {
 DocumentAttr documentConjunct(AttentionOp op);
 
 /// How one scan is spread: `lanes` workers, this one `lane` (index), each
-/// reading `loadsInFlight` ids per step; `combine` reduces an i32 over the
-/// lanes (all of which run the scan) with the op of `kind`.
+/// reading `loadsInFlight` ids per step; `combine` reduces i32 values over
+/// the lanes (all of which run the scan), value i with the op kinds[i],
+/// several at once so that a lowering reducing through memory pays one
+/// barrier per call.
 struct ScanLanes {
   enum class Reduce { min, max, add };
+  /// Values one scan combines in all (the rows' id min and max, then the
+  /// keys' first, last and count): a lowering that stages partial results
+  /// in memory gives each its own slot.
+  static constexpr int64_t kCombinedValues = 5;
   int64_t lanes = 1;
   Value lane;
   int64_t loadsInFlight = 1;
-  std::function<Value(Value, Reduce)> combine;
+  std::function<SmallVector<Value>(ValueRange, ArrayRef<Reduce>)> combine;
 
   /// A single worker (the CPU tiling).
   static ScanLanes oneLane(OpBuilder &b, Location loc);

@@ -4,6 +4,8 @@
 #include "TensorMaps.h"
 #include "Wgmma.h"
 
+#include "attn/Transforms/DocumentKeys.h"
+
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 
 #include <numeric>
@@ -19,10 +21,10 @@ Fp8Read fp8Read(AttentionOp op) {
   return op.getRopeAttr() ? Fp8Read::pass : Fp8Read::fragments;
 }
 
-/// Bytes of dynamic shared memory: the Q tile and `stages` stages of K and
-/// V tiles, rows padded by kPad halves (an odd number of 16-byte chunks per
-/// row keeps ldmatrix free of bank conflicts).
-int64_t sharedBytes(AttentionOp op, LoweringConfigAttr config) {
+/// Bytes of the tiles (and what reuses them): the Q tile and `stages`
+/// stages of K and V tiles, rows padded by kPad halves (an odd number of
+/// 16-byte chunks per row keeps ldmatrix free of bank conflicts).
+static int64_t tileBytes(AttentionOp op, LoweringConfigAttr config) {
   ProblemShape shape = op.getProblemShape();
   int64_t headDim = shape.headDim, headDimV = shape.headDimV;
   int64_t stages = config.getStages();
@@ -50,6 +52,19 @@ int64_t sharedBytes(AttentionOp op, LoweringConfigAttr config) {
   for (int64_t extent : kvWarpScratchShape(config, headDimV))
     merge *= extent;
   return std::max(tiles, merge);
+}
+
+int64_t scanScratchBytes(AttentionOp op, LoweringConfigAttr config) {
+  // Block lists replace the scan (Sm80Schedule.cpp); one warp combines
+  // by shuffles alone.
+  int64_t warps = config.getWarps() + config.getProducerWarps();
+  if (!documentConjunct(op) || op.getBlockSparseAttr() || warps == 1)
+    return 0;
+  return ScanLanes::kCombinedValues * warps * 4;
+}
+
+int64_t sharedBytes(AttentionOp op, LoweringConfigAttr config) {
+  return tileBytes(op, config) + scanScratchBytes(op, config);
 }
 
 /// Why `op` cannot (yet) become a GPU kernel, whatever the tile sizes, or

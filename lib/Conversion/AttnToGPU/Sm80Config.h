@@ -37,8 +37,13 @@ inline int64_t fp8Pitch(int64_t dim) { return dim + 16; }
 
 /// Bytes of dynamic shared memory of `op`'s kernel with `config` (sm80,
 /// decode or sm90a: the shared-memory layout follows the strategy; an fp8
-/// cache's byte stages included).
+/// cache's byte stages included; the document scan's scratch last).
 int64_t sharedBytes(AttentionOp op, LoweringConfigAttr config);
+
+/// Bytes at the end of the dynamic shared memory where the warps of a CTA
+/// combine a document scan's partial results (one i32 slot per warp and
+/// combined value; 0 without a document conjunct).
+int64_t scanScratchBytes(AttentionOp op, LoweringConfigAttr config);
 
 /// Why `op` cannot (yet) become an sm80 kernel, whatever the tile sizes, or
 /// "" when it can.

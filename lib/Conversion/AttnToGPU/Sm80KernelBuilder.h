@@ -114,8 +114,8 @@ private:
   /// run the mask-free code.
   void scheduleKvRange();
 
-  /// The document scan spread over this warp's lanes (DocumentKeys.h).
-  ScanLanes warpScanLanes();
+  /// The document scan spread over the CTA's threads (DocumentKeys.h).
+  ScanLanes ctaScanLanes();
 
   /// Block-sparse (FlexAttention BlockMask): the kv blocks listed for this
   /// tile's query block, partial ones first (masks evaluated), then the full

@@ -60,34 +60,96 @@ void KernelBuilder::orderTilesInHeadGroups(Value &qt) {
   pos.b = divIdx(pair, heads);
 }
 
-/// Each warp scans the document ids on its own (every role of the CTA
-/// needs the schedule): lane l reads every 32nd key, 8 loads in flight (8
-/// ran 5% faster than 4 on an H100, 16 the same as 8; document6, b4 h16
-/// s4096 d128), reductions as xor-shuffle butterflies.
-ScanLanes KernelBuilder::warpScanLanes() {
-  constexpr int64_t kLanes = 32;
+/// The CTA's threads scan the document ids together (every role of the
+/// CTA needs the schedule): thread t reads keys t, t + threads, ..., 8
+/// loads in flight. Each combine reduces its values within each warp by
+/// xor-shuffle butterflies, stages the warps' results in shared memory
+/// (scanScratchBytes) and, after one barrier, every thread reduces the
+/// warps' slots. Warps scanning alone (each every key) issued 12x the
+/// instructions at 12 warps: the scan took a sixth of a document6 kernel.
+/// The barrier is the unaligned `barrier.sync` on its own id: the producer
+/// and consumer roles reach it from different code. A CTA of one warp
+/// (decode) combines by the shuffles alone.
+ScanLanes KernelBuilder::ctaScanLanes() {
+  constexpr int64_t kLanes = 32, kBarrierId = 1;
+  int64_t warps = numWarps + producerWarps;
   ScanLanes lanes;
-  lanes.lanes = kLanes;
-  lanes.lane = gpu::LaneIdOp::create(b, loc, /*upperBound=*/nullptr);
+  lanes.lanes = kLanes * warps;
+  lanes.lane = tid;
   lanes.loadsInFlight = 8;
-  lanes.combine = [this](Value v, ScanLanes::Reduce kind) {
-    for (int64_t offset = kLanes / 2; offset > 0; offset /= 2) {
-      Value other = gpu::ShuffleOp::create(b, loc, v, offset, kLanes,
-                                           gpu::ShuffleMode::XOR)
-                        .getShuffleResult();
+  auto workgroup =
+      gpu::AddressSpaceAttr::get(b.getContext(), gpu::AddressSpace::Workgroup);
+  auto slotsType =
+      MemRefType::get({ScanLanes::kCombinedValues, warps}, b.getI32Type(),
+                      MemRefLayoutAttrInterface{}, workgroup);
+  Value slots, warpOfThread, laneOfThread;
+  if (warps > 1) {
+    slots = memref::ViewOp::create(
+        b, loc, slotsType, sharedBase,
+        index(sharedBytes(op, config) - scanScratchBytes(op, config)),
+        ValueRange{});
+    warpOfThread = arith::DivUIOp::create(b, loc, tid, index(kLanes));
+    laneOfThread = arith::RemUIOp::create(b, loc, tid, index(kLanes));
+  }
+  // Slots used by the earlier combines: each value has its own, so no
+  // barrier orders a combine's reads before a later one's writes.
+  auto used = std::make_shared<int64_t>(0);
+  lanes.combine = [=, this](ValueRange values,
+                            ArrayRef<ScanLanes::Reduce> kinds) {
+    auto reduce = [&](Value x, Value y, ScanLanes::Reduce kind) -> Value {
       switch (kind) {
       case ScanLanes::Reduce::min:
-        v = arith::MinSIOp::create(b, loc, v, other);
-        break;
+        return arith::MinSIOp::create(b, loc, x, y);
       case ScanLanes::Reduce::max:
-        v = arith::MaxSIOp::create(b, loc, v, other);
-        break;
+        return arith::MaxSIOp::create(b, loc, x, y);
       case ScanLanes::Reduce::add:
-        v = arith::AddIOp::create(b, loc, v, other);
-        break;
+        return arith::AddIOp::create(b, loc, x, y);
       }
+      llvm_unreachable("unknown reduction");
+    };
+    int64_t first = *used;
+    *used += values.size();
+    assert(*used <= ScanLanes::kCombinedValues && "scan scratch too small");
+    SmallVector<Value> partial;
+    for (auto [v, kind] : llvm::zip(values, kinds)) {
+      for (int64_t offset = kLanes / 2; offset > 0; offset /= 2)
+        v = reduce(v,
+                   gpu::ShuffleOp::create(b, loc, v, offset, kLanes,
+                                          gpu::ShuffleMode::XOR)
+                       .getShuffleResult(),
+                   kind);
+      partial.push_back(v);
     }
-    return v;
+    if (warps == 1)
+      return partial;
+    emitIf(arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, laneOfThread,
+                                 index(0)),
+           [&] {
+             for (auto [i, v] : llvm::enumerate(partial))
+               memref::StoreOp::create(
+                   b, loc, v, slots,
+                   ValueRange{index(first + i), warpOfThread});
+           });
+    LLVM::InlineAsmOp::create(
+        b, loc, TypeRange(), ValueRange(),
+        "barrier.sync " + std::to_string(kBarrierId) + ", " +
+            std::to_string(lanes.lanes) + ";",
+        "", /*has_side_effects=*/true, /*is_align_stack=*/false,
+        LLVM::TailCallKind::None,
+        LLVM::AsmDialectAttr::get(b.getContext(), LLVM::AsmDialect::AD_ATT),
+        /*operand_attrs=*/ArrayAttr());
+    SmallVector<Value> result;
+    for (auto [i, kind] : llvm::enumerate(kinds)) {
+      Value v = memref::LoadOp::create(b, loc, slots,
+                                       ValueRange{index(first + i), index(0)});
+      for (int64_t w = 1; w < warps; ++w)
+        v = reduce(v,
+                   memref::LoadOp::create(
+                       b, loc, slots, ValueRange{index(first + i), index(w)}),
+                   kind);
+      result.push_back(v);
+    }
+    return result;
   };
   return lanes;
 }
@@ -115,7 +177,7 @@ void KernelBuilder::scheduleKvRange() {
     scheduleIsSplit = true;
   };
   RowTileKeys<Value> keys = emitRowTileKeys(
-      arith, op, buf, pos, q1, warpScanLanes(),
+      arith, op, buf, pos, q1, ctaScanLanes(),
       workspace ? function_ref<void(Value &, Value &)>(splitScan) : nullptr);
   // A ragged last tile is padded with zero-filled keys: it needs its mask.
   KvTileRange<Value> range = kvTileRange(arith, keys, pos.seqK, tileK,
