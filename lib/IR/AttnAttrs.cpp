@@ -139,15 +139,16 @@ TensorMapAttr::verify(function_ref<InFlightDiagnostic()> emitError,
     return emitError() << "tensor_map source must be a parameter index >= 0, "
                           "got "
                        << source;
-  // cuTensorMapEncodeTiled: rank 1 to 5, box extents 1 to 256.
-  if (!box || box.empty() || box.size() > 5)
-    return emitError() << "tensor_map box must have 1 to 5 extents, got "
-                       << (box ? box.size() : 0);
+  // cuTensorMapEncodeTiled's limits, as the artifact format states them.
+  using Limits = ::attn::runtime::TensorMapDesc;
+  if (!box || box.empty() || box.size() > Limits::kMaxRank)
+    return emitError() << "tensor_map box must have 1 to " << Limits::kMaxRank
+                       << " extents, got " << (box ? box.size() : 0);
   for (int64_t extent : box.asArrayRef())
-    if (extent < 1 || extent > 256)
-      return emitError() << "tensor_map box extents must be in [1, 256], got "
-                         << extent;
-  if (swizzle != 0 && swizzle != 32 && swizzle != 64 && swizzle != 128)
+    if (extent < 1 || extent > Limits::kMaxBox)
+      return emitError() << "tensor_map box extents must be in [1, "
+                         << Limits::kMaxBox << "], got " << extent;
+  if (!Limits::validSwizzle(swizzle))
     return emitError() << "tensor_map swizzle must be 0, 32, 64 or 128 bytes, "
                           "got "
                        << swizzle;

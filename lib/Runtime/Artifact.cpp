@@ -255,12 +255,11 @@ bool attn::runtime::parseArtifact(const uint8_t *data, size_t size,
     TensorMapDesc m;
     uint32_t rank = 0;
     ok = r.pod(m.source, "tensor map source") && r.pod(rank, "tensor map rank");
-    // cuTensorMapEncodeTiled: rank 1 to 5 (the source's), boxes of 1 to
-    // 256 elements per dimension.
-    if (ok &&
-        (m.source >= a.params.size() ||
-         a.params[m.source].kind != ParamDesc::Tensor ||
-         rank != a.params[m.source].shape.size() || rank == 0 || rank > 5)) {
+    // The source's rank, within cuTensorMapEncodeTiled's limits.
+    if (ok && (m.source >= a.params.size() ||
+               a.params[m.source].kind != ParamDesc::Tensor ||
+               rank != a.params[m.source].shape.size() || rank == 0 ||
+               rank > TensorMapDesc::kMaxRank)) {
       error = "corrupt artifact: tensor map " + std::to_string(i) +
               " refers to a missing tensor parameter or has rank " +
               std::to_string(rank);
@@ -272,9 +271,8 @@ bool attn::runtime::parseArtifact(const uint8_t *data, size_t size,
     ok = ok && r.pod(m.swizzle, "tensor map swizzle");
     bool badBox = false;
     for (uint32_t extent : m.box)
-      badBox |= extent == 0 || extent > 256;
-    if (ok && (badBox || (m.swizzle != 0 && m.swizzle != 32 &&
-                          m.swizzle != 64 && m.swizzle != 128))) {
+      badBox |= extent == 0 || extent > TensorMapDesc::kMaxBox;
+    if (ok && (badBox || !TensorMapDesc::validSwizzle(m.swizzle))) {
       error = "corrupt artifact: tensor map " + std::to_string(i) +
               " has a box extent outside [1, 256] or swizzle " +
               std::to_string(m.swizzle);

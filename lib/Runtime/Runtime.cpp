@@ -578,7 +578,7 @@ attn_status attn_kernel_launch_with_workspace(attn_kernel *kernel,
 
   // MLIR memref convention: (allocated, aligned, offset, sizes, strides).
   // Kernel parameters point into this stack storage; no heap allocation.
-  constexpr size_t kMaxWords = 64 * (3 + 2 * ATTN_MAX_RANK) + 5;
+  constexpr size_t kMaxWords = 64 * memrefWords(ATTN_MAX_RANK) + 5;
   int64_t words[kMaxWords];
   void *pointers[kMaxWords + ArtifactDesc::kMaxTensorMaps];
   size_t next = 0;
@@ -591,11 +591,12 @@ attn_status attn_kernel_launch_with_workspace(attn_kernel *kernel,
       words[next + 3 + d] = shape[d];
       words[next + 3 + rank + d] = strides[d];
     }
-    return size_t(3 + 2 * rank);
+    return memrefWords(rank);
   };
   for (size_t i = 0; i < numArgs; ++i) {
     const ParamDesc &p = a.params[i];
-    size_t needed = p.kind == ParamDesc::Tensor ? 3 + 2 * p.shape.size() : 1;
+    size_t needed =
+        p.kind == ParamDesc::Tensor ? memrefWords(p.shape.size()) : 1;
     if (next + needed + 5 > kMaxWords)
       return fail(ATTN_ERROR_INVALID_ARGUMENT,
                   "attn_kernel_launch: too many kernel parameters");

@@ -22,7 +22,7 @@ namespace attn::runtime {
 
 /// cuTensorMapEncodeTiled's arguments, dimensions innermost first.
 struct TensorMapEncoding {
-  static constexpr uint32_t kMaxRank = 5;
+  static constexpr uint32_t kMaxRank = TensorMapDesc::kMaxRank;
   uint32_t dataType = 0; ///< CUtensorMapDataType
   uint32_t rank = 0;
   uint64_t address = 0;

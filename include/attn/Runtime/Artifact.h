@@ -27,6 +27,10 @@
 
 namespace attn::runtime {
 
+/// Words (8 bytes each) a tensor parameter of rank `rank` takes in the
+/// kernel's parameter list: allocated, aligned, offset, sizes, strides.
+constexpr size_t memrefWords(size_t rank) { return 3 + 2 * rank; }
+
 /// One kernel parameter.
 struct ParamDesc {
   enum Kind : uint32_t { Tensor = 0, I64 = 1, F32 = 2 };
@@ -48,6 +52,13 @@ struct ParamDesc {
 /// dimensions (in its own order), `swizzle` bytes (0, 32, 64, 128), zero
 /// fill outside the tensor.
 struct TensorMapDesc {
+  /// cuTensorMapEncodeTiled's limits: rank 1 to kMaxRank, box extents 1 to
+  /// kMaxBox, the swizzles validSwizzle accepts.
+  static constexpr uint32_t kMaxRank = 5;
+  static constexpr uint32_t kMaxBox = 256;
+  static constexpr bool validSwizzle(int64_t bytes) {
+    return bytes == 0 || bytes == 32 || bytes == 64 || bytes == 128;
+  }
   uint32_t source = 0;
   std::vector<uint32_t> box;
   uint32_t swizzle = 0;

@@ -20,6 +20,7 @@
 #include "attn/Conversion/GpuTarget.h"
 #include "attn/Conversion/KernelABI.h"
 #include "attn/Conversion/Passes.h"
+#include "attn/Runtime/Artifact.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -148,12 +149,12 @@ public:
     MLIRContext *context = func.getContext();
     Builder b(context);
     unsigned position = func.getNumArguments();
-    // Its position in the lowered signature, where a memref of rank r is
-    // 3 + 2r words (Artifact.h), for attn-grid-constant-params.
+    // Its position in the lowered signature (a memref's descriptor words,
+    // Artifact.h), for attn-grid-constant-params.
     int64_t lowered = 0;
     for (Type type : func.getArgumentTypes()) {
       auto memref = dyn_cast<MemRefType>(type);
-      lowered += memref ? 3 + 2 * memref.getRank() : 1;
+      lowered += memref ? ::attn::runtime::memrefWords(memref.getRank()) : 1;
     }
     auto source = func.getArgAttrOfType<StringAttr>(map.getSource(),
                                                     kKernelParamNameAttr);
@@ -192,7 +193,8 @@ private:
   SmallVector<Type> params;
 };
 
-struct GPUKernelsPass : public attn::impl::AttnGPUKernelsBase<GPUKernelsPass> {
+struct GPUKernelsPass
+    : public mlir::attn::impl::AttnGPUKernelsBase<GPUKernelsPass> {
   using AttnGPUKernelsBase::AttnGPUKernelsBase;
 
   void runOnOperation() override {

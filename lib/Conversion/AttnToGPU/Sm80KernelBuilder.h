@@ -199,6 +199,15 @@ private:
   /// The `!llvm.ptr<3>` of mbarrier `slot` (Wgmma.h's mbarrierCount).
   Value mbarrier(Value slot);
 
+  /// A stage's mbarriers (Sm90WarpSpecialized.cpp): kind k of stage s is
+  /// slot k * stages + s.
+  enum class StageBarrier { full = 0, empty = 1, landed = 2 };
+  Value stageBarrier(StageBarrier kind, Value stage);
+  /// Waits for kv step `step`'s phase of its stage's `kind` barrier (phase
+  /// step / stages); `empty`: for the consumers' release of step
+  /// step - stages (a fresh barrier's "phase -1" passes at once).
+  void waitStep(StageBarrier kind, Value step);
+
   /// One step of the overlapped loop (Sm90Pipeline.cpp) on K stage
   /// `kStage` and V stage `vStage`, tile `kt`: `state` is (m0, m1, l0, l1,
   /// O..., P...). `afterPV` runs once P_{t-1} V_{t-1} and S_t completed

@@ -103,6 +103,18 @@ void setMaxRegisters(OpBuilder &b, Location loc, int64_t count,
 }
 } // namespace
 
+Value KernelBuilder::stageBarrier(StageBarrier kind, Value stage) {
+  int64_t first = static_cast<int64_t>(kind) * numStages;
+  return mbarrier(first ? addIdx(index(first), stage) : stage);
+}
+
+void KernelBuilder::waitStep(StageBarrier kind, Value step) {
+  Value round = arith::DivUIOp::create(b, loc, step, index(numStages));
+  if (kind == StageBarrier::empty)
+    round = addIdx(round, index(1));
+  waitPhase(b, loc, stageBarrier(kind, stageOf(step)), parity(b, loc, round));
+}
+
 void KernelBuilder::buildSpecializedLoop() {
   int64_t consumers = 32 * numWarps, producers = 32 * producerWarps;
   createSharedViews();
@@ -121,11 +133,14 @@ void KernelBuilder::buildSpecializedLoop() {
     int64_t publishers = config.getTma() && !rotates ? 1 : producers;
     for (int64_t s = 0; s < numStages; ++s) {
       if (rotates)
-        NVVM::MBarrierInitOp::create(b, loc, mbarrier(index(2 * numStages + s)),
-                                     count(1), Value());
-      NVVM::MBarrierInitOp::create(b, loc, mbarrier(index(s)),
+        NVVM::MBarrierInitOp::create(
+            b, loc, stageBarrier(StageBarrier::landed, index(s)), count(1),
+            Value());
+      NVVM::MBarrierInitOp::create(b, loc,
+                                   stageBarrier(StageBarrier::full, index(s)),
                                    count(publishers), Value());
-      NVVM::MBarrierInitOp::create(b, loc, mbarrier(index(numStages + s)),
+      NVVM::MBarrierInitOp::create(b, loc,
+                                   stageBarrier(StageBarrier::empty, index(s)),
                                    count(numWarps), Value());
     }
   });
@@ -163,8 +178,9 @@ void KernelBuilder::produceTiles() {
   // once its copies issued so far landed (cp.async.mbarrier.arrive.noinc),
   // and the thread goes on to the next step at once.
   auto publish = [&](Value j) {
-    NVVM::CpAsyncMBarrierArriveOp::create(b, loc, mbarrier(stageOf(j)),
-                                          /*noinc=*/true);
+    NVVM::CpAsyncMBarrierArriveOp::create(
+        b, loc, stageBarrier(StageBarrier::full, stageOf(j)),
+        /*noinc=*/true);
   };
 
   // Step 0: Q, K_0 and the zero-filled V slot (the step past the schedule
@@ -180,11 +196,7 @@ void KernelBuilder::produceTiles() {
     b.setInsertionPointToStart(loop.getBody());
     Value j = loop.getInductionVar();
     Value stage = stageOf(j);
-    // The consumers released step j - S (a fresh barrier's "phase -1"
-    // passes at once).
-    Value round = arith::DivUIOp::create(b, loc, j, index(numStages));
-    waitPhase(b, loc, mbarrier(addIdx(index(numStages), stage)),
-              parity(b, loc, addIdx(round, index(1))));
+    waitStep(StageBarrier::empty, j);
     loadKV(j, stage, KVPart::k);
     loadKV(arith::SubIOp::create(b, loc, j, index(1)), stage, KVPart::v);
     publish(j);
@@ -212,14 +224,10 @@ void KernelBuilder::produceTilesWithTensorMaps() {
   // on its landed one (the producer rotates, then publishes on full).
   auto copyStep = [&](Value j, bool first) {
     Value stage = stageOf(j);
-    if (!first) {
-      // The consumers released step j - S (a fresh barrier's "phase -1"
-      // passes at once).
-      Value round = arith::DivUIOp::create(b, loc, j, index(numStages));
-      waitPhase(b, loc, mbarrier(addIdx(index(numStages), stage)),
-                parity(b, loc, addIdx(round, index(1))));
-    }
-    Value done = mbarrier(rope ? addIdx(index(2 * numStages), stage) : stage);
+    if (!first)
+      waitStep(StageBarrier::empty, j);
+    Value done =
+        stageBarrier(rope ? StageBarrier::landed : StageBarrier::full, stage);
     // K_j and V_{j-1} (with step 0, Q and the zero V slot).
     sm90::expectBytes(b, loc, done,
                       kBytes + vBytes + (first ? tileQ * headDim * 2 : 0));
@@ -263,12 +271,7 @@ void KernelBuilder::produceTilesWithTensorMaps() {
   emitIf(elected, [&] { copyStep(index(0), /*first=*/true); });
   for (int64_t p = 1; p < ahead; ++p)
     issue(index(p));
-  auto waitLanded = [&](Value j) {
-    Value round = arith::DivUIOp::create(b, loc, j, index(numStages));
-    waitPhase(b, loc, mbarrier(addIdx(index(2 * numStages), stageOf(j))),
-              parity(b, loc, round));
-  };
-  waitLanded(index(0));
+  waitStep(StageBarrier::landed, index(0));
   rotateSharedTile(qShared, nullptr, tileQ, [&](Value r) {
     return emitRopeQueryPosition(b, loc, rope, pos, queryRow(r).first);
   });
@@ -276,7 +279,7 @@ void KernelBuilder::produceTilesWithTensorMaps() {
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(loop.getBody());
   Value j = loop.getInductionVar();
-  waitLanded(j);
+  waitStep(StageBarrier::landed, j);
   // K_j (key kt * tileK + r at position kt * tileK + r); past the
   // schedule the stage holds zeros.
   emitIf(arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, j, tileCount),
@@ -287,7 +290,7 @@ void KernelBuilder::produceTilesWithTensorMaps() {
                [&](Value r) { return addIdx(row0, r); }, row0);
          });
   asyncProxyFence();
-  arrive(b, loc, mbarrier(stageOf(j)));
+  arrive(b, loc, stageBarrier(StageBarrier::full, stageOf(j)));
   issue(addIdx(j, index(ahead)));
 }
 
@@ -308,8 +311,7 @@ void KernelBuilder::consumeTiles() {
   // orders the two after observing the phase (TMA writes through the
   // async proxy: nothing to order).
   auto waitFull = [&](Value t) {
-    Value round = arith::DivUIOp::create(b, loc, t, index(numStages));
-    waitPhase(b, loc, mbarrier(stageOf(t)), parity(b, loc, round));
+    waitStep(StageBarrier::full, t);
     if (!config.getTma())
       asyncProxyFence();
   };
@@ -336,7 +338,7 @@ void KernelBuilder::consumeTiles() {
           // Every lane of the warp passed wgmma.wait_group 0: its reads of
           // the stage are done.
           emitIf(firstLane, [&] {
-            arrive(b, loc, mbarrier(addIdx(index(numStages), stage)));
+            arrive(b, loc, stageBarrier(StageBarrier::empty, stage));
           });
         });
     next.push_back(nextTile);
