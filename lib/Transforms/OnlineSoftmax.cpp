@@ -7,9 +7,11 @@
 //   l  = l * exp2(m - m') + sum p_c
 //   acc = acc * exp2(m - m') + sum p_c v_c
 //
-// m starts at the lowest finite f32, so m - m' is finite even while no key
-// has been kept, and masked keys contribute exactly 0 through a select
-// rather than through exp2(-inf).
+// The row's step and end are the GPU strategies' too (emitRowStep,
+// emitRowSum, emitRowFinalize: RowSoftmax.cpp). m starts at the lowest
+// finite f32, so m - m' is finite even while no key has been kept, and
+// masked keys contribute exactly 0 through a select rather than through
+// exp2(-inf).
 //
 //===----------------------------------------------------------------------===//
 
@@ -103,8 +105,9 @@ struct LowerSoftmaxInit : public OpRewritePattern<SoftmaxInitOp> {
     e.forLoop(e.index(0), e.dim(op.getM(), 0), [&](Value r) {
       e.store(lowest, op.getM(), r);
       e.store(zero, op.getL(), r);
-      e.forLoop(e.index(0), e.dim(op.getAcc(), 1),
-                [&](Value d) { e.store(zero, op.getAcc(), {r, d}); });
+      e.forLoop(e.index(0), e.dim(op.getAcc(), 1), [&](Value d) {
+        e.store(zero, op.getAcc(), {r, d});
+      });
     });
     rewriter.eraseOp(op);
     return success();
@@ -129,49 +132,51 @@ struct LowerTileUpdate : public OpRewritePattern<TileUpdateOp> {
     Block *scopeBody = rewriter.createBlock(&scope.getBodyRegion());
     rewriter.setInsertionPointToStart(scopeBody);
     Value scores = memref::AllocaOp::create(
-        rewriter, loc, MemRefType::get({ShapedType::kDynamic}, e.b.getF32Type()),
+        rewriter, loc,
+        MemRefType::get({ShapedType::kDynamic}, e.b.getF32Type()),
         ValueRange{keys});
     Value kept = memref::AllocaOp::create(
-        rewriter, loc,
-        MemRefType::get({ShapedType::kDynamic}, e.b.getI1Type()),
+        rewriter, loc, MemRefType::get({ShapedType::kDynamic}, e.b.getI1Type()),
         ValueRange{keys});
 
     e.forLoop(zeroIdx, rows, [&](Value r) {
       // t_c = element(scale * <q_r, k_c>) * log2 e; row max over kept keys.
-      Value rowMax = e.reduce(zeroIdx, keys, e.f32(-FLT_MAX),
-                              [&](Value c, Value runningMax) {
-        Value dot = e.reduce(zeroIdx, headDim, e.f32(0.0),
-                             [&](Value d, Value sum) {
-          return e.add(sum, e.mul(e.load(op.getQ(), {r, d}),
-                                  e.load(op.getK(), {c, d})));
-        });
-        auto [s, keep] = applyElement(op, rewriter, e.mul(dot, scale), r, c);
-        Value t = e.mul(s, log2e);
-        e.store(t, scores, c);
-        memref::StoreOp::create(rewriter, loc, keep, kept, c);
-        return e.select(keep, e.max(runningMax, t), runningMax);
-      });
+      Value rowMax = e.reduce(
+          zeroIdx, keys, e.f32(-FLT_MAX), [&](Value c, Value runningMax) {
+            Value dot =
+                e.reduce(zeroIdx, headDim, e.f32(0.0), [&](Value d, Value sum) {
+                  return e.add(sum, e.mul(e.load(op.getQ(), {r, d}),
+                                          e.load(op.getK(), {c, d})));
+                });
+            auto [s, keep] =
+                applyElement(op, rewriter, e.mul(dot, scale), r, c);
+            Value t = e.mul(s, log2e);
+            e.store(t, scores, c);
+            memref::StoreOp::create(rewriter, loc, keep, kept, c);
+            return e.select(keep, e.max(runningMax, t), runningMax);
+          });
       Value mOld = e.load(op.getM(), r);
-      Value mNew = e.max(mOld, rowMax);
-      Value apply = arith::ConstantIntOp::create(rewriter, loc, 1, 1);
-      if (Value threshold = op.getThreshold()) {
-        // Sparse softmax: skip the tile when its largest weight is small.
-        apply = arith::CmpFOp::create(rewriter, loc, arith::CmpFPredicate::OGE,
-                                      e.exp2(e.sub(rowMax, mNew)), threshold);
-      }
+      RowStep step =
+          emitRowStep(rewriter, loc, mOld, rowMax, std::nullopt,
+                      op.getThreshold(), [&](Value x) { return e.exp2(x); });
+      Value mNew = step.m, correction = step.correction;
+      // Sparse softmax: a tile that does not count is skipped.
+      Value apply = step.apply
+                        ? step.apply
+                        : arith::ConstantIntOp::create(rewriter, loc, 1, 1);
       auto ifOp = scf::IfOp::create(rewriter, loc, apply, /*withElse=*/false);
       OpBuilder::InsertionGuard guard(rewriter);
       rewriter.setInsertionPointToStart(ifOp.thenBlock());
-      Value correction = e.exp2(e.sub(mOld, mNew));
-      Value rowSum = e.reduce(zeroIdx, keys, e.f32(0.0), [&](Value c, Value sum) {
-        Value keep = memref::LoadOp::create(rewriter, loc, kept, c);
-        Value p = e.select(keep, e.exp2(e.sub(e.load(scores, c), mNew)),
-                           e.f32(0.0));
-        e.store(p, scores, c);
-        return e.add(sum, p);
-      });
-      e.store(e.add(e.mul(e.load(op.getL(), r), correction), rowSum), op.getL(),
-              r);
+      Value rowSum =
+          e.reduce(zeroIdx, keys, e.f32(0.0), [&](Value c, Value sum) {
+            Value keep = memref::LoadOp::create(rewriter, loc, kept, c);
+            Value p = e.select(keep, e.exp2(e.sub(e.load(scores, c), mNew)),
+                               e.f32(0.0));
+            e.store(p, scores, c);
+            return e.add(sum, p);
+          });
+      e.store(emitRowSum(rewriter, loc, e.load(op.getL(), r), step, rowSum),
+              op.getL(), r);
       e.forLoop(zeroIdx, headDimV, [&](Value d) {
         e.store(e.mul(e.load(op.getAcc(), {r, d}), correction), op.getAcc(),
                 {r, d});
@@ -179,8 +184,8 @@ struct LowerTileUpdate : public OpRewritePattern<TileUpdateOp> {
       e.forLoop(zeroIdx, keys, [&](Value c) {
         Value p = e.load(scores, c);
         e.forLoop(zeroIdx, headDimV, [&](Value d) {
-          Value updated =
-              e.add(e.load(op.getAcc(), {r, d}), e.mul(p, e.load(op.getV(), {c, d})));
+          Value updated = e.add(e.load(op.getAcc(), {r, d}),
+                                e.mul(p, e.load(op.getV(), {c, d})));
           e.store(updated, op.getAcc(), {r, d});
         });
       });

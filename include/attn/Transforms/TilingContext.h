@@ -15,6 +15,7 @@
 
 #include <functional>
 #include <map>
+#include <optional>
 #include <vector>
 
 namespace mlir::attn {
@@ -70,7 +71,29 @@ struct TilePosition {
 void emitSequenceBounds(OpBuilder &builder, Location loc, AttentionOp op,
                         const AttentionBuffers &buffers, TilePosition &pos);
 
-/// The end of one row's online softmax (RowFinalize.cpp states the math).
+/// One step of a row's online softmax (RowSoftmax.cpp states the math).
+struct RowStep {
+  Value m;          ///< the new running max m'
+  Value correction; ///< 2^(m - m'): l and the accumulator are scaled by it
+  Value apply;      ///< sparse softmax: i1, whether the tile counts (null
+                    ///< without a threshold); where false the lowering
+                    ///< drops the tile's weights (m' = m, correction 1)
+};
+
+/// The step of a row with running max `m` (log2 units) over a tile whose
+/// kept scores have the maximum `tileMax`: `lazyLog2` (optional) keeps m
+/// while the maximum grows by at most that much, `threshold` (optional f32)
+/// is sparse softmax's. `exp2` is the lowering's.
+RowStep emitRowStep(OpBuilder &builder, Location loc, Value m, Value tileMax,
+                    std::optional<double> lazyLog2, Value threshold,
+                    function_ref<Value(Value)> exp2);
+
+/// The running sum after a step: l * correction + tileSum (the sum of the
+/// tile's weights 2^(t - m')).
+Value emitRowSum(OpBuilder &builder, Location loc, Value l, const RowStep &step,
+                 Value tileSum);
+
+/// The end of one row's online softmax (RowSoftmax.cpp states the math).
 struct RowFinal {
   Value inverse; ///< factor / l: out = acc * inverse (0 for an empty row)
   Value lse2;    ///< log-sum-exp in log2 units (-inf for an empty row)

@@ -277,7 +277,7 @@ KernelBuilder::onlineSoftmax(ArrayRef<Value> scores, Value k0, bool partial,
     }
     return values.front();
   };
-  Value mNew[2], corr[2], apply[2] = {};
+  RowStep steps[2];
   for (int x = 0; x < 2; ++x) {
     SmallVector<Value> row;
     for (size_t n = 0; n < t.size(); ++n)
@@ -286,33 +286,19 @@ KernelBuilder::onlineSoftmax(ArrayRef<Value> scores, Value k0, bool partial,
     Value rowMax = quadReduce(treeReduce(row, /*max=*/true), /*max=*/true);
     if (deferred)
       rowMax = arith::MulFOp::create(b, loc, rowMax, scaleLog2e);
-    mNew[x] = arith::MaximumFOp::create(b, loc, state[x], rowMax);
-    if (lazyRescale()) {
-      // Keep the reference maximum while the row's maximum grows by at
-      // most kLazyRescaleLog2: then c = 1 and O needs no rescaling
-      // (overlappedStep skips it where a whole warp keeps its maxima).
-      // The weights stay below 2^kLazyRescaleLog2; out = O / l is the same.
-      Value growth = arith::SubFOp::create(b, loc, mNew[x], state[x]);
-      Value keep = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OLE,
-                                         growth, f(kLazyRescaleLog2));
-      mNew[x] = arith::SelectOp::create(b, loc, keep, state[x], mNew[x]);
-    }
-    if (sparseThreshold) {
-      // Sparse softmax: a tile whose largest weight exp(max s - m') is
-      // below the threshold leaves the row's m, l and acc untouched.
-      apply[x] = arith::CmpFOp::create(
-          b, loc, arith::CmpFPredicate::OGE,
-          exp2(arith::SubFOp::create(b, loc, rowMax, mNew[x])),
-          sparseThreshold);
-      mNew[x] = arith::SelectOp::create(b, loc, apply[x], mNew[x], state[x]);
-    }
-    corr[x] = exp2(arith::SubFOp::create(b, loc, state[x], mNew[x]));
+    // Lazy rescaling keeps the reference maximum while the row's maximum
+    // grows by at most kLazyRescaleLog2 (overlappedStep then skips O's
+    // rescaling where a whole warp keeps its maxima).
+    steps[x] = emitRowStep(
+        b, loc, state[x], rowMax,
+        lazyRescale() ? std::optional<double>(kLazyRescaleLog2) : std::nullopt,
+        sparseThreshold, [&](Value v) { return exp2(v); });
   }
   SmallVector<Value> probs;
   SmallVector<Value> rowTerms[2];
   Value negM[2];
   for (int x = 0; deferred && x < 2; ++x)
-    negM[x] = arith::NegFOp::create(b, loc, mNew[x]);
+    negM[x] = arith::NegFOp::create(b, loc, steps[x].m);
   for (size_t n = 0; n < t.size(); ++n) {
     Value p = zeroAcc;
     for (int x = 0; x < 2; ++x)
@@ -321,22 +307,22 @@ KernelBuilder::onlineSoftmax(ArrayRef<Value> scores, Value k0, bool partial,
                       ? exp2(LLVM::FMAOp::create(b, loc, extract(t[n], x, y),
                                                  scaleLog2e, negM[x]))
                       : exp2(arith::SubFOp::create(b, loc, extract(t[n], x, y),
-                                                   mNew[x]));
-        if (apply[x])
-          e = arith::SelectOp::create(b, loc, apply[x], e, f(0.0));
+                                                   steps[x].m));
+        // Sparse softmax: a tile that does not count adds no weight.
+        if (steps[x].apply)
+          e = arith::SelectOp::create(b, loc, steps[x].apply, e, f(0.0));
         rowTerms[x].push_back(e);
         p = vector::InsertOp::create(b, loc, e, p, ArrayRef<int64_t>{x, y});
       }
     probs.push_back(p);
   }
-  update.rowState.push_back(mNew[0]);
-  update.rowState.push_back(mNew[1]);
+  update.rowState.push_back(steps[0].m);
+  update.rowState.push_back(steps[1].m);
   for (int x = 0; x < 2; ++x)
-    update.rowState.push_back(arith::AddFOp::create(
-        b, loc, arith::MulFOp::create(b, loc, state[2 + x], corr[x]),
-        treeReduce(rowTerms[x], /*max=*/false)));
-  update.corr[0] = corr[0];
-  update.corr[1] = corr[1];
+    update.rowState.push_back(emitRowSum(b, loc, state[2 + x], steps[x],
+                                         treeReduce(rowTerms[x], false)));
+  update.corr[0] = steps[0].correction;
+  update.corr[1] = steps[1].correction;
   update.probs = std::move(probs);
   return update;
 }
