@@ -1,13 +1,11 @@
 //===- Runtime.cpp - load and launch Attn kernel artifacts ----------------===//
 
 #include "attn/Runtime/Artifact.h"
-#include "attn/Runtime/CudaDriver.hpp"
 #include "attn/Runtime/attn_runtime.h"
 
+#include "Driver.h"
 #include "LaunchPlan.h"
 #include "TensorMapPlan.h"
-
-#include <dlfcn.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -29,101 +27,6 @@ thread_local std::string lastError;
 attn_status fail(attn_status status, std::string message) {
   lastError = std::move(message);
   return status;
-}
-
-//===----------------------------------------------------------------------===//
-// The CUDA driver, opened at run time
-//===----------------------------------------------------------------------===//
-
-// The few driver types and entry points the runtime uses, declared here so
-// that neither cuda.h nor libcuda is needed to build or link.
-using CUresult = int;
-using CUdevice = int;
-using CUcontext = struct CUctx_st *;
-using CUmodule = struct CUmod_st *;
-using CUfunction = struct CUfunc_st *;
-using CUstream = struct CUstream_st *;
-using CUdeviceptr = uint64_t;
-constexpr CUresult kCudaSuccess = 0;
-constexpr int kMultiprocessorCountAttr =
-    16; // CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT
-constexpr int kMaxDynamicSharedAttr =
-    8; // CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES
-
-struct Driver {
-  CUresult (*init)(unsigned);
-  CUresult (*deviceGetCount)(int *);
-  CUresult (*ctxGetCurrent)(CUcontext *);
-  CUresult (*ctxGetDevice)(CUdevice *);
-  CUresult (*deviceGetAttribute)(int *, int, CUdevice);
-  CUresult (*memAllocAsync)(CUdeviceptr *, size_t, CUstream);
-  CUresult (*memFreeAsync)(CUdeviceptr, CUstream);
-  CUresult (*moduleLoadData)(CUmodule *, const void *);
-  CUresult (*moduleGetFunction)(CUfunction *, CUmodule, const char *);
-  CUresult (*funcSetAttribute)(CUfunction, int, int);
-  CUresult (*launchKernel)(CUfunction, unsigned, unsigned, unsigned, unsigned,
-                           unsigned, unsigned, unsigned, CUstream, void **,
-                           void **);
-  CUresult (*getErrorString)(CUresult, const char **);
-  /// CUDA 12 and newer (null before): tensor maps for TMA copies.
-  CUresult (*tensorMapEncodeTiled)(void *, int, uint32_t, void *,
-                                   const uint64_t *, const uint64_t *,
-                                   const uint32_t *, const uint32_t *, int, int,
-                                   int, int);
-  std::string loadError;
-  attn_status loadStatus = ATTN_SUCCESS;
-
-  std::string describe(CUresult result) const {
-    const char *text = nullptr;
-    if (getErrorString && getErrorString(result, &text) == kCudaSuccess && text)
-      return std::string(text) + " (" + std::to_string(result) + ")";
-    return "CUDA error " + std::to_string(result);
-  }
-};
-
-/// Opens libcuda.so.1 once; later calls see the same outcome.
-const Driver &driver() {
-  static Driver d = [] {
-    Driver d{};
-    ::attn::CudaDriverLibrary lib;
-    if (!lib.opened()) {
-      d.loadStatus = ATTN_ERROR_NO_DRIVER;
-      const char *why = dlerror();
-      d.loadError = std::string("cannot open the CUDA driver libcuda.so.1: ") +
-                    (why ? why : "unknown reason");
-      return d;
-    }
-    lib.bind(d.init, "cuInit");
-    lib.bind(d.deviceGetCount, "cuDeviceGetCount");
-    lib.bind(d.ctxGetCurrent, "cuCtxGetCurrent");
-    lib.bind(d.ctxGetDevice, "cuCtxGetDevice");
-    lib.bind(d.deviceGetAttribute, "cuDeviceGetAttribute");
-    lib.bind(d.memAllocAsync, "cuMemAllocAsync");
-    lib.bind(d.memFreeAsync, "cuMemFreeAsync");
-    lib.bind(d.moduleLoadData, "cuModuleLoadData");
-    lib.bind(d.moduleGetFunction, "cuModuleGetFunction");
-    lib.bind(d.funcSetAttribute, "cuFuncSetAttribute");
-    lib.bind(d.launchKernel, "cuLaunchKernel");
-    lib.bind(d.getErrorString, "cuGetErrorString");
-    lib.bindOptional(d.tensorMapEncodeTiled, "cuTensorMapEncodeTiled");
-    if (!lib.ok()) {
-      d.loadStatus = ATTN_ERROR_NO_DRIVER;
-      d.loadError = "libcuda.so.1 lacks a driver entry point the runtime needs";
-      return d;
-    }
-    if (CUresult r = d.init(0); r != kCudaSuccess) {
-      d.loadStatus = ATTN_ERROR_NO_DEVICE;
-      d.loadError = "cuInit failed: " + d.describe(r);
-      return d;
-    }
-    int count = 0;
-    if (d.deviceGetCount(&count) != kCudaSuccess || count == 0) {
-      d.loadStatus = ATTN_ERROR_NO_DEVICE;
-      d.loadError = "the CUDA driver reports no GPU";
-    }
-    return d;
-  }();
-  return d;
 }
 
 /// The integer a caller stored in a C enum field. A C caller may store any
