@@ -31,6 +31,7 @@ struct MaterializeDefaultsPass
 } // namespace
 
 void mlir::attn::buildAttnFrontendPipeline(OpPassManager &pm) {
+  pm.addPass(createAttnLiftMaskMods());
   pm.addPass(createAttnCanonicalizeMasks());
   pm.addPass(createAttnMaterializeDefaults());
 }

@@ -45,6 +45,37 @@ def test_flex_attention_score_mod_and_mask_mod_with_captures(rng):
     assert np.abs(lse - ref_lse).max() < 1e-4
 
 
+# mask_mods whose conjuncts the compiler lifts into closed-form atoms
+# (attn-lift-mask-mods: causal, windows, prefix-LM, the diagonal), mixed
+# with conjuncts it keeps (captured ids, a strict q > kv), on 70 queries
+# against 90 keys (the indices stay top-left aligned, as in the region).
+DOCS = np.repeat(np.arange(9), 10).astype(np.int32)
+LIFTED_MASK_MODS = {
+    "causal": lambda b, h, q, kv: q >= kv,
+    "causal_window": lambda b, h, q, kv: (q >= kv) & (q - kv <= 17),
+    "prefix": lambda b, h, q, kv: (kv < 23) | (q >= kv),
+    "right_band": lambda b, h, q, kv: kv <= q + 5,
+    "diagonal": lambda b, h, q, kv: q == kv,
+    "strict": lambda b, h, q, kv: q > kv,
+    "band_and_docs": lambda b, h, q, kv: (q - kv <= 9) & (kv - q <= 3) & (DOCS[q] == DOCS[kv]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(LIFTED_MASK_MODS))
+def test_flex_attention_lifted_mask_mods(rng, name):
+    mask_mod = LIFTED_MASK_MODS[name]
+    q, k, v = rand(rng, 1, 2, 70, 16), rand(rng, 1, 2, 90, 16), rand(rng, 1, 2, 90, 16)
+    mask = attn.create_block_mask(mask_mod, None, None, 70, 90, BLOCK_SIZE=16)
+    out, lse = attn.flex_attention(q, k, v, block_mask=mask, return_lse=True)
+    spec = AttentionSpec(dtype="f32", heads_q=2, heads_kv=2, head_dim=16, layout="bhsd",
+                         masks=(MaskMod(),), lse=True)
+    ref, ref_lse = spec_reference(spec, {"q": q, "k": k, "v": v}, mask_mod=mask_mod)
+    assert rel(out, ref) < 1e-5
+    finite = np.isfinite(ref_lse)
+    assert np.array_equal(np.isfinite(lse), finite)
+    assert np.abs(lse[finite] - ref_lse[finite]).max() < 1e-4
+
+
 def test_flex_attention_fully_masked_rows_give_zero(rng):
     q, k, v = (rand(rng, 1, 2, 40, 16) for _ in range(3))
     mask = attn.create_block_mask(lambda b, h, i, j: j < i - 10, 1, 2, 40, 40)

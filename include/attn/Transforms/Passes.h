@@ -20,8 +20,9 @@ namespace mlir::attn {
 /// attn.softmax_finalize to scf loops and f32 arithmetic.
 void populateOnlineSoftmaxPatterns(RewritePatternSet &patterns);
 
-/// Levels 0 -> 1 shared by every backend: canonical masks, then every
-/// defaulted attribute written out.
+/// Levels 0 -> 1 shared by every backend: a mask_mod's closed-form
+/// conjuncts lifted into atoms, canonical masks, then every defaulted
+/// attribute written out.
 void buildAttnFrontendPipeline(OpPassManager &pm);
 
 #define GEN_PASS_REGISTRATION

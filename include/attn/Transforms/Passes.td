@@ -15,6 +15,29 @@ def AttnMaterializeDefaults : Pass<"attn-materialize-defaults"> {
   }];
 }
 
+def AttnLiftMaskMods : Pass<"attn-lift-mask-mods"> {
+  let summary = "Turn the closed-form conjuncts of a mask_mod into mask atoms";
+  let description = [{
+    A traced FlexAttention `mask_mod` is a region evaluated per element: the
+    tile classification can neither skip its empty tiles nor run its full
+    tiles without mask code. This pass reads the region's yielded value as
+    a conjunction (`arith.andi` trees) and replaces each conjunct that is a
+    closed form of the query index i (region argument 2) and the key index
+    j (argument 3) by the equivalent top-left-aligned atom on the
+    `#attn.mask_mod`'s op (`attn.attention`, `attn.block_mask`):
+    - `j - i <= 0` (e.g. `q_idx >= kv_idx`): `#attn.causal<top_left>`;
+    - `j - i <= R`, R > 0: `#attn.sliding_window<left = -1, right = R>`;
+    - `i - j <= L`, L >= 0 (e.g. `q_idx - kv_idx <= 256`):
+      `#attn.sliding_window<left = L, right = -1>`;
+    - `j <= P - 1` or causal (e.g. `(kv_idx < P) | (q_idx >= kv_idx)`),
+      P >= 0: `#attn.prefix_lm<prefix = P>`;
+    where each side of an `arith.cmpi` (sle, slt, sge, sgt; eq as both
+    bounds) is a sum of i, j and index constants (`arith.addi` / `subi`).
+    The other conjuncts stay in the region; a region left with none is
+    removed with its atom. The mask is unchanged pair by pair.
+  }];
+}
+
 def AttnCanonicalizeMasks : Pass<"attn-canonicalize-masks"> {
   let summary = "Bring the masks of attn.attention to one canonical form";
   let description = [{
