@@ -7,6 +7,12 @@
 // and fold some |= inside & keep, every &= !inside | keep; one bar.red.or
 // and one bar.red.and make them CTA-wide. full = (rows > 0 and cols > 0)
 // and every; partial = some and not full. Thread 0 appends n to the lists.
+// Only key blocks that the kv schedule of the query block (kvTileRange, the
+// attention kernels' own) leaves partial are evaluated: outside its live
+// range [ktLo, ktHi) a block keeps no pair (some = false), inside its full
+// range every pair (every = true), decided by one uniform scf.if around the
+// pair loop and the barriers. With a mask_mod no block is full in closed
+// form (here: the causal atom bounds the live range only).
 
 // CHECK-LABEL: gpu.func @docs_block_mask
 // CHECK-SAME: %[[QL:.*]]: index {attn.name = "q_len"}, %[[KL:.*]]: index {attn.name = "kv_len"}, %[[DOCS:.*]]: memref<2x?xi32> {attn.name = "capture2"}
@@ -23,7 +29,10 @@
 // CHECK-NEXT: scf.if %[[INSIDE]]
 // CHECK: %[[NKI:.*]] = memref.dim %[[IDX]], %c3
 // CHECK: %[[NK:.*]] = arith.minsi %[[NKI]]
+// CHECK: arith.floordivsi
+// CHECK: arith.ceildivsi
 // CHECK: scf.for %[[N:.*]] = %{{.*}} to %[[NK]]
+// CHECK: scf.if %{{.*}} -> (i1, i1)
 // CHECK: scf.for %[[P:.*]] = %[[TID]] to %c8192 step %c256
 // CHECK: arith.divui %[[P]], %c64
 // CHECK: arith.remui %[[P]], %c64
@@ -33,6 +42,8 @@
 // CHECK: memref.load %[[DOCS]][%[[B]], %{{.*}}]
 // CHECK: nvvm.barrier #nvvm.reduction<or>
 // CHECK: nvvm.barrier #nvvm.reduction<and>
+// CHECK: } else {
+// CHECK: scf.yield %false, %true
 // CHECK: memref.store %{{.*}}, %[[IDX]][%[[B]], %{{.*}}, %[[M]], %{{.*}}]
 // After the walk, thread 0: the counts, then each list's other blocks.
 // CHECK: memref.store
@@ -53,8 +64,17 @@ func.func @docs(%ql: index, %kl: index, %docs: tensor<2x?xi32>) -> (tensor<2x1x?
 // -----
 
 // A closed-form mask alone (a window, per head: H = 8) needs no capture.
+// Rows [r0, r1) keep keys [r0 - 256, r1) and every row keys
+// [r1 - 1 - 256, r0 + 1): live blocks [floor((r0 - 256) / 128),
+// ceil(r1 / 128)), full ones from ceil((r1 - 1 - 256) / 128) to
+// floor((r0 + 1) / 128) (or ceil(Sk / 128) where r0 + 1 >= Sk).
 // CHECK-LABEL: gpu.func @window_block_mask
 // CHECK-SAME: %{{.*}}: index {attn.name = "q_len"}, %{{.*}}: index {attn.name = "kv_len"}, %{{.*}}: memref<1x8x?xi32> {attn.name = "kv_num_blocks"}
+// CHECK: %[[R0:.*]] = arith.muli %block_id_x, %c128
+// CHECK: %[[LO:.*]] = arith.subi %{{.*}}, %c256
+// CHECK: arith.floordivsi %{{.*}}, %c128
+// CHECK: arith.ceildivsi %{{.*}}, %c128
+// CHECK: scf.if %{{.*}} -> (i1, i1)
 // CHECK: nvvm.barrier #nvvm.reduction<or>
 func.func @window(%ql: index, %kl: index) -> (tensor<1x8x?xi32>, tensor<1x8x?x?xi32>, tensor<1x8x?xi32>, tensor<1x8x?x?xi32>) {
   %n, %i, %fn, %fi = attn.block_mask %ql, %kl {masks = [#attn.sliding_window<left = 256, right = 0, align = top_left>], blocks = #attn.block_sparse<q_block = 128, kv_block = 128>} : tensor<1x8x?xi32>, tensor<1x8x?x?xi32>, tensor<1x8x?xi32>, tensor<1x8x?x?xi32>

@@ -15,6 +15,11 @@
 // of neither kind after each list, ascending (FlexAttention's kv_indices
 // are a permutation of the key blocks).
 //
+// Blocks whose class the kv schedule of the query block states in closed
+// form (TileClassification.h's kvTileRange under the closed-form atoms, as
+// the attention kernels visit them) skip the evaluation: outside its live
+// range they keep no pair, inside its full range every pair.
+//
 // Kernel parameters follow the function: q_len and kv_len (i64 scalars),
 // the captured tensors, then the four lists.
 //
@@ -23,6 +28,7 @@
 #include "BlockMaskKernel.h"
 #include "KernelStrategy.h"
 
+#include "attn/Analysis/TileClassification.h"
 #include "attn/Conversion/KernelABI.h"
 #include "attn/Transforms/TilingContext.h"
 
@@ -118,6 +124,17 @@ public:
     Value rows = extent(r0, qb, pos.seqQ);
     Value numBlocks = minI(memref::DimOp::create(b, loc, lists[1], 3),
                            memref::DimOp::create(b, loc, lists[3], 3));
+    // The kv schedule of the query block (the attention kernels' own,
+    // TileClassification.h) under the closed-form atoms: key blocks outside
+    // [ktLo, ktHi) keep no pair, those in [fullLo, fullHi) keep every one
+    // (none with a mask_mod: its pairs are evaluated). The last, shorter
+    // key block counts as full when its keys inside the matrix are kept.
+    IndexArith arith{b, loc};
+    KvTileRange<Value> range =
+        kvTileRange(arith,
+                    analyzeRowTile(arith, op.getMasksAttr(), r0, add(r0, rows),
+                                   pos.seqQ, pos.seqK),
+                    pos.seqK, kb, /*raggedLastTileIsFull=*/true);
     Value zero = index(0), one = index(1);
     Value isLeader = cmp(arith::CmpIPredicate::eq, tid, zero);
 
@@ -131,6 +148,19 @@ public:
       Value numFull = blocks.getRegionIterArg(1);
       Value c0 = mul(n, index(kb));
       Value cols = extent(c0, kb, pos.seqK);
+      // Only blocks the schedule leaves partial are evaluated pair by pair
+      // (the condition is uniform over the CTA, so are the barriers in it);
+      // the others have no kept pair (some = false) or keep every one.
+      Value inLive = andI(cmp(arith::CmpIPredicate::sge, n, range.ktLo),
+                          cmp(arith::CmpIPredicate::slt, n, range.ktHi));
+      Value inFull = andI(cmp(arith::CmpIPredicate::sge, n, range.fullLo),
+                          cmp(arith::CmpIPredicate::slt, n, range.fullHi));
+      auto evaluated =
+          scf::IfOp::create(b, loc, TypeRange{b.getI1Type(), b.getI1Type()},
+                            andI(inLive, notI(inFull)), /*withElse=*/true);
+      b.setInsertionPointToStart(evaluated.elseBlock());
+      scf::YieldOp::create(b, loc, ValueRange{boolean(false), boolean(true)});
+      b.setInsertionPointToStart(evaluated.thenBlock());
       // Every pair slot of the block, (r, c) = (p / kb, p % kb): constant
       // divisors; slots outside the matrix count as neither kept nor not.
       auto pairs =
@@ -150,8 +180,13 @@ public:
         Value every = andI(pairs.getRegionIterArg(1), orI(notI(inside), keep));
         scf::YieldOp::create(b, loc, ValueRange{some, every});
       }
-      Value some = ctaReduce(pairs.getResult(0), /*any=*/true);
-      Value every = ctaReduce(pairs.getResult(1), /*any=*/false);
+      scf::YieldOp::create(
+          b, loc,
+          ValueRange{ctaReduce(pairs.getResult(0), /*any=*/true),
+                     ctaReduce(pairs.getResult(1), /*any=*/false)});
+      b.setInsertionPointAfter(evaluated);
+      Value some = evaluated.getResult(0);
+      Value every = andI(inLive, evaluated.getResult(1));
       Value hasPairs = andI(cmp(arith::CmpIPredicate::sgt, rows, zero),
                             cmp(arith::CmpIPredicate::sgt, cols, zero));
       Value full = andI(hasPairs, every);

@@ -178,6 +178,12 @@ def flex_block_lists_from_kernel(env):
         ("prefix or window", env.attn.or_masks(lambda b, h, q, kv: kv < 90,
                                                lambda b, h, q, kv: abs(q - kv) < 64),
          nb, nh),
+        # Closed forms the compiler lifts into atoms (attn-lift-mask-mods):
+        # the kernel classifies their blocks from the kv schedule without
+        # evaluating a pair.
+        ("causal window", lambda b, h, q, kv: (kv <= q) & (q - kv <= 200), None, None),
+        ("prefix-LM", lambda b, h, q, kv: (kv < 300) | (kv <= q), None, None),
+        ("band", lambda b, h, q, kv: (kv <= q + 100) & (q <= kv + 100), None, None),
     ]
     checks = []
     for name, mask_mod, batch, heads in masks:
