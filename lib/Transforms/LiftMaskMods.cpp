@@ -24,6 +24,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "attn/IR/AttnOps.h"
+#include "attn/Transforms/MaskModForms.h"
 #include "attn/Transforms/Passes.h"
 
 #include "mlir/IR/Matchers.h"
@@ -150,29 +151,13 @@ std::optional<SmallVector<Attribute>> atomsOf(Value v, Value i, Value j) {
   return atoms;
 }
 
-/// The conjuncts of the i1 value `v` (through arith.andi).
-void conjunctsOf(Value v, SmallVectorImpl<Value> &out) {
-  if (auto andOp = v.getDefiningOp<arith::AndIOp>()) {
-    conjunctsOf(andOp.getLhs(), out);
-    conjunctsOf(andOp.getRhs(), out);
-    return;
-  }
-  out.push_back(v);
-}
-
 /// Lifts the closed-form conjuncts of `op`'s mask_mod region into atoms of
 /// its masks (only where #attn.mask_mod is a top-level conjunct: inside an
 /// #attn.or its conjuncts are not the mask's).
 template <typename OpTy> void liftMaskMod(OpTy op) {
   ArrayAttr masks = op.getMasksAttr();
   Region &region = op.getMaskMod();
-  if (!masks || region.empty() ||
-      !llvm::any_of(masks, llvm::IsaPred<MaskModAttr>) ||
-      llvm::any_of(masks, [](Attribute atom) {
-        auto orMask = dyn_cast<OrMaskAttr>(atom);
-        return orMask &&
-               llvm::any_of(orMask.getMembers(), llvm::IsaPred<MaskModAttr>);
-      }))
+  if (!maskModIsConjunct(masks) || region.empty())
     return;
   Block &body = region.front();
   auto yield = dyn_cast<YieldOp>(body.getTerminator());
@@ -180,7 +165,7 @@ template <typename OpTy> void liftMaskMod(OpTy op) {
     return;
   Value i = body.getArgument(2), j = body.getArgument(3);
   SmallVector<Value> conjuncts, kept;
-  conjunctsOf(yield.getOperand(0), conjuncts);
+  collectConjuncts(yield.getOperand(0), conjuncts);
   SmallVector<Attribute> atoms;
   for (Value conjunct : conjuncts) {
     if (auto lifted = atomsOf(conjunct, i, j))

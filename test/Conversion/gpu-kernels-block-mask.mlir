@@ -11,8 +11,11 @@
 // attention kernels' own) leaves partial are evaluated: outside its live
 // range [ktLo, ktHi) a block keeps no pair (some = false), inside its full
 // range every pair (every = true), decided by one uniform scf.if around the
-// pair loop and the barriers. With a mask_mod no block is full in closed
-// form (here: the causal atom bounds the live range only).
+// pair loop and the barriers. A region that is only a document mask over
+// captured ids (here docs[b, i] == docs[b, j], after the causal atom)
+// narrows the schedule by the attention kernels' id scan (DocumentKeys.h),
+// run by each warp over its lanes (shuffles, no barrier), where the ids
+// cover q_len and kv_len (dimension 1 >= the length, b < dimension 0).
 
 // CHECK-LABEL: gpu.func @docs_block_mask
 // CHECK-SAME: %[[QL:.*]]: index {attn.name = "q_len"}, %[[KL:.*]]: index {attn.name = "kv_len"}, %[[DOCS:.*]]: memref<2x?xi32> {attn.name = "capture2"}
@@ -29,6 +32,12 @@
 // CHECK-NEXT: scf.if %[[INSIDE]]
 // CHECK: %[[NKI:.*]] = memref.dim %[[IDX]], %c3
 // CHECK: %[[NK:.*]] = arith.minsi %[[NKI]]
+// CHECK: memref.dim %[[DOCS]], %c1
+// CHECK: memref.dim %[[DOCS]], %c0
+// CHECK: scf.if %{{.*}} -> (index, index, index, index)
+// CHECK: memref.load %[[DOCS]][%[[B]], %{{.*}}]
+// CHECK: gpu.shuffle xor
+// CHECK: } else {
 // CHECK: arith.floordivsi
 // CHECK: arith.ceildivsi
 // CHECK: scf.for %[[N:.*]] = %{{.*}} to %[[NK]]

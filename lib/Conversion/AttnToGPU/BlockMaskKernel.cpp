@@ -30,6 +30,8 @@
 
 #include "attn/Analysis/TileClassification.h"
 #include "attn/Conversion/KernelABI.h"
+#include "attn/Transforms/DocumentKeys.h"
+#include "attn/Transforms/MaskModForms.h"
 #include "attn/Transforms/TilingContext.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -129,12 +131,22 @@ public:
     // [ktLo, ktHi) keep no pair, those in [fullLo, fullHi) keep every one
     // (none with a mask_mod: its pairs are evaluated). The last, shorter
     // key block counts as full when its keys inside the matrix are kept.
+    // A document conjunct over captured ids narrows it by the attention
+    // kernels' id scan; where it is the region's only conjunct, the region
+    // adds nothing else and the scan's full keys are full.
     IndexArith arith{b, loc};
-    KvTileRange<Value> range =
-        kvTileRange(arith,
-                    analyzeRowTile(arith, op.getMasksAttr(), r0, add(r0, rows),
-                                   pos.seqQ, pos.seqK),
-                    pos.seqK, kb, /*raggedLastTileIsFull=*/true);
+    Value r1 = add(r0, rows);
+    std::optional<CapturedDocument> document =
+        capturedDocumentConjunct(op.getMasksAttr(), op.getMaskMod());
+    RowTileKeys<Value> keys = analyzeRowTile(
+        arith, op.getMasksAttr(), r0, r1, pos.seqQ, pos.seqK,
+        [&](Attribute atom) {
+          return document && document->alone && isa<MaskModAttr>(atom);
+        });
+    if (document)
+      keys = narrowByDocument(arith, keys, *document, buf, pos, r0, r1, tid);
+    KvTileRange<Value> range = kvTileRange(arith, keys, pos.seqK, kb,
+                                           /*raggedLastTileIsFull=*/true);
     Value zero = index(0), one = index(1);
     Value isLeader = cmp(arith::CmpIPredicate::eq, tid, zero);
 
@@ -219,6 +231,57 @@ public:
       }
       scf::YieldOp::create(b, loc);
     });
+  }
+
+  /// Whether the captured ids `ids` ([S], or [B, S] read at batch pos.b)
+  /// hold token `length - 1` of the sequence: the scan then reads no id
+  /// outside them.
+  Value idsCover(Value ids, const TilePosition &pos, Value length) {
+    auto type = cast<MemRefType>(ids.getType());
+    Value tokens = memref::DimOp::create(b, loc, ids, type.getRank() - 1);
+    Value covered = cmp(arith::CmpIPredicate::sge, tokens, length);
+    if (type.getRank() == 2)
+      covered = andI(covered, cmp(arith::CmpIPredicate::slt, pos.b,
+                                  memref::DimOp::create(b, loc, ids, 0)));
+    return covered;
+  }
+
+  /// `keys` (rows [r0, r1)) intersected with the keys the document
+  /// conjunct `document` keeps (DocumentKeys.h's scan over one warp's lanes;
+  /// every warp runs it). Where the ids do not cover the sequences (the
+  /// region then reads 0 past them) the live keys stay and none is full:
+  /// the pairs decide.
+  RowTileKeys<Value> narrowByDocument(IndexArith &arith,
+                                      const RowTileKeys<Value> &keys,
+                                      const CapturedDocument &document,
+                                      const AttentionBuffers &buf,
+                                      const TilePosition &pos, Value r0,
+                                      Value r1, Value tid) {
+    AttentionBuffers ids;
+    ids.docIdsQ = buf.captured(document.idsQ);
+    ids.docIdsKv = buf.captured(document.idsKv);
+    Value kLo = maxI(*keys.live.lo, index(0));
+    Value kHi = maxI(minI(*keys.live.hi, pos.seqK), kLo);
+    Value covered = andI(idsCover(ids.docIdsQ, pos, pos.seqQ),
+                         idsCover(ids.docIdsKv, pos, pos.seqK));
+    SmallVector<Type> types(4, b.getIndexType());
+    auto scan =
+        scf::IfOp::create(b, loc, types, covered, /*withElseRegion=*/true);
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(scan.thenBlock());
+      RowTileKeys<Value> found = emitDocumentKeys(
+          b, loc, ids, pos, r0, r1, kLo, kHi, warpScanLanes(b, loc, tid));
+      scf::YieldOp::create(b, loc,
+                           ValueRange{*found.live.lo, *found.live.hi,
+                                      *found.full->lo, *found.full->hi});
+      b.setInsertionPointToStart(scan.elseBlock());
+      scf::YieldOp::create(b, loc, ValueRange{kLo, kHi, kLo, kLo});
+    }
+    RowTileKeys<Value> narrowed{
+        KeyInterval<Value>{scan.getResult(0), scan.getResult(1)},
+        KeyInterval<Value>{scan.getResult(2), scan.getResult(3)}};
+    return intersectRowTileKeys(arith, keys, narrowed);
   }
 
   /// After the `count` listed blocks (ascending) of list[at..., :], the

@@ -17,6 +17,7 @@
 #include "attn/Conversion/GpuTarget.h"
 #include "attn/IR/AttnAttrs.h"
 #include "attn/IR/AttnOps.h"
+#include "attn/Transforms/DocumentKeys.h"
 #include "attn/Transforms/TilingContext.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -127,6 +128,20 @@ gpu::GPUFuncOp addKernelFunc(OpBuilder &b, Location loc,
 /// arguments of the function block `source`: a tensor that is one of them
 /// becomes the kernel's argument of the same number in `entry`.
 std::function<Value(Value)> capturedArguments(Block &source, Block &entry);
+
+/// x and y reduced by `kind` (i32).
+Value scanReduce(OpBuilder &b, Location loc, Value x, Value y,
+                 ScanLanes::Reduce kind);
+
+/// The i32 `value` reduced by `kind` over the 32 lanes of a warp (xor
+/// shuffles: every lane gets the result; ScanLanes.cpp).
+Value warpReduce(OpBuilder &b, Location loc, Value value,
+                 ScanLanes::Reduce kind);
+
+/// A document scan over the lanes of one warp (`threadId` modulo 32),
+/// combined by shuffles alone: every warp of a CTA that runs it gets the
+/// same result, with no shared memory and no barrier.
+ScanLanes warpScanLanes(OpBuilder &b, Location loc, Value threadId);
 
 /// One way to build the kernels of an attention op.
 class KernelStrategy {

@@ -96,30 +96,12 @@ ScanLanes KernelBuilder::ctaScanLanes() {
   auto used = std::make_shared<int64_t>(0);
   lanes.combine = [=, this](ValueRange values,
                             ArrayRef<ScanLanes::Reduce> kinds) {
-    auto reduce = [&](Value x, Value y, ScanLanes::Reduce kind) -> Value {
-      switch (kind) {
-      case ScanLanes::Reduce::min:
-        return arith::MinSIOp::create(b, loc, x, y);
-      case ScanLanes::Reduce::max:
-        return arith::MaxSIOp::create(b, loc, x, y);
-      case ScanLanes::Reduce::add:
-        return arith::AddIOp::create(b, loc, x, y);
-      }
-      llvm_unreachable("unknown reduction");
-    };
     int64_t first = *used;
     *used += values.size();
     assert(*used <= ScanLanes::kCombinedValues && "scan scratch too small");
     SmallVector<Value> partial;
-    for (auto [v, kind] : llvm::zip(values, kinds)) {
-      for (int64_t offset = kLanes / 2; offset > 0; offset /= 2)
-        v = reduce(v,
-                   gpu::ShuffleOp::create(b, loc, v, offset, kLanes,
-                                          gpu::ShuffleMode::XOR)
-                       .getShuffleResult(),
-                   kind);
-      partial.push_back(v);
-    }
+    for (auto [v, kind] : llvm::zip(values, kinds))
+      partial.push_back(warpReduce(b, loc, v, kind));
     if (warps == 1)
       return partial;
     emitIf(arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, laneOfThread,
@@ -143,10 +125,11 @@ ScanLanes KernelBuilder::ctaScanLanes() {
       Value v = memref::LoadOp::create(b, loc, slots,
                                        ValueRange{index(first + i), index(0)});
       for (int64_t w = 1; w < warps; ++w)
-        v = reduce(v,
-                   memref::LoadOp::create(
-                       b, loc, slots, ValueRange{index(first + i), index(w)}),
-                   kind);
+        v = scanReduce(
+            b, loc, v,
+            memref::LoadOp::create(b, loc, slots,
+                                   ValueRange{index(first + i), index(w)}),
+            kind);
       result.push_back(v);
     }
     return result;

@@ -167,9 +167,15 @@ def flex_block_lists_from_kernel(env):
     nb, nh, sq, sk = 2, 3, 700, 1000
     if env.prebuild:
         docs, win = np.zeros((nb, sk), np.int32), np.zeros(nh, np.int32)
+        short, padded = np.zeros(600, np.int32), None
     else:
         docs = env.torch.stack([env.doc_ids(sk, 3), env.doc_ids(sk, 7)])
         win = env.ints([50, 200, 1000])
+        # Ids shorter than both sequences: the kernels read 0 past them.
+        short = env.doc_ids(600, 4)
+        padded = env.torch.cat([short, env.torch.zeros_like(short)[:400]])
+    sorted_ids = docs[1]
+    interleaved = env.ints([(t // 37) % 3 for t in range(sk)])
     masks = [
         ("causal", lambda b, h, q, kv: kv <= q, None, None),
         ("documents per batch", lambda b, h, q, kv: (kv <= q + 300) & (docs[b, q] == docs[b, kv]),
@@ -184,9 +190,19 @@ def flex_block_lists_from_kernel(env):
         ("causal window", lambda b, h, q, kv: (kv <= q) & (q - kv <= 200), None, None),
         ("prefix-LM", lambda b, h, q, kv: (kv < 300) | (kv <= q), None, None),
         ("band", lambda b, h, q, kv: (kv <= q + 100) & (q <= kv + 100), None, None),
+        # Document masks over captured ids: the kernel bounds the blocks by
+        # the attention kernels' id scan (sorted: exact; interleaved: a
+        # superset, the pairs decide), except where the ids do not cover
+        # the sequences.
+        ("documents, causal", lambda b, h, q, kv: (kv <= q) & (sorted_ids[q] == sorted_ids[kv]),
+         None, None),
+        ("documents alone", lambda b, h, q, kv: sorted_ids[q] == sorted_ids[kv], None, None),
+        ("interleaved ids", lambda b, h, q, kv: interleaved[q] == interleaved[kv], None, None),
+        ("short ids", lambda b, h, q, kv: (kv <= q) & (short[q] == short[kv]), None, None,
+         lambda b, h, q, kv: (kv <= q) & (padded[q] == padded[kv])),
     ]
     checks = []
-    for name, mask_mod, batch, heads in masks:
+    for name, mask_mod, batch, heads, *reference in masks:
         for bs in (128, (128, 64), (64, 256)):
             before = env.attn.stats["block_mask_launches"]
             bm = env.attn.create_block_mask(mask_mod, batch, heads, sq, sk, BLOCK_SIZE=bs,
@@ -196,7 +212,8 @@ def flex_block_lists_from_kernel(env):
             assert env.attn.stats["block_mask_launches"] == before + 1, \
                 f"{name} {bs}: the lists did not come from the block-mask kernel"
             qb, kb = bs if isinstance(bs, tuple) else (bs, bs)
-            want = _token_lists(env, mask_mod, batch or 1, heads or 1, sq, sk, qb, kb)
+            want = _token_lists(env, reference[0] if reference else mask_mod, batch or 1,
+                                heads or 1, sq, sk, qb, kb)
             got = bm.block_lists()
             for key, w in want.items():
                 g = got[key]

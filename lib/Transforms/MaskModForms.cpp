@@ -1,0 +1,81 @@
+//===- MaskModForms.cpp - forms a mask_mod region takes -------------------===//
+
+#include "attn/Transforms/MaskModForms.h"
+
+#include "attn/IR/AttnOps.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+
+using namespace mlir;
+using namespace mlir::attn;
+
+void mlir::attn::collectConjuncts(Value v, SmallVectorImpl<Value> &out) {
+  if (auto andOp = v.getDefiningOp<arith::AndIOp>()) {
+    collectConjuncts(andOp.getLhs(), out);
+    collectConjuncts(andOp.getRhs(), out);
+    return;
+  }
+  out.push_back(v);
+}
+
+bool mlir::attn::maskModIsConjunct(ArrayAttr masks) {
+  if (!masks || !llvm::any_of(masks, llvm::IsaPred<MaskModAttr>))
+    return false;
+  return llvm::none_of(masks, [](Attribute atom) {
+    auto orMask = dyn_cast<OrMaskAttr>(atom);
+    return orMask &&
+           llvm::any_of(orMask.getMembers(), llvm::IsaPred<MaskModAttr>);
+  });
+}
+
+namespace {
+/// The captured tensor `extract` reads at the region's index argument
+/// `index` (with the batch argument `batch` first for a [B, S] tensor), or
+/// null.
+Value idsReadAt(tensor::ExtractOp extract, Region &region, Value batch,
+                Value index) {
+  if (!extract)
+    return nullptr;
+  Value ids = extract.getTensor();
+  if (region.isAncestor(ids.getParentRegion()))
+    return nullptr;
+  auto type = dyn_cast<IntegerType>(extract.getType());
+  if (!type || type.getWidth() < 8 || type.getWidth() > 32)
+    return nullptr;
+  ValueRange at = extract.getIndices();
+  if (at.size() == 1 && at[0] == index)
+    return ids;
+  if (at.size() == 2 && at[0] == batch && at[1] == index)
+    return ids;
+  return nullptr;
+}
+} // namespace
+
+std::optional<CapturedDocument>
+mlir::attn::capturedDocumentConjunct(ArrayAttr masks, Region &maskMod) {
+  if (!maskModIsConjunct(masks) || maskMod.empty())
+    return std::nullopt;
+  Block &body = maskMod.front();
+  auto yield = dyn_cast<YieldOp>(body.getTerminator());
+  if (!yield || yield.getNumOperands() != 1 || body.getNumArguments() != 4)
+    return std::nullopt;
+  Value batch = body.getArgument(0), i = body.getArgument(2),
+        j = body.getArgument(3);
+  SmallVector<Value> conjuncts;
+  collectConjuncts(yield.getOperand(0), conjuncts);
+  for (Value conjunct : conjuncts) {
+    auto cmp = conjunct.getDefiningOp<arith::CmpIOp>();
+    if (!cmp || cmp.getPredicate() != arith::CmpIPredicate::eq)
+      continue;
+    auto lhs = cmp.getLhs().getDefiningOp<tensor::ExtractOp>();
+    auto rhs = cmp.getRhs().getDefiningOp<tensor::ExtractOp>();
+    for (auto [rowRead, keyRead] : {std::pair{lhs, rhs}, std::pair{rhs, lhs}}) {
+      Value idsQ = idsReadAt(rowRead, maskMod, batch, i);
+      Value idsKv = idsReadAt(keyRead, maskMod, batch, j);
+      if (idsQ && idsKv)
+        return CapturedDocument{idsQ, idsKv, conjuncts.size() == 1};
+    }
+  }
+  return std::nullopt;
+}
