@@ -30,6 +30,30 @@ bool mlir::attn::maskModIsConjunct(ArrayAttr masks) {
 }
 
 namespace {
+/// Bits of an integer or index type (index: 64).
+unsigned widthOf(Type type) {
+  return isa<IndexType>(type) ? 64 : type.getIntOrFloatBitWidth();
+}
+
+/// The tensor.extract `v` is, behind integer widenings that keep equality
+/// (index_cast, extsi, extui: the tracer compares ids as index), and the
+/// names of those casts (two sides compare alike only through the same
+/// ones: sign and zero extension differ); a null op otherwise.
+std::pair<tensor::ExtractOp, SmallVector<StringRef>>
+extractBehindCasts(Value v) {
+  SmallVector<StringRef> casts;
+  while (Operation *def = v.getDefiningOp()) {
+    if (!isa<arith::IndexCastOp, arith::ExtSIOp, arith::ExtUIOp>(def))
+      break;
+    if (widthOf(def->getOperand(0).getType()) >
+        widthOf(def->getResult(0).getType()))
+      return {}; // a narrowing index_cast loses equality
+    casts.push_back(def->getName().getStringRef());
+    v = def->getOperand(0);
+  }
+  return {v.getDefiningOp<tensor::ExtractOp>(), casts};
+}
+
 /// The captured tensor `extract` reads at the region's index argument
 /// `index` (with the batch argument `batch` first for a [B, S] tensor), or
 /// null.
@@ -68,8 +92,10 @@ mlir::attn::capturedDocumentConjunct(ArrayAttr masks, Region &maskMod) {
     auto cmp = conjunct.getDefiningOp<arith::CmpIOp>();
     if (!cmp || cmp.getPredicate() != arith::CmpIPredicate::eq)
       continue;
-    auto lhs = cmp.getLhs().getDefiningOp<tensor::ExtractOp>();
-    auto rhs = cmp.getRhs().getDefiningOp<tensor::ExtractOp>();
+    auto [lhs, lhsCasts] = extractBehindCasts(cmp.getLhs());
+    auto [rhs, rhsCasts] = extractBehindCasts(cmp.getRhs());
+    if (lhsCasts != rhsCasts)
+      continue;
     for (auto [rowRead, keyRead] : {std::pair{lhs, rhs}, std::pair{rhs, lhs}}) {
       Value idsQ = idsReadAt(rowRead, maskMod, batch, i);
       Value idsKv = idsReadAt(keyRead, maskMod, batch, j);

@@ -89,3 +89,42 @@ func.func @window(%ql: index, %kl: index) -> (tensor<1x8x?xi32>, tensor<1x8x?x?x
   %n, %i, %fn, %fi = attn.block_mask %ql, %kl {masks = [#attn.sliding_window<left = 256, right = 0, align = top_left>], blocks = #attn.block_sparse<q_block = 128, kv_block = 128>} : tensor<1x8x?xi32>, tensor<1x8x?x?xi32>, tensor<1x8x?xi32>, tensor<1x8x?x?xi32>
   return %n, %i, %fn, %fi : tensor<1x8x?xi32>, tensor<1x8x?x?xi32>, tensor<1x8x?xi32>, tensor<1x8x?x?xi32>
 }
+
+// -----
+
+// The tracer compares ids as index (index_cast of each read): equality is
+// kept, so the id scan still bounds the blocks (its warp shuffles). Reads
+// widened differently (extsi against extui) may compare unequal where the
+// ids are equal: no scan, the pairs decide.
+// CHECK-LABEL: gpu.func @traced_block_mask
+// CHECK: scf.if %{{.*}} -> (index, index, index, index)
+// CHECK: gpu.shuffle xor
+// CHECK-LABEL: gpu.func @mixed_block_mask
+// CHECK-NOT: gpu.shuffle
+// CHECK: gpu.return
+func.func @traced(%ql: index, %kl: index, %docs: tensor<?xi32>) -> (tensor<1x1x?xi32>, tensor<1x1x?x?xi32>, tensor<1x1x?xi32>, tensor<1x1x?x?xi32>) {
+  %n, %i, %fn, %fi = attn.block_mask %ql, %kl {masks = [#attn.causal<top_left>, #attn.mask_mod], blocks = #attn.block_sparse<q_block = 128, kv_block = 128>} : tensor<1x1x?xi32>, tensor<1x1x?x?xi32>, tensor<1x1x?xi32>, tensor<1x1x?x?xi32>
+  mask_mod {
+  ^bb0(%b: index, %h: index, %qi: index, %kj: index):
+    %dq = tensor.extract %docs[%qi] : tensor<?xi32>
+    %wq = arith.index_cast %dq : i32 to index
+    %dk = tensor.extract %docs[%kj] : tensor<?xi32>
+    %wk = arith.index_cast %dk : i32 to index
+    %same = arith.cmpi eq, %wq, %wk : index
+    attn.yield %same : i1
+  }
+  return %n, %i, %fn, %fi : tensor<1x1x?xi32>, tensor<1x1x?x?xi32>, tensor<1x1x?xi32>, tensor<1x1x?x?xi32>
+}
+func.func @mixed(%ql: index, %kl: index, %docs: tensor<?xi32>) -> (tensor<1x1x?xi32>, tensor<1x1x?x?xi32>, tensor<1x1x?xi32>, tensor<1x1x?x?xi32>) {
+  %n, %i, %fn, %fi = attn.block_mask %ql, %kl {masks = [#attn.mask_mod], blocks = #attn.block_sparse<q_block = 128, kv_block = 128>} : tensor<1x1x?xi32>, tensor<1x1x?x?xi32>, tensor<1x1x?xi32>, tensor<1x1x?x?xi32>
+  mask_mod {
+  ^bb0(%b: index, %h: index, %qi: index, %kj: index):
+    %dq = tensor.extract %docs[%qi] : tensor<?xi32>
+    %wq = arith.extsi %dq : i32 to i64
+    %dk = tensor.extract %docs[%kj] : tensor<?xi32>
+    %wk = arith.extui %dk : i32 to i64
+    %same = arith.cmpi eq, %wq, %wk : i64
+    attn.yield %same : i1
+  }
+  return %n, %i, %fn, %fi : tensor<1x1x?xi32>, tensor<1x1x?x?xi32>, tensor<1x1x?xi32>, tensor<1x1x?x?xi32>
+}

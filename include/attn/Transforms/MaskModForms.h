@@ -28,7 +28,8 @@ bool maskModIsConjunct(ArrayAttr masks);
 /// FlexAttention's document mask among a mask_mod region's conjuncts:
 /// `ids_q[q_idx] == ids_kv[kv_idx]` over tensors captured from outside the
 /// region (tensor.extract of [S] at q_idx / kv_idx, or of [B, S] at (b,
-/// q_idx) / (b, kv_idx)), integers of 8 to 32 bits.
+/// q_idx) / (b, kv_idx)), integers of 8 to 32 bits, compared as they are
+/// or widened alike (index_cast, extsi, extui).
 struct CapturedDocument {
   Value idsQ;  ///< the tensor read at q_idx
   Value idsKv; ///< the tensor read at kv_idx
