@@ -9,10 +9,11 @@ and torch.compile(flex_attention), on the convention of ../shared/anchors.md.
 bf16, batch x seqlen = 16384 tokens, hidden 2048 (heads = 2048 / d),
 FLOPs = 4 b h sq sk d (halved when causal), median of
 triton.testing.do_bench. The masked / modified variants (b=4, h=16, s=4096,
-d=128, causal) count only the kept pairs. Prints markdown tables with
-ratios; --plot saves a bar chart (needs matplotlib).
+d=128, causal) count only the kept pairs; the rope variant (RoPE in the
+kernel) is also set against what FlexAttention runs for the same math
+(q and k rotated by a torch.compile'd RoPE, then flex_attention). Prints
+markdown tables with ratios; --plot saves a bar chart (needs matplotlib).
 """
-import math
 import os
 import sys
 
@@ -62,6 +63,21 @@ def kernels():
 
 
 FLEX_DIR = os.path.join(ROOT, "build", "gpu_bench_flex")
+
+
+def rope_tables(torch, s, d, theta=10000.0):
+    """cos / sin [s, d / 2] (float32) of LLaMA's RoPE at positions 0..s-1."""
+    inv = 1.0 / theta ** (torch.arange(0, d, 2, device="cuda", dtype=torch.float32) / d)
+    angles = torch.arange(s, device="cuda", dtype=torch.float32)[:, None] * inv[None, :]
+    return angles.cos(), angles.sin()
+
+
+def torch_rope(x, cos, sin):
+    """LLaMA's rotate-half RoPE of x [B, H, S, D] (pairs i, i + D/2)."""
+    import torch
+    half = x.shape[-1] // 2
+    x1, x2 = x[..., :half].float(), x[..., half:].float()
+    return torch.cat((x1 * cos - x2 * sin, x2 * cos + x1 * sin), dim=-1).to(x.dtype)
 
 
 def flex_document_call(attn, q, docs, s):
@@ -128,7 +144,6 @@ def main():
         dims = tuple(int(x) for x in sys.argv[sys.argv.index("--head-dims") + 1].split(","))
     rows = []
     for d in dims:
-        h = 2048 // d
         for causal in (False, True):
             name = f"d{d}_{'causal' if causal else 'dense'}"
             kernel = Kernel(os.path.join(OUT_DIR, name + ".attn"))
@@ -177,6 +192,16 @@ def main():
             t_cudnn = sdpa(SDPBackend.CUDNN_ATTENTION, qt, kt, vt, True, gqa=gqa)
         tf = lambda ms: flops / ms * 1e-9
         vrows.append((name, tf(t_attn), tf(t_flex), tf(t_flash), tf(t_cudnn)))
+        if name == "rope":
+            # What a FlexAttention user runs for the same math: q and k
+            # rotated first (one torch.compile'd kernel over the cached
+            # cos / sin tables), then flex_attention.
+            rotate = torch.compile(torch_rope, dynamic=False)
+            cos, sin = rope_tables(torch, s, d)
+            t_both = bench(lambda: flex(rotate(qt, cos, sin), rotate(kt, cos, sin), vt,
+                                        block_mask=bm))
+            vrows.append(("rope, flex after torch RoPE of q and k", tf(t_attn), tf(t_both),
+                          float("nan"), float("nan")))
     # The document mask through our FlexAttention API (block lists from
     # create_block_mask), against torch's flex_attention, and block-mask
     # creation against torch's create_block_mask.
