@@ -1,8 +1,14 @@
 //===- CompilerCApi.cpp - libAttnCompiler's C entry points ----------------===//
 
+#include "attn/Analysis/TileClassification.h"
 #include "attn/CPU/CpuAttention.h"
 #include "attn/Compiler/attn_compiler.h"
 #include "attn/GPU/KernelArtifact.h"
+#include "attn/IR/AttnDialect.h"
+
+#include "mlir/AsmParser/AsmParser.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/MLIRContext.h"
 
 #include <cstdlib>
 #include <cstring>
@@ -167,6 +173,68 @@ int attnc_cpu_run(const attnc_cpu_function *function, const attn_tensor *args,
 }
 
 void attnc_cpu_free(attnc_cpu_function *function) { delete function; }
+
+int attnc_classify_blocks(const char *masks, int64_t q_len, int64_t kv_len,
+                          int64_t q_block, int64_t kv_block, uint8_t *classes,
+                          size_t size) {
+  const std::string where = "attnc_classify_blocks: ";
+  if (!masks || (!classes && size))
+    return fail(where + "null argument");
+  if (q_len < 0 || kv_len < 0 || q_block < 1 || kv_block < 1)
+    return fail(where + "lengths must be >= 0 and block sizes >= 1, got " +
+                std::to_string(q_len) + " x " + std::to_string(kv_len) +
+                " in blocks of " + std::to_string(q_block) + " x " +
+                std::to_string(kv_block));
+  int64_t nq = q_len / q_block + (q_len % q_block != 0);
+  int64_t nk = kv_len / kv_block + (kv_len % kv_block != 0);
+  int64_t cells;
+  if (__builtin_mul_overflow(nq, nk, &cells) || uint64_t(cells) != size)
+    return fail(where + "classes holds " + std::to_string(size) +
+                " bytes, the matrix has " + std::to_string(nq) + " x " +
+                std::to_string(nk) + " blocks");
+  mlir::MLIRContext context;
+  context.loadDialect<AttnDialect>();
+  std::string diagnostic;
+  mlir::ScopedDiagnosticHandler handler(&context, [&](mlir::Diagnostic &d) {
+    diagnostic = d.str();
+    return mlir::success();
+  });
+  mlir::Attribute parsed = mlir::parseAttribute(masks, &context);
+  auto atoms = llvm::dyn_cast_or_null<mlir::ArrayAttr>(parsed);
+  if (!atoms)
+    return fail(where + "masks must be an array of mask attributes, got '" +
+                masks + "'" + (diagnostic.empty() ? "" : ": " + diagnostic));
+  for (mlir::Attribute atom : atoms) {
+    auto orMask = llvm::dyn_cast<OrMaskAttr>(atom);
+    bool analytic = orMask ? orMask.isAnalytic()
+                           : llvm::isa<CausalAttr, SlidingWindowAttr,
+                                       PrefixLMAttr, ChunkedAttr>(atom);
+    if (!analytic) {
+      std::string text;
+      llvm::raw_string_ostream os(text);
+      atom.print(os);
+      return fail(where + text +
+                  " is not a closed-form mask atom (it reads operands or a "
+                  "region)");
+    }
+  }
+  StaticArith arith;
+  for (int64_t m = 0; m < nq; ++m) {
+    // No sum past the lengths: a block size may be near 2^63.
+    int64_t q0 = m * q_block, q1 = q0 + std::min(q_block, q_len - q0);
+    RowTileKeys<int64_t> keys =
+        analyzeRowTile(arith, atoms, q0, q1, q_len, kv_len);
+    for (int64_t n = 0; n < nk; ++n) {
+      int64_t k0 = n * kv_block;
+      TileClass tile =
+          classifyTile(keys, k0, k0 + std::min(kv_block, kv_len - k0), kv_len);
+      classes[m * nk + n] = tile == TileClass::Empty  ? ATTNC_BLOCK_EMPTY
+                            : tile == TileClass::Full ? ATTNC_BLOCK_FULL
+                                                      : ATTNC_BLOCK_PARTIAL;
+    }
+  }
+  return 0;
+}
 
 const char *attnc_last_error(void) { return lastError.c_str(); }
 

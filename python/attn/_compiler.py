@@ -40,6 +40,10 @@ def library():
                                       ctypes.POINTER(Tensor), ctypes.c_size_t]
         lib.attnc_cpu_free.argtypes = [ctypes.c_void_p]
         lib.attnc_last_error.restype = ctypes.c_char_p
+        if hasattr(lib, "attnc_classify_blocks"):  # older builds lack it
+            lib.attnc_classify_blocks.argtypes = [
+                ctypes.c_char_p, ctypes.c_int64, ctypes.c_int64, ctypes.c_int64,
+                ctypes.c_int64, ctypes.c_void_p, ctypes.c_size_t]
         _LIB = lib
     return _LIB
 
@@ -91,6 +95,24 @@ def compile_kernel(source, chip, fmt="bin"):
         return ctypes.string_at(data, size.value)
     finally:
         lib.attnc_free(data)
+
+
+def classify_blocks(masks, query_len, key_len, query_block, key_block):
+    """uint8 [NQ, NK] (numpy) block classes of the closed-form mask atoms
+    `masks` (0 empty, 1 full, 2 partial: the kernels' tile classification,
+    attnc_classify_blocks), or None without a compiler that has it."""
+    lib = library()
+    if lib is None or not hasattr(lib, "attnc_classify_blocks"):
+        return None
+    import numpy as np
+    nq, nk = -(-query_len // query_block), -(-key_len // key_block)
+    classes = np.empty((nq, nk), np.uint8)
+    text = "[" + ", ".join(m.attr() for m in masks) + "]"
+    status = lib.attnc_classify_blocks(text.encode(), query_len, key_len, query_block,
+                                       key_block, classes.ctypes.data, classes.size)
+    if status != 0:
+        raise CompileError(lib.attnc_last_error().decode())
+    return classes
 
 
 class CpuFunction:

@@ -149,6 +149,13 @@ def _finish(masks, mask_mod, mask_type, query_len, key_len, qb, kb, batch=None,
     if mask_mod is not None:
         bm.kv_lists = _mask_mod_blocks(bm, mask_mod, batch, heads, device)
         return bm
+    # Closed-form atoms: the kernels' own tile classification, by block
+    # (exact for one atom; the token mask would take S^2 host memory).
+    from ._compiler import classify_blocks
+    classes = classify_blocks(masks, query_len, key_len, qb, kb)
+    if classes is not None:
+        bm.mask_matrix = classes != 0
+        return bm
     try:
         bm.mask_matrix = _block_matrix(bm.token_mask(), qb, kb)
     except Exception:  # a mask numpy cannot evaluate: every block may hold pairs

@@ -238,3 +238,65 @@ def test_block_mask_spec_ir():
     assert spec.argument_names() == ["q_len", "kv_len", "mcap0"] and len(caps) == 1
     other, _ = block_mask_spec(lambda b, h, q, kv: ids[q] == ids[kv], (), 128, 128)
     assert other.key() != spec.key()
+
+
+@pytest.mark.parametrize("pattern,kw", [("causal", {}), ("sliding_window", {"sliding_window": 300}),
+                                        ("prefix_lm", {"prefix_len": 333}), ("full", {})])
+@pytest.mark.parametrize("qlen,klen,bs", [(1000, 1000, 128), (700, 1300, 64), (1300, 700, 100),
+                                          (5, 3, 16)])
+def test_closed_form_block_matrix_matches_the_token_mask(pattern, kw, qlen, klen, bs):
+    """create_block_mask's patterns are classified by block (the kernels'
+    tile classification through the compiler, attnc_classify_blocks), not
+    from the S^2 token mask; the matrix is the token mask's, block by block."""
+    from attn._compiler import available, classify_blocks
+    from attn.masks import _block_matrix
+    bm = attn.create_block_mask(pattern, qlen, klen, block_size=bs, **kw)
+    want = _block_matrix(bm.token_mask(), bs, bs)
+    assert np.array_equal(bm.mask_matrix, want)
+    if not available():
+        return
+    classes = classify_blocks(bm.masks, qlen, klen, bs, bs)
+    keep = np.zeros((-(-qlen // bs) * bs, -(-klen // bs) * bs), bool)
+    keep[:qlen, :klen] = bm.token_mask()
+    inside = np.zeros_like(keep)
+    inside[:qlen, :klen] = True
+    nq, nk = classes.shape
+    every = (keep | ~inside).reshape(nq, bs, nk, bs).all(axis=(1, 3))
+    # One atom: empty, full and partial exactly as the pairs say.
+    assert np.array_equal(classes == 1, every & want)
+    assert np.array_equal(classes == 2, want & ~every)
+
+
+def test_closed_form_block_matrix_of_long_sequences():
+    """128k x 128k causal: 1024 x 1024 blocks from the classification (the
+    token mask would be 16 GiB of host memory)."""
+    from attn._compiler import available
+    if not available():
+        pytest.skip("needs the compiler library (attnc_classify_blocks)")
+    bm = attn.create_block_mask("causal", 131072, 131072)
+    assert bm.shape == (1024, 1024)
+    assert np.array_equal(bm.mask_matrix, np.tri(1024, dtype=bool))
+    assert attn.create_block_mask("full", 131072, 131072).mask_matrix.all()
+
+
+@pytest.mark.parametrize("masks,sizes,text", [
+    (b"[#attn.document]", (100, 100, 16, 16), "not a closed-form mask atom"),
+    (b"[#attn.causal<top_left>", (100, 100, 16, 16), "must be an array of mask attributes"),
+    (b"[#attn.causal<top_left>]", (-1, 100, 16, 16), "lengths must be >= 0"),
+    (b"[#attn.causal<top_left>]", (100, 100, 0, 16), "block sizes >= 1"),
+    (b"[#attn.causal<top_left>]", (100, 100, 16, 16, 48), "the matrix has 7 x 7 blocks"),
+])
+def test_classify_blocks_errors(masks, sizes, text):
+    """attnc_classify_blocks rejects bad input with a message (and writes
+    nothing past the buffer it is given)."""
+    import ctypes
+    from attn._compiler import library
+    lib = library()
+    if lib is None:
+        pytest.skip("needs the compiler library")
+    q, k, qb, kb = sizes[:4]
+    size = sizes[4] if len(sizes) > 4 else 49
+    buf = (ctypes.c_uint8 * 64)()
+    assert lib.attnc_classify_blocks(masks, q, k, qb, kb, buf, size) != 0
+    assert text in lib.attnc_last_error().decode()
+    assert all(b == 0 for b in buf[size:])

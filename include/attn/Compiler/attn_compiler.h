@@ -53,6 +53,25 @@ int attnc_cpu_run(const attnc_cpu_function *function, const attn_tensor *args,
 /// Frees a compiled CPU function (null is allowed).
 void attnc_cpu_free(attnc_cpu_function *function);
 
+/// Block classes of attn_classify_blocks.
+#define ATTNC_BLOCK_EMPTY 0
+#define ATTNC_BLOCK_FULL 1
+#define ATTNC_BLOCK_PARTIAL 2
+
+/// Classifies the blocks of a `q_len` x `kv_len` attention matrix cut into
+/// `q_block` x `kv_block` blocks under the closed-form mask atoms `masks`
+/// (their attribute text, e.g. "[#attn.causal<top_left>]"; "[]" keeps
+/// every pair), in closed form as the kernels' tile classification does:
+/// classes[m * NK + n] (NQ * NK bytes, NQ = ceil(q_len / q_block), NK =
+/// ceil(kv_len / kv_block); `size` must be that) is ATTNC_BLOCK_EMPTY (no
+/// pair kept), ATTNC_BLOCK_FULL (every pair of the block inside the matrix
+/// kept) or ATTNC_BLOCK_PARTIAL. Exact for a single atom; for several, a
+/// block called partial may keep no pair. Atoms that read operands or
+/// regions (document, custom masks, mask_mod) are rejected.
+int attnc_classify_blocks(const char *masks, int64_t q_len, int64_t kv_len,
+                          int64_t q_block, int64_t kv_block, uint8_t *classes,
+                          size_t size);
+
 /// The message of the last failed call on this thread ("" if none).
 const char *attnc_last_error(void);
 
