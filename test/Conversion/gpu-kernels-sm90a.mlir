@@ -374,25 +374,31 @@ func.func @varlen(%q: tensor<?x4x128xbf16>, %cu: tensor<3xi32>) -> tensor<?x4x12
 
 // -----
 
-// A document conjunct with a producer warpgroup: the producer (after giving
+// A document conjunct keeps rows short, so the strategy takes 64 x 64 tiles,
+// two stages and a TMA producer (83136 bytes, 256 threads) that fit two
+// CTAs per SM: minctasm 2, and setmaxnreg budgets sharing half the
+// register file, 128 x 24 + 128 x 232 = 32768. The producer (after giving
 // up registers) and the consumers (after taking them) each set their tile
-// up, so both scan the ids, together: thread t of the 384 reads keys t,
-// t + 384, ...; each combine stages the 12 warps' results in 5 x 12 i32
-// slots after the tiles (230448 bytes) and meets at `barrier.sync 1, 384`,
+// up, so both scan the ids, together: thread t of the 256 reads keys t,
+// t + 256, ...; each combine stages the 8 warps' results in 5 x 8 i32
+// slots after the tiles (82976 bytes) and meets at `barrier.sync 1, 256`,
 // reached from the two roles' code (unaligned): rows' id min / max, then
 // the keys' first / last / count.
 // CHECK-LABEL: gpu.func @document_kernel
-// CHECK-SAME: attn.shared_bytes = 230688
-// CHECK: nvvm.setmaxregister  decrease
-// CHECK: memref.view %{{.*}}[%c230448][] : memref<?xi8, #gpu.address_space<workgroup>> to memref<5x12xi32, #gpu.address_space<workgroup>>
-// CHECK: scf.for %{{.*}} step %c384 iter_args
-// CHECK: "barrier.sync 1, 384;"
-// CHECK: step %c3072_i32
-// CHECK: "barrier.sync 1, 384;"
-// CHECK: nvvm.setmaxregister  increase
-// CHECK: memref.view %{{.*}}[%c230448][]
-// CHECK: "barrier.sync 1, 384;"
-// CHECK: "barrier.sync 1, 384;"
+// CHECK-SAME: attn.block = array<i64: 256, 1, 1>
+// CHECK-SAME: block_q = 64, block_k = 64, warps = 4, producer_warps = 4, tma = true
+// CHECK-SAME: attn.shared_bytes = 83136
+// CHECK-SAME: nvvm.minctasm = 2
+// CHECK: nvvm.setmaxregister  decrease 24
+// CHECK: memref.view %{{.*}}[%c82976][] : memref<?xi8, #gpu.address_space<workgroup>> to memref<5x8xi32, #gpu.address_space<workgroup>>
+// CHECK: scf.for %{{.*}} step %c256 iter_args
+// CHECK: "barrier.sync 1, 256;"
+// CHECK: step %c2048_i32
+// CHECK: "barrier.sync 1, 256;"
+// CHECK: nvvm.setmaxregister  increase 232
+// CHECK: memref.view %{{.*}}[%c82976][]
+// CHECK: "barrier.sync 1, 256;"
+// CHECK: "barrier.sync 1, 256;"
 func.func @document(%q: tensor<?x?x16x128xbf16>, %k: tensor<?x?x16x128xbf16>, %v: tensor<?x?x16x128xbf16>, %dq: tensor<?x?xi32>, %dk: tensor<?x?xi32>) -> tensor<?x?x16x128xbf16> {
   %out = attn.attention %q, %k, %v doc_ids_q(%dq : tensor<?x?xi32>) doc_ids_kv(%dk : tensor<?x?xi32>) {masks = [#attn.document, #attn.causal<top_left>]} : tensor<?x?x16x128xbf16>, tensor<?x?x16x128xbf16>, tensor<?x?x16x128xbf16> -> tensor<?x?x16x128xbf16>
   return %out : tensor<?x?x16x128xbf16>

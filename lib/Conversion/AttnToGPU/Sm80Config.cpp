@@ -269,4 +269,18 @@ firstFittingConfig(AttentionOp op, const GpuTarget &target,
   return failure();
 }
 
+bool twoCtasWithProducer(AttentionOp op, LoweringConfigAttr config) {
+  if (config.getStrategy() != GpuStrategy::sm90a ||
+      config.getProducerWarps() != 4 ||
+      config.getBlockQ() != sm90::kWarpgroupRows)
+    return false;
+  llvm::Expected<GpuTarget> target = lookupGpuTarget("sm_90a");
+  if (!target) {
+    llvm::consumeError(target.takeError());
+    return false;
+  }
+  // 1 KB of each CTA's shared memory is the system's.
+  return 2 * (sharedBytes(op, config) + 1024) <= target->maxSharedBytes + 1024;
+}
+
 } // namespace mlir::attn::sm80

@@ -108,6 +108,12 @@ inline SmallVector<int64_t, 4> kvWarpScratchShape(LoweringConfigAttr config,
 /// Returns the kernel.
 gpu::GPUFuncOp buildTiledKernel(KernelSet &kernels, LoweringConfigAttr config);
 
+/// sm90a: a kernel of one consumer warpgroup (block_q 64) and a producer
+/// warpgroup whose shared memory fits twice in sm_90a's: two of its CTAs
+/// share each SM (minctasm 2; each gets half the register file), hiding
+/// each other's copies, epilogue and turnaround.
+bool twoCtasWithProducer(AttentionOp op, LoweringConfigAttr config);
+
 } // namespace mlir::attn::sm80
 
 #endif // ATTN_LIB_CONVERSION_ATTNTOGPU_SM80CONFIG_H

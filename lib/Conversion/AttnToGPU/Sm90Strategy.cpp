@@ -24,6 +24,7 @@
 #include "Wgmma.h"
 
 #include "attn/Conversion/KernelABI.h"
+#include "attn/Transforms/DocumentKeys.h"
 
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 
@@ -46,6 +47,11 @@ constexpr int64_t kWideBlockQ = 192;
 constexpr int64_t kWideBlockK = 64;
 constexpr int64_t kWideStages = 4;
 constexpr int64_t kWideMaxDim = 64;
+/// Short rows (document masks): one consumer warpgroup over 64-key tiles,
+/// two stages, two CTAs per SM, at head dims up to kPairMaxDim.
+constexpr int64_t kPairBlockK = 64;
+constexpr int64_t kPairStages = 2;
+constexpr int64_t kPairMaxDim = 128;
 
 /// Whether two CTAs of `config` fit one SM: shared memory allows it and
 /// the fragments are small (Dv and block_k at most 64: S, O and P take 80
@@ -188,6 +194,22 @@ private:
         return config;
       invalid = false;
     }
+    // A document mask keeps rows short (the bench's 6 documents: ~4 kv
+    // tiles per query tile), so each CTA's fixed cost (its Q copy, the
+    // pipeline's fill, the epilogue, the turnaround) weighs as much as its
+    // loop: 64 x 64 tiles, two stages and a TMA producer fit twice per SM,
+    // so that two CTAs hide each other's. Measured on an H100
+    // (docs/perf-log.md 2026-11-24, session 27): document6 197 -> 228
+    // TFLOP/s; with one CTA per SM (240 registers) 161.
+    if (!forced.blockQ && !forced.blockK && !forced.stages && producers == -1 &&
+        forced.tma != 0 && widest <= kPairMaxDim && documentConjunct(op) &&
+        sm90::tensorMapsReason(op).empty()) {
+      FailureOr<LoweringConfigAttr> pair = fit(
+          sm90::kWarpgroupRows, {kPairBlockK}, kPairStages, 4, alternativeWhy);
+      if (succeeded(pair) && sm80::twoCtasWithProducer(op, *pair))
+        return pair;
+      invalid = false;
+    }
     // Three consumer warpgroups take their registers from the producer's.
     if (blockQ > kBlockQ)
       return fit(blockQ, keyTiles, stages, 4, why);
@@ -226,10 +248,13 @@ public:
       kernel.setArgAttr(kernels.paramIndex(kernels.op().getResult(0)),
                         kKernelParamAlignAttr, attrs.getI64IntegerAttr(16));
     // setmaxnreg needs the entry register count ptxas derives from the
-    // block size and one CTA per SM (else it ignores it: C7508).
+    // block size and the CTAs per SM (else it ignores it: C7508): one, or
+    // two where they fit (their budgets then share half the file).
     if (config.getProducerWarps()) {
-      kernel->setAttr(NVVM::NVVMDialect::getMinctasmAttrName(),
-                      attrs.getI32IntegerAttr(1));
+      kernel->setAttr(
+          NVVM::NVVMDialect::getMinctasmAttrName(),
+          attrs.getI32IntegerAttr(
+              sm80::twoCtasWithProducer(kernels.op(), config) ? 2 : 1));
       return;
     }
     // The thread count ptxas divides the registers by is the kernel's

@@ -49,10 +49,16 @@ using namespace mlir::attn::sm80;
 /// where the producer's cp.async copies cover whole rows (a copy's address
 /// is a few adds), else (72, 216): its copies divide per chunk and spilled
 /// at 40 (d96: 580 bytes). Three (192 query rows, head dims up to 64): (24,
-/// 160).
+/// 160). One, two CTAs per SM (twoCtasWithProducer: 128 x P + 128 x C =
+/// 32768, half the file): (24, 232) with TMA, (72, 184) rotating, else (40,
+/// 216).
 static std::pair<int64_t, int64_t>
 registerBudgets(int64_t headDim, int64_t headDimV, int64_t producers,
-                int64_t consumers, bool tma, bool rotates) {
+                int64_t consumers, bool tma, bool rotates, bool twoCtas) {
+  if (twoCtas)
+    return rotates ? std::make_pair(72, 184)
+           : tma   ? std::make_pair(24, 232)
+                   : std::make_pair(40, 216);
   if (consumers > 256)
     return {24, 160};
   if (tma && rotates)
@@ -154,9 +160,9 @@ void KernelBuilder::buildSpecializedLoop() {
   // values live in its own budget (computed before the split, the ones the
   // producer uses would have to fit in its few registers at the split).
   b.setInsertionPointToStart(roles.thenBlock());
-  auto [producerRegisters, consumerRegisters] =
-      registerBudgets(headDim, headDimV, 32 * producerWarps, consumers,
-                      config.getTma(), sm90::producerRotatesTiles(op, config));
+  auto [producerRegisters, consumerRegisters] = registerBudgets(
+      headDim, headDimV, 32 * producerWarps, consumers, config.getTma(),
+      sm90::producerRotatesTiles(op, config), twoCtasWithProducer(op, config));
   setMaxRegisters(b, loc, producerRegisters,
                   NVVM::SetMaxRegisterAction::decrease);
   setUpTile();
