@@ -5,6 +5,7 @@ library (artifact formats may differ), alternating A and B to cancel drift.
   here:        build/bin/attn-compile of both trees into DIR_A / DIR_B
                (from the .mlir files bench/gpu_bench.py --compile writes)
   GPU machine: python3 bench/ab_compare.py DIR_A LIB_A DIR_B LIB_B [rounds]
+               (ATTN_AB_SEQLENS=512,1024,... for other grid seqlens)
 
 Kernels are named d<D>_<dense|causal>.attn (gpu_bench's grid: bf16, 16k
 tokens, hidden 2048, seqlen 4096 and 16384) or after one of gpu_bench's
@@ -15,7 +16,7 @@ import os
 import subprocess
 import sys
 
-SEQLENS = (4096, 16384)
+SEQLENS = tuple(int(x) for x in os.environ.get("ATTN_AB_SEQLENS", "4096,16384").split(","))
 
 
 def time_side(kernel_dir, lib):
