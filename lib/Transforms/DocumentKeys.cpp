@@ -215,6 +215,13 @@ ScanLanes ScanLanes::oneLane(OpBuilder &b, Location loc) {
   return one;
 }
 
+std::pair<Value, Value> mlir::attn::liveKeyRange(IndexArith &arith,
+                                                 const RowTileKeys<Value> &keys,
+                                                 Value seqK) {
+  Value lo = arith.max(*keys.live.lo, arith.constant(0));
+  return {lo, arith.max(arith.min(*keys.live.hi, seqK), lo)};
+}
+
 RowTileKeys<Value> mlir::attn::emitRowTileKeys(
     IndexArith &arith, AttentionOp op, const AttentionBuffers &buf,
     const TilePosition &pos, Value q1, const ScanLanes &lanes,
@@ -228,8 +235,7 @@ RowTileKeys<Value> mlir::attn::emitRowTileKeys(
   if (!document)
     return keys;
   // The scan covers only the keys the other masks keep.
-  Value kLo = arith.max(*keys.live.lo, arith.constant(0));
-  Value kHi = arith.max(arith.min(*keys.live.hi, pos.seqK), kLo);
+  auto [kLo, kHi] = liveKeyRange(arith, keys, pos.seqK);
   if (narrowScan) {
     narrowScan(kLo, kHi);
     keys =

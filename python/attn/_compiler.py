@@ -107,7 +107,8 @@ def classify_blocks(masks, query_len, key_len, query_block, key_block):
     import numpy as np
     nq, nk = -(-query_len // query_block), -(-key_len // key_block)
     classes = np.empty((nq, nk), np.uint8)
-    text = "[" + ", ".join(m.attr() for m in masks) + "]"
+    from ._ir import masks_array
+    text = masks_array(masks)
     status = lib.attnc_classify_blocks(text.encode(), query_len, key_len, query_block,
                                        key_block, classes.ctypes.data, classes.size)
     if status != 0:

@@ -419,8 +419,13 @@ class AttentionSpec:
         return hashlib.sha256(self.to_mlir("k").encode()).hexdigest()[:20]
 
 
+def masks_array(masks):
+    """The array attribute of mask atoms, e.g. "[#attn.causal<top_left>]"."""
+    return "[" + ", ".join(m.attr() for m in masks) + "]"
+
+
 def _masks_attr(masks):
-    return "masks = [" + ", ".join(m.attr() for m in masks) + "]"
+    return "masks = " + masks_array(masks)
 
 
 def _mask_mod_region(body):

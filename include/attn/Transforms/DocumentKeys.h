@@ -56,6 +56,11 @@ RowTileKeys<Value> emitDocumentKeys(OpBuilder &b, Location loc,
                                     Value qHi, Value kLo, Value kHi,
                                     const ScanLanes &lanes);
 
+/// The real keys [lo, hi) of `keys`' live interval (clipped to [0, seqK),
+/// hi >= lo): the keys a document scan reads.
+std::pair<Value, Value>
+liveKeyRange(IndexArith &arith, const RowTileKeys<Value> &keys, Value seqK);
+
 /// The keys of the query rows [pos.q0, q1) under the op's masks
 /// (analyzeRowTile), with a document conjunct's keys read from the ids
 /// (emitDocumentKeys over the keys the other masks keep). `narrowScan`

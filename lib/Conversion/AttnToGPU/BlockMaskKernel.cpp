@@ -260,8 +260,7 @@ public:
     AttentionBuffers ids;
     ids.docIdsQ = buf.captured(document.idsQ);
     ids.docIdsKv = buf.captured(document.idsKv);
-    Value kLo = maxI(*keys.live.lo, index(0));
-    Value kHi = maxI(minI(*keys.live.hi, pos.seqK), kLo);
+    auto [kLo, kHi] = liveKeyRange(arith, keys, pos.seqK);
     Value covered = andI(idsCover(ids.docIdsQ, pos, pos.seqQ),
                          idsCover(ids.docIdsKv, pos, pos.seqK));
     SmallVector<Type> types(4, b.getIndexType());

@@ -269,6 +269,11 @@ firstFittingConfig(AttentionOp op, const GpuTarget &target,
   return failure();
 }
 
+bool sharedFitsTwice(AttentionOp op, LoweringConfigAttr config,
+                     int64_t maxSharedBytes) {
+  return 2 * (sharedBytes(op, config) + 1024) <= maxSharedBytes + 1024;
+}
+
 bool twoCtasWithProducer(AttentionOp op, LoweringConfigAttr config) {
   if (config.getStrategy() != GpuStrategy::sm90a ||
       config.getProducerWarps() != 4 ||
@@ -279,8 +284,8 @@ bool twoCtasWithProducer(AttentionOp op, LoweringConfigAttr config) {
     llvm::consumeError(target.takeError());
     return false;
   }
-  // 1 KB of each CTA's shared memory is the system's.
-  return 2 * (sharedBytes(op, config) + 1024) <= target->maxSharedBytes + 1024;
+  // The strategy runs on sm_90a alone (wgmma).
+  return sharedFitsTwice(op, config, target->maxSharedBytes);
 }
 
 } // namespace mlir::attn::sm80

@@ -108,6 +108,11 @@ inline SmallVector<int64_t, 4> kvWarpScratchShape(LoweringConfigAttr config,
 /// Returns the kernel.
 gpu::GPUFuncOp buildTiledKernel(KernelSet &kernels, LoweringConfigAttr config);
 
+/// Whether two CTAs of `config` fit one SM's `maxSharedBytes` of shared
+/// memory (each also holds the 1 KiB the driver reserves).
+bool sharedFitsTwice(AttentionOp op, LoweringConfigAttr config,
+                     int64_t maxSharedBytes);
+
 /// sm90a: a kernel of one consumer warpgroup (block_q 64) and a producer
 /// warpgroup whose shared memory fits twice in sm_90a's: two of its CTAs
 /// share each SM (minctasm 2; each gets half the register file), hiding

@@ -55,14 +55,11 @@ constexpr int64_t kPairMaxDim = 128;
 
 /// Whether two CTAs of `config` fit one SM: shared memory allows it and
 /// the fragments are small (Dv and block_k at most 64: S, O and P take 80
-/// registers per thread, so 128 per thread for 256 threads suffice). Each
-/// CTA also holds 1 KiB the driver reserves.
+/// registers per thread, so 128 per thread for 256 threads suffice).
 bool twoCtasPerSm(AttentionOp op, LoweringConfigAttr config,
                   const GpuTarget &target) {
-  ProblemShape shape = op.getProblemShape();
-  int64_t bytes = sm80::sharedBytes(op, config);
-  return 2 * (bytes + 1024) <= target.maxSharedBytes + 1024 &&
-         shape.headDimV <= 64 && config.getBlockK() <= 64 &&
+  return sm80::sharedFitsTwice(op, config, target.maxSharedBytes) &&
+         op.getProblemShape().headDimV <= 64 && config.getBlockK() <= 64 &&
          !config.getProducerWarps();
 }
 
